@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* 16550-compatible UART, polled. */
+#ifndef DRIVERS_UART16550_H
+#define DRIVERS_UART16550_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UART_CLOCK_HZ 1843200u /* 115200 * 16: the divisor base */
+
+struct uart {
+	uint16_t port;
+	uint32_t baud;
+	bool present; /* the scratch register answered: something is there */
+};
+
+/* Program 8N1 at baud with FIFOs on; false if no UART answers at port. */
+bool uart_init(struct uart *u, uint16_t port, uint32_t baud);
+void uart_write(const struct uart *u, const char *buf, size_t len);
+/* Wait (bounded) until every queued byte has left the transmitter. */
+void uart_flush(const struct uart *u);
+/* Next received byte, or -1 if none is waiting. */
+int uart_getc(const struct uart *u);
+
+#endif

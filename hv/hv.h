@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Hypervisor-wide entry points and state. */
+#ifndef HV_HV_H
+#define HV_HV_H
+
+#include <stdint.h>
+
+/* Stop this CPU for good: interrupts off, halt in a loop. */
+void hv_halt(void) __attribute__((noreturn));
+
+/*
+ * Finish the run with an HV_EXIT_* status: print "hv: exit NAME (0xNN)",
+ * then with on_done=exit tell the emulator to quit; otherwise (or if the
+ * emulator did not quit) halt.
+ */
+void hv_stop(uint8_t status) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hv_main: from the 64-bit entry (boot/entry.S) to "hv: ready".
+ *
+ * Order matters: the console comes first (COM1, the defaults) so that every
+ * later step can report; the command line may then move it.
+ */
+#include <stdint.h>
+
+#include "abi/hv_exit.h"
+#include "boot/cpu.h"
+#include "boot/multiboot2.h"
+#include "boot/trap.h"
+#include "drivers/debug_exit.h"
+#include "hv/cmdline.h"
+#include "hv/console.h"
+#include "hv/hv.h"
+#include "hv/log.h"
+#include "hv/pmm.h"
+#include "hv/x86.h"
+#include "vmx/vmx_caps.h"
+
+/* The boot page tables identity-map this much; the allocator stays below. */
+#define IDENTITY_MAP_END (4ull << 30)
+/* Below this: IVT, BDA, EBDA, option ROMs and BIOS. Never handed out. */
+#define LOW_MEMORY_END (1ull << 20)
+/* The info block is read through the identity map; bound what we trust. */
+#define MB2_INFO_MAX (1u << 20)
+
+extern char _image_start[], _image_end[];
+extern uint64_t boot_tsc; /* boot/entry.S: TSC at the GRUB hand-off */
+
+static struct hv_options opts;
+static struct mb2_info mb;
+static struct pmm pmm;
+static struct vmx_caps vmx_caps;
+
+void hv_halt(void)
+{
+	for (;;) {
+		cli();
+		hlt();
+	}
+}
+
+void hv_stop(uint8_t status)
+{
+	console_printf("hv: exit %s (0x%02x)\n", debug_exit_name(status), status);
+	if (opts.on_done == HV_ON_DONE_EXIT) {
+		console_flush(); /* the emulator quits at once */
+		debug_exit(status);
+	}
+	console_printf("hv: halted\n");
+	hv_halt();
+}
+
+static void *identity(uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+static void apply_console_options(void)
+{
+	log_set_level(opts.loglevel);
+	if (opts.console.port == CONSOLE_DEFAULT_PORT &&
+	    opts.console.baud == CONSOLE_DEFAULT_BAUD)
+		return;
+	if (!console_init(opts.console.port, opts.console.baud)) {
+		console_init(CONSOLE_DEFAULT_PORT, CONSOLE_DEFAULT_BAUD);
+		log_warn("hv: no UART at console port 0x%x; staying on COM1",
+			 opts.console.port);
+	}
+}
+
+static int memory_init(void)
+{
+	/* image + info block + modules + framebuffer */
+	struct phys_range reserved[1 + 1 + MB2_MAX_MODULES + 1];
+	unsigned n = 0;
+
+	reserved[n++] = (struct phys_range){ (uint64_t)_image_start, (uint64_t)_image_end };
+	n += pmm_collect_mb2_reserved(&mb, reserved + n, sizeof(reserved) / sizeof(reserved[0]) - n);
+
+	struct pmm_config cfg = {
+		.regions = mb.regions,
+		.n_regions = mb.n_regions,
+		.reserved = reserved,
+		.n_reserved = n,
+		.min_addr = LOW_MEMORY_END,
+		/* Not mapped yet: keep the allocator inside the boot identity map. */
+		.max_addr = IDENTITY_MAP_END,
+		.phys_to_virt = identity,
+	};
+	if (pmm_init(&pmm, &cfg) < 0)
+		return -1;
+	pmm_dump(&pmm);
+	return 0;
+}
+
+static uint8_t vmx_init(void)
+{
+	switch (vmx_probe()) {
+	case VMX_AVAILABLE:
+		vmx_caps_read(&vmx_caps);
+		vmx_caps_report(&vmx_caps);
+		return HV_EXIT_SUCCESS;
+	case VMX_NOT_IN_CPUID:
+	case VMX_FIRMWARE_DISABLED:
+		break;
+	}
+	log_info("hv: continuing without VMX: no guest can run on this machine");
+	return HV_EXIT_NO_VMX;
+}
+
+void hv_main(uint32_t magic, uint32_t info_phys)
+{
+	uint8_t status;
+
+	console_init(CONSOLE_DEFAULT_PORT, CONSOLE_DEFAULT_BAUD);
+	cpu_tables_init();
+	options_defaults(&opts);
+	console_printf("\nhv: hypervisor starting (image 0x%llx-0x%llx, %llu KiB)\n",
+		       (unsigned long long)(uintptr_t)_image_start,
+		       (unsigned long long)(uintptr_t)_image_end,
+		       (unsigned long long)(_image_end - _image_start) / 1024);
+
+	if (magic != MB2_BOOTLOADER_MAGIC) {
+		log_err("hv: not started by a multiboot2 loader (EAX=0x%x, expected 0x%x)",
+			magic, MB2_BOOTLOADER_MAGIC);
+		hv_stop(HV_EXIT_FAILURE);
+	}
+	if (mb2_parse(identity(info_phys), MB2_INFO_MAX, info_phys, &mb) < 0) {
+		log_err("hv: multiboot2 info at 0x%x is unusable", info_phys);
+		hv_stop(HV_EXIT_FAILURE);
+	}
+	options_parse(&opts, mb.has_cmdline ? mb.cmdline : "");
+	apply_console_options();
+	log_info("hv: multiboot2 info at 0x%x, %u bytes, %u problem(s)",
+		 info_phys, mb.total_size, mb.problems);
+	options_dump(&opts);
+	mb2_dump(&mb);
+
+	if (memory_init() < 0) {
+		log_err("hv: no usable memory for the page allocator");
+		hv_stop(HV_EXIT_FAILURE);
+	}
+
+	cpu_report();
+	status = vmx_init();
+
+	if (opts.selftest != HV_SELFTEST_NONE)
+		trap_selftest(opts.selftest);
+
+	log_info("hv: ready (boot took %llu TSC ticks since the GRUB hand-off)",
+		 (unsigned long long)(rdtsc() - boot_tsc));
+	hv_stop(status);
+}

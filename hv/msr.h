@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Model-specific register numbers (Intel SDM vol. 4) used by the hypervisor. */
+#ifndef HV_MSR_H
+#define HV_MSR_H
+
+#define MSR_IA32_FEATURE_CONTROL 0x03a
+#define   FEATURE_CONTROL_LOCK          (1ull << 0)
+#define   FEATURE_CONTROL_VMX_IN_SMX    (1ull << 1)
+#define   FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
+
+#define MSR_IA32_VMX_BASIC              0x480
+#define MSR_IA32_VMX_PINBASED_CTLS      0x481
+#define MSR_IA32_VMX_PROCBASED_CTLS     0x482
+#define MSR_IA32_VMX_EXIT_CTLS          0x483
+#define MSR_IA32_VMX_ENTRY_CTLS         0x484
+#define MSR_IA32_VMX_MISC               0x485
+#define MSR_IA32_VMX_CR0_FIXED0         0x486
+#define MSR_IA32_VMX_CR0_FIXED1         0x487
+#define MSR_IA32_VMX_CR4_FIXED0         0x488
+#define MSR_IA32_VMX_CR4_FIXED1         0x489
+#define MSR_IA32_VMX_VMCS_ENUM          0x48a
+#define MSR_IA32_VMX_PROCBASED_CTLS2    0x48b
+#define MSR_IA32_VMX_EPT_VPID_CAP       0x48c
+#define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48d
+#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48e
+#define MSR_IA32_VMX_TRUE_EXIT_CTLS     0x48f
+#define MSR_IA32_VMX_TRUE_ENTRY_CTLS    0x490
+#define MSR_IA32_VMX_VMFUNC             0x491
+#define MSR_IA32_VMX_PROCBASED_CTLS3    0x492
+
+#define MSR_IA32_EFER 0xc0000080
+#define   EFER_LME (1ull << 8)
+#define   EFER_NXE (1ull << 11)
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86 instruction wrappers and architectural register bits: the one place
+ * where the hypervisor spells out CPU instructions in inline assembly.
+ */
+#ifndef HV_X86_H
+#define HV_X86_H
+
+#include <stdint.h>
+
+/* Control-register bits. */
+#define CR0_PE (1ul << 0)
+#define CR0_NE (1ul << 5)
+#define CR0_PG (1ul << 31)
+#define CR4_PAE (1ul << 5)
+#define CR4_VMXE (1ul << 13)
+
+/* EFLAGS bits. */
+#define RFLAGS_IF (1ul << 9)
+
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+
+	__asm__ volatile("cpuid"
+			 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t val)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val),
+			 "d"((uint32_t)(val >> 32)));
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void outb(uint16_t port, uint8_t val)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(val), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t val;
+
+	__asm__ volatile("inb %1, %0" : "=a"(val) : "Nd"(port));
+	return val;
+}
+
+static inline void outl(uint16_t port, uint32_t val)
+{
+	__asm__ volatile("outl %0, %1" ::"a"(val), "Nd"(port));
+}
+
+#define DEFINE_READ_CR(n)                                                  \
+	static inline uint64_t read_cr##n(void)                            \
+	{                                                                  \
+		uint64_t v;                                                \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));          \
+		return v;                                                  \
+	}
+DEFINE_READ_CR(0)
+DEFINE_READ_CR(2)
+DEFINE_READ_CR(3)
+DEFINE_READ_CR(4)
+#undef DEFINE_READ_CR
+
+static inline void write_cr4(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+
+static inline uint64_t read_rflags(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("pushfq; popq %0" : "=r"(v));
+	return v;
+}
+
+static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+static inline void pause(void) { __asm__ volatile("pause"); }
+
+struct __attribute__((packed)) desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+};
+
+static inline void lgdt(const struct desc_ptr *p)
+{
+	__asm__ volatile("lgdt %0" ::"m"(*p));
+}
+
+static inline void lidt(const struct desc_ptr *p)
+{
+	__asm__ volatile("lidt %0" ::"m"(*p));
+}
+
+static inline void ltr(uint16_t sel)
+{
+	__asm__ volatile("ltr %0" ::"r"(sel));
+}
+
+#endif

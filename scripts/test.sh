@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make test: every stage runs even if an earlier one failed; each appends
+# "<stage> <passed> <failed> <skipped>" to $BUILD/results.txt, and the last
+# line printed is the total, "N passed, N failed, N skipped".
+set -uo pipefail
+BUILD=${BUILD:-build}
+results=$BUILD/results.txt
+mkdir -p "$BUILD"
+: >"$results"
+start=$(date +%s)
+
+echo "== unit tests"
+make --no-print-directory BUILD="$BUILD" unit-test || true
+
+echo "== no SSE/x87 in the hypervisor image"
+if scripts/check-no-fpu.sh "$BUILD/hv.elf"; then
+	echo "nofpu 1 0 0" >>"$results"
+else
+	echo "nofpu 0 1 0" >>"$results"
+fi
+
+echo "== boot scenarios"
+python3 tests/run.py --results "$results" ${SCENARIO_ARGS:-} || true
+
+awk -v secs=$(($(date +%s) - start)) '
+	{ p += $2; f += $3; s += $4; printf "  %-10s %d passed, %d failed, %d skipped\n", $1, $2, $3, $4 }
+	END {
+		printf "make test took %d s\n", secs
+		printf "%d passed, %d failed, %d skipped\n", p, f, s
+		exit (f > 0 || NR < 3)
+	}' "$results"

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: MIT
+#
+# Host unit tests of the hypervisor's pure logic (parsers, allocator),
+# built with the host compiler under AddressSanitizer and UBSan.
+#
+# Include it from the top-level Makefile (set BUILD before the include if
+# it is not "build"), or run it alone from the repository root:
+#
+#	make -f tests/unit/unit.mk unit-test
+#
+# unit-test builds every test binary into $(BUILD)/unit/, runs them and any
+# tests/unit/*.sh self-test script, prints one closing "N passed, N failed"
+# line for all of them, appends "unit <passed> <failed> 0" to
+# $(BUILD)/results.txt and fails if anything failed. A binary that exits
+# non-zero or prints no summary line counts as one failure.
+#
+# Only UNIT_* and HOST_CC variables are used, so the top-level CC/CFLAGS
+# of the freestanding build are left alone.
+
+# Remember whether we are the only makefile, before anything is included.
+UNIT_SAVED_GOAL := $(.DEFAULT_GOAL)
+UNIT_STANDALONE := $(if $(filter 1,$(words $(MAKEFILE_LIST))),yes)
+
+BUILD ?= build
+HOST_CC ?= gcc
+UNIT_CFLAGS ?= -std=gnu11 -g -O1 -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all -Wall -Wextra -Werror -I.
+UNIT_LDFLAGS ?= -fsanitize=address,undefined
+
+UNIT_DIR := tests/unit
+UNIT_OUT := $(BUILD)/unit
+
+# Each test: its own source plus the product sources it exercises.
+UNIT_TESTS := test_multiboot2 test_pmm test_cmdline
+UNIT_SRCS_test_multiboot2 := boot/multiboot2.c
+UNIT_SRCS_test_pmm := hv/pmm.c boot/multiboot2.c
+UNIT_SRCS_test_cmdline := hv/cmdline.c
+UNIT_COMMON := $(UNIT_DIR)/log_capture.c
+
+UNIT_BINS := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS))
+UNIT_ALL_SRCS := $(sort $(UNIT_COMMON) $(foreach t,$(UNIT_TESTS),\
+		   $(UNIT_DIR)/$(t).c $(UNIT_SRCS_$(t))))
+UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(UNIT_ALL_SRCS))
+UNIT_SCRIPTS := $(wildcard $(UNIT_DIR)/*.sh)
+
+# Objects of test @1, in link order.
+unit_objs = $(patsubst %.c,$(UNIT_OUT)/obj/%.o,\
+	      $(UNIT_DIR)/$(1).c $(UNIT_SRCS_$(1)) $(UNIT_COMMON))
+
+.PHONY: unit-test unit-build unit-clean
+
+unit-build: $(UNIT_BINS)
+
+# A static pattern rule, so it cannot compete with the top-level's rules.
+$(UNIT_OBJS): $(UNIT_OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
+
+define unit_link_rule
+$(UNIT_OUT)/$(1): $(call unit_objs,$(1))
+	$$(HOST_CC) $$(UNIT_LDFLAGS) -o $$@ $$^
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_link_rule,$(t))))
+
+# Run everything even after a failure; sum the "N passed, N failed" lines.
+unit-test: $(UNIT_BINS)
+	@pass=0; fail=0; \
+	for t in $(UNIT_BINS) $(UNIT_SCRIPTS); do \
+		log=$(UNIT_OUT)/$$(basename $$t).log; \
+		case $$t in \
+		*.sh) if [ -x $$t ]; then $$t; else bash $$t; fi >$$log 2>&1 ;; \
+		*) $$t >$$log 2>&1 ;; \
+		esac; \
+		rc=$$?; \
+		cat $$log; \
+		sum=$$(grep -E '^[0-9]+ passed, [0-9]+ failed' $$log | tail -n 1); \
+		p=$$(echo "$$sum" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); \
+		f=$$(echo "$$sum" | sed -n 's/^[0-9]* passed, \([0-9]*\) failed.*/\1/p'); \
+		p=$${p:-0}; f=$${f:-0}; \
+		if [ -z "$$sum" ] || { [ $$rc -ne 0 ] && [ $$f -eq 0 ]; }; then \
+			echo "FAIL $$t: exit status $$rc, summary '$$sum'"; \
+			f=$$((f + 1)); \
+		fi; \
+		pass=$$((pass + p)); fail=$$((fail + f)); \
+	done; \
+	mkdir -p $(BUILD); \
+	echo "unit $$pass $$fail 0" >> $(BUILD)/results.txt; \
+	echo "$$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ]
+
+unit-clean:
+	rm -rf $(UNIT_OUT)
+
+-include $(UNIT_OBJS:.o=.d)
+
+# Standalone, unit-test is the default; included, do not steal the goal.
+ifeq ($(UNIT_STANDALONE),yes)
+.DEFAULT_GOAL := unit-test
+else
+.DEFAULT_GOAL := $(UNIT_SAVED_GOAL)
+endif
