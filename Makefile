@@ -34,7 +34,7 @@ OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 CMDLINE     ?= console=com1 loglevel=info
 RUN_CMDLINE ?= $(CMDLINE) on_done=exit
 
-.PHONY: all deps run test unit-test bench clean distclean
+.PHONY: all deps run test unit-test clean distclean
 all: $(BUILD)/hv.elf $(BUILD)/hv.iso
 
 deps:

@@ -6,6 +6,7 @@
  * later step can report; the command line may then move it.
  */
 #include <stdint.h>
+#include <stdio.h>
 
 #include "abi/hv_exit.h"
 #include "boot/cpu.h"
@@ -45,6 +46,8 @@ void hv_halt(void)
 
 void hv_stop(uint8_t status)
 {
+	if (status != HV_EXIT_PANIC)
+		fflush(stdout); /* not after a fault: stdio may be what broke */
 	console_printf("hv: exit %s (0x%02x)\n", debug_exit_name(status), status);
 	if (opts.on_done == HV_ON_DONE_EXIT) {
 		console_flush(); /* the emulator quits at once */
@@ -80,6 +83,10 @@ static int memory_init(void)
 
 	reserved[n++] = (struct phys_range){ (uint64_t)_image_start, (uint64_t)_image_end };
 	n += pmm_collect_mb2_reserved(&mb, reserved + n, sizeof(reserved) / sizeof(reserved[0]) - n);
+	for (unsigned i = 0; i < n; i++)
+		log_debug("hv: reserved [0x%llx-0x%llx) from the page allocator",
+			  (unsigned long long)reserved[i].base,
+			  (unsigned long long)reserved[i].end);
 
 	struct pmm_config cfg = {
 		.regions = mb.regions,
@@ -119,10 +126,11 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	console_init(CONSOLE_DEFAULT_PORT, CONSOLE_DEFAULT_BAUD);
 	cpu_tables_init();
 	options_defaults(&opts);
-	console_printf("\nhv: hypervisor starting (image 0x%llx-0x%llx, %llu KiB)\n",
-		       (unsigned long long)(uintptr_t)_image_start,
-		       (unsigned long long)(uintptr_t)_image_end,
-		       (unsigned long long)(_image_end - _image_start) / 1024);
+	/* Through newlib's stdio on purpose: proves the route to the UART. */
+	printf("\nhv: hypervisor starting (image 0x%llx-0x%llx, %llu KiB)\n",
+	       (unsigned long long)(uintptr_t)_image_start,
+	       (unsigned long long)(uintptr_t)_image_end,
+	       (unsigned long long)(_image_end - _image_start) / 1024);
 
 	if (magic != MB2_BOOTLOADER_MAGIC) {
 		log_err("hv: not started by a multiboot2 loader (EAX=0x%x, expected 0x%x)",
@@ -151,7 +159,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	if (opts.selftest != HV_SELFTEST_NONE)
 		trap_selftest(opts.selftest);
 
-	log_info("hv: ready (boot took %llu TSC ticks since the GRUB hand-off)",
-		 (unsigned long long)(rdtsc() - boot_tsc));
+	/* Printed at every log level: scripts and people wait for it. */
+	console_printf("hv: ready (boot took %llu TSC ticks since the GRUB hand-off)\n",
+		       (unsigned long long)(rdtsc() - boot_tsc));
 	hv_stop(status);
 }
