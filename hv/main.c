@@ -17,9 +17,9 @@
 #include "hv/console.h"
 #include "hv/hv.h"
 #include "hv/log.h"
-#include "hv/pmm.h"
+#include "hv/mm.h"
 #include "hv/x86.h"
-#include "vmx/vmx_caps.h"
+#include "vmx/vmx.h"
 
 /* The boot page tables identity-map this much; the allocator stays below. */
 #define IDENTITY_MAP_END (4ull << 30)
@@ -33,8 +33,6 @@ extern uint64_t boot_tsc; /* boot/entry.S: TSC at the GRUB hand-off */
 
 static struct hv_options opts;
 static struct mb2_info mb;
-static struct pmm pmm;
-static struct vmx_caps vmx_caps;
 
 void hv_halt(void)
 {
@@ -98,23 +96,16 @@ static int memory_init(void)
 		.max_addr = IDENTITY_MAP_END,
 		.phys_to_virt = identity,
 	};
-	if (pmm_init(&pmm, &cfg) < 0)
+	if (pmm_init(&hv_pmm, &cfg) < 0)
 		return -1;
-	pmm_dump(&pmm);
+	pmm_dump(&hv_pmm);
 	return 0;
 }
 
-static uint8_t vmx_init(void)
+static uint8_t virtualization_init(void)
 {
-	switch (vmx_probe()) {
-	case VMX_AVAILABLE:
-		vmx_caps_read(&vmx_caps);
-		vmx_caps_report(&vmx_caps);
+	if (vmx_probe() == VMX_AVAILABLE && vmx_init() == 0)
 		return HV_EXIT_SUCCESS;
-	case VMX_NOT_IN_CPUID:
-	case VMX_FIRMWARE_DISABLED:
-		break;
-	}
 	log_info("hv: continuing without VMX: no guest can run on this machine");
 	return HV_EXIT_NO_VMX;
 }
@@ -154,7 +145,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	}
 
 	cpu_report();
-	status = vmx_init();
+	status = virtualization_init();
 
 	if (opts.selftest != HV_SELFTEST_NONE)
 		trap_selftest(opts.selftest);

@@ -14,6 +14,7 @@
 #define CR0_PG (1ul << 31)
 #define CR4_PAE (1ul << 5)
 #define CR4_VMXE (1ul << 13)
+#define CR4_OSXSAVE (1ul << 18)
 
 /* EFLAGS bits. */
 #define RFLAGS_IF (1ul << 9)
@@ -84,6 +85,11 @@ DEFINE_READ_CR(2)
 DEFINE_READ_CR(3)
 DEFINE_READ_CR(4)
 #undef DEFINE_READ_CR
+
+static inline void write_cr0(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory");
+}
 
 static inline void write_cr4(uint64_t v)
 {

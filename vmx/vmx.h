@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* VMX root operation on the boot CPU and the controls every VMCS starts from. */
+#ifndef VMX_VMX_H
+#define VMX_VMX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmx/vmx_caps.h"
+
+extern struct vmx_caps vmx_caps;
+
+/* Controls negotiated once at start-up (vmx_init) from the capability MSRs. */
+struct vmx_config {
+	uint32_t pin, proc, proc2, exit, entry;
+	bool vpid;            /* VPIDs tag guest TLB entries */
+	bool preemption_timer;
+	unsigned timer_rate;  /* the timer counts down every 2^rate TSC ticks */
+};
+
+extern struct vmx_config vmx_config;
+
+/*
+ * Check the fixed CR0/CR4 bits and IA32_FEATURE_CONTROL, negotiate the
+ * controls, and enter VMX root operation. Logs each reason it cannot.
+ */
+int vmx_init(void);
+bool vmx_enabled(void);
+
+/* Log every field of the current VMCS that the hypervisor uses. */
+void vmcs_dump(void);
+
+#endif
