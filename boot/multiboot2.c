@@ -16,6 +16,7 @@
 
 #include "boot/multiboot2.h"
 #include "hv/log.h"
+#include "hv/unaligned.h"
 
 /* Size of the block header (total_size, reserved) and of a tag header. */
 #define HDR_LEN		8u
@@ -39,23 +40,6 @@ struct tag {
 	const uint8_t *p;
 	uint32_t len;
 };
-
-/* Unaligned little-endian loads; memcpy makes each a single defined read. */
-static uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 /*
  * Keep loader strings printable: they end up on the serial console, where

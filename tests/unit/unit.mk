@@ -31,10 +31,16 @@ UNIT_DIR := tests/unit
 UNIT_OUT := $(BUILD)/unit
 
 # Each test: its own source plus the product sources it exercises.
-UNIT_TESTS := test_multiboot2 test_pmm test_cmdline
+UNIT_TESTS := test_multiboot2 test_pmm test_cmdline test_kvm_abi test_guest_loader
 UNIT_SRCS_test_multiboot2 := boot/multiboot2.c
 UNIT_SRCS_test_pmm := hv/pmm.c boot/multiboot2.c
 UNIT_SRCS_test_cmdline := hv/cmdline.c
+UNIT_SRCS_test_guest_loader := hv/guest_loader.c boot/multiboot2.c
+UNIT_SRCS_test_kvm_abi := $(UNIT_DIR)/test_kvm_abi_linux.c \
+			  $(UNIT_DIR)/test_kvm_abi_ours.c
+UNIT_TESTS += test_insn_decode test_guest_walk
+UNIT_SRCS_test_insn_decode := hv/insn_decode.c
+UNIT_SRCS_test_guest_walk := hv/guest_walk.c
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
 
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS))
