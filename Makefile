@@ -27,7 +27,7 @@ LDFLAGS  := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=4096
 	    -Wl,--build-id=none -Wl,-z,noexecstack
 LIBS     := -Wl,--start-group $(LIBC) $(shell $(CC) -print-libgcc-file-name) -Wl,--end-group
 
-SRCS     := $(wildcard boot/*.S boot/*.c hv/*.c vmx/*.c drivers/*.c)
+SRCS     := $(wildcard $(foreach d,boot hv vmx drivers,$(d)/*.S $(d)/*.c))
 OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 
 # The hypervisor command line for the ISO `make` and `make run` build.
@@ -54,6 +54,12 @@ $(BUILD)/obj/%.o: %.c $(LIBC)
 $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(ASFLAGS) -c $< -o $@
+
+# The demo guest is part of the image (hv/demo_guest.S).
+DEMO_GUEST := $(BUILD)/guests/demo.elf
+$(BUILD)/obj/hv/demo_guest.o: hv/demo_guest.S $(DEMO_GUEST)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -DDEMO_GUEST_ELF='"$(DEMO_GUEST)"' -c $< -o $@
 
 # Two links: the first gives the addresses for the symbol table, the second
 # adds the table after the code (linker.ld), which must move no function.
@@ -89,7 +95,7 @@ $(BUILD)/run.iso: $(BUILD)/hv.elf scripts/mkiso.sh
 run: deps $(BUILD)/run.iso
 	python3 tests/run.py --interactive $(BUILD)/run.iso
 
-test: deps $(BUILD)/hv.elf
+test: deps $(BUILD)/hv.elf guests
 	@BUILD=$(BUILD) scripts/test.sh
 
 clean:
@@ -100,4 +106,5 @@ distclean: clean
 	rm -rf $(HV_CACHE)
 
 include tests/unit/unit.mk
+include guests/guests.mk
 -include $(OBJS:.o=.d)

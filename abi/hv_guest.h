@@ -37,6 +37,7 @@
 #define HC_PUTS    2 /* RBX = guest-physical address, RCX = length (<= 4096): console output */
 
 #define HV_HYPERCALL_ABI_VERSION 1
+#define HV_HC_PUTS_MAX 4096
 
 /* Hypercall errors (negated in RAX), Linux errno values. */
 #define HC_EFAULT 14

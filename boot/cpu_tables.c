@@ -70,6 +70,11 @@ static void set_gate(unsigned vec, uint64_t handler, uint8_t ist)
 	g->reserved = 0;
 }
 
+uint64_t cpu_tss_base(void)
+{
+	return (uint64_t)&tss;
+}
+
 void cpu_tables_init(void)
 {
 	struct desc_ptr gdtr = { sizeof(gdt) - 1, (uint64_t)gdt };

@@ -21,6 +21,8 @@ struct trap_frame {
 };
 
 void cpu_tables_init(void);
+/* The boot CPU's TSS, for the VMCS host state. */
+uint64_t cpu_tss_base(void);
 void trap_dispatch(struct trap_frame *f);
 
 /* Raise the exception named by selftest= to show the exception dump. */

@@ -13,6 +13,8 @@
 #include "boot/multiboot2.h"
 #include "boot/trap.h"
 #include "drivers/debug_exit.h"
+#include "drivers/pic8259.h"
+#include "hv/boot_guests.h"
 #include "hv/cmdline.h"
 #include "hv/console.h"
 #include "hv/hv.h"
@@ -116,6 +118,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 
 	console_init(CONSOLE_DEFAULT_PORT, CONSOLE_DEFAULT_BAUD);
 	cpu_tables_init();
+	pic_remap_and_mask();
 	options_defaults(&opts);
 	/* Through newlib's stdio on purpose: proves the route to the UART. */
 	printf("\nhv: hypervisor starting (image 0x%llx-0x%llx, %llu KiB)\n",
@@ -153,5 +156,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	/* Printed at every log level: scripts and people wait for it. */
 	console_printf("hv: ready (boot took %llu TSC ticks since the GRUB hand-off)\n",
 		       (unsigned long long)(rdtsc() - boot_tsc));
+	if (status == HV_EXIT_SUCCESS && boot_guests_run(&mb))
+		status = HV_EXIT_FAILURE;
 	hv_stop(status);
 }

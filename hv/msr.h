@@ -28,8 +28,26 @@
 #define MSR_IA32_VMX_VMFUNC             0x491
 #define MSR_IA32_VMX_PROCBASED_CTLS3    0x492
 
+#define MSR_IA32_TSC              0x010
+#define MSR_IA32_APIC_BASE        0x01b
+#define MSR_IA32_SYSENTER_CS      0x174
+#define MSR_IA32_SYSENTER_ESP     0x175
+#define MSR_IA32_SYSENTER_EIP     0x176
+#define MSR_IA32_MISC_ENABLE      0x1a0
+#define MSR_IA32_PAT              0x277
+
 #define MSR_IA32_EFER 0xc0000080
+#define   EFER_SCE (1ull << 0)
 #define   EFER_LME (1ull << 8)
+#define   EFER_LMA (1ull << 10)
 #define   EFER_NXE (1ull << 11)
+#define MSR_STAR           0xc0000081
+#define MSR_LSTAR          0xc0000082
+#define MSR_CSTAR          0xc0000083
+#define MSR_FMASK          0xc0000084
+#define MSR_FS_BASE        0xc0000100
+#define MSR_GS_BASE        0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_AUX        0xc0000103
 
 #endif

@@ -10,11 +10,25 @@
 
 /* Control-register bits. */
 #define CR0_PE (1ul << 0)
+#define CR0_MP (1ul << 1)
+#define CR0_EM (1ul << 2)
+#define CR0_TS (1ul << 3)
+#define CR0_ET (1ul << 4)
 #define CR0_NE (1ul << 5)
+#define CR0_WP (1ul << 16)
+#define CR0_AM (1ul << 18)
+#define CR0_NW (1ul << 29)
+#define CR0_CD (1ul << 30)
 #define CR0_PG (1ul << 31)
+#define CR4_PSE (1ul << 4)
 #define CR4_PAE (1ul << 5)
+#define CR4_PGE (1ul << 7)
+#define CR4_LA57 (1ul << 12)
 #define CR4_VMXE (1ul << 13)
+#define CR4_SMXE (1ul << 14)
+#define CR4_PCIDE (1ul << 17)
 #define CR4_OSXSAVE (1ul << 18)
+#define CR4_PKS (1ul << 24)
 
 /* EFLAGS bits. */
 #define RFLAGS_IF (1ul << 9)
@@ -121,6 +135,38 @@ static inline void lgdt(const struct desc_ptr *p)
 static inline void lidt(const struct desc_ptr *p)
 {
 	__asm__ volatile("lidt %0" ::"m"(*p));
+}
+
+static inline struct desc_ptr sgdt(void)
+{
+	struct desc_ptr p;
+
+	__asm__ volatile("sgdt %0" : "=m"(p));
+	return p;
+}
+
+static inline struct desc_ptr sidt(void)
+{
+	struct desc_ptr p;
+
+	__asm__ volatile("sidt %0" : "=m"(p));
+	return p;
+}
+
+static inline void write_cr2(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr2" ::"r"(v) : "memory");
+}
+
+static inline void xsetbv(uint32_t index, uint64_t val)
+{
+	__asm__ volatile("xsetbv" ::"c"(index), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
+}
+
+static inline void sti_nop_cli(void)
+{
+	/* STI's one-instruction shadow: the NOP lets a pending IRQ in. */
+	__asm__ volatile("sti; nop; cli" ::: "memory");
 }
 
 static inline void ltr(uint16_t sel)

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include "abi/hv_guest.h"
+#include "hv/boot_guests.h"
+#include "hv/guest_loader.h"
+#include "hv/log.h"
+#include "hv/mm.h"
+#include "hv/vm.h"
+#include "hv/x86.h"
+#include "vmx/vcpu.h"
+
+#define COM1_LSR_OFFSET 5
+#define COM1_LSR_IDLE 0x60     /* transmitter empty: a guest never waits */
+#define LOG_NOISE_LIMIT 8       /* unassigned accesses logged per guest */
+#define CONSOLE_LINE_MAX 200
+
+extern const uint8_t demo_guest_start[], demo_guest_end[];
+
+struct guest_run {
+	struct vm *vm;
+	struct vcpu *vcpu;
+	char line[CONSOLE_LINE_MAX + 1];
+	unsigned line_len;
+	unsigned noise;
+	bool done;
+};
+
+static void console_byte(struct guest_run *g, uint8_t c)
+{
+	if (c == '\r')
+		return;
+	if (c != '\n' && g->line_len < CONSOLE_LINE_MAX) {
+		g->line[g->line_len++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		return;
+	}
+	g->line[g->line_len] = 0;
+	log_info("[%s] %s", g->vm->name, g->line);
+	g->line_len = 0;
+}
+
+static void noise(struct guest_run *g, const char *what, uint64_t addr, bool write, uint64_t val)
+{
+	if (g->noise++ >= LOG_NOISE_LIMIT) {
+		if (g->noise == LOG_NOISE_LIMIT + 1)
+			log_info("vm %s: further unassigned accesses not logged", g->vm->name);
+	} else if (write) {
+		log_info("vm %s: %s 0x%llx write 0x%llx ignored (unassigned)", g->vm->name, what,
+			 (unsigned long long)addr, (unsigned long long)val);
+	} else {
+		log_info("vm %s: %s 0x%llx read as all ones (unassigned)", g->vm->name, what,
+			 (unsigned long long)addr);
+	}
+}
+
+static void handle_io(struct guest_run *g)
+{
+	struct kvm_run *run = g->vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	uint16_t port = run->io.port;
+	uint32_t val = 0;
+
+	memcpy(&val, data, run->io.size);
+	if (run->io.direction == KVM_EXIT_IO_OUT) {
+		if (port == HV_GUEST_COM1_PORT) {
+			console_byte(g, (uint8_t)val);
+		} else if (port == HV_GUEST_RESULT_PORT) {
+			log_info("vm %s: result 0x%x (%s)", g->vm->name, val,
+				 val == HV_GUEST_RESULT_PASS ? "pass" : "FAIL");
+			g->done = true;
+		} else if (port < HV_GUEST_COM1_PORT || port > HV_GUEST_COM1_PORT + 7) {
+			noise(g, "port", port, true, val);
+		}
+		return;
+	}
+	if (port == HV_GUEST_COM1_PORT + COM1_LSR_OFFSET) {
+		memset(data, 0, run->io.size);
+		data[0] = COM1_LSR_IDLE;
+	} else if (port >= HV_GUEST_COM1_PORT && port <= HV_GUEST_COM1_PORT + 7) {
+		memset(data, 0, run->io.size);
+	} else {
+		memset(data, 0xff, run->io.size);
+		noise(g, "port", port, false, 0);
+	}
+}
+
+static void handle_mmio(struct guest_run *g)
+{
+	struct kvm_run *run = g->vcpu->run;
+	uint64_t val = 0;
+
+	if (run->mmio.is_write) {
+		memcpy(&val, run->mmio.data, run->mmio.len);
+		noise(g, "mmio", run->mmio.phys_addr, true, val);
+	} else {
+		memset(run->mmio.data, 0xff, run->mmio.len);
+		noise(g, "mmio", run->mmio.phys_addr, false, 0);
+	}
+}
+
+/* One KVM_RUN result: false when the guest has ended. */
+static bool handle_exit(struct guest_run *g, int rc)
+{
+	struct kvm_run *run = g->vcpu->run;
+	const char *name = g->vm->name;
+
+	if (rc < 0 && run->exit_reason != KVM_EXIT_INTR) {
+		log_err("vm %s: KVM_RUN failed: %d", name, rc);
+		return false;
+	}
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(g);
+		return !g->done;
+	case KVM_EXIT_MMIO:
+		handle_mmio(g);
+		return true;
+	case KVM_EXIT_HLT:
+		log_info("vm %s: halted (KVM_EXIT_HLT)", name);
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		log_info("vm %s: triple fault (KVM_EXIT_SHUTDOWN)", name);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_info("vm %s: VM entry failed (KVM_EXIT_FAIL_ENTRY), hardware reason 0x%llx", name,
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		log_info("vm %s: internal error (KVM_EXIT_INTERNAL_ERROR) suberror %u, data 0x%llx 0x%llx",
+			 name, run->internal.suberror,
+			 (unsigned long long)(run->internal.ndata > 0 ? run->internal.data[0] : 0),
+			 (unsigned long long)(run->internal.ndata > 1 ? run->internal.data[1] : 0));
+		return false;
+	case KVM_EXIT_INTR:
+		log_info("vm %s: stopped (KVM_EXIT_INTR)", name);
+		return false;
+	default:
+		log_info("vm %s: unexpected exit reason %u", name, run->exit_reason);
+		return false;
+	}
+}
+
+/* Translate the loader's entry state into KVM_SET_SREGS / KVM_SET_REGS. */
+static int set_entry_state(struct vcpu *v, const struct guest_entry *e)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	int rc = vcpu_get_sregs(v, &s);
+
+	if (rc < 0)
+		return rc;
+	if (e->mode == GUEST_MODE_PROTECTED32) {
+		struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x08,
+					    .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };
+		struct kvm_segment data = code;
+
+		data.selector = 0x10;
+		data.type = 3;
+		s.cs = code;
+		s.ds = s.es = s.fs = s.gs = s.ss = data;
+		s.cr0 = 0x11; /* PE | ET */
+	} else {
+		struct kvm_segment seg = { .limit = 0xffff, .type = 3, .present = 1, .s = 1 };
+
+		s.ds = s.es = s.fs = s.gs = s.ss = seg;
+		seg.type = 11;
+		seg.selector = e->cs;
+		seg.base = (uint64_t)e->cs << 4;
+		s.cs = seg;
+		s.cr0 = 0x10; /* ET */
+	}
+	rc = vcpu_set_sregs(v, &s);
+	if (rc < 0)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	r.rip = e->rip;
+	r.rsp = e->rsp;
+	r.rax = e->rax;
+	r.rbx = e->rbx;
+	r.rflags = 2;
+	return vcpu_set_regs(v, &r);
+}
+
+static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t len)
+{
+	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = spec->mem_size };
+	struct guest_run g = { 0 };
+	struct guest_entry entry;
+	int rc;
+
+	rc = vm_create(spec->name, &g.vm);
+	if (rc < 0) {
+		log_err("vm %s: cannot create the VM (%d)", spec->name, rc);
+		return rc;
+	}
+	rc = vm_set_memory_region(g.vm, &ram);
+	if (rc == 0)
+		rc = guest_load(spec, image, len, vm_gpa_to_hva(g.vm, 0, spec->mem_size),
+				spec->mem_size, &entry);
+	if (rc == 0)
+		rc = vcpu_create(g.vm, 0, &g.vcpu);
+	if (rc == 0)
+		rc = set_entry_state(g.vcpu, &entry);
+	if (rc < 0) {
+		log_err("vm %s: not started (%d)", spec->name, rc);
+		vm_destroy(g.vm);
+		return rc;
+	}
+	log_info("vm %s: started, %llu MiB, entry 0x%llx", spec->name,
+		 (unsigned long long)(spec->mem_size >> 20), (unsigned long long)entry.rip);
+	while (handle_exit(&g, vcpu_run(g.vcpu)))
+		;
+	if (g.line_len)
+		console_byte(&g, '\n');
+	vm_print_stats(g.vm);
+	vm_destroy(g.vm);
+	return 0;
+}
+
+unsigned boot_guests_run(const struct mb2_info *mb)
+{
+	unsigned failed = 0;
+	struct guest_spec spec;
+
+	if (!mb->n_modules) {
+		log_info("hv: no guest modules: running the built-in demo guest");
+		if (guest_spec_parse("name=demo type=mb1 mem=4M", 0, &spec) < 0 ||
+		    run_guest(&spec, demo_guest_start, demo_guest_end - demo_guest_start) < 0)
+			failed++;
+		return failed;
+	}
+	for (unsigned i = 0; i < mb->n_modules; i++) {
+		const struct mb2_module *m = &mb->modules[i];
+
+		if (guest_spec_parse(m->cmdline, i, &spec) < 0 ||
+		    run_guest(&spec, phys_to_virt(m->start), m->end - m->start) < 0) {
+			log_err("hv: module %u ('%s') not run; carrying on", i, m->cmdline);
+			failed++;
+		}
+	}
+	return failed;
+}

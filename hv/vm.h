@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Virtual machines, shaped like KVM's: a VM owns guest memory slots (each
+ * a guest-physical range backed by hypervisor pages, reachable by the guest
+ * only through this VM's EPT) and vCPUs. Guest memory is allocated by the
+ * hypervisor: a remote controller's userspace_addr names its own copy.
+ */
+#ifndef HV_VM_H
+#define HV_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi/kvm.h"
+#include "vmx/ept.h"
+#include "vmx/exit_reasons.h"
+
+#define VM_MAX_SLOTS 8
+#define VM_MAX_VCPUS 4
+#define VM_NAME_MAX 32
+
+struct vcpu;
+
+struct memslot {
+	bool used;
+	uint32_t flags;      /* KVM_MEM_* */
+	uint64_t gpa, size;
+	uint64_t hpa;        /* contiguous backing pages */
+	uint64_t user_addr;  /* the controller's view, echoed back */
+};
+
+struct vm {
+	int id;
+	char name[VM_NAME_MAX];
+	struct ept ept;
+	struct memslot slots[VM_MAX_SLOTS];
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	unsigned n_vcpus;
+};
+
+/* 0 or a negative errno (ENOMEM). */
+int vm_create(const char *name, struct vm **out);
+void vm_destroy(struct vm *vm);
+
+/*
+ * KVM_SET_USER_MEMORY_REGION: create (size > 0 in an unused slot), delete
+ * (size 0), or move (same size, new gpa). Overlap gives -EEXIST; bad
+ * flags, alignment or slot -EINVAL.
+ */
+int vm_set_memory_region(struct vm *vm, const struct kvm_userspace_memory_region *r);
+
+/* Hypervisor pointer to [gpa, gpa + len) if one slot backs all of it. */
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* Copy to/from guest-physical memory; -EFAULT where no slot backs it. */
+int vm_read_gpa(struct vm *vm, uint64_t gpa, void *buf, uint64_t len);
+int vm_write_gpa(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len);
+
+/* Log the VM's exit counts per reason (all its vCPUs), one line per reason. */
+void vm_print_stats(const struct vm *vm);
+
+#endif

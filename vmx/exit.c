@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VM-exit handlers, indexed by basic exit reason in one const table. A
+ * reason without a handler stops the vCPU with KVM_EXIT_INTERNAL_ERROR
+ * naming it. A guest fault is answered with an exception into the guest;
+ * a hypervisor bug (EPT misconfiguration) dumps the VMCS and ends the vCPU.
+ */
+#include <string.h>
+
+#include "abi/hv_guest.h"
+#include "hv/guest_walk.h"
+#include "hv/log.h"
+#include "hv/msr.h"
+#include "hv/x86.h"
+#include "vmx/exit.h"
+#include "vmx/exit_reasons.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmx.h"
+#include "vmx/vmx_ops.h"
+
+#define CPUID1_ECX_MONITOR (1u << 3)
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_SMX (1u << 6)
+#define CPUID1_ECX_PDCM (1u << 15)
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID7_EBX_SGX (1u << 2)
+#define CPUID7_ECX_WAITPKG (1u << 5)
+#define CPUID7_ECX_PKS (1u << 31)
+
+typedef enum exit_action (*exit_handler)(struct vcpu *v);
+
+#define NAME_ROW(id, nr, name) [nr] = name,
+static const char *const exit_reason_names[EXIT_REASON_MAX] = { VMX_EXIT_REASONS(NAME_ROW) };
+
+const char *vmx_exit_reason_name(unsigned reason)
+{
+	if (reason < EXIT_REASON_MAX && exit_reason_names[reason])
+		return exit_reason_names[reason];
+	return "unknown";
+}
+
+static enum exit_action internal_error(struct vcpu *v, uint32_t suberror, unsigned ndata,
+				       const uint64_t *data)
+{
+	struct kvm_run *run = v->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = ndata;
+	for (unsigned i = 0; i < ndata && i < 16; i++)
+		run->internal.data[i] = data[i];
+	return EXIT_TO_CONTROLLER;
+}
+
+static enum exit_action unhandled(struct vcpu *v, unsigned reason)
+{
+	uint64_t data[2] = { reason, vmcs_readl(VMCS_EXIT_QUALIFICATION) };
+
+	log_err("vm %s vcpu %d: unhandled exit %u (%s), qualification 0x%llx, rip 0x%llx",
+		v->vm->name, v->id, reason, vmx_exit_reason_name(reason),
+		(unsigned long long)data[1], (unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
+	return internal_error(v, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, 2, data);
+}
+
+static enum exit_action inject_ud(struct vcpu *v)
+{
+	vcpu_queue_exception(v, VEC_UD, false, 0);
+	return EXIT_RESUME;
+}
+
+static enum exit_action inject_gp(struct vcpu *v)
+{
+	vcpu_queue_exception(v, VEC_GP, true, 0);
+	return EXIT_RESUME;
+}
+
+static enum exit_action skip(struct vcpu *v)
+{
+	vcpu_skip_instruction(v);
+	return EXIT_RESUME;
+}
+
+/* ---- exceptions, interrupts, windows ---------------------------------- */
+
+static enum exit_action handle_exception_nmi(struct vcpu *v)
+{
+	uint32_t info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+	uint8_t vector = info & 0xff;
+
+	if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+		/* A host NMI arrived while the guest ran; nothing to forward. */
+		log_warn("vm %s vcpu %d: host NMI during guest execution", v->vm->name, v->id);
+		return EXIT_RESUME;
+	}
+	if (vector == VEC_MC) {
+		log_err("vm %s vcpu %d: machine check while the guest ran", v->vm->name, v->id);
+		return unhandled(v, EXIT_REASON_EXCEPTION_NMI);
+	}
+	/* Intercepted guest exception: give it back to the guest. */
+	vcpu_queue_exception(v, vector, info & INTR_INFO_DELIVER_ERROR,
+			     vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE));
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_external_interrupt(struct vcpu *v)
+{
+	/* Not acknowledged on exit: let the host's IDT take it now. */
+	sti_nop_cli();
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_window(struct vcpu *v)
+{
+	/* inject_events() clears the window control and injects. */
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_preemption_timer(struct vcpu *v)
+{
+	/* A time slice ended: vcpu_run checks stop_request before re-entering. */
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_triple_fault(struct vcpu *v)
+{
+	log_info("vm %s vcpu %d: triple fault at rip 0x%llx", v->vm->name, v->id,
+		 (unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
+	v->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return EXIT_TO_CONTROLLER;
+}
+
+static enum exit_action handle_init(struct vcpu *v)
+{
+	/* INIT: wait for a SIPI (SDM 9.4); the BSP of a boot guest never gets one. */
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, 3);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_sipi(struct vcpu *v)
+{
+	uint8_t vector = vmcs_readl(VMCS_EXIT_QUALIFICATION) & 0xff;
+
+	vmcs_write16(VMCS_GUEST_CS_SEL, (uint16_t)vector << 8);
+	vmcs_writel(VMCS_GUEST_CS_BASE, (uint64_t)vector << 12);
+	vmcs_writel(VMCS_GUEST_RIP, 0);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, 0);
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_task_switch(struct vcpu *v)
+{
+	uint64_t data[2] = { EXIT_REASON_TASK_SWITCH, vmcs_readl(VMCS_EXIT_QUALIFICATION) };
+
+	log_err("vm %s vcpu %d: hardware task switch (selector 0x%llx) is not emulated",
+		v->vm->name, v->id, (unsigned long long)(data[1] & 0xffff));
+	return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
+}
+
+/* ---- instructions ------------------------------------------------------ */
+
+static void set_cpuid_result(struct vcpu *v, struct cpuid_regs r)
+{
+	v->gpr[GPR_RAX] = r.eax;
+	v->gpr[GPR_RBX] = r.ebx;
+	v->gpr[GPR_RCX] = r.ecx;
+	v->gpr[GPR_RDX] = r.edx;
+}
+
+/* The host's leaves, minus what guests must not see, plus our own leaves. */
+static struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
+{
+	struct cpuid_regs r = { 0, 0, 0, 0 };
+
+	if ((leaf & 0xffffff00) == HV_CPUID_SIGNATURE_LEAF) {
+		if (leaf == HV_CPUID_SIGNATURE_LEAF) {
+			r.eax = HV_CPUID_MAX_LEAF;
+			memcpy(&r.ebx, HV_CPUID_SIGNATURE, 4);
+			memcpy(&r.ecx, HV_CPUID_SIGNATURE + 4, 4);
+			memcpy(&r.edx, HV_CPUID_SIGNATURE + 8, 4);
+		}
+		return r;
+	}
+	r = cpuid(leaf, sub);
+	switch (leaf) {
+	case 1:
+		r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_SMX | CPUID1_ECX_MONITOR | CPUID1_ECX_PDCM |
+			   CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_OSXSAVE);
+		r.ecx |= CPUID1_ECX_HYPERVISOR;
+		if (vmcs_readl(VMCS_CR4_READ_SHADOW) & CR4_OSXSAVE)
+			r.ecx |= CPUID1_ECX_OSXSAVE;
+		r.ebx = (r.ebx & 0x00ffffff) | (uint32_t)v->id << 24;
+		break;
+	case 7:
+		if (sub == 0) {
+			r.ebx &= ~CPUID7_EBX_SGX;
+			r.ecx &= ~(CPUID7_ECX_PKS | CPUID7_ECX_WAITPKG);
+		}
+		break;
+	case 5:   /* MONITOR/MWAIT: hidden */
+	case 0xa: /* performance monitoring: not virtualised */
+		r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
+	}
+	return r;
+}
+
+static enum exit_action handle_cpuid(struct vcpu *v)
+{
+	set_cpuid_result(v, guest_cpuid(v, (uint32_t)v->gpr[GPR_RAX], (uint32_t)v->gpr[GPR_RCX]));
+	return skip(v);
+}
+
+static enum exit_action handle_hlt(struct vcpu *v)
+{
+	vcpu_skip_instruction(v);
+	v->run->exit_reason = KVM_EXIT_HLT;
+	return EXIT_TO_CONTROLLER;
+}
+
+static int64_t hypercall_puts(struct vcpu *v, uint64_t gpa, uint64_t len)
+{
+	char buf[HV_HC_PUTS_MAX + 1];
+
+	if (len > HV_HC_PUTS_MAX)
+		return -HC_EINVAL;
+	if (vm_read_gpa(v->vm, gpa, buf, len) < 0)
+		return -HC_EFAULT;
+	buf[len] = 0;
+	for (uint64_t i = 0; i < len; i++)
+		if ((buf[i] < 0x20 && buf[i] != '\n') || buf[i] == 0x7f)
+			buf[i] = '?';
+	log_info("[%s] %s", v->vm->name, buf);
+	return (int64_t)len;
+}
+
+static enum exit_action handle_vmcall(struct vcpu *v)
+{
+	uint64_t nr = v->gpr[GPR_RAX];
+	int64_t ret;
+
+	if (vcpu_cpl() != 0) {
+		ret = -1; /* -EPERM, as KVM answers user-mode hypercalls */
+	} else {
+		switch (nr) {
+		case HC_NOP:
+			ret = 0;
+			break;
+		case HC_VERSION:
+			ret = HV_HYPERCALL_ABI_VERSION;
+			break;
+		case HC_PUTS:
+			ret = hypercall_puts(v, v->gpr[GPR_RBX], v->gpr[GPR_RCX]);
+			break;
+		default:
+			log_debug("vm %s vcpu %d: unknown hypercall %llu", v->vm->name, v->id,
+				  (unsigned long long)nr);
+			ret = -HC_ENOSYS;
+		}
+	}
+	v->gpr[GPR_RAX] = (uint64_t)ret;
+	return skip(v);
+}
+
+static uint64_t read_gpr(struct vcpu *v, unsigned reg)
+{
+	return reg == GPR_RSP ? vmcs_readl(VMCS_GUEST_RSP) : v->gpr[reg];
+}
+
+static void write_gpr(struct vcpu *v, unsigned reg, uint64_t val)
+{
+	if (reg == GPR_RSP)
+		vmcs_writel(VMCS_GUEST_RSP, val);
+	else
+		v->gpr[reg] = val;
+}
+
+static enum exit_action handle_cr_access(struct vcpu *v)
+{
+	uint64_t q = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	unsigned cr = q & 15, type = q >> 4 & 3, reg = q >> 8 & 15;
+	uint64_t cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	int err = 0;
+
+	uint64_t val = read_gpr(v, reg);
+
+	/* Outside 64-bit mode MOV to CR takes the low 32 bits. */
+	if (vcpu_code_mode() != INSN_MODE_64)
+		val &= 0xffffffff;
+	switch (type) {
+	case 0: /* MOV to CR */
+		if (cr == 0)
+			err = vcpu_set_cr0(v, val);
+		else if (cr == 4)
+			err = vcpu_set_cr4(v, val);
+		else if (cr == 3)
+			vmcs_writel(VMCS_GUEST_CR3, val);
+		else
+			return unhandled(v, EXIT_REASON_CR_ACCESS);
+		break;
+	case 1: /* MOV from CR (only CR3 could exit, and does not with EPT) */
+		if (cr != 3)
+			return unhandled(v, EXIT_REASON_CR_ACCESS);
+		write_gpr(v, reg, vmcs_readl(VMCS_GUEST_CR3));
+		break;
+	case 2: /* CLTS */
+		err = vcpu_set_cr0(v, cr0 & ~CR0_TS);
+		break;
+	case 3: /* LMSW: loads PE, MP, EM, TS; cannot clear PE */
+		err = vcpu_set_cr0(v, (cr0 & ~0xeull) | (q >> 16 & 0xf) | (cr0 & CR0_PE));
+		break;
+	}
+	if (err)
+		return inject_gp(v);
+	return skip(v);
+}
+
+static enum exit_action handle_io(struct vcpu *v)
+{
+	uint64_t q = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	uint8_t size = (q & 7) + 1;
+	bool in = q >> 3 & 1, string = q >> 4 & 1;
+	struct kvm_run *run = v->run;
+
+	if (string) {
+		uint64_t data[2] = { EXIT_REASON_IO_INSTRUCTION, q };
+
+		log_err("vm %s vcpu %d: string I/O (%s port 0x%llx) is not emulated yet",
+			v->vm->name, v->id, in ? "INS" : "OUTS", (unsigned long long)(q >> 16));
+		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
+	}
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = (uint16_t)(q >> 16);
+	run->io.count = 1;
+	run->io.data_offset = VCPU_PIO_OFFSET;
+	if (in) {
+		v->pending = PENDING_IO_IN;
+		v->io_size = size;
+		v->pending_len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	} else {
+		memcpy((uint8_t *)run + VCPU_PIO_OFFSET, &v->gpr[GPR_RAX], size);
+		vcpu_skip_instruction(v);
+	}
+	return EXIT_TO_CONTROLLER;
+}
+
+/* ---- MSRs --------------------------------------------------------------- */
+
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+static bool valid_pat(uint64_t pat)
+{
+	for (int i = 0; i < 8; i++) {
+		uint8_t t = pat >> (8 * i) & 0xff;
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static bool has_rdtscp(void)
+{
+	return cpuid(0x80000001, 0).edx & (1u << 27);
+}
+
+/* 0, or -1 for #GP. */
+static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	switch (msr) {
+	case MSR_IA32_EFER: *val = vmcs_read64(VMCS_GUEST_IA32_EFER); break;
+	case MSR_IA32_PAT: *val = vmcs_read64(VMCS_GUEST_IA32_PAT); break;
+	case MSR_IA32_SYSENTER_CS: *val = vmcs_read32(VMCS_GUEST_SYSENTER_CS); break;
+	case MSR_IA32_SYSENTER_ESP: *val = vmcs_readl(VMCS_GUEST_SYSENTER_ESP); break;
+	case MSR_IA32_SYSENTER_EIP: *val = vmcs_readl(VMCS_GUEST_SYSENTER_EIP); break;
+	case MSR_FS_BASE: *val = vmcs_readl(VMCS_GUEST_FS_BASE); break;
+	case MSR_GS_BASE: *val = vmcs_readl(VMCS_GUEST_GS_BASE); break;
+	case MSR_KERNEL_GS_BASE: *val = v->kernel_gs_base; break;
+	case MSR_STAR: *val = v->star; break;
+	case MSR_LSTAR: *val = v->lstar; break;
+	case MSR_CSTAR: *val = v->cstar; break;
+	case MSR_FMASK: *val = v->fmask; break;
+	case MSR_TSC_AUX:
+		if (!has_rdtscp())
+			return -1;
+		*val = v->tsc_aux;
+		break;
+	case MSR_IA32_TSC: *val = rdtsc() + vmcs_read64(VMCS_TSC_OFFSET); break;
+	case MSR_IA32_APIC_BASE: *val = v->apic_base; break;
+	/* Fast strings on; branch-trace and PEBS unavailable. */
+	case MSR_IA32_MISC_ENABLE: *val = 1 | 1u << 11 | 1u << 12; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	switch (msr) {
+	case MSR_IA32_EFER: {
+		uint64_t old = vmcs_read64(VMCS_GUEST_IA32_EFER);
+
+		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+			return -1;
+		/* LME cannot change while paging is on; LMA is read-only. */
+		if (((val ^ old) & EFER_LME) && (vmcs_readl(VMCS_CR0_READ_SHADOW) & CR0_PG))
+			return -1;
+		vcpu_sync_long_mode(v, (val & ~EFER_LMA) | (old & EFER_LMA));
+		break;
+	}
+	case MSR_IA32_PAT:
+		if (!valid_pat(val))
+			return -1;
+		vmcs_write64(VMCS_GUEST_IA32_PAT, val);
+		break;
+	case MSR_IA32_SYSENTER_CS: vmcs_write32(VMCS_GUEST_SYSENTER_CS, val); break;
+	case MSR_IA32_SYSENTER_ESP: vmcs_writel(VMCS_GUEST_SYSENTER_ESP, val); break;
+	case MSR_IA32_SYSENTER_EIP: vmcs_writel(VMCS_GUEST_SYSENTER_EIP, val); break;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+		if (!canonical(val))
+			return -1;
+		if (msr == MSR_FS_BASE)
+			vmcs_writel(VMCS_GUEST_FS_BASE, val);
+		else if (msr == MSR_GS_BASE)
+			vmcs_writel(VMCS_GUEST_GS_BASE, val);
+		else if (msr == MSR_KERNEL_GS_BASE)
+			v->kernel_gs_base = val;
+		else if (msr == MSR_LSTAR)
+			v->lstar = val;
+		else
+			v->cstar = val;
+		if (msr != MSR_FS_BASE && msr != MSR_GS_BASE)
+			wrmsr(msr, val);
+		break;
+	case MSR_STAR: v->star = val; wrmsr(msr, val); break;
+	case MSR_FMASK: v->fmask = val; wrmsr(msr, val); break;
+	case MSR_TSC_AUX:
+		if (!has_rdtscp() || val >> 32)
+			return -1;
+		v->tsc_aux = val;
+		wrmsr(msr, val);
+		break;
+	case MSR_IA32_TSC: vmcs_write64(VMCS_TSC_OFFSET, val - rdtsc()); break;
+	case MSR_IA32_APIC_BASE:
+		/* Only the BSP flag's keeper: no local APIC is emulated yet. */
+		if (val & ~0xfffffffff900ull)
+			return -1;
+		v->apic_base = val;
+		break;
+	case MSR_IA32_MISC_ENABLE: break; /* writes ignored */
+	default: return -1;
+	}
+	return 0;
+}
+
+static enum exit_action handle_rdmsr(struct vcpu *v)
+{
+	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t val;
+
+	if (msr_read(v, msr, &val) < 0) {
+		log_debug("vm %s vcpu %d: rdmsr 0x%x: #GP", v->vm->name, v->id, msr);
+		return inject_gp(v);
+	}
+	v->gpr[GPR_RAX] = (uint32_t)val;
+	v->gpr[GPR_RDX] = val >> 32;
+	return skip(v);
+}
+
+static enum exit_action handle_wrmsr(struct vcpu *v)
+{
+	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+
+	if (msr_write(v, msr, val) < 0) {
+		log_debug("vm %s vcpu %d: wrmsr 0x%x value 0x%llx: #GP", v->vm->name, v->id, msr,
+			  (unsigned long long)val);
+		return inject_gp(v);
+	}
+	return skip(v);
+}
+
+static enum exit_action handle_xsetbv(struct vcpu *v)
+{
+	uint32_t index = (uint32_t)v->gpr[GPR_RCX];
+	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+	struct cpuid_regs d = cpuid(0xd, 0);
+	uint64_t supported = ((uint64_t)d.edx << 32) | d.eax;
+
+	/* x87 always; AVX needs SSE; AVX-512 state needs AVX; nothing unsupported. */
+	if (index != 0 || vcpu_cpl() != 0 || !(val & 1) || (val & ~supported) ||
+	    ((val & 4) && !(val & 2)) || ((val & 0xe0) && (val & 0xe0) != 0xe0) ||
+	    ((val & 0xe0) && !(val & 4)))
+		return inject_gp(v);
+	v->xcr0 = val;
+	xsetbv(0, val);
+	return skip(v);
+}
+
+/* ---- EPT ---------------------------------------------------------------- */
+
+#define EPT_QUAL_READ (1u << 0)
+#define EPT_QUAL_WRITE (1u << 1)
+#define EPT_QUAL_FETCH (1u << 2)
+
+static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	return vm_read_gpa(ctx, gpa, buf, len);
+}
+
+/* Fetch the instruction at the guest's RIP through its own page tables. */
+static size_t fetch_instruction(struct vcpu *v, uint8_t *buf, size_t max)
+{
+	struct guest_walk_ctx ctx = {
+		.cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW),
+		.cr3 = vmcs_readl(VMCS_GUEST_CR3),
+		.cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW),
+		.efer = vmcs_read64(VMCS_GUEST_IA32_EFER),
+		.read_phys = read_guest_phys,
+		.opaque = v->vm,
+	};
+	uint64_t rip = vmcs_readl(VMCS_GUEST_CS_BASE) + vmcs_readl(VMCS_GUEST_RIP);
+	uint64_t pdptes[4];
+
+	/* PAE paging under EPT: the CPU walks with the VMCS PDPTE registers. */
+	if ((ctx.cr0 & CR0_PG) && (ctx.cr4 & CR4_PAE) && !(ctx.efer & EFER_LMA)) {
+		pdptes[0] = vmcs_read64(VMCS_GUEST_PDPTE0);
+		pdptes[1] = vmcs_read64(VMCS_GUEST_PDPTE1);
+		pdptes[2] = vmcs_read64(VMCS_GUEST_PDPTE2);
+		pdptes[3] = vmcs_read64(VMCS_GUEST_PDPTE3);
+		ctx.pdptes = pdptes;
+	}
+	ctx.maxphyaddr = cpuid(0x80000008, 0).eax & 0xff;
+	if (vcpu_code_mode() != INSN_MODE_64)
+		rip &= 0xffffffff;
+	return guest_read_linear(&ctx, rip, buf, max,
+				 WALK_FETCH | (vcpu_cpl() == 3 ? WALK_USER : 0));
+}
+
+static enum exit_action handle_ept_violation(struct vcpu *v)
+{
+	uint64_t q = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	uint64_t gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	struct kvm_run *run = v->run;
+	uint8_t bytes[15];
+	size_t got;
+	int err;
+
+	if (q & EPT_QUAL_FETCH) {
+		uint64_t data[2] = { EXIT_REASON_EPT_VIOLATION, gpa };
+
+		log_err("vm %s vcpu %d: instruction fetch from 0x%llx, where there is no memory",
+			v->vm->name, v->id, (unsigned long long)gpa);
+		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
+	}
+	got = fetch_instruction(v, bytes, sizeof(bytes));
+	v->mmio_mode = vcpu_code_mode();
+	err = insn_decode_mmio(bytes, got, v->mmio_mode, &v->mmio);
+	if (err < 0) {
+		uint64_t data[4] = { EXIT_REASON_EPT_VIOLATION, gpa, got, 0 };
+
+		memcpy(&data[3], bytes, got < 8 ? got : 8);
+		log_err("vm %s vcpu %d: cannot emulate the MMIO access to 0x%llx at rip 0x%llx",
+			v->vm->name, v->id, (unsigned long long)gpa,
+			(unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
+		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 4, data);
+	}
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = v->mmio.size;
+	run->mmio.is_write = v->mmio.is_write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (v->mmio.is_write) {
+		uint64_t val;
+
+		/* RSP lives in the VMCS; the decoder indexes all 16 registers. */
+		v->gpr[GPR_RSP] = vmcs_readl(VMCS_GUEST_RSP);
+		val = mmio_store_value(&v->mmio, v->gpr);
+
+		memcpy(run->mmio.data, &val, v->mmio.size);
+		vmcs_writel(VMCS_GUEST_RIP, vmcs_readl(VMCS_GUEST_RIP) + v->mmio.len);
+	} else {
+		v->pending = PENDING_MMIO_READ;
+		v->pending_len = v->mmio.len;
+	}
+	return EXIT_TO_CONTROLLER;
+}
+
+static enum exit_action handle_ept_misconfig(struct vcpu *v)
+{
+	uint64_t data[2] = { EXIT_REASON_EPT_MISCONFIG, vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS) };
+
+	log_err("vm %s vcpu %d: EPT misconfiguration at 0x%llx: a hypervisor bug", v->vm->name,
+		v->id, (unsigned long long)data[1]);
+	vmcs_dump();
+	return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
+}
+
+static const exit_handler handlers[EXIT_REASON_MAX] = {
+	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
+	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_REASON_INIT] = handle_init,
+	[EXIT_REASON_SIPI] = handle_sipi,
+	[EXIT_REASON_INTERRUPT_WINDOW] = handle_window,
+	[EXIT_REASON_NMI_WINDOW] = handle_window,
+	[EXIT_REASON_TASK_SWITCH] = handle_task_switch,
+	[EXIT_REASON_CPUID] = handle_cpuid,
+	[EXIT_REASON_GETSEC] = inject_ud,
+	[EXIT_REASON_HLT] = handle_hlt,
+	[EXIT_REASON_INVD] = skip,
+	[EXIT_REASON_RSM] = inject_ud,
+	[EXIT_REASON_VMCALL] = handle_vmcall,
+	[EXIT_REASON_VMCLEAR] = inject_ud,
+	[EXIT_REASON_VMLAUNCH] = inject_ud,
+	[EXIT_REASON_VMPTRLD] = inject_ud,
+	[EXIT_REASON_VMPTRST] = inject_ud,
+	[EXIT_REASON_VMREAD] = inject_ud,
+	[EXIT_REASON_VMRESUME] = inject_ud,
+	[EXIT_REASON_VMWRITE] = inject_ud,
+	[EXIT_REASON_VMXOFF] = inject_ud,
+	[EXIT_REASON_VMXON] = inject_ud,
+	[EXIT_REASON_CR_ACCESS] = handle_cr_access,
+	[EXIT_REASON_IO_INSTRUCTION] = handle_io,
+	[EXIT_REASON_RDMSR] = handle_rdmsr,
+	[EXIT_REASON_WRMSR] = handle_wrmsr,
+	[EXIT_REASON_MWAIT] = inject_ud,
+	[EXIT_REASON_MONITOR] = inject_ud,
+	[EXIT_REASON_PAUSE] = skip,
+	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
+	[EXIT_REASON_INVEPT] = inject_ud,
+	[EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer,
+	[EXIT_REASON_INVVPID] = inject_ud,
+	[EXIT_REASON_WBINVD] = skip,
+	[EXIT_REASON_XSETBV] = handle_xsetbv,
+	[EXIT_REASON_VMFUNC] = inject_ud,
+};
+
+enum exit_action vmx_handle_exit(struct vcpu *v, unsigned reason)
+{
+	if (reason >= EXIT_REASON_MAX || !handlers[reason])
+		return unhandled(v, reason);
+	return handlers[reason](v);
+}

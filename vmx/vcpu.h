@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtual CPU: its VMCS, guest registers, the struct kvm_run its
+ * controller sees, and the events waiting to be injected.
+ */
+#ifndef VMX_VCPU_H
+#define VMX_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi/kvm.h"
+#include "hv/insn_decode.h"
+#include "hv/vm.h"
+#include "vmx/guest_regs.h"
+
+/* KVM's layout: the PIO data page follows struct kvm_run. */
+#define VCPU_RUN_PAGES 2
+#define VCPU_PIO_OFFSET 4096
+
+enum vcpu_pending {
+	PENDING_NONE,
+	PENDING_IO_IN,     /* the controller supplies the data of an IN */
+	PENDING_MMIO_READ, /* ... of an MMIO load */
+};
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	uint64_t gpr[GPR_COUNT];
+	uint64_t vmcs;                  /* physical address */
+	bool launched;
+	uint16_t vpid;
+	struct kvm_run *run;            /* VCPU_RUN_PAGES pages */
+	uint64_t io_bitmap_a, io_bitmap_b, msr_bitmap;
+	uint32_t proc_ctls, entry_ctls; /* cached: they change at run time */
+
+	/* What the next KVM_RUN completes before entering the guest. */
+	enum vcpu_pending pending;
+	uint8_t pending_len;            /* instruction length to skip */
+	uint8_t io_size;
+	struct mmio_insn mmio;
+	enum insn_cpu_mode mmio_mode;
+
+	/* Next VM entry's event: an exception or a re-injected delivery. */
+	struct {
+		bool valid;
+		uint32_t info, error, len;
+	} inject;
+	bool irq_pending, nmi_pending;
+	uint8_t irq_vector;
+
+	/* MSRs the VMCS does not switch: in the CPU while this vCPU runs. */
+	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
+	uint64_t apic_base, xcr0, cr2;
+
+	volatile bool stop_request;     /* KVM_RUN returns KVM_EXIT_INTR */
+	uint64_t exit_counts[EXIT_REASON_MAX];
+};
+
+int vcpu_create(struct vm *vm, int id, struct vcpu **out);
+void vcpu_destroy(struct vcpu *v);
+
+/* KVM_RUN: enter the guest until an exit its controller must see. */
+int vcpu_run(struct vcpu *v);
+
+int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r);
+int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
+int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s);
+int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *s);
+
+/* KVM_INTERRUPT: an external interrupt, injected when the guest allows. */
+int vcpu_interrupt(struct vcpu *v, uint32_t vector);
+void vcpu_queue_nmi(struct vcpu *v);
+
+/* For exit handlers (vmx/exit.c). */
+void vcpu_load(struct vcpu *v);
+void vcpu_skip_instruction(struct vcpu *v);
+void vcpu_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
+unsigned vcpu_cpl(void);
+enum insn_cpu_mode vcpu_code_mode(void);
+int vcpu_set_cr0(struct vcpu *v, uint64_t val);
+int vcpu_set_cr4(struct vcpu *v, uint64_t val);
+void vcpu_set_proc_ctls(struct vcpu *v, uint32_t ctls);
+void vcpu_sync_long_mode(struct vcpu *v, uint64_t efer);
+
+#define INTR_INFO_VALID (1u << 31)
+#define INTR_INFO_DELIVER_ERROR (1u << 11)
+#define INTR_TYPE_EXT_INTR (0u << 8)
+#define INTR_TYPE_NMI (2u << 8)
+#define INTR_TYPE_HW_EXCEPTION (3u << 8)
+#define INTR_TYPE_SW_INTR (4u << 8)
+#define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)
+#define INTR_TYPE_SW_EXCEPTION (6u << 8)
+#define INTR_TYPE_MASK (7u << 8)
+
+#define VEC_DE 0
+#define VEC_DB 1
+#define VEC_NMI 2
+#define VEC_BP 3
+#define VEC_UD 6
+#define VEC_DF 8
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_MC 18
+
+#endif
