@@ -75,7 +75,13 @@ static void write_protect(void)
 	uint32_t page = (uint32_t)scratch_page;
 
 	paging_on();
-	paging_set_flags(page, PTE_P); /* read-only */
+	/*
+	 * Read-only, with Dirty already set: Bochs 3.0 panics ("asked to set
+	 * dirty on paging leaf entry with R/W bit clear") when a WP=0
+	 * supervisor write must set D on a read-only entry, which real CPUs
+	 * do. With D preset the write tests the same WP rule.
+	 */
+	paging_set_flags(page, PTE_P | PTE_D);
 	write_cr0(read_cr0() | CR0_WP);
 	if (expect_exception("cr0.wp=1 write to read-only page #PF", VEC_PF, 3, store_scratch_at,
 			     store_scratch, NULL))

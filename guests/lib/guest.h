@@ -135,6 +135,7 @@ const char *mb1_cmdline(void);
 
 #define PTE_P (1u << 0)
 #define PTE_W (1u << 1)
+#define PTE_D (1u << 6)
 
 /* A page-aligned page of the image that tests may unmap or write-protect. */
 extern uint8_t scratch_page[4096];
