@@ -34,7 +34,7 @@ OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 CMDLINE     ?= console=com1 loglevel=info
 RUN_CMDLINE ?= $(CMDLINE) on_done=exit
 
-.PHONY: all deps run test unit-test clean distclean
+.PHONY: all deps run test bench unit-test clean distclean
 all: $(BUILD)/hv.elf $(BUILD)/hv.iso
 
 deps:
@@ -97,6 +97,10 @@ run: deps $(BUILD)/run.iso
 
 test: deps $(BUILD)/hv.elf guests
 	@BUILD=$(BUILD) scripts/test.sh
+
+# Exit-path figures (a benchmark, never a timed test).
+bench: deps $(BUILD)/hv.elf guests
+	@BUILD=$(BUILD) scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD)
