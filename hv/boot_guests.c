@@ -10,8 +10,12 @@
 #include "hv/x86.h"
 #include "vmx/vcpu.h"
 
-#define COM1_LSR_OFFSET 5
-#define COM1_LSR_IDLE 0x60     /* transmitter empty: a guest never waits */
+/* Guest COM1: enough of a 16550 for drivers that probe and program it. */
+#define COM_THR 0
+#define COM_LCR 3
+#define COM_LSR 5
+#define COM_LCR_DLAB 0x80
+#define COM_LSR_IDLE 0x60       /* transmitter empty: a guest never waits */
 #define LOG_NOISE_LIMIT 8       /* unassigned accesses logged per guest */
 #define CONSOLE_LINE_MAX 200
 
@@ -20,6 +24,8 @@ extern const uint8_t demo_guest_start[], demo_guest_end[];
 struct guest_run {
 	struct vm *vm;
 	struct vcpu *vcpu;
+	uint8_t com_regs[8];    /* last value written per register */
+	uint8_t com_divisor[2]; /* DLL, DLM: offsets 0 and 1 while DLAB is set */
 	char line[CONSOLE_LINE_MAX + 1];
 	unsigned line_len;
 	unsigned noise;
@@ -53,6 +59,34 @@ static void noise(struct guest_run *g, const char *what, uint64_t addr, bool wri
 	}
 }
 
+static bool is_com1(uint16_t port)
+{
+	return port >= HV_GUEST_COM1_PORT && port < HV_GUEST_COM1_PORT + 8;
+}
+
+static void com1_write(struct guest_run *g, unsigned reg, uint8_t val)
+{
+	bool dlab = g->com_regs[COM_LCR] & COM_LCR_DLAB;
+
+	if (dlab && reg < 2)
+		g->com_divisor[reg] = val;
+	else if (reg == COM_THR)
+		console_byte(g, val);
+	else
+		g->com_regs[reg] = val;
+}
+
+static uint8_t com1_read(struct guest_run *g, unsigned reg)
+{
+	if (g->com_regs[COM_LCR] & COM_LCR_DLAB && reg < 2)
+		return g->com_divisor[reg];
+	if (reg == COM_LSR)
+		return COM_LSR_IDLE;
+	if (reg == COM_THR)
+		return 0; /* nothing is ever received */
+	return g->com_regs[reg];
+}
+
 static void handle_io(struct guest_run *g)
 {
 	struct kvm_run *run = g->vcpu->run;
@@ -62,22 +96,20 @@ static void handle_io(struct guest_run *g)
 
 	memcpy(&val, data, run->io.size);
 	if (run->io.direction == KVM_EXIT_IO_OUT) {
-		if (port == HV_GUEST_COM1_PORT) {
-			console_byte(g, (uint8_t)val);
+		if (is_com1(port)) {
+			com1_write(g, port - HV_GUEST_COM1_PORT, (uint8_t)val);
 		} else if (port == HV_GUEST_RESULT_PORT) {
 			log_info("vm %s: result 0x%x (%s)", g->vm->name, val,
 				 val == HV_GUEST_RESULT_PASS ? "pass" : "FAIL");
 			g->done = true;
-		} else if (port < HV_GUEST_COM1_PORT || port > HV_GUEST_COM1_PORT + 7) {
+		} else {
 			noise(g, "port", port, true, val);
 		}
 		return;
 	}
-	if (port == HV_GUEST_COM1_PORT + COM1_LSR_OFFSET) {
+	if (is_com1(port)) {
 		memset(data, 0, run->io.size);
-		data[0] = COM1_LSR_IDLE;
-	} else if (port >= HV_GUEST_COM1_PORT && port <= HV_GUEST_COM1_PORT + 7) {
-		memset(data, 0, run->io.size);
+		data[0] = com1_read(g, port - HV_GUEST_COM1_PORT);
 	} else {
 		memset(data, 0xff, run->io.size);
 		noise(g, "port", port, false, 0);
@@ -206,6 +238,8 @@ static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t
 		vm_destroy(g.vm);
 		return rc;
 	}
+	if (spec->tsc_budget)
+		g.vcpu->tsc_deadline = rdtsc() + spec->tsc_budget;
 	log_info("vm %s: started, %llu MiB, entry 0x%llx", spec->name,
 		 (unsigned long long)(spec->mem_size >> 20), (unsigned long long)entry.rip);
 	while (handle_exit(&g, vcpu_run(g.vcpu)))

@@ -499,6 +499,17 @@ static int parse_load(struct guest_spec *s, const char *v, size_t n)
 	return 0;
 }
 
+static int parse_budget(struct guest_spec *s, const char *v, size_t n)
+{
+	uint64_t x;
+	size_t used = parse_number(v, n, &x);
+
+	if (!used || used != n || !x)
+		return bad_value(s, "budget", v, n, "expected a TSC tick count such as 500000000");
+	s->tsc_budget = x;
+	return 0;
+}
+
 /* Returns 0 when [v, v + n) is an acceptable name= value, else logs. */
 static int check_name(unsigned index, const char *v, size_t n)
 {
@@ -538,7 +549,7 @@ static int take_guest_cmdline(struct guest_spec *s, const char *rest)
 
 int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out)
 {
-	static const char *const keys[] = { "name", "type", "mem", "load" };
+	static const char *const keys[] = { "name", "type", "mem", "load", "budget" };
 	const char *s, *w;
 	size_t n;
 	unsigned seen = 0, nword = 0;
@@ -583,7 +594,7 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 			continue;
 		}
 		if (!eq) {
-			log_err("loader: %s: '%.*s' is not key=value (keys: name type mem load; '--' starts the guest command line)",
+			log_err("loader: %s: '%.*s' is not key=value (keys: name type mem load budget; '--' starts the guest command line)",
 				out->name, echo_len(n), w);
 			return -HV_EINVAL;
 		}
@@ -594,7 +605,7 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 			if (strlen(keys[k]) == klen && !memcmp(w, keys[k], klen))
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0])) {
-			log_err("loader: %s: unknown key '%.*s' in '%.*s' (keys: name type mem load)",
+			log_err("loader: %s: unknown key '%.*s' in '%.*s' (keys: name type mem load budget)",
 				out->name, echo_len(klen), w, echo_len(n), w);
 			return -HV_EINVAL;
 		}
@@ -614,8 +625,11 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 		case 2:
 			rc = parse_mem(out, v, vlen);
 			break;
-		default:
+		case 3:
 			rc = parse_load(out, v, vlen);
+			break;
+		default:
+			rc = parse_budget(out, v, vlen);
 			break;
 		}
 		if (rc)

@@ -76,6 +76,7 @@ struct guest_spec {
 	enum guest_type type;
 	uint64_t mem_size;
 	uint32_t load;			/* raw only */
+	uint64_t tsc_budget;		/* budget=: stop after this many TSC ticks; 0 = none */
 	char cmdline[GUEST_CMDLINE_MAX];
 };
 

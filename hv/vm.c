@@ -152,16 +152,21 @@ void vm_print_stats(const struct vm *vm)
 {
 	uint64_t total = 0;
 
-	for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
-		uint64_t n = 0;
+	for (unsigned i = 0; i < vm->n_vcpus; i++) {
+		const struct vcpu *v = vm->vcpus[i];
+		uint64_t vcpu_total = 0;
 
-		for (unsigned i = 0; i < vm->n_vcpus; i++)
-			n += vm->vcpus[i]->exit_counts[r];
-		if (!n)
-			continue;
-		total += n;
-		log_info("vm %s: exits %-22s %llu", vm->name, vmx_exit_reason_name(r),
-			 (unsigned long long)n);
+		for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
+			if (!v->exit_counts[r])
+				continue;
+			vcpu_total += v->exit_counts[r];
+			log_info("vm %s vcpu %d: exits %-24s %llu", vm->name, v->id,
+				 vmx_exit_reason_name(r), (unsigned long long)v->exit_counts[r]);
+		}
+		log_info("vm %s vcpu %d: exits total %llu", vm->name, v->id,
+			 (unsigned long long)vcpu_total);
+		total += vcpu_total;
 	}
-	log_info("vm %s: exits total %llu", vm->name, (unsigned long long)total);
+	log_info("vm %s: exits total %llu over %u vCPU(s)", vm->name, (unsigned long long)total,
+		 vm->n_vcpus);
 }

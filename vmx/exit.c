@@ -118,9 +118,19 @@ static enum exit_action handle_window(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
+/*
+ * A time slice ended (the timer restarts from its VMCS value at each
+ * entry). A spent run budget becomes a stop request, which vcpu_run turns
+ * into KVM_EXIT_INTR before entering again.
+ */
 static enum exit_action handle_preemption_timer(struct vcpu *v)
 {
-	/* A time slice ended: vcpu_run checks stop_request before re-entering. */
+	if (v->tsc_deadline && rdtsc() >= v->tsc_deadline) {
+		log_info("vm %s vcpu %d: run budget spent at rip 0x%llx", v->vm->name, v->id,
+			 (unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
+		v->tsc_deadline = 0;
+		v->stop_request = true;
+	}
 	return EXIT_RESUME;
 }
 

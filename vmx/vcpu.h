@@ -55,6 +55,7 @@ struct vcpu {
 	uint64_t apic_base, xcr0, cr2;
 
 	volatile bool stop_request;     /* KVM_RUN returns KVM_EXIT_INTR */
+	uint64_t tsc_deadline;          /* 0, or stop once the TSC passes it */
 	uint64_t exit_counts[EXIT_REASON_MAX];
 };
 

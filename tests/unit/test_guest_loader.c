@@ -445,6 +445,23 @@ static void test_spec_path_word(void)
 	CHECK_LOGGED(LOG_ERROR, "loader: guest0: '/boot/x' is not key=value");
 }
 
+static void test_spec_budget(void)
+{
+	CHECK_EQ(guest_spec_parse("type=mb1", 0, &spec), 0);
+	CHECK_EQ(spec.tsc_budget, 0);
+	CHECK_EQ(guest_spec_parse("name=s type=mb1 budget=500000000", 0, &spec), 0);
+	CHECK_EQ(spec.tsc_budget, 500000000ull);
+	CHECK_EQ(guest_spec_parse("name=s type=mb1 budget=0x10", 0, &spec), 0);
+	CHECK_EQ(spec.tsc_budget, 16ull);
+	CHECK_NO_WARNINGS();
+	CHECK(guest_spec_parse("name=s type=mb1 budget=0", 0, &spec) < 0);
+	CHECK_LOGGED(LOG_ERROR, "loader: s: bad budget= value '0'");
+	CHECK(guest_spec_parse("name=s type=mb1 budget=5s", 0, &spec) < 0);
+	CHECK_LOGGED(LOG_ERROR, "loader: s: bad budget= value '5s'");
+	CHECK(guest_spec_parse("name=s budget=1 budget=2", 0, &spec) < 0);
+	CHECK_LOGGED(LOG_ERROR, "loader: s: budget= given twice");
+}
+
 static void test_spec_guest_cmdline(void)
 {
 	char line[400], want[300];
@@ -1702,6 +1719,7 @@ static const struct check_test tests[] = {
 	TEST_ENTRY(test_spec_sizes),
 	TEST_ENTRY(test_spec_type_and_load),
 	TEST_ENTRY(test_spec_path_word),
+	TEST_ENTRY(test_spec_budget),
 	TEST_ENTRY(test_spec_guest_cmdline),
 	TEST_ENTRY(test_spec_name_limits),
 	TEST_ENTRY(test_spec_bad),
