@@ -134,6 +134,16 @@ struct kvm_interrupt {
 	uint32_t irq;
 };
 
+/* KVM_SET_GUEST_DEBUG */
+#define KVM_GUESTDBG_ENABLE     0x00000001
+#define KVM_GUESTDBG_SINGLESTEP 0x00000002
+
+struct kvm_guest_debug {
+	uint32_t control;
+	uint32_t pad;
+	struct kvm_guest_debug_arch arch;
+};
+
 /* KVM_GET_MP_STATE / KVM_SET_MP_STATE */
 #define KVM_MP_STATE_RUNNABLE      0
 #define KVM_MP_STATE_UNINITIALIZED 1
@@ -358,6 +368,7 @@ struct kvm_run {
 #define KVM_GET_SREGS                  HV_IOR(KVMIO, 0x83, struct kvm_sregs)
 #define KVM_SET_SREGS                  HV_IOW(KVMIO, 0x84, struct kvm_sregs)
 #define KVM_INTERRUPT                  HV_IOW(KVMIO, 0x86, struct kvm_interrupt)
+#define KVM_SET_GUEST_DEBUG            HV_IOW(KVMIO, 0x9b, struct kvm_guest_debug)
 #define KVM_GET_MSRS                   HV_IOWR(KVMIO, 0x88, struct kvm_msrs)
 #define KVM_SET_MSRS                   HV_IOW(KVMIO, 0x89, struct kvm_msrs)
 #define KVM_GET_FPU                    HV_IOR(KVMIO, 0x8c, struct kvm_fpu)

@@ -220,6 +220,19 @@ struct kvm_debug_exit_arch {
 	uint64_t dr7;
 };
 
+/* ---- Guest debugging (KVM_SET_GUEST_DEBUG), x86 part ---- */
+
+/* control bits beyond KVM_GUESTDBG_ENABLE / _SINGLESTEP (kvm.h) */
+#define KVM_GUESTDBG_USE_SW_BP 0x00010000 /* INT3 exits with KVM_EXIT_DEBUG */
+#define KVM_GUESTDBG_USE_HW_BP 0x00020000
+#define KVM_GUESTDBG_INJECT_DB 0x00040000
+#define KVM_GUESTDBG_INJECT_BP 0x00080000 /* hand the #BP back to the guest */
+#define KVM_GUESTDBG_BLOCKIRQ  0x00100000
+
+struct kvm_guest_debug_arch {
+	uint64_t debugreg[8];
+};
+
 /* ---- Pending events (KVM_GET_VCPU_EVENTS / KVM_SET_VCPU_EVENTS) ---- */
 
 /* kvm_vcpu_events.flags: which optional parts a SET should apply. */

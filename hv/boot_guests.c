@@ -166,6 +166,16 @@ static bool handle_exit(struct guest_run *g, int rc)
 	case KVM_EXIT_INTR:
 		log_info("vm %s: stopped (KVM_EXIT_INTR)", name);
 		return false;
+	case KVM_EXIT_DEBUG: {
+		/* No breakpoints of our own: every INT3 is the guest's. */
+		struct kvm_guest_debug dbg = {
+			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP,
+		};
+
+		log_info("vm %s: breakpoint at 0x%llx (KVM_EXIT_DEBUG), handed back to the guest",
+			 name, (unsigned long long)run->debug.arch.pc);
+		return vcpu_set_guest_debug(g->vcpu, &dbg) == 0;
+	}
 	default:
 		log_info("vm %s: unexpected exit reason %u", name, run->exit_reason);
 		return false;
@@ -215,6 +225,10 @@ static int set_entry_state(struct vcpu *v, const struct guest_entry *e)
 
 static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t len)
 {
+	/* Every INT3 exits first, so KVM_EXIT_DEBUG is seen and logged. */
+	static const struct kvm_guest_debug sw_breakpoints = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
+	};
 	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = spec->mem_size };
 	struct guest_run g = { 0 };
 	struct guest_entry entry;
@@ -233,6 +247,8 @@ static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t
 		rc = vcpu_create(g.vm, 0, &g.vcpu);
 	if (rc == 0)
 		rc = set_entry_state(g.vcpu, &entry);
+	if (rc == 0)
+		rc = vcpu_set_guest_debug(g.vcpu, &sw_breakpoints);
 	if (rc < 0) {
 		log_err("vm %s: not started (%d)", spec->name, rc);
 		vm_destroy(g.vm);

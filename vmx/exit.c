@@ -95,6 +95,18 @@ static enum exit_action handle_exception_nmi(struct vcpu *v)
 		log_warn("vm %s vcpu %d: host NMI during guest execution", v->vm->name, v->id);
 		return EXIT_RESUME;
 	}
+	if (vector == VEC_BP && (v->guest_debug & KVM_GUESTDBG_USE_SW_BP)) {
+		struct kvm_debug_exit_arch *d = &v->run->debug.arch;
+
+		v->bp_len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+		d->exception = VEC_BP;
+		d->pad = 0;
+		d->pc = vmcs_readl(VMCS_GUEST_CS_BASE) + vmcs_readl(VMCS_GUEST_RIP);
+		d->dr6 = 0;
+		d->dr7 = vmcs_readl(VMCS_GUEST_DR7);
+		v->run->exit_reason = KVM_EXIT_DEBUG;
+		return EXIT_TO_CONTROLLER;
+	}
 	if (vector == VEC_MC) {
 		log_err("vm %s vcpu %d: machine check while the guest ran", v->vm->name, v->id);
 		return unhandled(v, EXIT_REASON_EXCEPTION_NMI);

@@ -33,6 +33,7 @@ extern char vmx_exit_entry[];
 #define PAT_RESET 0x0007040600070406ull
 
 static struct vcpu *current_vcpu;
+static uint32_t exception_bitmap(const struct vcpu *v);
 static uint16_t next_vpid = 1;
 
 static uint64_t pages_for(size_t bytes)
@@ -82,7 +83,7 @@ static void setup_controls(struct vcpu *v)
 	vmcs_write32(VMCS_EXIT_CONTROLS, c->exit);
 	v->entry_ctls = c->entry;
 	vmcs_write32(VMCS_ENTRY_CONTROLS, v->entry_ctls);
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, 1u << VEC_MC);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, exception_bitmap(v));
 	vmcs_write32(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write32(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
@@ -382,6 +383,33 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *in)
 	for (unsigned i = 0; i < 256; i++)
 		if (s.interrupt_bitmap[i / 64] & (1ull << (i % 64)))
 			vcpu_interrupt(v, i);
+	return 0;
+}
+
+static uint32_t exception_bitmap(const struct vcpu *v)
+{
+	return 1u << VEC_MC | (v->guest_debug & KVM_GUESTDBG_USE_SW_BP ? 1u << VEC_BP : 0);
+}
+
+int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *in)
+{
+	const uint32_t known = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP;
+	uint32_t control = in->control; /* copied once */
+
+	if ((control & ~known) || (control && !(control & KVM_GUESTDBG_ENABLE)))
+		return -HV_EINVAL;
+	vcpu_load(v);
+	if (control & KVM_GUESTDBG_INJECT_BP) {
+		if (v->inject.valid)
+			return -HV_EBUSY;
+		/* A software exception: delivery pushes the RIP after the INT3. */
+		v->inject.valid = true;
+		v->inject.info = INTR_INFO_VALID | INTR_TYPE_SW_EXCEPTION | VEC_BP;
+		v->inject.error = 0;
+		v->inject.len = v->bp_len ? v->bp_len : 1;
+	}
+	v->guest_debug = control & ~KVM_GUESTDBG_INJECT_BP;
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, exception_bitmap(v));
 	return 0;
 }
 

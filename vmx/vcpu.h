@@ -54,6 +54,9 @@ struct vcpu {
 	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
 	uint64_t apic_base, xcr0, cr2;
 
+	uint32_t guest_debug;           /* KVM_GUESTDBG_* in force */
+	uint8_t bp_len;                 /* length of the INT3 that last exited */
+
 	volatile bool stop_request;     /* KVM_RUN returns KVM_EXIT_INTR */
 	uint64_t tsc_deadline;          /* 0, or stop once the TSC passes it */
 	uint64_t exit_counts[EXIT_REASON_MAX];
@@ -69,6 +72,13 @@ int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r);
 int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *r);
 int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s);
 int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *s);
+
+/*
+ * KVM_SET_GUEST_DEBUG: KVM_GUESTDBG_USE_SW_BP makes INT3 exit with
+ * KVM_EXIT_DEBUG; KVM_GUESTDBG_INJECT_BP hands that #BP back to the guest.
+ * Other controls: -EINVAL.
+ */
+int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *dbg);
 
 /* KVM_INTERRUPT: an external interrupt, injected when the guest allows. */
 int vcpu_interrupt(struct vcpu *v, uint32_t vector);

@@ -135,6 +135,8 @@ const char *mb1_cmdline(void);
 
 #define PTE_P (1u << 0)
 #define PTE_W (1u << 1)
+#define PTE_A (1u << 5) /* preset by paging_set_flags() */
+#define PTE_D (1u << 6) /* preset by paging_set_flags() */
 #define PTE_D (1u << 6)
 
 /* A page-aligned page of the image that tests may unmap or write-protect. */
@@ -142,7 +144,7 @@ extern uint8_t scratch_page[4096];
 
 void paging_on(void);  /* builds the identity map (P|W everywhere), sets CR3, CR0.PG */
 void paging_off(void); /* clears CR0.PG */
-/* Give the page holding `va` the flags P/W (the address stays identity). */
+/* Give the page holding `va` the flags P/W, plus A and D (identity address). */
 void paging_set_flags(uint32_t va, uint32_t flags);
 
 /* ---- small helpers ------------------------------------------------------- */

@@ -32,6 +32,20 @@ _start:
 	movw	$0x7c00, %sp
 	ljmp	$0, $real		/* CS:IP = 0000:7cxx whatever the loader used */
 real:
+	/* 115200 8N1: a BIOS may leave the UART at 5 data bits. */
+	movw	$COM1 + 3, %dx
+	movb	$0x80, %al		/* DLAB */
+	outb	%al, %dx
+	movw	$COM1, %dx
+	movb	$1, %al			/* divisor 1 */
+	outb	%al, %dx
+	incw	%dx
+	xorb	%al, %al
+	outb	%al, %dx
+	movw	$COM1 + 3, %dx
+	movb	$3, %al			/* 8N1, DLAB off */
+	outb	%al, %dx
+
 	movw	$msg_ok, %di
 	smsw	%ax			/* real mode: PE clear */
 	testb	$1, %al
