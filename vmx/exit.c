@@ -258,6 +258,17 @@ static int64_t hypercall_puts(struct vcpu *v, uint64_t gpa, uint64_t len)
 	return (int64_t)len;
 }
 
+static int64_t hypercall_inject(struct vcpu *v, uint64_t vector)
+{
+	if (vector == VEC_NMI) {
+		vcpu_queue_nmi(v);
+		return 0;
+	}
+	if (vector < 32 || vector > 255)
+		return -HC_EINVAL;
+	return vcpu_interrupt(v, (uint32_t)vector) < 0 ? -HC_EINVAL : 0;
+}
+
 static enum exit_action handle_vmcall(struct vcpu *v)
 {
 	uint64_t nr = v->gpr[GPR_RAX];
@@ -275,6 +286,9 @@ static enum exit_action handle_vmcall(struct vcpu *v)
 			break;
 		case HC_PUTS:
 			ret = hypercall_puts(v, v->gpr[GPR_RBX], v->gpr[GPR_RCX]);
+			break;
+		case HC_INJECT:
+			ret = hypercall_inject(v, v->gpr[GPR_RBX]);
 			break;
 		default:
 			log_debug("vm %s vcpu %d: unknown hypercall %llu", v->vm->name, v->id,
