@@ -10,6 +10,8 @@
 
 #include "abi/hv_exit.h"
 #include "boot/trap.h"
+#include "drivers/pic8259.h"
+#include "drivers/pit8254.h"
 #include "hv/console.h"
 #include "hv/hv.h"
 #include "hv/symbols.h"
@@ -133,9 +135,16 @@ void trap_dispatch(struct trap_frame *f)
 {
 	static int in_exception;
 
+	if (f->vector == PIC_VECTOR_BASE + PIT_IRQ) {
+		pit_tick();
+		pic_eoi(PIT_IRQ);
+		return;
+	}
 	if (f->vector >= 32) {
 		console_printf("hv: unexpected interrupt vector %llu ignored\n",
 			       (unsigned long long)f->vector);
+		if (f->vector >= PIC_VECTOR_BASE && f->vector < PIC_VECTOR_BASE + 16)
+			pic_eoi((unsigned)f->vector - PIC_VECTOR_BASE);
 		return;
 	}
 	if (in_exception++) {

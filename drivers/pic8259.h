@@ -12,4 +12,8 @@
  */
 void pic_remap_and_mask(void);
 
+void pic_unmask(unsigned irq);
+/* End of interrupt for irq (both controllers for the slave's lines). */
+void pic_eoi(unsigned irq);
+
 #endif

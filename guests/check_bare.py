@@ -196,7 +196,7 @@ def check(platform, name, text, rc, work):
         if not done:
             problems.append("no 'done:' line")
         elif platform == "qemu" and rc >= 0:
-            m = re.match(r"done: (\d+) passed, (\d+) failed", done[-1])
+            m = re.match(r"done: (\d+) checks passed, (\d+) failed", done[-1])
             if m and rc != (int(m.group(2)) << 1 | 1):
                 problems.append(f"exit status {rc}, want {int(m.group(2)) << 1 | 1}")
     elif ending in ("halt", "triple"):

@@ -10,7 +10,10 @@
 
 BUILD ?= build
 
+# Included before any target of the including Makefile, this fragment must
+# not become its default goal; standalone, `guests` is.
 GUEST_SAVED_GOAL := $(.DEFAULT_GOAL)
+GUEST_STANDALONE := $(if $(word 2,$(MAKEFILE_LIST)),,yes)
 
 GUEST_SRC     := guests
 GUEST_OUT     := $(BUILD)/guests
@@ -41,7 +44,7 @@ GUEST_ALL      := $(GUEST_ELFS) $(GUEST_RAW) $(GUEST_DEMO_BIN)
 GUEST_DEPS     := $(GUEST_LIB_OBJS:.o=.d) $(GUEST_PROGS:%=$(GUEST_OUT)/obj/%.d) \
 		  $(GUEST_OUT)/obj/modes/modes.d
 
-.PHONY: guests guests-clean guests-qemu
+.PHONY: guests guests-clean guests-bare
 guests: $(GUEST_ALL)
 
 $(GUEST_OUT)/obj/%.o: $(GUEST_SRC)/%.c
@@ -64,18 +67,17 @@ $(GUEST_RAW): $(GUEST_OUT)/obj/modes/modes.o $(GUEST_SRC)/modes/modes.ld
 		-o $(GUEST_OUT)/modes.elf $<
 	$(GUEST_OBJCOPY) -O binary -j .text $(GUEST_OUT)/modes.elf $@
 
-# Boot every program under QEMU TCG (no hypervisor) and compare with what
-# that platform can show: see guests/qemu-check.sh.
-guests-qemu: guests
-	$(GUEST_SRC)/qemu-check.sh $(GUEST_OUT)
+# Boot the programs WITHOUT the hypervisor (QEMU TCG, then Bochs 3.x) and
+# check each behaves as it must there: guests/check_bare.py.
+guests-bare: guests
+	$(GUEST_SRC)/check_bare.py -p qemu -b $(GUEST_OUT)
+	$(GUEST_SRC)/check_bare.py -p bochs -b $(GUEST_OUT)
 
 guests-clean:
 	rm -rf $(GUEST_OUT)
 
 -include $(GUEST_DEPS)
 
-# Standalone (make -f guests/guests.mk) the default goal is `guests`;
-# included, the including Makefile's own default goal stays.
-ifneq ($(firstword $(MAKEFILE_LIST)),$(lastword $(MAKEFILE_LIST)))
+ifeq ($(GUEST_STANDALONE),)
 .DEFAULT_GOAL := $(GUEST_SAVED_GOAL)
 endif

@@ -137,7 +137,6 @@ const char *mb1_cmdline(void);
 #define PTE_W (1u << 1)
 #define PTE_A (1u << 5) /* preset by paging_set_flags() */
 #define PTE_D (1u << 6) /* preset by paging_set_flags() */
-#define PTE_D (1u << 6)
 
 /* A page-aligned page of the image that tests may unmap or write-protect. */
 extern uint8_t scratch_page[4096];

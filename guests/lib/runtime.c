@@ -170,7 +170,7 @@ void done_with(uint32_t result)
 
 void done(void)
 {
-	printf("done: %u passed, %u failed\n", guest_passed, guest_failed);
+	printf("done: %u checks passed, %u failed\n", guest_passed, guest_failed);
 	done_with(guest_failed);
 }
 
