@@ -197,8 +197,10 @@ def check(platform, name, text, rc, work):
             problems.append("no 'done:' line")
         elif platform == "qemu" and rc >= 0:
             m = re.match(r"done: (\d+) checks passed, (\d+) failed", done[-1])
-            if m and rc != (int(m.group(2)) << 1 | 1):
-                problems.append(f"exit status {rc}, want {int(m.group(2)) << 1 | 1}")
+            if not m:
+                problems.append(f"unparsable line: {done[-1]}")
+            elif rc != (int(m.group(2)) << 1 | 1) & 0xff:
+                problems.append(f"exit status {rc}, want {(int(m.group(2)) << 1 | 1) & 0xff}")
     elif ending in ("halt", "triple"):
         last = LAST_LINE[name]
         if last not in lines:

@@ -79,6 +79,7 @@ extern struct trap_record last_trap;
  * and the registers this function must preserve are restored, as with
  * longjmp. Returns the vector, or NO_EXCEPTION when fn returned normally.
  * An exception outside catch_exception() is a failure that ends the program.
+ * Not nestable: fn must not call catch_exception() itself.
  */
 int catch_exception(void (*fn)(void *), void *arg);
 
