@@ -40,8 +40,9 @@ void guest_main(void)
 		r.ecx);
 	reportf("cpuid 1 ecx[5] vmx hidden", !(r.ecx & CPUID1_ECX_VMX), "ecx 0x%x", r.ecx);
 	/* OSXSAVE mirrors CR4.OSXSAVE, which is clear at entry. */
-	reportf("cpuid 1 ecx[27] osxsave follows cr4", !(r.ecx & (1u << 27)) == !(read_cr4() & (1u << 18)),
-		"ecx 0x%x, cr4 0x%x", r.ecx, read_cr4());
+	reportf("cpuid 1 ecx[27] osxsave follows cr4",
+		!(r.ecx & (1u << 27)) == !(read_cr4() & (1u << 18)), "ecx 0x%x, cr4 0x%x", r.ecx,
+		read_cr4());
 
 	r = cpuid(0, 0);
 	regs_string(str, r.ebx, r.edx, r.ecx, raw);

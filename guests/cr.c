@@ -38,7 +38,8 @@ static void toggle(const char *name, bool is_cr4, uint32_t bit)
 		snprintf(label, sizeof(label), "%s %s", name,
 			 (w.val & bit) ? "set" : "clear");
 		if (catch_exception(is_cr4 ? do_write_cr4 : do_write_cr0, &w) != NO_EXCEPTION) {
-			reportf(label, false, "write 0x%x raised vector %d", w.val, last_trap.vector);
+			reportf(label, false, "write 0x%x raised vector %d", w.val,
+				last_trap.vector);
 			return;
 		}
 		check_u32(label, is_cr4 ? read_cr4() : read_cr0(), w.val);

@@ -62,7 +62,8 @@ void guest_main(void)
 		expect_exception("msr pat reserved type 2 #GP", VEC_GP, 0, NULL, do_wrmsr, &op);
 		op.val = 0x0007040600070408ull; /* type 8 is reserved */
 		expect_exception("msr pat reserved type 8 #GP", VEC_GP, 0, NULL, do_wrmsr, &op);
-		check_u64("msr pat unchanged after #GP", rdmsr(MSR_IA32_PAT), 0x0607050100070406ull);
+		check_u64("msr pat unchanged after #GP", rdmsr(MSR_IA32_PAT),
+			  0x0607050100070406ull);
 		wrmsr(MSR_IA32_PAT, pat);
 	} else {
 		skip("msr pat", "CPUID.1:EDX.PAT clear");
@@ -72,8 +73,8 @@ void guest_main(void)
 	printf("msr: EFER 0x%llx\n", efer);
 	reportf("msr efer legacy mode", !(efer & (EFER_LME | EFER_LMA)),
 		"0x%llx: LME or LMA set in 32-bit protected mode", efer);
-	reportf("msr efer known bits", !(efer & ~(uint64_t)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)),
-		"0x%llx", efer);
+	reportf("msr efer known bits",
+		!(efer & ~(uint64_t)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)), "0x%llx", efer);
 	if (f81.edx & CPUID81_EDX_NX) {
 		write_read("msr efer nxe set", MSR_EFER, efer | EFER_NXE);
 		write_read("msr efer nxe clear", MSR_EFER, efer & ~(uint64_t)EFER_NXE);

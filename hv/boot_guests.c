@@ -290,3 +290,34 @@ unsigned boot_guests_run(const struct mb2_info *mb)
 	}
 	return failed;
 }
+
+int boot_guests_entry_failure_selftest(void)
+{
+	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = 1 << 20 };
+	struct guest_run g = { 0 };
+	struct kvm_sregs s;
+	int rc;
+
+	rc = vm_create("entryfail", &g.vm);
+	if (rc < 0)
+		return rc;
+	rc = vm_set_memory_region(g.vm, &ram);
+	if (rc == 0)
+		rc = vcpu_create(g.vm, 0, &g.vcpu);
+	if (rc == 0)
+		rc = vcpu_get_sregs(g.vcpu, &s);
+	if (rc == 0) {
+		s.tr.type = 2; /* an LDT where a busy TSS must be (SDM 26.3.1.2) */
+		rc = vcpu_set_sregs(g.vcpu, &s);
+	}
+	if (rc == 0) {
+		log_info("hv: selftest: entering a VM whose TR has type 2 (LDT); the CPU must refuse it");
+		handle_exit(&g, vcpu_run(g.vcpu));
+		rc = g.vcpu->run->exit_reason == KVM_EXIT_FAIL_ENTRY ? 0 : -1;
+	}
+	if (rc < 0)
+		log_err("hv: selftest: the invalid VM was not refused at VM entry (%d)", rc);
+	vm_print_stats(g.vm);
+	vm_destroy(g.vm);
+	return rc;
+}

@@ -12,4 +12,11 @@
 /* Run every guest in turn; returns how many could not be started. */
 unsigned boot_guests_run(const struct mb2_info *mb);
 
+/*
+ * selftest=vmentry: a VM whose KVM_SET_SREGS state (TR with an LDT type)
+ * passes our checks but not the CPU's; its KVM_RUN must return
+ * KVM_EXIT_FAIL_ENTRY. Returns 0 when it did.
+ */
+int boot_guests_entry_failure_selftest(void);
+
 #endif

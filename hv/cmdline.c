@@ -231,13 +231,14 @@ static const struct keyword selftests[] = {
 	{ "pf", HV_SELFTEST_PF },
 	{ "gp", HV_SELFTEST_GP },
 	{ "de", HV_SELFTEST_DE },
+	{ "vmentry", HV_SELFTEST_VMENTRY },
 };
 
 static bool parse_selftest(struct hv_options *o, const char *v, size_t len)
 {
 	int val;
 
-	if (!match_keyword(selftests, 5, v, len, &val))
+	if (!match_keyword(selftests, sizeof(selftests) / sizeof(selftests[0]), v, len, &val))
 		return false;
 	o->selftest = (enum hv_selftest)val;
 	return true;
@@ -261,9 +262,9 @@ static const struct opt_row options[] = {
 	  "control channel key (reserved)" },
 	{ "on_done", parse_on_done, FIELD(on_done), "halt|exit", "halt", false,
 	  "when finished: halt, or write the status to the emulator's exit port" },
-	{ "selftest", parse_selftest, FIELD(selftest), "none|ud|pf|gp|de",
+	{ "selftest", parse_selftest, FIELD(selftest), "none|ud|pf|gp|de|vmentry",
 	  "none", false,
-	  "raise this exception after boot to show the exception dump" },
+	  "after boot: raise this exception to show the exception dump, or (vmentry) run a VM the CPU must refuse" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -459,7 +460,7 @@ void options_dump(const struct hv_options *o)
 		 channel_text(&o->channel, chan),
 		 o->channel_key.len ? "set" : "none",
 		 keyword_name(on_done_words, 2, o->on_done),
-		 keyword_name(selftests, 5, o->selftest));
+		 keyword_name(selftests, sizeof(selftests) / sizeof(selftests[0]), o->selftest));
 }
 
 void options_help(void)

@@ -46,6 +46,7 @@ enum hv_selftest {
 	HV_SELFTEST_PF,		/* page fault */
 	HV_SELFTEST_GP,		/* general protection */
 	HV_SELFTEST_DE,		/* divide error */
+	HV_SELFTEST_VMENTRY,	/* a VM whose state the CPU refuses at VM entry */
 };
 
 struct hv_console_opt {

@@ -158,8 +158,12 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	cpu_report();
 	status = virtualization_init();
 
-	if (opts.selftest != HV_SELFTEST_NONE)
+	if (opts.selftest == HV_SELFTEST_VMENTRY) {
+		if (status == HV_EXIT_SUCCESS && boot_guests_entry_failure_selftest() < 0)
+			status = HV_EXIT_FAILURE;
+	} else if (opts.selftest != HV_SELFTEST_NONE) {
 		trap_selftest(opts.selftest);
+	}
 
 	/* Printed at every log level: scripts and people wait for it. */
 	console_printf("hv: ready (boot took %llu TSC ticks since the GRUB hand-off)\n",

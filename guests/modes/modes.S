@@ -150,7 +150,7 @@ lm64:
 	shrq	$32, %rax		/* 64-bit operand size, or garbage */
 	cmpl	$0x01234567, %eax
 	je	2f
-1:	movl	$failures, %ecx		/* no 32-bit absolute addresses in 64-bit code */
+1:	movl	$failures, %ecx		/* no absolute disp32 in 64-bit code */
 	incb	(%rcx)
 	movl	$msg_fail, %edi
 2:	movl	$msg_prefix, %esi
