@@ -87,15 +87,13 @@ static uint8_t com1_read(struct guest_run *g, unsigned reg)
 	return g->com_regs[reg];
 }
 
-static void handle_io(struct guest_run *g)
+/* One element of a port access (count > 1 for INS/OUTS). */
+static void io_element(struct guest_run *g, bool out, uint16_t port, uint8_t *data, uint8_t size)
 {
-	struct kvm_run *run = g->vcpu->run;
-	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	uint16_t port = run->io.port;
 	uint32_t val = 0;
 
-	memcpy(&val, data, run->io.size);
-	if (run->io.direction == KVM_EXIT_IO_OUT) {
+	memcpy(&val, data, size);
+	if (out) {
 		if (is_com1(port)) {
 			com1_write(g, port - HV_GUEST_COM1_PORT, (uint8_t)val);
 		} else if (port == HV_GUEST_RESULT_PORT) {
@@ -108,12 +106,22 @@ static void handle_io(struct guest_run *g)
 		return;
 	}
 	if (is_com1(port)) {
-		memset(data, 0, run->io.size);
+		memset(data, 0, size);
 		data[0] = com1_read(g, port - HV_GUEST_COM1_PORT);
 	} else {
-		memset(data, 0xff, run->io.size);
+		memset(data, 0xff, size);
 		noise(g, "port", port, false, 0);
 	}
+}
+
+static void handle_io(struct guest_run *g)
+{
+	struct kvm_run *run = g->vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	for (uint32_t i = 0; i < run->io.count && !g->done; i++)
+		io_element(g, run->io.direction == KVM_EXIT_IO_OUT, run->io.port,
+			   data + (size_t)i * run->io.size, run->io.size);
 }
 
 static void handle_mmio(struct guest_run *g)

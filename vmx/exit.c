@@ -10,6 +10,7 @@
 #include "abi/hv_guest.h"
 #include "hv/guest_walk.h"
 #include "hv/log.h"
+#include "hv/mm.h"
 #include "hv/msr.h"
 #include "hv/x86.h"
 #include "vmx/exit.h"
@@ -353,20 +354,82 @@ static enum exit_action handle_cr_access(struct vcpu *v)
 	return skip(v);
 }
 
+#define RFLAGS_DF (1ul << 10)
+#define IO_INFO_ADDR_SIZE(info) (2u << ((info) >> 7 & 7)) /* 2, 4 or 8 bytes */
+
+/*
+ * INS/OUTS, with or without REP: one exit moves as many elements as fit in
+ * the rest of the guest page (all of them for a descending copy: one), so
+ * the data always fits the PIO page. The exit gives the linear address.
+ */
+static enum exit_action handle_string_io(struct vcpu *v, uint64_t q, uint8_t size, bool in)
+{
+	uint8_t asz = IO_INFO_ADDR_SIZE(vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO));
+	uint64_t mask = asz == 8 ? ~0ull : (1ull << (asz * 8)) - 1;
+	uint64_t la = vmcs_readl(VMCS_GUEST_LINEAR_ADDRESS);
+	bool rep = q >> 5 & 1, down = vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_DF;
+	uint8_t len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	uint64_t count = rep ? v->gpr[GPR_RCX] & mask : 1;
+	uint64_t room = (PAGE_SIZE - (la & (PAGE_SIZE - 1))) / size;
+	uint8_t *pio = (uint8_t *)v->run + VCPU_PIO_OFFSET;
+	struct kvm_run *run = v->run;
+
+	if (!count)
+		return skip(v); /* REP with RCX = 0 does nothing */
+	if (down || !room)
+		room = 1;
+	if (count > room)
+		count = room;
+	if (!in) {
+		struct guest_walk_ctx ctx;
+		struct guest_walk_result res;
+		uint64_t pdptes[4];
+		size_t got;
+
+		vcpu_walk_ctx(v, &ctx, pdptes);
+		got = guest_read_linear_res(&ctx, la, pio, count * size, vcpu_walk_user(), &res);
+		if (got < size) {
+			uint64_t data[2] = { EXIT_REASON_IO_INSTRUCTION, la };
+
+			if (res.status == WALK_PAGE_FAULT) {
+				v->cr2 = res.la;
+				vcpu_queue_exception(v, VEC_PF, true, res.error_code);
+				return EXIT_RESUME;
+			}
+			log_err("vm %s vcpu %d: OUTS from 0x%llx, which is not RAM", v->vm->name,
+				v->id, (unsigned long long)la);
+			return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
+		}
+		count = got / size;
+		vcpu_string_io_done(v, GPR_RSI, count, size, asz, rep, down, len);
+	} else {
+		v->pending = PENDING_INS;
+		v->io_size = size;
+		v->pending_len = len;
+		v->ins.la = la;
+		v->ins.count = count;
+		v->ins.addr_size = asz;
+		v->ins.rep = rep;
+		v->ins.down = down;
+	}
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = (uint16_t)(q >> 16);
+	run->io.count = (uint32_t)count;
+	run->io.data_offset = VCPU_PIO_OFFSET;
+	return EXIT_TO_CONTROLLER;
+}
+
 static enum exit_action handle_io(struct vcpu *v)
 {
 	uint64_t q = vmcs_readl(VMCS_EXIT_QUALIFICATION);
 	uint8_t size = (q & 7) + 1;
-	bool in = q >> 3 & 1, string = q >> 4 & 1;
+	bool in = q >> 3 & 1;
 	struct kvm_run *run = v->run;
 
-	if (string) {
-		uint64_t data[2] = { EXIT_REASON_IO_INSTRUCTION, q };
-
-		log_err("vm %s vcpu %d: string I/O (%s port 0x%llx) is not emulated yet",
-			v->vm->name, v->id, in ? "INS" : "OUTS", (unsigned long long)(q >> 16));
-		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
-	}
+	if (q >> 4 & 1)
+		return handle_string_io(v, q, size, in);
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
 	run->io.size = size;
@@ -550,38 +613,17 @@ static enum exit_action handle_xsetbv(struct vcpu *v)
 #define EPT_QUAL_WRITE (1u << 1)
 #define EPT_QUAL_FETCH (1u << 2)
 
-static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	return vm_read_gpa(ctx, gpa, buf, len);
-}
-
 /* Fetch the instruction at the guest's RIP through its own page tables. */
 static size_t fetch_instruction(struct vcpu *v, uint8_t *buf, size_t max)
 {
-	struct guest_walk_ctx ctx = {
-		.cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW),
-		.cr3 = vmcs_readl(VMCS_GUEST_CR3),
-		.cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW),
-		.efer = vmcs_read64(VMCS_GUEST_IA32_EFER),
-		.read_phys = read_guest_phys,
-		.opaque = v->vm,
-	};
-	uint64_t rip = vmcs_readl(VMCS_GUEST_CS_BASE) + vmcs_readl(VMCS_GUEST_RIP);
+	struct guest_walk_ctx ctx;
 	uint64_t pdptes[4];
+	uint64_t rip = vmcs_readl(VMCS_GUEST_CS_BASE) + vmcs_readl(VMCS_GUEST_RIP);
 
-	/* PAE paging under EPT: the CPU walks with the VMCS PDPTE registers. */
-	if ((ctx.cr0 & CR0_PG) && (ctx.cr4 & CR4_PAE) && !(ctx.efer & EFER_LMA)) {
-		pdptes[0] = vmcs_read64(VMCS_GUEST_PDPTE0);
-		pdptes[1] = vmcs_read64(VMCS_GUEST_PDPTE1);
-		pdptes[2] = vmcs_read64(VMCS_GUEST_PDPTE2);
-		pdptes[3] = vmcs_read64(VMCS_GUEST_PDPTE3);
-		ctx.pdptes = pdptes;
-	}
-	ctx.maxphyaddr = cpuid(0x80000008, 0).eax & 0xff;
+	vcpu_walk_ctx(v, &ctx, pdptes);
 	if (vcpu_code_mode() != INSN_MODE_64)
 		rip &= 0xffffffff;
-	return guest_read_linear(&ctx, rip, buf, max,
-				 WALK_FETCH | (vcpu_cpl() == 3 ? WALK_USER : 0));
+	return guest_read_linear(&ctx, rip, buf, max, WALK_FETCH | vcpu_walk_user());
 }
 
 static enum exit_action handle_ept_violation(struct vcpu *v)

@@ -7,6 +7,7 @@
 
 #include "boot/trap.h"
 #include "hv/errno.h"
+#include "hv/guest_walk.h"
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/msr.h"
@@ -590,6 +591,95 @@ static void save_idt_vectoring(struct vcpu *v)
 				: 0;
 }
 
+static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	return vm_read_gpa(ctx, gpa, buf, len);
+}
+
+void vcpu_walk_ctx(struct vcpu *v, struct guest_walk_ctx *ctx, uint64_t pdptes[4])
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	ctx->cr3 = vmcs_readl(VMCS_GUEST_CR3);
+	ctx->cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW);
+	ctx->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	ctx->read_phys = read_guest_phys;
+	ctx->opaque = v->vm;
+	ctx->maxphyaddr = cpuid(0x80000008, 0).eax & 0xff;
+	/* PAE paging under EPT: the CPU walks with the VMCS PDPTE registers. */
+	if ((ctx->cr0 & CR0_PG) && (ctx->cr4 & CR4_PAE) && !(ctx->efer & EFER_LMA)) {
+		pdptes[0] = vmcs_read64(VMCS_GUEST_PDPTE0);
+		pdptes[1] = vmcs_read64(VMCS_GUEST_PDPTE1);
+		pdptes[2] = vmcs_read64(VMCS_GUEST_PDPTE2);
+		pdptes[3] = vmcs_read64(VMCS_GUEST_PDPTE3);
+		ctx->pdptes = pdptes;
+	}
+}
+
+unsigned vcpu_walk_user(void)
+{
+	return vcpu_cpl() == 3 ? WALK_USER : 0;
+}
+
+/* A register as an address-size operand: 16-bit merges, 32-bit zero-extends. */
+static void set_addr_reg(uint64_t *reg, uint64_t val, uint8_t addr_size)
+{
+	if (addr_size == 2)
+		*reg = (*reg & ~0xffffull) | (val & 0xffff);
+	else if (addr_size == 4)
+		*reg = (uint32_t)val;
+	else
+		*reg = val;
+}
+
+void vcpu_string_io_done(struct vcpu *v, unsigned index_reg, uint64_t count, uint8_t size,
+			 uint8_t addr_size, bool rep, bool down, uint8_t insn_len)
+{
+	uint64_t step = count * size;
+	uint64_t mask = addr_size == 8 ? ~0ull : (1ull << (addr_size * 8)) - 1;
+
+	set_addr_reg(&v->gpr[index_reg], down ? v->gpr[index_reg] - step : v->gpr[index_reg] + step,
+		     addr_size);
+	if (rep) {
+		set_addr_reg(&v->gpr[GPR_RCX], v->gpr[GPR_RCX] - count, addr_size);
+		if (v->gpr[GPR_RCX] & mask)
+			return; /* more to do: the instruction runs again */
+	}
+	vmcs_writel(VMCS_GUEST_RIP, vmcs_readl(VMCS_GUEST_RIP) + insn_len);
+}
+
+/* INS completion: store the controller's data at the guest-linear address. */
+static void complete_ins(struct vcpu *v, const uint8_t *pio)
+{
+	struct guest_walk_ctx ctx;
+	struct guest_walk_result res;
+	uint64_t pdptes[4], la = v->ins.la, len = v->ins.count * v->io_size;
+
+	vcpu_walk_ctx(v, &ctx, pdptes);
+	while (len) {
+		uint64_t chunk = PAGE_SIZE - (la & (PAGE_SIZE - 1));
+
+		if (chunk > len)
+			chunk = len;
+		if (guest_walk(&ctx, la, WALK_WRITE | vcpu_walk_user(), &res) != WALK_OK ||
+		    vm_write_gpa(v->vm, res.gpa, pio, chunk) < 0) {
+			if (res.status == WALK_PAGE_FAULT) {
+				v->cr2 = res.la;
+				vcpu_queue_exception(v, VEC_PF, true, res.error_code);
+			} else {
+				log_warn("vm %s vcpu %d: INS to 0x%llx, which is not RAM: data dropped",
+					 v->vm->name, v->id, (unsigned long long)la);
+			}
+			return;
+		}
+		la += chunk;
+		pio += chunk;
+		len -= chunk;
+	}
+	vcpu_string_io_done(v, GPR_RDI, v->ins.count, v->io_size, v->ins.addr_size, v->ins.rep,
+			    v->ins.down, v->pending_len);
+}
+
 /* Finish what the previous exit left to the controller (KVM semantics). */
 static void complete_pending(struct vcpu *v)
 {
@@ -606,6 +696,10 @@ static void complete_pending(struct vcpu *v)
 		else
 			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~0xffull) | (uint8_t)data;
 		break;
+	case PENDING_INS:
+		v->pending = PENDING_NONE;
+		complete_ins(v, pio);
+		return;
 	case PENDING_MMIO_READ:
 		memcpy(&data, v->run->mmio.data, v->mmio.size);
 		v->gpr[GPR_RSP] = vmcs_readl(VMCS_GUEST_RSP);

@@ -21,6 +21,7 @@
 enum vcpu_pending {
 	PENDING_NONE,
 	PENDING_IO_IN,     /* the controller supplies the data of an IN */
+	PENDING_INS,       /* ... of an INS, stored at a guest-linear address */
 	PENDING_MMIO_READ, /* ... of an MMIO load */
 };
 
@@ -39,6 +40,11 @@ struct vcpu {
 	enum vcpu_pending pending;
 	uint8_t pending_len;            /* instruction length to skip */
 	uint8_t io_size;
+	struct {                        /* PENDING_INS */
+		uint64_t la, count;
+		uint8_t addr_size;      /* 2, 4 or 8 bytes */
+		bool rep, down;
+	} ins;
 	struct mmio_insn mmio;
 	enum insn_cpu_mode mmio_mode;
 
@@ -85,6 +91,15 @@ int vcpu_interrupt(struct vcpu *v, uint32_t vector);
 void vcpu_queue_nmi(struct vcpu *v);
 
 /* For exit handlers (vmx/exit.c). */
+struct guest_walk_ctx;
+/* The guest's paging state for walks; pdptes is storage for PAE. */
+void vcpu_walk_ctx(struct vcpu *v, struct guest_walk_ctx *ctx, uint64_t pdptes[4]);
+/* Walk-access flags for the current CPL (WALK_USER at CPL 3). */
+unsigned vcpu_walk_user(void);
+/* String I/O: advance RSI or RDI and RCX after count elements, then RIP
+ * unless a REP has more to do. */
+void vcpu_string_io_done(struct vcpu *v, unsigned index_reg, uint64_t count, uint8_t size,
+			 uint8_t addr_size, bool rep, bool down, uint8_t insn_len);
 void vcpu_load(struct vcpu *v);
 void vcpu_skip_instruction(struct vcpu *v);
 void vcpu_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
