@@ -29,6 +29,7 @@ struct guest_run {
 	char line[CONSOLE_LINE_MAX + 1];
 	unsigned line_len;
 	unsigned noise;
+	unsigned breakpoints;
 	bool done;
 };
 
@@ -180,8 +181,11 @@ static bool handle_exit(struct guest_run *g, int rc)
 			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP,
 		};
 
-		log_info("vm %s: breakpoint at 0x%llx (KVM_EXIT_DEBUG), handed back to the guest",
-			 name, (unsigned long long)run->debug.arch.pc);
+		if (g->breakpoints++ < LOG_NOISE_LIMIT)
+			log_info("vm %s: breakpoint at 0x%llx (KVM_EXIT_DEBUG), handed back to the guest",
+				 name, (unsigned long long)run->debug.arch.pc);
+		else if (g->breakpoints == LOG_NOISE_LIMIT + 1)
+			log_info("vm %s: further breakpoints not logged", name);
 		return vcpu_set_guest_debug(g->vcpu, &dbg) == 0;
 	}
 	default:

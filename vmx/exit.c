@@ -133,17 +133,11 @@ static enum exit_action handle_window(struct vcpu *v)
 
 /*
  * A time slice ended (the timer restarts from its VMCS value at each
- * entry). A spent run budget becomes a stop request, which vcpu_run turns
- * into KVM_EXIT_INTR before entering again.
+ * entry): it only guarantees that a guest which never exits still comes
+ * back to vcpu_run, which checks stop requests and the run budget.
  */
 static enum exit_action handle_preemption_timer(struct vcpu *v)
 {
-	if (v->tsc_deadline && rdtsc() >= v->tsc_deadline) {
-		log_info("vm %s vcpu %d: run budget spent at rip 0x%llx", v->vm->name, v->id,
-			 (unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
-		v->tsc_deadline = 0;
-		v->stop_request = true;
-	}
 	return EXIT_RESUME;
 }
 

@@ -749,6 +749,12 @@ int vcpu_run(struct vcpu *v)
 	for (;;) {
 		uint32_t reason;
 
+		if (v->tsc_deadline && rdtsc() >= v->tsc_deadline) {
+			log_info("vm %s vcpu %d: run budget spent at rip 0x%llx", v->vm->name,
+				 v->id, (unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
+			v->tsc_deadline = 0;
+			v->stop_request = true;
+		}
 		if (v->stop_request) {
 			v->stop_request = false;
 			v->run->exit_reason = KVM_EXIT_INTR;

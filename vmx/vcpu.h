@@ -64,7 +64,9 @@ struct vcpu {
 	uint8_t bp_len;                 /* length of the INT3 that last exited */
 
 	volatile bool stop_request;     /* KVM_RUN returns KVM_EXIT_INTR */
-	uint64_t tsc_deadline;          /* 0, or stop once the TSC passes it */
+	uint64_t tsc_deadline;          /* 0, or stop once the TSC passes it (checked
+					 * before each entry; the preemption timer
+					 * makes sure entries keep coming) */
 	uint64_t exit_counts[EXIT_REASON_MAX];
 };
 
