@@ -81,6 +81,7 @@
 #define KVM_CAP_NR_VCPUS                 9  /* recommended vCPUs per VM */
 #define KVM_CAP_NR_MEMSLOTS              10 /* memory slots per VM */
 #define KVM_CAP_MP_STATE                 14
+#define KVM_CAP_SET_GUEST_DEBUG          23
 #define KVM_CAP_INTERNAL_ERROR_DATA      40
 #define KVM_CAP_VCPU_EVENTS              41
 #define KVM_CAP_DEBUGREGS                50

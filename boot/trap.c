@@ -189,7 +189,8 @@ void trap_selftest(enum hv_selftest which)
 				 : "rdx");
 		break;
 	case HV_SELFTEST_NONE:
-	case HV_SELFTEST_VMENTRY: /* not an exception: hv/boot_guests.c */
+	case HV_SELFTEST_VMENTRY: /* not exceptions: hv/boot_guests.c, */
+	case HV_SELFTEST_KVMAPI:  /* hv/kvm_api_selftest.c */
 		break;
 	}
 	console_printf("hv: selftest: #%s did not fault\n", names[which]);

@@ -4,6 +4,7 @@
 #include "abi/hv_guest.h"
 #include "hv/boot_guests.h"
 #include "hv/guest_loader.h"
+#include "hv/kvm_api.h"
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/vm.h"
@@ -22,8 +23,9 @@
 extern const uint8_t demo_guest_start[], demo_guest_end[];
 
 struct guest_run {
+	uint32_t handle;        /* the VM, as KVM_CREATE_VM returned it */
 	struct vm *vm;
-	struct vcpu *vcpu;
+	struct kvm_run *run;    /* vCPU 0's kvm_run ("mmap" of the vCPU) */
 	uint8_t com_regs[8];    /* last value written per register */
 	uint8_t com_divisor[2]; /* DLL, DLM: offsets 0 and 1 while DLAB is set */
 	char line[CONSOLE_LINE_MAX + 1];
@@ -117,7 +119,7 @@ static void io_element(struct guest_run *g, bool out, uint16_t port, uint8_t *da
 
 static void handle_io(struct guest_run *g)
 {
-	struct kvm_run *run = g->vcpu->run;
+	struct kvm_run *run = g->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 
 	for (uint32_t i = 0; i < run->io.count && !g->done; i++)
@@ -127,7 +129,7 @@ static void handle_io(struct guest_run *g)
 
 static void handle_mmio(struct guest_run *g)
 {
-	struct kvm_run *run = g->vcpu->run;
+	struct kvm_run *run = g->run;
 	uint64_t val = 0;
 
 	if (run->mmio.is_write) {
@@ -140,13 +142,18 @@ static void handle_mmio(struct guest_run *g)
 }
 
 /* One KVM_RUN result: false when the guest has ended. */
-static bool handle_exit(struct guest_run *g, int rc)
+static long vcpu_ioctl(struct guest_run *g, unsigned long nr, void *arg, size_t len)
 {
-	struct kvm_run *run = g->vcpu->run;
+	return kvm_api_ioctl(KVM_TARGET_VCPU, g->handle, 0, nr, arg, len);
+}
+
+static bool handle_exit(struct guest_run *g, long rc)
+{
+	struct kvm_run *run = g->run;
 	const char *name = g->vm->name;
 
 	if (rc < 0 && run->exit_reason != KVM_EXIT_INTR) {
-		log_err("vm %s: KVM_RUN failed: %d", name, rc);
+		log_err("vm %s: KVM_RUN failed: %ld", name, rc);
 		return false;
 	}
 	switch (run->exit_reason) {
@@ -186,7 +193,7 @@ static bool handle_exit(struct guest_run *g, int rc)
 				 name, (unsigned long long)run->debug.arch.pc);
 		else if (g->breakpoints == LOG_NOISE_LIMIT + 1)
 			log_info("vm %s: further breakpoints not logged", name);
-		return vcpu_set_guest_debug(g->vcpu, &dbg) == 0;
+		return vcpu_ioctl(g, KVM_SET_GUEST_DEBUG, &dbg, sizeof(dbg)) == 0;
 	}
 	default:
 		log_info("vm %s: unexpected exit reason %u", name, run->exit_reason);
@@ -194,12 +201,16 @@ static bool handle_exit(struct guest_run *g, int rc)
 	}
 }
 
-/* Translate the loader's entry state into KVM_SET_SREGS / KVM_SET_REGS. */
-static int set_entry_state(struct vcpu *v, const struct guest_entry *e)
+/*
+ * The loader's entry state: segments and CR0 through KVM_SET_SREGS, the
+ * registers through kvm_run.s (KVM_CAP_SYNC_REGS), loaded by the first
+ * KVM_RUN.
+ */
+static long set_entry_state(struct guest_run *g, const struct guest_entry *e)
 {
 	struct kvm_sregs s;
-	struct kvm_regs r;
-	int rc = vcpu_get_sregs(v, &s);
+	struct kvm_regs *r = &g->run->s.regs.regs;
+	long rc = vcpu_ioctl(g, KVM_GET_SREGS, &s, sizeof(s));
 
 	if (rc < 0)
 		return rc;
@@ -223,59 +234,75 @@ static int set_entry_state(struct vcpu *v, const struct guest_entry *e)
 		s.cs = seg;
 		s.cr0 = 0x10; /* ET */
 	}
-	rc = vcpu_set_sregs(v, &s);
+	rc = vcpu_ioctl(g, KVM_SET_SREGS, &s, sizeof(s));
 	if (rc < 0)
 		return rc;
-	memset(&r, 0, sizeof(r));
-	r.rip = e->rip;
-	r.rsp = e->rsp;
-	r.rax = e->rax;
-	r.rbx = e->rbx;
-	r.rflags = 2;
-	return vcpu_set_regs(v, &r);
+	memset(r, 0, sizeof(*r));
+	r->rip = e->rip;
+	r->rsp = e->rsp;
+	r->rax = e->rax;
+	r->rbx = e->rbx;
+	r->rflags = 2;
+	g->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	return 0;
+}
+
+/* VM, memory and vCPU through the KVM API, then the image into memory. */
+static long create_guest(struct guest_run *g, const struct guest_spec *spec,
+			 const uint8_t *image, size_t len)
+{
+	/* Every INT3 exits first, so KVM_EXIT_DEBUG is seen and logged. */
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
+	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = spec->mem_size };
+	struct guest_entry entry;
+	uint64_t vcpu_id = 0;
+	long rc;
+
+	rc = kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CREATE_VM, NULL, 0);
+	if (rc < 0)
+		return rc;
+	g->handle = (uint32_t)rc;
+	g->vm = kvm_api_vm(g->handle);
+	strncpy(g->vm->name, spec->name, sizeof(g->vm->name) - 1);
+	rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_SET_USER_MEMORY_REGION, &ram,
+			   sizeof(ram));
+	if (rc == 0)
+		rc = guest_load(spec, image, len, vm_gpa_to_hva(g->vm, 0, spec->mem_size),
+				spec->mem_size, &entry);
+	if (rc == 0)
+		rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_CREATE_VCPU, &vcpu_id,
+				   sizeof(vcpu_id));
+	if (rc < 0)
+		return rc;
+	g->run = kvm_api_run_page(g->handle, 0);
+	rc = set_entry_state(g, &entry);
+	if (rc == 0)
+		rc = vcpu_ioctl(g, KVM_SET_GUEST_DEBUG, &dbg, sizeof(dbg));
+	if (rc == 0 && spec->tsc_budget)
+		g->vm->vcpus[0]->tsc_deadline = rdtsc() + spec->tsc_budget;
+	if (rc == 0)
+		log_info("vm %s: started, %llu MiB, entry 0x%llx", spec->name,
+			 (unsigned long long)(spec->mem_size >> 20), (unsigned long long)entry.rip);
+	return rc;
 }
 
 static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t len)
 {
-	/* Every INT3 exits first, so KVM_EXIT_DEBUG is seen and logged. */
-	static const struct kvm_guest_debug sw_breakpoints = {
-		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP,
-	};
-	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = spec->mem_size };
 	struct guest_run g = { 0 };
-	struct guest_entry entry;
-	int rc;
+	long rc = create_guest(&g, spec, image, len);
 
-	rc = vm_create(spec->name, &g.vm);
 	if (rc < 0) {
-		log_err("vm %s: cannot create the VM (%d)", spec->name, rc);
-		return rc;
+		log_err("vm %s: not started (%ld)", spec->name, rc);
+		if (g.handle)
+			kvm_api_destroy_vm(g.handle);
+		return (int)rc;
 	}
-	rc = vm_set_memory_region(g.vm, &ram);
-	if (rc == 0)
-		rc = guest_load(spec, image, len, vm_gpa_to_hva(g.vm, 0, spec->mem_size),
-				spec->mem_size, &entry);
-	if (rc == 0)
-		rc = vcpu_create(g.vm, 0, &g.vcpu);
-	if (rc == 0)
-		rc = set_entry_state(g.vcpu, &entry);
-	if (rc == 0)
-		rc = vcpu_set_guest_debug(g.vcpu, &sw_breakpoints);
-	if (rc < 0) {
-		log_err("vm %s: not started (%d)", spec->name, rc);
-		vm_destroy(g.vm);
-		return rc;
-	}
-	if (spec->tsc_budget)
-		g.vcpu->tsc_deadline = rdtsc() + spec->tsc_budget;
-	log_info("vm %s: started, %llu MiB, entry 0x%llx", spec->name,
-		 (unsigned long long)(spec->mem_size >> 20), (unsigned long long)entry.rip);
-	while (handle_exit(&g, vcpu_run(g.vcpu)))
+	while (handle_exit(&g, vcpu_ioctl(&g, KVM_RUN, NULL, 0)))
 		;
 	if (g.line_len)
 		console_byte(&g, '\n');
 	vm_print_stats(g.vm);
-	vm_destroy(g.vm);
+	kvm_api_destroy_vm(g.handle);
 	return 0;
 }
 
@@ -307,29 +334,36 @@ int boot_guests_entry_failure_selftest(void)
 {
 	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = 1 << 20 };
 	struct guest_run g = { 0 };
+	uint64_t vcpu_id = 0;
 	struct kvm_sregs s;
-	int rc;
+	long rc;
 
-	rc = vm_create("entryfail", &g.vm);
+	rc = kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CREATE_VM, NULL, 0);
 	if (rc < 0)
-		return rc;
-	rc = vm_set_memory_region(g.vm, &ram);
+		return (int)rc;
+	g.handle = (uint32_t)rc;
+	g.vm = kvm_api_vm(g.handle);
+	strncpy(g.vm->name, "entryfail", sizeof(g.vm->name) - 1);
+	rc = kvm_api_ioctl(KVM_TARGET_VM, g.handle, 0, KVM_SET_USER_MEMORY_REGION, &ram, sizeof(ram));
 	if (rc == 0)
-		rc = vcpu_create(g.vm, 0, &g.vcpu);
-	if (rc == 0)
-		rc = vcpu_get_sregs(g.vcpu, &s);
+		rc = kvm_api_ioctl(KVM_TARGET_VM, g.handle, 0, KVM_CREATE_VCPU, &vcpu_id,
+				   sizeof(vcpu_id));
+	if (rc == 0) {
+		g.run = kvm_api_run_page(g.handle, 0);
+		rc = vcpu_ioctl(&g, KVM_GET_SREGS, &s, sizeof(s));
+	}
 	if (rc == 0) {
 		s.tr.type = 2; /* an LDT where a busy TSS must be (SDM 26.3.1.2) */
-		rc = vcpu_set_sregs(g.vcpu, &s);
+		rc = vcpu_ioctl(&g, KVM_SET_SREGS, &s, sizeof(s));
 	}
 	if (rc == 0) {
 		log_info("hv: selftest: entering a VM whose TR has type 2 (LDT); the CPU must refuse it");
-		handle_exit(&g, vcpu_run(g.vcpu));
-		rc = g.vcpu->run->exit_reason == KVM_EXIT_FAIL_ENTRY ? 0 : -1;
+		handle_exit(&g, vcpu_ioctl(&g, KVM_RUN, NULL, 0));
+		rc = g.run->exit_reason == KVM_EXIT_FAIL_ENTRY ? 0 : -1;
 	}
 	if (rc < 0)
-		log_err("hv: selftest: the invalid VM was not refused at VM entry (%d)", rc);
+		log_err("hv: selftest: the invalid VM was not refused at VM entry (%ld)", rc);
 	vm_print_stats(g.vm);
-	vm_destroy(g.vm);
-	return rc;
+	kvm_api_destroy_vm(g.handle);
+	return (int)rc;
 }

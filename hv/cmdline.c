@@ -232,6 +232,7 @@ static const struct keyword selftests[] = {
 	{ "gp", HV_SELFTEST_GP },
 	{ "de", HV_SELFTEST_DE },
 	{ "vmentry", HV_SELFTEST_VMENTRY },
+	{ "kvmapi", HV_SELFTEST_KVMAPI },
 };
 
 static bool parse_selftest(struct hv_options *o, const char *v, size_t len)
@@ -262,9 +263,9 @@ static const struct opt_row options[] = {
 	  "control channel key (reserved)" },
 	{ "on_done", parse_on_done, FIELD(on_done), "halt|exit", "halt", false,
 	  "when finished: halt, or write the status to the emulator's exit port" },
-	{ "selftest", parse_selftest, FIELD(selftest), "none|ud|pf|gp|de|vmentry",
+	{ "selftest", parse_selftest, FIELD(selftest), "none|ud|pf|gp|de|vmentry|kvmapi",
 	  "none", false,
-	  "after boot: raise this exception to show the exception dump, or (vmentry) run a VM the CPU must refuse" },
+	  "after boot: raise this exception to show the exception dump, (vmentry) run a VM the CPU must refuse, (kvmapi) check the KVM API" },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -47,6 +47,7 @@ enum hv_selftest {
 	HV_SELFTEST_GP,		/* general protection */
 	HV_SELFTEST_DE,		/* divide error */
 	HV_SELFTEST_VMENTRY,	/* a VM whose state the CPU refuses at VM entry */
+	HV_SELFTEST_KVMAPI,	/* the KVM API's answers and errors */
 };
 
 struct hv_console_opt {

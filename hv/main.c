@@ -19,6 +19,7 @@
 #include "hv/cmdline.h"
 #include "hv/console.h"
 #include "hv/hv.h"
+#include "hv/kvm_api_selftest.h"
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/x86.h"
@@ -158,7 +159,10 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	cpu_report();
 	status = virtualization_init();
 
-	if (opts.selftest == HV_SELFTEST_VMENTRY) {
+	if (opts.selftest == HV_SELFTEST_KVMAPI) {
+		if (kvm_api_selftest() < 0)
+			status = HV_EXIT_FAILURE;
+	} else if (opts.selftest == HV_SELFTEST_VMENTRY) {
 		if (status == HV_EXIT_SUCCESS && boot_guests_entry_failure_selftest() < 0)
 			status = HV_EXIT_FAILURE;
 	} else if (opts.selftest != HV_SELFTEST_NONE) {

@@ -308,7 +308,7 @@ static void test_selftest(void)
 	CHECK_NO_WARNINGS();
 	options_parse(&o, "selftest=nmi");
 	CHECK_EQ(o.selftest, HV_SELFTEST_NONE);
-	CHECK_LOGGED(LOG_WARN, "selftest='nmi' invalid (none|ud|pf|gp|de|vmentry)");
+	CHECK_LOGGED(LOG_WARN, "selftest='nmi' invalid (none|ud|pf|gp|de|vmentry|kvmapi)");
 }
 
 /* Later occurrences override; a bad later one restores the default. */
@@ -379,7 +379,7 @@ static void test_help(void)
 	CHECK_LOGGED(LOG_INFO, "cmdline: console=com1|com2|com3|com4|0x<port>",
 		     "(default com1,115200)");
 	CHECK_LOGGED(LOG_INFO, "cmdline: channel_key=", "(default none)");
-	CHECK_LOGGED(LOG_INFO, "cmdline: selftest=none|ud|pf|gp|de|vmentry (default none)");
+	CHECK_LOGGED(LOG_INFO, "cmdline: selftest=none|ud|pf|gp|de|vmentry|kvmapi (default none)");
 	CHECK(logcap_all_prefixed("cmdline: "));
 }
 

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ioctl dispatch: one table per target, each row naming the request, the
+ * argument size it needs and its handler. Untrusted arguments arrive as a
+ * hypervisor-side copy; handlers copy the fields they use once more into
+ * locals before checking them (vm.c / vcpu.c do the same).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hv/errno.h"
+#include "hv/kvm_api.h"
+#include "hv/log.h"
+#include "hv/vm.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmx.h"
+
+#define KVM_SYNC_SUPPORTED (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
+#define VCPU_MMAP_SIZE (VCPU_RUN_PAGES * 4096)
+
+static struct vm *vms[KVM_API_MAX_VMS];
+
+struct ioctl_ctx {
+	struct vm *vm;
+	struct vcpu *vcpu;
+	void *arg;
+	size_t arg_len;
+	uint64_t value; /* integer-argument ioctls */
+};
+
+typedef long (*ioctl_fn)(struct ioctl_ctx *c);
+
+struct ioctl_row {
+	unsigned long nr;
+	ioctl_fn fn;
+};
+
+/* ---- system and VM-level checks ---------------------------------------- */
+
+static long check_extension(uint64_t cap)
+{
+	if (!vmx_enabled())
+		return 0; /* nothing can run here: every capability is absent */
+	switch (cap) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_SET_GUEST_DEBUG:
+	case KVM_CAP_INTERNAL_ERROR_DATA:
+		return 1;
+	case KVM_CAP_NR_MEMSLOTS:
+		return VM_MAX_SLOTS;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+	case KVM_CAP_MAX_VCPU_ID:
+		return VM_MAX_VCPUS;
+	case KVM_CAP_SYNC_REGS:
+		return KVM_SYNC_SUPPORTED;
+	default:
+		return 0;
+	}
+}
+
+static long sys_api_version(struct ioctl_ctx *c)
+{
+	return KVM_API_VERSION;
+}
+
+static long sys_check_extension(struct ioctl_ctx *c)
+{
+	return check_extension(c->value);
+}
+
+static long sys_vcpu_mmap_size(struct ioctl_ctx *c)
+{
+	return VCPU_MMAP_SIZE;
+}
+
+static long sys_create_vm(struct ioctl_ctx *c)
+{
+	char name[VM_NAME_MAX];
+	int rc;
+
+	if (!vmx_enabled())
+		return -HV_ENODEV; /* no VT-x: no VM can be created */
+	if (c->value != 0)
+		return -HV_EINVAL; /* only the default machine type */
+	for (uint32_t h = 0; h < KVM_API_MAX_VMS; h++) {
+		if (vms[h])
+			continue;
+		snprintf(name, sizeof(name), "vm%u", h + 1);
+		rc = vm_create(name, &vms[h]);
+		return rc < 0 ? rc : (long)(h + 1);
+	}
+	return -HV_ENOSPC;
+}
+
+static long vm_set_region(struct ioctl_ctx *c)
+{
+	return vm_set_memory_region(c->vm, c->arg);
+}
+
+static long vm_create_vcpu(struct ioctl_ctx *c)
+{
+	struct vcpu *v;
+	int rc;
+
+	if (c->value >= VM_MAX_VCPUS)
+		return -HV_EINVAL;
+	rc = vcpu_create(c->vm, (int)c->value, &v);
+	return rc < 0 ? rc : (long)c->value;
+}
+
+/* ---- vCPU ------------------------------------------------------------- */
+
+/*
+ * KVM_CAP_SYNC_REGS (Linux 6.1 semantics): before entering, load the sets
+ * named in kvm_dirty_regs from kvm_run.s; after the exit, store the sets
+ * named in kvm_valid_regs. Each bit mask and each set is copied out of the
+ * shared page once and only the copy is checked and used.
+ */
+static long sync_regs_in(struct vcpu *v, struct kvm_run *run)
+{
+	uint64_t dirty = *(volatile uint64_t *)&run->kvm_dirty_regs;
+	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
+	long rc = 0;
+
+	if ((dirty | valid) & ~(uint64_t)KVM_SYNC_SUPPORTED)
+		return -HV_EINVAL;
+	if (dirty & KVM_SYNC_X86_REGS) {
+		struct kvm_regs regs;
+
+		memcpy(&regs, &run->s.regs.regs, sizeof(regs));
+		rc = vcpu_set_regs(v, &regs);
+	}
+	if (!rc && (dirty & KVM_SYNC_X86_SREGS)) {
+		struct kvm_sregs sregs;
+
+		memcpy(&sregs, &run->s.regs.sregs, sizeof(sregs));
+		rc = vcpu_set_sregs(v, &sregs);
+	}
+	if (!rc)
+		run->kvm_dirty_regs = 0;
+	return rc;
+}
+
+static void sync_regs_out(struct vcpu *v, struct kvm_run *run)
+{
+	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
+
+	if (valid & KVM_SYNC_X86_REGS)
+		vcpu_get_regs(v, &run->s.regs.regs);
+	if (valid & KVM_SYNC_X86_SREGS)
+		vcpu_get_sregs(v, &run->s.regs.sregs);
+}
+
+static long vcpu_ioctl_run(struct ioctl_ctx *c)
+{
+	long rc = sync_regs_in(c->vcpu, c->vcpu->run);
+
+	if (rc < 0)
+		return rc;
+	rc = vcpu_run(c->vcpu);
+	sync_regs_out(c->vcpu, c->vcpu->run);
+	return rc;
+}
+
+static long vcpu_ioctl_get_regs(struct ioctl_ctx *c)
+{
+	return vcpu_get_regs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_regs(struct ioctl_ctx *c)
+{
+	return vcpu_set_regs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_get_sregs(struct ioctl_ctx *c)
+{
+	return vcpu_get_sregs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_sregs(struct ioctl_ctx *c)
+{
+	return vcpu_set_sregs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_interrupt(struct ioctl_ctx *c)
+{
+	struct kvm_interrupt irq;
+
+	memcpy(&irq, c->arg, sizeof(irq));
+	return vcpu_interrupt(c->vcpu, irq.irq);
+}
+
+static long vcpu_ioctl_nmi(struct ioctl_ctx *c)
+{
+	vcpu_queue_nmi(c->vcpu);
+	return 0;
+}
+
+static long vcpu_ioctl_guest_debug(struct ioctl_ctx *c)
+{
+	return vcpu_set_guest_debug(c->vcpu, c->arg);
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+static const struct ioctl_row system_ioctls[] = {
+	{ KVM_GET_API_VERSION, sys_api_version },
+	{ KVM_CHECK_EXTENSION, sys_check_extension },
+	{ KVM_GET_VCPU_MMAP_SIZE, sys_vcpu_mmap_size },
+	{ KVM_CREATE_VM, sys_create_vm },
+};
+
+static const struct ioctl_row vm_ioctls[] = {
+	{ KVM_CHECK_EXTENSION, sys_check_extension },
+	{ KVM_SET_USER_MEMORY_REGION, vm_set_region },
+	{ KVM_CREATE_VCPU, vm_create_vcpu },
+};
+
+static const struct ioctl_row vcpu_ioctls[] = {
+	{ KVM_RUN, vcpu_ioctl_run },
+	{ KVM_GET_REGS, vcpu_ioctl_get_regs },
+	{ KVM_SET_REGS, vcpu_ioctl_set_regs },
+	{ KVM_GET_SREGS, vcpu_ioctl_get_sregs },
+	{ KVM_SET_SREGS, vcpu_ioctl_set_sregs },
+	{ KVM_INTERRUPT, vcpu_ioctl_interrupt },
+	{ KVM_NMI, vcpu_ioctl_nmi },
+	{ KVM_SET_GUEST_DEBUG, vcpu_ioctl_guest_debug },
+};
+
+#define ROWS(t) t, sizeof(t) / sizeof(t[0])
+
+static const struct ioctl_row *find(const struct ioctl_row *rows, size_t n, unsigned long nr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].nr == nr)
+			return &rows[i];
+	return NULL;
+}
+
+static struct vcpu *find_vcpu(struct vm *vm, uint32_t id)
+{
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		if ((uint32_t)vm->vcpus[i]->id == id)
+			return vm->vcpus[i];
+	return NULL;
+}
+
+struct vm *kvm_api_vm(uint32_t h)
+{
+	return h >= 1 && h <= KVM_API_MAX_VMS ? vms[h - 1] : NULL;
+}
+
+struct kvm_run *kvm_api_run_page(uint32_t h, uint32_t id)
+{
+	struct vm *vm = kvm_api_vm(h);
+	struct vcpu *v = vm ? find_vcpu(vm, id) : NULL;
+
+	return v ? v->run : NULL;
+}
+
+int kvm_api_destroy_vm(uint32_t h)
+{
+	struct vm *vm = kvm_api_vm(h);
+
+	if (!vm)
+		return -HV_EBADF;
+	vm_destroy(vm);
+	vms[h - 1] = NULL;
+	return 0;
+}
+
+long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned long nr,
+		   void *arg, size_t arg_len)
+{
+	struct ioctl_ctx c = { .arg = arg, .arg_len = arg_len };
+	const struct ioctl_row *row;
+
+	if (HV_IOC_TYPE(nr) != KVMIO)
+		return -HV_ENOTTY;
+	switch (target) {
+	case KVM_TARGET_SYSTEM:
+		row = find(ROWS(system_ioctls), nr);
+		break;
+	case KVM_TARGET_VM:
+		c.vm = kvm_api_vm(vm);
+		if (!c.vm)
+			return -HV_EBADF;
+		row = find(ROWS(vm_ioctls), nr);
+		break;
+	case KVM_TARGET_VCPU:
+		c.vm = kvm_api_vm(vm);
+		c.vcpu = c.vm ? find_vcpu(c.vm, vcpu) : NULL;
+		if (!c.vcpu)
+			return -HV_EBADF;
+		row = find(ROWS(vcpu_ioctls), nr);
+		break;
+	default:
+		return -HV_EBADF;
+	}
+	if (!row)
+		return -HV_ENOTTY;
+	if (HV_IOC_DIR(nr) == HV_IOC_NONE) {
+		/* Integer argument: up to 8 bytes, little-endian. */
+		if (arg_len > sizeof(c.value))
+			return -HV_EINVAL;
+		if (arg_len)
+			memcpy(&c.value, arg, arg_len);
+	} else if (arg_len != HV_IOC_SIZE(nr)) {
+		return -HV_EFAULT; /* the record is not all there */
+	}
+	return row->fn(&c);
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/*
+ * selftest=kvmapi: the KVM API's answers and errors, checked from inside
+ * the hypervisor, one "kvmapi: PASS/FAIL <what>" line each. Without VT-x
+ * only the system-level answers apply (no VM can be created).
+ */
+#include <string.h>
+
+#include "hv/errno.h"
+#include "hv/kvm_api.h"
+#include "hv/kvm_api_selftest.h"
+#include "hv/log.h"
+#include "hv/vm.h"
+#include "vmx/vmx.h"
+
+struct tally {
+	unsigned pass, fail;
+};
+
+static void expect(struct tally *t, const char *what, long got, long want)
+{
+	if (got == want) {
+		t->pass++;
+		log_info("kvmapi: PASS %s", what);
+	} else {
+		t->fail++;
+		log_err("kvmapi: FAIL %s: got %ld, want %ld", what, got, want);
+	}
+}
+
+static long sys(unsigned long nr, uint64_t value)
+{
+	return kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, nr, &value, sizeof(value));
+}
+
+static long vmio(uint32_t vm, unsigned long nr, void *arg, size_t len)
+{
+	return kvm_api_ioctl(KVM_TARGET_VM, vm, 0, nr, arg, len);
+}
+
+static long region(uint32_t vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
+	};
+
+	return vmio(vm, KVM_SET_USER_MEMORY_REGION, &r, sizeof(r));
+}
+
+static void system_checks(struct tally *t)
+{
+	struct kvm_regs regs;
+
+	expect(t, "KVM_GET_API_VERSION is 12", sys(KVM_GET_API_VERSION, 0), 12);
+	expect(t, "KVM_GET_VCPU_MMAP_SIZE is 2 pages", sys(KVM_GET_VCPU_MMAP_SIZE, 0), 8192);
+	expect(t, "unknown capability is 0", sys(KVM_CHECK_EXTENSION, 100000), 0);
+	expect(t, "a non-KVM request is ENOTTY",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, 0x5401, NULL, 0), -HV_ENOTTY);
+	expect(t, "a vCPU request on the system is ENOTTY",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_GET_REGS, &regs, sizeof(regs)),
+	       -HV_ENOTTY);
+	expect(t, "an integer argument over 8 bytes is EINVAL",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CHECK_EXTENSION, &regs, 16), -HV_EINVAL);
+	expect(t, "a VM request on a bad handle is EBADF", region(42, 0, 0, 0, 4096), -HV_EBADF);
+}
+
+static void no_vmx_checks(struct tally *t)
+{
+	expect(t, "KVM_CAP_USER_MEMORY absent without VT-x", sys(KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 0);
+	expect(t, "KVM_CREATE_VM without VT-x is ENODEV", sys(KVM_CREATE_VM, 0), -HV_ENODEV);
+}
+
+static void vm_checks(struct tally *t)
+{
+	struct kvm_sregs sregs;
+	struct kvm_run *run;
+	uint64_t id;
+	long vm;
+
+	expect(t, "KVM_CAP_USER_MEMORY", sys(KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
+	expect(t, "KVM_CAP_NR_MEMSLOTS", sys(KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS), VM_MAX_SLOTS);
+	expect(t, "KVM_CAP_SYNC_REGS is regs|sregs",
+	       sys(KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS), KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	expect(t, "KVM_CREATE_VM type 1 is EINVAL", sys(KVM_CREATE_VM, 1), -HV_EINVAL);
+	vm = sys(KVM_CREATE_VM, 0);
+	expect(t, "KVM_CREATE_VM gives a handle", vm > 0, 1);
+	if (vm <= 0)
+		return;
+	expect(t, "memory slot 0 created", region(vm, 0, 0, 0, 1 << 20), 0);
+	expect(t, "overlapping slot is EEXIST", region(vm, 1, 0, 0x80000, 1 << 20), -HV_EEXIST);
+	expect(t, "unaligned slot is EINVAL", region(vm, 1, 0, 0x200100, 4096), -HV_EINVAL);
+	expect(t, "slot number out of range is EINVAL", region(vm, VM_MAX_SLOTS, 0, 0x400000, 4096), -HV_EINVAL);
+	expect(t, "unknown slot flag is EINVAL", region(vm, 1, 0x80, 0x400000, 4096), -HV_EINVAL);
+	expect(t, "wrapping slot is EINVAL", region(vm, 1, 0, ~0xfffull, 0x2000), -HV_EINVAL);
+	expect(t, "read-only slot created", region(vm, 1, KVM_MEM_READONLY, 0x400000, 4096), 0);
+	expect(t, "resizing a slot is EINVAL", region(vm, 1, 0, 0x400000, 8192), -HV_EINVAL);
+	expect(t, "moving a slot", region(vm, 1, 0, 0x500000, 4096), 0);
+	expect(t, "deleting a slot", region(vm, 1, 0, 0, 0), 0);
+	expect(t, "a short record is EFAULT",
+	       kvm_api_ioctl(KVM_TARGET_VM, vm, 0, KVM_SET_USER_MEMORY_REGION, &sregs, 8), -HV_EFAULT);
+	id = VM_MAX_VCPUS;
+	expect(t, "vCPU id out of range is EINVAL", vmio(vm, KVM_CREATE_VCPU, &id, sizeof(id)), -HV_EINVAL);
+	id = 1;
+	expect(t, "KVM_CREATE_VCPU 1", vmio(vm, KVM_CREATE_VCPU, &id, sizeof(id)), 1);
+	expect(t, "the same vCPU twice is EEXIST", vmio(vm, KVM_CREATE_VCPU, &id, sizeof(id)), -HV_EEXIST);
+	expect(t, "a request on a missing vCPU is EBADF",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 3, KVM_GET_SREGS, &sregs, sizeof(sregs)), -HV_EBADF);
+	expect(t, "KVM_GET_SREGS",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_GET_SREGS, &sregs, sizeof(sregs)), 0);
+	sregs.cr4 |= 1u << 13; /* VMXE: hidden from guests */
+	expect(t, "KVM_SET_SREGS with CR4.VMXE is EINVAL",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_SREGS, &sregs, sizeof(sregs)), -HV_EINVAL);
+	run = kvm_api_run_page(vm, 1);
+	run->kvm_dirty_regs = KVM_SYNC_X86_EVENTS; /* not offered */
+	expect(t, "KVM_RUN with unsupported kvm_dirty_regs is EINVAL",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_RUN, NULL, 0), -HV_EINVAL);
+	run->kvm_dirty_regs = 0;
+	run->immediate_exit = 1;
+	expect(t, "KVM_RUN with immediate_exit is EINTR",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_RUN, NULL, 0), -HV_EINTR);
+	expect(t, "... and exit reason KVM_EXIT_INTR", run->exit_reason, KVM_EXIT_INTR);
+	expect(t, "closing the VM", kvm_api_destroy_vm(vm), 0);
+	expect(t, "the closed handle is EBADF", region(vm, 0, 0, 0, 4096), -HV_EBADF);
+}
+
+int kvm_api_selftest(void)
+{
+	struct tally t = { 0, 0 };
+
+	system_checks(&t);
+	if (vmx_enabled())
+		vm_checks(&t);
+	else
+		no_vmx_checks(&t);
+	log_info("kvmapi: %u passed, %u failed", t.pass, t.fail);
+	return t.fail ? -1 : 0;
+}
