@@ -5,6 +5,7 @@
  * hypervisor-side copy; handlers copy the fields they use once more into
  * locals before checking them (vm.c / vcpu.c do the same).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "hv/kvm_api.h"
 #include "hv/log.h"
 #include "hv/vm.h"
+#include "vmx/msr.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 
@@ -33,7 +35,11 @@ typedef long (*ioctl_fn)(struct ioctl_ctx *c);
 struct ioctl_row {
 	unsigned long nr;
 	ioctl_fn fn;
+	bool variable; /* a header record followed by a counted array */
 };
+
+/* Largest counted array accepted (KVM_GET/SET_MSRS entries). */
+#define KVM_API_MAX_MSRS 256
 
 /* ---- system and VM-level checks ---------------------------------------- */
 
@@ -74,6 +80,26 @@ static long sys_check_extension(struct ioctl_ctx *c)
 static long sys_vcpu_mmap_size(struct ioctl_ctx *c)
 {
 	return VCPU_MMAP_SIZE;
+}
+
+/*
+ * KVM_GET_MSR_INDEX_LIST: nmsrs says how many indices fit; too few gives
+ * E2BIG with nmsrs set to the number needed, as KVM does.
+ */
+static long sys_msr_index_list(struct ioctl_ctx *c)
+{
+	struct kvm_msr_list *l = c->arg;
+	uint32_t room;
+
+	memcpy(&room, &l->nmsrs, sizeof(room));
+	if (c->arg_len < sizeof(*l) + (size_t)vcpu_msr_count * sizeof(uint32_t) ||
+	    room < vcpu_msr_count) {
+		l->nmsrs = vcpu_msr_count;
+		return -HV_E2BIG;
+	}
+	l->nmsrs = vcpu_msr_count;
+	memcpy(l->indices, vcpu_msr_list, vcpu_msr_count * sizeof(uint32_t));
+	return 0;
 }
 
 static long sys_create_vm(struct ioctl_ctx *c)
@@ -185,6 +211,48 @@ static long vcpu_ioctl_set_sregs(struct ioctl_ctx *c)
 	return vcpu_set_sregs(c->vcpu, c->arg);
 }
 
+/*
+ * KVM_GET_MSRS / KVM_SET_MSRS: the count is copied once and must match the
+ * bytes supplied; the result is how many entries were done before the
+ * first MSR the guest could not access, as in KVM.
+ */
+static long msr_io(struct ioctl_ctx *c, bool write)
+{
+	struct kvm_msrs *m = c->arg;
+	uint32_t n;
+	long done;
+
+	memcpy(&n, &m->nmsrs, sizeof(n));
+	if (n > KVM_API_MAX_MSRS)
+		return -HV_E2BIG;
+	if (c->arg_len != sizeof(*m) + (size_t)n * sizeof(struct kvm_msr_entry))
+		return -HV_EFAULT;
+	vcpu_load(c->vcpu);
+	for (done = 0; done < n; done++) {
+		struct kvm_msr_entry *e = &m->entries[done];
+		uint32_t index = e->index;
+		int rc;
+
+		if (write)
+			rc = vcpu_msr_write(c->vcpu, index, e->data);
+		else
+			rc = vcpu_msr_read(c->vcpu, index, &e->data);
+		if (rc < 0)
+			break;
+	}
+	return done;
+}
+
+static long vcpu_ioctl_get_msrs(struct ioctl_ctx *c)
+{
+	return msr_io(c, false);
+}
+
+static long vcpu_ioctl_set_msrs(struct ioctl_ctx *c)
+{
+	return msr_io(c, true);
+}
+
 static long vcpu_ioctl_interrupt(struct ioctl_ctx *c)
 {
 	struct kvm_interrupt irq;
@@ -207,27 +275,30 @@ static long vcpu_ioctl_guest_debug(struct ioctl_ctx *c)
 /* ---- tables ------------------------------------------------------------ */
 
 static const struct ioctl_row system_ioctls[] = {
-	{ KVM_GET_API_VERSION, sys_api_version },
-	{ KVM_CHECK_EXTENSION, sys_check_extension },
-	{ KVM_GET_VCPU_MMAP_SIZE, sys_vcpu_mmap_size },
-	{ KVM_CREATE_VM, sys_create_vm },
+	{ .nr = KVM_GET_API_VERSION, .fn = sys_api_version },
+	{ .nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension },
+	{ .nr = KVM_GET_VCPU_MMAP_SIZE, .fn = sys_vcpu_mmap_size },
+	{ .nr = KVM_CREATE_VM, .fn = sys_create_vm },
+	{ .nr = KVM_GET_MSR_INDEX_LIST, .fn = sys_msr_index_list, .variable = true },
 };
 
 static const struct ioctl_row vm_ioctls[] = {
-	{ KVM_CHECK_EXTENSION, sys_check_extension },
-	{ KVM_SET_USER_MEMORY_REGION, vm_set_region },
-	{ KVM_CREATE_VCPU, vm_create_vcpu },
+	{ .nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension },
+	{ .nr = KVM_SET_USER_MEMORY_REGION, .fn = vm_set_region },
+	{ .nr = KVM_CREATE_VCPU, .fn = vm_create_vcpu },
 };
 
 static const struct ioctl_row vcpu_ioctls[] = {
-	{ KVM_RUN, vcpu_ioctl_run },
-	{ KVM_GET_REGS, vcpu_ioctl_get_regs },
-	{ KVM_SET_REGS, vcpu_ioctl_set_regs },
-	{ KVM_GET_SREGS, vcpu_ioctl_get_sregs },
-	{ KVM_SET_SREGS, vcpu_ioctl_set_sregs },
-	{ KVM_INTERRUPT, vcpu_ioctl_interrupt },
-	{ KVM_NMI, vcpu_ioctl_nmi },
-	{ KVM_SET_GUEST_DEBUG, vcpu_ioctl_guest_debug },
+	{ .nr = KVM_RUN, .fn = vcpu_ioctl_run },
+	{ .nr = KVM_GET_REGS, .fn = vcpu_ioctl_get_regs },
+	{ .nr = KVM_SET_REGS, .fn = vcpu_ioctl_set_regs },
+	{ .nr = KVM_GET_SREGS, .fn = vcpu_ioctl_get_sregs },
+	{ .nr = KVM_SET_SREGS, .fn = vcpu_ioctl_set_sregs },
+	{ .nr = KVM_INTERRUPT, .fn = vcpu_ioctl_interrupt },
+	{ .nr = KVM_NMI, .fn = vcpu_ioctl_nmi },
+	{ .nr = KVM_SET_GUEST_DEBUG, .fn = vcpu_ioctl_guest_debug },
+	{ .nr = KVM_GET_MSRS, .fn = vcpu_ioctl_get_msrs, .variable = true },
+	{ .nr = KVM_SET_MSRS, .fn = vcpu_ioctl_set_msrs, .variable = true },
 };
 
 #define ROWS(t) t, sizeof(t) / sizeof(t[0])
@@ -308,7 +379,7 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 			return -HV_EINVAL;
 		if (arg_len)
 			memcpy(&c.value, arg, arg_len);
-	} else if (arg_len != HV_IOC_SIZE(nr)) {
+	} else if (row->variable ? arg_len < HV_IOC_SIZE(nr) : arg_len != HV_IOC_SIZE(nr)) {
 		return -HV_EFAULT; /* the record is not all there */
 	}
 	return row->fn(&c);

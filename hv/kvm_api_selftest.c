@@ -70,6 +70,50 @@ static void no_vmx_checks(struct tally *t)
 	expect(t, "KVM_CREATE_VM without VT-x is ENODEV", sys(KVM_CREATE_VM, 0), -HV_ENODEV);
 }
 
+static void msr_checks(struct tally *t, long vm)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[3];
+	} m = { .hdr.nmsrs = 3 };
+	struct {
+		struct kvm_msr_list hdr;
+		uint32_t idx[64];
+	} list = { .hdr.nmsrs = 2 };
+	const size_t size = sizeof(m.hdr) + 3 * sizeof(m.e[0]);
+
+	expect(t, "KVM_GET_MSR_INDEX_LIST too small is E2BIG",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_GET_MSR_INDEX_LIST, &list, sizeof(list)),
+	       -HV_E2BIG);
+	expect(t, "... and says how many", list.hdr.nmsrs > 2, 1);
+	list.hdr.nmsrs = 64;
+	expect(t, "KVM_GET_MSR_INDEX_LIST",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_GET_MSR_INDEX_LIST, &list, sizeof(list)), 0);
+	expect(t, "... lists IA32_TSC first", list.idx[0], 0x10);
+
+	m.e[0] = (struct kvm_msr_entry){ .index = 0x174, .data = 0x10 };   /* SYSENTER_CS */
+	m.e[1] = (struct kvm_msr_entry){ .index = 0xc0000082, .data = 0xffff800000001000ull };
+	m.e[2] = (struct kvm_msr_entry){ .index = 0x12345678, .data = 1 };
+	expect(t, "KVM_SET_MSRS stops at the unknown MSR",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_MSRS, &m, size), 2);
+	m.e[0].data = m.e[1].data = 0;
+	expect(t, "KVM_GET_MSRS stops at the unknown MSR",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_GET_MSRS, &m, size), 2);
+	expect(t, "... SYSENTER_CS read back", (long)m.e[0].data, 0x10);
+	expect(t, "... LSTAR read back", m.e[1].data == 0xffff800000001000ull, 1);
+	m.e[0] = (struct kvm_msr_entry){ .index = 0xc0000082, .data = 0x8000000000000000ull };
+	m.hdr.nmsrs = 1;
+	expect(t, "KVM_SET_MSRS non-canonical LSTAR does 0",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_MSRS, &m,
+			     sizeof(m.hdr) + sizeof(m.e[0])), 0);
+	m.hdr.nmsrs = 3;
+	expect(t, "KVM_GET_MSRS count larger than the record is EFAULT",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_GET_MSRS, &m, sizeof(m.hdr) + 16), -HV_EFAULT);
+	m.hdr.nmsrs = 100000;
+	expect(t, "KVM_GET_MSRS absurd count is E2BIG",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_GET_MSRS, &m, size), -HV_E2BIG);
+}
+
 static void vm_checks(struct tally *t)
 {
 	struct kvm_sregs sregs;
@@ -119,6 +163,7 @@ static void vm_checks(struct tally *t)
 	expect(t, "KVM_RUN with immediate_exit is EINTR",
 	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_RUN, NULL, 0), -HV_EINTR);
 	expect(t, "... and exit reason KVM_EXIT_INTR", run->exit_reason, KVM_EXIT_INTR);
+	msr_checks(t, vm);
 	expect(t, "closing the VM", kvm_api_destroy_vm(vm), 0);
 	expect(t, "the closed handle is EBADF", region(vm, 0, 0, 0, 4096), -HV_EBADF);
 }

@@ -15,6 +15,7 @@
 #include "hv/x86.h"
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
+#include "vmx/msr.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_ops.h"
@@ -441,128 +442,14 @@ static enum exit_action handle_io(struct vcpu *v)
 	return EXIT_TO_CONTROLLER;
 }
 
-/* ---- MSRs --------------------------------------------------------------- */
-
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
-static bool valid_pat(uint64_t pat)
-{
-	for (int i = 0; i < 8; i++) {
-		uint8_t t = pat >> (8 * i) & 0xff;
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
-static bool has_rdtscp(void)
-{
-	return cpuid(0x80000001, 0).edx & (1u << 27);
-}
-
-/* 0, or -1 for #GP. */
-static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
-{
-	switch (msr) {
-	case MSR_IA32_EFER: *val = vmcs_read64(VMCS_GUEST_IA32_EFER); break;
-	case MSR_IA32_PAT: *val = vmcs_read64(VMCS_GUEST_IA32_PAT); break;
-	case MSR_IA32_SYSENTER_CS: *val = vmcs_read32(VMCS_GUEST_SYSENTER_CS); break;
-	case MSR_IA32_SYSENTER_ESP: *val = vmcs_readl(VMCS_GUEST_SYSENTER_ESP); break;
-	case MSR_IA32_SYSENTER_EIP: *val = vmcs_readl(VMCS_GUEST_SYSENTER_EIP); break;
-	case MSR_FS_BASE: *val = vmcs_readl(VMCS_GUEST_FS_BASE); break;
-	case MSR_GS_BASE: *val = vmcs_readl(VMCS_GUEST_GS_BASE); break;
-	case MSR_KERNEL_GS_BASE: *val = v->kernel_gs_base; break;
-	case MSR_STAR: *val = v->star; break;
-	case MSR_LSTAR: *val = v->lstar; break;
-	case MSR_CSTAR: *val = v->cstar; break;
-	case MSR_FMASK: *val = v->fmask; break;
-	case MSR_TSC_AUX:
-		if (!has_rdtscp())
-			return -1;
-		*val = v->tsc_aux;
-		break;
-	case MSR_IA32_TSC: *val = rdtsc() + vmcs_read64(VMCS_TSC_OFFSET); break;
-	case MSR_IA32_APIC_BASE: *val = v->apic_base; break;
-	/* Fast strings on; branch-trace and PEBS unavailable. */
-	case MSR_IA32_MISC_ENABLE: *val = 1 | 1u << 11 | 1u << 12; break;
-	default: return -1;
-	}
-	return 0;
-}
-
-static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
-{
-	switch (msr) {
-	case MSR_IA32_EFER: {
-		uint64_t old = vmcs_read64(VMCS_GUEST_IA32_EFER);
-
-		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
-			return -1;
-		/* LME cannot change while paging is on; LMA is read-only. */
-		if (((val ^ old) & EFER_LME) && (vmcs_readl(VMCS_CR0_READ_SHADOW) & CR0_PG))
-			return -1;
-		vcpu_sync_long_mode(v, (val & ~EFER_LMA) | (old & EFER_LMA));
-		break;
-	}
-	case MSR_IA32_PAT:
-		if (!valid_pat(val))
-			return -1;
-		vmcs_write64(VMCS_GUEST_IA32_PAT, val);
-		break;
-	case MSR_IA32_SYSENTER_CS: vmcs_write32(VMCS_GUEST_SYSENTER_CS, val); break;
-	case MSR_IA32_SYSENTER_ESP: vmcs_writel(VMCS_GUEST_SYSENTER_ESP, val); break;
-	case MSR_IA32_SYSENTER_EIP: vmcs_writel(VMCS_GUEST_SYSENTER_EIP, val); break;
-	case MSR_FS_BASE:
-	case MSR_GS_BASE:
-	case MSR_KERNEL_GS_BASE:
-	case MSR_LSTAR:
-	case MSR_CSTAR:
-		if (!canonical(val))
-			return -1;
-		if (msr == MSR_FS_BASE)
-			vmcs_writel(VMCS_GUEST_FS_BASE, val);
-		else if (msr == MSR_GS_BASE)
-			vmcs_writel(VMCS_GUEST_GS_BASE, val);
-		else if (msr == MSR_KERNEL_GS_BASE)
-			v->kernel_gs_base = val;
-		else if (msr == MSR_LSTAR)
-			v->lstar = val;
-		else
-			v->cstar = val;
-		if (msr != MSR_FS_BASE && msr != MSR_GS_BASE)
-			wrmsr(msr, val);
-		break;
-	case MSR_STAR: v->star = val; wrmsr(msr, val); break;
-	case MSR_FMASK: v->fmask = val; wrmsr(msr, val); break;
-	case MSR_TSC_AUX:
-		if (!has_rdtscp() || val >> 32)
-			return -1;
-		v->tsc_aux = val;
-		wrmsr(msr, val);
-		break;
-	case MSR_IA32_TSC: vmcs_write64(VMCS_TSC_OFFSET, val - rdtsc()); break;
-	case MSR_IA32_APIC_BASE:
-		/* Only the BSP flag's keeper: no local APIC is emulated yet. */
-		if (val & ~0xfffffffff900ull)
-			return -1;
-		v->apic_base = val;
-		break;
-	case MSR_IA32_MISC_ENABLE: break; /* writes ignored */
-	default: return -1;
-	}
-	return 0;
-}
+/* ---- MSRs (emulated in vmx/msr.c) ----------------------------------- */
 
 static enum exit_action handle_rdmsr(struct vcpu *v)
 {
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val;
 
-	if (msr_read(v, msr, &val) < 0) {
+	if (vcpu_msr_read(v, msr, &val) < 0) {
 		log_debug("vm %s vcpu %d: rdmsr 0x%x: #GP", v->vm->name, v->id, msr);
 		return inject_gp(v);
 	}
@@ -576,7 +463,7 @@ static enum exit_action handle_wrmsr(struct vcpu *v)
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
 
-	if (msr_write(v, msr, val) < 0) {
+	if (vcpu_msr_write(v, msr, val) < 0) {
 		log_debug("vm %s vcpu %d: wrmsr 0x%x value 0x%llx: #GP", v->vm->name, v->id, msr,
 			  (unsigned long long)val);
 		return inject_gp(v);
