@@ -53,6 +53,7 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_INTERNAL_ERROR_DATA:
+	case KVM_CAP_EXT_CPUID:
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return VM_MAX_SLOTS;
@@ -99,6 +100,38 @@ static long sys_msr_index_list(struct ioctl_ctx *c)
 	}
 	l->nmsrs = vcpu_msr_count;
 	memcpy(l->indices, vcpu_msr_list, vcpu_msr_count * sizeof(uint32_t));
+	return 0;
+}
+
+/* A kvm_cpuid2 record: nent (copied once) entries must fit arg_len. */
+static long cpuid_room(struct ioctl_ctx *c, uint32_t *nent)
+{
+	struct kvm_cpuid2 *t = c->arg;
+
+	memcpy(nent, &t->nent, sizeof(*nent));
+	if (*nent > VCPU_CPUID_MAX)
+		return -HV_E2BIG;
+	if (c->arg_len < sizeof(*t) + (size_t)*nent * sizeof(struct kvm_cpuid_entry2))
+		return -HV_EFAULT;
+	return 0;
+}
+
+/* KVM_GET_SUPPORTED_CPUID: too small a table is E2BIG, as in KVM. */
+static long sys_supported_cpuid(struct ioctl_ctx *c)
+{
+	struct kvm_cpuid2 *t = c->arg;
+	uint32_t room;
+	long rc = cpuid_room(c, &room);
+	int n;
+
+	if (rc == -HV_E2BIG)
+		room = VCPU_CPUID_MAX;
+	else if (rc < 0)
+		return rc;
+	n = cpuid_supported(t->entries, room);
+	if (n < 0)
+		return n;
+	t->nent = (uint32_t)n;
 	return 0;
 }
 
@@ -253,6 +286,41 @@ static long vcpu_ioctl_set_msrs(struct ioctl_ctx *c)
 	return msr_io(c, true);
 }
 
+/* KVM_SET_CPUID2: the table is copied once, then masked, then used. */
+static long vcpu_ioctl_set_cpuid2(struct ioctl_ctx *c)
+{
+	struct kvm_cpuid2 *t = c->arg;
+	struct cpuid_table *tab = &c->vcpu->cpuid;
+	uint32_t n;
+	long rc = cpuid_room(c, &n);
+
+	if (rc < 0)
+		return rc;
+	memcpy(tab->e, t->entries, n * sizeof(tab->e[0]));
+	tab->nent = n;
+	for (uint32_t i = 0; i < n; i++)
+		cpuid_mask(&tab->e[i]);
+	return 0;
+}
+
+static long vcpu_ioctl_get_cpuid2(struct ioctl_ctx *c)
+{
+	struct kvm_cpuid2 *t = c->arg;
+	const struct cpuid_table *tab = &c->vcpu->cpuid;
+	uint32_t room;
+	long rc = cpuid_room(c, &room);
+
+	if (rc == -HV_EFAULT)
+		return rc;
+	if (rc < 0 || room < tab->nent) {
+		t->nent = tab->nent;
+		return -HV_E2BIG;
+	}
+	t->nent = tab->nent;
+	memcpy(t->entries, tab->e, tab->nent * sizeof(tab->e[0]));
+	return 0;
+}
+
 static long vcpu_ioctl_interrupt(struct ioctl_ctx *c)
 {
 	struct kvm_interrupt irq;
@@ -280,6 +348,7 @@ static const struct ioctl_row system_ioctls[] = {
 	{ .nr = KVM_GET_VCPU_MMAP_SIZE, .fn = sys_vcpu_mmap_size },
 	{ .nr = KVM_CREATE_VM, .fn = sys_create_vm },
 	{ .nr = KVM_GET_MSR_INDEX_LIST, .fn = sys_msr_index_list, .variable = true },
+	{ .nr = KVM_GET_SUPPORTED_CPUID, .fn = sys_supported_cpuid, .variable = true },
 };
 
 static const struct ioctl_row vm_ioctls[] = {
@@ -299,6 +368,8 @@ static const struct ioctl_row vcpu_ioctls[] = {
 	{ .nr = KVM_SET_GUEST_DEBUG, .fn = vcpu_ioctl_guest_debug },
 	{ .nr = KVM_GET_MSRS, .fn = vcpu_ioctl_get_msrs, .variable = true },
 	{ .nr = KVM_SET_MSRS, .fn = vcpu_ioctl_set_msrs, .variable = true },
+	{ .nr = KVM_SET_CPUID2, .fn = vcpu_ioctl_set_cpuid2, .variable = true },
+	{ .nr = KVM_GET_CPUID2, .fn = vcpu_ioctl_get_cpuid2, .variable = true },
 };
 
 #define ROWS(t) t, sizeof(t) / sizeof(t[0])

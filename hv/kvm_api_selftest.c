@@ -11,6 +11,7 @@
 #include "hv/kvm_api_selftest.h"
 #include "hv/log.h"
 #include "hv/vm.h"
+#include "vmx/cpuid.h"
 #include "vmx/vmx.h"
 
 struct tally {
@@ -114,6 +115,55 @@ static void msr_checks(struct tally *t, long vm)
 	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_GET_MSRS, &m, size), -HV_E2BIG);
 }
 
+static struct {
+	struct kvm_cpuid2 hdr;
+	struct kvm_cpuid_entry2 e[VCPU_CPUID_MAX];
+} cpuid_buf;
+
+static const struct kvm_cpuid_entry2 *find_leaf(uint32_t leaf)
+{
+	for (uint32_t i = 0; i < cpuid_buf.hdr.nent; i++)
+		if (cpuid_buf.e[i].function == leaf)
+			return &cpuid_buf.e[i];
+	return NULL;
+}
+
+static void cpuid_checks(struct tally *t, long vm)
+{
+	const struct kvm_cpuid_entry2 *e;
+	const size_t full = sizeof(cpuid_buf);
+
+	cpuid_buf.hdr.nent = 2;
+	expect(t, "KVM_GET_SUPPORTED_CPUID too small is E2BIG",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_GET_SUPPORTED_CPUID, &cpuid_buf, full),
+	       -HV_E2BIG);
+	cpuid_buf.hdr.nent = VCPU_CPUID_MAX;
+	expect(t, "KVM_GET_SUPPORTED_CPUID",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_GET_SUPPORTED_CPUID, &cpuid_buf, full), 0);
+	e = find_leaf(1);
+	expect(t, "... leaf 1 hides VMX", e && !(e->ecx & (1u << 5)), 1);
+	e = find_leaf(0x40000000);
+	expect(t, "... has the signature leaf", e && !memcmp(&e->ebx, "hv-m", 4), 1);
+	/* A table with leaf 1 offering VMX: the bit is masked, the rest kept. */
+	cpuid_buf.hdr.nent = 1;
+	cpuid_buf.e[0] = (struct kvm_cpuid_entry2){ .function = 1, .ecx = (1u << 5) | (1u << 0), .edx = 0x1234 };
+	expect(t, "KVM_SET_CPUID2",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_CPUID2, &cpuid_buf, full), 0);
+	cpuid_buf.hdr.nent = VCPU_CPUID_MAX;
+	expect(t, "KVM_GET_CPUID2",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_GET_CPUID2, &cpuid_buf, full), 0);
+	expect(t, "... one entry back", cpuid_buf.hdr.nent, 1);
+	expect(t, "... VMX masked, SSE3 and EDX kept",
+	       cpuid_buf.e[0].ecx == ((1u << 0) | (1u << 31)) && cpuid_buf.e[0].edx == 0x1234, 1);
+	cpuid_buf.hdr.nent = VCPU_CPUID_MAX + 1;
+	expect(t, "KVM_SET_CPUID2 over the limit is E2BIG",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_CPUID2, &cpuid_buf, full), -HV_E2BIG);
+	cpuid_buf.hdr.nent = 10;
+	expect(t, "KVM_SET_CPUID2 count past the record is EFAULT",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_CPUID2, &cpuid_buf,
+			     sizeof(cpuid_buf.hdr) + 2 * sizeof(cpuid_buf.e[0])), -HV_EFAULT);
+}
+
 static void vm_checks(struct tally *t)
 {
 	struct kvm_sregs sregs;
@@ -164,6 +214,7 @@ static void vm_checks(struct tally *t)
 	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_RUN, NULL, 0), -HV_EINTR);
 	expect(t, "... and exit reason KVM_EXIT_INTR", run->exit_reason, KVM_EXIT_INTR);
 	msr_checks(t, vm);
+	cpuid_checks(t, vm);
 	expect(t, "closing the VM", kvm_api_destroy_vm(vm), 0);
 	expect(t, "the closed handle is EBADF", region(vm, 0, 0, 0, 4096), -HV_EBADF);
 }

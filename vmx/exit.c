@@ -14,23 +14,12 @@
 #include "hv/msr.h"
 #include "hv/x86.h"
 #include "vmx/exit.h"
+#include "vmx/cpuid.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/msr.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_ops.h"
-
-#define CPUID1_ECX_MONITOR (1u << 3)
-#define CPUID1_ECX_VMX (1u << 5)
-#define CPUID1_ECX_SMX (1u << 6)
-#define CPUID1_ECX_PDCM (1u << 15)
-#define CPUID1_ECX_X2APIC (1u << 21)
-#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
-#define CPUID1_ECX_OSXSAVE (1u << 27)
-#define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUID7_EBX_SGX (1u << 2)
-#define CPUID7_ECX_WAITPKG (1u << 5)
-#define CPUID7_ECX_PKS (1u << 31)
 
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
@@ -179,55 +168,14 @@ static enum exit_action handle_task_switch(struct vcpu *v)
 
 /* ---- instructions ------------------------------------------------------ */
 
-static void set_cpuid_result(struct vcpu *v, struct cpuid_regs r)
+static enum exit_action handle_cpuid(struct vcpu *v)
 {
+	struct cpuid_regs r = vcpu_cpuid(v, (uint32_t)v->gpr[GPR_RAX], (uint32_t)v->gpr[GPR_RCX]);
+
 	v->gpr[GPR_RAX] = r.eax;
 	v->gpr[GPR_RBX] = r.ebx;
 	v->gpr[GPR_RCX] = r.ecx;
 	v->gpr[GPR_RDX] = r.edx;
-}
-
-/* The host's leaves, minus what guests must not see, plus our own leaves. */
-static struct cpuid_regs guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub)
-{
-	struct cpuid_regs r = { 0, 0, 0, 0 };
-
-	if ((leaf & 0xffffff00) == HV_CPUID_SIGNATURE_LEAF) {
-		if (leaf == HV_CPUID_SIGNATURE_LEAF) {
-			r.eax = HV_CPUID_MAX_LEAF;
-			memcpy(&r.ebx, HV_CPUID_SIGNATURE, 4);
-			memcpy(&r.ecx, HV_CPUID_SIGNATURE + 4, 4);
-			memcpy(&r.edx, HV_CPUID_SIGNATURE + 8, 4);
-		}
-		return r;
-	}
-	r = cpuid(leaf, sub);
-	switch (leaf) {
-	case 1:
-		r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_SMX | CPUID1_ECX_MONITOR | CPUID1_ECX_PDCM |
-			   CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_OSXSAVE);
-		r.ecx |= CPUID1_ECX_HYPERVISOR;
-		if (vmcs_readl(VMCS_CR4_READ_SHADOW) & CR4_OSXSAVE)
-			r.ecx |= CPUID1_ECX_OSXSAVE;
-		r.ebx = (r.ebx & 0x00ffffff) | (uint32_t)v->id << 24;
-		break;
-	case 7:
-		if (sub == 0) {
-			r.ebx &= ~CPUID7_EBX_SGX;
-			r.ecx &= ~(CPUID7_ECX_PKS | CPUID7_ECX_WAITPKG);
-		}
-		break;
-	case 5:   /* MONITOR/MWAIT: hidden */
-	case 0xa: /* performance monitoring: not virtualised */
-		r = (struct cpuid_regs){ 0, 0, 0, 0 };
-		break;
-	}
-	return r;
-}
-
-static enum exit_action handle_cpuid(struct vcpu *v)
-{
-	set_cpuid_result(v, guest_cpuid(v, (uint32_t)v->gpr[GPR_RAX], (uint32_t)v->gpr[GPR_RCX]));
 	return skip(v);
 }
 

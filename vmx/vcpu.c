@@ -206,6 +206,7 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 	memset(phys_to_virt(v->msr_bitmap), 0xff, PAGE_SIZE);
 	*(uint32_t *)phys_to_virt(v->vmcs) = (uint32_t)vmx_caps.basic & 0x7fffffff;
 	v->vpid = next_vpid++;
+	v->cpuid.nent = (uint32_t)cpuid_supported(v->cpuid.e, VCPU_CPUID_MAX);
 
 	vmclear(v->vmcs);
 	vmptrld(v->vmcs);

@@ -12,6 +12,7 @@
 #include "abi/kvm.h"
 #include "hv/insn_decode.h"
 #include "hv/vm.h"
+#include "vmx/cpuid.h"
 #include "vmx/guest_regs.h"
 
 /* KVM's layout: the PIO data page follows struct kvm_run. */
@@ -62,6 +63,8 @@ struct vcpu {
 
 	uint32_t guest_debug;           /* KVM_GUESTDBG_* in force */
 	uint8_t bp_len;                 /* length of the INT3 that last exited */
+
+	struct cpuid_table cpuid;       /* KVM_SET_CPUID2; the supported set at first */
 
 	volatile bool stop_request;     /* KVM_RUN returns KVM_EXIT_INTR */
 	uint64_t tsc_deadline;          /* 0, or stop once the TSC passes it (checked
