@@ -781,6 +781,11 @@ class Run:
             r = self.fail(problem)
             r.seconds = elapsed
             (self.dir / "result").write_text("\n".join(r.text()) + "\n")
+            # A later passing run of the same pair deletes self.dir: keep a
+            # dated copy so an intermittent failure leaves its evidence.
+            history = self.opts.build / "test-logs" / "failed" / \
+                f"{spec.scenario}.{spec.platform}.{time.strftime('%Y%m%d-%H%M%S')}"
+            shutil.copytree(self.dir, history, symlinks=True, dirs_exist_ok=True)
             return r
         measures = self._measures()
         if not self.opts.keep:
