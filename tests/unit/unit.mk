@@ -41,6 +41,9 @@ UNIT_SRCS_test_kvm_abi := $(UNIT_DIR)/test_kvm_abi_linux.c \
 UNIT_TESTS += test_insn_decode test_guest_walk
 UNIT_SRCS_test_insn_decode := hv/insn_decode.c
 UNIT_SRCS_test_guest_walk := hv/guest_walk.c
+# The wire codec; the fuzz target is linked in to replay its inputs.
+UNIT_TESTS += test_hvwire
+UNIT_SRCS_test_hvwire := abi/hvwire.c tests/fuzz/fuzz_hvwire.c
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
 
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS))

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hvwire: frame codec, streaming decoder and payload records (see
+ * abi/hvwire.h). Freestanding: only <stdint.h>, <stddef.h>, <stdbool.h>
+ * and <string.h>; no allocation, no floating point, no logging.
+ *
+ * Wire integers are assembled byte by byte, so the code is right whatever
+ * the host's byte order and never reads through a cast pointer.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "abi/hvwire.h"
+#include "hv/errno.h"
+
+/* ---- Little-endian fields ---- */
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) | ((uint32_t)get16(p + 2) << 16);
+}
+
+static inline uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
+}
+
+/* ---- Names and sequence numbers ---- */
+
+static const char *const type_names[] = {
+	[HVW_HELLO_REQ] = "HELLO_REQ",
+	[HVW_HELLO_RESP] = "HELLO_RESP",
+	[HVW_IOCTL_REQ] = "IOCTL_REQ",
+	[HVW_IOCTL_RESP] = "IOCTL_RESP",
+	[HVW_MEM_WRITE] = "MEM_WRITE",
+	[HVW_MEM_READ_REQ] = "MEM_READ_REQ",
+	[HVW_MEM_READ_RESP] = "MEM_READ_RESP",
+	[HVW_ERROR] = "ERROR",
+	[HVW_POWER_OFF] = "POWER_OFF",
+};
+
+const char *hvw_type_name(uint8_t type)
+{
+	if (type < sizeof(type_names) / sizeof(type_names[0]) && type_names[type])
+		return type_names[type];
+	return "unknown";
+}
+
+uint32_t hvw_seq_next(uint32_t *counter)
+{
+	uint32_t seq = *counter + 1;
+
+	if (seq == 0)
+		seq = 1;
+	*counter = seq;
+	return seq;
+}
+
+/* ---- CRC32C ---- */
+
+static uint32_t crc_tab[256];
+static int crc_tab_ready;
+
+/*
+ * Entry i is the CRC register after shifting the byte i through it (eight
+ * steps of the bitwise algorithm). Built on first use; two CPUs racing to
+ * build it store the same values.
+ */
+static const uint32_t *crc_table(void)
+{
+	uint32_t i, c;
+	int k;
+
+	if (__atomic_load_n(&crc_tab_ready, __ATOMIC_ACQUIRE))
+		return crc_tab;
+	for (i = 0; i < 256; i++) {
+		c = i;
+		for (k = 0; k < 8; k++)
+			c = (c >> 1) ^ (HVW_CRC32C_POLY & (0u - (c & 1u)));
+		crc_tab[i] = c;
+	}
+	__atomic_store_n(&crc_tab_ready, 1, __ATOMIC_RELEASE);
+	return crc_tab;
+}
+
+uint32_t hvw_crc32c_update(uint32_t crc, const void *buf, size_t n)
+{
+	const uint32_t *t = crc_table();
+	const uint8_t *p = buf;
+	uint32_t c = ~crc;
+
+	while (n--)
+		c = t[(c ^ *p++) & 0xff] ^ (c >> 8);
+	return ~c;
+}
+
+uint32_t hvw_crc32c(const void *buf, size_t n)
+{
+	return hvw_crc32c_update(0, buf, n);
+}
+
+/* ---- Encoding ---- */
+
+void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq,
+		    uint32_t len)
+{
+	hdr[0] = HVW_MAGIC0;
+	hdr[1] = HVW_MAGIC1;
+	hdr[2] = HVW_VERSION;
+	hdr[3] = type;
+	put32(hdr + 4, seq);
+	put32(hdr + 8, len);
+}
+
+size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
+		   const void *head, uint32_t head_len,
+		   const void *data, uint32_t data_len)
+{
+	uint64_t n = (uint64_t)head_len + data_len;
+	uint32_t len;
+
+	if (n > HVW_MAX_PAYLOAD || !out || cap < HVW_FRAME_SIZE(n))
+		return 0;
+	if ((head_len && !head) || (data_len && !data))
+		return 0;
+	len = (uint32_t)n;
+	/* memmove: either part may already be in place. */
+	if (head_len)
+		memmove(out + HVW_HDR_LEN, head, head_len);
+	if (data_len)
+		memmove(out + HVW_HDR_LEN + head_len, data, data_len);
+	hvw_put_header(out, type, seq, len);
+	put32(out + HVW_HDR_LEN + len, hvw_crc32c(out, HVW_HDR_LEN + len));
+	return HVW_FRAME_SIZE(len);
+}
+
+size_t hvw_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
+		  const void *payload, uint32_t len)
+{
+	return hvw_encode2(out, cap, type, seq, payload, len, NULL, 0);
+}
+
+/* ---- Decoder ---- */
+
+void hvw_decoder_init(struct hvw_decoder *d)
+{
+	d->frames = 0;
+	d->bytes_discarded = 0;
+	d->crc_errors = 0;
+	d->oversize = 0;
+	d->bad_version = 0;
+	d->head = 0;
+	d->len = 0;
+	d->done = 0;
+}
+
+size_t hvw_decoder_feed(struct hvw_decoder *d, const uint8_t *bytes, size_t n)
+{
+	size_t room = sizeof(d->buf) - d->len;
+
+	if (n > room)
+		n = room;
+	if (n) {
+		memcpy(d->buf + d->len, bytes, n);
+		d->len += (uint32_t)n;
+	}
+	return n;
+}
+
+size_t hvw_decoder_buffered(const struct hvw_decoder *d)
+{
+	return d->len - d->head;
+}
+
+static void discard(struct hvw_decoder *d, uint32_t n)
+{
+	d->head += n;
+	d->bytes_discarded += n;
+}
+
+/* Forget the frame returned last: its payload pointer is now stale. */
+static void drop_returned(struct hvw_decoder *d)
+{
+	d->head += d->done;
+	d->done = 0;
+}
+
+void hvw_decoder_resync(struct hvw_decoder *d)
+{
+	drop_returned(d);
+	if (d->len > d->head)
+		discard(d, 1);
+}
+
+int hvw_decoder_next(struct hvw_decoder *d, struct hvw_frame *out)
+{
+	const uint8_t *p, *m;
+	uint32_t avail, n;
+
+	drop_returned(d);
+	for (;;) {
+		p = d->buf + d->head;
+		avail = d->len - d->head;
+		if (avail && p[0] != HVW_MAGIC0) {
+			m = memchr(p, HVW_MAGIC0, avail);
+			discard(d, m ? (uint32_t)(m - p) : avail);
+			continue;
+		}
+		if (avail < 2)
+			break;
+		if (p[1] != HVW_MAGIC1) {
+			discard(d, 1);
+			continue;
+		}
+		if (avail < HVW_HDR_LEN)
+			break;
+		if (p[2] != HVW_VERSION) {
+			d->bad_version++;
+			discard(d, 1);
+			continue;
+		}
+		n = get32(p + 8);
+		if (n > HVW_MAX_PAYLOAD) {
+			d->oversize++;
+			discard(d, 1);
+			continue;
+		}
+		if (avail < HVW_FRAME_SIZE(n))
+			break;
+		if (hvw_crc32c(p, HVW_HDR_LEN + n) != get32(p + HVW_HDR_LEN + n)) {
+			d->crc_errors++;
+			discard(d, 1);
+			continue;
+		}
+		out->type = p[3];
+		out->seq = get32(p + 4);
+		out->len = n;
+		out->payload = p + HVW_HDR_LEN;
+		d->done = (uint32_t)HVW_FRAME_SIZE(n);
+		d->frames++;
+		return 1;
+	}
+	/* Keep the partial candidate at the start: room for the rest. */
+	if (d->head) {
+		memmove(d->buf, d->buf + d->head, d->len - d->head);
+		d->len -= d->head;
+		d->head = 0;
+	}
+	return 0;
+}
+
+/* ---- Fixed string fields ---- */
+
+/* A NUL within @n bytes and printable ASCII before it. */
+static bool field_str_ok(const uint8_t *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == 0)
+			return true;
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	}
+	return false;
+}
+
+/* Copy a checked field: the string, then zeros. */
+static void field_str_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && src[i]; i++)
+		dst[i] = src[i];
+	memset(dst + i, 0, n - i);
+}
+
+/* ---- HELLO ---- */
+
+int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out)
+{
+	if (len != HVW_HELLO_REQ_LEN)
+		return -HV_EINVAL;
+	out->min_version = get32(p);
+	out->max_version = get32(p + 4);
+	memcpy(out->client, p + 8, HVW_HELLO_CLIENT_LEN);
+	if (out->min_version > out->max_version)
+		return -HV_EINVAL;
+	if (!field_str_ok((const uint8_t *)out->client, HVW_HELLO_CLIENT_LEN))
+		return -HV_EINVAL;
+	return 0;
+}
+
+int hvw_parse_hello_resp(const uint8_t *p, uint32_t len, struct hvw_hello_resp *out)
+{
+	if (len != HVW_HELLO_RESP_LEN)
+		return -HV_EINVAL;
+	out->version = get32(p);
+	out->flags = get32(p + 4);
+	memcpy(out->identity, p + 8, HVW_HELLO_IDENTITY_LEN);
+	out->caps = get64(p + 8 + HVW_HELLO_IDENTITY_LEN);
+	if (!field_str_ok((const uint8_t *)out->identity, HVW_HELLO_IDENTITY_LEN))
+		return -HV_EINVAL;
+	return 0;
+}
+
+int hvw_hello_version(const struct hvw_hello_req *r)
+{
+	if (r->min_version <= HVW_VERSION && HVW_VERSION <= r->max_version)
+		return HVW_VERSION;
+	return -HV_EINVAL;
+}
+
+size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq,
+			    const struct hvw_hello_req *r)
+{
+	uint8_t b[HVW_HELLO_REQ_LEN];
+
+	if (r->min_version > r->max_version ||
+	    !field_str_ok((const uint8_t *)r->client, HVW_HELLO_CLIENT_LEN))
+		return 0;
+	put32(b, r->min_version);
+	put32(b + 4, r->max_version);
+	field_str_copy(b + 8, (const uint8_t *)r->client, HVW_HELLO_CLIENT_LEN);
+	return hvw_encode(out, cap, HVW_HELLO_REQ, seq, b, sizeof(b));
+}
+
+size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
+			     const struct hvw_hello_resp *r)
+{
+	uint8_t b[HVW_HELLO_RESP_LEN];
+
+	if (!field_str_ok((const uint8_t *)r->identity, HVW_HELLO_IDENTITY_LEN))
+		return 0;
+	put32(b, r->version);
+	put32(b + 4, r->flags);
+	field_str_copy(b + 8, (const uint8_t *)r->identity, HVW_HELLO_IDENTITY_LEN);
+	put64(b + 8 + HVW_HELLO_IDENTITY_LEN, r->caps);
+	return hvw_encode(out, cap, HVW_HELLO_RESP, seq, b, sizeof(b));
+}
+
+/* ---- IOCTL ---- */
+
+void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN],
+			   const struct hvw_ioctl_req_hdr *h)
+{
+	put32(out, h->nr);
+	put16(out + 4, h->target);
+	put16(out + 6, h->flags);
+	put32(out + 8, h->vm);
+	put32(out + 12, h->vcpu);
+	put32(out + 16, h->arg_len);
+}
+
+void hvw_ioctl_req_hdr_get(struct hvw_ioctl_req_hdr *h,
+			   const uint8_t in[HVW_IOCTL_REQ_HDR_LEN])
+{
+	h->nr = get32(in);
+	h->target = get16(in + 4);
+	h->flags = get16(in + 6);
+	h->vm = get32(in + 8);
+	h->vcpu = get32(in + 12);
+	h->arg_len = get32(in + 16);
+}
+
+/* Everything about a header except whether arg_len matches a payload. */
+static int ioctl_req_hdr_check(const struct hvw_ioctl_req_hdr *h)
+{
+	switch (h->target) {
+	case HVW_TARGET_SYSTEM:
+		if (h->vm || h->vcpu)
+			return -HV_EINVAL;
+		break;
+	case HVW_TARGET_VM:
+		if (h->vcpu)
+			return -HV_EINVAL;
+		break;
+	case HVW_TARGET_VCPU:
+		break;
+	default:
+		return -HV_EINVAL;
+	}
+	if (h->flags & ~HVW_IOCTL_FLAGS_KNOWN)
+		return -HV_EINVAL;
+	if (h->arg_len > HVW_MAX_ARG)
+		return -HV_E2BIG;
+	return 0;
+}
+
+int hvw_parse_ioctl_req(const uint8_t *p, uint32_t len, struct hvw_ioctl_req *out)
+{
+	int ret;
+
+	if (len < HVW_IOCTL_REQ_HDR_LEN)
+		return -HV_EINVAL;
+	/* The one read of the header; only the copy is checked and used. */
+	hvw_ioctl_req_hdr_get(&out->hdr, p);
+	ret = ioctl_req_hdr_check(&out->hdr);
+	if (ret)
+		return ret;
+	if (out->hdr.arg_len != len - HVW_IOCTL_REQ_HDR_LEN)
+		return -HV_EINVAL;
+	out->arg = p + HVW_IOCTL_REQ_HDR_LEN;
+	return 0;
+}
+
+size_t hvw_encode_ioctl_req(uint8_t *out, size_t cap, uint32_t seq,
+			    const struct hvw_ioctl_req_hdr *h, const void *arg)
+{
+	uint8_t b[HVW_IOCTL_REQ_HDR_LEN];
+
+	if (ioctl_req_hdr_check(h))
+		return 0;
+	hvw_ioctl_req_hdr_put(b, h);
+	return hvw_encode2(out, cap, HVW_IOCTL_REQ, seq, b, sizeof(b), arg,
+			   h->arg_len);
+}
+
+int hvw_parse_ioctl_resp(const uint8_t *p, uint32_t len, struct hvw_ioctl_resp *out)
+{
+	if (len < HVW_IOCTL_RESP_HDR_LEN)
+		return -HV_EINVAL;
+	out->result = (int64_t)get64(p);
+	out->arg_len = len - HVW_IOCTL_RESP_HDR_LEN;
+	out->arg = p + HVW_IOCTL_RESP_HDR_LEN;
+	if (out->result < -HVW_MAX_ERRNO)
+		return -HV_EINVAL;
+	if (out->arg_len > HVW_MAX_ARG)
+		return -HV_E2BIG;
+	return 0;
+}
+
+size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq,
+			     const struct hvw_ioctl_resp *r)
+{
+	uint8_t b[HVW_IOCTL_RESP_HDR_LEN];
+
+	if (r->result < -HVW_MAX_ERRNO || r->arg_len > HVW_MAX_ARG)
+		return 0;
+	put64(b, (uint64_t)r->result);
+	return hvw_encode2(out, cap, HVW_IOCTL_RESP, seq, b, sizeof(b), r->arg,
+			   r->arg_len);
+}
+
+/* ---- Guest memory ---- */
+
+/* [gpa, gpa + len) must not wrap: its last byte is at most 2^64 - 1. */
+static bool range_wraps(uint64_t gpa, uint32_t len)
+{
+	return len && gpa > UINT64_MAX - (len - 1);
+}
+
+int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *out)
+{
+	if (len < HVW_MEM_WRITE_HDR_LEN)
+		return -HV_EINVAL;
+	out->vm = get32(p);
+	out->gpa = get64(p + 8);
+	out->len = len - HVW_MEM_WRITE_HDR_LEN;
+	out->data = p + HVW_MEM_WRITE_HDR_LEN;
+	if (get32(p + 4))
+		return -HV_EINVAL;
+	if (out->len > HVW_MAX_ARG)
+		return -HV_E2BIG;
+	if (range_wraps(out->gpa, out->len))
+		return -HV_EINVAL;
+	return 0;
+}
+
+int hvw_parse_mem_read_req(const uint8_t *p, uint32_t len, struct hvw_mem_read_req *out)
+{
+	if (len != HVW_MEM_READ_REQ_LEN)
+		return -HV_EINVAL;
+	out->vm = get32(p);
+	out->len = get32(p + 4);
+	out->gpa = get64(p + 8);
+	if (out->len > HVW_MAX_ARG)
+		return -HV_E2BIG;
+	if (range_wraps(out->gpa, out->len))
+		return -HV_EINVAL;
+	return 0;
+}
+
+size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
+			    const struct hvw_mem_write *w)
+{
+	uint8_t b[HVW_MEM_WRITE_HDR_LEN];
+
+	if (w->len > HVW_MAX_ARG || range_wraps(w->gpa, w->len))
+		return 0;
+	put32(b, w->vm);
+	put32(b + 4, 0);
+	put64(b + 8, w->gpa);
+	return hvw_encode2(out, cap, HVW_MEM_WRITE, seq, b, sizeof(b), w->data,
+			   w->len);
+}
+
+size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
+			       const struct hvw_mem_read_req *r)
+{
+	uint8_t b[HVW_MEM_READ_REQ_LEN];
+
+	if (r->len > HVW_MAX_ARG || range_wraps(r->gpa, r->len))
+		return 0;
+	put32(b, r->vm);
+	put32(b + 4, r->len);
+	put64(b + 8, r->gpa);
+	return hvw_encode(out, cap, HVW_MEM_READ_REQ, seq, b, sizeof(b));
+}
+
+/* ---- ERROR ---- */
+
+static bool is_errno(int64_t err)
+{
+	return err < 0 && err >= -HVW_MAX_ERRNO;
+}
+
+int hvw_parse_error(const uint8_t *p, uint32_t len, struct hvw_error *out)
+{
+	uint32_t i, n;
+
+	if (len < 4)
+		return -HV_EINVAL;
+	out->err = (int32_t)get32(p);
+	if (!is_errno(out->err))
+		return -HV_EINVAL;
+	n = len - 4;
+	if (n > HVW_ERROR_TEXT_MAX)
+		n = HVW_ERROR_TEXT_MAX;
+	for (i = 0; i < n; i++) {
+		uint8_t c = p[4 + i];
+
+		out->text[i] = (c >= 0x20 && c <= 0x7e) ? (char)c : '?';
+	}
+	out->text[n] = '\0';
+	return 0;
+}
+
+size_t hvw_encode_error(uint8_t *out, size_t cap, uint32_t seq, int32_t err,
+			const char *text)
+{
+	uint8_t b[4];
+	uint32_t n = 0;
+
+	if (!is_errno(err))
+		return 0;
+	if (text)
+		while (n < HVW_ERROR_TEXT_MAX && text[n])
+			n++;
+	put32(b, (uint32_t)err);
+	return hvw_encode2(out, cap, HVW_ERROR, seq, b, sizeof(b), text, n);
+}

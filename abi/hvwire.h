@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hvwire: the frames the remote controller and the hypervisor exchange over
+ * the channel (a serial port or a virtio console).
+ *
+ * One C implementation (abi/hvwire.c) serves both ends: it builds
+ * freestanding into the hypervisor (no allocation, no floating point, no
+ * logging: functions return counts or negative errnos from hv/errno.h and
+ * the caller logs) and on the host into tools and tests.
+ *
+ * Frame, every integer little-endian:
+ *
+ *	off   size  field
+ *	0     2     magic 'H' 'V' (0x48 0x56), the start marker
+ *	2     1     version, HVW_VERSION
+ *	3     1     type, enum hvw_type (unknown values are still decoded)
+ *	4     4     seq, matches a response to its request
+ *	8     4     payload length N, at most HVW_MAX_PAYLOAD
+ *	12    N     payload
+ *	12+N  4     CRC32C (Castagnoli) of bytes [0, 12+N)
+ *
+ * Requests and responses: the sender of a request picks its seq with
+ * hvw_seq_next() (never 0); the answer (the matching *_RESP type, or
+ * HVW_ERROR) carries the request's seq. The hypervisor sends nothing
+ * unsolicited except HVW_ERROR with seq 0 (for example about a frame it
+ * could not attribute). A received frame of an unknown type is answered
+ * with HVW_ERROR -ENOTTY and the frame's seq; HVW_POWER_OFF ends the
+ * hypervisor's run and is not answered.
+ *
+ * Payloads (offsets from the start of the payload):
+ *
+ *	HELLO_REQ      u32 min_version, u32 max_version, char client[32]
+ *	HELLO_RESP     u32 version, u32 flags, char identity[64], u64 caps
+ *	IOCTL_REQ      struct hvw_ioctl_req_hdr (20 bytes), arg_len bytes
+ *	IOCTL_RESP     i64 result (>= 0, or -errno as ioctl(2) reports it),
+ *	               then the out-argument bytes
+ *	MEM_WRITE      u32 vm, u32 reserved (0), u64 gpa, the bytes
+ *	MEM_READ_REQ   u32 vm, u32 len, u64 gpa
+ *	MEM_READ_RESP  the len bytes read
+ *	ERROR          i32 -errno, then text (not NUL-terminated)
+ *	POWER_OFF      empty
+ *
+ * Strings in fixed fields hold a NUL within the field and printable ASCII
+ * before it; parsers refuse anything else. Parsers read untrusted bytes:
+ * each field is read once into the output structure, then checked; on an
+ * error (negative return) the output structure is meaningless.
+ */
+#ifndef ABI_HVWIRE_H
+#define ABI_HVWIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HVW_MAGIC0	0x48 /* 'H' */
+#define HVW_MAGIC1	0x56 /* 'V' */
+#define HVW_VERSION	1
+
+#define HVW_HDR_LEN	12
+#define HVW_CRC_LEN	4
+#define HVW_OVERHEAD	(HVW_HDR_LEN + HVW_CRC_LEN)
+#define HVW_MAX_ARG	65536u			/* ioctl argument, memory access */
+#define HVW_MAX_PAYLOAD	(HVW_MAX_ARG + 64u)
+#define HVW_MAX_FRAME	(HVW_OVERHEAD + HVW_MAX_PAYLOAD)
+/* Bytes of a frame whose payload is @n bytes long. */
+#define HVW_FRAME_SIZE(n) ((size_t)HVW_OVERHEAD + (n))
+
+/* The largest error number a negative result may carry (as in Linux). */
+#define HVW_MAX_ERRNO	4095
+
+enum hvw_type {
+	HVW_HELLO_REQ = 1,
+	HVW_HELLO_RESP = 2,
+	HVW_IOCTL_REQ = 3,
+	HVW_IOCTL_RESP = 4,
+	HVW_MEM_WRITE = 5,
+	HVW_MEM_READ_REQ = 6,
+	HVW_MEM_READ_RESP = 7,
+	HVW_ERROR = 8,
+	HVW_POWER_OFF = 9,
+};
+
+/* "IOCTL_REQ" and so on, or "unknown". */
+const char *hvw_type_name(uint8_t type);
+
+/*
+ * The next request seq after *@counter, skipping 0 (reserved for the
+ * hypervisor's unsolicited HVW_ERROR); stores it back and returns it.
+ */
+uint32_t hvw_seq_next(uint32_t *counter);
+
+/* ---- CRC32C: Castagnoli, reflected, init ~0, final xor ~0 ---- */
+
+#define HVW_CRC32C_POLY	0x82F63B78u
+
+/*
+ * Continue a CRC32C over @n more bytes; @crc is a previous result (0 to
+ * start), so hvw_crc32c_update(hvw_crc32c_update(0, a, x), b, y) is the
+ * CRC of a followed by b. The lookup table is built on first use.
+ */
+uint32_t hvw_crc32c_update(uint32_t crc, const void *buf, size_t n);
+uint32_t hvw_crc32c(const void *buf, size_t n);
+
+/* ---- Encoding ----
+ *
+ * Each encoder writes one whole frame to @out and returns its size, or 0
+ * when it does not fit in @cap bytes, the payload would exceed
+ * HVW_MAX_PAYLOAD or a typed record is invalid (what its parser refuses).
+ * The payload may already sit in place at out + HVW_HDR_LEN.
+ */
+size_t hvw_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
+		  const void *payload, uint32_t len);
+
+/* The payload in two parts, @head then @data: a fixed record and its bytes. */
+size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
+		   const void *head, uint32_t head_len,
+		   const void *data, uint32_t data_len);
+
+/*
+ * Just the 12 header bytes, for a sender that streams a frame without
+ * assembling it: header, payload, then the little-endian CRC32C of both
+ * (hvw_crc32c_update over the header, then the payload).
+ */
+void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq,
+		    uint32_t len);
+
+/* ---- Streaming decoder ----
+ *
+ * Bytes go in with hvw_decoder_feed(), frames come out of
+ * hvw_decoder_next(). The decoder looks for the magic; a candidate with a
+ * bad version, a length over HVW_MAX_PAYLOAD or a CRC mismatch loses only
+ * its first byte and the scan resumes right after it, so a frame that
+ * starts inside garbage (or inside a damaged frame) is still found.
+ *
+ * A false start whose length field is plausible holds the bytes after it
+ * until that many have arrived. When the line goes idle with bytes still
+ * buffered, the caller may call hvw_decoder_resync() to give up on that
+ * candidate.
+ */
+struct hvw_frame {
+	uint8_t type;
+	uint32_t seq;
+	uint32_t len;
+	const uint8_t *payload; /* in the decoder; valid until its next call */
+};
+
+struct hvw_decoder {
+	/* Counters, for the caller's log lines. */
+	uint64_t frames;		/* valid frames returned */
+	uint64_t bytes_discarded;	/* bytes skipped, whatever the reason */
+	uint64_t crc_errors;		/* candidates dropped: CRC mismatch */
+	uint64_t oversize;		/* candidates dropped: length over max */
+	uint64_t bad_version;		/* candidates dropped: version */
+	/* Private. */
+	uint32_t head;		/* first unconsumed byte in buf */
+	uint32_t len;		/* bytes held in buf */
+	uint32_t done;		/* size of the frame last returned */
+	uint8_t buf[HVW_MAX_FRAME];
+};
+
+void hvw_decoder_init(struct hvw_decoder *d);
+
+/*
+ * Take up to @n bytes, as many as fit; returns how many were taken. Once
+ * hvw_decoder_next() has returned 0, at least one byte fits.
+ */
+size_t hvw_decoder_feed(struct hvw_decoder *d, const uint8_t *bytes, size_t n);
+
+/*
+ * 1: a valid frame is in *@out (its payload points into the decoder and
+ * stays valid until the next hvw_decoder_next() or hvw_decoder_resync();
+ * feeding does not move it). 0: more bytes are needed.
+ */
+int hvw_decoder_next(struct hvw_decoder *d, struct hvw_frame *out);
+
+/* Bytes held, including those of the frame last returned. */
+size_t hvw_decoder_buffered(const struct hvw_decoder *d);
+
+/* Give up on the buffered candidate: drop its first byte (counted). */
+void hvw_decoder_resync(struct hvw_decoder *d);
+
+/* ---- HELLO ---- */
+
+#define HVW_HELLO_CLIENT_LEN	32
+#define HVW_HELLO_IDENTITY_LEN	64
+#define HVW_HELLO_REQ_LEN	(8 + HVW_HELLO_CLIENT_LEN)		/* 40 */
+#define HVW_HELLO_RESP_LEN	(8 + HVW_HELLO_IDENTITY_LEN + 8)	/* 80 */
+
+struct hvw_hello_req {
+	uint32_t min_version;
+	uint32_t max_version;
+	char client[HVW_HELLO_CLIENT_LEN];	/* NUL-terminated */
+};
+
+struct hvw_hello_resp {
+	uint32_t version;
+	uint32_t flags;				/* none defined yet */
+	char identity[HVW_HELLO_IDENTITY_LEN];	/* NUL-terminated */
+	uint64_t caps;				/* none defined yet */
+};
+
+/* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
+/* hvw_hello_resp.flags */
+#define HVW_HELLO_FLAG_VMX  (1u << 0)	/* VT-x usable: VMs can be created */
+/* hvw_hello_resp.caps */
+#define HVW_CAP_KVM_IOCTL   (1ull << 0)	/* KVM ioctls in IOCTL frames */
+#define HVW_CAP_MEMORY      (1ull << 1)	/* MEM_WRITE / MEM_READ */
+
+int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out);
+/* Exactly HVW_HELLO_RESP_LEN bytes, identity a string. */
+int hvw_parse_hello_resp(const uint8_t *p, uint32_t len, struct hvw_hello_resp *out);
+
+/* The version to answer with: HVW_VERSION if the range holds it, else -EINVAL. */
+int hvw_hello_version(const struct hvw_hello_req *r);
+
+/* The strings must be valid (bytes after their NUL go out as zeros). */
+size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq,
+			    const struct hvw_hello_req *r);
+size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
+			     const struct hvw_hello_resp *r);
+
+/* ---- IOCTL ---- */
+
+/* Who the ioctl is addressed to; same values as hv/kvm_api.h's kvm_target. */
+enum hvw_target {
+	HVW_TARGET_SYSTEM = 0,	/* vm and vcpu must be 0 */
+	HVW_TARGET_VM = 1,	/* vcpu must be 0 */
+	HVW_TARGET_VCPU = 2,
+};
+
+/* No request flag is defined in version 1; parsers refuse any bit set. */
+#define HVW_IOCTL_FLAGS_KNOWN	0u
+
+#define HVW_IOCTL_REQ_HDR_LEN	20
+#define HVW_IOCTL_RESP_HDR_LEN	8
+
+/*
+ * The request header. Its C layout has no padding (20 bytes) but it is
+ * never cast onto wire bytes: use hvw_ioctl_req_hdr_get/put.
+ */
+struct hvw_ioctl_req_hdr {
+	uint32_t nr;		/* Linux KVM ioctl number (abi/kvm.h) */
+	uint16_t target;	/* enum hvw_target */
+	uint16_t flags;
+	uint32_t vm;
+	uint32_t vcpu;
+	uint32_t arg_len;	/* argument bytes after the header */
+};
+
+_Static_assert(sizeof(struct hvw_ioctl_req_hdr) == HVW_IOCTL_REQ_HDR_LEN,
+	       "ioctl request header has no padding");
+
+void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN],
+			   const struct hvw_ioctl_req_hdr *h);
+void hvw_ioctl_req_hdr_get(struct hvw_ioctl_req_hdr *h,
+			   const uint8_t in[HVW_IOCTL_REQ_HDR_LEN]);
+
+struct hvw_ioctl_req {
+	struct hvw_ioctl_req_hdr hdr;	/* copied out of the payload once */
+	const uint8_t *arg;		/* hdr.arg_len bytes, in the payload */
+};
+
+/*
+ * -EINVAL: shorter than the header, target out of range, an unused handle
+ * not 0, an unknown flag, or arg_len not the rest of the payload;
+ * -E2BIG: arg_len over HVW_MAX_ARG.
+ */
+int hvw_parse_ioctl_req(const uint8_t *p, uint32_t len, struct hvw_ioctl_req *out);
+
+/* The header as given (arg_len included), then h->arg_len bytes of @arg. */
+size_t hvw_encode_ioctl_req(uint8_t *out, size_t cap, uint32_t seq,
+			    const struct hvw_ioctl_req_hdr *h, const void *arg);
+
+struct hvw_ioctl_resp {
+	int64_t result;		/* >= 0, or -errno (-HVW_MAX_ERRNO..-1) */
+	const uint8_t *arg;	/* out-argument bytes, in the payload */
+	uint32_t arg_len;
+};
+
+/* -EINVAL: short, or a result below -HVW_MAX_ERRNO; -E2BIG: arg over max. */
+int hvw_parse_ioctl_resp(const uint8_t *p, uint32_t len, struct hvw_ioctl_resp *out);
+
+size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq,
+			     const struct hvw_ioctl_resp *r);
+
+/* ---- Guest memory ---- */
+
+#define HVW_MEM_WRITE_HDR_LEN	16
+#define HVW_MEM_READ_REQ_LEN	16
+
+struct hvw_mem_write {
+	uint32_t vm;
+	uint64_t gpa;
+	const uint8_t *data;	/* in the payload */
+	uint32_t len;		/* at most HVW_MAX_ARG */
+};
+
+struct hvw_mem_read_req {
+	uint32_t vm;
+	uint32_t len;		/* at most HVW_MAX_ARG */
+	uint64_t gpa;
+};
+
+/*
+ * -EINVAL: short, reserved not 0, or [gpa, gpa + len) wraps past 2^64;
+ * -E2BIG: more than HVW_MAX_ARG bytes.
+ */
+int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *out);
+/* -EINVAL: not exactly 16 bytes, or the range wraps; -E2BIG: len over max. */
+int hvw_parse_mem_read_req(const uint8_t *p, uint32_t len, struct hvw_mem_read_req *out);
+
+size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
+			    const struct hvw_mem_write *w);
+size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
+			       const struct hvw_mem_read_req *r);
+
+/* ---- ERROR ---- */
+
+#define HVW_ERROR_TEXT_MAX	256	/* text bytes kept, by both sides */
+
+struct hvw_error {
+	int32_t err;				/* -HVW_MAX_ERRNO..-1 */
+	char text[HVW_ERROR_TEXT_MAX + 1];	/* NUL-terminated */
+};
+
+/*
+ * -EINVAL: shorter than 4 bytes or err not a negative errno. The text is
+ * cut to HVW_ERROR_TEXT_MAX bytes, and any byte that is not printable
+ * ASCII becomes '?', so it can go into a log line as it is.
+ */
+int hvw_parse_error(const uint8_t *p, uint32_t len, struct hvw_error *out);
+
+/* @text is a C string; at most HVW_ERROR_TEXT_MAX bytes of it are sent. */
+size_t hvw_encode_error(uint8_t *out, size_t cap, uint32_t seq, int32_t err,
+			const char *text);
+
+#endif
