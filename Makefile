@@ -27,7 +27,7 @@ LDFLAGS  := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=4096
 	    -Wl,--build-id=none -Wl,-z,noexecstack
 LIBS     := -Wl,--start-group $(LIBC) $(shell $(CC) -print-libgcc-file-name) -Wl,--end-group
 
-SRCS     := $(wildcard $(foreach d,boot hv vmx drivers,$(d)/*.S $(d)/*.c))
+SRCS     := $(wildcard $(foreach d,boot hv vmx drivers abi,$(d)/*.S $(d)/*.c))
 OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 
 # The hypervisor command line for the ISO `make` and `make run` build.

@@ -12,6 +12,7 @@
 #include "boot/trap.h"
 #include "drivers/pic8259.h"
 #include "drivers/pit8254.h"
+#include "hv/channel.h"
 #include "hv/console.h"
 #include "hv/hv.h"
 #include "hv/symbols.h"
@@ -138,6 +139,11 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == PIC_VECTOR_BASE + PIT_IRQ) {
 		pit_tick();
 		pic_eoi(PIT_IRQ);
+		return;
+	}
+	if (channel_irq_line() >= 0 && f->vector == PIC_VECTOR_BASE + (unsigned)channel_irq_line()) {
+		channel_irq();
+		pic_eoi((unsigned)channel_irq_line());
 		return;
 	}
 	if (f->vector >= 32) {

@@ -76,6 +76,12 @@ void uart_write(const struct uart *u, const char *buf, size_t len)
 	}
 }
 
+void uart_enable_rx_irq(const struct uart *u)
+{
+	if (u->present)
+		outb(u->port + UART_IER, 0x01);
+}
+
 int uart_getc(const struct uart *u)
 {
 	if (!u->present || !(inb(u->port + UART_LSR) & LSR_DATA_READY))

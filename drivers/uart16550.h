@@ -20,6 +20,8 @@ bool uart_init(struct uart *u, uint16_t port, uint32_t baud);
 void uart_write(const struct uart *u, const char *buf, size_t len);
 /* Wait (bounded) until every queued byte has left the transmitter. */
 void uart_flush(const struct uart *u);
+/* Raise the UART's interrupt line when a byte arrives (IER bit 0). */
+void uart_enable_rx_irq(const struct uart *u);
 /* Next received byte, or -1 if none is waiting. */
 int uart_getc(const struct uart *u);
 

@@ -15,4 +15,8 @@ void hv_halt(void) __attribute__((noreturn));
  */
 void hv_stop(uint8_t status) __attribute__((noreturn));
 
+/* The controller asked to power off: report HV_EXIT_SUCCESS and quit the
+ * emulator whatever on_done says; halt where there is no emulator. */
+void hv_power_off(void) __attribute__((noreturn));
+
 #endif

@@ -16,6 +16,7 @@
 #include "drivers/pic8259.h"
 #include "drivers/pit8254.h"
 #include "hv/boot_guests.h"
+#include "hv/channel.h"
 #include "hv/cmdline.h"
 #include "hv/console.h"
 #include "hv/hv.h"
@@ -56,6 +57,15 @@ void hv_stop(uint8_t status)
 		console_flush(); /* the emulator quits at once */
 		debug_exit(status);
 	}
+	console_printf("hv: halted\n");
+	hv_halt();
+}
+
+void hv_power_off(void)
+{
+	console_printf("hv: exit %s (0x%02x)\n", debug_exit_name(HV_EXIT_SUCCESS), HV_EXIT_SUCCESS);
+	console_flush();
+	debug_exit(HV_EXIT_SUCCESS);
 	console_printf("hv: halted\n");
 	hv_halt();
 }
@@ -175,5 +185,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	if (status == HV_EXIT_SUCCESS && boot_guests_run(&mb))
 		status = HV_EXIT_FAILURE;
 	log_info("hv: %llu host timer ticks taken", (unsigned long long)pit_ticks());
+	/* Staying up means serving the controller channel, if there is one. */
+	if (opts.on_done != HV_ON_DONE_EXIT && channel_init(&opts))
+		channel_serve();
 	hv_stop(status);
 }

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Receiving runs in two halves: the UART interrupt only moves bytes into a
+ * ring (so nothing is lost while a vCPU runs: its arrival is an
+ * external-interrupt exit), and channel_serve() feeds the ring to the frame
+ * decoder and answers each request in turn.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "abi/hvwire.h"
+#include "abi/kvm.h"
+#include "drivers/pic8259.h"
+#include "drivers/uart16550.h"
+#include "hv/channel.h"
+#include "hv/errno.h"
+#include "hv/hv.h"
+#include "hv/kvm_api.h"
+#include "hv/log.h"
+#include "hv/vm.h"
+#include "hv/x86.h"
+#include "vmx/vcpu.h"
+#include "vmx/vmx.h"
+
+#define RING_SIZE 16384 /* > 1 s of 115200 baud */
+#define COM1_PORT 0x3f8
+#define COM2_PORT 0x2f8
+#define COM1_IRQ 4
+#define COM2_IRQ 3
+#define HV_VERSION_STRING "hv 0.4"
+
+static struct uart chan;
+static int irq_line = -1;
+static volatile uint8_t ring[RING_SIZE];
+static volatile uint32_t ring_head, ring_tail; /* written by IRQ / by serve */
+static volatile uint64_t ring_dropped;
+static bool power_off;
+
+static struct hvw_decoder dec;
+static uint8_t tx[HVW_MAX_FRAME];
+/* The request's argument, copied out of the frame once (then checked). */
+static uint8_t arg[HVW_MAX_ARG + 8];
+
+bool channel_init(const struct hv_options *o)
+{
+	if (o->channel.kind != HV_CHANNEL_UART)
+		return false;
+	if (!uart_init(&chan, o->channel.port, HV_UART_BASE_BAUD)) {
+		log_info("hv: channel: no UART at 0x%x; not serving", o->channel.port);
+		return false;
+	}
+	if (o->channel.port == COM2_PORT)
+		irq_line = COM2_IRQ;
+	else if (o->channel.port == COM1_PORT)
+		irq_line = COM1_IRQ;
+	hvw_decoder_init(&dec);
+	if (irq_line >= 0) {
+		uart_enable_rx_irq(&chan);
+		pic_unmask((unsigned)irq_line);
+	}
+	return true;
+}
+
+int channel_irq_line(void)
+{
+	return irq_line;
+}
+
+void channel_irq(void)
+{
+	int c;
+
+	while ((c = uart_getc(&chan)) >= 0) {
+		uint32_t next = (ring_head + 1) % RING_SIZE;
+
+		if (next == ring_tail) {
+			ring_dropped++;
+			continue;
+		}
+		ring[ring_head] = (uint8_t)c;
+		ring_head = next;
+	}
+}
+
+/* Ring to decoder, as much as it takes. */
+static void pump(void)
+{
+	if (irq_line < 0)
+		channel_irq(); /* polled UART */
+	while (ring_tail != ring_head) {
+		uint8_t b = ring[ring_tail];
+
+		if (!hvw_decoder_feed(&dec, &b, 1))
+			break;
+		ring_tail = (ring_tail + 1) % RING_SIZE;
+	}
+}
+
+static void send(size_t n)
+{
+	if (n)
+		uart_write(&chan, (const char *)tx, n);
+	else
+		log_err("hv: channel: response did not fit a frame");
+}
+
+static void send_error(uint32_t seq, int err, const char *text)
+{
+	log_warn("hv: channel: seq %u refused: %s (%d)", seq, text, err);
+	send(hvw_encode_error(tx, sizeof(tx), seq, err, text));
+}
+
+static void send_result(uint32_t seq, int64_t result, const void *out, uint32_t len)
+{
+	struct hvw_ioctl_resp r = { .result = result, .arg = out, .arg_len = len };
+
+	send(hvw_encode_ioctl_resp(tx, sizeof(tx), seq, &r));
+}
+
+static void do_hello(const struct hvw_frame *f)
+{
+	struct hvw_hello_req req;
+	struct hvw_hello_resp resp = { 0 };
+	struct cpuid_regs v = cpuid(0, 0);
+	char vendor[13];
+	int ver;
+
+	if (hvw_parse_hello_req(f->payload, f->len, &req) < 0)
+		return send_error(f->seq, -HV_EINVAL, "malformed HELLO");
+	ver = hvw_hello_version(&req);
+	if (ver < 0)
+		return send_error(f->seq, ver, "no common protocol version");
+	memcpy(vendor, &v.ebx, 4);
+	memcpy(vendor + 4, &v.edx, 4);
+	memcpy(vendor + 8, &v.ecx, 4);
+	vendor[12] = 0;
+	resp.version = (uint32_t)ver;
+	resp.flags = vmx_enabled() ? HVW_HELLO_FLAG_VMX : 0;
+	resp.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY;
+	snprintf(resp.identity, sizeof(resp.identity), "%s vmx=%s cpu=%s", HV_VERSION_STRING,
+		 vmx_enabled() ? "yes" : "no", vendor);
+	log_info("hv: channel: hello from '%s', protocol version %d", req.client, ver);
+	send(hvw_encode_hello_resp(tx, sizeof(tx), f->seq, &resp));
+}
+
+/*
+ * KVM_RUN: the caller's kvm_run arrives as the argument; only the fields
+ * the caller owns are taken from it (and the data of a pending IN), the
+ * rest of the response is the vCPU's kvm_run after the run.
+ */
+static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len)
+{
+	struct kvm_run *run = kvm_api_run_page(h->vm, h->vcpu);
+	const struct kvm_run *in = (const struct kvm_run *)arg;
+	uint32_t extra = len > sizeof(*run) ? len - (uint32_t)sizeof(*run) : 0;
+	uint32_t out_len = sizeof(*run);
+	long rc;
+
+	if (!run)
+		return send_result(seq, -HV_EBADF, NULL, 0);
+	if (len < sizeof(*run) || extra > VCPU_PIO_OFFSET)
+		return send_result(seq, -HV_EFAULT, NULL, 0);
+	run->request_interrupt_window = in->request_interrupt_window;
+	run->immediate_exit = in->immediate_exit;
+	run->kvm_valid_regs = in->kvm_valid_regs;
+	run->kvm_dirty_regs = in->kvm_dirty_regs;
+	memcpy(&run->s, &in->s, sizeof(run->s));
+	memcpy(run->mmio.data, in->mmio.data, sizeof(run->mmio.data));
+	memcpy((uint8_t *)run + VCPU_PIO_OFFSET, arg + sizeof(*run), extra);
+	rc = kvm_api_ioctl(KVM_TARGET_VCPU, h->vm, h->vcpu, KVM_RUN, NULL, 0);
+	memcpy(arg, run, sizeof(*run));
+	if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
+		uint32_t n = run->io.size * run->io.count;
+
+		if (n <= VCPU_PIO_OFFSET) {
+			memcpy(arg + sizeof(*run), (uint8_t *)run + VCPU_PIO_OFFSET, n);
+			out_len += n;
+		}
+	}
+	send_result(seq, rc, arg, out_len);
+}
+
+static void do_ioctl(const struct hvw_frame *f)
+{
+	struct hvw_ioctl_req req;
+	uint32_t len;
+	long rc;
+	int err = hvw_parse_ioctl_req(f->payload, f->len, &req);
+
+	if (err < 0)
+		return send_error(f->seq, err, "malformed IOCTL request");
+	len = req.hdr.arg_len;
+	memcpy(arg, req.arg, len);
+	log_debug("hv: channel: seq %u ioctl 0x%x target %u vm %u vcpu %u, %u bytes", f->seq,
+		  req.hdr.nr, req.hdr.target, req.hdr.vm, req.hdr.vcpu, len);
+	if (req.hdr.nr == KVM_RUN && req.hdr.target == HVW_TARGET_VCPU)
+		return do_run(f->seq, &req.hdr, len);
+	rc = kvm_api_ioctl((enum kvm_target)req.hdr.target, req.hdr.vm, req.hdr.vcpu, req.hdr.nr,
+			   arg, len);
+	if (HV_IOC_DIR(req.hdr.nr) & HV_IOC_READ)
+		send_result(f->seq, rc, arg, len);
+	else
+		send_result(f->seq, rc, NULL, 0);
+}
+
+static void do_mem_write(const struct hvw_frame *f)
+{
+	struct hvw_mem_write w;
+	struct vm *vm;
+	int err = hvw_parse_mem_write(f->payload, f->len, &w);
+
+	if (err < 0)
+		return send_error(f->seq, err, "malformed MEM_WRITE");
+	vm = kvm_api_vm(w.vm);
+	if (!vm)
+		return send_result(f->seq, -HV_EBADF, NULL, 0);
+	send_result(f->seq, vm_write_gpa(vm, w.gpa, w.data, w.len), NULL, 0);
+}
+
+static void do_mem_read(const struct hvw_frame *f)
+{
+	struct hvw_mem_read_req r;
+	struct vm *vm;
+	int err = hvw_parse_mem_read_req(f->payload, f->len, &r);
+
+	if (err < 0)
+		return send_error(f->seq, err, "malformed MEM_READ");
+	vm = kvm_api_vm(r.vm);
+	if (!vm)
+		return send_error(f->seq, -HV_EBADF, "no such VM");
+	if (vm_read_gpa(vm, r.gpa, arg, r.len) < 0)
+		return send_error(f->seq, -HV_EFAULT, "no memory slot backs that range");
+	send(hvw_encode(tx, sizeof(tx), HVW_MEM_READ_RESP, f->seq, arg, r.len));
+}
+
+static void handle(const struct hvw_frame *f)
+{
+	switch (f->type) {
+	case HVW_HELLO_REQ:
+		do_hello(f);
+		break;
+	case HVW_IOCTL_REQ:
+		do_ioctl(f);
+		break;
+	case HVW_MEM_WRITE:
+		do_mem_write(f);
+		break;
+	case HVW_MEM_READ_REQ:
+		do_mem_read(f);
+		break;
+	case HVW_POWER_OFF:
+		log_info("hv: channel: power off requested");
+		send_result(f->seq, 0, NULL, 0);
+		power_off = true;
+		break;
+	default:
+		send_error(f->seq, -HV_ENOTTY, "unknown frame type");
+	}
+}
+
+void channel_serve(void)
+{
+	struct hvw_frame f;
+	uint64_t dropped_seen = 0, discarded_seen = 0;
+
+	log_info("hv: channel: serving on port 0x%x (%s)", chan.port,
+		 irq_line >= 0 ? "interrupt-driven" : "polled");
+	while (!power_off) {
+		pump();
+		while (!power_off && hvw_decoder_next(&dec, &f) == 1) {
+			handle(&f);
+			pump();
+		}
+		if (dec.bytes_discarded != discarded_seen) {
+			log_warn("hv: channel: %llu bytes of garbage skipped (%llu CRC errors)",
+				 (unsigned long long)(dec.bytes_discarded - discarded_seen),
+				 (unsigned long long)dec.crc_errors);
+			discarded_seen = dec.bytes_discarded;
+		}
+		if (ring_dropped != dropped_seen) {
+			log_warn("hv: channel: receive ring full, %llu bytes lost",
+				 (unsigned long long)(ring_dropped - dropped_seen));
+			dropped_seen = ring_dropped;
+		}
+		if (!power_off && ring_tail == ring_head)
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
+	hv_power_off();
+}
