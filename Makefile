@@ -111,4 +111,5 @@ distclean: clean
 
 include tests/unit/unit.mk
 include guests/guests.mk
+include tests/fuzz/fuzz.mk
 -include $(OBJS:.o=.d)

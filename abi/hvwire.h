@@ -194,18 +194,18 @@ struct hvw_hello_req {
 
 struct hvw_hello_resp {
 	uint32_t version;
-	uint32_t flags;				/* none defined yet */
+	uint32_t flags;				/* HVW_HELLO_FLAG_* */
 	char identity[HVW_HELLO_IDENTITY_LEN];	/* NUL-terminated */
-	uint64_t caps;				/* none defined yet */
+	uint64_t caps;				/* HVW_CAP_* */
 };
 
-/* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
 /* hvw_hello_resp.flags */
 #define HVW_HELLO_FLAG_VMX  (1u << 0)	/* VT-x usable: VMs can be created */
 /* hvw_hello_resp.caps */
 #define HVW_CAP_KVM_IOCTL   (1ull << 0)	/* KVM ioctls in IOCTL frames */
 #define HVW_CAP_MEMORY      (1ull << 1)	/* MEM_WRITE / MEM_READ */
 
+/* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
 int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out);
 /* Exactly HVW_HELLO_RESP_LEN bytes, identity a string. */
 int hvw_parse_hello_resp(const uint8_t *p, uint32_t len, struct hvw_hello_resp *out);

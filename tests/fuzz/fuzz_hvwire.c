@@ -286,7 +286,10 @@ static void decode_stream(const uint8_t *s, size_t n, uint8_t ctl, uint8_t seed)
 	}
 	/* The line went idle: give up on what is left, one byte at a time. */
 	while (hvw_decoder_buffered(&dec)) {
+		uint64_t before = dec.bytes_discarded;
+
 		hvw_decoder_resync(&dec);
+		FZ_CHECK(dec.bytes_discarded == before + 1);
 		while (hvw_decoder_next(&dec, &f) == 1) {
 			take_frame(s, fed, &f);
 			in_frames += HVW_FRAME_SIZE(f.len);

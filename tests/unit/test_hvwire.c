@@ -127,7 +127,13 @@ static void collect(void)
 	}
 }
 
-/* Feed @n bytes in chunks of 1..@max bytes (0: all at once), collecting frames. */
+/* Set when the decoder, drained, took no byte: it would never progress. */
+static bool stuck;
+
+/*
+ * Feed @n bytes in chunks of 1..@max bytes (0: all at once), collecting
+ * frames; gives up (stuck) if the decoder stops taking bytes.
+ */
 static void feed_chunks(const uint8_t *s, size_t n, size_t max)
 {
 	size_t want, took;
@@ -137,6 +143,10 @@ static void feed_chunks(const uint8_t *s, size_t n, size_t max)
 		if (want > n)
 			want = n;
 		took = hvw_decoder_feed(&dec, s, want);
+		if (!took) {
+			stuck = true;
+			return;
+		}
 		s += took;
 		n -= took;
 		collect();
@@ -147,6 +157,7 @@ static void start(void)
 {
 	hvw_decoder_init(&dec);
 	n_got = 0;
+	stuck = false;
 }
 
 static bool got_is(size_t i, const struct want *w)
@@ -166,6 +177,23 @@ static struct want want_of(uint8_t type, uint32_t seq, const void *p, uint32_t l
 static uint8_t sbuf[4 * HVW_MAX_FRAME];
 static uint8_t pbuf[HVW_MAX_FRAME];
 static uint8_t fbuf[HVW_MAX_FRAME];
+
+/*
+ * Run a parser on a copy of @p in a heap block of exactly @len bytes, so
+ * that ASan reports any read past the payload. Only for checking return
+ * values and copied fields: pointers in *@out dangle afterwards.
+ */
+#define PARSE_EXACT(fn, p, len, out)					\
+	({								\
+		uint32_t l_ = (len);					\
+		uint8_t *x_ = malloc(l_);				\
+		int r_;							\
+									\
+		memcpy(x_, (p), l_);					\
+		r_ = fn(x_, l_, (out));					\
+		free(x_);						\
+		r_;							\
+	})
 
 /* Decode the one frame in fbuf[0, n) in one go; its payload stays valid. */
 static int decode_one(size_t n, struct hvw_frame *f)
@@ -582,6 +610,7 @@ static void test_decoder_byte_by_byte(void)
 	CHECK(n > 0);
 	start();
 	feed_chunks(sbuf, n, 1);
+	CHECK(!stuck);
 	CHECK_EQ(n_got, 8);
 	for (i = 0; i < 8; i++)
 		CHECK(got_is(i, &w[i]));
@@ -605,6 +634,7 @@ static void test_decoder_random_chunks(void)
 			CHECK(n > 0);
 			start();
 			feed_chunks(sbuf, n, maxchunk[c]);
+			CHECK(!stuck);
 			CHECK_EQ(n_got, 40);
 			for (i = 0; i < 40; i++)
 				CHECK(got_is(i, &w[i]));
@@ -625,6 +655,7 @@ static void test_decoder_garbage_before_between(void)
 		CHECK(gaps > 0);
 		start();
 		feed_chunks(sbuf, n, c == 0 ? 1 : c * 50);
+		CHECK(!stuck);
 		CHECK_EQ(n_got, 20);
 		for (i = 0; i < 20; i++)
 			CHECK(got_is(i, &w[i]));
@@ -676,7 +707,7 @@ static void corrupt_then_good(size_t at, size_t *found, uint64_t *errors,
 	n += hand_frame(sbuf + n, 1, HVW_IOCTL_RESP, 6, "\0\0\0\0\0\0\0\0", 8);
 	start();
 	feed_chunks(sbuf, n, 0);
-	*found = n_got == 1 && got_is(0, &wb);
+	*found = !stuck && n_got == 1 && got_is(0, &wb);
 	*errors = dec.crc_errors;
 	*discarded = dec.bytes_discarded;
 }
@@ -718,6 +749,7 @@ static void test_decoder_false_magic_in_garbage(void)
 	sbuf[0] = 'H';
 	memcpy(sbuf + 1, frame, fn);
 	feed_chunks(sbuf, 1 + fn, 1);
+	CHECK(!stuck);
 	CHECK_EQ(n_got, 1);
 	CHECK(got_is(0, &w));
 	CHECK_EQ(dec.bytes_discarded, 1);
@@ -727,6 +759,7 @@ static void test_decoder_false_magic_in_garbage(void)
 	memcpy(sbuf, "HV", 2);
 	memcpy(sbuf + 2, frame, fn);
 	feed_chunks(sbuf, 2 + fn, 0);
+	CHECK(!stuck);
 	CHECK_EQ(n_got, 1);
 	CHECK(got_is(0, &w));
 	CHECK_EQ(dec.bad_version, 1);
@@ -744,6 +777,7 @@ static void test_decoder_false_magic_in_garbage(void)
 	memcpy(sbuf + n, frame, fn);
 	n += fn;
 	feed_chunks(sbuf, n, 5);
+	CHECK(!stuck);
 	CHECK_EQ(n_got, 1);
 	CHECK(got_is(0, &w));
 	CHECK_EQ(dec.crc_errors, 1);
@@ -761,6 +795,7 @@ static void test_decoder_false_length_resync(void)
 	memcpy(sbuf, "HV\x01\x01\x00\x00\x00\x00\x60\xea\x00\x00", 12);
 	n = 12 + hand_frame(sbuf + 12, 1, HVW_HELLO_REQ, 1, pl, sizeof(pl));
 	feed_chunks(sbuf, n, 0);
+	CHECK(!stuck);
 	CHECK_EQ(n_got, 0);
 	CHECK_EQ(hvw_decoder_buffered(&dec), n);
 	/* The caller's idle timeout: give up on the candidate. */
@@ -788,6 +823,7 @@ static void test_decoder_oversize(void)
 		n = 12 + hand_frame(sbuf + 12, 1, HVW_POWER_OFF, 2, NULL, 0);
 		/* Refused on sight, without waiting for the bytes it claims. */
 		feed_chunks(sbuf, n, 0);
+		CHECK(!stuck);
 		CHECK_EQ(n_got, 1);
 		CHECK(got_is(0, &w));
 		CHECK_EQ(dec.oversize, 1);
@@ -808,6 +844,7 @@ static void test_decoder_bad_version(void)
 		a = hand_frame(sbuf, versions[i], HVW_IOCTL_REQ, 8, pl, sizeof(pl));
 		n = a + hand_frame(sbuf + a, 1, HVW_IOCTL_REQ, 9, pl, sizeof(pl));
 		feed_chunks(sbuf, n, 3);
+		CHECK(!stuck);
 		CHECK_EQ(n_got, 1);
 		CHECK(got_is(0, &w));
 		CHECK_EQ(dec.bad_version, 1);
@@ -836,6 +873,7 @@ static void test_decoder_max_frame_and_full_buffer(void)
 	CHECK(got_is(0, &w1));
 	/* The rest goes in once the frame is released. */
 	feed_chunks(sbuf + took, n1 + n2 - took, 0);
+	CHECK(!stuck);
 	CHECK_EQ(n_got, 2);
 	CHECK(got_is(1, &w2));
 	CHECK_EQ(dec.bytes_discarded, 0);
@@ -846,6 +884,7 @@ static void test_decoder_max_frame_and_full_buffer(void)
 	n1 = hvw_encode(sbuf + 1, sizeof(sbuf) - 1, HVW_MEM_WRITE, 1, pbuf,
 			HVW_MAX_PAYLOAD);
 	feed_chunks(sbuf, 1 + n1, 30000);
+	CHECK(!stuck);
 	CHECK_EQ(n_got, 1);
 	CHECK(got_is(0, &w1));
 	CHECK_EQ(dec.bytes_discarded, 1);
@@ -922,55 +961,55 @@ static void test_ioctl_req_hostile(void)
 
 	/* The well-formed base case passes. */
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, 8, 8);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), 0);
 
 	/* Shorter than the header, even when arg_len says 0. */
 	ioctl_payload(0xae01, HVW_TARGET_SYSTEM, 0, 0, 0, 0, 0);
 	for (k = 0; k < 20; k++)
-		CHECK_EQ(hvw_parse_ioctl_req(pbuf, k, &q), -HV_EINVAL);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, 20, &q), 0);
+		CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, k, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, 20, &q), 0);
 
 	/* arg_len one more, one less than what follows. */
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, 9, 8);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, 7, 8);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 
 	/* Huge arg_len: refused before anything is compared or copied. */
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, 0xffffffffu, 8);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_E2BIG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_E2BIG);
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, 0xffffffecu, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_E2BIG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_E2BIG);
 	/* Over the maximum even though the payload really has the bytes. */
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, HVW_MAX_ARG + 1,
 			    HVW_MAX_ARG + 1);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_E2BIG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_E2BIG);
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, HVW_MAX_ARG, HVW_MAX_ARG);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), 0);
 
 	/* Targets out of range. */
 	len = ioctl_payload(0xae01, 3, 0, 1, 1, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, 0xffff, 0, 1, 1, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, 0x100, 0, 0, 0, 0, 0); /* a byte-swapped VM */
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 
 	/* Handles the target does not use must be 0. */
 	len = ioctl_payload(0xae01, HVW_TARGET_SYSTEM, 0, 1, 0, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, HVW_TARGET_SYSTEM, 0, 0, 1, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 0, 5, 1, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 0, 5, 0, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), 0);
 
 	/* No flag is defined. */
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 1, 5, 0, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 0x8000, 5, 0, 0, 0);
-	CHECK_EQ(hvw_parse_ioctl_req(pbuf, len, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 
 	/* The encoder refuses what the parser would. */
 	h = (struct hvw_ioctl_req_hdr){ 0xae01, 3, 0, 0, 0, 0 };
@@ -1007,23 +1046,23 @@ static void test_ioctl_resp_hostile(void)
 
 	memset(pbuf, 0, 8);
 	for (k = 0; k < 8; k++)
-		CHECK_EQ(hvw_parse_ioctl_resp(pbuf, k, &r), -HV_EINVAL);
-	CHECK_EQ(hvw_parse_ioctl_resp(pbuf, 8, &r), 0);
+		CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, k, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8, &r), 0);
 
 	le64(pbuf, (uint64_t)-4095);
-	CHECK_EQ(hvw_parse_ioctl_resp(pbuf, 8, &r), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8, &r), 0);
 	CHECK_EQ(r.result, -4095);
 	le64(pbuf, (uint64_t)-4096);
-	CHECK_EQ(hvw_parse_ioctl_resp(pbuf, 8, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8, &r), -HV_EINVAL);
 	le64(pbuf, 0x8000000000000000ull);
-	CHECK_EQ(hvw_parse_ioctl_resp(pbuf, 8, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8, &r), -HV_EINVAL);
 	le64(pbuf, 0x7fffffffffffffffull);
-	CHECK_EQ(hvw_parse_ioctl_resp(pbuf, 8, &r), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8, &r), 0);
 	CHECK_EQ(r.result, INT64_MAX);
 
 	le64(pbuf, 0);
-	CHECK_EQ(hvw_parse_ioctl_resp(pbuf, 8 + HVW_MAX_ARG + 1, &r), -HV_E2BIG);
-	CHECK_EQ(hvw_parse_ioctl_resp(pbuf, 8 + HVW_MAX_ARG, &r), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8 + HVW_MAX_ARG + 1, &r), -HV_E2BIG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8 + HVW_MAX_ARG, &r), 0);
 	CHECK_EQ(r.arg_len, HVW_MAX_ARG);
 
 	r = (struct hvw_ioctl_resp){ -4096, NULL, 0 };
@@ -1049,36 +1088,36 @@ static void test_hello_hostile(void)
 	uint32_t k;
 
 	hello_req_payload(1, 1, "ctl", 3);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), 0);
 	for (k = 0; k < 80; k++)
 		if (k != 40)
-			CHECK_EQ(hvw_parse_hello_req(pbuf, k, &q), -HV_EINVAL);
+			CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, k, &q), -HV_EINVAL);
 
 	/* A client name filling its field: no NUL. */
 	hello_req_payload(1, 1, "0123456789abcdef0123456789abcdef", 32);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), -HV_EINVAL);
 	/* 31 characters and the NUL: the longest that fits. */
 	hello_req_payload(1, 1, "0123456789abcdef0123456789abcde", 31);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), 0);
 	CHECK_STR(q.client, "0123456789abcdef0123456789abcde");
 	/* Empty is fine. */
 	hello_req_payload(1, 1, "", 0);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), 0);
 	CHECK_STR(q.client, "");
 	/* A newline or other control byte would break a log line. */
 	hello_req_payload(1, 1, "evil\nline", 9);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), -HV_EINVAL);
 	hello_req_payload(1, 1, "\x1b[2J", 4);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), -HV_EINVAL);
 	hello_req_payload(1, 1, "caf\xc3\xa9", 5);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), -HV_EINVAL);
 	/* Bytes after the NUL do not matter; the copy stops at it. */
 	hello_req_payload(1, 1, "ok\0\x01\x02zz", 7);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), 0);
 	CHECK_STR(q.client, "ok");
 	/* A backwards version range. */
 	hello_req_payload(3, 2, "ctl", 3);
-	CHECK_EQ(hvw_parse_hello_req(pbuf, 40, &q), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), -HV_EINVAL);
 
 	/* Version negotiation. */
 	q = (struct hvw_hello_req){ 0, 5, "" };
@@ -1092,14 +1131,14 @@ static void test_hello_hostile(void)
 	memset(pbuf, 'A', 80);
 	le32(pbuf, 1);
 	le32(pbuf + 4, 0);
-	CHECK_EQ(hvw_parse_hello_resp(pbuf, 80, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_resp, pbuf, 80, &r), -HV_EINVAL);
 	pbuf[8 + 63] = 0;
-	CHECK_EQ(hvw_parse_hello_resp(pbuf, 80, &r), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_resp, pbuf, 80, &r), 0);
 	CHECK_EQ(strlen(r.identity), 63);
-	CHECK_EQ(hvw_parse_hello_resp(pbuf, 79, &r), -HV_EINVAL);
-	CHECK_EQ(hvw_parse_hello_resp(pbuf, 81, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_resp, pbuf, 79, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_resp, pbuf, 81, &r), -HV_EINVAL);
 	pbuf[8] = '\t';
-	CHECK_EQ(hvw_parse_hello_resp(pbuf, 80, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_resp, pbuf, 80, &r), -HV_EINVAL);
 
 	/* The encoders refuse strings without a NUL, and bad ranges. */
 	memset(&q, 'x', sizeof(q));
@@ -1137,44 +1176,44 @@ static void test_mem_hostile(void)
 	/* MEM_WRITE: short, reserved, size, wrap. */
 	mem_payload(1, 0, 0x1000, 0);
 	for (k = 0; k < 16; k++)
-		CHECK_EQ(hvw_parse_mem_write(pbuf, k, &w), -HV_EINVAL);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, 16, &w), 0);
+		CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, k, &w), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, 16, &w), 0);
 	CHECK_EQ(w.len, 0);
 	len = mem_payload(1, 1, 0x1000, 4);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
 	len = mem_payload(1, 0, 0x1000, HVW_MAX_ARG + 1);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), -HV_E2BIG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_E2BIG);
 	len = mem_payload(1, 0, 0x1000, HVW_MAX_ARG);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), 0);
 	/* The last byte of the address space is writable; one past it is not. */
 	len = mem_payload(1, 0, UINT64_MAX, 1);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), 0);
 	len = mem_payload(1, 0, UINT64_MAX, 2);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
 	len = mem_payload(1, 0, UINT64_MAX - 15, 16);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), 0);
 	len = mem_payload(1, 0, UINT64_MAX - 14, 16);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
 	len = mem_payload(1, 0, UINT64_MAX, 0);
-	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), 0);
 
 	/* MEM_READ_REQ: exact size, len limit, wrap. */
 	mem_payload(1, 16, 0x1000, 0);
-	CHECK_EQ(hvw_parse_mem_read_req(pbuf, 16, &r), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), 0);
 	CHECK_EQ(r.len, 16);
 	for (k = 0; k < 40; k++)
 		if (k != 16)
-			CHECK_EQ(hvw_parse_mem_read_req(pbuf, k, &r), -HV_EINVAL);
+			CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, k, &r), -HV_EINVAL);
 	mem_payload(1, HVW_MAX_ARG + 1, 0x1000, 0);
-	CHECK_EQ(hvw_parse_mem_read_req(pbuf, 16, &r), -HV_E2BIG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), -HV_E2BIG);
 	mem_payload(1, 0xffffffffu, 0, 0);
-	CHECK_EQ(hvw_parse_mem_read_req(pbuf, 16, &r), -HV_E2BIG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), -HV_E2BIG);
 	mem_payload(1, HVW_MAX_ARG, 0x1000, 0);
-	CHECK_EQ(hvw_parse_mem_read_req(pbuf, 16, &r), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), 0);
 	mem_payload(1, 0x1000, UINT64_MAX - 0xffe, 0);
-	CHECK_EQ(hvw_parse_mem_read_req(pbuf, 16, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), -HV_EINVAL);
 	mem_payload(1, 0x1000, UINT64_MAX - 0xfff, 0);
-	CHECK_EQ(hvw_parse_mem_read_req(pbuf, 16, &r), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), 0);
 
 	/* The encoders refuse the same. */
 	w = (struct hvw_mem_write){ 1, UINT64_MAX, pbuf, 2 };
@@ -1198,27 +1237,27 @@ static void test_error_hostile(void)
 
 	le32(pbuf, (uint32_t)-HV_EIO);
 	for (k = 0; k < 4; k++)
-		CHECK_EQ(hvw_parse_error(pbuf, k, &e), -HV_EINVAL);
+		CHECK_EQ(PARSE_EXACT(hvw_parse_error, pbuf, k, &e), -HV_EINVAL);
 	/* Not negative errnos. */
 	le32(pbuf, 0);
-	CHECK_EQ(hvw_parse_error(pbuf, 4, &e), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_error, pbuf, 4, &e), -HV_EINVAL);
 	le32(pbuf, 5);
-	CHECK_EQ(hvw_parse_error(pbuf, 4, &e), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_error, pbuf, 4, &e), -HV_EINVAL);
 	le32(pbuf, (uint32_t)-4096);
-	CHECK_EQ(hvw_parse_error(pbuf, 4, &e), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_error, pbuf, 4, &e), -HV_EINVAL);
 	le32(pbuf, 0x80000000u);
-	CHECK_EQ(hvw_parse_error(pbuf, 4, &e), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_error, pbuf, 4, &e), -HV_EINVAL);
 
 	/* Control bytes, NUL and high bytes become '?'. */
 	le32(pbuf, (uint32_t)-HV_EIO);
 	memcpy(pbuf + 4, "a\nb\0c\xff\x7f", 7);
-	CHECK_EQ(hvw_parse_error(pbuf, 11, &e), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_error, pbuf, 11, &e), 0);
 	CHECK_EQ(e.err, -HV_EIO);
 	CHECK_STR(e.text, "a?b?c??");
 
 	/* Long text is cut, on both sides. */
 	memset(pbuf + 4, 'z', 300);
-	CHECK_EQ(hvw_parse_error(pbuf, 304, &e), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_error, pbuf, 304, &e), 0);
 	CHECK_EQ(strlen(e.text), HVW_ERROR_TEXT_MAX);
 	memset(text, 'y', sizeof(text) - 1);
 	text[sizeof(text) - 1] = 0;
@@ -1327,7 +1366,7 @@ static int seed_is_clean(const char *path, const uint8_t *data, size_t n)
 		return 0; /* script mode: checked by replay */
 	start();
 	feed_chunks(data + 2, n - 2, 0);
-	if (n_got == 0 || dec.bytes_discarded || hvw_decoder_buffered(&dec))
+	if (stuck || n_got == 0 || dec.bytes_discarded || hvw_decoder_buffered(&dec))
 		return 1;
 	seed_frames += n_got;
 	return 0;
