@@ -11,6 +11,7 @@
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
 #include "drivers/pic8259.h"
+#include "drivers/pit8254.h"
 #include "drivers/uart16550.h"
 #include "hv/channel.h"
 #include "hv/errno.h"
@@ -28,6 +29,8 @@
 #define COM1_IRQ 4
 #define COM2_IRQ 3
 #define HV_VERSION_STRING "hv 0.4"
+/* A partial frame with no new byte for this long is line noise. */
+#define IDLE_RESYNC_TICKS 200 /* ms at the 1 kHz tick */
 
 static struct uart chan;
 static int irq_line = -1;
@@ -82,11 +85,15 @@ void channel_irq(void)
 	}
 }
 
+static uint64_t last_rx_tick;
+
 /* Ring to decoder, as much as it takes. */
 static void pump(void)
 {
 	if (irq_line < 0)
 		channel_irq(); /* polled UART */
+	if (ring_tail != ring_head)
+		last_rx_tick = pit_ticks();
 	while (ring_tail != ring_head) {
 		uint8_t b = ring[ring_tail];
 
@@ -281,6 +288,16 @@ void channel_serve(void)
 			log_warn("hv: channel: receive ring full, %llu bytes lost",
 				 (unsigned long long)(ring_dropped - dropped_seen));
 			dropped_seen = ring_dropped;
+		}
+		/*
+		 * A false header in line noise claims a length and holds every
+		 * later byte; when the line has gone quiet, give up on it.
+		 */
+		if (hvw_decoder_buffered(&dec) && ring_tail == ring_head &&
+		    pit_ticks() - last_rx_tick > IDLE_RESYNC_TICKS) {
+			hvw_decoder_resync(&dec);
+			last_rx_tick = pit_ticks();
+			continue;
 		}
 		if (!power_off && ring_tail == ring_head)
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
