@@ -35,7 +35,7 @@ CMDLINE     ?= console=com1 loglevel=info
 RUN_CMDLINE ?= $(CMDLINE) on_done=exit
 
 .PHONY: all deps run test bench unit-test clean distclean
-all: $(BUILD)/hv.elf $(BUILD)/hv.iso
+all: $(BUILD)/hv.elf $(BUILD)/hv.iso tools
 
 deps:
 	@scripts/deps.sh all
@@ -95,7 +95,7 @@ $(BUILD)/run.iso: $(BUILD)/hv.elf scripts/mkiso.sh
 run: deps $(BUILD)/run.iso
 	python3 tests/run.py --interactive $(BUILD)/run.iso
 
-test: deps $(BUILD)/hv.elf guests
+test: deps $(BUILD)/hv.elf guests tools
 	@BUILD=$(BUILD) scripts/test.sh
 
 # Exit-path figures (a benchmark, never a timed test).
@@ -112,4 +112,5 @@ distclean: clean
 include tests/unit/unit.mk
 include guests/guests.mk
 include tests/fuzz/fuzz.mk
+include tools/tools.mk
 -include $(OBJS:.o=.d)

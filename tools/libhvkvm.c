@@ -1,0 +1,1575 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libhvkvm: KVM-shaped calls carried to a remote hypervisor in hvwire
+ * frames (see libhvkvm.h for the model, abi/hvwire.h for the frames).
+ *
+ * Internal functions return 0 (or a value) on success and a negative
+ * errno on failure, after recording a message with fail(); the public
+ * entry points turn that into -1 and errno.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "abi/hvwire.h"
+#include "abi/kvm.h"
+#include "tools/libhvkvm.h"
+
+#define PAGE_SIZE	4096u
+#define CHUNK		HVW_MAX_ARG			/* bytes per MEM_* frame */
+#define CHUNK_PAGES	(CHUNK / PAGE_SIZE)
+#define MAX_SLOTS	32	/* tracked per VM; the hypervisor has fewer */
+#define IDLE_RESYNC_MS	1000	/* a silent line ends a false frame start */
+#define HELLO_RETRY_MS	2000
+#define MAX_HELLOS	64
+
+struct hvk_slot {
+	bool used;
+	uint32_t id;
+	uint32_t flags;		/* KVM_MEM_* */
+	uint64_t gpa, size;
+	uint8_t *mem;		/* the program's memory (userspace_addr) */
+	uint8_t *shadow;	/* what the hypervisor holds, as far as we know */
+};
+
+struct hvk_vm {
+	uint32_t handle;
+	struct hvk_slot slots[MAX_SLOTS];
+	struct hvk_vm *next;
+};
+
+struct hvk_vcpu {
+	struct hvk_vm *vm;
+	uint32_t id;
+	struct kvm_run *run;	/* HVK_RUN_MAP_SIZE bytes */
+	/* The last exit was an IN: these bytes go with the next KVM_RUN. */
+	bool in_pending;
+	uint32_t in_len;
+	uint32_t in_off;
+	struct hvk_vcpu *next;
+};
+
+enum fd_kind { FD_FREE, FD_SYSTEM, FD_VM, FD_VCPU };
+
+struct hvk_fd {
+	enum fd_kind kind;
+	struct hvk_vm *vm;
+	struct hvk_vcpu *vcpu;
+};
+
+struct hvk {
+	pthread_mutex_t lock;
+	int fd;
+	bool own_fd;
+	bool is_socket;
+	int timeout_ms, run_timeout_ms, idle_ms;
+	bool run_timeout_set;
+	unsigned int sync;
+	uint32_t seq;
+	struct hvw_hello_resp hello;
+	struct hvk_stats st;
+	struct hvk_fd fds[HVK_FD_MAX];
+	struct hvk_vm *vms;
+	struct hvk_vcpu *vcpus;
+	/* Bytes read but not yet fed to the decoder. */
+	uint8_t in[4096];
+	size_t in_off, in_len;
+	uint8_t tx[HVW_MAX_FRAME];
+	uint8_t scratch[HVW_MAX_ARG];
+	struct hvw_decoder dec;
+};
+
+/* ---- Errors ---- */
+
+static __thread char last_error[512];
+
+const char *hvk_last_error(void)
+{
+	return last_error;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+/* Public return convention: -1 and errno for a negative @r. */
+static int ret_errno(int r)
+{
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
+const char *hvk_errno_name(int err)
+{
+	static __thread char buf[16];
+
+	switch (err) {
+#define N(e)                                                                                       \
+	case e:                                                                                    \
+		return #e
+		N(EPERM);
+		N(ENOENT);
+		N(ESRCH);
+		N(EINTR);
+		N(EIO);
+		N(ENXIO);
+		N(E2BIG);
+		N(ENOEXEC);
+		N(EBADF);
+		N(EAGAIN);
+		N(ENOMEM);
+		N(EACCES);
+		N(EFAULT);
+		N(EBUSY);
+		N(EEXIST);
+		N(EXDEV);
+		N(ENODEV);
+		N(ENOTDIR);
+		N(EISDIR);
+		N(EINVAL);
+		N(ENFILE);
+		N(EMFILE);
+		N(ENOTTY);
+		N(EFBIG);
+		N(ENOSPC);
+		N(ESPIPE);
+		N(EROFS);
+		N(EPIPE);
+		N(EDOM);
+		N(ERANGE);
+		N(EDEADLK);
+		N(ENAMETOOLONG);
+		N(ENOSYS);
+		N(ENOTSUP);
+		N(EPROTO);
+		N(EOVERFLOW);
+		N(EMSGSIZE);
+		N(ECONNRESET);
+		N(ECONNREFUSED);
+		N(ETIMEDOUT);
+		N(EHOSTUNREACH);
+		N(ENOTCONN);
+		N(EADDRNOTAVAIL);
+		N(ENETUNREACH);
+#undef N
+	}
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+const char *hvk_exit_name(uint32_t reason)
+{
+	static const char *const names[] = {
+		[KVM_EXIT_UNKNOWN] = "UNKNOWN",
+		[KVM_EXIT_EXCEPTION] = "EXCEPTION",
+		[KVM_EXIT_IO] = "IO",
+		[KVM_EXIT_HYPERCALL] = "HYPERCALL",
+		[KVM_EXIT_DEBUG] = "DEBUG",
+		[KVM_EXIT_HLT] = "HLT",
+		[KVM_EXIT_MMIO] = "MMIO",
+		[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+		[KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+		[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+		[KVM_EXIT_INTR] = "INTR",
+		[KVM_EXIT_SET_TPR] = "SET_TPR",
+		[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+		[KVM_EXIT_NMI] = "NMI",
+		[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+		[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+		[KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+		[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+		[KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
+		[KVM_EXIT_NOTIFY] = "NOTIFY",
+	};
+
+	if (reason < sizeof(names) / sizeof(names[0]))
+		return names[reason];
+	return NULL;
+}
+
+const char *hvk_ioctl_name(unsigned long request)
+{
+	static const struct {
+		unsigned long nr;
+		const char *name;
+	} names[] = {
+#define N(r) { r, #r }
+		N(KVM_GET_API_VERSION),
+		N(KVM_CREATE_VM),
+		N(KVM_GET_MSR_INDEX_LIST),
+		N(KVM_CHECK_EXTENSION),
+		N(KVM_GET_VCPU_MMAP_SIZE),
+		N(KVM_GET_SUPPORTED_CPUID),
+		N(KVM_GET_MSR_FEATURE_INDEX_LIST),
+		N(KVM_CREATE_VCPU),
+		N(KVM_SET_USER_MEMORY_REGION),
+		N(KVM_X86_SET_MSR_FILTER),
+		N(KVM_RUN),
+		N(KVM_GET_REGS),
+		N(KVM_SET_REGS),
+		N(KVM_GET_SREGS),
+		N(KVM_SET_SREGS),
+		N(KVM_INTERRUPT),
+		N(KVM_SET_GUEST_DEBUG),
+		N(KVM_GET_MSRS),
+		N(KVM_SET_MSRS),
+		N(KVM_GET_FPU),
+		N(KVM_SET_FPU),
+		N(KVM_SET_CPUID2),
+		N(KVM_GET_CPUID2),
+		N(KVM_GET_MP_STATE),
+		N(KVM_SET_MP_STATE),
+		N(KVM_NMI),
+		N(KVM_GET_VCPU_EVENTS),
+		N(KVM_SET_VCPU_EVENTS),
+		N(KVM_GET_DEBUGREGS),
+		N(KVM_SET_DEBUGREGS),
+		N(KVM_ENABLE_CAP),
+		N(KVM_GET_NESTED_STATE),
+		N(KVM_SET_NESTED_STATE),
+#undef N
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].nr == request)
+			return names[i].name;
+	return NULL;
+}
+
+/* ---- Little-endian integer argument ---- */
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- Transport ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A deadline @ms from now; -1 (none) for @ms <= 0. */
+static int64_t deadline_in(int ms)
+{
+	return ms > 0 ? now_ms() + ms : -1;
+}
+
+/*
+ * Wait for @events, at most until @deadline (-1: none) and at most @cap
+ * ms (-1: no cap). 1: ready; 0: the wait ran out; negative errno.
+ */
+static int wait_fd(struct hvk *h, short events, int64_t deadline, int cap)
+{
+	struct pollfd p = { .fd = h->fd, .events = events };
+	int ms = cap;
+	int r;
+
+	if (deadline >= 0) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0)
+			return 0;
+		if (ms < 0 || left < ms)
+			ms = (int)left;
+	}
+	do
+		r = poll(&p, 1, ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r > 0;
+}
+
+static int send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline,
+		      const char *what)
+{
+	while (n) {
+		ssize_t w;
+
+		if (h->is_socket)
+			w = send(h->fd, p, n, MSG_NOSIGNAL);
+		else
+			w = write(h->fd, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			h->st.bytes_out += (uint64_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int r = wait_fd(h, POLLOUT, deadline, -1);
+
+			if (r == 0) {
+				h->st.timeouts++;
+				return fail(ETIMEDOUT, "%s: could not send: the channel is stuck",
+					    what);
+			}
+			if (r < 0)
+				return fail(-r, "%s: poll: %s", what, strerror(-r));
+			continue;
+		}
+		if (w == 0)
+			errno = EIO;
+		return fail(errno, "%s: send: %s", what, strerror(errno));
+	}
+	return 0;
+}
+
+static bool seq_in(uint32_t seq, const uint32_t *seqs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (seqs[i] == seq)
+			return true;
+	return false;
+}
+
+/*
+ * One decoded frame while waiting for an answer to @seqs. 1: not ours,
+ * keep waiting; 0: the @want answer is in *@f; negative errno: the
+ * request failed (an HVW_ERROR answer, a wrong answer).
+ */
+static int consider(struct hvk *h, const struct hvw_frame *f, const uint32_t *seqs,
+		    unsigned int nseq, uint8_t want, const char *what)
+{
+	struct hvw_error e;
+
+	if (f->seq == 0 && f->type == HVW_ERROR) {
+		h->st.unsolicited_errors++;
+		return 1;
+	}
+	if (!seq_in(f->seq, seqs, nseq)) {
+		h->st.stale_frames++;
+		return 1;
+	}
+	h->st.responses++;
+	if (f->type == want)
+		return 0;
+	if (f->type == HVW_ERROR) {
+		h->st.error_answers++;
+		if (hvw_parse_error(f->payload, f->len, &e) < 0)
+			return fail(EPROTO, "%s: malformed ERROR answer", what);
+		return fail(-e.err, "%s: refused by the hypervisor: %s (%s, %s)", what, e.text,
+			    hvk_errno_name(-e.err), strerror(-e.err));
+	}
+	return fail(EPROTO, "%s: answered with %s, expected %s", what, hvw_type_name(f->type),
+		    hvw_type_name(want));
+}
+
+/*
+ * Wait until @deadline for the answer to one of @seqs: 0 with the frame
+ * in *@f (its payload lives in the decoder until the next wait), -ETIMEDOUT
+ * without a message, or another negative errno with one.
+ */
+static int await(struct hvk *h, const uint32_t *seqs, unsigned int nseq, uint8_t want,
+		 int64_t deadline, struct hvw_frame *f, const char *what)
+{
+	int64_t last_rx = now_ms();
+	ssize_t n;
+	int r;
+
+	for (;;) {
+		while (hvw_decoder_next(&h->dec, f) == 1) {
+			r = consider(h, f, seqs, nseq, want, what);
+			if (r <= 0)
+				return r;
+		}
+		if (h->in_off < h->in_len) {
+			h->in_off += hvw_decoder_feed(&h->dec, h->in + h->in_off,
+						      h->in_len - h->in_off);
+			continue;
+		}
+		r = wait_fd(h, POLLIN, deadline, h->idle_ms);
+		if (r < 0)
+			return fail(-r, "%s: poll: %s", what, strerror(-r));
+		if (r == 0) {
+			if (deadline >= 0 && now_ms() >= deadline)
+				return -ETIMEDOUT;
+			if (now_ms() - last_rx < h->idle_ms)
+				continue;
+			/*
+			 * The line is idle with a partial frame candidate
+			 * buffered: a false start in garbage whose length
+			 * field promised more. Give up on it, byte by byte,
+			 * and look at what follows.
+			 */
+			while (hvw_decoder_buffered(&h->dec)) {
+				hvw_decoder_resync(&h->dec);
+				h->st.idle_resyncs++;
+				while (hvw_decoder_next(&h->dec, f) == 1) {
+					r = consider(h, f, seqs, nseq, want, what);
+					if (r <= 0)
+						return r;
+				}
+			}
+			continue;
+		}
+		if (h->is_socket)
+			n = recv(h->fd, h->in, sizeof(h->in), 0);
+		else
+			n = read(h->fd, h->in, sizeof(h->in));
+		if (n == 0)
+			return fail(ECONNRESET, "%s: the connection was closed", what);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return fail(errno, "%s: receive: %s", what, strerror(errno));
+		}
+		h->st.bytes_in += (uint64_t)n;
+		h->in_off = 0;
+		h->in_len = (size_t)n;
+		last_rx = now_ms();
+	}
+}
+
+static void sync_decoder_stats(struct hvk *h)
+{
+	h->st.garbage_bytes = h->dec.bytes_discarded;
+	h->st.crc_errors = h->dec.crc_errors;
+}
+
+/*
+ * Send the @n-byte frame in h->tx (its seq is @seq) and wait for its @want
+ * answer for @timeout_ms (<= 0: for ever).
+ */
+static int transact(struct hvk *h, size_t n, uint32_t seq, uint8_t want, int timeout_ms,
+		    struct hvw_frame *f, const char *what)
+{
+	int64_t deadline = deadline_in(timeout_ms);
+	int r;
+
+	if (!n)
+		return fail(EINVAL, "%s: the request does not fit a frame", what);
+	r = send_bytes(h, h->tx, n, deadline, what);
+	if (r < 0)
+		return r;
+	h->st.requests++;
+	r = await(h, &seq, 1, want, deadline, f, what);
+	sync_decoder_stats(h);
+	if (r == -ETIMEDOUT) {
+		h->st.timeouts++;
+		return fail(ETIMEDOUT, "%s: no answer within %d ms", what, timeout_ms);
+	}
+	return r;
+}
+
+/* ---- Requests ---- */
+
+static int ioctl_exchange(struct hvk *h, const struct hvw_ioctl_req_hdr *hdr, const void *arg,
+			  int timeout_ms, struct hvw_ioctl_resp *resp, const char *what)
+{
+	uint32_t seq = hvw_seq_next(&h->seq);
+	size_t n = hvw_encode_ioctl_req(h->tx, sizeof(h->tx), seq, hdr, arg);
+	struct hvw_frame f;
+	int r;
+
+	r = transact(h, n, seq, HVW_IOCTL_RESP, timeout_ms, &f, what);
+	if (r < 0)
+		return r;
+	if (hvw_parse_ioctl_resp(f.payload, f.len, resp) < 0)
+		return fail(EPROTO, "%s: malformed IOCTL answer", what);
+	return 0;
+}
+
+/* MEM_WRITE of @len bytes (at most CHUNK) at @gpa. */
+static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void *buf,
+			   uint32_t len)
+{
+	struct hvw_mem_write w = { .vm = vm, .gpa = gpa, .data = buf, .len = len };
+	uint32_t seq = hvw_seq_next(&h->seq);
+	size_t n = hvw_encode_mem_write(h->tx, sizeof(h->tx), seq, &w);
+	struct hvw_ioctl_resp resp;
+	struct hvw_frame f;
+	char what[64];
+	int r;
+
+	snprintf(what, sizeof(what), "MEM_WRITE gpa 0x%llx+0x%x", (unsigned long long)gpa, len);
+	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, &f, what);
+	if (r < 0)
+		return r;
+	if (hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)
+		return fail(EPROTO, "%s: malformed answer", what);
+	if (resp.result < 0)
+		return fail((int)-resp.result, "%s: %s (%s)", what,
+			    hvk_errno_name((int)-resp.result), strerror((int)-resp.result));
+	return 0;
+}
+
+/*
+ * MEM_READ of @len bytes (at most CHUNK) at @gpa; the bytes are in
+ * *@out (in the decoder) until the next request.
+ */
+static int mem_read_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, uint32_t len,
+			  const uint8_t **out)
+{
+	struct hvw_mem_read_req rq = { .vm = vm, .len = len, .gpa = gpa };
+	uint32_t seq = hvw_seq_next(&h->seq);
+	size_t n = hvw_encode_mem_read_req(h->tx, sizeof(h->tx), seq, &rq);
+	struct hvw_frame f;
+	char what[64];
+	int r;
+
+	snprintf(what, sizeof(what), "MEM_READ gpa 0x%llx+0x%x", (unsigned long long)gpa, len);
+	r = transact(h, n, seq, HVW_MEM_READ_RESP, h->timeout_ms, &f, what);
+	if (r < 0)
+		return r;
+	if (f.len != len)
+		return fail(EPROTO, "%s: %u bytes came back", what, f.len);
+	*out = f.payload;
+	return 0;
+}
+
+/* ---- Connecting ---- */
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int connect_tcp(const char *spec, int *fdp)
+{
+	char host[256];
+	const char *colon = strrchr(spec, ':');
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res, *ai;
+	unsigned long port;
+	size_t hl;
+	int fd = -1, err = 0, r, one = 1;
+
+	if (!colon || parse_uint(colon + 1, 65535, &port) < 0)
+		return fail(EINVAL, "tcp:%s: expected tcp:HOST:PORT", spec);
+	hl = (size_t)(colon - spec);
+	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	if (!hl || hl >= sizeof(host))
+		return fail(EINVAL, "tcp:%s: expected tcp:HOST:PORT", spec);
+	memcpy(host, spec, hl);
+	host[hl] = 0;
+	r = getaddrinfo(host, colon + 1, &hints, &res);
+	if (r)
+		return fail(r == EAI_SYSTEM ? errno : EHOSTUNREACH, "tcp:%s:%s: %s", host,
+			    colon + 1, gai_strerror(r));
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		err = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return fail(err, "tcp:%s:%s: connect: %s", host, colon + 1, strerror(err));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	*fdp = fd;
+	return 0;
+}
+
+static int connect_unix(const char *path, int *fdp)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (!*path || strlen(path) >= sizeof(a.sun_path))
+		return fail(EINVAL, "unix:%s: bad socket path", path);
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(errno, "unix:%s: socket: %s", path, strerror(errno));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		err = errno;
+		close(fd);
+		return fail(err, "unix:%s: connect: %s", path, strerror(err));
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	*fdp = fd;
+	return 0;
+}
+
+static const struct {
+	unsigned long baud;
+	speed_t speed;
+} bauds[] = {
+	{ 1200, B1200 },       { 2400, B2400 },       { 4800, B4800 },
+	{ 9600, B9600 },       { 19200, B19200 },     { 38400, B38400 },
+	{ 57600, B57600 },     { 115200, B115200 },   { 230400, B230400 },
+	{ 460800, B460800 },   { 500000, B500000 },   { 576000, B576000 },
+	{ 921600, B921600 },   { 1000000, B1000000 }, { 1152000, B1152000 },
+	{ 1500000, B1500000 }, { 2000000, B2000000 }, { 2500000, B2500000 },
+	{ 3000000, B3000000 }, { 3500000, B3500000 }, { 4000000, B4000000 },
+};
+
+static int open_serial(const char *spec, int *fdp)
+{
+	char path[512];
+	const char *comma = strrchr(spec, ',');
+	unsigned long baud = 115200;
+	speed_t speed = 0;
+	struct termios t;
+	size_t pl = comma ? (size_t)(comma - spec) : strlen(spec);
+	int fd, err;
+
+	if (comma && parse_uint(comma + 1, 100000000, &baud) < 0)
+		return fail(EINVAL, "%s: expected DEVICE[,BAUD]", spec);
+	for (size_t i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
+		if (bauds[i].baud == baud)
+			speed = bauds[i].speed;
+	if (!speed)
+		return fail(EINVAL, "%s: %lu baud is not a speed the terminal driver knows", spec,
+			    baud);
+	if (!pl || pl >= sizeof(path))
+		return fail(EINVAL, "%s: expected DEVICE[,BAUD]", spec);
+	memcpy(path, spec, pl);
+	path[pl] = 0;
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return fail(errno, "%s: %s", path, strerror(errno));
+	if (tcgetattr(fd, &t) < 0) {
+		err = errno;
+		close(fd);
+		return fail(err, "%s: not a serial device (%s)", path, strerror(err));
+	}
+	cfmakeraw(&t);
+	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | CSTOPB | CRTSCTS);
+	t.c_cflag |= CS8 | CLOCAL | CREAD;
+	t.c_iflag &= ~(tcflag_t)(IXON | IXOFF | IXANY);
+	t.c_cc[VMIN] = 0;
+	t.c_cc[VTIME] = 0;
+	cfsetispeed(&t, speed);
+	cfsetospeed(&t, speed);
+	if (tcsetattr(fd, TCSANOW, &t) < 0) {
+		err = errno;
+		close(fd);
+		return fail(err, "%s: cannot set %lu baud 8N1: %s", path, baud, strerror(err));
+	}
+	tcflush(fd, TCIOFLUSH);
+	*fdp = fd;
+	return 0;
+}
+
+static int handshake(struct hvk *h, const char *client, int retry_ms)
+{
+	struct hvw_hello_req rq = { .min_version = HVW_VERSION, .max_version = HVW_VERSION };
+	int64_t deadline = deadline_in(h->timeout_ms);
+	uint32_t seqs[MAX_HELLOS];
+	unsigned int nseq = 0;
+	struct hvw_frame f;
+	int r;
+
+	snprintf(rq.client, sizeof(rq.client), "%s", client);
+	for (char *c = rq.client; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	for (;;) {
+		int64_t until = deadline;
+		size_t n;
+
+		if (nseq == MAX_HELLOS)
+			memmove(seqs, seqs + 1, sizeof(seqs[0]) * --nseq);
+		seqs[nseq] = hvw_seq_next(&h->seq);
+		n = hvw_encode_hello_req(h->tx, sizeof(h->tx), seqs[nseq], &rq);
+		nseq++;
+		r = send_bytes(h, h->tx, n, deadline, "HELLO");
+		if (r < 0)
+			return r;
+		h->st.requests++;
+		if (retry_ms > 0) {
+			until = now_ms() + retry_ms;
+			if (deadline >= 0 && deadline < until)
+				until = deadline;
+		}
+		r = await(h, seqs, nseq, HVW_HELLO_RESP, until, &f, "HELLO");
+		sync_decoder_stats(h);
+		if (r == -ETIMEDOUT && (deadline < 0 || now_ms() < deadline))
+			continue;
+		if (r == -ETIMEDOUT) {
+			h->st.timeouts++;
+			return fail(ETIMEDOUT, "HELLO: no answer within %d ms", h->timeout_ms);
+		}
+		if (r < 0)
+			return r;
+		break;
+	}
+	if (hvw_parse_hello_resp(f.payload, f.len, &h->hello) < 0)
+		return fail(EPROTO, "HELLO: malformed answer");
+	if (h->hello.version != HVW_VERSION)
+		return fail(EPROTO, "HELLO: the hypervisor chose protocol version %u, we speak %u",
+			    h->hello.version, HVW_VERSION);
+	return 0;
+}
+
+struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
+{
+	struct hvk_options def = { 0 };
+	struct hvk *h;
+	unsigned long n;
+	int fd = -1, r;
+	bool own = true;
+	struct stat sb;
+
+	if (!o)
+		o = &def;
+	if (!where || !*where) {
+		errno = -fail(EINVAL, "no connection given");
+		return NULL;
+	}
+	if (!strncmp(where, "tcp:", 4)) {
+		r = connect_tcp(where + 4, &fd);
+	} else if (!strncmp(where, "unix:", 5)) {
+		r = connect_unix(where + 5, &fd);
+	} else if (!strncmp(where, "fd:", 3)) {
+		r = 0;
+		own = false;
+		if (parse_uint(where + 3, INT32_MAX, &n) < 0)
+			r = fail(EINVAL, "%s: expected fd:N", where);
+		else if (fstat((int)n, &sb) < 0)
+			r = fail(errno, "%s: %s", where, strerror(errno));
+		else
+			fd = (int)n;
+	} else {
+		r = open_serial(where, &fd);
+	}
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		if (own)
+			close(fd);
+		errno = -fail(ENOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	h->fd = fd;
+	h->own_fd = own;
+	h->is_socket = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	h->timeout_ms = o->timeout_ms ? o->timeout_ms : HVK_DEFAULT_TIMEOUT_MS;
+	h->run_timeout_ms = h->timeout_ms;
+	h->idle_ms = IDLE_RESYNC_MS;
+	h->sync = HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN;
+	hvw_decoder_init(&h->dec);
+	r = handshake(h, o->client ? o->client : "libhvkvm",
+		      o->hello_retry_ms ? o->hello_retry_ms : HELLO_RETRY_MS);
+	if (r < 0) {
+		hvk_close(h);
+		errno = -r;
+		return NULL;
+	}
+	return h;
+}
+
+struct hvk *hvk_open(const char *where)
+{
+	return hvk_open_with(where, NULL);
+}
+
+void hvk_close(struct hvk *h)
+{
+	if (!h)
+		return;
+	while (h->vms) {
+		struct hvk_vm *vm = h->vms;
+
+		for (int i = 0; i < MAX_SLOTS; i++)
+			if (vm->slots[i].used)
+				munmap(vm->slots[i].shadow, vm->slots[i].size);
+		h->vms = vm->next;
+		free(vm);
+	}
+	while (h->vcpus) {
+		struct hvk_vcpu *v = h->vcpus;
+
+		h->vcpus = v->next;
+		free(v->run);
+		free(v);
+	}
+	if (h->own_fd)
+		close(h->fd);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+const char *hvk_identity(const struct hvk *h)
+{
+	return h->hello.identity;
+}
+
+uint32_t hvk_protocol_version(const struct hvk *h)
+{
+	return h->hello.version;
+}
+
+uint32_t hvk_flags(const struct hvk *h)
+{
+	return h->hello.flags;
+}
+
+uint64_t hvk_caps(const struct hvk *h)
+{
+	return h->hello.caps;
+}
+
+void hvk_set_timeout(struct hvk *h, int ms)
+{
+	pthread_mutex_lock(&h->lock);
+	h->timeout_ms = ms;
+	if (!h->run_timeout_set)
+		h->run_timeout_ms = ms;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void hvk_set_run_timeout(struct hvk *h, int ms)
+{
+	pthread_mutex_lock(&h->lock);
+	h->run_timeout_ms = ms;
+	h->run_timeout_set = true;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void hvk_set_sync(struct hvk *h, unsigned int dirs)
+{
+	pthread_mutex_lock(&h->lock);
+	h->sync = dirs & (HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN);
+	pthread_mutex_unlock(&h->lock);
+}
+
+unsigned int hvk_get_sync(const struct hvk *h)
+{
+	return h->sync;
+}
+
+void hvk_stats(struct hvk *h, struct hvk_stats *out)
+{
+	pthread_mutex_lock(&h->lock);
+	sync_decoder_stats(h);
+	*out = h->st;
+	pthread_mutex_unlock(&h->lock);
+}
+
+void hvk_set_idle_resync_ms(struct hvk *h, int ms)
+{
+	pthread_mutex_lock(&h->lock);
+	h->idle_ms = ms > 0 ? ms : IDLE_RESYNC_MS;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- Pseudo file descriptors ---- */
+
+static void target_of(const struct hvk_fd *e, struct hvw_ioctl_req_hdr *hdr);
+
+bool hvk_is_pseudo_fd(int fd)
+{
+	return fd >= HVK_FD_BASE && fd < HVK_FD_BASE + HVK_FD_MAX;
+}
+
+static struct hvk_fd *fd_get(struct hvk *h, int fd)
+{
+	struct hvk_fd *e;
+
+	if (!hvk_is_pseudo_fd(fd))
+		return NULL;
+	e = &h->fds[fd - HVK_FD_BASE];
+	return e->kind == FD_FREE ? NULL : e;
+}
+
+/* A free pseudo-fd number, or -1. */
+static int fd_free(struct hvk *h)
+{
+	for (int i = 0; i < HVK_FD_MAX; i++)
+		if (h->fds[i].kind == FD_FREE)
+			return HVK_FD_BASE + i;
+	return -1;
+}
+
+int hvk_kvm_fd(struct hvk *h)
+{
+	int fd;
+
+	pthread_mutex_lock(&h->lock);
+	fd = fd_free(h);
+	if (fd >= 0)
+		h->fds[fd - HVK_FD_BASE].kind = FD_SYSTEM;
+	pthread_mutex_unlock(&h->lock);
+	if (fd < 0)
+		return ret_errno(fail(EMFILE, "/dev/kvm: all %d pseudo-fds in use", HVK_FD_MAX));
+	return fd;
+}
+
+int hvk_close_fd(struct hvk *h, int fd)
+{
+	struct hvk_fd *e;
+
+	pthread_mutex_lock(&h->lock);
+	e = fd_get(h, fd);
+	if (e)
+		memset(e, 0, sizeof(*e));
+	pthread_mutex_unlock(&h->lock);
+	if (!e)
+		return ret_errno(fail(EBADF, "close %d: not an open pseudo-fd", fd));
+	return 0;
+}
+
+int hvk_fd_target(struct hvk *h, int fd, uint32_t *vm, uint32_t *vcpu)
+{
+	struct hvw_ioctl_req_hdr hdr;
+	struct hvk_fd *e;
+
+	pthread_mutex_lock(&h->lock);
+	e = fd_get(h, fd);
+	if (e)
+		target_of(e, &hdr);
+	pthread_mutex_unlock(&h->lock);
+	if (!e)
+		return ret_errno(fail(EBADF, "%d is not an open pseudo-fd", fd));
+	if (vm)
+		*vm = hdr.vm;
+	if (vcpu)
+		*vcpu = hdr.vcpu;
+	return hdr.target;
+}
+
+void *hvk_mmap(struct hvk *h, int vcpu_fd, size_t len)
+{
+	struct hvk_fd *e;
+	void *p = MAP_FAILED;
+	int r = 0;
+
+	pthread_mutex_lock(&h->lock);
+	e = fd_get(h, vcpu_fd);
+	if (!e)
+		r = fail(EBADF, "mmap %d: not an open pseudo-fd", vcpu_fd);
+	else if (e->kind != FD_VCPU)
+		r = fail(ENODEV, "mmap %d: not a vCPU", vcpu_fd);
+	else if (!len || len > HVK_RUN_MAP_SIZE)
+		r = fail(EINVAL, "mmap %d: %zu bytes, the vCPU mapping has %u", vcpu_fd, len,
+			 HVK_RUN_MAP_SIZE);
+	else
+		p = e->vcpu->run;
+	pthread_mutex_unlock(&h->lock);
+	if (r < 0)
+		errno = -r;
+	return p;
+}
+
+/* ---- Guest memory coherence ---- */
+
+static bool page_differs(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, PAGE_SIZE) != 0;
+}
+
+/* Send every page of @s that differs from its shadow. */
+static int push_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s)
+{
+	uint64_t npages = s->size / PAGE_SIZE;
+	uint64_t i = 0, j;
+	int r;
+
+	while (i < npages) {
+		uint64_t off = i * PAGE_SIZE;
+		uint32_t len;
+
+		if (!page_differs(s->mem + off, s->shadow + off)) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < npages && j - i < CHUNK_PAGES; j++)
+			if (!page_differs(s->mem + j * PAGE_SIZE, s->shadow + j * PAGE_SIZE))
+				break;
+		len = (uint32_t)((j - i) * PAGE_SIZE);
+		/* One read of the program's memory: sent and remembered alike. */
+		memcpy(h->scratch, s->mem + off, len);
+		r = mem_write_chunk(h, vm->handle, s->gpa + off, h->scratch, len);
+		if (r < 0)
+			return r;
+		memcpy(s->shadow + off, h->scratch, len);
+		h->st.push_frames++;
+		h->st.pages_pushed += j - i;
+		i = j;
+	}
+	return 0;
+}
+
+/* Read back pages [first, end) of @s into local memory and shadow. */
+static int pull_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, uint64_t first,
+		     uint64_t end)
+{
+	const uint8_t *p;
+	int r;
+
+	for (uint64_t i = first; i < end;) {
+		uint64_t n = end - i < CHUNK_PAGES ? end - i : CHUNK_PAGES;
+		uint64_t off = i * PAGE_SIZE;
+
+		r = mem_read_chunk(h, vm->handle, s->gpa + off, (uint32_t)(n * PAGE_SIZE), &p);
+		if (r < 0)
+			return r;
+		h->st.pull_frames++;
+		h->st.pages_pulled += n;
+		/* Write only what changed: untouched zero pages stay unbacked. */
+		for (uint64_t k = 0; k < n; k++) {
+			const uint8_t *src = p + k * PAGE_SIZE;
+			uint8_t *mem = s->mem + off + k * PAGE_SIZE;
+			uint8_t *sh = s->shadow + off + k * PAGE_SIZE;
+
+			if (page_differs(mem, src)) {
+				memcpy(mem, src, PAGE_SIZE);
+				h->st.pages_pulled_changed++;
+			}
+			if (page_differs(sh, src))
+				memcpy(sh, src, PAGE_SIZE);
+		}
+		i += n;
+	}
+	return 0;
+}
+
+static int sync_vm(struct hvk *h, struct hvk_vm *vm, unsigned int dirs)
+{
+	int r;
+
+	if ((dirs & (HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN)) &&
+	    !(h->hello.caps & HVW_CAP_MEMORY))
+		for (int i = 0; i < MAX_SLOTS; i++)
+			if (vm->slots[i].used)
+				return fail(EOPNOTSUPP,
+					    "memory sync: the hypervisor has no MEM_WRITE/MEM_READ");
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct hvk_slot *s = &vm->slots[i];
+
+		if (!s->used)
+			continue;
+		if (dirs & HVK_SYNC_BEFORE_RUN) {
+			r = push_slot(h, vm, s);
+			if (r < 0)
+				return r;
+		}
+		/* The guest cannot write a read-only slot. */
+		if ((dirs & HVK_SYNC_AFTER_RUN) && !(s->flags & KVM_MEM_READONLY)) {
+			r = pull_slot(h, vm, s, 0, s->size / PAGE_SIZE);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static struct hvk_vm *fd_vm(const struct hvk_fd *e)
+{
+	if (!e)
+		return NULL;
+	if (e->kind == FD_VM)
+		return e->vm;
+	if (e->kind == FD_VCPU)
+		return e->vcpu->vm;
+	return NULL;
+}
+
+int hvk_sync(struct hvk *h, int fd, unsigned int dirs)
+{
+	struct hvk_vm *vm;
+	int r;
+
+	pthread_mutex_lock(&h->lock);
+	vm = fd_vm(fd_get(h, fd));
+	if (!vm)
+		r = fail(EBADF, "sync: %d is not a VM or vCPU pseudo-fd", fd);
+	else
+		r = sync_vm(h, vm, dirs);
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r);
+}
+
+int hvk_pull(struct hvk *h, int fd, uint64_t gpa, uint64_t len)
+{
+	struct hvk_vm *vm;
+	uint64_t end = gpa + len;
+	int r = 0;
+
+	pthread_mutex_lock(&h->lock);
+	vm = fd_vm(fd_get(h, fd));
+	if (!vm)
+		r = fail(EBADF, "pull: %d is not a VM or vCPU pseudo-fd", fd);
+	else if (end < gpa)
+		r = fail(EINVAL, "pull: the range wraps");
+	for (int i = 0; vm && !r && len && i < MAX_SLOTS; i++) {
+		struct hvk_slot *s = &vm->slots[i];
+		uint64_t lo, hi;
+
+		if (!s->used || gpa >= s->gpa + s->size || end <= s->gpa)
+			continue;
+		lo = gpa > s->gpa ? gpa - s->gpa : 0;
+		hi = end - s->gpa < s->size ? end - s->gpa : s->size;
+		r = pull_slot(h, vm, s, lo / PAGE_SIZE, (hi + PAGE_SIZE - 1) / PAGE_SIZE);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r);
+}
+
+static int raw_mem(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len, bool write)
+{
+	struct hvk_fd *e;
+	const uint8_t *p;
+	int r = 0;
+
+	pthread_mutex_lock(&h->lock);
+	e = fd_get(h, vm_fd);
+	if (!e || e->kind != FD_VM)
+		r = fail(EBADF, "%s: %d is not a VM pseudo-fd", write ? "MEM_WRITE" : "MEM_READ",
+			 vm_fd);
+	else if (gpa + len < gpa)
+		r = fail(EINVAL, "%s: the range wraps", write ? "MEM_WRITE" : "MEM_READ");
+	while (!r && len) {
+		uint32_t n = len < CHUNK ? (uint32_t)len : CHUNK;
+
+		if (write) {
+			r = mem_write_chunk(h, e->vm->handle, gpa, buf, n);
+		} else {
+			r = mem_read_chunk(h, e->vm->handle, gpa, n, &p);
+			if (!r)
+				memcpy(buf, p, n);
+		}
+		buf = (uint8_t *)buf + n;
+		gpa += n;
+		len -= n;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r);
+}
+
+int hvk_mem_write(struct hvk *h, int vm_fd, uint64_t gpa, const void *buf, size_t len)
+{
+	return raw_mem(h, vm_fd, gpa, (void *)buf, len, true);
+}
+
+int hvk_mem_read(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len)
+{
+	return raw_mem(h, vm_fd, gpa, buf, len, false);
+}
+
+/* ---- ioctl ---- */
+
+static void target_of(const struct hvk_fd *e, struct hvw_ioctl_req_hdr *hdr)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	switch (e->kind) {
+	case FD_VM:
+		hdr->target = HVW_TARGET_VM;
+		hdr->vm = e->vm->handle;
+		break;
+	case FD_VCPU:
+		hdr->target = HVW_TARGET_VCPU;
+		hdr->vm = e->vcpu->vm->handle;
+		hdr->vcpu = e->vcpu->id;
+		break;
+	default:
+		hdr->target = HVW_TARGET_SYSTEM;
+		break;
+	}
+}
+
+/* Bytes of the record @req names at @p: counted records include their entries. */
+static uint64_t record_len(unsigned long req, const void *p)
+{
+	switch (req) {
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		return sizeof(struct kvm_msrs) +
+		       (uint64_t)((const struct kvm_msrs *)p)->nmsrs * sizeof(struct kvm_msr_entry);
+	case KVM_GET_MSR_INDEX_LIST:
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return sizeof(struct kvm_msr_list) +
+		       (uint64_t)((const struct kvm_msr_list *)p)->nmsrs * sizeof(uint32_t);
+	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_SET_CPUID2:
+	case KVM_GET_CPUID2:
+		return sizeof(struct kvm_cpuid2) + (uint64_t)((const struct kvm_cpuid2 *)p)->nent *
+							   sizeof(struct kvm_cpuid_entry2);
+	default:
+		return HV_IOC_SIZE(req);
+	}
+}
+
+/* The hypervisor's result as ioctl(2) returns it. */
+static int ioctl_result(int64_t result, const char *what)
+{
+	if (result < 0)
+		return fail((int)-result, "%s: %s (%s)", what, hvk_errno_name((int)-result),
+			    strerror((int)-result));
+	if (result > INT32_MAX)
+		return fail(EOVERFLOW, "%s: result %lld does not fit an int", what,
+			    (long long)result);
+	return (int)result;
+}
+
+/* A request with no local side: its argument out, its record back. */
+static int forward(struct hvk *h, const struct hvk_fd *e, unsigned long req, unsigned long arg,
+		   const char *what, int64_t *result)
+{
+	struct hvw_ioctl_req_hdr hdr;
+	struct hvw_ioctl_resp resp;
+	uint8_t intarg[8];
+	const void *p = NULL;
+	unsigned int dir = HV_IOC_DIR(req);
+	uint64_t len = 0;
+	int r;
+
+	target_of(e, &hdr);
+	hdr.nr = (uint32_t)req;
+	if (dir == HV_IOC_NONE) {
+		if (arg) {
+			put_le64(intarg, arg);
+			p = intarg;
+			len = sizeof(intarg);
+		}
+	} else {
+		if (!arg)
+			return fail(EFAULT, "%s: no argument record", what);
+		p = (const void *)arg;
+		len = record_len(req, p);
+		if (len > HVW_MAX_ARG)
+			return fail(E2BIG, "%s: %llu argument bytes, at most %u go in a frame",
+				    what, (unsigned long long)len, HVW_MAX_ARG);
+	}
+	hdr.arg_len = (uint32_t)len;
+	r = ioctl_exchange(h, &hdr, p, h->timeout_ms, &resp, what);
+	if (r < 0)
+		return r;
+	if (dir & HV_IOC_READ) {
+		/* Back even with an error: E2BIG answers say the count needed. */
+		if (resp.arg_len == len)
+			memcpy((void *)arg, resp.arg, len);
+		else if (resp.result >= 0 || resp.arg_len)
+			return fail(EPROTO, "%s: %u record bytes came back, %llu expected", what,
+				    resp.arg_len, (unsigned long long)len);
+	}
+	*result = resp.result;
+	return 0;
+}
+
+static int do_create_vm(struct hvk *h, struct hvk_fd *e, unsigned long arg, const char *what)
+{
+	struct hvk_vm *vm;
+	int64_t res;
+	int fd = fd_free(h), r;
+
+	if (fd < 0)
+		return fail(EMFILE, "%s: all %d pseudo-fds in use", what, HVK_FD_MAX);
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return fail(ENOMEM, "%s: out of memory", what);
+	r = forward(h, e, KVM_CREATE_VM, arg, what, &res);
+	if (r >= 0)
+		r = ioctl_result(res, what);
+	if (r == 0)
+		r = fail(EPROTO, "%s: the hypervisor answered handle 0", what);
+	if (r < 0) {
+		free(vm);
+		return r;
+	}
+	vm->handle = (uint32_t)r;
+	vm->next = h->vms;
+	h->vms = vm;
+	h->fds[fd - HVK_FD_BASE] = (struct hvk_fd){ .kind = FD_VM, .vm = vm };
+	return fd;
+}
+
+static int do_create_vcpu(struct hvk *h, struct hvk_fd *e, unsigned long arg, const char *what)
+{
+	struct hvk_vcpu *v;
+	int64_t res;
+	int fd = fd_free(h), r;
+
+	if (fd < 0)
+		return fail(EMFILE, "%s: all %d pseudo-fds in use", what, HVK_FD_MAX);
+	v = calloc(1, sizeof(*v));
+	if (v)
+		v->run = aligned_alloc(PAGE_SIZE, HVK_RUN_MAP_SIZE);
+	if (!v || !v->run) {
+		free(v);
+		return fail(ENOMEM, "%s: out of memory", what);
+	}
+	memset(v->run, 0, HVK_RUN_MAP_SIZE);
+	r = forward(h, e, KVM_CREATE_VCPU, arg, what, &res);
+	if (r >= 0)
+		r = ioctl_result(res, what);
+	if (r < 0) {
+		free(v->run);
+		free(v);
+		return r;
+	}
+	v->vm = e->vm;
+	v->id = (uint32_t)r;
+	v->next = h->vcpus;
+	h->vcpus = v;
+	h->fds[fd - HVK_FD_BASE] = (struct hvk_fd){ .kind = FD_VCPU, .vcpu = v };
+	return fd;
+}
+
+static struct hvk_slot *slot_find(struct hvk_vm *vm, uint32_t id)
+{
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (vm->slots[i].used && vm->slots[i].id == id)
+			return &vm->slots[i];
+	return NULL;
+}
+
+static int do_set_region(struct hvk *h, struct hvk_fd *e, unsigned long arg, const char *what)
+{
+	struct kvm_userspace_memory_region m;
+	struct hvk_slot *s, *fresh = NULL;
+	uint8_t *shadow = NULL;
+	int64_t res;
+	int r;
+
+	if (!arg)
+		return fail(EFAULT, "%s: no argument record", what);
+	memcpy(&m, (const void *)arg, sizeof(m));
+	s = slot_find(e->vm, m.slot);
+	if (m.memory_size) {
+		if (!m.userspace_addr || (m.userspace_addr & (PAGE_SIZE - 1)) ||
+		    (m.memory_size & (PAGE_SIZE - 1)) ||
+		    m.userspace_addr + m.memory_size < m.userspace_addr)
+			return fail(EINVAL, "%s: slot %u: memory must be whole pages", what,
+				    m.slot);
+		if (!s || s->size != m.memory_size) {
+			/* All zero, as the hypervisor's new memory is. */
+			shadow = mmap(NULL, m.memory_size, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (shadow == MAP_FAILED)
+				return fail(ENOMEM, "%s: slot %u: no memory for its shadow", what,
+					    m.slot);
+		}
+		if (!s) {
+			for (int i = 0; i < MAX_SLOTS && !fresh; i++)
+				if (!e->vm->slots[i].used)
+					fresh = &e->vm->slots[i];
+			if (!fresh) {
+				munmap(shadow, m.memory_size);
+				return fail(ENOSPC, "%s: more than %d slots", what, MAX_SLOTS);
+			}
+		}
+	}
+	r = forward(h, e, KVM_SET_USER_MEMORY_REGION, (unsigned long)&m, what, &res);
+	if (r >= 0)
+		r = ioctl_result(res, what);
+	if (r < 0) {
+		if (shadow)
+			munmap(shadow, m.memory_size);
+		return r;
+	}
+	if (!m.memory_size) {
+		if (s) {
+			munmap(s->shadow, s->size);
+			memset(s, 0, sizeof(*s));
+		}
+		return r;
+	}
+	if (!s)
+		s = fresh;
+	if (shadow) {
+		if (s->used)
+			munmap(s->shadow, s->size);
+		s->shadow = shadow;
+	}
+	s->used = true;
+	s->id = m.slot;
+	s->flags = m.flags;
+	s->gpa = m.guest_phys_addr;
+	s->size = m.memory_size;
+	s->mem = (uint8_t *)(uintptr_t)m.userspace_addr;
+	return r;
+}
+
+/* Where the data of an I/O exit sits in the mapping; false if it does not fit. */
+static bool io_data_ok(const struct kvm_run *run, uint32_t *off, uint32_t *len)
+{
+	uint64_t n = (uint64_t)run->io.size * run->io.count;
+
+	if (run->io.data_offset < sizeof(struct kvm_run) ||
+	    run->io.data_offset > HVK_RUN_MAP_SIZE || n > HVK_RUN_MAP_SIZE - run->io.data_offset)
+		return false;
+	*off = (uint32_t)run->io.data_offset;
+	*len = (uint32_t)n;
+	return true;
+}
+
+static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
+{
+	struct hvk_vcpu *v = e->vcpu;
+	struct kvm_run *run = v->run;
+	struct hvw_ioctl_req_hdr hdr;
+	struct hvw_ioctl_resp resp;
+	uint32_t len = sizeof(struct kvm_run), off, n;
+	int r;
+
+	if (h->sync & HVK_SYNC_BEFORE_RUN) {
+		r = sync_vm(h, v->vm, HVK_SYNC_BEFORE_RUN);
+		if (r < 0)
+			return r;
+	}
+	memcpy(h->scratch, run, len);
+	if (v->in_pending) {
+		memcpy(h->scratch + len, (uint8_t *)run + v->in_off, v->in_len);
+		len += v->in_len;
+	}
+	target_of(e, &hdr);
+	hdr.nr = KVM_RUN;
+	hdr.arg_len = len;
+	h->st.runs++;
+	r = ioctl_exchange(h, &hdr, h->scratch, h->run_timeout_ms, &resp, what);
+	if (r < 0)
+		return r;
+	if (resp.arg_len >= sizeof(struct kvm_run)) {
+		uint32_t extra = resp.arg_len - (uint32_t)sizeof(struct kvm_run);
+
+		memcpy(run, resp.arg, sizeof(struct kvm_run));
+		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
+			if (!io_data_ok(run, &off, &n) || n != extra)
+				return fail(EPROTO,
+					    "%s: OUT exit with %u data bytes, size %u count %u "
+					    "offset %llu",
+					    what, extra, run->io.size, run->io.count,
+					    (unsigned long long)run->io.data_offset);
+			memcpy((uint8_t *)run + off, resp.arg + sizeof(struct kvm_run), n);
+		} else if (extra) {
+			return fail(EPROTO, "%s: %u unexpected bytes after the kvm_run", what,
+				    extra);
+		}
+	} else if (resp.arg_len || resp.result >= 0) {
+		return fail(EPROTO, "%s: %u bytes came back, not a kvm_run", what, resp.arg_len);
+	}
+	/*
+	 * A failed run (-EINTR from immediate_exit, say) may not have
+	 * completed a pending IN: its data goes again with the next run.
+	 */
+	if (resp.result >= 0) {
+		v->in_pending = false;
+		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN) {
+			if (!io_data_ok(run, &off, &n))
+				return fail(EPROTO, "%s: IN exit of size %u count %u at offset %llu",
+					    what, run->io.size, run->io.count,
+					    (unsigned long long)run->io.data_offset);
+			v->in_pending = true;
+			v->in_off = off;
+			v->in_len = n;
+		}
+	}
+	if (h->sync & HVK_SYNC_AFTER_RUN) {
+		r = sync_vm(h, v->vm, HVK_SYNC_AFTER_RUN);
+		if (r < 0)
+			return r;
+	}
+	return ioctl_result(resp.result, what);
+}
+
+int hvk_ioctl(struct hvk *h, int fd, unsigned long request, ...)
+{
+	char what[48];
+	const char *name = hvk_ioctl_name(request);
+	struct hvk_fd *e;
+	unsigned long arg;
+	int64_t res;
+	va_list ap;
+	int r;
+
+	va_start(ap, request);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (name)
+		snprintf(what, sizeof(what), "%s", name);
+	else
+		snprintf(what, sizeof(what), "ioctl 0x%lx", request);
+
+	pthread_mutex_lock(&h->lock);
+	e = fd_get(h, fd);
+	if (!e)
+		r = fail(EBADF, "%s: %d is not an open pseudo-fd", what, fd);
+	else if (HV_IOC_TYPE(request) != KVMIO || request > UINT32_MAX)
+		r = fail(ENOTTY, "%s: not a KVM request", what);
+	else if (e->kind == FD_VCPU && request == KVM_RUN)
+		r = do_run(h, e, what);
+	else if (e->kind == FD_SYSTEM && request == KVM_CREATE_VM)
+		r = do_create_vm(h, e, arg, what);
+	else if (e->kind == FD_VM && request == KVM_CREATE_VCPU)
+		r = do_create_vcpu(h, e, arg, what);
+	else if (e->kind == FD_VM && request == KVM_SET_USER_MEMORY_REGION)
+		r = do_set_region(h, e, arg, what);
+	else if ((r = forward(h, e, request, arg, what, &res)) >= 0)
+		r = ioctl_result(res, what);
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r);
+}
+
+int hvk_power_off(struct hvk *h)
+{
+	struct hvw_ioctl_resp resp;
+	struct hvw_frame f;
+	uint32_t seq;
+	size_t n;
+	int r;
+
+	pthread_mutex_lock(&h->lock);
+	seq = hvw_seq_next(&h->seq);
+	n = hvw_encode(h->tx, sizeof(h->tx), HVW_POWER_OFF, seq, NULL, 0);
+	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, &f, "POWER_OFF");
+	if (r == -ECONNRESET)
+		r = 0; /* gone, as asked, before it could answer */
+	else if (!r && hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)
+		r = fail(EPROTO, "POWER_OFF: malformed answer");
+	else if (!r)
+		r = ioctl_result(resp.result, "POWER_OFF");
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r < 0 ? r : 0);
+}

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libhvkvm: the KVM interface of a remote hypervisor, for host programs.
+ *
+ * The hypervisor runs on another machine (or in an emulator) and is driven
+ * over a byte stream with the frames of abi/hvwire.h. This library hides
+ * the frames behind calls shaped like the kernel's: a pseudo file
+ * descriptor stands for /dev/kvm, KVM_CREATE_VM and KVM_CREATE_VCPU return
+ * new ones, hvk_ioctl() takes the same request numbers and argument
+ * records as ioctl(2) and fails the same way (-1 and errno), and
+ * hvk_mmap() gives a vCPU's struct kvm_run as local memory. A later
+ * LD_PRELOAD shim can route an unmodified KVM program through it.
+ *
+ *	struct hvk *h = hvk_open("tcp:127.0.0.1:4555");
+ *	int kvm = hvk_kvm_fd(h);
+ *	int vm = hvk_ioctl(h, kvm, KVM_CREATE_VM, 0);
+ *	... KVM_SET_USER_MEMORY_REGION with local memory, KVM_CREATE_VCPU ...
+ *	struct kvm_run *run = hvk_mmap(h, vcpu, 8192);
+ *	hvk_ioctl(h, vcpu, KVM_RUN, 0);
+ *
+ * Guest memory. The hypervisor owns the guest's memory; the program's
+ * memory given to KVM_SET_USER_MEMORY_REGION is a local copy that the
+ * library keeps coherent around KVM_RUN:
+ *  - before each KVM_RUN (HVK_SYNC_BEFORE_RUN) every page of every slot of
+ *    the vCPU's VM that differs from a per-slot shadow copy (what the
+ *    hypervisor is known to hold) is sent with MEM_WRITE, consecutive pages
+ *    together, up to 64 KiB per frame. The shadow starts all zero, as the
+ *    hypervisor's memory does, so pages left zero are never sent;
+ *  - after each KVM_RUN (HVK_SYNC_AFTER_RUN) every page of every slot is
+ *    read back with MEM_READ in 64 KiB chunks, and local memory and shadow
+ *    are updated where they differ. The protocol cannot yet say which pages
+ *    the guest dirtied, so this costs the whole of guest memory per run:
+ *    about 91 s per MiB at 115200 baud. A program that only needs a few
+ *    results can turn it off and pull what it needs with hvk_pull().
+ * Local scans cost a memcmp of the slots per run; the shadow is anonymous
+ * memory the kernel backs lazily, so untouched parts cost nothing.
+ * hvk_mem_write()/hvk_mem_read() bypass all of this.
+ *
+ * Threads: every call holds the connection's lock, so calls are
+ * serialised; a KVM_RUN in progress blocks other threads' calls on the
+ * same connection (the hypervisor serves one request at a time anyway).
+ */
+#ifndef TOOLS_LIBHVKVM_H
+#define TOOLS_LIBHVKVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hvk;
+
+/*
+ * Pseudo file descriptors: [HVK_FD_BASE, HVK_FD_BASE + HVK_FD_MAX). Real
+ * descriptors stay below the process's RLIMIT_NOFILE, which the kernel
+ * caps at fs.nr_open (1048576 by default), so the range cannot meet them
+ * in practice. Numbers are per connection: two connections hand out the
+ * same values.
+ */
+#define HVK_FD_BASE	0x40000000
+#define HVK_FD_MAX	1024
+
+/* The local vCPU mapping: struct kvm_run, then the port I/O data page. */
+#define HVK_RUN_MAP_SIZE	8192
+
+/* hvk_set_sync() directions. */
+#define HVK_SYNC_BEFORE_RUN	(1u << 0)	/* push changed pages */
+#define HVK_SYNC_AFTER_RUN	(1u << 1)	/* pull every page */
+
+#define HVK_DEFAULT_TIMEOUT_MS	30000
+
+struct hvk_options {
+	const char *client;	/* HELLO client name, default "libhvkvm" */
+	int timeout_ms;		/* per request; 0: default; < 0: none */
+	int hello_retry_ms;	/* resend HELLO this often; 0: 2000; < 0: never */
+};
+
+/*
+ * Connect and do the handshake. @where:
+ *	tcp:HOST:PORT		(HOST may be [v6addr])
+ *	unix:PATH
+ *	fd:N			an open socket or tty; not closed by hvk_close()
+ *	PATH[,BAUD]		a serial device, raw 8N1, no flow control,
+ *				default 115200 baud
+ * NULL with errno set on failure (EINVAL: @where not understood;
+ * ETIMEDOUT: no answer; EPROTO: no common protocol version or a bad
+ * answer; what connect/open said otherwise); hvk_last_error() says more.
+ */
+struct hvk *hvk_open(const char *where);
+struct hvk *hvk_open_with(const char *where, const struct hvk_options *o);
+/* Close the connection (nothing is sent) and free everything. */
+void hvk_close(struct hvk *h);
+
+/*
+ * The last failure of a call in this thread, as one line naming what was
+ * attempted; "" if none yet. Valid until the thread's next failing call.
+ */
+const char *hvk_last_error(void);
+
+/* From the handshake. */
+const char *hvk_identity(const struct hvk *h);
+uint32_t hvk_protocol_version(const struct hvk *h);
+uint32_t hvk_flags(const struct hvk *h);	/* HVW_HELLO_FLAG_* */
+uint64_t hvk_caps(const struct hvk *h);		/* HVW_CAP_* */
+
+/* Request timeout in ms (< 0 or 0: wait for ever); default 30 s. */
+void hvk_set_timeout(struct hvk *h, int ms);
+/* Timeout of KVM_RUN alone (a guest may run long); default: the same. */
+void hvk_set_run_timeout(struct hvk *h, int ms);
+/*
+ * How long the line must stay silent, with part of a frame candidate
+ * buffered, before the candidate is taken for garbage (a false start
+ * whose length field promised more bytes); default 1000 ms.
+ */
+void hvk_set_idle_resync_ms(struct hvk *h, int ms);
+/* HVK_SYNC_* bits; default both. */
+void hvk_set_sync(struct hvk *h, unsigned int dirs);
+unsigned int hvk_get_sync(const struct hvk *h);
+
+struct hvk_stats {
+	uint64_t requests;		/* request frames sent */
+	uint64_t responses;		/* answers matched to their request */
+	uint64_t error_answers;		/* of which HVW_ERROR */
+	uint64_t bytes_out, bytes_in;
+	uint64_t garbage_bytes;		/* skipped by the decoder */
+	uint64_t crc_errors;		/* frame candidates with a bad CRC */
+	uint64_t idle_resyncs;		/* candidates dropped after the line went idle */
+	uint64_t stale_frames;		/* frames skipped: not the pending seq */
+	uint64_t unsolicited_errors;	/* HVW_ERROR with seq 0 */
+	uint64_t timeouts;
+	uint64_t runs;			/* KVM_RUN requests */
+	uint64_t push_frames, pages_pushed;	/* MEM_WRITE by the sync */
+	uint64_t pull_frames, pages_pulled;	/* MEM_READ by the sync */
+	uint64_t pages_pulled_changed;	/* pulled pages that differed locally */
+};
+
+void hvk_stats(struct hvk *h, struct hvk_stats *out);
+
+/* ---- The KVM interface ---- */
+
+/* A new pseudo-fd standing for an open /dev/kvm; -1 (EMFILE) if full. */
+int hvk_kvm_fd(struct hvk *h);
+/* Whether @fd is in the pseudo-fd range (it may still be closed). */
+bool hvk_is_pseudo_fd(int fd);
+
+/*
+ * ioctl(2) on a pseudo-fd: the result, or -1 with errno (EBADF for a
+ * pseudo-fd that is not open, the hypervisor's errno, or a transport
+ * failure: ETIMEDOUT, ECONNRESET, EPROTO, EIO). The third argument is an
+ * integer for requests without a record, a pointer otherwise.
+ * KVM_CREATE_VM and KVM_CREATE_VCPU return new pseudo-fds.
+ */
+int hvk_ioctl(struct hvk *h, int fd, unsigned long request, ...);
+
+/*
+ * The vCPU's struct kvm_run (HVK_RUN_MAP_SIZE bytes, page aligned, owned
+ * by the library until hvk_close()); @len at most HVK_RUN_MAP_SIZE.
+ * MAP_FAILED with errno (EBADF, ENODEV: not a vCPU, EINVAL) otherwise.
+ */
+void *hvk_mmap(struct hvk *h, int vcpu_fd, size_t len);
+
+/*
+ * What a pseudo-fd stands for: 0 (system), 1 (VM), 2 (vCPU), with the
+ * hypervisor's VM handle and vCPU id in *@vm and *@vcpu (either may be
+ * NULL); -1 (EBADF) if it is not open.
+ */
+int hvk_fd_target(struct hvk *h, int fd, uint32_t *vm, uint32_t *vcpu);
+
+/*
+ * Forget a pseudo-fd. Nothing goes to the hypervisor (the protocol has no
+ * request that destroys a VM or vCPU), and the VM's slots, shadows and the
+ * vCPU mappings stay until hvk_close().
+ */
+int hvk_close_fd(struct hvk *h, int fd);
+
+/* ---- Guest memory ---- */
+
+/*
+ * The coherence steps KVM_RUN performs, on demand: @dirs HVK_SYNC_* for
+ * the VM of @fd (a VM or vCPU pseudo-fd). 0 or -1 with errno.
+ */
+int hvk_sync(struct hvk *h, int fd, unsigned int dirs);
+/*
+ * Read back the slot pages overlapping [gpa, gpa + len) into local memory
+ * and the shadow; parts no slot covers are skipped. 0 or -1 with errno.
+ */
+int hvk_pull(struct hvk *h, int fd, uint64_t gpa, uint64_t len);
+
+/* Raw MEM_WRITE / MEM_READ (split in 64 KiB frames); no local copies. */
+int hvk_mem_write(struct hvk *h, int vm_fd, uint64_t gpa, const void *buf, size_t len);
+int hvk_mem_read(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len);
+
+/* HVW_POWER_OFF: the hypervisor ends its run. 0 or -1 with errno. */
+int hvk_power_off(struct hvk *h);
+
+/* ---- Names, for messages ---- */
+
+/* "ENODEV" for 19; "E<n>" for a value it does not know. */
+const char *hvk_errno_name(int err);
+/* "IO", "HLT", ... for KVM_EXIT_*; NULL for a value it does not know. */
+const char *hvk_exit_name(uint32_t reason);
+/* "KVM_RUN" etc. for the request numbers abi/kvm.h defines; else NULL. */
+const char *hvk_ioctl_name(unsigned long request);
+
+#endif

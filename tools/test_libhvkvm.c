@@ -1,0 +1,1229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libhvkvm against a fake hypervisor: a thread on the other end of a
+ * socketpair (or of a TCP / Unix socket) that decodes the library's frames
+ * with abi/hvwire.c and answers them, and can misbehave on request
+ * (silence, late answers, garbage, false frame starts, bad CRCs, stray
+ * sequence numbers, unsolicited errors, a closed line).
+ *
+ * Prints "PASS name" / "FAIL name: why" per test, then "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "abi/hvwire.h"
+#include "abi/kvm.h"
+#include "tools/libhvkvm.h"
+
+/* ---- A tiny test framework ---- */
+
+static char why[512];
+
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			snprintf(why, sizeof(why), "%s:%d: %s", __FILE__, __LINE__, #c);           \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                \
+		if (a_ != b_) {                                                                    \
+			snprintf(why, sizeof(why), "%s:%d: %s == %s (%lld vs %lld, 0x%llx vs 0x%llx)", \
+				 __FILE__, __LINE__, #a, #b, a_, b_, a_, b_);                      \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
+/* A failing call: -1 and this errno. */
+#define CHECK_ERR(call, err)                                                                       \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long r_ = (long)(call);                                                            \
+		int e_ = errno;                                                                    \
+		if (r_ != -1 || e_ != (err)) {                                                     \
+			snprintf(why, sizeof(why), "%s:%d: %s gave %ld errno %s, expected -1 %s",  \
+				 __FILE__, __LINE__, #call, r_, hvk_errno_name(e_),                \
+				 hvk_errno_name(err));                                             \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- The fake hypervisor ---- */
+
+#define PEER_VM		3		/* the VM handle it gives out */
+#define PEER_MEM	(256 * 1024)	/* the most guest memory it backs */
+#define RUN_SIZE	((uint32_t)sizeof(struct kvm_run))
+#define MAX_WRITES	64
+
+struct peer {
+	int fd, listen_fd;
+	pthread_t th;
+	pthread_mutex_t mu;
+
+	/* Set up before hvk_open(). */
+	bool novmx;
+	uint32_t hello_version;	/* answered version; 0: HVW_VERSION */
+	int drop_hellos;	/* leave the first N HELLOs unanswered */
+
+	/* One-shot misbehaviour for the next answer (test thread sets). */
+	int silent;		/* do not answer */
+	int delay_ms;		/* answer late */
+	int garbage;		/* that many junk bytes first */
+	bool false_start;	/* a frame header whose length never arrives */
+	bool bad_crc;		/* a copy with a broken CRC first */
+	bool wrong_seq;		/* a copy with another seq first */
+	bool unsolicited;	/* an HVW_ERROR with seq 0 first */
+	bool error_answer;	/* HVW_ERROR -EINVAL instead of the answer */
+	bool close_conn;	/* close the line instead of answering */
+
+	/* What it saw. */
+	char client[HVW_HELLO_CLIENT_LEN];
+	unsigned int hellos, ioctls, mem_writes, mem_reads, runs, power_offs;
+	struct hvw_ioctl_req_hdr last;
+	uint8_t last_arg[HVW_MAX_ARG];
+	struct {
+		uint64_t gpa;
+		uint32_t len;
+	} writes[MAX_WRITES];
+	struct kvm_run run_in;		/* the caller's kvm_run of the last KVM_RUN */
+	uint8_t run_extra[4096];	/* the bytes after it */
+	uint32_t run_extra_len;
+
+	/* Its state. */
+	bool slot_used;
+	uint64_t slot_gpa, slot_size;
+	uint8_t mem[PEER_MEM];
+	int run_step;
+	_Alignas(8) uint8_t vrun[HVK_RUN_MAP_SIZE];	/* the vCPU's kvm_run and I/O page */
+
+	struct hvw_decoder dec;
+	uint8_t rx[4096];
+	uint8_t tx[HVW_MAX_FRAME];
+	uint8_t extra[HVW_MAX_FRAME];
+	_Alignas(8) uint8_t arg[HVW_MAX_ARG];
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = (v << 8) | p[n];
+	return v;
+}
+
+static void send_all(struct peer *p, const uint8_t *b, size_t n)
+{
+	while (n && p->fd >= 0) {
+		ssize_t w = send(p->fd, b, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Re-seal a frame copy after changing it. */
+static void reseal(uint8_t *f, size_t n)
+{
+	put32(f + n - HVW_CRC_LEN, hvw_crc32c(f, n - HVW_CRC_LEN));
+}
+
+/* Send the @n-byte answer in p->tx, misbehaving as asked. Lock held. */
+static void emit(struct peer *p, size_t n)
+{
+	static uint32_t lcg = 12345;
+	uint8_t junk[64];
+	size_t m;
+
+	if (p->close_conn) {
+		p->close_conn = false;
+		shutdown(p->fd, SHUT_RDWR);
+		close(p->fd);
+		p->fd = -1;
+		return;
+	}
+	if (p->silent) {
+		p->silent--;
+		return;
+	}
+	if (p->delay_ms) {
+		int ms = p->delay_ms;
+
+		p->delay_ms = 0;
+		pthread_mutex_unlock(&p->mu);
+		usleep((useconds_t)ms * 1000);
+		pthread_mutex_lock(&p->mu);
+	}
+	if (p->error_answer) {
+		uint32_t seq = (uint32_t)get_le(p->tx + 4, 4);
+
+		p->error_answer = false;
+		n = hvw_encode_error(p->tx, sizeof(p->tx), seq, -EINVAL, "refused on purpose");
+	}
+	if (p->unsolicited) {
+		p->unsolicited = false;
+		m = hvw_encode_error(p->extra, sizeof(p->extra), 0, -EIO, "unsolicited");
+		send_all(p, p->extra, m);
+	}
+	while (p->garbage > 0) {
+		m = p->garbage < (int)sizeof(junk) ? (size_t)p->garbage : sizeof(junk);
+		for (size_t i = 0; i < m; i++) {
+			lcg = lcg * 1103515245u + 12345u;
+			junk[i] = (uint8_t)(lcg >> 16);
+			if (junk[i] == HVW_MAGIC1)
+				junk[i] = 0x55; /* an 'H' may occur, never "HV" */
+		}
+		send_all(p, junk, m);
+		p->garbage -= (int)m;
+	}
+	if (p->bad_crc) {
+		p->bad_crc = false;
+		memcpy(p->extra, p->tx, n);
+		p->extra[n - 1] ^= 0x5a;
+		send_all(p, p->extra, n);
+	}
+	if (p->wrong_seq) {
+		p->wrong_seq = false;
+		memcpy(p->extra, p->tx, n);
+		put32(p->extra + 4, (uint32_t)get_le(p->tx + 4, 4) + 777);
+		reseal(p->extra, n);
+		send_all(p, p->extra, n);
+	}
+	if (p->false_start) {
+		uint8_t hdr[HVW_HDR_LEN];
+
+		p->false_start = false;
+		hvw_put_header(hdr, HVW_IOCTL_RESP, 99, 2000);
+		send_all(p, hdr, sizeof(hdr));
+	}
+	send_all(p, p->tx, n);
+}
+
+static size_t answer_result(struct peer *p, uint32_t seq, int64_t result, const void *out,
+			    uint32_t len)
+{
+	struct hvw_ioctl_resp r = { .result = result, .arg = out, .arg_len = len };
+
+	return hvw_encode_ioctl_resp(p->tx, sizeof(p->tx), seq, &r);
+}
+
+static size_t peer_run(struct peer *p, uint32_t seq, const uint8_t *arg, uint32_t len)
+{
+	struct kvm_run *run = (struct kvm_run *)p->vrun;
+	uint32_t out = RUN_SIZE;
+	int64_t result = 0;
+
+	p->runs++;
+	if (len < RUN_SIZE)
+		return answer_result(p, seq, -EFAULT, NULL, 0);
+	memcpy(&p->run_in, arg, RUN_SIZE);
+	p->run_extra_len = len - RUN_SIZE;
+	memcpy(p->run_extra, arg + RUN_SIZE, p->run_extra_len);
+	run->request_interrupt_window = p->run_in.request_interrupt_window;
+	run->immediate_exit = p->run_in.immediate_exit;
+	memset(&run->padding, 0, sizeof(run->padding));
+	switch (p->run_step++) {
+	case 0: /* OUT "abc" to COM1 as string I/O */
+		run->exit_reason = KVM_EXIT_IO;
+		run->io.direction = KVM_EXIT_IO_OUT;
+		run->io.size = 1;
+		run->io.port = 0x3f8;
+		run->io.count = 3;
+		run->io.data_offset = 4096;
+		memcpy(p->vrun + 4096, "abc", 3);
+		out += 3;
+		break;
+	case 1: /* IN of two words */
+		run->exit_reason = KVM_EXIT_IO;
+		run->io.direction = KVM_EXIT_IO_IN;
+		run->io.size = 2;
+		run->io.port = 0x510;
+		run->io.count = 2;
+		run->io.data_offset = 4096;
+		break;
+	case 2: /* the guest writes page 3, then halts */
+		if (p->slot_used && p->slot_size > 4 * 4096)
+			memset(p->mem + 3 * 4096, 0xa5, 4096);
+		run->exit_reason = KVM_EXIT_HLT;
+		break;
+	default:
+		if (p->run_in.immediate_exit) {
+			run->exit_reason = KVM_EXIT_INTR;
+			result = -EINTR;
+		} else {
+			run->exit_reason = KVM_EXIT_HLT;
+		}
+		break;
+	}
+	memcpy(p->arg, p->vrun, RUN_SIZE);
+	if (out > RUN_SIZE)
+		memcpy(p->arg + RUN_SIZE, p->vrun + run->io.data_offset, out - RUN_SIZE);
+	return answer_result(p, seq, result, p->arg, out);
+}
+
+static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
+{
+	struct hvw_ioctl_req rq;
+	const struct hvw_ioctl_req_hdr *h = &rq.hdr;
+	uint64_t v;
+	int err = hvw_parse_ioctl_req(f->payload, f->len, &rq);
+
+	if (err < 0)
+		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, err, "malformed IOCTL");
+	p->ioctls++;
+	p->last = rq.hdr;
+	memcpy(p->last_arg, rq.arg, h->arg_len);
+	memcpy(p->arg, rq.arg, h->arg_len);
+	v = h->arg_len <= 8 ? get_le(rq.arg, h->arg_len) : 0;
+
+	if (h->nr == KVM_RUN && h->target == HVW_TARGET_VCPU)
+		return peer_run(p, f->seq, rq.arg, h->arg_len);
+	switch (h->nr) {
+	case KVM_GET_API_VERSION:
+		return answer_result(p, f->seq, KVM_API_VERSION, NULL, 0);
+	case KVM_CHECK_EXTENSION:
+		return answer_result(p, f->seq, v == KVM_CAP_USER_MEMORY ? 1 : 0, NULL, 0);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		return answer_result(p, f->seq, HVK_RUN_MAP_SIZE, NULL, 0);
+	case KVM_CREATE_VM:
+		return answer_result(p, f->seq, p->novmx ? -ENODEV : PEER_VM, NULL, 0);
+	case KVM_CREATE_VCPU:
+		if (h->target != HVW_TARGET_VM || h->vm != PEER_VM)
+			return answer_result(p, f->seq, -EBADF, NULL, 0);
+		return answer_result(p, f->seq, (int64_t)v, NULL, 0);
+	case KVM_SET_USER_MEMORY_REGION: {
+		struct kvm_userspace_memory_region m;
+
+		if (h->arg_len != sizeof(m))
+			return answer_result(p, f->seq, -EFAULT, NULL, 0);
+		memcpy(&m, rq.arg, sizeof(m));
+		if (m.memory_size > PEER_MEM || m.slot != 0)
+			return answer_result(p, f->seq, -EINVAL, NULL, 0);
+		p->slot_used = m.memory_size != 0;
+		p->slot_gpa = m.guest_phys_addr;
+		p->slot_size = m.memory_size;
+		return answer_result(p, f->seq, 0, NULL, 0);
+	}
+	case KVM_GET_REGS: {
+		struct kvm_regs r = { .rip = 0x1234, .rax = 0xfeed };
+
+		return answer_result(p, f->seq, 0, &r, sizeof(r));
+	}
+	case KVM_SET_REGS:
+		return answer_result(p, f->seq, 0, NULL, 0);
+	case KVM_GET_MSRS: {
+		struct kvm_msrs *m = (struct kvm_msrs *)p->arg;
+
+		if (h->arg_len != sizeof(*m) + m->nmsrs * sizeof(m->entries[0]))
+			return answer_result(p, f->seq, -EFAULT, NULL, 0);
+		for (uint32_t i = 0; i < m->nmsrs; i++)
+			m->entries[i].data = m->entries[i].index * 2ull;
+		return answer_result(p, f->seq, m->nmsrs, p->arg, h->arg_len);
+	}
+	case KVM_GET_SUPPORTED_CPUID: {
+		struct kvm_cpuid2 *c = (struct kvm_cpuid2 *)p->arg;
+
+		if (c->nent < 2) {
+			c->nent = 2;
+			return answer_result(p, f->seq, -E2BIG, p->arg, h->arg_len);
+		}
+		c->nent = 2;
+		c->entries[0].function = 0;
+		c->entries[1].function = 1;
+		return answer_result(p, f->seq, 0, p->arg, h->arg_len);
+	}
+	default:
+		/* Unknown: ENOTTY, with the record back if it is read. */
+		if (HV_IOC_DIR(h->nr) & HV_IOC_READ)
+			return answer_result(p, f->seq, -ENOTTY, p->arg, h->arg_len);
+		return answer_result(p, f->seq, -ENOTTY, NULL, 0);
+	}
+}
+
+static bool in_slot(struct peer *p, uint64_t gpa, uint64_t len)
+{
+	return p->slot_used && gpa >= p->slot_gpa && len <= p->slot_size &&
+	       gpa - p->slot_gpa <= p->slot_size - len;
+}
+
+static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
+{
+	struct hvw_hello_req hq;
+	struct hvw_hello_resp hr = { 0 };
+	struct hvw_mem_write w;
+	struct hvw_mem_read_req r;
+
+	switch (f->type) {
+	case HVW_HELLO_REQ:
+		if (hvw_parse_hello_req(f->payload, f->len, &hq) < 0)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "hello");
+		p->hellos++;
+		memcpy(p->client, hq.client, sizeof(p->client));
+		if (p->drop_hellos > 0) {
+			p->drop_hellos--;
+			return 0;
+		}
+		hr.version = p->hello_version ? p->hello_version : HVW_VERSION;
+		hr.flags = p->novmx ? 0 : HVW_HELLO_FLAG_VMX;
+		hr.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY;
+		snprintf(hr.identity, sizeof(hr.identity), "fake hv vmx=%s",
+			 p->novmx ? "no" : "yes");
+		return hvw_encode_hello_resp(p->tx, sizeof(p->tx), f->seq, &hr);
+	case HVW_IOCTL_REQ:
+		return peer_ioctl(p, f);
+	case HVW_MEM_WRITE:
+		if (hvw_parse_mem_write(f->payload, f->len, &w) < 0)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "mem_write");
+		if (w.vm != PEER_VM)
+			return answer_result(p, f->seq, -EBADF, NULL, 0);
+		if (!in_slot(p, w.gpa, w.len))
+			return answer_result(p, f->seq, -EFAULT, NULL, 0);
+		memcpy(p->mem + (w.gpa - p->slot_gpa), w.data, w.len);
+		if (p->mem_writes < MAX_WRITES) {
+			p->writes[p->mem_writes].gpa = w.gpa;
+			p->writes[p->mem_writes].len = w.len;
+		}
+		p->mem_writes++;
+		return answer_result(p, f->seq, 0, NULL, 0);
+	case HVW_MEM_READ_REQ:
+		if (hvw_parse_mem_read_req(f->payload, f->len, &r) < 0)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "mem_read");
+		if (r.vm != PEER_VM)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EBADF, "no such VM");
+		if (!in_slot(p, r.gpa, r.len))
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EFAULT, "no slot");
+		p->mem_reads++;
+		return hvw_encode(p->tx, sizeof(p->tx), HVW_MEM_READ_RESP, f->seq,
+				  p->mem + (r.gpa - p->slot_gpa), r.len);
+	case HVW_POWER_OFF:
+		p->power_offs++;
+		return answer_result(p, f->seq, 0, NULL, 0);
+	default:
+		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -ENOTTY, "unknown type");
+	}
+}
+
+static void *peer_main(void *arg)
+{
+	struct peer *p = arg;
+	struct hvw_frame f;
+	ssize_t n;
+	size_t off, m;
+
+	if (p->listen_fd >= 0) {
+		p->fd = accept(p->listen_fd, NULL, NULL);
+		if (p->fd < 0)
+			return NULL;
+	}
+	for (;;) {
+		n = recv(p->fd, p->rx, sizeof(p->rx), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		pthread_mutex_lock(&p->mu);
+		for (off = 0; off < (size_t)n && p->fd >= 0;) {
+			off += hvw_decoder_feed(&p->dec, p->rx + off, (size_t)n - off);
+			while (p->fd >= 0 && hvw_decoder_next(&p->dec, &f) == 1) {
+				m = peer_handle(p, &f);
+				if (m)
+					emit(p, m);
+			}
+		}
+		pthread_mutex_unlock(&p->mu);
+		if (p->fd < 0)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- Fixture: one peer and one connection per test ---- */
+
+static struct peer *P;
+static struct hvk *H;
+static int client_fd = -1;
+
+static struct peer *peer_new(void)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		abort();
+	p->fd = -1;
+	p->listen_fd = -1;
+	pthread_mutex_init(&p->mu, NULL);
+	hvw_decoder_init(&p->dec);
+	return p;
+}
+
+/* Start the peer on a socketpair; @p is configured by the caller. */
+static void peer_start_pair(struct peer *p)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	p->fd = sv[1];
+	client_fd = sv[0];
+	P = p;
+	if (pthread_create(&p->th, NULL, peer_main, p))
+		abort();
+}
+
+static struct hvk *open_pair(const struct hvk_options *o)
+{
+	char where[32];
+
+	snprintf(where, sizeof(where), "fd:%d", client_fd);
+	H = hvk_open_with(where, o);
+	return H;
+}
+
+/* The usual start: a peer, a connection, and its /dev/kvm pseudo-fd. */
+static int start(bool novmx)
+{
+	struct peer *p = peer_new();
+
+	p->novmx = novmx;
+	peer_start_pair(p);
+	if (!open_pair(NULL))
+		return -1;
+	return hvk_kvm_fd(H);
+}
+
+static void fixture_end(void)
+{
+	if (H)
+		hvk_close(H);
+	H = NULL;
+	if (client_fd >= 0) {
+		shutdown(client_fd, SHUT_RDWR);
+		close(client_fd);
+	}
+	client_fd = -1;
+	if (P) {
+		if (P->listen_fd >= 0)
+			shutdown(P->listen_fd, SHUT_RDWR);
+		pthread_join(P->th, NULL);
+		if (P->fd >= 0)
+			close(P->fd);
+		if (P->listen_fd >= 0)
+			close(P->listen_fd);
+		free(P);
+	}
+	P = NULL;
+}
+
+/* Read a peer field under its lock. */
+#define PEEK(field)                                                                                \
+	({                                                                                         \
+		pthread_mutex_lock(&P->mu);                                                        \
+		__typeof__(P->field) v_ = P->field;                                                \
+		pthread_mutex_unlock(&P->mu);                                                      \
+		v_;                                                                                \
+	})
+
+#define ARM(field, value)                                                                          \
+	do {                                                                                       \
+		pthread_mutex_lock(&P->mu);                                                        \
+		P->field = (value);                                                                \
+		pthread_mutex_unlock(&P->mu);                                                      \
+	} while (0)
+
+/* ---- Tests: connecting ---- */
+
+static void test_handshake(void)
+{
+	struct hvk_options o = { .client = "unit test" };
+
+	peer_start_pair(peer_new());
+	CHECK(open_pair(&o));
+	CHECK(!strcmp(hvk_identity(H), "fake hv vmx=yes"));
+	CHECK_EQ(hvk_protocol_version(H), 1);
+	CHECK_EQ(hvk_flags(H), HVW_HELLO_FLAG_VMX);
+	CHECK_EQ(hvk_caps(H), HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY);
+	CHECK(!strcmp(P->client, "unit test"));
+	CHECK_EQ(PEEK(hellos), 1);
+	CHECK_EQ(hvk_get_sync(H), HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN);
+}
+
+static void test_handshake_bad_version(void)
+{
+	struct peer *p = peer_new();
+
+	p->hello_version = 2;
+	peer_start_pair(p);
+	errno = 0;
+	CHECK(!open_pair(NULL));
+	CHECK_EQ(errno, EPROTO);
+	CHECK(strstr(hvk_last_error(), "version 2"));
+}
+
+static void test_handshake_retry(void)
+{
+	struct hvk_options o = { .timeout_ms = 3000, .hello_retry_ms = 100 };
+	struct peer *p = peer_new();
+
+	p->drop_hellos = 2;
+	peer_start_pair(p);
+	CHECK(open_pair(&o));
+	CHECK_EQ(PEEK(hellos), 3);
+}
+
+static void test_handshake_timeout(void)
+{
+	struct hvk_options o = { .timeout_ms = 300, .hello_retry_ms = -1 };
+	struct peer *p = peer_new();
+	int64_t t0 = now_ms(), dt;
+
+	p->drop_hellos = 100;
+	peer_start_pair(p);
+	errno = 0;
+	CHECK(!open_pair(&o));
+	CHECK_EQ(errno, ETIMEDOUT);
+	dt = now_ms() - t0;
+	CHECK(dt >= 280 && dt < 3000);
+	CHECK_EQ(PEEK(hellos), 1);
+}
+
+static void test_where_errors(void)
+{
+	errno = 0;
+	CHECK(!hvk_open("tcp:nohostnoport"));
+	CHECK_EQ(errno, EINVAL);
+	CHECK(!hvk_open("fd:twelve"));
+	CHECK_EQ(errno, EINVAL);
+	CHECK(!hvk_open("fd:987654"));
+	CHECK_EQ(errno, EBADF);
+	CHECK(!hvk_open("unix:/nonexistent/hv.sock"));
+	CHECK_EQ(errno, ENOENT);
+	CHECK(!hvk_open("/nonexistent/ttyS9,115200"));
+	CHECK_EQ(errno, ENOENT);
+	CHECK(!hvk_open("/dev/null,12345"));
+	CHECK_EQ(errno, EINVAL);
+	CHECK(!hvk_open("/dev/null"));
+	CHECK_EQ(errno, ENOTTY);
+	CHECK(strstr(hvk_last_error(), "not a serial device"));
+	CHECK(!hvk_open(""));
+	CHECK_EQ(errno, EINVAL);
+}
+
+static void test_tcp(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	struct peer *p = peer_new();
+	char where[64];
+	int kvm;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	P = p;
+	CHECK(p->listen_fd >= 0);
+	CHECK(!bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)));
+	CHECK(!listen(p->listen_fd, 1));
+	CHECK(!getsockname(p->listen_fd, (struct sockaddr *)&a, &al));
+	CHECK(!pthread_create(&p->th, NULL, peer_main, p));
+	snprintf(where, sizeof(where), "tcp:127.0.0.1:%u", ntohs(a.sin_port));
+	H = hvk_open(where);
+	CHECK(H);
+	kvm = hvk_kvm_fd(H);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+}
+
+static void test_unix(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct peer *p = peer_new();
+	char where[128];
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "/tmp/test_libhvkvm.%d.sock", (int)getpid());
+	unlink(a.sun_path);
+	p->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	P = p;
+	CHECK(p->listen_fd >= 0);
+	CHECK(!bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)));
+	CHECK(!listen(p->listen_fd, 1));
+	CHECK(!pthread_create(&p->th, NULL, peer_main, p));
+	snprintf(where, sizeof(where), "unix:%s", a.sun_path);
+	H = hvk_open(where);
+	unlink(a.sun_path);
+	CHECK(H);
+	CHECK(!strcmp(hvk_identity(H), "fake hv vmx=yes"));
+}
+
+/* ---- Tests: ioctls ---- */
+
+static void test_ioctl_integers(void)
+{
+	int kvm = start(false);
+
+	CHECK(kvm >= 0);
+	CHECK(hvk_is_pseudo_fd(kvm));
+	CHECK(!hvk_is_pseudo_fd(0));
+	CHECK(!hvk_is_pseudo_fd(1000));
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	CHECK_EQ(P->last.target, HVW_TARGET_SYSTEM);
+	CHECK_EQ(P->last.arg_len, 0);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
+	CHECK_EQ(P->last.arg_len, 8);
+	CHECK_EQ(get_le(P->last_arg, 8), KVM_CAP_USER_MEMORY);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS), 0);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_CHECK_EXTENSION, 0x123456789abcul), 0);
+	CHECK_EQ(get_le(P->last_arg, 8), 0x123456789abcul);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_VCPU_MMAP_SIZE, 0), 8192);
+}
+
+static void test_ioctl_errnos(void)
+{
+	int kvm = start(true);
+	struct hvk_stats st;
+
+	CHECK(kvm >= 0);
+	CHECK_EQ(hvk_flags(H), 0);
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_CREATE_VM, 0), ENODEV);
+	CHECK(!strcmp(hvk_last_error(), "KVM_CREATE_VM: ENODEV (No such device)"));
+	/* Answered by the hypervisor: a request it does not have. */
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_NMI, 0), ENOTTY);
+	/* Refused locally, nothing sent. */
+	unsigned int before = PEEK(ioctls);
+	CHECK_ERR(hvk_ioctl(H, 0, KVM_GET_API_VERSION, 0), EBADF);
+	CHECK_ERR(hvk_ioctl(H, kvm + 1, KVM_GET_API_VERSION, 0), EBADF);
+	CHECK_ERR(hvk_ioctl(H, kvm, 0x5401 /* TCGETS */, 0), ENOTTY);
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_GET_MSR_INDEX_LIST, NULL), EFAULT);
+	CHECK_EQ(PEEK(ioctls), before);
+	/* An HVW_ERROR answer is the request's errno. */
+	ARM(error_answer, true);
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), EINVAL);
+	CHECK(strstr(hvk_last_error(), "refused on purpose"));
+	hvk_stats(H, &st);
+	CHECK_EQ(st.error_answers, 1);
+	/* And the connection goes on. */
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	/* A closed pseudo-fd is gone. */
+	CHECK_EQ(hvk_close_fd(H, kvm), 0);
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), EBADF);
+	CHECK_ERR(hvk_close_fd(H, kvm), EBADF);
+}
+
+static void test_pseudo_fds(void)
+{
+	int kvm = start(false), vm, vcpu, kvm2;
+	uint32_t hvm = 0, hvcpu = 0;
+	struct kvm_regs regs = { .rbx = 7 };
+	void *run;
+
+	CHECK(kvm >= 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	CHECK(hvk_is_pseudo_fd(vm));
+	CHECK(vm != kvm);
+	CHECK_EQ(hvk_fd_target(H, vm, &hvm, NULL), HVW_TARGET_VM);
+	CHECK_EQ(hvm, PEER_VM);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 2);
+	CHECK(hvk_is_pseudo_fd(vcpu));
+	CHECK(vcpu != vm && vcpu != kvm);
+	CHECK_EQ(P->last.target, HVW_TARGET_VM);
+	CHECK_EQ(P->last.vm, PEER_VM);
+	CHECK_EQ(hvk_fd_target(H, vcpu, &hvm, &hvcpu), HVW_TARGET_VCPU);
+	CHECK_EQ(hvm, PEER_VM);
+	CHECK_EQ(hvcpu, 2);
+	CHECK_EQ(hvk_fd_target(H, kvm, NULL, NULL), HVW_TARGET_SYSTEM);
+
+	/* A record in: its bytes, exactly. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_SET_REGS, &regs), 0);
+	CHECK_EQ(P->last.target, HVW_TARGET_VCPU);
+	CHECK_EQ(P->last.vcpu, 2);
+	CHECK_EQ(P->last.arg_len, sizeof(regs));
+	CHECK(!memcmp(P->last_arg, &regs, sizeof(regs)));
+	/* A record out: what the hypervisor left in it. */
+	memset(&regs, 0xcc, sizeof(regs));
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_GET_REGS, &regs), 0);
+	CHECK_EQ(P->last.arg_len, sizeof(regs));
+	CHECK_EQ(regs.rip, 0x1234);
+	CHECK_EQ(regs.rax, 0xfeed);
+	CHECK_EQ(regs.rbx, 0);
+
+	run = hvk_mmap(H, vcpu, 8192);
+	CHECK(run != MAP_FAILED);
+	CHECK_EQ((uintptr_t)run % 4096, 0);
+	CHECK(hvk_mmap(H, vcpu, 4096) == run);
+	errno = 0;
+	CHECK(hvk_mmap(H, vcpu, 8193) == MAP_FAILED && errno == EINVAL);
+	CHECK(hvk_mmap(H, vm, 8192) == MAP_FAILED && errno == ENODEV);
+	CHECK(hvk_mmap(H, 5, 8192) == MAP_FAILED && errno == EBADF);
+
+	/* Each /dev/kvm open is its own fd; closing one leaves the rest. */
+	kvm2 = hvk_kvm_fd(H);
+	CHECK(kvm2 >= 0 && kvm2 != kvm && kvm2 != vm && kvm2 != vcpu);
+	CHECK_EQ(hvk_close_fd(H, kvm), 0);
+	CHECK_EQ(hvk_ioctl(H, kvm2, KVM_GET_API_VERSION, 0), 12);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_GET_REGS, &regs), 0);
+	CHECK_EQ(hvk_fd_target(H, kvm, NULL, NULL), -1);
+}
+
+static void test_counted_records(void)
+{
+	int kvm = start(false), vm, vcpu;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[3];
+	} msrs = { .h.nmsrs = 3, .e = { { .index = 0x10 }, { .index = 0x1b }, { .index = 0x3a } } };
+	struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[4];
+	} cpuid = { .h.nent = 1 };
+
+	CHECK(kvm >= 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+	CHECK(vcpu >= 0);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_GET_MSRS, &msrs), 3);
+	CHECK_EQ(P->last.arg_len, 8 + 3 * 16);
+	CHECK_EQ(msrs.e[1].data, 0x36);
+	CHECK_EQ(msrs.e[2].data, 0x74);
+
+	/* E2BIG still brings the record back: the count needed. */
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_GET_SUPPORTED_CPUID, &cpuid), E2BIG);
+	CHECK_EQ(P->last.arg_len, 8 + 40);
+	CHECK_EQ(cpuid.h.nent, 2);
+	cpuid.h.nent = 4;
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_SUPPORTED_CPUID, &cpuid), 0);
+	CHECK_EQ(P->last.arg_len, 8 + 4 * 40);
+	CHECK_EQ(cpuid.h.nent, 2);
+	CHECK_EQ(cpuid.e[1].function, 1);
+
+	/* A count that cannot fit a frame is refused before sending. */
+	msrs.h.nmsrs = 100000;
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_GET_MSRS, &msrs), E2BIG);
+}
+
+/* ---- Tests: KVM_RUN ---- */
+
+static void test_run_pio(void)
+{
+	int kvm = start(false), vm, vcpu;
+	struct kvm_run *run;
+	uint8_t *page;
+	struct hvk_stats st;
+
+	CHECK(kvm >= 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+	run = hvk_mmap(H, vcpu, 8192);
+	CHECK(run != MAP_FAILED);
+	page = (uint8_t *)run;
+
+	/* OUT: the data lands at data_offset in the local mapping. */
+	run->request_interrupt_window = 1;
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(P->last.arg_len, RUN_SIZE);
+	CHECK_EQ(P->last.target, HVW_TARGET_VCPU);
+	CHECK_EQ(P->run_in.request_interrupt_window, 1);
+	CHECK_EQ(P->run_in.kvm_valid_regs, KVM_SYNC_X86_REGS);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(run->io.direction, KVM_EXIT_IO_OUT);
+	CHECK_EQ(run->io.port, 0x3f8);
+	CHECK_EQ(run->io.count, 3);
+	CHECK_EQ(run->io.data_offset, 4096);
+	CHECK(!memcmp(page + 4096, "abc", 3));
+	CHECK_EQ(run->request_interrupt_window, 1);
+
+	/* IN: no data goes with this run; the answer asks for 4 bytes. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(P->last.arg_len, RUN_SIZE);
+	CHECK_EQ(run->io.direction, KVM_EXIT_IO_IN);
+	CHECK_EQ(run->io.size * run->io.count, 4);
+	memcpy(page + run->io.data_offset, "\x11\x22\x33\x44", 4);
+
+	/* The next run carries them after the kvm_run. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(P->last.arg_len, RUN_SIZE + 4);
+	CHECK_EQ(P->run_extra_len, 4);
+	CHECK(!memcmp(P->run_extra, "\x11\x22\x33\x44", 4));
+	CHECK_EQ(run->exit_reason, KVM_EXIT_HLT);
+
+	/* Only once. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(P->last.arg_len, RUN_SIZE);
+
+	/* A failing run still updates kvm_run: immediate_exit gives EINTR. */
+	run->immediate_exit = 1;
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_RUN, 0), EINTR);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_INTR);
+	CHECK_EQ(P->run_in.immediate_exit, 1);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.runs, 5);
+	/* No slot: no memory traffic at all. */
+	CHECK_EQ(PEEK(mem_writes) + PEEK(mem_reads), 0);
+}
+
+/* ---- Tests: guest memory ---- */
+
+#define GUEST_PAGES 16
+
+static void test_mem_sync(void)
+{
+	int kvm = start(false), vm, vcpu;
+	struct kvm_userspace_memory_region r;
+	struct hvk_stats st;
+	uint8_t *mem;
+
+	CHECK(kvm >= 0);
+	mem = mmap(NULL, GUEST_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	CHECK(mem != MAP_FAILED);
+	memset(mem, 1, 4096);			/* page 0 */
+	memset(mem + 5 * 4096, 2, 2 * 4096);	/* pages 5, 6 */
+	mem[15 * 4096 + 4095] = 3;		/* the last byte of page 15 */
+
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	r = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0x100000,
+						  .memory_size = GUEST_PAGES * 4096,
+						  .userspace_addr = (uintptr_t)mem };
+	CHECK_EQ(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+	CHECK(vcpu >= 0);
+
+	/* First run: the non-zero pages only, consecutive ones together. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(PEEK(mem_writes), 3);
+	CHECK_EQ(P->writes[0].gpa, 0x100000);
+	CHECK_EQ(P->writes[0].len, 4096);
+	CHECK_EQ(P->writes[1].gpa, 0x105000);
+	CHECK_EQ(P->writes[1].len, 8192);
+	CHECK_EQ(P->writes[2].gpa, 0x10f000);
+	CHECK_EQ(P->writes[2].len, 4096);
+	CHECK(!memcmp(P->mem, mem, GUEST_PAGES * 4096));
+	/* After it: everything read back (one 64 KiB chunk). */
+	CHECK_EQ(PEEK(mem_reads), 1);
+
+	/* Nothing changed: nothing sent. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(PEEK(mem_writes), 3);
+
+	/* The third run: the guest writes page 3; the program sees it. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(mem[3 * 4096], 0xa5);
+	CHECK_EQ(mem[3 * 4096 + 4095], 0xa5);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.pages_pulled, 3 * GUEST_PAGES);
+	CHECK_EQ(st.pages_pulled_changed, 1);
+
+	/* The guest's page is not sent back; a changed page is, and so
+	 * is a page the program set back to zero. */
+	mem[6 * 4096 + 10] = 9;
+	memset(mem, 0, 4096);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(PEEK(mem_writes), 5);
+	CHECK_EQ(P->writes[3].gpa, 0x100000);
+	CHECK_EQ(P->writes[3].len, 4096);
+	CHECK_EQ(P->writes[4].gpa, 0x106000);
+	CHECK_EQ(P->writes[4].len, 4096);
+	CHECK(!memcmp(P->mem, mem, GUEST_PAGES * 4096));
+	hvk_stats(H, &st);
+	CHECK_EQ(st.pages_pushed, 6);
+	CHECK_EQ(st.push_frames, 5);
+	munmap(mem, GUEST_PAGES * 4096);
+}
+
+static void test_mem_sync_off_and_pull(void)
+{
+	int kvm = start(false), vm, vcpu;
+	struct kvm_userspace_memory_region r;
+	uint8_t *mem;
+
+	CHECK(kvm >= 0);
+	mem = mmap(NULL, GUEST_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	CHECK(mem != MAP_FAILED);
+	memset(mem + 4096, 7, 4096);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	r = (struct kvm_userspace_memory_region){ .memory_size = GUEST_PAGES * 4096,
+						  .userspace_addr = (uintptr_t)mem };
+	CHECK_EQ(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+
+	/* Before only: one push, no pull. */
+	hvk_set_sync(H, HVK_SYNC_BEFORE_RUN);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(PEEK(mem_writes), 1);
+	CHECK_EQ(PEEK(mem_reads), 0);
+
+	/* Neither: nothing, even with a change. */
+	hvk_set_sync(H, 0);
+	mem[4096] = 8;
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0); /* the guest writes page 3 */
+	CHECK_EQ(PEEK(mem_writes), 1);
+	CHECK_EQ(PEEK(mem_reads), 0);
+	CHECK_EQ(mem[3 * 4096], 0);
+
+	/* hvk_pull reads the page holding the range, and only that. */
+	CHECK_EQ(hvk_pull(H, vm, 3 * 4096 + 100, 1), 0);
+	CHECK_EQ(PEEK(mem_reads), 1);
+	CHECK_EQ(mem[3 * 4096], 0xa5);
+	/* Two pages across a boundary, through the vCPU fd. */
+	CHECK_EQ(hvk_pull(H, vcpu, 4095, 2), 0);
+	CHECK_EQ(PEEK(mem_reads), 2);
+	/* The pull overwrote the unsent local change: documented. */
+	CHECK_EQ(mem[4096], 7);
+
+	/* hvk_sync on demand. */
+	mem[9 * 4096] = 1;
+	CHECK_EQ(hvk_sync(H, vm, HVK_SYNC_BEFORE_RUN), 0);
+	CHECK_EQ(PEEK(mem_writes), 2);
+	CHECK_EQ(P->mem[9 * 4096], 1);
+	munmap(mem, GUEST_PAGES * 4096);
+}
+
+static void test_mem_region_checks(void)
+{
+	int kvm = start(false), vm;
+	struct kvm_userspace_memory_region r = { .memory_size = 8192 };
+	uint8_t buf[16];
+	void *mem;
+
+	CHECK(kvm >= 0);
+	mem = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	/* No memory behind the slot, or not whole pages: refused locally. */
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), EINVAL);
+	r.userspace_addr = (uintptr_t)mem + 8;
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), EINVAL);
+	CHECK_EQ(PEEK(ioctls), 1);
+	/* Refused by the hypervisor: not recorded. */
+	r.userspace_addr = (uintptr_t)mem;
+	r.slot = 5;
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), EINVAL);
+	CHECK_EQ(hvk_sync(H, vm, HVK_SYNC_AFTER_RUN), 0);
+	CHECK_EQ(PEEK(mem_reads), 0);
+	/* Raw access: EFAULT outside the slot, from MEM_WRITE's answer and
+	 * from MEM_READ's HVW_ERROR alike. */
+	r.slot = 0;
+	CHECK_EQ(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), 0);
+	CHECK_EQ(hvk_mem_write(H, vm, 8, "hello", 5), 0);
+	CHECK_EQ(hvk_mem_read(H, vm, 6, buf, 9), 0);
+	CHECK(!memcmp(buf, "\0\0hello\0\0", 9));
+	CHECK_ERR(hvk_mem_write(H, vm, 8190, "hello", 5), EFAULT);
+	CHECK_ERR(hvk_mem_read(H, vm, 0x10000, buf, 4), EFAULT);
+	CHECK_ERR(hvk_mem_read(H, kvm, 0, buf, 4), EBADF);
+	/* Deleting the slot stops its sync. */
+	r.memory_size = 0;
+	CHECK_EQ(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), 0);
+	CHECK_EQ(hvk_sync(H, vm, HVK_SYNC_AFTER_RUN), 0);
+	CHECK_EQ(PEEK(mem_reads), 1);
+	munmap(mem, 8192);
+}
+
+/* ---- Tests: a bad line ---- */
+
+static void test_timeout(void)
+{
+	int kvm = start(false);
+	struct hvk_stats st;
+	int64_t t0, dt;
+
+	CHECK(kvm >= 0);
+	hvk_set_timeout(H, 200);
+	ARM(silent, 1);
+	t0 = now_ms();
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), ETIMEDOUT);
+	dt = now_ms() - t0;
+	CHECK(dt >= 190 && dt < 2000);
+	CHECK(strstr(hvk_last_error(), "KVM_GET_API_VERSION: no answer within 200 ms"));
+	hvk_stats(H, &st);
+	CHECK_EQ(st.timeouts, 1);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+}
+
+static void test_late_answer(void)
+{
+	int kvm = start(false);
+	struct hvk_stats st;
+
+	CHECK(kvm >= 0);
+	hvk_set_timeout(H, 150);
+	ARM(delay_ms, 400);
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), ETIMEDOUT);
+	/* The late answer arrives first and is skipped by its seq. */
+	hvk_set_timeout(H, 2000);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.stale_frames, 1);
+}
+
+static void test_garbage_before_answer(void)
+{
+	int kvm = start(false);
+	struct hvk_stats st;
+
+	CHECK(kvm >= 0);
+	ARM(garbage, 1000);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.garbage_bytes, 1000);
+	CHECK_EQ(st.responses, 2); /* HELLO and this one */
+}
+
+static void test_stray_frames(void)
+{
+	int kvm = start(false);
+	struct hvk_stats st;
+
+	CHECK(kvm >= 0);
+	ARM(bad_crc, true);
+	ARM(wrong_seq, true);
+	ARM(unsolicited, true);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.crc_errors, 1);
+	CHECK_EQ(st.stale_frames, 1);
+	CHECK_EQ(st.unsolicited_errors, 1);
+	CHECK(st.garbage_bytes > 0);
+}
+
+static void test_false_start(void)
+{
+	int kvm = start(false);
+	struct hvk_stats st;
+	int64_t t0, dt;
+
+	CHECK(kvm >= 0);
+	hvk_set_idle_resync_ms(H, 100);
+	ARM(false_start, true);
+	t0 = now_ms();
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	dt = now_ms() - t0;
+	CHECK(dt >= 90);
+	hvk_stats(H, &st);
+	CHECK(st.idle_resyncs >= 1);
+	CHECK_EQ(st.garbage_bytes, HVW_HDR_LEN);
+	/* The line is clean again. */
+	t0 = now_ms();
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	CHECK(now_ms() - t0 < 90);
+}
+
+static void test_closed_line(void)
+{
+	int kvm = start(false);
+
+	CHECK(kvm >= 0);
+	ARM(close_conn, true);
+	CHECK_ERR(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), ECONNRESET);
+	CHECK(strstr(hvk_last_error(), "closed"));
+	/* Sending on it now fails too (and raises no SIGPIPE). */
+	errno = 0;
+	CHECK(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0) == -1);
+	CHECK(errno == EPIPE || errno == ECONNRESET);
+}
+
+static void test_power_off(void)
+{
+	int kvm = start(false);
+
+	CHECK(kvm >= 0);
+	CHECK_EQ(hvk_power_off(H), 0);
+	CHECK_EQ(PEEK(power_offs), 1);
+	/* A hypervisor that goes away without answering is fine too. */
+	ARM(close_conn, true);
+	CHECK_EQ(hvk_power_off(H), 0);
+}
+
+static void test_names(void)
+{
+	CHECK(!strcmp(hvk_errno_name(ENODEV), "ENODEV"));
+	CHECK(!strcmp(hvk_errno_name(E2BIG), "E2BIG"));
+	CHECK(!strcmp(hvk_errno_name(4000), "E4000"));
+	CHECK(!strcmp(hvk_exit_name(KVM_EXIT_HLT), "HLT"));
+	CHECK(!strcmp(hvk_exit_name(KVM_EXIT_INTERNAL_ERROR), "INTERNAL_ERROR"));
+	CHECK(!hvk_exit_name(13));
+	CHECK(!hvk_exit_name(1000));
+	CHECK(!strcmp(hvk_ioctl_name(KVM_SET_USER_MEMORY_REGION), "KVM_SET_USER_MEMORY_REGION"));
+	CHECK(!hvk_ioctl_name(0x5401));
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+#define T(f) { #f, f }
+	T(test_handshake),
+	T(test_handshake_bad_version),
+	T(test_handshake_retry),
+	T(test_handshake_timeout),
+	T(test_where_errors),
+	T(test_tcp),
+	T(test_unix),
+	T(test_ioctl_integers),
+	T(test_ioctl_errnos),
+	T(test_pseudo_fds),
+	T(test_counted_records),
+	T(test_run_pio),
+	T(test_mem_sync),
+	T(test_mem_sync_off_and_pull),
+	T(test_mem_region_checks),
+	T(test_timeout),
+	T(test_late_answer),
+	T(test_garbage_before_answer),
+	T(test_stray_frames),
+	T(test_false_start),
+	T(test_closed_line),
+	T(test_power_off),
+	T(test_names),
+#undef T
+};
+
+int main(void)
+{
+	unsigned int passed = 0, failed = 0;
+
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		why[0] = 0;
+		tests[i].fn();
+		fixture_end();
+		if (why[0]) {
+			printf("FAIL %s: %s\n", tests[i].name, why);
+			failed++;
+		} else {
+			printf("PASS %s\n", tests[i].name);
+			passed++;
+		}
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
