@@ -24,8 +24,8 @@
  * HVW_ERROR) carries the request's seq. The hypervisor sends nothing
  * unsolicited except HVW_ERROR with seq 0 (for example about a frame it
  * could not attribute). A received frame of an unknown type is answered
- * with HVW_ERROR -ENOTTY and the frame's seq; HVW_POWER_OFF ends the
- * hypervisor's run and is not answered.
+ * with HVW_ERROR -ENOTTY and the frame's seq; HVW_POWER_OFF is answered
+ * with HVW_IOCTL_RESP result 0, then the hypervisor ends its run.
  *
  * Payloads (offsets from the start of the payload):
  *

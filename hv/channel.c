@@ -302,5 +302,6 @@ void channel_serve(void)
 		if (!power_off && ring_tail == ring_head)
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
+	uart_flush(&chan); /* the POWER_OFF answer must leave before we quit */
 	hv_power_off();
 }
