@@ -540,7 +540,7 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 	guest_flush(&g);
 	if (!ended) {
 		printf("run-flat: stopped after %lu exits (--max-exits)\n", exits);
-		why = "the exit limit";
+		why = "no HLT within the exit limit";
 	}
 
 	if (hvk_ioctl(h, vcpu, KVM_GET_REGS, &regs) < 0)
@@ -589,7 +589,7 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 		       st.pages_pulled, st.garbage_bytes, st.stale_frames);
 	}
 	if (why) {
-		fprintf(stderr, "hvctl: run-flat: the guest ended with %s, not HLT\n", why);
+		fprintf(stderr, "hvctl: run-flat: the guest did not halt: %s\n", why);
 		rc = 1;
 	}
 	return rc;

@@ -78,6 +78,7 @@ struct hvk {
 	int fd;
 	bool own_fd;
 	bool is_socket;
+	unsigned long baud;	/* a serial device's speed; 0 otherwise */
 	int timeout_ms, run_timeout_ms, idle_ms;
 	bool run_timeout_set;
 	unsigned int sync;
@@ -463,13 +464,17 @@ static void sync_decoder_stats(struct hvk *h)
 
 /*
  * Send the @n-byte frame in h->tx (its seq is @seq) and wait for its @want
- * answer for @timeout_ms (<= 0: for ever).
+ * answer for @timeout_ms (<= 0: for ever). On a serial line the time the
+ * request and the largest answer take to cross it is added.
  */
 static int transact(struct hvk *h, size_t n, uint32_t seq, uint8_t want, int timeout_ms,
 		    struct hvw_frame *f, const char *what)
 {
 	int64_t deadline = deadline_in(timeout_ms);
 	int r;
+
+	if (deadline >= 0 && h->baud)
+		deadline += (int64_t)((n + HVW_MAX_FRAME) * 10 * 1000 / h->baud);
 
 	if (!n)
 		return fail(EINVAL, "%s: the request does not fit a frame", what);
@@ -649,7 +654,7 @@ static const struct {
 	{ 3000000, B3000000 }, { 3500000, B3500000 }, { 4000000, B4000000 },
 };
 
-static int open_serial(const char *spec, int *fdp)
+static int open_serial(const char *spec, int *fdp, unsigned long *baudp)
 {
 	char path[512];
 	const char *comma = strrchr(spec, ',');
@@ -694,6 +699,7 @@ static int open_serial(const char *spec, int *fdp)
 	}
 	tcflush(fd, TCIOFLUSH);
 	*fdp = fd;
+	*baudp = baud;
 	return 0;
 }
 
@@ -752,7 +758,7 @@ struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
 {
 	struct hvk_options def = { 0 };
 	struct hvk *h;
-	unsigned long n;
+	unsigned long n, baud = 0;
 	int fd = -1, r;
 	bool own = true;
 	struct stat sb;
@@ -777,7 +783,7 @@ struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
 		else
 			fd = (int)n;
 	} else {
-		r = open_serial(where, &fd);
+		r = open_serial(where, &fd, &baud);
 	}
 	if (r < 0) {
 		errno = -r;
@@ -794,6 +800,7 @@ struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
 	h->fd = fd;
 	h->own_fd = own;
 	h->is_socket = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	h->baud = baud;
 	h->timeout_ms = o->timeout_ms ? o->timeout_ms : HVK_DEFAULT_TIMEOUT_MS;
 	h->run_timeout_ms = h->timeout_ms;
 	h->idle_ms = IDLE_RESYNC_MS;

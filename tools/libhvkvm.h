@@ -102,7 +102,11 @@ uint32_t hvk_protocol_version(const struct hvk *h);
 uint32_t hvk_flags(const struct hvk *h);	/* HVW_HELLO_FLAG_* */
 uint64_t hvk_caps(const struct hvk *h);		/* HVW_CAP_* */
 
-/* Request timeout in ms (< 0 or 0: wait for ever); default 30 s. */
+/*
+ * Request timeout in ms (< 0 or 0: wait for ever); default 30 s. On a
+ * serial device the time a request and the largest answer (64 KiB) take
+ * at its baud rate is added (5.7 s at 115200).
+ */
 void hvk_set_timeout(struct hvk *h, int ms);
 /* Timeout of KVM_RUN alone (a guest may run long); default: the same. */
 void hvk_set_run_timeout(struct hvk *h, int ms);
