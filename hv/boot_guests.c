@@ -247,34 +247,45 @@ static long set_entry_state(struct guest_run *g, const struct guest_entry *e)
 	return 0;
 }
 
+/*
+ * KVM_CREATE_VM, one RAM slot at guest-physical 0, vCPU 0: the controller's
+ * part of every VM it starts. On failure g->handle says what to close.
+ */
+static long open_vm(struct guest_run *g, const char *name, uint64_t mem_size)
+{
+	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = mem_size };
+	uint64_t vcpu_id = 0;
+	long rc = kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CREATE_VM, NULL, 0);
+
+	if (rc < 0)
+		return rc;
+	g->handle = (uint32_t)rc;
+	g->vm = kvm_api_vm(g->handle);
+	strncpy(g->vm->name, name, sizeof(g->vm->name) - 1);
+	rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_SET_USER_MEMORY_REGION, &ram,
+			   sizeof(ram));
+	if (rc == 0)
+		rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_CREATE_VCPU, &vcpu_id,
+				   sizeof(vcpu_id));
+	if (rc == 0)
+		g->run = kvm_api_run_page(g->handle, 0);
+	return rc;
+}
+
 /* VM, memory and vCPU through the KVM API, then the image into memory. */
 static long create_guest(struct guest_run *g, const struct guest_spec *spec,
 			 const uint8_t *image, size_t len)
 {
 	/* Every INT3 exits first, so KVM_EXIT_DEBUG is seen and logged. */
 	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
-	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = spec->mem_size };
 	struct guest_entry entry;
-	uint64_t vcpu_id = 0;
-	long rc;
+	long rc = open_vm(g, spec->name, spec->mem_size);
 
-	rc = kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CREATE_VM, NULL, 0);
-	if (rc < 0)
-		return rc;
-	g->handle = (uint32_t)rc;
-	g->vm = kvm_api_vm(g->handle);
-	strncpy(g->vm->name, spec->name, sizeof(g->vm->name) - 1);
-	rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_SET_USER_MEMORY_REGION, &ram,
-			   sizeof(ram));
 	if (rc == 0)
 		rc = guest_load(spec, image, len, vm_gpa_to_hva(g->vm, 0, spec->mem_size),
 				spec->mem_size, &entry);
-	if (rc == 0)
-		rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_CREATE_VCPU, &vcpu_id,
-				   sizeof(vcpu_id));
 	if (rc < 0)
 		return rc;
-	g->run = kvm_api_run_page(g->handle, 0);
 	rc = set_entry_state(g, &entry);
 	if (rc == 0)
 		rc = vcpu_ioctl(g, KVM_SET_GUEST_DEBUG, &dbg, sizeof(dbg));
@@ -332,26 +343,12 @@ unsigned boot_guests_run(const struct mb2_info *mb)
 
 int boot_guests_entry_failure_selftest(void)
 {
-	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = 1 << 20 };
 	struct guest_run g = { 0 };
-	uint64_t vcpu_id = 0;
 	struct kvm_sregs s;
-	long rc;
+	long rc = open_vm(&g, "entryfail", 1 << 20);
 
-	rc = kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CREATE_VM, NULL, 0);
-	if (rc < 0)
-		return (int)rc;
-	g.handle = (uint32_t)rc;
-	g.vm = kvm_api_vm(g.handle);
-	strncpy(g.vm->name, "entryfail", sizeof(g.vm->name) - 1);
-	rc = kvm_api_ioctl(KVM_TARGET_VM, g.handle, 0, KVM_SET_USER_MEMORY_REGION, &ram, sizeof(ram));
 	if (rc == 0)
-		rc = kvm_api_ioctl(KVM_TARGET_VM, g.handle, 0, KVM_CREATE_VCPU, &vcpu_id,
-				   sizeof(vcpu_id));
-	if (rc == 0) {
-		g.run = kvm_api_run_page(g.handle, 0);
 		rc = vcpu_ioctl(&g, KVM_GET_SREGS, &s, sizeof(s));
-	}
 	if (rc == 0) {
 		s.tr.type = 2; /* an LDT where a busy TSS must be (SDM 26.3.1.2) */
 		rc = vcpu_ioctl(&g, KVM_SET_SREGS, &s, sizeof(s));
@@ -363,7 +360,9 @@ int boot_guests_entry_failure_selftest(void)
 	}
 	if (rc < 0)
 		log_err("hv: selftest: the invalid VM was not refused at VM entry (%ld)", rc);
-	vm_print_stats(g.vm);
-	kvm_api_destroy_vm(g.handle);
+	if (g.vm)
+		vm_print_stats(g.vm);
+	if (g.handle)
+		kvm_api_destroy_vm(g.handle);
 	return (int)rc;
 }

@@ -9,16 +9,18 @@
 
 static int next_vm_id;
 
+#define VM_PAGES ((sizeof(struct vm) + PAGE_SIZE - 1) / PAGE_SIZE)
+
 int vm_create(const char *name, struct vm **out)
 {
-	uint64_t pa = pages_alloc_zeroed((sizeof(struct vm) + PAGE_SIZE - 1) / PAGE_SIZE, 1);
+	uint64_t pa = pages_alloc_zeroed(VM_PAGES, 1);
 	struct vm *vm;
 
 	if (!pa)
 		return -HV_ENOMEM;
 	vm = phys_to_virt(pa);
 	if (ept_init(&vm->ept) < 0) {
-		pages_free(pa, (sizeof(struct vm) + PAGE_SIZE - 1) / PAGE_SIZE);
+		pages_free(pa, VM_PAGES);
 		return -HV_ENOMEM;
 	}
 	vm->id = next_vm_id++;
@@ -42,7 +44,7 @@ void vm_destroy(struct vm *vm)
 		if (vm->slots[i].used)
 			slot_release(vm, &vm->slots[i]);
 	ept_destroy(&vm->ept);
-	pages_free(virt_to_phys(vm), (sizeof(struct vm) + PAGE_SIZE - 1) / PAGE_SIZE);
+	pages_free(virt_to_phys(vm), VM_PAGES);
 }
 
 static bool overlaps(const struct memslot *s, uint64_t gpa, uint64_t size)

@@ -115,18 +115,15 @@ static enum exit_action handle_external_interrupt(struct vcpu *v)
 	return EXIT_RESUME;
 }
 
-static enum exit_action handle_window(struct vcpu *v)
-{
-	/* inject_events() clears the window control and injects. */
-	return EXIT_RESUME;
-}
 
 /*
- * A time slice ended (the timer restarts from its VMCS value at each
- * entry): it only guarantees that a guest which never exits still comes
- * back to vcpu_run, which checks stop requests and the run budget.
+ * Exits whose work vcpu_run does before the next entry: an interrupt or
+ * NMI window opened (inject_events injects and clears the window), or a
+ * preemption-timer slice ended (the timer only guarantees that a guest
+ * which never exits comes back to have stop requests and its budget
+ * checked).
  */
-static enum exit_action handle_preemption_timer(struct vcpu *v)
+static enum exit_action resume(struct vcpu *v)
 {
 	return EXIT_RESUME;
 }
@@ -297,6 +294,21 @@ static enum exit_action handle_cr_access(struct vcpu *v)
 	return skip(v);
 }
 
+/* The common part of every KVM_EXIT_IO: data sits in the PIO page. */
+static enum exit_action io_exit(struct vcpu *v, bool in, uint8_t size, uint64_t q,
+				uint32_t count)
+{
+	struct kvm_run *run = v->run;
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = (uint16_t)(q >> 16);
+	run->io.count = count;
+	run->io.data_offset = VCPU_PIO_OFFSET;
+	return EXIT_TO_CONTROLLER;
+}
+
 #define RFLAGS_DF (1ul << 10)
 #define IO_INFO_ADDR_SIZE(info) (2u << ((info) >> 7 & 7)) /* 2, 4 or 8 bytes */
 
@@ -315,7 +327,6 @@ static enum exit_action handle_string_io(struct vcpu *v, uint64_t q, uint8_t siz
 	uint64_t count = rep ? v->gpr[GPR_RCX] & mask : 1;
 	uint64_t room = (PAGE_SIZE - (la & (PAGE_SIZE - 1))) / size;
 	uint8_t *pio = (uint8_t *)v->run + VCPU_PIO_OFFSET;
-	struct kvm_run *run = v->run;
 
 	if (!count)
 		return skip(v); /* REP with RCX = 0 does nothing */
@@ -355,13 +366,7 @@ static enum exit_action handle_string_io(struct vcpu *v, uint64_t q, uint8_t siz
 		v->ins.rep = rep;
 		v->ins.down = down;
 	}
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = (uint16_t)(q >> 16);
-	run->io.count = (uint32_t)count;
-	run->io.data_offset = VCPU_PIO_OFFSET;
-	return EXIT_TO_CONTROLLER;
+	return io_exit(v, in, size, q, (uint32_t)count);
 }
 
 static enum exit_action handle_io(struct vcpu *v)
@@ -373,12 +378,6 @@ static enum exit_action handle_io(struct vcpu *v)
 
 	if (q >> 4 & 1)
 		return handle_string_io(v, q, size, in);
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = (uint16_t)(q >> 16);
-	run->io.count = 1;
-	run->io.data_offset = VCPU_PIO_OFFSET;
 	if (in) {
 		v->pending = PENDING_IO_IN;
 		v->io_size = size;
@@ -387,7 +386,7 @@ static enum exit_action handle_io(struct vcpu *v)
 		memcpy((uint8_t *)run + VCPU_PIO_OFFSET, &v->gpr[GPR_RAX], size);
 		vcpu_skip_instruction(v);
 	}
-	return EXIT_TO_CONTROLLER;
+	return io_exit(v, in, size, q, 1);
 }
 
 /* ---- MSRs (emulated in vmx/msr.c) ----------------------------------- */
@@ -520,8 +519,8 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_REASON_INIT] = handle_init,
 	[EXIT_REASON_SIPI] = handle_sipi,
-	[EXIT_REASON_INTERRUPT_WINDOW] = handle_window,
-	[EXIT_REASON_NMI_WINDOW] = handle_window,
+	[EXIT_REASON_INTERRUPT_WINDOW] = resume,
+	[EXIT_REASON_NMI_WINDOW] = resume,
 	[EXIT_REASON_TASK_SWITCH] = handle_task_switch,
 	[EXIT_REASON_CPUID] = handle_cpuid,
 	[EXIT_REASON_GETSEC] = inject_ud,
@@ -548,7 +547,7 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
 	[EXIT_REASON_INVEPT] = inject_ud,
-	[EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer,
+	[EXIT_REASON_PREEMPTION_TIMER] = resume,
 	[EXIT_REASON_INVVPID] = inject_ud,
 	[EXIT_REASON_WBINVD] = skip,
 	[EXIT_REASON_XSETBV] = handle_xsetbv,
