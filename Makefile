@@ -10,7 +10,10 @@ HV_CACHE ?= $(HOME)/.cache/hv
 export HV_CACHE
 
 NEWLIB   := $(HV_CACHE)/newlib-3.3.0-v2
-BOCHS    := $(HV_CACHE)/bochs-3.0+dfsg-1/bin/bochs
+# scripts/deps.sh owns the Bochs version and recipe; the runner is told
+# which binary to use.
+BOCHS    := $(shell scripts/deps.sh bochs-path)
+export BOCHS
 LIBC     := $(NEWLIB)/lib/libc.a
 
 CC       := gcc
