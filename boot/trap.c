@@ -138,6 +138,7 @@ void trap_dispatch(struct trap_frame *f)
 
 	if (f->vector == PIC_VECTOR_BASE + PIT_IRQ) {
 		pit_tick();
+		channel_tick();
 		pic_eoi(PIT_IRQ);
 		return;
 	}

@@ -32,8 +32,21 @@
 /* A partial frame with no new byte for this long is line noise. */
 #define IDLE_RESYNC_TICKS 200 /* ms at the 1 kHz tick */
 
-static struct uart chan;
-static int irq_line = -1;
+/*
+ * A link moves the channel's bytes: receive() puts whatever has arrived
+ * into the ring (from its interrupt, or from the timer tick when it has
+ * none), send() writes a whole frame, flush() waits until it has left.
+ */
+struct channel_link {
+	char name[32];
+	int irq_line; /* legacy PIC line, or -1: polled at every timer tick */
+	void (*receive)(void);
+	void (*send)(const void *buf, size_t len);
+	void (*flush)(void);
+};
+
+static struct channel_link link;
+static bool linked;
 static volatile uint8_t ring[RING_SIZE];
 static volatile uint32_t ring_head, ring_tail; /* written by IRQ / by serve */
 static volatile uint64_t ring_dropped;
@@ -44,45 +57,83 @@ static uint8_t tx[HVW_MAX_FRAME];
 /* The request's argument, copied out of the frame once (then checked). */
 static uint8_t arg[HVW_MAX_ARG + 8];
 
+/* Called by a link's receive(), in interrupt context or with IF=0. */
+static void ring_put(uint8_t b)
+{
+	uint32_t next = (ring_head + 1) % RING_SIZE;
+
+	if (next == ring_tail) {
+		ring_dropped++;
+		return;
+	}
+	ring[ring_head] = b;
+	ring_head = next;
+}
+
+/* ---- the 16550 link ---- */
+
+static struct uart chan;
+
+static void uart_link_receive(void)
+{
+	int c;
+
+	while ((c = uart_getc(&chan)) >= 0)
+		ring_put((uint8_t)c);
+}
+
+static void uart_link_send(const void *buf, size_t len)
+{
+	uart_write(&chan, buf, len);
+}
+
+static void uart_link_flush(void)
+{
+	uart_flush(&chan);
+}
+
+static bool uart_link_init(uint16_t port)
+{
+	if (!uart_init(&chan, port, HV_UART_BASE_BAUD)) {
+		log_info("hv: channel: no UART at 0x%x; not serving", port);
+		return false;
+	}
+	snprintf(link.name, sizeof(link.name), "port 0x%x", port);
+	link.irq_line = port == COM2_PORT ? COM2_IRQ : port == COM1_PORT ? COM1_IRQ : -1;
+	link.receive = uart_link_receive;
+	link.send = uart_link_send;
+	link.flush = uart_link_flush;
+	if (link.irq_line >= 0)
+		uart_enable_rx_irq(&chan);
+	return true;
+}
+
 bool channel_init(const struct hv_options *o)
 {
-	if (o->channel.kind != HV_CHANNEL_UART)
+	if (o->channel.kind == HV_CHANNEL_UART)
+		linked = uart_link_init(o->channel.port);
+	if (!linked)
 		return false;
-	if (!uart_init(&chan, o->channel.port, HV_UART_BASE_BAUD)) {
-		log_info("hv: channel: no UART at 0x%x; not serving", o->channel.port);
-		return false;
-	}
-	if (o->channel.port == COM2_PORT)
-		irq_line = COM2_IRQ;
-	else if (o->channel.port == COM1_PORT)
-		irq_line = COM1_IRQ;
 	hvw_decoder_init(&dec);
-	if (irq_line >= 0) {
-		uart_enable_rx_irq(&chan);
-		pic_unmask((unsigned)irq_line);
-	}
+	if (link.irq_line >= 0)
+		pic_unmask((unsigned)link.irq_line);
 	return true;
 }
 
 int channel_irq_line(void)
 {
-	return irq_line;
+	return linked ? link.irq_line : -1;
 }
 
 void channel_irq(void)
 {
-	int c;
+	link.receive();
+}
 
-	while ((c = uart_getc(&chan)) >= 0) {
-		uint32_t next = (ring_head + 1) % RING_SIZE;
-
-		if (next == ring_tail) {
-			ring_dropped++;
-			continue;
-		}
-		ring[ring_head] = (uint8_t)c;
-		ring_head = next;
-	}
+void channel_tick(void)
+{
+	if (linked && link.irq_line < 0)
+		link.receive();
 }
 
 static uint64_t last_rx_tick;
@@ -90,8 +141,8 @@ static uint64_t last_rx_tick;
 /* Ring to decoder, as much as it takes. */
 static void pump(void)
 {
-	if (irq_line < 0)
-		channel_irq(); /* polled UART */
+	if (link.irq_line < 0)
+		link.receive();
 	if (ring_tail != ring_head)
 		last_rx_tick = pit_ticks();
 	while (ring_tail != ring_head) {
@@ -106,7 +157,7 @@ static void pump(void)
 static void send(size_t n)
 {
 	if (n)
-		uart_write(&chan, (const char *)tx, n);
+		link.send(tx, n);
 	else
 		log_err("hv: channel: response did not fit a frame");
 }
@@ -270,8 +321,8 @@ void channel_serve(void)
 	struct hvw_frame f;
 	uint64_t dropped_seen = 0, discarded_seen = 0;
 
-	log_info("hv: channel: serving on port 0x%x (%s)", chan.port,
-		 irq_line >= 0 ? "interrupt-driven" : "polled");
+	log_info("hv: channel: serving on %s (%s)", link.name,
+		 link.irq_line >= 0 ? "interrupt-driven" : "polled");
 	while (!power_off) {
 		pump();
 		while (!power_off && hvw_decoder_next(&dec, &f) == 1) {
@@ -302,6 +353,6 @@ void channel_serve(void)
 		if (!power_off && ring_tail == ring_head)
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
-	uart_flush(&chan); /* the POWER_OFF answer must leave before we quit */
+	link.flush(); /* the POWER_OFF answer must leave before we quit */
 	hv_power_off();
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The controller channel: frames of abi/hvwire.h over a 16550 UART
- * (channel=com2 by default). Requests go to the KVM API (hv/kvm_api.c),
+ * The controller channel: frames of abi/hvwire.h over a link, a 16550 UART
+ * (channel=com2 by default) or a virtio-console (channel=virtio). Requests go to the KVM API (hv/kvm_api.c),
  * guest memory reads/writes to the VM's slots; each gets one response.
  */
 #ifndef HV_CHANNEL_H
@@ -11,13 +11,15 @@
 
 #include "hv/cmdline.h"
 
-/* Program the UART the options name; false when there is none to serve. */
+/* Set up the link the options name; false when there is none to serve. */
 bool channel_init(const struct hv_options *o);
 
-/* The UART's interrupt: move received bytes into the ring (IRQ context). */
+/* The link's interrupt: move received bytes into the ring (IRQ context). */
 void channel_irq(void);
-/* The legacy IRQ line of the channel UART, or -1 when it is polled. */
+/* The legacy IRQ line of the link, or -1 when it is polled. */
 int channel_irq_line(void);
+/* The timer tick: a polled link moves its received bytes into the ring. */
+void channel_tick(void);
 
 /*
  * Serve requests until the controller asks for HVW_POWER_OFF; between
