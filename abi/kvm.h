@@ -338,6 +338,7 @@ struct kvm_run {
 	uint64_t kvm_dirty_regs; /* KVM_SYNC_X86_* */
 	union {
 		struct kvm_sync_regs regs;
+		struct hv_sync_regs hv; /* regs plus this hypervisor's extension sets */
 		char padding[SYNC_REGS_SIZE_BYTES];
 	} s;
 };
@@ -395,7 +396,7 @@ _Static_assert(sizeof(struct kvm_userspace_memory_region) == 32,
 	       "kvm_userspace_memory_region");
 _Static_assert(sizeof(struct kvm_interrupt) == 4, "kvm_interrupt");
 _Static_assert(sizeof(struct kvm_mp_state) == 4, "kvm_mp_state");
-_Static_assert(sizeof(struct kvm_sync_regs) <= SYNC_REGS_SIZE_BYTES,
+_Static_assert(sizeof(struct hv_sync_regs) <= SYNC_REGS_SIZE_BYTES,
 	       "kvm_sync_regs must fit in kvm_run.s");
 _Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "kvm_run.exit_reason");
 _Static_assert(offsetof(struct kvm_run, hw) == 32, "kvm_run exit union");

@@ -312,6 +312,40 @@ struct kvm_sync_regs {
 	struct kvm_vcpu_events events;
 };
 
+/*
+ * This hypervisor's extension sets (not in Linux): the debug registers, the
+ * FPU and up to HV_SYNC_REGS_NUM_MSRS chosen MSRs. They live in kvm_run.s
+ * right after upstream's struct kvm_sync_regs, so a client built against
+ * Linux's headers sees an identical layout; KVM_CHECK_EXTENSION
+ * (KVM_CAP_SYNC_REGS) reports them in its mask. Bits 16 and up stay clear of
+ * any set Linux may add.
+ *
+ *  HV_SYNC_X86_DEBUGREGS  s.hv.debugregs, as KVM_GET/SET_DEBUGREGS
+ *  HV_SYNC_X86_FPU        s.hv.fpu, as KVM_GET/SET_FPU
+ *  HV_SYNC_X86_MSRS       s.hv.msrs: nmsrs entries, as KVM_GET/SET_MSRS.
+ *                         nmsrs above 8 is E2BIG, 0 when loading is EINVAL,
+ *                         and a count that changed while the entries were
+ *                         copied is EINVAL; a store fills the data of the
+ *                         entries the caller named.
+ */
+#define HV_SYNC_X86_DEBUGREGS (1UL << 16)
+#define HV_SYNC_X86_FPU       (1UL << 17)
+#define HV_SYNC_X86_MSRS      (1UL << 18)
+#define HV_SYNC_REGS_NUM_MSRS 8
+
+struct hv_sync_msrs {
+	uint32_t nmsrs;
+	uint32_t pad;
+	struct kvm_msr_entry entries[HV_SYNC_REGS_NUM_MSRS];
+};
+
+struct hv_sync_regs {
+	struct kvm_sync_regs kvm; /* upstream's sets, at offset 0 */
+	struct kvm_debugregs debugregs;
+	struct kvm_fpu fpu;
+	struct hv_sync_msrs msrs;
+};
+
 /* ---- Nested virtualisation state (KVM_GET/SET_NESTED_STATE) ---- */
 
 /* kvm_nested_state.format */
@@ -403,6 +437,8 @@ _Static_assert(offsetof(struct kvm_vcpu_events, exception_payload) == 56,
 	       "kvm_vcpu_events.exception_payload");
 _Static_assert(sizeof(struct kvm_debugregs) == 128, "kvm_debugregs");
 _Static_assert(sizeof(struct kvm_sync_regs) == 520, "kvm_sync_regs");
+_Static_assert(__builtin_offsetof(struct hv_sync_regs, debugregs) == 520, "hv_sync_regs");
+_Static_assert(sizeof(struct hv_sync_regs) == 520 + 128 + 416 + 136, "hv_sync_regs");
 _Static_assert(sizeof(struct kvm_vmx_nested_state_hdr) == 32, "kvm_vmx_nested_state_hdr");
 _Static_assert(sizeof(struct kvm_vmx_nested_state_data) == 8192, "kvm_vmx_nested_state_data");
 _Static_assert(sizeof(struct kvm_nested_state) == 128, "kvm_nested_state");
