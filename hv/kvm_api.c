@@ -17,7 +17,10 @@
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 
-#define KVM_SYNC_SUPPORTED (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
+/* Upstream's three sets and this hypervisor's extension sets (abi/kvm_x86.h). */
+#define KVM_SYNC_SUPPORTED                                                                         \
+	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS | HV_SYNC_X86_DEBUGREGS |   \
+	 HV_SYNC_X86_FPU | HV_SYNC_X86_MSRS)
 #define VCPU_MMAP_SIZE (VCPU_RUN_PAGES * 4096)
 
 static struct vm *vms[KVM_API_MAX_VMS];
@@ -54,6 +57,8 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_SET_GUEST_DEBUG:
 	case KVM_CAP_INTERNAL_ERROR_DATA:
 	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_DEBUGREGS:
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return VM_MAX_SLOTS;
@@ -173,12 +178,50 @@ static long vm_create_vcpu(struct ioctl_ctx *c)
 /* ---- vCPU ------------------------------------------------------------- */
 
 /*
- * KVM_CAP_SYNC_REGS (Linux 6.1 semantics): before entering, load the sets
- * named in kvm_dirty_regs from kvm_run.s; after the exit, store the sets
- * named in kvm_valid_regs. Each bit mask and each set is copied out of the
- * shared page once and only the copy is checked and used.
+ * KVM_CAP_SYNC_REGS (Linux 6.1 semantics, plus the extension sets of
+ * abi/kvm_x86.h): before entering, load the sets named in kvm_dirty_regs
+ * from kvm_run.s; after the exit, store the sets named in kvm_valid_regs.
+ * The page is shared with the controller, so each mask and each set is
+ * copied out once, and only the copy is checked and used.
  */
-static long sync_regs_in(struct vcpu *v, struct kvm_run *run)
+
+/*
+ * The MSR set's count and entries, copied once. The count is read before
+ * and after the entries are copied: a controller that changed it meanwhile
+ * gets EINVAL rather than a mix of two lists.
+ */
+static long sync_msrs_copy(const struct kvm_run *run, struct hv_sync_msrs *m, bool loading)
+{
+	const volatile uint32_t *live = &run->s.hv.msrs.nmsrs;
+	uint32_t n = *live;
+
+	if (n > HV_SYNC_REGS_NUM_MSRS)
+		return -HV_E2BIG;
+	if (loading && n == 0)
+		return -HV_EINVAL;
+	memcpy(m->entries, (const void *)run->s.hv.msrs.entries, n * sizeof(m->entries[0]));
+	__asm__ volatile("" ::: "memory");
+	if (*live != n)
+		return -HV_EINVAL;
+	m->nmsrs = n;
+	return 0;
+}
+
+/* All of a load, or nothing run: the first MSR that cannot be set is EINVAL. */
+static long sync_msrs_load(struct vcpu *v, const struct hv_sync_msrs *m)
+{
+	for (uint32_t i = 0; i < m->nmsrs; i++) {
+		if (vcpu_msr_write(v, m->entries[i].index, m->entries[i].data) < 0) {
+			log_warn("vm %s vcpu %d: sync regs: MSR 0x%x cannot be set to 0x%llx",
+				 v->vm->name, v->id, m->entries[i].index,
+				 (unsigned long long)m->entries[i].data);
+			return -HV_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static long sync_regs_in(struct vcpu *v, struct kvm_run *run, struct hv_sync_msrs *msrs)
 {
 	uint64_t dirty = *(volatile uint64_t *)&run->kvm_dirty_regs;
 	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
@@ -186,6 +229,13 @@ static long sync_regs_in(struct vcpu *v, struct kvm_run *run)
 
 	if ((dirty | valid) & ~(uint64_t)KVM_SYNC_SUPPORTED)
 		return -HV_EINVAL;
+	msrs->nmsrs = 0;
+	if ((dirty | valid) & HV_SYNC_X86_MSRS) {
+		rc = sync_msrs_copy(run, msrs, dirty & HV_SYNC_X86_MSRS);
+		if (rc < 0)
+			return rc;
+	}
+	vcpu_load(v);
 	if (dirty & KVM_SYNC_X86_REGS) {
 		struct kvm_regs regs;
 
@@ -198,12 +248,33 @@ static long sync_regs_in(struct vcpu *v, struct kvm_run *run)
 		memcpy(&sregs, &run->s.regs.sregs, sizeof(sregs));
 		rc = vcpu_set_sregs(v, &sregs);
 	}
+	if (!rc && (dirty & KVM_SYNC_X86_EVENTS)) {
+		struct kvm_vcpu_events events;
+
+		memcpy(&events, &run->s.regs.events, sizeof(events));
+		rc = vcpu_set_events(v, &events);
+	}
+	if (!rc && (dirty & HV_SYNC_X86_DEBUGREGS)) {
+		struct kvm_debugregs d;
+
+		memcpy(&d, &run->s.hv.debugregs, sizeof(d));
+		rc = vcpu_set_debugregs(v, &d);
+	}
+	if (!rc && (dirty & HV_SYNC_X86_FPU)) {
+		struct kvm_fpu f;
+
+		memcpy(&f, &run->s.hv.fpu, sizeof(f));
+		rc = vcpu_set_fpu(v, &f);
+	}
+	if (!rc && (dirty & HV_SYNC_X86_MSRS))
+		rc = sync_msrs_load(v, msrs);
 	if (!rc)
 		run->kvm_dirty_regs = 0;
 	return rc;
 }
 
-static void sync_regs_out(struct vcpu *v, struct kvm_run *run)
+/* The MSR set stores the entries named when the run began. */
+static void sync_regs_out(struct vcpu *v, struct kvm_run *run, const struct hv_sync_msrs *msrs)
 {
 	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
 
@@ -211,16 +282,31 @@ static void sync_regs_out(struct vcpu *v, struct kvm_run *run)
 		vcpu_get_regs(v, &run->s.regs.regs);
 	if (valid & KVM_SYNC_X86_SREGS)
 		vcpu_get_sregs(v, &run->s.regs.sregs);
+	if (valid & KVM_SYNC_X86_EVENTS)
+		vcpu_get_events(v, &run->s.regs.events);
+	if (valid & HV_SYNC_X86_DEBUGREGS)
+		vcpu_get_debugregs(v, &run->s.hv.debugregs);
+	if (valid & HV_SYNC_X86_FPU)
+		vcpu_get_fpu(v, &run->s.hv.fpu);
+	if (valid & HV_SYNC_X86_MSRS) {
+		struct hv_sync_msrs out = *msrs;
+
+		for (uint32_t i = 0; i < out.nmsrs; i++)
+			if (vcpu_msr_read(v, out.entries[i].index, &out.entries[i].data) < 0)
+				out.entries[i].data = 0;
+		memcpy(&run->s.hv.msrs, &out, sizeof(out));
+	}
 }
 
 static long vcpu_ioctl_run(struct ioctl_ctx *c)
 {
-	long rc = sync_regs_in(c->vcpu, c->vcpu->run);
+	struct hv_sync_msrs msrs;
+	long rc = sync_regs_in(c->vcpu, c->vcpu->run, &msrs);
 
 	if (rc < 0)
 		return rc;
 	rc = vcpu_run(c->vcpu);
-	sync_regs_out(c->vcpu, c->vcpu->run);
+	sync_regs_out(c->vcpu, c->vcpu->run, &msrs);
 	return rc;
 }
 
@@ -321,6 +407,54 @@ static long vcpu_ioctl_get_cpuid2(struct ioctl_ctx *c)
 	return 0;
 }
 
+static long vcpu_ioctl_get_fpu(struct ioctl_ctx *c)
+{
+	return vcpu_get_fpu(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_fpu(struct ioctl_ctx *c)
+{
+	return vcpu_set_fpu(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_get_debugregs(struct ioctl_ctx *c)
+{
+	return vcpu_get_debugregs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_debugregs(struct ioctl_ctx *c)
+{
+	return vcpu_set_debugregs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_get_events(struct ioctl_ctx *c)
+{
+	return vcpu_get_events(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_events(struct ioctl_ctx *c)
+{
+	return vcpu_set_events(c->vcpu, c->arg);
+}
+
+/*
+ * KVM_ENABLE_CAP. flags must be 0 (KVM's rule). No capability here needs
+ * enabling (KVM_CAP_SYNC_REGS works without it, as upstream), so every
+ * other cap is EINVAL, on a VM and on a vCPU alike, as KVM answers for
+ * one it does not know.
+ */
+static long ioctl_enable_cap(struct ioctl_ctx *c)
+{
+	struct kvm_enable_cap cap;
+
+	memcpy(&cap, c->arg, sizeof(cap));
+	if (cap.flags)
+		return -HV_EINVAL;
+	log_info("vm %s: KVM_ENABLE_CAP %u refused: not a capability that can be enabled here",
+		 c->vm->name, cap.cap);
+	return -HV_EINVAL;
+}
+
 static long vcpu_ioctl_interrupt(struct ioctl_ctx *c)
 {
 	struct kvm_interrupt irq;
@@ -355,6 +489,7 @@ static const struct ioctl_row vm_ioctls[] = {
 	{ .nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension },
 	{ .nr = KVM_SET_USER_MEMORY_REGION, .fn = vm_set_region },
 	{ .nr = KVM_CREATE_VCPU, .fn = vm_create_vcpu },
+	{ .nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap },
 };
 
 static const struct ioctl_row vcpu_ioctls[] = {
@@ -370,6 +505,13 @@ static const struct ioctl_row vcpu_ioctls[] = {
 	{ .nr = KVM_SET_MSRS, .fn = vcpu_ioctl_set_msrs, .variable = true },
 	{ .nr = KVM_SET_CPUID2, .fn = vcpu_ioctl_set_cpuid2, .variable = true },
 	{ .nr = KVM_GET_CPUID2, .fn = vcpu_ioctl_get_cpuid2, .variable = true },
+	{ .nr = KVM_GET_FPU, .fn = vcpu_ioctl_get_fpu },
+	{ .nr = KVM_SET_FPU, .fn = vcpu_ioctl_set_fpu },
+	{ .nr = KVM_GET_DEBUGREGS, .fn = vcpu_ioctl_get_debugregs },
+	{ .nr = KVM_SET_DEBUGREGS, .fn = vcpu_ioctl_set_debugregs },
+	{ .nr = KVM_GET_VCPU_EVENTS, .fn = vcpu_ioctl_get_events },
+	{ .nr = KVM_SET_VCPU_EVENTS, .fn = vcpu_ioctl_set_events },
+	{ .nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap },
 };
 
 #define ROWS(t) t, sizeof(t) / sizeof(t[0])

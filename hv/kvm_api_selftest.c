@@ -164,6 +164,134 @@ static void cpuid_checks(struct tally *t, long vm)
 			     sizeof(cpuid_buf.hdr) + 2 * sizeof(cpuid_buf.e[0])), -HV_EFAULT);
 }
 
+static long vcpu_io(uint32_t vm, uint32_t id, unsigned long nr, void *arg, size_t len)
+{
+	return kvm_api_ioctl(KVM_TARGET_VCPU, vm, id, nr, arg, len);
+}
+
+/* FPU, debug registers, events and ENABLE_CAP, on two vCPUs of one VM. */
+static void state_checks(struct tally *t, long vm)
+{
+	struct kvm_fpu f, g;
+	struct kvm_debugregs d;
+	struct kvm_vcpu_events e;
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SYNC_REGS };
+	uint64_t id = 2;
+
+	expect(t, "KVM_CREATE_VCPU 2", vmio(vm, KVM_CREATE_VCPU, &id, sizeof(id)), 2);
+	expect(t, "KVM_GET_FPU", vcpu_io(vm, 1, KVM_GET_FPU, &f, sizeof(f)), 0);
+	expect(t, "a new vCPU's FCW is 0x37f", f.fcw, 0x37f);
+	expect(t, "a new vCPU's MXCSR is 0x1f80", f.mxcsr, 0x1f80);
+	f.fcw = 0x27f;
+	f.mxcsr = 0x1f00;
+	memset(f.xmm[5], 0xa5, 16);
+	expect(t, "KVM_SET_FPU", vcpu_io(vm, 1, KVM_SET_FPU, &f, sizeof(f)), 0);
+	g = f;
+	g.fcw = 0x37b;
+	memset(g.xmm[5], 0x5a, 16);
+	expect(t, "KVM_SET_FPU on another vCPU", vcpu_io(vm, 2, KVM_SET_FPU, &g, sizeof(g)), 0);
+	memset(&g, 0, sizeof(g));
+	expect(t, "KVM_GET_FPU again", vcpu_io(vm, 1, KVM_GET_FPU, &g, sizeof(g)), 0);
+	expect(t, "... FCW kept across a vCPU switch", g.fcw, 0x27f);
+	expect(t, "... MXCSR kept", g.mxcsr, 0x1f00);
+	expect(t, "... XMM5 kept, not the other vCPU's", g.xmm[5][7], 0xa5);
+	f.mxcsr = 1u << 31; /* reserved */
+	expect(t, "KVM_SET_FPU with a reserved MXCSR bit is EINVAL",
+	       vcpu_io(vm, 1, KVM_SET_FPU, &f, sizeof(f)), -HV_EINVAL);
+
+	expect(t, "KVM_GET_DEBUGREGS", vcpu_io(vm, 1, KVM_GET_DEBUGREGS, &d, sizeof(d)), 0);
+	expect(t, "a new vCPU's DR7 is 0x400", d.dr7, 0x400);
+	d.db[0] = 0x1000;
+	d.db[3] = 0xdead000;
+	d.dr7 = 0x401; /* L0 */
+	expect(t, "KVM_SET_DEBUGREGS", vcpu_io(vm, 1, KVM_SET_DEBUGREGS, &d, sizeof(d)), 0);
+	memset(&d, 0, sizeof(d));
+	d.db[0] = 0x2000;
+	expect(t, "KVM_SET_DEBUGREGS on another vCPU", vcpu_io(vm, 2, KVM_SET_DEBUGREGS, &d, sizeof(d)), 0);
+	expect(t, "KVM_GET_DEBUGREGS again", vcpu_io(vm, 1, KVM_GET_DEBUGREGS, &d, sizeof(d)), 0);
+	expect(t, "... DR0 kept across a vCPU switch", d.db[0], 0x1000);
+	expect(t, "... DR3 kept", d.db[3], 0xdead000);
+	expect(t, "... DR7 kept", d.dr7, 0x401);
+	d.flags = 1;
+	expect(t, "KVM_SET_DEBUGREGS with flags is EINVAL",
+	       vcpu_io(vm, 1, KVM_SET_DEBUGREGS, &d, sizeof(d)), -HV_EINVAL);
+	d.flags = 0;
+	d.dr7 = 1ull << 40;
+	expect(t, "KVM_SET_DEBUGREGS with DR7 bits above 31 is EINVAL",
+	       vcpu_io(vm, 1, KVM_SET_DEBUGREGS, &d, sizeof(d)), -HV_EINVAL);
+
+	expect(t, "KVM_GET_VCPU_EVENTS", vcpu_io(vm, 1, KVM_GET_VCPU_EVENTS, &e, sizeof(e)), 0);
+	expect(t, "a new vCPU has no event", e.exception.injected | e.interrupt.injected | e.nmi.pending, 0);
+	e.exception.injected = 1;
+	e.exception.nr = 13;
+	e.exception.has_error_code = 1;
+	e.exception.error_code = 0x18;
+	e.nmi.pending = 1;
+	e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	expect(t, "KVM_SET_VCPU_EVENTS", vcpu_io(vm, 1, KVM_SET_VCPU_EVENTS, &e, sizeof(e)), 0);
+	memset(&e, 0, sizeof(e));
+	expect(t, "KVM_GET_VCPU_EVENTS again", vcpu_io(vm, 1, KVM_GET_VCPU_EVENTS, &e, sizeof(e)), 0);
+	expect(t, "... #GP(0x18) injected", e.exception.injected && e.exception.nr == 13 &&
+						   e.exception.has_error_code && e.exception.error_code == 0x18, 1);
+	expect(t, "... NMI pending", e.nmi.pending, 1);
+	e.exception.nr = 2;
+	expect(t, "KVM_SET_VCPU_EVENTS with exception 2 (NMI) is EINVAL",
+	       vcpu_io(vm, 1, KVM_SET_VCPU_EVENTS, &e, sizeof(e)), -HV_EINVAL);
+	e.exception.nr = 13;
+	e.flags = KVM_VCPUEVENT_VALID_PAYLOAD;
+	expect(t, "KVM_SET_VCPU_EVENTS with a payload (not enabled) is EINVAL",
+	       vcpu_io(vm, 1, KVM_SET_VCPU_EVENTS, &e, sizeof(e)), -HV_EINVAL);
+	memset(&e, 0, sizeof(e));
+	e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	expect(t, "KVM_SET_VCPU_EVENTS clearing everything",
+	       vcpu_io(vm, 1, KVM_SET_VCPU_EVENTS, &e, sizeof(e)), 0);
+
+	expect(t, "KVM_ENABLE_CAP on a vCPU is EINVAL",
+	       vcpu_io(vm, 1, KVM_ENABLE_CAP, &cap, sizeof(cap)), -HV_EINVAL);
+	expect(t, "KVM_ENABLE_CAP on a VM is EINVAL", vmio(vm, KVM_ENABLE_CAP, &cap, sizeof(cap)),
+	       -HV_EINVAL);
+}
+
+/* The extension sets' rules that need no guest code. */
+static void sync_checks(struct tally *t, long vm)
+{
+	struct kvm_run *run = kvm_api_run_page(vm, 1);
+	struct kvm_regs regs;
+
+	run->immediate_exit = 1;
+	run->kvm_valid_regs = HV_SYNC_X86_MSRS;
+	run->s.hv.msrs.nmsrs = HV_SYNC_REGS_NUM_MSRS + 1;
+	expect(t, "sync regs: 9 MSRs is E2BIG", vcpu_io(vm, 1, KVM_RUN, NULL, 0), -HV_E2BIG);
+	run->kvm_valid_regs = 0;
+	run->kvm_dirty_regs = HV_SYNC_X86_MSRS;
+	run->s.hv.msrs.nmsrs = 0;
+	expect(t, "sync regs: loading 0 MSRs is EINVAL", vcpu_io(vm, 1, KVM_RUN, NULL, 0), -HV_EINVAL);
+	run->s.hv.msrs.nmsrs = 1;
+	run->s.hv.msrs.entries[0].index = 0x174; /* IA32_SYSENTER_CS */
+	run->s.hv.msrs.entries[0].data = 0x1234;
+	run->kvm_valid_regs = HV_SYNC_X86_MSRS | HV_SYNC_X86_FPU | HV_SYNC_X86_DEBUGREGS |
+			      KVM_SYNC_X86_EVENTS | KVM_SYNC_X86_REGS;
+	run->s.hv.msrs.entries[0].data = 0x1234;
+	expect(t, "sync regs: one MSR loaded and stored", vcpu_io(vm, 1, KVM_RUN, NULL, 0), -HV_EINTR);
+	expect(t, "... its value reported", run->s.hv.msrs.entries[0].data, 0x1234);
+	expect(t, "... kvm_dirty_regs cleared", run->kvm_dirty_regs, 0);
+	expect(t, "... the FPU set stored", run->s.hv.fpu.fcw, 0x27f);
+	expect(t, "... the debug set stored", run->s.hv.debugregs.db[0], 0x1000);
+	run->s.hv.msrs.entries[0].index = 0xdeadbeef;
+	run->kvm_dirty_regs = HV_SYNC_X86_MSRS;
+	expect(t, "sync regs: an MSR that cannot be set is EINVAL", vcpu_io(vm, 1, KVM_RUN, NULL, 0),
+	       -HV_EINVAL);
+	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	run->kvm_valid_regs = 0;
+	run->s.regs.regs.rip = 0x7777;
+	run->s.regs.regs.rflags = 2;
+	expect(t, "sync regs: RIP loaded", vcpu_io(vm, 1, KVM_RUN, NULL, 0), -HV_EINTR);
+	vcpu_io(vm, 1, KVM_GET_REGS, &regs, sizeof(regs));
+	expect(t, "... and read back by KVM_GET_REGS", regs.rip, 0x7777);
+	run->kvm_dirty_regs = 0;
+	run->immediate_exit = 0;
+}
+
 static void vm_checks(struct tally *t)
 {
 	struct kvm_sregs sregs;
@@ -173,8 +301,12 @@ static void vm_checks(struct tally *t)
 
 	expect(t, "KVM_CAP_USER_MEMORY", sys(KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
 	expect(t, "KVM_CAP_NR_MEMSLOTS", sys(KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS), VM_MAX_SLOTS);
-	expect(t, "KVM_CAP_SYNC_REGS is regs|sregs",
-	       sys(KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS), KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	expect(t, "KVM_CAP_SYNC_REGS is the three upstream sets and the three extensions",
+	       sys(KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS),
+	       KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS | HV_SYNC_X86_DEBUGREGS |
+		       HV_SYNC_X86_FPU | HV_SYNC_X86_MSRS);
+	expect(t, "KVM_CAP_VCPU_EVENTS", sys(KVM_CHECK_EXTENSION, KVM_CAP_VCPU_EVENTS), 1);
+	expect(t, "KVM_CAP_DEBUGREGS", sys(KVM_CHECK_EXTENSION, KVM_CAP_DEBUGREGS), 1);
 	expect(t, "KVM_CREATE_VM type 1 is EINVAL", sys(KVM_CREATE_VM, 1), -HV_EINVAL);
 	vm = sys(KVM_CREATE_VM, 0);
 	expect(t, "KVM_CREATE_VM gives a handle", vm > 0, 1);
@@ -205,7 +337,7 @@ static void vm_checks(struct tally *t)
 	expect(t, "KVM_SET_SREGS with CR4.VMXE is EINVAL",
 	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_SREGS, &sregs, sizeof(sregs)), -HV_EINVAL);
 	run = kvm_api_run_page(vm, 1);
-	run->kvm_dirty_regs = KVM_SYNC_X86_EVENTS; /* not offered */
+	run->kvm_dirty_regs = 1u << 3; /* not offered */
 	expect(t, "KVM_RUN with unsupported kvm_dirty_regs is EINVAL",
 	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_RUN, NULL, 0), -HV_EINVAL);
 	run->kvm_dirty_regs = 0;
@@ -215,6 +347,8 @@ static void vm_checks(struct tally *t)
 	expect(t, "... and exit reason KVM_EXIT_INTR", run->exit_reason, KVM_EXIT_INTR);
 	msr_checks(t, vm);
 	cpuid_checks(t, vm);
+	state_checks(t, vm);
+	sync_checks(t, vm);
 	expect(t, "closing the VM", kvm_api_destroy_vm(vm), 0);
 	expect(t, "the closed handle is EBADF", region(vm, 0, 0, 0, 4096), -HV_EBADF);
 }

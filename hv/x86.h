@@ -158,6 +158,25 @@ static inline void write_cr2(uint64_t v)
 	__asm__ volatile("mov %0, %%cr2" ::"r"(v) : "memory");
 }
 
+/* Debug registers 0-3 and 6 (DR7 of a guest lives in its VMCS). */
+#define DEFINE_DR(n)                                                       \
+	static inline uint64_t read_dr##n(void)                            \
+	{                                                                  \
+		uint64_t v;                                                \
+		__asm__ volatile("mov %%dr" #n ", %0" : "=r"(v));          \
+		return v;                                                  \
+	}                                                                  \
+	static inline void write_dr##n(uint64_t v)                         \
+	{                                                                  \
+		__asm__ volatile("mov %0, %%dr" #n ::"r"(v) : "memory");   \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
+
 static inline void xsetbv(uint32_t index, uint64_t val)
 {
 	__asm__ volatile("xsetbv" ::"c"(index), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));

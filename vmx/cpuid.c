@@ -4,6 +4,7 @@
 #include "abi/hv_guest.h"
 #include "hv/errno.h"
 #include "vmx/cpuid.h"
+#include "vmx/xstate.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx_ops.h"
 
@@ -18,6 +19,7 @@
 #define CPUID7_EBX_SGX (1u << 2)
 #define CPUID7_ECX_WAITPKG (1u << 5)
 #define CPUID7_ECX_PKS (1u << 31)
+#define CPUIDD1_EAX_XSAVES (1u << 3)
 
 /* Leaves whose subleaf (ECX) selects the answer. */
 static int indexed(uint32_t leaf)
@@ -37,6 +39,20 @@ void cpuid_mask(struct kvm_cpuid_entry2 *e)
 		if (e->index == 0) {
 			e->ebx &= ~CPUID7_EBX_SGX;
 			e->ecx &= ~(CPUID7_ECX_PKS | CPUID7_ECX_WAITPKG);
+		}
+		break;
+	case 0xd: /* XSAVE: only the components a vCPU's save area holds */
+		if (e->index == 0) {
+			uint64_t held = xstate_guest_xcr0_mask();
+
+			e->eax &= (uint32_t)held;
+			e->edx &= (uint32_t)(held >> 32);
+			e->ecx = (uint32_t)xstate_area_size();
+		} else if (e->index == 1) {
+			e->eax &= ~CPUIDD1_EAX_XSAVES; /* no IA32_XSS, XSAVES not enabled */
+			e->ebx = e->ecx = e->edx = 0;
+		} else if (e->index < 64 && !(xstate_guest_xcr0_mask() >> e->index & 1)) {
+			e->eax = e->ebx = e->ecx = e->edx = 0;
 		}
 		break;
 	case 5:   /* MONITOR/MWAIT: hidden */
@@ -127,6 +143,8 @@ struct cpuid_regs vcpu_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 		r = (struct cpuid_regs){ e->eax, e->ebx, e->ecx, e->edx };
 		break;
 	}
+	if (leaf == 0xd && subleaf == 0 && r.eax)
+		r.ebx = cpuid(0xd, 0).ebx; /* the size for the guest's XCR0, now in force */
 	if (leaf == 1) {
 		r.ebx = (r.ebx & 0x00ffffff) | (uint32_t)v->id << 24;
 		r.ecx &= ~CPUID1_ECX_OSXSAVE;

@@ -18,6 +18,7 @@
 #include "vmx/exit_reasons.h"
 #include "vmx/msr.h"
 #include "vmx/vcpu.h"
+#include "vmx/xstate.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_ops.h"
 
@@ -422,8 +423,7 @@ static enum exit_action handle_xsetbv(struct vcpu *v)
 {
 	uint32_t index = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
-	struct cpuid_regs d = cpuid(0xd, 0);
-	uint64_t supported = ((uint64_t)d.edx << 32) | d.eax;
+	uint64_t supported = xstate_guest_xcr0_mask();
 
 	/* x87 always; AVX needs SSE; AVX-512 state needs AVX; nothing unsupported. */
 	if (index != 0 || vcpu_cpl() != 0 || !(val & 1) || (val & ~supported) ||

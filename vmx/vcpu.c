@@ -14,6 +14,7 @@
 #include "hv/x86.h"
 #include "vmx/exit.h"
 #include "vmx/vcpu.h"
+#include "vmx/xstate.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_controls.h"
 #include "vmx/vmx_ops.h"
@@ -33,8 +34,16 @@ extern char vmx_exit_entry[];
 /* Power-on PAT (SDM 11.12.4). */
 #define PAT_RESET 0x0007040600070406ull
 
+/* DR6 after RESET (SDM 17.2.3); DR7's is 0x400. */
+#define DR6_RESET 0xffff0ff0ull
+#define DR7_RESET 0x400ull
+#define DR6_RESET_ONES 0xfffe0ff0ull /* bits that read as 1 (bit 16: RTM, active low) */
+#define DR7_WRITABLE 0xffff2fffull   /* bits 12, 14 and 15 are reserved zero */
+
 static struct vcpu *current_vcpu;
 static uint32_t exception_bitmap(const struct vcpu *v);
+static void put_state(struct vcpu *v);
+static void get_state(struct vcpu *v);
 static uint16_t next_vpid = 1;
 
 static uint64_t pages_for(size_t bytes)
@@ -165,7 +174,7 @@ static void reset_state(struct vcpu *v)
 	r.rflags = 2;
 	vcpu_set_regs(v, &r);
 	vmcs_write64(VMCS_GUEST_IA32_PAT, PAT_RESET);
-	vmcs_writel(VMCS_GUEST_DR7, 0x400);
+	vmcs_writel(VMCS_GUEST_DR7, DR7_RESET);
 	vmcs_write64(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
 	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
@@ -196,7 +205,9 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 	v->io_bitmap_a = page_alloc_zeroed();
 	v->io_bitmap_b = page_alloc_zeroed();
 	v->msr_bitmap = page_alloc_zeroed();
-	if (!v->vmcs || !v->run || !v->io_bitmap_a || !v->io_bitmap_b || !v->msr_bitmap) {
+	v->xstate = phys_to_virt(pages_alloc_zeroed(pages_for(xstate_area_size()), 1));
+	if (!v->vmcs || !v->run || !v->io_bitmap_a || !v->io_bitmap_b || !v->msr_bitmap ||
+	    !v->xstate) {
 		vcpu_destroy(v);
 		return -HV_ENOMEM;
 	}
@@ -208,12 +219,18 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 	v->vpid = next_vpid++;
 	v->cpuid.nent = (uint32_t)cpuid_supported(v->cpuid.e, VCPU_CPUID_MAX);
 
+	xstate_area_reset(v->xstate);
+	v->dr6 = DR6_RESET;
+
+	if (current_vcpu)
+		put_state(current_vcpu);
 	vmclear(v->vmcs);
 	vmptrld(v->vmcs);
 	current_vcpu = v;
 	setup_host_state();
 	setup_controls(v);
 	reset_state(v);
+	get_state(v);
 	vm->vcpus[vm->n_vcpus++] = v;
 	*out = v;
 	return 0;
@@ -235,17 +252,27 @@ void vcpu_destroy(struct vcpu *v)
 		page_free(v->io_bitmap_b);
 	if (v->msr_bitmap)
 		page_free(v->msr_bitmap);
+	if (v->xstate)
+		pages_free(virt_to_phys(v->xstate), pages_for(xstate_area_size()));
 	if (v->vpid && vmx_config.vpid)
 		invvpid_safe(INVVPID_SINGLE_CONTEXT, v->vpid);
 	pages_free(virt_to_phys(v), pages_for(sizeof(struct vcpu)));
 }
 
-/* Make v's VMCS current and its non-VMCS MSRs live in the CPU. */
-void vcpu_load(struct vcpu *v)
+/* The current vCPU's non-VMCS state goes back to its struct. */
+static void put_state(struct vcpu *v)
 {
-	if (current_vcpu == v)
-		return;
-	vmptrld(v->vmcs);
+	v->db[0] = read_dr0();
+	v->db[1] = read_dr1();
+	v->db[2] = read_dr2();
+	v->db[3] = read_dr3();
+	v->dr6 = read_dr6();
+	xstate_save(v->xstate, v->xcr0);
+}
+
+/* v's non-VMCS state into the CPU. */
+static void get_state(struct vcpu *v)
+{
 	wrmsr(MSR_STAR, v->star);
 	wrmsr(MSR_LSTAR, v->lstar);
 	wrmsr(MSR_CSTAR, v->cstar);
@@ -253,8 +280,23 @@ void vcpu_load(struct vcpu *v)
 	wrmsr(MSR_KERNEL_GS_BASE, v->kernel_gs_base);
 	if (cpuid(0x80000001, 0).edx & (1u << 27))
 		wrmsr(MSR_TSC_AUX, v->tsc_aux);
-	if (read_cr4() & CR4_OSXSAVE)
-		xsetbv(0, v->xcr0);
+	write_dr0(v->db[0]);
+	write_dr1(v->db[1]);
+	write_dr2(v->db[2]);
+	write_dr3(v->db[3]);
+	write_dr6(v->dr6);
+	xstate_restore(v->xstate, v->xcr0); /* and XCR0 */
+}
+
+/* Make v's VMCS current and its other state live in the CPU. */
+void vcpu_load(struct vcpu *v)
+{
+	if (current_vcpu == v)
+		return;
+	if (current_vcpu)
+		put_state(current_vcpu);
+	vmptrld(v->vmcs);
+	get_state(v);
 	current_vcpu = v;
 }
 
@@ -412,6 +454,173 @@ int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *in)
 	}
 	v->guest_debug = control & ~KVM_GUESTDBG_INJECT_BP;
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, exception_bitmap(v));
+	return 0;
+}
+
+/* ---- KVM_GET/SET_FPU, _DEBUGREGS, _VCPU_EVENTS ----------------------- */
+
+int vcpu_get_fpu(struct vcpu *v, struct kvm_fpu *f)
+{
+	vcpu_load(v);
+	xstate_save(v->xstate, v->xcr0);
+	xstate_get_fpu(v->xstate, f);
+	return 0;
+}
+
+int vcpu_set_fpu(struct vcpu *v, const struct kvm_fpu *f)
+{
+	int rc;
+
+	vcpu_load(v);
+	xstate_save(v->xstate, v->xcr0); /* keep what kvm_fpu does not cover */
+	rc = xstate_set_fpu(v->xstate, f);
+	if (rc == 0)
+		xstate_restore(v->xstate, v->xcr0);
+	return rc;
+}
+
+int vcpu_get_debugregs(struct vcpu *v, struct kvm_debugregs *d)
+{
+	vcpu_load(v);
+	memset(d, 0, sizeof(*d));
+	d->db[0] = read_dr0();
+	d->db[1] = read_dr1();
+	d->db[2] = read_dr2();
+	d->db[3] = read_dr3();
+	d->dr6 = read_dr6();
+	d->dr7 = vmcs_readl(VMCS_GUEST_DR7);
+	return 0;
+}
+
+/* As KVM: flags must be 0; DR6 and DR7 have no bits above 31. */
+int vcpu_set_debugregs(struct vcpu *v, const struct kvm_debugregs *in)
+{
+	struct kvm_debugregs d;
+
+	memcpy(&d, in, sizeof(d));
+	if (d.flags || (d.dr6 >> 32) || (d.dr7 >> 32))
+		return -HV_EINVAL;
+	vcpu_load(v);
+	write_dr0(d.db[0]);
+	write_dr1(d.db[1]);
+	write_dr2(d.db[2]);
+	write_dr3(d.db[3]);
+	write_dr6(d.dr6 | DR6_RESET_ONES);
+	vmcs_writel(VMCS_GUEST_DR7, (d.dr7 & DR7_WRITABLE) | DR7_RESET);
+	return 0;
+}
+
+static bool is_soft(uint32_t type)
+{
+	return type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
+	       type == INTR_TYPE_PRIV_SW_EXCEPTION;
+}
+
+/*
+ * The event in the injection slot is reported where KVM keeps it: an
+ * exception (hardware or INT3/INTO), an interrupt (external, or INT n as
+ * soft), or an NMI; an interrupt from KVM_INTERRUPT still waiting for its
+ * window counts as injected too, as in KVM without an in-kernel APIC.
+ */
+int vcpu_get_events(struct vcpu *v, struct kvm_vcpu_events *e)
+{
+	uint32_t intr, type;
+
+	vcpu_load(v);
+	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	memset(e, 0, sizeof(*e));
+	if (v->inject.valid) {
+		type = v->inject.info & INTR_TYPE_MASK;
+		if (type == INTR_TYPE_HW_EXCEPTION || type == INTR_TYPE_SW_EXCEPTION ||
+		    type == INTR_TYPE_PRIV_SW_EXCEPTION) {
+			e->exception.injected = 1;
+			e->exception.nr = (uint8_t)v->inject.info;
+			e->exception.has_error_code = !!(v->inject.info & INTR_INFO_DELIVER_ERROR);
+			e->exception.error_code = v->inject.error;
+		} else if (type == INTR_TYPE_NMI) {
+			e->nmi.injected = 1;
+		} else {
+			e->interrupt.injected = 1;
+			e->interrupt.nr = (uint8_t)v->inject.info;
+			e->interrupt.soft = type == INTR_TYPE_SW_INTR;
+		}
+	}
+	if (v->irq_pending && !e->interrupt.injected) {
+		e->interrupt.injected = 1;
+		e->interrupt.nr = v->irq_vector;
+	}
+	e->interrupt.shadow = (intr & INTERRUPTIBILITY_STI ? KVM_X86_SHADOW_INT_STI : 0) |
+			      (intr & INTERRUPTIBILITY_MOVSS ? KVM_X86_SHADOW_INT_MOV_SS : 0);
+	e->nmi.pending = v->nmi_pending;
+	e->nmi.masked = !!(intr & INTERRUPTIBILITY_NMI);
+	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+	return 0;
+}
+
+/*
+ * All checked before anything changes. An injected exception takes the
+ * injection slot; an injected interrupt or NMI waits for its window like
+ * one from KVM_INTERRUPT / KVM_NMI (VM entry refuses to inject an external
+ * interrupt while the guest's IF is 0).
+ */
+int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *in)
+{
+	const uint32_t known = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+			       KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+	struct kvm_vcpu_events e;
+	uint32_t intr, info = 0;
+
+	memcpy(&e, in, sizeof(e));
+	if (e.flags & ~known)
+		return -HV_EINVAL; /* payloads and triple-fault events are not enabled */
+	if ((e.flags & KVM_VCPUEVENT_VALID_SMM) &&
+	    (e.smi.smm || e.smi.pending || e.smi.smm_inside_nmi || e.smi.latched_init))
+		return -HV_EINVAL; /* no SMM here */
+	if (e.exception.injected || e.exception.pending) {
+		if (e.exception.nr > 31 || e.exception.nr == VEC_NMI)
+			return -HV_EINVAL;
+		info = INTR_INFO_VALID | e.exception.nr |
+		       (e.exception.nr == VEC_BP || e.exception.nr == 4 ? INTR_TYPE_SW_EXCEPTION
+									 : INTR_TYPE_HW_EXCEPTION) |
+		       (e.exception.has_error_code ? INTR_INFO_DELIVER_ERROR : 0);
+	}
+	if (e.interrupt.injected && e.interrupt.soft) {
+		if (info)
+			return -HV_EINVAL; /* one event per entry */
+		info = INTR_INFO_VALID | INTR_TYPE_SW_INTR | e.interrupt.nr;
+	}
+	if (e.flags & KVM_VCPUEVENT_VALID_SHADOW) {
+		if (e.interrupt.shadow & ~(KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS) ||
+		    e.interrupt.shadow == (KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS))
+			return -HV_EINVAL;
+	}
+	vcpu_load(v);
+	if ((e.flags & KVM_VCPUEVENT_VALID_SHADOW) && (e.interrupt.shadow & KVM_X86_SHADOW_INT_STI) &&
+	    !(vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
+		return -HV_EINVAL; /* an STI shadow with IF=0 fails VM entry */
+
+	v->inject.valid = info != 0;
+	v->inject.info = info;
+	v->inject.error = e.exception.has_error_code ? e.exception.error_code : 0;
+	v->inject.len = !is_soft(info & INTR_TYPE_MASK)			? 0
+			: (info & INTR_TYPE_MASK) == INTR_TYPE_SW_INTR ? 2 /* INT n */
+									: 1; /* INT3, INTO */
+	v->irq_pending = e.interrupt.injected && !e.interrupt.soft;
+	v->irq_vector = e.interrupt.nr;
+	if (e.nmi.injected)
+		v->nmi_pending = true;
+	else if (e.flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
+		v->nmi_pending = e.nmi.pending;
+	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	intr = e.nmi.masked ? intr | INTERRUPTIBILITY_NMI : intr & ~INTERRUPTIBILITY_NMI;
+	if (e.flags & KVM_VCPUEVENT_VALID_SHADOW) {
+		intr &= ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS);
+		if (e.interrupt.shadow & KVM_X86_SHADOW_INT_STI)
+			intr |= INTERRUPTIBILITY_STI;
+		if (e.interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS)
+			intr |= INTERRUPTIBILITY_MOVSS;
+	}
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
 	return 0;
 }
 

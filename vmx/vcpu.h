@@ -57,9 +57,14 @@ struct vcpu {
 	bool irq_pending, nmi_pending;
 	uint8_t irq_vector;
 
-	/* MSRs the VMCS does not switch: in the CPU while this vCPU runs. */
+	/*
+	 * State the VMCS does not switch: in the CPU while this vCPU is
+	 * current (vcpu_load), saved here when another one takes the CPU.
+	 */
 	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
 	uint64_t apic_base, xcr0, cr2;
+	uint64_t db[4], dr6;            /* DR7 is in the VMCS */
+	void *xstate;                   /* x87/SSE/AVX save area (vmx/xstate.h) */
 
 	uint32_t guest_debug;           /* KVM_GUESTDBG_* in force */
 	uint8_t bp_len;                 /* length of the INT3 that last exited */
@@ -90,6 +95,14 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *s);
  * Other controls: -EINVAL.
  */
 int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *dbg);
+
+/* KVM_GET/SET_FPU, KVM_GET/SET_DEBUGREGS, KVM_GET/SET_VCPU_EVENTS. */
+int vcpu_get_fpu(struct vcpu *v, struct kvm_fpu *f);
+int vcpu_set_fpu(struct vcpu *v, const struct kvm_fpu *f);
+int vcpu_get_debugregs(struct vcpu *v, struct kvm_debugregs *d);
+int vcpu_set_debugregs(struct vcpu *v, const struct kvm_debugregs *d);
+int vcpu_get_events(struct vcpu *v, struct kvm_vcpu_events *e);
+int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *e);
 
 /* KVM_INTERRUPT: an external interrupt, injected when the guest allows. */
 int vcpu_interrupt(struct vcpu *v, uint32_t vector);

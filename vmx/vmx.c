@@ -9,6 +9,7 @@
 #include "hv/msr.h"
 #include "hv/x86.h"
 #include "vmx/vmx.h"
+#include "vmx/xstate.h"
 #include "vmx/vmx_controls.h"
 #include "vmx/vmx_ops.h"
 #include "abi/hv_exit.h"
@@ -129,9 +130,10 @@ static int negotiate_controls(void)
 		      proc2_names, &v->proc2);
 	bad |= adjust("VM-exit", c->exit,
 		      VMX_EXIT_HOST_ADDR_SPACE_SIZE | VMX_EXIT_SAVE_EFER | VMX_EXIT_LOAD_EFER |
-			      VMX_EXIT_SAVE_PAT | VMX_EXIT_LOAD_PAT,
+			      VMX_EXIT_SAVE_PAT | VMX_EXIT_LOAD_PAT | VMX_EXIT_SAVE_DEBUG_CONTROLS,
 		      0, exit_names, &v->exit);
-	bad |= adjust("VM-entry", c->entry, VMX_ENTRY_LOAD_EFER | VMX_ENTRY_LOAD_PAT, 0,
+	bad |= adjust("VM-entry", c->entry,
+		      VMX_ENTRY_LOAD_EFER | VMX_ENTRY_LOAD_PAT | VMX_ENTRY_LOAD_DEBUG_CONTROLS, 0,
 		      entry_names, &v->entry);
 	if (bad)
 		return -1;
@@ -197,6 +199,7 @@ int vmx_init(void)
 	/* Guests may use XSAVE: the host must be able to switch XCR0. */
 	if (cpuid(1, 0).ecx & (1u << 26))
 		write_cr4(read_cr4() | CR4_OSXSAVE);
+	xstate_init();
 	write_cr4(read_cr4() | CR4_VMXE);
 	err = vmxon_safe(vmxon_region);
 	if (err) {

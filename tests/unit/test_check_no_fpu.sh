@@ -121,6 +121,21 @@ for m in emms ldmxcsr stmxcsr vldmxcsr xsave xrstor xsaveopt fxsave vzeroupper f
 	expect "reports $m" 1 "$m" "$tmp/state_asm.o"
 done
 
+# 6b. The one exception: xstate_hw_* functions may move guest state with
+#     fxsave/fxrstor/xsave/xrstor (64-bit forms too), nothing else; the same
+#     instructions elsewhere are still flagged.
+build xstate_ok "${HVFLAGS[@]}" <<'EOF'
+void xstate_hw_save(void *p) { __asm__ volatile("fxsave64 (%0)\n xsave64 (%0)" : : "r"(p) : "memory"); }
+void xstate_hw_load(void *p) { __asm__ volatile("fxrstor64 (%0)\n xrstor (%0)" : : "r"(p) : "memory"); }
+EOF
+expect "xstate_hw_* may save and restore state" 0 "clean" "$tmp/xstate_ok.o"
+build xstate_bad "${HVFLAGS[@]}" <<'EOF'
+void xstate_hw_sneaky(void *p) { __asm__ volatile("fxsave64 (%0)\n stmxcsr (%0)\n fninit" : : "r"(p) : "memory"); }
+void save_elsewhere(void *p) { __asm__ volatile("xsave64 (%0)" : : "r"(p) : "memory"); }
+EOF
+expect "xstate_hw_*: other state instructions still flagged" 1 ": 3 x87/MMX/SSE/AVX instruction" "$tmp/xstate_bad.o"
+expect "xsave outside xstate_hw_* is flagged" 1 "xsave64.*\(in save_elsewhere\)" "$tmp/xstate_bad.o"
+
 # 7. More than 20 offenders: 20 lines are shown, the rest counted.
 {
 	echo 'void h(void) { __asm__ volatile('
