@@ -12,6 +12,9 @@
 GUEST_INSN(insn_div0, "xorl %edx, %edx\n\tmovl $1, %eax\n\txorl %ecx, %ecx", "divl %ecx");
 GUEST_INSN(insn_idiv_overflow, "movl $0x80000000, %eax\n\tcltd\n\tmovl $-1, %ecx", "idivl %ecx");
 GUEST_INSN(insn_ud2, "", "ud2");
+/* CPUID says no MONITOR/MWAIT: both must fault, never sleep. */
+GUEST_INSN(insn_monitor, "movl $scratch_page, %eax\n\txorl %ecx, %ecx\n\txorl %edx, %edx", "monitor");
+GUEST_INSN(insn_mwait, "xorl %eax, %eax\n\txorl %ecx, %ecx", "mwait");
 GUEST_INSN(insn_int3, "", "int3");
 GUEST_INSN(insn_int_3, "", ".byte 0xcd, 0x03"); /* int $3, the two-byte form */
 GUEST_INSN(insn_single_step, "pushfl\n\torl $0x100, (%esp)\n\tpopfl", "nop");
@@ -44,6 +47,8 @@ void guest_main(void)
 	expect_exception("exceptions #DE idiv overflow", VEC_DE, 0, insn_idiv_overflow_at,
 			 insn_idiv_overflow, NULL);
 	expect_exception("exceptions #UD ud2", VEC_UD, 0, insn_ud2_at, insn_ud2, NULL);
+	expect_exception("exceptions #UD monitor", VEC_UD, 0, insn_monitor_at, insn_monitor, NULL);
+	expect_exception("exceptions #UD mwait", VEC_UD, 0, insn_mwait_at, insn_mwait, NULL);
 	expect_exception("exceptions #BP int3", VEC_BP, 0, insn_int3_end, insn_int3, NULL);
 	expect_exception("exceptions #BP int $3", VEC_BP, 0, insn_int_3_end, insn_int_3, NULL);
 	expect_exception("exceptions #DB single step", VEC_DB, 0, insn_single_step_end,

@@ -123,7 +123,9 @@ static int negotiate_controls(void)
 		      VMX_PIN_VIRTUAL_NMIS | VMX_PIN_PREEMPTION_TIMER, pin_names, &v->pin);
 	bad |= adjust("processor-based", c->proc,
 		      VMX_PROC_HLT_EXITING | VMX_PROC_IO_BITMAPS | VMX_PROC_MSR_BITMAPS |
-			      VMX_PROC_SECONDARY_CONTROLS | VMX_PROC_TSC_OFFSETTING,
+			      VMX_PROC_SECONDARY_CONTROLS | VMX_PROC_TSC_OFFSETTING |
+			      /* CPUID hides MONITOR/MWAIT: they raise #UD (exit.c) */
+			      VMX_PROC_MWAIT_EXITING | VMX_PROC_MONITOR_EXITING,
 		      0, proc_names, &v->proc);
 	bad |= adjust("secondary", c->proc2, VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST,
 		      VMX_PROC2_VPID | VMX_PROC2_RDTSCP | VMX_PROC2_INVPCID | VMX_PROC2_WBINVD_EXITING,
