@@ -41,7 +41,7 @@ struct ioctl_row {
 	bool variable; /* a header record followed by a counted array */
 };
 
-/* Largest counted array accepted (KVM_GET/SET_MSRS entries). */
+/* KVM_GET/SET_MSRS take fewer entries than this (KVM's MAX_IO_MSRS). */
 #define KVM_API_MAX_MSRS 256
 
 /* ---- system and VM-level checks ---------------------------------------- */
@@ -342,8 +342,8 @@ static long msr_io(struct ioctl_ctx *c, bool write)
 	long done;
 
 	memcpy(&n, &m->nmsrs, sizeof(n));
-	if (n > KVM_API_MAX_MSRS)
-		return -HV_E2BIG;
+	if (n >= KVM_API_MAX_MSRS)
+		return -HV_E2BIG; /* KVM's MAX_IO_MSRS rule */
 	if (c->arg_len != sizeof(*m) + (size_t)n * sizeof(struct kvm_msr_entry))
 		return -HV_EFAULT;
 	vcpu_load(c->vcpu);
@@ -562,8 +562,10 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 	struct ioctl_ctx c = { .arg = arg, .arg_len = arg_len };
 	const struct ioctl_row *row;
 
-	if (HV_IOC_TYPE(nr) != KVMIO)
-		return -HV_ENOTTY;
+	/*
+	 * An unknown request is what Linux answers on that kind of fd: EINVAL
+	 * on /dev/kvm and on a vCPU, ENOTTY on a VM.
+	 */
 	switch (target) {
 	case KVM_TARGET_SYSTEM:
 		row = find(ROWS(system_ioctls), nr);
@@ -585,7 +587,7 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 		return -HV_EBADF;
 	}
 	if (!row)
-		return -HV_ENOTTY;
+		return target == KVM_TARGET_VM ? -HV_ENOTTY : -HV_EINVAL;
 	if (HV_IOC_DIR(nr) == HV_IOC_NONE) {
 		/* Integer argument: up to 8 bytes, little-endian. */
 		if (arg_len > sizeof(c.value))

@@ -55,11 +55,11 @@ static void system_checks(struct tally *t)
 	expect(t, "KVM_GET_API_VERSION is 12", sys(KVM_GET_API_VERSION, 0), 12);
 	expect(t, "KVM_GET_VCPU_MMAP_SIZE is 2 pages", sys(KVM_GET_VCPU_MMAP_SIZE, 0), 8192);
 	expect(t, "unknown capability is 0", sys(KVM_CHECK_EXTENSION, 100000), 0);
-	expect(t, "a non-KVM request is ENOTTY",
-	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, 0x5401, NULL, 0), -HV_ENOTTY);
-	expect(t, "a vCPU request on the system is ENOTTY",
+	expect(t, "a non-KVM request on the system is EINVAL, as on /dev/kvm",
+	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, 0x5401, NULL, 0), -HV_EINVAL);
+	expect(t, "a vCPU request on the system is EINVAL",
 	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_GET_REGS, &regs, sizeof(regs)),
-	       -HV_ENOTTY);
+	       -HV_EINVAL);
 	expect(t, "an integer argument over 8 bytes is EINVAL",
 	       kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CHECK_EXTENSION, &regs, 16), -HV_EINVAL);
 	expect(t, "a VM request on a bad handle is EBADF", region(42, 0, 0, 0, 4096), -HV_EBADF);
@@ -336,6 +336,27 @@ static void vm_checks(struct tally *t)
 	sregs.cr4 |= 1u << 13; /* VMXE: hidden from guests */
 	expect(t, "KVM_SET_SREGS with CR4.VMXE is EINVAL",
 	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_SREGS, &sregs, sizeof(sregs)), -HV_EINVAL);
+	sregs.cr4 &= ~(1u << 13);
+	sregs.cs.l = 1;
+	expect(t, "KVM_SET_SREGS with CS.L outside long mode is EINVAL",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_SREGS, &sregs, sizeof(sregs)), -HV_EINVAL);
+	sregs.cs.l = 0;
+	sregs.efer |= 1u << 10; /* LMA */
+	expect(t, "KVM_SET_SREGS with EFER.LMA and paging off is EINVAL",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_SREGS, &sregs, sizeof(sregs)), -HV_EINVAL);
+	sregs.efer |= 1u << 8; /* LME */
+	sregs.cr0 |= 0x80000001; /* PG, PE */
+	expect(t, "KVM_SET_SREGS in long mode without CR4.PAE is EINVAL",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_SREGS, &sregs, sizeof(sregs)), -HV_EINVAL);
+	sregs.efer &= ~(1u << 10 | 1u << 8);
+	sregs.cr0 = (sregs.cr0 & ~0xe0000000ull) | 1u << 29; /* NW without CD */
+	expect(t, "KVM_SET_SREGS with CR0.NW but not CD is EINVAL",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_SET_SREGS, &sregs, sizeof(sregs)), -HV_EINVAL);
+	expect(t, "an unknown VM request is ENOTTY, as on a VM fd",
+	       kvm_api_ioctl(KVM_TARGET_VM, vm, 0, KVM_GET_REGS, &sregs, sizeof(struct kvm_regs)),
+	       -HV_ENOTTY);
+	expect(t, "an unknown vCPU request is EINVAL, as on a vCPU fd",
+	       kvm_api_ioctl(KVM_TARGET_VCPU, vm, 1, KVM_CREATE_VM, &id, sizeof(id)), -HV_EINVAL);
 	run = kvm_api_run_page(vm, 1);
 	run->kvm_dirty_regs = 1u << 3; /* not offered */
 	expect(t, "KVM_RUN with unsupported kvm_dirty_regs is EINVAL",

@@ -399,15 +399,31 @@ void vcpu_sync_long_mode(struct vcpu *v, uint64_t efer)
 	}
 }
 
+/*
+ * KVM's rules for KVM_SET_SREGS (kvm_is_valid_sregs, with the CR0 checks
+ * of later kernels): long mode (EFER.LME with CR0.PG) needs CR4.PAE and
+ * EFER.LMA; outside it neither EFER.LMA nor CS.L may be set; CR0 has no
+ * bits above 31, no PG without PE and no NW without CD.
+ */
+static bool sregs_valid(const struct kvm_sregs *s)
+{
+	if ((s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) || (s->cr0 >> 32) ||
+	    ((s->cr0 & CR0_PG) && !(s->cr0 & CR0_PE)) ||
+	    ((s->cr0 & CR0_NW) && !(s->cr0 & CR0_CD)) ||
+	    (s->cr4 & (CR4_VMXE | CR4_SMXE | CR4_PKS)) || (s->cr4 & ~vmx_caps.cr4_fixed1))
+		return false;
+	if ((s->efer & EFER_LME) && (s->cr0 & CR0_PG))
+		return (s->cr4 & CR4_PAE) && (s->efer & EFER_LMA);
+	return !(s->efer & EFER_LMA) && !s->cs.l;
+}
+
 int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *in)
 {
 	struct kvm_sregs s = *in; /* copied once, then checked, then used */
 	const struct kvm_segment *segs[] = { &s.cs, &s.ds, &s.es, &s.fs,
 					     &s.gs, &s.ss, &s.tr, &s.ldt };
 
-	if ((s.efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) ||
-	    (s.cr0 >> 32) || ((s.cr0 & CR0_PG) && !(s.cr0 & CR0_PE)) ||
-	    (s.cr4 & (CR4_VMXE | CR4_SMXE | CR4_PKS)) || (s.cr4 & ~vmx_caps.cr4_fixed1))
+	if (!sregs_valid(&s))
 		return -HV_EINVAL;
 	vcpu_load(v);
 	for (unsigned i = 0; i < 8; i++)
