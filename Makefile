@@ -98,11 +98,11 @@ $(BUILD)/run.iso: $(BUILD)/hv.elf scripts/mkiso.sh
 run: deps $(BUILD)/run.iso
 	python3 tests/run.py --interactive $(BUILD)/run.iso
 
-test: deps $(BUILD)/hv.elf guests tools
+test: deps $(BUILD)/hv.elf guests tools remote-test
 	@BUILD=$(BUILD) scripts/test.sh
 
 # Exit-path figures (a benchmark, never a timed test).
-bench: deps $(BUILD)/hv.elf guests
+bench: deps $(BUILD)/hv.elf guests tools remote-test
 	@BUILD=$(BUILD) scripts/bench.sh
 
 clean:
@@ -116,4 +116,5 @@ include tests/unit/unit.mk
 include guests/guests.mk
 include tests/fuzz/fuzz.mk
 include tools/tools.mk
+include tests/remote/remote.mk
 -include $(OBJS:.o=.d)

@@ -847,6 +847,10 @@ class Run:
                         problem = (f"timed out after {spec.exit_timeout * scale:.0f}s waiting for "
                                    f"the emulator to end (expected {spec.exit})")
                     break
+                if problem is None and self.hook_result is not None and not self.hook_result[0]:
+                    # A failed hook will not drive the run any further.
+                    problem = self.hook_result[1]
+                    grace_until = now + 2
                 if self.hook_thread and self.hook_thread.is_alive() and now > hook_deadline:
                     problem = f"hook did not finish within {spec.hook_timeout * scale:.0f}s"
                     break
