@@ -13,6 +13,7 @@
 #include "drivers/pic8259.h"
 #include "drivers/pit8254.h"
 #include "drivers/uart16550.h"
+#include "drivers/virtio_console.h"
 #include "hv/channel.h"
 #include "hv/errno.h"
 #include "hv/hv.h"
@@ -108,10 +109,40 @@ static bool uart_link_init(uint16_t port)
 	return true;
 }
 
+/* ---- the virtio-console link (polled at the tick) ---- */
+
+/* Free room in the ring: a virtio buffer may hold more than the ring takes,
+ * and what does not fit stays in the device's buffer until the next call. */
+static size_t ring_room(void)
+{
+	return (ring_tail + RING_SIZE - ring_head - 1) % RING_SIZE;
+}
+
+static void virtio_link_receive(void)
+{
+	virtio_console_receive(ring_put, ring_room());
+}
+
+static bool virtio_link_init(void)
+{
+	if (!virtio_console_init()) {
+		log_info("hv: channel: no usable virtio-console; not serving");
+		return false;
+	}
+	snprintf(link.name, sizeof(link.name), "%s", virtio_console_name());
+	link.irq_line = -1;
+	link.receive = virtio_link_receive;
+	link.send = virtio_console_write;
+	link.flush = virtio_console_flush;
+	return true;
+}
+
 bool channel_init(const struct hv_options *o)
 {
 	if (o->channel.kind == HV_CHANNEL_UART)
 		linked = uart_link_init(o->channel.port);
+	else if (o->channel.kind == HV_CHANNEL_VIRTIO)
+		linked = virtio_link_init();
 	if (!linked)
 		return false;
 	hvw_decoder_init(&dec);

@@ -44,6 +44,12 @@ UNIT_SRCS_test_guest_walk := hv/guest_walk.c
 # The wire codec; the fuzz target is linked in to replay its inputs.
 UNIT_TESTS += test_hvwire
 UNIT_SRCS_test_hvwire := abi/hvwire.c tests/fuzz/fuzz_hvwire.c
+# Split virtqueue bookkeeping of the virtio drivers.
+UNIT_TESTS += test_virtqueue
+UNIT_SRCS_test_virtqueue := drivers/virtqueue.c
+# Changed-word encoding of register sets (compact KVM_RUN).
+UNIT_TESTS += test_hvdelta
+UNIT_SRCS_test_hvdelta := abi/hvdelta.c
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
 
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS))
