@@ -114,3 +114,11 @@ long hvd_apply_sets(void *s, uint64_t mask, const uint8_t *in, size_t in_len)
 	memcpy(s, &copy, sizeof(copy));
 	return (long)n;
 }
+
+void hvd_copy_sets(void *dst, const void *src, uint64_t mask)
+{
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		if (mask & sets[i].bit)
+			memcpy((uint8_t *)dst + sets[i].off, (const uint8_t *)src + sets[i].off,
+			       sets[i].len);
+}

@@ -57,5 +57,7 @@ long hvd_encode_sets(uint8_t *out, size_t cap, uint64_t mask, const void *base_s
  * short), none. Returns the bytes consumed.
  */
 long hvd_apply_sets(void *s, uint64_t mask, const uint8_t *in, size_t in_len);
+/* Copy the sets of mask (known bits) from src to dst (struct hv_sync_regs). */
+void hvd_copy_sets(void *dst, const void *src, uint64_t mask);
 
 #endif

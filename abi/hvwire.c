@@ -62,6 +62,10 @@ static const char *const type_names[] = {
 	[HVW_MEM_READ_RESP] = "MEM_READ_RESP",
 	[HVW_ERROR] = "ERROR",
 	[HVW_POWER_OFF] = "POWER_OFF",
+	[HVW_KICK] = "KICK",
+	[HVW_CLOSE] = "CLOSE",
+	[HVW_MEM_CHANGED_REQ] = "MEM_CHANGED_REQ",
+	[HVW_MEM_CHANGED_RESP] = "MEM_CHANGED_RESP",
 };
 
 const char *hvw_type_name(uint8_t type)
@@ -480,10 +484,11 @@ int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *ou
 	if (len < HVW_MEM_WRITE_HDR_LEN)
 		return -HV_EINVAL;
 	out->vm = get32(p);
+	out->flags = get32(p + 4);
 	out->gpa = get64(p + 8);
 	out->len = len - HVW_MEM_WRITE_HDR_LEN;
 	out->data = p + HVW_MEM_WRITE_HDR_LEN;
-	if (get32(p + 4))
+	if (out->flags & ~HVW_MEM_WRITE_FLAGS_KNOWN)
 		return -HV_EINVAL;
 	if (out->len > HVW_MAX_ARG)
 		return -HV_E2BIG;
@@ -511,10 +516,11 @@ size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
 {
 	uint8_t b[HVW_MEM_WRITE_HDR_LEN];
 
-	if (w->len > HVW_MAX_ARG || range_wraps(w->gpa, w->len))
+	if (w->len > HVW_MAX_ARG || range_wraps(w->gpa, w->len) ||
+	    (w->flags & ~HVW_MEM_WRITE_FLAGS_KNOWN))
 		return 0;
 	put32(b, w->vm);
-	put32(b + 4, 0);
+	put32(b + 4, w->flags);
 	put64(b + 8, w->gpa);
 	return hvw_encode2(out, cap, HVW_MEM_WRITE, seq, b, sizeof(b), w->data,
 			   w->len);
@@ -531,6 +537,185 @@ size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
 	put32(b + 4, r->len);
 	put64(b + 8, r->gpa);
 	return hvw_encode(out, cap, HVW_MEM_READ_REQ, seq, b, sizeof(b));
+}
+
+/* ---- KICK, CLOSE ---- */
+
+int hvw_parse_kick(const uint8_t *p, uint32_t len, struct hvw_kick *out)
+{
+	if (len != HVW_KICK_LEN)
+		return -HV_EINVAL;
+	out->vm = get32(p);
+	out->vcpu = get32(p + 4);
+	return 0;
+}
+
+int hvw_parse_close(const uint8_t *p, uint32_t len, struct hvw_close *out)
+{
+	if (len != HVW_CLOSE_LEN)
+		return -HV_EINVAL;
+	out->vm = get32(p);
+	if (get32(p + 4))
+		return -HV_EINVAL;
+	return 0;
+}
+
+size_t hvw_encode_kick(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_kick *k)
+{
+	uint8_t b[HVW_KICK_LEN];
+
+	put32(b, k->vm);
+	put32(b + 4, k->vcpu);
+	return hvw_encode(out, cap, HVW_KICK, seq, b, sizeof(b));
+}
+
+size_t hvw_encode_close(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_close *c)
+{
+	uint8_t b[HVW_CLOSE_LEN];
+
+	put32(b, c->vm);
+	put32(b + 4, 0);
+	return hvw_encode(out, cap, HVW_CLOSE, seq, b, sizeof(b));
+}
+
+/* ---- MEM_CHANGED ---- */
+
+static bool page_aligned(uint64_t v)
+{
+	return (v & (HVW_PAGE_SIZE - 1)) == 0;
+}
+
+/* [gpa, gpa + len) for a 64-bit len: its last byte is at most 2^64 - 1. */
+static bool range64_wraps(uint64_t gpa, uint64_t len)
+{
+	return len && gpa > UINT64_MAX - (len - 1);
+}
+
+int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len,
+			      struct hvw_mem_changed_req *out)
+{
+	if (len != HVW_MEM_CHANGED_REQ_LEN)
+		return -HV_EINVAL;
+	out->vm = get32(p);
+	out->gpa = get64(p + 8);
+	out->len = get64(p + 16);
+	if (get32(p + 4))
+		return -HV_EINVAL;
+	if (!page_aligned(out->gpa) || !page_aligned(out->len) ||
+	    range64_wraps(out->gpa, out->len))
+		return -HV_EINVAL;
+	return 0;
+}
+
+size_t hvw_encode_mem_changed_req(uint8_t *out, size_t cap, uint32_t seq,
+				  const struct hvw_mem_changed_req *r)
+{
+	uint8_t b[HVW_MEM_CHANGED_REQ_LEN];
+
+	if (!page_aligned(r->gpa) || !page_aligned(r->len) || range64_wraps(r->gpa, r->len))
+		return 0;
+	put32(b, r->vm);
+	put32(b + 4, 0);
+	put64(b + 8, r->gpa);
+	put64(b + 16, r->len);
+	return hvw_encode(out, cap, HVW_MEM_CHANGED_REQ, seq, b, sizeof(b));
+}
+
+void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next,
+			      uint32_t count)
+{
+	put64(p, next);
+	put32(p + 8, count);
+	put32(p + 12, 0);
+}
+
+void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa,
+			       uint32_t flags)
+{
+	put64(p, gpa);
+	put32(p + 8, flags);
+	put32(p + 12, 0);
+}
+
+/* The entry at body[*off], read once into *pg and checked; advances *off. */
+static int changed_entry(const uint8_t *body, uint32_t body_len, uint32_t *off,
+			 struct hvw_page *pg)
+{
+	const uint8_t *e;
+	uint32_t left = body_len - *off;
+
+	if (left < HVW_MEM_CHANGED_ENTRY_LEN)
+		return -HV_EINVAL;
+	e = body + *off;
+	pg->gpa = get64(e);
+	pg->flags = get32(e + 8);
+	if (get32(e + 12) || (pg->flags & ~HVW_PAGE_FLAGS_KNOWN) || !page_aligned(pg->gpa))
+		return -HV_EINVAL;
+	left -= HVW_MEM_CHANGED_ENTRY_LEN;
+	if (pg->flags & HVW_PAGE_ZERO) {
+		pg->data = NULL;
+		*off += HVW_MEM_CHANGED_ENTRY_LEN;
+		return 0;
+	}
+	if (left < HVW_PAGE_SIZE)
+		return -HV_EINVAL;
+	pg->data = e + HVW_MEM_CHANGED_ENTRY_LEN;
+	*off += HVW_MEM_CHANGED_ENTRY_LEN + HVW_PAGE_SIZE;
+	return 0;
+}
+
+int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len,
+			       struct hvw_mem_changed_resp *out)
+{
+	struct hvw_page pg;
+	uint64_t prev = 0;
+	uint32_t off = 0, i;
+	int ret;
+
+	if (len < HVW_MEM_CHANGED_HEAD_LEN)
+		return -HV_EINVAL;
+	out->next = get64(p);
+	out->count = get32(p + 8);
+	out->body = p + HVW_MEM_CHANGED_HEAD_LEN;
+	out->body_len = len - HVW_MEM_CHANGED_HEAD_LEN;
+	if (get32(p + 12))
+		return -HV_EINVAL;
+	if (len > HVW_MAX_ARG)
+		return -HV_E2BIG;
+	/* Each entry takes at least HVW_MEM_CHANGED_ENTRY_LEN bytes. */
+	if (out->count > out->body_len / HVW_MEM_CHANGED_ENTRY_LEN)
+		return -HV_EINVAL;
+	for (i = 0; i < out->count; i++) {
+		ret = changed_entry(out->body, out->body_len, &off, &pg);
+		if (ret < 0)
+			return ret;
+		if ((i && pg.gpa <= prev) || pg.gpa >= out->next)
+			return -HV_EINVAL;
+		prev = pg.gpa;
+	}
+	if (off != out->body_len)
+		return -HV_EINVAL;
+	return 0;
+}
+
+int hvw_mem_changed_entry(const struct hvw_mem_changed_resp *r, uint32_t *off,
+			  struct hvw_page *pg)
+{
+	if (*off >= r->body_len)
+		return 0;
+	return changed_entry(r->body, r->body_len, off, pg) < 0 ? -HV_EINVAL : 1;
+}
+
+size_t hvw_encode_mem_changed_resp(uint8_t *out, size_t cap, uint32_t seq,
+				   const struct hvw_mem_changed_resp *r)
+{
+	uint8_t b[HVW_MEM_CHANGED_HEAD_LEN];
+
+	if ((uint64_t)r->body_len + HVW_MEM_CHANGED_HEAD_LEN > HVW_MAX_ARG)
+		return 0;
+	hvw_mem_changed_put_head(b, r->next, r->count);
+	return hvw_encode2(out, cap, HVW_MEM_CHANGED_RESP, seq, b, sizeof(b), r->body,
+			   r->body_len);
 }
 
 /* ---- ERROR ---- */

@@ -27,6 +27,31 @@
  * with HVW_ERROR -ENOTTY and the frame's seq; HVW_POWER_OFF is answered
  * with HVW_IOCTL_RESP result 0, then the hypervisor ends its run.
  *
+ * HVW_KICK is the one request that is never answered: the controller sends
+ * it with seq 0 (the hypervisor ignores its seq), at any time, even while
+ * an answer to another request is outstanding. While a KVM_RUN of that vCPU
+ * is in progress the hypervisor acts on it at once: the run returns
+ * -EINTR with exit_reason KVM_EXIT_INTR, as ioctl(KVM_RUN) does when a
+ * signal arrives. Outside such a run it is ignored (a signal outside
+ * KVM_RUN does not affect the next run either). A malformed KICK gets an
+ * HVW_ERROR with seq 0 (or, during a run, a log line); any other frame
+ * that arrives during a run waits until the run has ended.
+ *
+ * HVW_CLOSE destroys a VM (its vCPUs, memory slots and EPT), answered with
+ * HVW_IOCTL_RESP result 0, or -EBADF for a handle that names no VM.
+ *
+ * HVW_MEM_CHANGED_REQ asks for the pages of a range that differ from the
+ * controller's copy. The hypervisor keeps, per memory slot page, a 64-bit
+ * hash of the controller's copy: 0 (all zero) when the slot is created,
+ * set by a MEM_WRITE with HVW_MEM_WRITE_TRACK (the whole pages it covers,
+ * as they are after the write) and by every page a MEM_CHANGED_RESP
+ * carries. The answer lists, in ascending gpa, each backed page of the
+ * range whose hash differs, with its bytes or, for a page that is now all
+ * zero, the HVW_PAGE_ZERO flag alone; pages that did not change and zero
+ * pages the controller knows are zero are not sent. An answer holds at
+ * most HVW_MAX_ARG payload bytes; "next" says where the scan stopped, so
+ * the controller asks again from there until next reaches the range's end.
+ *
  * Payloads (offsets from the start of the payload):
  *
  *	HELLO_REQ      u32 min_version, u32 max_version, char client[32]
@@ -34,11 +59,19 @@
  *	IOCTL_REQ      struct hvw_ioctl_req_hdr (20 bytes), arg_len bytes
  *	IOCTL_RESP     i64 result (>= 0, or -errno as ioctl(2) reports it),
  *	               then the out-argument bytes
- *	MEM_WRITE      u32 vm, u32 reserved (0), u64 gpa, the bytes
+ *	MEM_WRITE      u32 vm, u32 flags (HVW_MEM_WRITE_*), u64 gpa, the bytes
  *	MEM_READ_REQ   u32 vm, u32 len, u64 gpa
  *	MEM_READ_RESP  the len bytes read
  *	ERROR          i32 -errno, then text (not NUL-terminated)
  *	POWER_OFF      empty
+ *	KICK           u32 vm, u32 vcpu
+ *	CLOSE          u32 vm, u32 reserved (0)
+ *	MEM_CHANGED_REQ   u32 vm, u32 flags (0), u64 gpa, u64 len (both
+ *	               multiples of HVW_PAGE_SIZE, the range not wrapping)
+ *	MEM_CHANGED_RESP  u64 next, u32 count, u32 reserved (0), then count
+ *	               entries: u64 gpa, u32 flags (HVW_PAGE_*), u32 reserved
+ *	               (0), followed by HVW_PAGE_SIZE bytes unless the flags
+ *	               have HVW_PAGE_ZERO; gpas page-aligned, ascending, below next
  *
  * Strings in fixed fields hold a NUL within the field and printable ASCII
  * before it; parsers refuse anything else. Parsers read untrusted bytes:
@@ -78,6 +111,10 @@ enum hvw_type {
 	HVW_MEM_READ_RESP = 7,
 	HVW_ERROR = 8,
 	HVW_POWER_OFF = 9,
+	HVW_KICK = 10,
+	HVW_CLOSE = 11,
+	HVW_MEM_CHANGED_REQ = 12,
+	HVW_MEM_CHANGED_RESP = 13,
 };
 
 /* "IOCTL_REQ" and so on, or "unknown". */
@@ -204,6 +241,9 @@ struct hvw_hello_resp {
 /* hvw_hello_resp.caps */
 #define HVW_CAP_KVM_IOCTL   (1ull << 0)	/* KVM ioctls in IOCTL frames */
 #define HVW_CAP_MEMORY      (1ull << 1)	/* MEM_WRITE / MEM_READ */
+#define HVW_CAP_KICK        (1ull << 2)	/* KICK stops a running vCPU */
+#define HVW_CAP_CLOSE       (1ull << 3)	/* CLOSE destroys a VM */
+#define HVW_CAP_MEM_CHANGED (1ull << 4)	/* MEM_CHANGED, MEM_WRITE_TRACK */
 
 /* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
 int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out);
@@ -288,11 +328,16 @@ size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq,
 #define HVW_MEM_WRITE_HDR_LEN	16
 #define HVW_MEM_READ_REQ_LEN	16
 
+/* hvw_mem_write.flags (the field was "reserved, 0" before HVW_CAP_MEM_CHANGED) */
+#define HVW_MEM_WRITE_TRACK	(1u << 0) /* the controller keeps these bytes as its copy */
+#define HVW_MEM_WRITE_FLAGS_KNOWN HVW_MEM_WRITE_TRACK
+
 struct hvw_mem_write {
 	uint32_t vm;
 	uint64_t gpa;
 	const uint8_t *data;	/* in the payload */
 	uint32_t len;		/* at most HVW_MAX_ARG */
+	uint32_t flags;		/* HVW_MEM_WRITE_*; send only with HVW_CAP_MEM_CHANGED */
 };
 
 struct hvw_mem_read_req {
@@ -302,7 +347,7 @@ struct hvw_mem_read_req {
 };
 
 /*
- * -EINVAL: short, reserved not 0, or [gpa, gpa + len) wraps past 2^64;
+ * -EINVAL: short, an unknown flag, or [gpa, gpa + len) wraps past 2^64;
  * -E2BIG: more than HVW_MAX_ARG bytes.
  */
 int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *out);
@@ -313,6 +358,94 @@ size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
 			    const struct hvw_mem_write *w);
 size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
 			       const struct hvw_mem_read_req *r);
+
+/* ---- KICK, CLOSE ---- */
+
+#define HVW_KICK_LEN	8
+#define HVW_CLOSE_LEN	8
+
+struct hvw_kick {
+	uint32_t vm;
+	uint32_t vcpu;
+};
+
+struct hvw_close {
+	uint32_t vm;
+};
+
+/* -EINVAL: not exactly HVW_KICK_LEN bytes. */
+int hvw_parse_kick(const uint8_t *p, uint32_t len, struct hvw_kick *out);
+/* -EINVAL: not exactly HVW_CLOSE_LEN bytes, or reserved not 0. */
+int hvw_parse_close(const uint8_t *p, uint32_t len, struct hvw_close *out);
+
+/* A KICK goes out with seq 0; the frame is HVW_FRAME_SIZE(HVW_KICK_LEN) bytes. */
+size_t hvw_encode_kick(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_kick *k);
+size_t hvw_encode_close(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_close *c);
+
+/* ---- MEM_CHANGED ---- */
+
+#define HVW_PAGE_SIZE			4096u
+#define HVW_MEM_CHANGED_REQ_LEN		24
+#define HVW_MEM_CHANGED_HEAD_LEN	16	/* the answer's head */
+#define HVW_MEM_CHANGED_ENTRY_LEN	16	/* an entry, without its page */
+/* hvw_page.flags */
+#define HVW_PAGE_ZERO		(1u << 0)	/* all zero; no bytes follow */
+#define HVW_PAGE_FLAGS_KNOWN	HVW_PAGE_ZERO
+
+struct hvw_mem_changed_req {
+	uint32_t vm;
+	uint64_t gpa;
+	uint64_t len;
+};
+
+/* The answer: its head, and the entries still in the payload. */
+struct hvw_mem_changed_resp {
+	uint64_t next;		/* the scan covered [request gpa, next) */
+	uint32_t count;		/* entries */
+	const uint8_t *body;	/* the entries, in the payload */
+	uint32_t body_len;
+};
+
+/* One entry of an answer. */
+struct hvw_page {
+	uint64_t gpa;
+	uint32_t flags;		/* HVW_PAGE_* */
+	const uint8_t *data;	/* HVW_PAGE_SIZE bytes; NULL with HVW_PAGE_ZERO */
+};
+
+/*
+ * -EINVAL: not exactly HVW_MEM_CHANGED_REQ_LEN bytes, flags not 0, gpa or
+ * len not page-aligned, or the range wraps past 2^64 (len 0 is allowed).
+ */
+int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len,
+			      struct hvw_mem_changed_req *out);
+size_t hvw_encode_mem_changed_req(uint8_t *out, size_t cap, uint32_t seq,
+				  const struct hvw_mem_changed_req *r);
+
+/*
+ * Checks the whole answer: -EINVAL: short head, reserved bits, an entry
+ * cut short or with an unknown flag, a gpa not page-aligned, not above
+ * the previous one or not below next, bytes left after count entries;
+ * -E2BIG: more than HVW_MAX_ARG bytes.
+ */
+int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len,
+			       struct hvw_mem_changed_resp *out);
+
+/*
+ * Entry @*off of a parsed answer's body into *@pg, advancing *@off; 1 while
+ * there is one, 0 at the end (-EINVAL on a body the parser did not accept).
+ */
+int hvw_mem_changed_entry(const struct hvw_mem_changed_resp *r, uint32_t *off,
+			  struct hvw_page *pg);
+
+/* Builders, for a sender that writes the answer in place. */
+void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next,
+			      uint32_t count);
+void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa,
+			       uint32_t flags);
+/* The head, then r->body_len bytes of r->body (entries, as parsed). */
+size_t hvw_encode_mem_changed_resp(uint8_t *out, size_t cap, uint32_t seq,
+				   const struct hvw_mem_changed_resp *r);
 
 /* ---- ERROR ---- */
 

@@ -19,6 +19,7 @@
 #include "hv/hv.h"
 #include "hv/kvm_api.h"
 #include "hv/log.h"
+#include "hv/mm.h"
 #include "hv/vm.h"
 #include "hv/x86.h"
 #include "vmx/vcpu.h"
@@ -156,24 +157,26 @@ int channel_irq_line(void)
 	return linked ? link.irq_line : -1;
 }
 
+static void run_scan(void); /* below: KICKs that arrive during a KVM_RUN */
+
 void channel_irq(void)
 {
 	link.receive();
+	run_scan();
 }
 
 void channel_tick(void)
 {
 	if (linked && link.irq_line < 0)
 		link.receive();
+	run_scan();
 }
 
 static uint64_t last_rx_tick;
 
-/* Ring to decoder, as much as it takes. */
-static void pump(void)
+/* Ring to decoder, as much as it takes (IF=0: serve loop or interrupt). */
+static void ring_to_decoder(void)
 {
-	if (link.irq_line < 0)
-		link.receive();
 	if (ring_tail != ring_head)
 		last_rx_tick = pit_ticks();
 	while (ring_tail != ring_head) {
@@ -183,6 +186,89 @@ static void pump(void)
 			break;
 		ring_tail = (ring_tail + 1) % RING_SIZE;
 	}
+}
+
+static void pump(void)
+{
+	if (link.irq_line < 0)
+		link.receive();
+	ring_to_decoder();
+}
+
+/*
+ * While a KVM_RUN is in progress the serve loop is inside vcpu_run(); the
+ * channel's interrupt (or the tick, for a polled link) then decodes what
+ * has arrived, so that a KICK stops the run. Any other frame is held
+ * (decoding stops there, the rest stays in the decoder and the ring) and
+ * served after the run. Everything here runs with IF=0 on the one CPU:
+ * in the interrupt, or in do_run() before it enters the guest.
+ */
+static struct vcpu *running;	/* the vCPU of the KVM_RUN in progress, or NULL */
+static uint32_t running_vm;
+static bool held;		/* held_frame waits for the serve loop */
+static struct hvw_frame held_frame;
+
+static struct vcpu *find_vcpu(uint32_t vm_handle, uint32_t id)
+{
+	struct vm *vm = kvm_api_vm(vm_handle);
+
+	for (unsigned i = 0; vm && i < vm->n_vcpus; i++)
+		if ((uint32_t)vm->vcpus[i]->id == id)
+			return vm->vcpus[i];
+	return NULL;
+}
+
+/* A KICK: stop the vCPU if it is the one running; false if malformed. */
+static bool kick(const struct hvw_frame *f, const char **why)
+{
+	struct hvw_kick k;
+
+	if (hvw_parse_kick(f->payload, f->len, &k) < 0) {
+		*why = "malformed KICK";
+		return false;
+	}
+	if (running && k.vm == running_vm && (uint32_t)running->id == k.vcpu) {
+		running->stop_request = true;
+		log_debug("hv: channel: KICK vm %u vcpu %u: stopping its run", k.vm, k.vcpu);
+	} else if (!find_vcpu(k.vm, k.vcpu)) {
+		log_warn("hv: channel: KICK for vm %u vcpu %u, which does not exist; ignored",
+			 k.vm, k.vcpu);
+	} else {
+		log_debug("hv: channel: KICK vm %u vcpu %u outside its KVM_RUN; ignored", k.vm,
+			  k.vcpu);
+	}
+	return true;
+}
+
+static void run_scan(void)
+{
+	struct hvw_frame f;
+	const char *why;
+
+	if (!running || held)
+		return;
+	ring_to_decoder();
+	while (hvw_decoder_next(&dec, &f) == 1) {
+		if (f.type != HVW_KICK) {
+			held_frame = f;
+			held = true;
+			return;
+		}
+		/* No answer from interrupt context: a bad KICK gets a log line. */
+		if (!kick(&f, &why))
+			log_warn("hv: channel: %s (%u bytes) during a run; ignored", why, f.len);
+	}
+}
+
+/* The next frame to serve: one held during a run first. */
+static bool next_frame(struct hvw_frame *f)
+{
+	if (held) {
+		*f = held_frame;
+		held = false;
+		return true;
+	}
+	return hvw_decoder_next(&dec, f) == 1;
 }
 
 static void send(size_t n)
@@ -225,7 +311,8 @@ static void do_hello(const struct hvw_frame *f)
 	vendor[12] = 0;
 	resp.version = (uint32_t)ver;
 	resp.flags = vmx_enabled() ? HVW_HELLO_FLAG_VMX : 0;
-	resp.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY;
+	resp.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY | HVW_CAP_KICK | HVW_CAP_CLOSE |
+		    HVW_CAP_MEM_CHANGED;
 	snprintf(resp.identity, sizeof(resp.identity), "%s vmx=%s cpu=%s", HV_VERSION_STRING,
 		 vmx_enabled() ? "yes" : "no", vendor);
 	log_info("hv: channel: hello from '%s', protocol version %d", req.client, ver);
@@ -256,7 +343,15 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 	memcpy(&run->s, &in->s, sizeof(run->s));
 	memcpy(run->mmio.data, in->mmio.data, sizeof(run->mmio.data));
 	memcpy((uint8_t *)run + VCPU_PIO_OFFSET, arg + sizeof(*run), extra);
+	/* KICKs decoded from now on stop this run (one may already be here). */
+	running = find_vcpu(h->vm, h->vcpu);
+	running_vm = h->vm;
+	running->stop_request = false;
+	run_scan();
 	rc = kvm_api_ioctl(KVM_TARGET_VCPU, h->vm, h->vcpu, KVM_RUN, NULL, 0);
+	/* A KICK that came after the exit is dropped, like a late signal. */
+	running->stop_request = false;
+	running = NULL;
 	memcpy(arg, run, sizeof(*run));
 	if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
 		uint32_t n = run->io.size * run->io.count;
@@ -292,6 +387,23 @@ static void do_ioctl(const struct hvw_frame *f)
 		send_result(f->seq, rc, NULL, 0);
 }
 
+/* MEM_WRITE_TRACK: the controller keeps the whole pages it wrote as its copy. */
+static void track_written(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t first = (gpa + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	uint64_t end = (gpa + len) & ~(uint64_t)(PAGE_SIZE - 1);
+	struct memslot *s;
+	uint64_t i;
+
+	if (gpa + len < gpa)
+		end = 0 - PAGE_SIZE; /* the last page of the address space */
+	for (uint64_t p = first; p < end; p += PAGE_SIZE) {
+		s = vm_gpa_slot(vm, p, &i);
+		if (s)
+			s->hashes[i] = vm_page_hash(phys_to_virt(s->hpa + i * PAGE_SIZE));
+	}
+}
+
 static void do_mem_write(const struct hvw_frame *f)
 {
 	struct hvw_mem_write w;
@@ -303,7 +415,10 @@ static void do_mem_write(const struct hvw_frame *f)
 	vm = kvm_api_vm(w.vm);
 	if (!vm)
 		return send_result(f->seq, -HV_EBADF, NULL, 0);
-	send_result(f->seq, vm_write_gpa(vm, w.gpa, w.data, w.len), NULL, 0);
+	err = vm_write_gpa(vm, w.gpa, w.data, w.len);
+	if (!err && (w.flags & HVW_MEM_WRITE_TRACK))
+		track_written(vm, w.gpa, w.len);
+	send_result(f->seq, err, NULL, 0);
 }
 
 static void do_mem_read(const struct hvw_frame *f)
@@ -322,6 +437,103 @@ static void do_mem_read(const struct hvw_frame *f)
 	send(hvw_encode(tx, sizeof(tx), HVW_MEM_READ_RESP, f->seq, arg, r.len));
 }
 
+/* A KICK outside a run: never answered, except a malformed one (seq 0). */
+static void do_kick(const struct hvw_frame *f)
+{
+	const char *why;
+
+	if (!kick(f, &why)) {
+		log_warn("hv: channel: %s (%u bytes)", why, f->len);
+		send(hvw_encode_error(tx, sizeof(tx), 0, -HV_EINVAL, why));
+	}
+}
+
+/*
+ * CLOSE: destroy the VM, its vCPUs, memory slots (and their hashes) and
+ * EPT. This server runs one request at a time, so none of its vCPUs can be
+ * inside KVM_RUN now (a CLOSE that arrives during a run waits for it).
+ */
+static void do_close(const struct hvw_frame *f)
+{
+	struct hvw_close c;
+	int rc;
+
+	if (hvw_parse_close(f->payload, f->len, &c) < 0)
+		return send_error(f->seq, -HV_EINVAL, "malformed CLOSE");
+	rc = kvm_api_destroy_vm(c.vm);
+	if (rc < 0)
+		log_warn("hv: channel: CLOSE vm %u: no such VM", c.vm);
+	else
+		log_info("hv: channel: vm %u closed, %llu pages free", c.vm,
+			 (unsigned long long)pmm_free_pages(&hv_pmm));
+	send_result(f->seq, rc, NULL, 0);
+}
+
+/*
+ * MEM_CHANGED: the backed pages of [gpa, gpa + len) whose hash differs from
+ * the controller's copy, in ascending order, as many as fit one answer.
+ */
+static void do_mem_changed(const struct hvw_frame *f)
+{
+	struct hvw_mem_changed_req r;
+	uint8_t *body = tx + HVW_HDR_LEN + HVW_MEM_CHANGED_HEAD_LEN;
+	uint32_t used = HVW_MEM_CHANGED_HEAD_LEN, count = 0, scanned = 0;
+	uint64_t cur, end;
+	struct vm *vm;
+	int err = hvw_parse_mem_changed_req(f->payload, f->len, &r);
+
+	if (err < 0)
+		return send_error(f->seq, err, "malformed MEM_CHANGED");
+	vm = kvm_api_vm(r.vm);
+	if (!vm)
+		return send_error(f->seq, -HV_EBADF, "no such VM");
+	cur = r.gpa;
+	end = r.gpa + r.len; /* 0: the range ends at 2^64 */
+	while (cur != end) {
+		struct memslot *s = NULL;
+		uint64_t idx, h, send_len;
+		const uint8_t *page;
+
+		/* Skip to the lowest slot at or above cur. */
+		for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {
+			struct memslot *c = &vm->slots[i];
+
+			if (!c->used || c->gpa + c->size <= cur || (end && c->gpa >= end))
+				continue;
+			if (!s || c->gpa < s->gpa)
+				s = c;
+		}
+		if (!s) {
+			cur = end;
+			break;
+		}
+		if (s->gpa > cur)
+			cur = s->gpa;
+		idx = (cur - s->gpa) / PAGE_SIZE;
+		page = phys_to_virt(s->hpa + idx * PAGE_SIZE);
+		h = vm_page_hash(page);
+		scanned++;
+		if (h != s->hashes[idx]) {
+			send_len = HVW_MEM_CHANGED_ENTRY_LEN + (h ? PAGE_SIZE : 0);
+			if (used + send_len > HVW_MAX_ARG)
+				break; /* the next answer starts here */
+			hvw_mem_changed_put_entry(body, cur, h ? 0 : HVW_PAGE_ZERO);
+			if (h)
+				memcpy(body + HVW_MEM_CHANGED_ENTRY_LEN, page, PAGE_SIZE);
+			body += send_len;
+			used += (uint32_t)send_len;
+			count++;
+			s->hashes[idx] = h;
+		}
+		cur += PAGE_SIZE;
+	}
+	log_debug("hv: channel: MEM_CHANGED vm %u 0x%llx+0x%llx: %u pages scanned, %u sent",
+		  r.vm, (unsigned long long)r.gpa, (unsigned long long)r.len, scanned, count);
+	/* next == end (0 past 2^64) when the range is done. */
+	hvw_mem_changed_put_head(tx + HVW_HDR_LEN, cur == end ? r.gpa + r.len : cur, count);
+	send(hvw_encode(tx, sizeof(tx), HVW_MEM_CHANGED_RESP, f->seq, tx + HVW_HDR_LEN, used));
+}
+
 static void handle(const struct hvw_frame *f)
 {
 	switch (f->type) {
@@ -336,6 +548,15 @@ static void handle(const struct hvw_frame *f)
 		break;
 	case HVW_MEM_READ_REQ:
 		do_mem_read(f);
+		break;
+	case HVW_KICK:
+		do_kick(f);
+		break;
+	case HVW_CLOSE:
+		do_close(f);
+		break;
+	case HVW_MEM_CHANGED_REQ:
+		do_mem_changed(f);
 		break;
 	case HVW_POWER_OFF:
 		log_info("hv: channel: power off requested");
@@ -356,7 +577,7 @@ void channel_serve(void)
 		 link.irq_line >= 0 ? "interrupt-driven" : "polled");
 	while (!power_off) {
 		pump();
-		while (!power_off && hvw_decoder_next(&dec, &f) == 1) {
+		while (!power_off && next_frame(&f)) {
 			handle(&f);
 			pump();
 		}

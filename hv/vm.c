@@ -5,6 +5,7 @@
 #include "hv/log.h"
 #include "hv/mm.h"
 #include "hv/vm.h"
+#include "hv/x86.h"
 #include "vmx/vcpu.h"
 
 static int next_vm_id;
@@ -29,10 +30,18 @@ int vm_create(const char *name, struct vm **out)
 	return 0;
 }
 
+/* Pages holding one 8-byte hash per page of a slot of @size bytes. */
+static size_t hash_pages(uint64_t size)
+{
+	return (size / PAGE_SIZE * sizeof(uint64_t) + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
 static void slot_release(struct vm *vm, struct memslot *s)
 {
 	ept_unmap(&vm->ept, s->gpa, s->size);
 	pages_free(s->hpa, s->size / PAGE_SIZE);
+	if (s->hashes)
+		pages_free(virt_to_phys(s->hashes), hash_pages(s->size));
 	memset(s, 0, sizeof(*s));
 }
 
@@ -62,6 +71,7 @@ int vm_set_memory_region(struct vm *vm, const struct kvm_userspace_memory_region
 	/* Copy once: the request may come from an untrusted controller. */
 	struct kvm_userspace_memory_region r = *req;
 	struct memslot *s;
+	uint64_t hpa;
 
 	if (r.slot >= VM_MAX_SLOTS || (r.flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) ||
 	    (r.guest_phys_addr | r.memory_size) & ~PAGE_MASK ||
@@ -87,6 +97,14 @@ int vm_set_memory_region(struct vm *vm, const struct kvm_userspace_memory_region
 			s->hpa = pages_alloc_zeroed(r.memory_size / PAGE_SIZE, 1);
 		if (!s->hpa)
 			return -HV_ENOMEM;
+		/* Zeroed: every page starts all zero on both sides. */
+		hpa = pages_alloc_zeroed(hash_pages(r.memory_size), 1);
+		if (!hpa) {
+			pages_free(s->hpa, r.memory_size / PAGE_SIZE);
+			s->hpa = 0;
+			return -HV_ENOMEM;
+		}
+		s->hashes = phys_to_virt(hpa);
 		s->used = true;
 		s->size = r.memory_size;
 	}
@@ -113,6 +131,45 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
 			return phys_to_virt(s->hpa + (gpa - s->gpa));
 	}
 	return NULL;
+}
+
+struct memslot *vm_gpa_slot(struct vm *vm, uint64_t gpa, uint64_t *index)
+{
+	for (unsigned i = 0; i < VM_MAX_SLOTS; i++) {
+		struct memslot *s = &vm->slots[i];
+
+		if (s->used && gpa >= s->gpa && gpa - s->gpa < s->size) {
+			*index = (gpa - s->gpa) / PAGE_SIZE;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Multiply-xorshift over 8-byte words, keyed once per boot from the TSC so
+ * that a guest cannot pick page contents that collide with a hash it saw.
+ */
+uint64_t vm_page_hash(const void *page)
+{
+	static uint64_t key;
+	const uint64_t *w = page;
+	uint64_t h, any = 0;
+
+	if (!key)
+		key = (rdtsc() * 0x9e3779b97f4a7c15ull) | 1;
+	h = key;
+	for (unsigned i = 0; i < PAGE_SIZE / sizeof(uint64_t); i++) {
+		any |= w[i];
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (!any)
+		return 0;
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
+	return h ? h : 1;
 }
 
 /* Page by page, so a range may span adjacent slots. */

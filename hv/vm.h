@@ -27,6 +27,11 @@ struct memslot {
 	uint64_t gpa, size;
 	uint64_t hpa;        /* contiguous backing pages */
 	uint64_t user_addr;  /* the controller's view, echoed back */
+	/*
+	 * Per page, vm_page_hash() of the remote controller's copy (see
+	 * MEM_CHANGED in abi/hvwire.h); 0 = all zero, as the slot starts.
+	 */
+	uint64_t *hashes;
 };
 
 struct vm {
@@ -55,6 +60,14 @@ void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Copy to/from guest-physical memory; -EFAULT where no slot backs it. */
 int vm_read_gpa(struct vm *vm, uint64_t gpa, void *buf, uint64_t len);
 int vm_write_gpa(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len);
+
+/*
+ * A 64-bit keyed hash of one page (general registers only): 0 if and only
+ * if the page is all zero.
+ */
+uint64_t vm_page_hash(const void *page);
+/* The slot backing the page at @gpa and its index there, or NULL. */
+struct memslot *vm_gpa_slot(struct vm *vm, uint64_t gpa, uint64_t *index);
 
 /* Log the VM's exit counts per reason (all its vCPUs), one line per reason. */
 void vm_print_stats(const struct vm *vm);

@@ -14,10 +14,12 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
@@ -46,11 +48,20 @@ static void usage(FILE *f)
 		"  create-vm   try KVM_CREATE_VM\n"
 		"  run-flat IMAGE [--mem SIZE] [--load ADDR] [--rip ADDR] [--real|--prot32]\n"
 		"           [--max-exits N] [--peek ADDR[:LEN]]... [--sync-each]\n"
+		"           [--full-pull] [--kick-after MS]\n"
 		"              run a flat binary in a new VM, one line per exit; COM1 output\n"
 		"              is printed as [guest] lines, IN from other ports reads all\n"
 		"              ones; ends at HLT, SHUTDOWN, FAIL_ENTRY, INTERNAL_ERROR or\n"
 		"              after N exits (default 100000). --peek prints guest memory\n"
-		"              (default 0x2000) after the run from the local copy.\n"
+		"              (default 0x2000) after the run from the local copy; the VM\n"
+		"              is closed at the end. --kick-after stops the running vCPU\n"
+		"              from a SIGALRM handler after MS ms (the run ends with exit\n"
+		"              INTR, status 0); so does SIGINT (status 1). --full-pull\n"
+		"              reads all of memory back instead of the changed pages.\n"
+		"  vm-cycle N [--mem SIZE]\n"
+		"              N times: create a VM with a slot and a vCPU, then close it\n"
+		"  close-vm HANDLE\n"
+		"              destroy a VM by its hypervisor handle\n"
 		"  power-off   end the hypervisor's run\n");
 }
 
@@ -105,8 +116,10 @@ static int cmd_hello(struct hvk *h)
 	printf("identity: %s\n", hvk_identity(h));
 	printf("protocol version: %u\n", hvk_protocol_version(h));
 	printf("flags: 0x%x%s\n", flags, flags & HVW_HELLO_FLAG_VMX ? " (vmx)" : " (no vmx)");
-	printf("caps: 0x%" PRIx64 "%s%s\n", caps, caps & HVW_CAP_KVM_IOCTL ? " kvm-ioctl" : "",
-	       caps & HVW_CAP_MEMORY ? " memory" : "");
+	printf("caps: 0x%" PRIx64 "%s%s%s%s%s\n", caps,
+	       caps & HVW_CAP_KVM_IOCTL ? " kvm-ioctl" : "", caps & HVW_CAP_MEMORY ? " memory" : "",
+	       caps & HVW_CAP_KICK ? " kick" : "", caps & HVW_CAP_CLOSE ? " close" : "",
+	       caps & HVW_CAP_MEM_CHANGED ? " mem-changed" : "");
 	return 0;
 }
 
@@ -182,6 +195,58 @@ static int cmd_create_vm(struct hvk *h)
 	return 0;
 }
 
+static int cmd_close_vm(struct hvk *h, const char *arg)
+{
+	uint64_t handle;
+
+	if (parse_size(arg, &handle) < 0 || handle > UINT32_MAX)
+		return bad_args("close-vm %s: not a VM handle", arg);
+	if (hvk_close_vm_handle(h, (uint32_t)handle) < 0)
+		return failed();
+	printf("close-vm: VM handle %" PRIu64 " closed\n", handle);
+	return 0;
+}
+
+/* N times: a VM with one slot of @mem bytes and a vCPU, then closed. */
+static int cmd_vm_cycle(struct hvk *h, unsigned long n, uint64_t mem_size)
+{
+	struct kvm_userspace_memory_region region;
+	int kvm = hvk_kvm_fd(h), vm, vcpu;
+	uint32_t handle;
+	uint8_t *mem;
+
+	if (kvm < 0)
+		return failed();
+	mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		fprintf(stderr, "hvctl: vm-cycle: %s\n", strerror(errno));
+		return 1;
+	}
+	mem[0] = 0xf4; /* one non-zero page to push */
+	for (unsigned long i = 0; i < n; i++) {
+		vm = hvk_ioctl(h, kvm, KVM_CREATE_VM, 0);
+		if (vm < 0)
+			return failed();
+		region = (struct kvm_userspace_memory_region){
+			.slot = 0,
+			.memory_size = mem_size,
+			.userspace_addr = (uintptr_t)mem,
+		};
+		if (hvk_ioctl(h, vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+			return failed();
+		vcpu = hvk_ioctl(h, vm, KVM_CREATE_VCPU, 0);
+		if (vcpu < 0 || hvk_sync(h, vcpu, HVK_SYNC_BEFORE_RUN) < 0)
+			return failed();
+		hvk_fd_target(h, vm, &handle, NULL);
+		if (hvk_close_fd(h, vcpu) < 0 || hvk_close_fd(h, vm) < 0)
+			return failed();
+		printf("vm-cycle: %lu: VM handle %u created and closed\n", i + 1, handle);
+	}
+	printf("vm-cycle: %lu VMs created and closed\n", n);
+	munmap(mem, mem_size);
+	return 0;
+}
+
 static int cmd_power_off(struct hvk *h)
 {
 	if (hvk_power_off(h) < 0)
@@ -195,7 +260,8 @@ static int cmd_power_off(struct hvk *h)
 struct flat_opts {
 	const char *image;
 	uint64_t mem, load, rip;
-	bool rip_set, prot32, sync_each;
+	bool rip_set, prot32, sync_each, full_pull;
+	unsigned long kick_after_ms;
 	unsigned long max_exits;
 	unsigned int npeeks;
 	uint64_t peek_addr[MAX_PEEKS];
@@ -410,6 +476,44 @@ static int read_image(const char *path, uint8_t **data, size_t *len)
 	return 0;
 }
 
+/* What the signal handlers kick. */
+static struct hvk *kick_hvk;
+static volatile sig_atomic_t kick_vcpu = -1, kicked_by;
+
+static void on_kick_signal(int sig)
+{
+	kicked_by = sig;
+	if (kick_vcpu >= 0)
+		hvk_kick(kick_hvk, kick_vcpu);
+}
+
+static void arm_kicks(struct hvk *h, int vcpu, unsigned long after_ms)
+{
+	struct sigaction sa = { .sa_handler = on_kick_signal };
+	struct itimerval it = { .it_value = { .tv_sec = (time_t)(after_ms / 1000),
+					      .tv_usec = (suseconds_t)(after_ms % 1000) * 1000 } };
+
+	kick_hvk = h;
+	kick_vcpu = vcpu;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND; /* a second ^C ends hvctl */
+	sigaction(SIGINT, &sa, NULL);
+	if (after_ms) {
+		sa.sa_flags = 0;
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &it, NULL);
+	}
+}
+
+static void disarm_kicks(void)
+{
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &off, NULL);
+	kick_vcpu = -1;
+	signal(SIGINT, SIG_DFL);
+}
+
 static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, size_t image_len)
 {
 	unsigned long counts[64] = { 0 }, other = 0, exits = 0;
@@ -441,7 +545,8 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 	free(image);
 
 	/* Push before each run (only what changed); pull on request. */
-	hvk_set_sync(h, HVK_SYNC_BEFORE_RUN | (o->sync_each ? HVK_SYNC_AFTER_RUN : 0));
+	hvk_set_sync(h, HVK_SYNC_BEFORE_RUN | (o->sync_each ? HVK_SYNC_AFTER_RUN : 0) |
+			(o->full_pull ? HVK_SYNC_FULL_PULL : 0));
 	kvm = hvk_kvm_fd(h);
 	if (kvm < 0)
 		return failed();
@@ -478,8 +583,21 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 	       o->mem >> 10);
 	fflush(stdout);
 
+	arm_kicks(h, vcpu, o->kick_after_ms);
 	while (!ended && exits < o->max_exits) {
 		if (hvk_ioctl(h, vcpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && run->exit_reason == KVM_EXIT_INTR) {
+				/* Kicked: what ioctl(KVM_RUN) does after a signal. */
+				exits++;
+				counts[KVM_EXIT_INTR]++;
+				printf("exit INTR (KVM_RUN: EINTR, kicked by %s)\n",
+				       kicked_by == SIGALRM ? "--kick-after" :
+				       kicked_by == SIGINT ? "SIGINT" : "immediate_exit");
+				if (kicked_by != SIGALRM)
+					why = "interrupted";
+				ended = true;
+				continue;
+			}
 			guest_flush(&g);
 			return failed();
 		}
@@ -537,6 +655,7 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 		}
 		fflush(stdout);
 	}
+	disarm_kicks();
 	guest_flush(&g);
 	if (!ended) {
 		printf("run-flat: stopped after %lu exits (--max-exits)\n", exits);
@@ -584,10 +703,16 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 		hvk_stats(h, &st);
 		printf("channel: %" PRIu64 " requests, %" PRIu64 " bytes out, %" PRIu64
 		       " bytes in, %" PRIu64 " pages pushed in %" PRIu64 " frames, %" PRIu64
-		       " pages pulled, %" PRIu64 " garbage bytes, %" PRIu64 " stale frames\n",
+		       " pages pulled, %" PRIu64 " changed pages in %" PRIu64 " MEM_CHANGED (%" PRIu64
+		       " zero), %" PRIu64 " kicks, %" PRIu64 " garbage bytes, %" PRIu64
+		       " stale frames\n",
 		       st.requests, st.bytes_out, st.bytes_in, st.pages_pushed, st.push_frames,
-		       st.pages_pulled, st.garbage_bytes, st.stale_frames);
+		       st.pages_pulled, st.pages_changed, st.changed_frames, st.zero_pages_changed,
+		       st.kicks + st.kicks_early, st.garbage_bytes, st.stale_frames);
 	}
+	/* The VM fd is its last reference: the hypervisor destroys it. */
+	if (hvk_close_fd(h, vm) < 0)
+		return failed();
 	if (why) {
 		fprintf(stderr, "hvctl: run-flat: the guest did not halt: %s\n", why);
 		rc = 1;
@@ -615,6 +740,8 @@ static int cmd_run_flat(struct hvk **hp, const char *where, int argc, char **arg
 		{ "max-exits", required_argument, NULL, 'x' },
 		{ "peek", required_argument, NULL, 'p' },
 		{ "sync-each", no_argument, NULL, 's' },
+		{ "full-pull", no_argument, NULL, 'F' },
+		{ "kick-after", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct flat_opts o = { .mem = 1u << 20, .load = 0x1000, .max_exits = 100000 };
@@ -673,6 +800,14 @@ static int cmd_run_flat(struct hvk **hp, const char *where, int argc, char **arg
 			break;
 		case 's':
 			o.sync_each = true;
+			break;
+		case 'F':
+			o.full_pull = true;
+			break;
+		case 'k':
+			if (parse_size(optarg, &v) < 0 || !v || v > 86400000)
+				return bad_args("--kick-after %s: milliseconds", optarg);
+			o.kick_after_ms = (unsigned long)v;
 			break;
 		default:
 			usage(stderr);
@@ -741,6 +876,29 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(cmd, "run-flat")) {
 		rc = cmd_run_flat(&h, where, argc - optind, argv + optind);
+	} else if (!strcmp(cmd, "vm-cycle") || !strcmp(cmd, "close-vm")) {
+		uint64_t n = 0, mem_size = 64 << 10;
+
+		if (!strcmp(cmd, "vm-cycle")) {
+			if (optind + 2 != argc && !(optind + 4 == argc &&
+						   !strcmp(argv[optind + 2], "--mem")))
+				return bad_args("usage: %s N [--mem SIZE]", cmd);
+			if (parse_size(argv[optind + 1], &n) < 0 || !n || n > 100000)
+				return bad_args("vm-cycle %s: a count", argv[optind + 1]);
+			if (optind + 4 == argc &&
+			    (parse_size(argv[optind + 3], &mem_size) < 0 || !mem_size ||
+			     mem_size % PAGE_SIZE))
+				return bad_args("--mem %s: a size in whole pages", argv[optind + 3]);
+		} else if (optind + 2 != argc) {
+			return bad_args("usage: %s HANDLE", cmd);
+		}
+		h = connect_to(where);
+		if (!h)
+			return failed();
+		if (!strcmp(cmd, "vm-cycle"))
+			rc = cmd_vm_cycle(h, (unsigned long)n, mem_size);
+		else
+			rc = cmd_close_vm(h, argv[optind + 1]);
 	} else {
 		if (optind + 1 != argc) {
 			usage(stderr);

@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #define IDLE_RESYNC_MS	1000	/* a silent line ends a false frame start */
 #define HELLO_RETRY_MS	2000
 #define MAX_HELLOS	64
+#define KICK_SEND_MS	1000	/* a KICK that cannot leave in this time fails */
 
 struct hvk_slot {
 	bool used;
@@ -50,6 +52,7 @@ struct hvk_slot {
 
 struct hvk_vm {
 	uint32_t handle;
+	bool closed;		/* CLOSE sent: its vCPU fds are dead */
 	struct hvk_slot slots[MAX_SLOTS];
 	struct hvk_vm *next;
 };
@@ -62,8 +65,13 @@ struct hvk_vcpu {
 	bool in_pending;
 	uint32_t in_len;
 	uint32_t in_off;
+	/* KICK state, read by hvk_kick() without the lock (RUN_*). */
+	int run_state;
+	int kick_early;		/* kicked before the KVM_RUN frame left */
 	struct hvk_vcpu *next;
 };
+
+enum { RUN_IDLE, RUN_PREP, RUN_SENT };
 
 enum fd_kind { FD_FREE, FD_SYSTEM, FD_VM, FD_VCPU };
 
@@ -94,6 +102,15 @@ struct hvk {
 	uint8_t tx[HVW_MAX_FRAME];
 	uint8_t scratch[HVW_MAX_ARG];
 	struct hvw_decoder dec;
+	/*
+	 * Whoever writes to the line holds the write token (1), taken with an
+	 * atomic exchange, never waited for in hvk_kick(): a kick that finds it
+	 * taken leaves its bit in kick_pending (one per pseudo-fd) and the
+	 * holder sends it before letting go.
+	 */
+	int wtoken;
+	uint64_t kick_pending[HVK_FD_MAX / 64];
+	uint64_t kicks_sent, kicks_early, kick_bytes;	/* atomic */
 };
 
 /* ---- Errors ---- */
@@ -350,6 +367,171 @@ static int send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadlin
 	return 0;
 }
 
+/* ---- The write token and KICKs ---- */
+
+static void wtoken_acquire(struct hvk *h)
+{
+	int zero = 0;
+
+	while (!__atomic_compare_exchange_n(&h->wtoken, &zero, 1, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST)) {
+		zero = 0;
+		sched_yield();
+	}
+}
+
+static bool kicks_pending(struct hvk *h)
+{
+	for (size_t i = 0; i < HVK_FD_MAX / 64; i++)
+		if (__atomic_load_n(&h->kick_pending[i], __ATOMIC_SEQ_CST))
+			return true;
+	return false;
+}
+
+/* A small frame, async-signal-safe (no lock, no allocation, no message). */
+static int kick_write(struct hvk *h, const uint8_t *p, size_t n)
+{
+	int64_t deadline = -1;
+
+	while (n) {
+		ssize_t w = h->is_socket ? send(h->fd, p, n, MSG_NOSIGNAL) : write(h->fd, p, n);
+
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			__atomic_add_fetch(&h->kick_bytes, (uint64_t)w, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pf = { .fd = h->fd, .events = POLLOUT };
+			struct timespec ts;
+			int64_t now;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+			if (deadline < 0)
+				deadline = now + KICK_SEND_MS;
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			poll(&pf, 1, (int)(deadline - now));
+			continue;
+		}
+		return w < 0 ? -errno : -EIO;
+	}
+	return 0;
+}
+
+/*
+ * With the token held: act on the pending kicks. A vCPU whose KVM_RUN
+ * frame has left gets a KICK frame; one whose run is still being prepared
+ * (pages pushed) gets immediate_exit in the frame it is about to send; a
+ * vCPU not in KVM_RUN is left alone, as a signal would leave it.
+ */
+static int flush_kicks(struct hvk *h)
+{
+	int r = 0;
+
+	for (size_t w = 0; w < HVK_FD_MAX / 64; w++) {
+		uint64_t bits = __atomic_exchange_n(&h->kick_pending[w], 0, __ATOMIC_SEQ_CST);
+
+		while (bits) {
+			unsigned int b = (unsigned int)__builtin_ctzll(bits);
+			const struct hvk_fd *e = &h->fds[w * 64 + b];
+			struct hvk_vcpu *v;
+			uint8_t frame[HVW_FRAME_SIZE(HVW_KICK_LEN)];
+			struct hvw_kick k;
+			int state, e2;
+			size_t n;
+
+			bits &= bits - 1;
+			if (e->kind != FD_VCPU)
+				continue;
+			v = e->vcpu;
+			state = __atomic_load_n(&v->run_state, __ATOMIC_SEQ_CST);
+			if (state == RUN_PREP) {
+				__atomic_store_n(&v->kick_early, 1, __ATOMIC_SEQ_CST);
+			} else if (state == RUN_SENT) {
+				k.vm = v->vm->handle;
+				k.vcpu = v->id;
+				n = hvw_encode_kick(frame, sizeof(frame), 0, &k);
+				e2 = kick_write(h, frame, n);
+				if (e2 < 0 && !r)
+					r = e2;
+				else if (!e2)
+					__atomic_add_fetch(&h->kicks_sent, 1, __ATOMIC_RELAXED);
+			}
+		}
+	}
+	return r;
+}
+
+/* Let go of the token, sending first what kicks came meanwhile. */
+static int wtoken_release(struct hvk *h)
+{
+	int r = 0, e, zero;
+
+	for (;;) {
+		e = flush_kicks(h);
+		if (e < 0 && !r)
+			r = e;
+		__atomic_store_n(&h->wtoken, 0, __ATOMIC_SEQ_CST);
+		if (!kicks_pending(h))
+			return r;
+		zero = 0;
+		if (!__atomic_compare_exchange_n(&h->wtoken, &zero, 1, false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			return r; /* its holder sends them */
+	}
+}
+
+int hvk_kick(struct hvk *h, int vcpu_fd)
+{
+	int saved = errno, idx, zero = 0, r;
+	const struct hvk_fd *e;
+
+	if (!hvk_is_pseudo_fd(vcpu_fd)) {
+		errno = EBADF;
+		return -1;
+	}
+	idx = vcpu_fd - HVK_FD_BASE;
+	e = &h->fds[idx];
+	if (e->kind != FD_VCPU || e->vcpu->vm->closed) {
+		errno = EBADF;
+		return -1;
+	}
+	if (!(h->hello.caps & HVW_CAP_KICK)) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	__atomic_fetch_or(&h->kick_pending[idx / 64], 1ull << (idx % 64), __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(&h->wtoken, &zero, 1, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST)) {
+		errno = saved;
+		return 0; /* the writer sends it when its frame is out */
+	}
+	r = wtoken_release(h);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	errno = saved;
+	return 0;
+}
+
+/* send_bytes with the write token held. */
+static int send_frame(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline,
+		      const char *what)
+{
+	int r;
+
+	wtoken_acquire(h);
+	r = send_bytes(h, p, n, deadline, what);
+	wtoken_release(h);
+	return r;
+}
+
 static bool seq_in(uint32_t seq, const uint32_t *seqs, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
@@ -478,7 +660,7 @@ static int transact(struct hvk *h, size_t n, uint32_t seq, uint8_t want, int tim
 
 	if (!n)
 		return fail(EINVAL, "%s: the request does not fit a frame", what);
-	r = send_bytes(h, h->tx, n, deadline, what);
+	r = send_frame(h, h->tx, n, deadline, what);
 	if (r < 0)
 		return r;
 	h->st.requests++;
@@ -511,9 +693,9 @@ static int ioctl_exchange(struct hvk *h, const struct hvw_ioctl_req_hdr *hdr, co
 
 /* MEM_WRITE of @len bytes (at most CHUNK) at @gpa. */
 static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void *buf,
-			   uint32_t len)
+			   uint32_t len, uint32_t flags)
 {
-	struct hvw_mem_write w = { .vm = vm, .gpa = gpa, .data = buf, .len = len };
+	struct hvw_mem_write w = { .vm = vm, .gpa = gpa, .data = buf, .len = len, .flags = flags };
 	uint32_t seq = hvw_seq_next(&h->seq);
 	size_t n = hvw_encode_mem_write(h->tx, sizeof(h->tx), seq, &w);
 	struct hvw_ioctl_resp resp;
@@ -725,7 +907,7 @@ static int handshake(struct hvk *h, const char *client, int retry_ms)
 		seqs[nseq] = hvw_seq_next(&h->seq);
 		n = hvw_encode_hello_req(h->tx, sizeof(h->tx), seqs[nseq], &rq);
 		nseq++;
-		r = send_bytes(h, h->tx, n, deadline, "HELLO");
+		r = send_frame(h, h->tx, n, deadline, "HELLO");
 		if (r < 0)
 			return r;
 		h->st.requests++;
@@ -887,7 +1069,7 @@ void hvk_set_run_timeout(struct hvk *h, int ms)
 void hvk_set_sync(struct hvk *h, unsigned int dirs)
 {
 	pthread_mutex_lock(&h->lock);
-	h->sync = dirs & (HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN);
+	h->sync = dirs & (HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN | HVK_SYNC_FULL_PULL);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -901,6 +1083,9 @@ void hvk_stats(struct hvk *h, struct hvk_stats *out)
 	pthread_mutex_lock(&h->lock);
 	sync_decoder_stats(h);
 	*out = h->st;
+	out->kicks = __atomic_load_n(&h->kicks_sent, __ATOMIC_RELAXED);
+	out->kicks_early = __atomic_load_n(&h->kicks_early, __ATOMIC_RELAXED);
+	out->bytes_out += __atomic_load_n(&h->kick_bytes, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -953,18 +1138,79 @@ int hvk_kvm_fd(struct hvk *h)
 	return fd;
 }
 
+static int ioctl_result(int64_t result, const char *what);
+
+/* Local side of a closed VM: its slots and shadows go, its vCPU fds die. */
+static void vm_forget(struct hvk_vm *vm)
+{
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (vm->slots[i].used)
+			munmap(vm->slots[i].shadow, vm->slots[i].size);
+	memset(vm->slots, 0, sizeof(vm->slots));
+	vm->closed = true;
+}
+
+/* CLOSE @handle: 0, or a negative errno (EBADF: the hypervisor has no such VM). */
+static int close_remote(struct hvk *h, uint32_t handle)
+{
+	struct hvw_close c = { .vm = handle };
+	struct hvw_ioctl_resp resp;
+	struct hvw_frame f;
+	uint32_t seq;
+	size_t n;
+	char what[40];
+	int r;
+
+	snprintf(what, sizeof(what), "CLOSE vm %u", handle);
+	if (!(h->hello.caps & HVW_CAP_CLOSE))
+		return fail(EOPNOTSUPP, "%s: the hypervisor cannot close a VM", what);
+	seq = hvw_seq_next(&h->seq);
+	n = hvw_encode_close(h->tx, sizeof(h->tx), seq, &c);
+	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, &f, what);
+	if (r < 0)
+		return r;
+	if (hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)
+		return fail(EPROTO, "%s: malformed answer", what);
+	r = ioctl_result(resp.result, what);
+	if (r == 0)
+		h->st.closes++;
+	return r < 0 ? r : 0;
+}
+
 int hvk_close_fd(struct hvk *h, int fd)
 {
 	struct hvk_fd *e;
+	int r = 0;
 
 	pthread_mutex_lock(&h->lock);
 	e = fd_get(h, fd);
-	if (e)
+	if (!e) {
+		r = fail(EBADF, "close %d: not an open pseudo-fd", fd);
+	} else {
+		/* The VM fd is the last reference: the VM goes, in the hypervisor too. */
+		if (e->kind == FD_VM && !e->vm->closed) {
+			if (h->hello.caps & HVW_CAP_CLOSE)
+				r = close_remote(h, e->vm->handle);
+			vm_forget(e->vm);
+		}
 		memset(e, 0, sizeof(*e));
+	}
 	pthread_mutex_unlock(&h->lock);
-	if (!e)
-		return ret_errno(fail(EBADF, "close %d: not an open pseudo-fd", fd));
-	return 0;
+	return ret_errno(r);
+}
+
+int hvk_close_vm_handle(struct hvk *h, uint32_t handle)
+{
+	int r;
+
+	pthread_mutex_lock(&h->lock);
+	r = close_remote(h, handle);
+	if (r == 0)
+		for (struct hvk_vm *vm = h->vms; vm; vm = vm->next)
+			if (vm->handle == handle && !vm->closed)
+				vm_forget(vm);
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r);
 }
 
 int hvk_fd_target(struct hvk *h, int fd, uint32_t *vm, uint32_t *vcpu)
@@ -1037,7 +1283,9 @@ static int push_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s)
 		len = (uint32_t)((j - i) * PAGE_SIZE);
 		/* One read of the program's memory: sent and remembered alike. */
 		memcpy(h->scratch, s->mem + off, len);
-		r = mem_write_chunk(h, vm->handle, s->gpa + off, h->scratch, len);
+		/* Tracked: the hypervisor now knows what our shadow holds. */
+		r = mem_write_chunk(h, vm->handle, s->gpa + off, h->scratch, len,
+				    h->hello.caps & HVW_CAP_MEM_CHANGED ? HVW_MEM_WRITE_TRACK : 0);
 		if (r < 0)
 			return r;
 		memcpy(s->shadow + off, h->scratch, len);
@@ -1047,6 +1295,8 @@ static int push_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s)
 	}
 	return 0;
 }
+
+static void apply_page(struct hvk *h, uint8_t *mem, uint8_t *sh, const uint8_t *src);
 
 /* Read back pages [first, end) of @s into local memory and shadow. */
 static int pull_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, uint64_t first,
@@ -1065,21 +1315,84 @@ static int pull_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, uint6
 		h->st.pull_frames++;
 		h->st.pages_pulled += n;
 		/* Write only what changed: untouched zero pages stay unbacked. */
-		for (uint64_t k = 0; k < n; k++) {
-			const uint8_t *src = p + k * PAGE_SIZE;
-			uint8_t *mem = s->mem + off + k * PAGE_SIZE;
-			uint8_t *sh = s->shadow + off + k * PAGE_SIZE;
-
-			if (page_differs(mem, src)) {
-				memcpy(mem, src, PAGE_SIZE);
-				h->st.pages_pulled_changed++;
-			}
-			if (page_differs(sh, src))
-				memcpy(sh, src, PAGE_SIZE);
-		}
+		for (uint64_t k = 0; k < n; k++)
+			apply_page(h, s->mem + off + k * PAGE_SIZE, s->shadow + off + k * PAGE_SIZE,
+				   p + k * PAGE_SIZE);
 		i += n;
 	}
 	return 0;
+}
+
+static const uint8_t zero_page[PAGE_SIZE];
+
+/* One page from the hypervisor into local memory and shadow, where they differ. */
+static void apply_page(struct hvk *h, uint8_t *mem, uint8_t *sh, const uint8_t *src)
+{
+	if (page_differs(mem, src)) {
+		memcpy(mem, src, PAGE_SIZE);
+		h->st.pages_pulled_changed++;
+	}
+	if (page_differs(sh, src))
+		memcpy(sh, src, PAGE_SIZE);
+}
+
+/*
+ * MEM_CHANGED over pages [first, end) of @s: only the pages whose contents
+ * differ from what the hypervisor knows we hold come back (zero pages as
+ * a flag), in as many answers as they need.
+ */
+static int changed_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, uint64_t first,
+			uint64_t end)
+{
+	uint64_t gpa = s->gpa + first * PAGE_SIZE, stop = s->gpa + end * PAGE_SIZE;
+	struct hvw_mem_changed_resp resp;
+	struct hvw_page pg;
+	struct hvw_frame f;
+	char what[80];
+	int r;
+
+	while (gpa < stop) {
+		struct hvw_mem_changed_req rq = { .vm = vm->handle, .gpa = gpa, .len = stop - gpa };
+		uint32_t seq = hvw_seq_next(&h->seq), off = 0;
+		size_t n = hvw_encode_mem_changed_req(h->tx, sizeof(h->tx), seq, &rq);
+
+		snprintf(what, sizeof(what), "MEM_CHANGED gpa 0x%llx+0x%llx",
+			 (unsigned long long)gpa, (unsigned long long)(stop - gpa));
+		r = transact(h, n, seq, HVW_MEM_CHANGED_RESP, h->timeout_ms, &f, what);
+		if (r < 0)
+			return r;
+		if (hvw_parse_mem_changed_resp(f.payload, f.len, &resp) < 0)
+			return fail(EPROTO, "%s: malformed answer", what);
+		if (resp.next <= gpa || resp.next > stop)
+			return fail(EPROTO, "%s: the answer stops at 0x%llx", what,
+				    (unsigned long long)resp.next);
+		h->st.changed_frames++;
+		while ((r = hvw_mem_changed_entry(&resp, &off, &pg)) == 1) {
+			uint64_t o;
+
+			if (pg.gpa < gpa) /* the parser saw them ascending, below next */
+				return fail(EPROTO, "%s: page 0x%llx outside the range", what,
+					    (unsigned long long)pg.gpa);
+			o = pg.gpa - s->gpa;
+			apply_page(h, s->mem + o, s->shadow + o, pg.data ? pg.data : zero_page);
+			h->st.pages_changed++;
+			if (!pg.data)
+				h->st.zero_pages_changed++;
+		}
+		if (r < 0)
+			return fail(EPROTO, "%s: malformed answer", what);
+		gpa = resp.next;
+	}
+	return 0;
+}
+
+/* Read back pages [first, end) of @s: only the changed ones if the hypervisor can say. */
+static int fetch_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, uint64_t first,
+		      uint64_t end)
+{
+	if ((h->hello.caps & HVW_CAP_MEM_CHANGED) && !(h->sync & HVK_SYNC_FULL_PULL))
+		return changed_slot(h, vm, s, first, end);
+	return pull_slot(h, vm, s, first, end);
 }
 
 static int sync_vm(struct hvk *h, struct hvk_vm *vm, unsigned int dirs)
@@ -1104,7 +1417,7 @@ static int sync_vm(struct hvk *h, struct hvk_vm *vm, unsigned int dirs)
 		}
 		/* The guest cannot write a read-only slot. */
 		if ((dirs & HVK_SYNC_AFTER_RUN) && !(s->flags & KVM_MEM_READONLY)) {
-			r = pull_slot(h, vm, s, 0, s->size / PAGE_SIZE);
+			r = fetch_slot(h, vm, s, 0, s->size / PAGE_SIZE);
 			if (r < 0)
 				return r;
 		}
@@ -1118,7 +1431,7 @@ static struct hvk_vm *fd_vm(const struct hvk_fd *e)
 		return NULL;
 	if (e->kind == FD_VM)
 		return e->vm;
-	if (e->kind == FD_VCPU)
+	if (e->kind == FD_VCPU && !e->vcpu->vm->closed)
 		return e->vcpu->vm;
 	return NULL;
 }
@@ -1158,7 +1471,7 @@ int hvk_pull(struct hvk *h, int fd, uint64_t gpa, uint64_t len)
 			continue;
 		lo = gpa > s->gpa ? gpa - s->gpa : 0;
 		hi = end - s->gpa < s->size ? end - s->gpa : s->size;
-		r = pull_slot(h, vm, s, lo / PAGE_SIZE, (hi + PAGE_SIZE - 1) / PAGE_SIZE);
+		r = fetch_slot(h, vm, s, lo / PAGE_SIZE, (hi + PAGE_SIZE - 1) / PAGE_SIZE);
 	}
 	pthread_mutex_unlock(&h->lock);
 	return ret_errno(r);
@@ -1181,7 +1494,7 @@ static int raw_mem(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len
 		uint32_t n = len < CHUNK ? (uint32_t)len : CHUNK;
 
 		if (write) {
-			r = mem_write_chunk(h, e->vm->handle, gpa, buf, n);
+			r = mem_write_chunk(h, e->vm->handle, gpa, buf, n, 0);
 		} else {
 			r = mem_read_chunk(h, e->vm->handle, gpa, n, &p);
 			if (!r)
@@ -1452,6 +1765,50 @@ static bool io_data_ok(const struct kvm_run *run, uint32_t *off, uint32_t *len)
 	return true;
 }
 
+/*
+ * Send the KVM_RUN in h->scratch and wait for its answer. The frame is
+ * built with the write token held, so that a kick either finds the run
+ * still being prepared (it then goes out with immediate_exit set) or
+ * finds its frame gone (a KICK frame follows it).
+ */
+static int run_exchange(struct hvk *h, struct hvk_vcpu *v, const struct hvw_ioctl_req_hdr *hdr,
+			struct hvw_ioctl_resp *resp, const char *what)
+{
+	uint32_t seq = hvw_seq_next(&h->seq);
+	int64_t deadline = deadline_in(h->run_timeout_ms);
+	struct hvw_frame f;
+	size_t n;
+	int r;
+
+	if (deadline >= 0 && h->baud)
+		deadline += (int64_t)((HVW_FRAME_SIZE(hdr->arg_len) + HVW_MAX_FRAME) * 10 * 1000 /
+				      h->baud);
+	wtoken_acquire(h);
+	if (__atomic_exchange_n(&v->kick_early, 0, __ATOMIC_SEQ_CST)) {
+		h->scratch[offsetof(struct kvm_run, immediate_exit)] = 1;
+		__atomic_add_fetch(&h->kicks_early, 1, __ATOMIC_RELAXED);
+	}
+	n = hvw_encode_ioctl_req(h->tx, sizeof(h->tx), seq, hdr, h->scratch);
+	r = n ? send_bytes(h, h->tx, n, deadline, what)
+	      : fail(EINVAL, "%s: the request does not fit a frame", what);
+	__atomic_store_n(&v->run_state, RUN_SENT, __ATOMIC_SEQ_CST);
+	wtoken_release(h);
+	if (r < 0)
+		return r;
+	h->st.requests++;
+	r = await(h, &seq, 1, HVW_IOCTL_RESP, deadline, &f, what);
+	sync_decoder_stats(h);
+	if (r == -ETIMEDOUT) {
+		h->st.timeouts++;
+		return fail(ETIMEDOUT, "%s: no answer within %d ms", what, h->run_timeout_ms);
+	}
+	if (r < 0)
+		return r;
+	if (hvw_parse_ioctl_resp(f.payload, f.len, resp) < 0)
+		return fail(EPROTO, "%s: malformed IOCTL answer", what);
+	return 0;
+}
+
 static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 {
 	struct hvk_vcpu *v = e->vcpu;
@@ -1459,12 +1816,20 @@ static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 	struct hvw_ioctl_req_hdr hdr;
 	struct hvw_ioctl_resp resp;
 	uint32_t len = sizeof(struct kvm_run), off, n;
+	uint8_t immediate_exit = run->immediate_exit;
 	int r;
 
+	if (v->vm->closed)
+		return fail(EBADF, "%s: the vCPU's VM was closed", what);
+	/* From here a kick stops this run (see flush_kicks). */
+	__atomic_store_n(&v->kick_early, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->run_state, RUN_PREP, __ATOMIC_SEQ_CST);
 	if (h->sync & HVK_SYNC_BEFORE_RUN) {
 		r = sync_vm(h, v->vm, HVK_SYNC_BEFORE_RUN);
-		if (r < 0)
+		if (r < 0) {
+			__atomic_store_n(&v->run_state, RUN_IDLE, __ATOMIC_SEQ_CST);
 			return r;
+		}
 	}
 	memcpy(h->scratch, run, len);
 	if (v->in_pending) {
@@ -1475,13 +1840,16 @@ static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 	hdr.nr = KVM_RUN;
 	hdr.arg_len = len;
 	h->st.runs++;
-	r = ioctl_exchange(h, &hdr, h->scratch, h->run_timeout_ms, &resp, what);
+	r = run_exchange(h, v, &hdr, &resp, what);
+	__atomic_store_n(&v->run_state, RUN_IDLE, __ATOMIC_SEQ_CST);
 	if (r < 0)
 		return r;
 	if (resp.arg_len >= sizeof(struct kvm_run)) {
 		uint32_t extra = resp.arg_len - (uint32_t)sizeof(struct kvm_run);
 
 		memcpy(run, resp.arg, sizeof(struct kvm_run));
+		/* The program's own field, whatever a kick sent in its place. */
+		run->immediate_exit = immediate_exit;
 		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
 			if (!io_data_ok(run, &off, &n) || n != extra)
 				return fail(EPROTO,
@@ -1545,6 +1913,8 @@ int hvk_ioctl(struct hvk *h, int fd, unsigned long request, ...)
 		r = fail(EBADF, "%s: %d is not an open pseudo-fd", what, fd);
 	else if (HV_IOC_TYPE(request) != KVMIO || request > UINT32_MAX)
 		r = fail(ENOTTY, "%s: not a KVM request", what);
+	else if (e->kind == FD_VCPU && e->vcpu->vm->closed)
+		r = fail(EBADF, "%s: %d is a vCPU of a closed VM", what, fd);
 	else if (e->kind == FD_VCPU && request == KVM_RUN)
 		r = do_run(h, e, what);
 	else if (e->kind == FD_SYSTEM && request == KVM_CREATE_VM)

@@ -26,19 +26,29 @@
  *    hypervisor is known to hold) is sent with MEM_WRITE, consecutive pages
  *    together, up to 64 KiB per frame. The shadow starts all zero, as the
  *    hypervisor's memory does, so pages left zero are never sent;
- *  - after each KVM_RUN (HVK_SYNC_AFTER_RUN) every page of every slot is
- *    read back with MEM_READ in 64 KiB chunks, and local memory and shadow
- *    are updated where they differ. The protocol cannot yet say which pages
- *    the guest dirtied, so this costs the whole of guest memory per run:
- *    about 91 s per MiB at 115200 baud. A program that only needs a few
- *    results can turn it off and pull what it needs with hvk_pull().
+ *  - after each KVM_RUN (HVK_SYNC_AFTER_RUN) the pages of every writable
+ *    slot that differ from the shadow come back, and local memory and
+ *    shadow are updated where they differ. With HVW_CAP_MEM_CHANGED the
+ *    hypervisor says which: it keeps a hash of each page as we hold it
+ *    (pushed pages are sent with MEM_WRITE_TRACK) and MEM_CHANGED answers
+ *    with just the pages whose contents differ, zero pages as a flag; a
+ *    run that changes one page of a 1 MiB slot costs about 4.2 KB instead
+ *    of the whole slot. Without the capability (or with
+ *    HVK_SYNC_FULL_PULL) every page is read back with MEM_READ in 64 KiB
+ *    chunks: about 91 s per MiB at 115200 baud. A program that only needs
+ *    a few results can turn the sync off and fetch what it needs with
+ *    hvk_pull(). A failed or interrupted KVM_RUN (EINTR) syncs too.
  * Local scans cost a memcmp of the slots per run; the shadow is anonymous
  * memory the kernel backs lazily, so untouched parts cost nothing.
- * hvk_mem_write()/hvk_mem_read() bypass all of this.
+ * hvk_mem_write()/hvk_mem_read() bypass all of this (a page written with
+ * hvk_mem_write() comes back into local memory at the next sync when the
+ * hypervisor has MEM_CHANGED, since it differs from what we hold).
  *
  * Threads: every call holds the connection's lock, so calls are
  * serialised; a KVM_RUN in progress blocks other threads' calls on the
  * same connection (the hypervisor serves one request at a time anyway).
+ * The exception is hvk_kick(), which takes no lock and may be called from
+ * another thread or a signal handler to stop a KVM_RUN in progress.
  */
 #ifndef TOOLS_LIBHVKVM_H
 #define TOOLS_LIBHVKVM_H
@@ -64,7 +74,9 @@ struct hvk;
 
 /* hvk_set_sync() directions. */
 #define HVK_SYNC_BEFORE_RUN	(1u << 0)	/* push changed pages */
-#define HVK_SYNC_AFTER_RUN	(1u << 1)	/* pull every page */
+#define HVK_SYNC_AFTER_RUN	(1u << 1)	/* fetch the pages the guest changed */
+/* Fetch by reading every page (MEM_READ) even if MEM_CHANGED is there. */
+#define HVK_SYNC_FULL_PULL	(1u << 2)
 
 #define HVK_DEFAULT_TIMEOUT_MS	30000
 
@@ -134,7 +146,13 @@ struct hvk_stats {
 	uint64_t runs;			/* KVM_RUN requests */
 	uint64_t push_frames, pages_pushed;	/* MEM_WRITE by the sync */
 	uint64_t pull_frames, pages_pulled;	/* MEM_READ by the sync */
-	uint64_t pages_pulled_changed;	/* pulled pages that differed locally */
+	uint64_t pages_pulled_changed;	/* fetched pages that differed locally */
+	uint64_t kicks;			/* KICK frames sent */
+	uint64_t kicks_early;		/* kicks sent as immediate_exit instead */
+	uint64_t closes;		/* VMs closed in the hypervisor */
+	uint64_t changed_frames;	/* MEM_CHANGED requests by the sync */
+	uint64_t pages_changed;		/* pages they brought back */
+	uint64_t zero_pages_changed;	/* of which now all zero (no bytes sent) */
 };
 
 void hvk_stats(struct hvk *h, struct hvk_stats *out);
@@ -170,11 +188,39 @@ void *hvk_mmap(struct hvk *h, int vcpu_fd, size_t len);
 int hvk_fd_target(struct hvk *h, int fd, uint32_t *vm, uint32_t *vcpu);
 
 /*
- * Forget a pseudo-fd. Nothing goes to the hypervisor (the protocol has no
- * request that destroys a VM or vCPU), and the VM's slots, shadows and the
- * vCPU mappings stay until hvk_close().
+ * Close a pseudo-fd. Closing a VM's fd destroys the VM in the hypervisor
+ * (HVW_CLOSE: its vCPUs, memory slots and EPT go), as dropping the last
+ * reference does on Linux, and frees its slots' shadows; its vCPU fds stay
+ * open but every call on them fails with EBADF (their kvm_run mappings
+ * stay valid until hvk_close()). Closing a /dev/kvm or vCPU fd sends
+ * nothing. Without HVW_CAP_CLOSE the VM is only forgotten locally. The fd
+ * is closed even when the hypervisor's answer is an error (-1 with errno,
+ * as close(2) does).
  */
 int hvk_close_fd(struct hvk *h, int fd);
+
+/*
+ * HVW_CLOSE for a VM handle (one left by an earlier connection, say);
+ * EBADF if the hypervisor has no such VM, EOPNOTSUPP without HVW_CAP_CLOSE.
+ */
+int hvk_close_vm_handle(struct hvk *h, uint32_t handle);
+
+/*
+ * Stop the KVM_RUN of @vcpu_fd in progress, as a signal stops ioctl(KVM_RUN)
+ * on Linux: that call returns -1 with errno EINTR and exit_reason
+ * KVM_EXIT_INTR. Callable from any thread and from a signal handler: it
+ * takes no lock, allocates nothing, leaves errno alone on success and sends
+ * one small HVW_KICK frame (seq 0, never answered), or hands it to the
+ * thread writing to the line at that moment. A kick while the KVM_RUN is
+ * still pushing pages makes the run start with immediate_exit; a kick while
+ * the vCPU is not in KVM_RUN does nothing (as on Linux: use immediate_exit
+ * for that race). A kick that arrives after the run ended for another
+ * reason is dropped. 0, or -1 with errno: EBADF (not an open vCPU fd, or
+ * its VM was closed), EOPNOTSUPP (no HVW_CAP_KICK), or the write's errno.
+ * Do not close the vCPU fd while another thread may kick it. Sets no
+ * hvk_last_error() message.
+ */
+int hvk_kick(struct hvk *h, int vcpu_fd);
 
 /* ---- Guest memory ---- */
 
@@ -185,7 +231,9 @@ int hvk_close_fd(struct hvk *h, int fd);
 int hvk_sync(struct hvk *h, int fd, unsigned int dirs);
 /*
  * Read back the slot pages overlapping [gpa, gpa + len) into local memory
- * and the shadow; parts no slot covers are skipped. 0 or -1 with errno.
+ * and the shadow (with MEM_CHANGED: only those that differ from the
+ * shadow, so local changes not pushed yet stay); parts no slot covers are
+ * skipped. 0 or -1 with errno.
  */
 int hvk_pull(struct hvk *h, int fd, uint64_t gpa, uint64_t len);
 

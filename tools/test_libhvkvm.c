@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,7 @@ static int64_t now_ms(void)
 /* ---- The fake hypervisor ---- */
 
 #define PEER_VM		3		/* the VM handle it gives out */
-#define PEER_MEM	(256 * 1024)	/* the most guest memory it backs */
+#define PEER_MEM	(1024 * 1024)	/* the most guest memory it backs */
 #define RUN_SIZE	((uint32_t)sizeof(struct kvm_run))
 #define MAX_WRITES	64
 
@@ -85,6 +86,7 @@ struct peer {
 
 	/* Set up before hvk_open(). */
 	bool novmx;
+	bool legacy;		/* only the version-1 caps: no KICK, CLOSE, MEM_CHANGED */
 	uint32_t hello_version;	/* answered version; 0: HVW_VERSION */
 	int drop_hellos;	/* leave the first N HELLOs unanswered */
 
@@ -99,9 +101,18 @@ struct peer {
 	bool error_answer;	/* HVW_ERROR -EINVAL instead of the answer */
 	bool close_conn;	/* close the line instead of answering */
 
+	/* KVM_RUN does not return until a KICK for its vCPU (test thread sets). */
+	bool spin;
+	bool spinning;
+	uint32_t spin_seq, spin_vcpu;
+	int touch_page;		/* >= 0: each later run fills this page ... */
+	uint8_t touch_val;	/* ... with this byte (0: zeroes it) */
+
 	/* What it saw. */
 	char client[HVW_HELLO_CLIENT_LEN];
 	unsigned int hellos, ioctls, mem_writes, mem_reads, runs, power_offs;
+	unsigned int kicks, kicks_stray, closes, changed_reqs, tracked_writes;
+	uint32_t last_close;
 	struct hvw_ioctl_req_hdr last;
 	uint8_t last_arg[HVW_MAX_ARG];
 	struct {
@@ -116,6 +127,7 @@ struct peer {
 	bool slot_used;
 	uint64_t slot_gpa, slot_size;
 	uint8_t mem[PEER_MEM];
+	uint8_t known[PEER_MEM];	/* the controller's copy, as tracked */
 	int run_step;
 	_Alignas(8) uint8_t vrun[HVK_RUN_MAP_SIZE];	/* the vCPU's kvm_run and I/O page */
 
@@ -255,6 +267,16 @@ static size_t peer_run(struct peer *p, uint32_t seq, const uint8_t *arg, uint32_
 	run->request_interrupt_window = p->run_in.request_interrupt_window;
 	run->immediate_exit = p->run_in.immediate_exit;
 	memset(&run->padding, 0, sizeof(run->padding));
+	if (p->spin) {
+		/* Answered when the KICK comes (peer_kick). */
+		p->spinning = true;
+		p->spin_seq = seq;
+		p->spin_vcpu = p->last.vcpu;
+		return 0;
+	}
+	if (p->touch_page >= 0 && p->slot_used &&
+	    (uint64_t)(p->touch_page + 1) * 4096 <= p->slot_size)
+		memset(p->mem + p->touch_page * 4096, p->touch_val, 4096);
 	switch (p->run_step++) {
 	case 0: /* OUT "abc" to COM1 as string I/O */
 		run->exit_reason = KVM_EXIT_IO;
@@ -292,6 +314,69 @@ static size_t peer_run(struct peer *p, uint32_t seq, const uint8_t *arg, uint32_
 	if (out > RUN_SIZE)
 		memcpy(p->arg + RUN_SIZE, p->vrun + run->io.data_offset, out - RUN_SIZE);
 	return answer_result(p, seq, result, p->arg, out);
+}
+
+static bool in_slot(struct peer *p, uint64_t gpa, uint64_t len);
+
+/* A KICK: the spinning run returns EINTR with KVM_EXIT_INTR; never answered. */
+static size_t peer_kick(struct peer *p, const struct hvw_frame *f)
+{
+	struct kvm_run *run = (struct kvm_run *)p->vrun;
+	struct hvw_kick k;
+
+	if (hvw_parse_kick(f->payload, f->len, &k) < 0 || f->seq != 0)
+		return hvw_encode_error(p->tx, sizeof(p->tx), 0, -EINVAL, "malformed KICK");
+	if (!p->spinning || k.vm != PEER_VM || k.vcpu != p->spin_vcpu) {
+		p->kicks_stray++;
+		return 0;
+	}
+	p->kicks++;
+	p->spinning = false;
+	p->spin = false;
+	run->exit_reason = KVM_EXIT_INTR;
+	memcpy(p->arg, p->vrun, RUN_SIZE);
+	return answer_result(p, p->spin_seq, -EINTR, p->arg, RUN_SIZE);
+}
+
+/* MEM_CHANGED: pages of the slot that differ from the tracked copy. */
+static size_t peer_mem_changed(struct peer *p, const struct hvw_frame *f)
+{
+	struct hvw_mem_changed_req r;
+	uint8_t *body = p->tx + HVW_HDR_LEN + HVW_MEM_CHANGED_HEAD_LEN;
+	uint32_t used = HVW_MEM_CHANGED_HEAD_LEN, count = 0;
+	uint64_t gpa;
+	static const uint8_t zero[4096];
+
+	if (hvw_parse_mem_changed_req(f->payload, f->len, &r) < 0)
+		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "mem_changed");
+	if (r.vm != PEER_VM)
+		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EBADF, "no such VM");
+	p->changed_reqs++;
+	for (gpa = r.gpa; gpa < r.gpa + r.len; gpa += 4096) {
+		uint8_t *m, *k;
+		bool z;
+
+		if (!in_slot(p, gpa, 4096))
+			continue;
+		m = p->mem + (gpa - p->slot_gpa);
+		k = p->known + (gpa - p->slot_gpa);
+		if (!memcmp(m, k, 4096))
+			continue;
+		z = !memcmp(m, zero, 4096);
+		if (used + 16 + (z ? 0 : 4096) > HVW_MAX_ARG)
+			break;
+		hvw_mem_changed_put_entry(body, gpa, z ? HVW_PAGE_ZERO : 0);
+		if (!z)
+			memcpy(body + 16, m, 4096);
+		body += 16 + (z ? 0 : 4096);
+		used += 16 + (z ? 0 : 4096);
+		count++;
+		memcpy(k, m, 4096);
+	}
+	hvw_mem_changed_put_head(p->tx + HVW_HDR_LEN, gpa < r.gpa + r.len ? gpa : r.gpa + r.len,
+				 count);
+	return hvw_encode(p->tx, sizeof(p->tx), HVW_MEM_CHANGED_RESP, f->seq,
+			  p->tx + HVW_HDR_LEN, used);
 }
 
 static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
@@ -399,6 +484,8 @@ static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 		hr.version = p->hello_version ? p->hello_version : HVW_VERSION;
 		hr.flags = p->novmx ? 0 : HVW_HELLO_FLAG_VMX;
 		hr.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY;
+		if (!p->legacy)
+			hr.caps |= HVW_CAP_KICK | HVW_CAP_CLOSE | HVW_CAP_MEM_CHANGED;
 		snprintf(hr.identity, sizeof(hr.identity), "fake hv vmx=%s",
 			 p->novmx ? "no" : "yes");
 		return hvw_encode_hello_resp(p->tx, sizeof(p->tx), f->seq, &hr);
@@ -412,6 +499,10 @@ static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 		if (!in_slot(p, w.gpa, w.len))
 			return answer_result(p, f->seq, -EFAULT, NULL, 0);
 		memcpy(p->mem + (w.gpa - p->slot_gpa), w.data, w.len);
+		if (w.flags & HVW_MEM_WRITE_TRACK) {
+			memcpy(p->known + (w.gpa - p->slot_gpa), w.data, w.len);
+			p->tracked_writes++;
+		}
 		if (p->mem_writes < MAX_WRITES) {
 			p->writes[p->mem_writes].gpa = w.gpa;
 			p->writes[p->mem_writes].len = w.len;
@@ -431,6 +522,24 @@ static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 	case HVW_POWER_OFF:
 		p->power_offs++;
 		return answer_result(p, f->seq, 0, NULL, 0);
+	case HVW_KICK:
+		return peer_kick(p, f);
+	case HVW_CLOSE: {
+		struct hvw_close c;
+
+		if (hvw_parse_close(f->payload, f->len, &c) < 0)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "close");
+		p->closes++;
+		p->last_close = c.vm;
+		if (c.vm != PEER_VM)
+			return answer_result(p, f->seq, -EBADF, NULL, 0);
+		p->slot_used = false;
+		memset(p->mem, 0, sizeof(p->mem));
+		memset(p->known, 0, sizeof(p->known));
+		return answer_result(p, f->seq, 0, NULL, 0);
+	}
+	case HVW_MEM_CHANGED_REQ:
+		return peer_mem_changed(p, f);
 	default:
 		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -ENOTTY, "unknown type");
 	}
@@ -484,6 +593,7 @@ static struct peer *peer_new(void)
 		abort();
 	p->fd = -1;
 	p->listen_fd = -1;
+	p->touch_page = -1;
 	pthread_mutex_init(&p->mu, NULL);
 	hvw_decoder_init(&p->dec);
 	return p;
@@ -518,6 +628,18 @@ static int start(bool novmx)
 	struct peer *p = peer_new();
 
 	p->novmx = novmx;
+	peer_start_pair(p);
+	if (!open_pair(NULL))
+		return -1;
+	return hvk_kvm_fd(H);
+}
+
+/* A hypervisor of protocol version 1 as first shipped: no KICK, CLOSE, MEM_CHANGED. */
+static int start_legacy(void)
+{
+	struct peer *p = peer_new();
+
+	p->legacy = true;
 	peer_start_pair(p);
 	if (!open_pair(NULL))
 		return -1;
@@ -574,7 +696,8 @@ static void test_handshake(void)
 	CHECK(!strcmp(hvk_identity(H), "fake hv vmx=yes"));
 	CHECK_EQ(hvk_protocol_version(H), 1);
 	CHECK_EQ(hvk_flags(H), HVW_HELLO_FLAG_VMX);
-	CHECK_EQ(hvk_caps(H), HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY);
+	CHECK_EQ(hvk_caps(H), HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY | HVW_CAP_KICK | HVW_CAP_CLOSE |
+				      HVW_CAP_MEM_CHANGED);
 	CHECK(!strcmp(P->client, "unit test"));
 	CHECK_EQ(PEEK(hellos), 1);
 	CHECK_EQ(hvk_get_sync(H), HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN);
@@ -897,7 +1020,7 @@ static void test_run_pio(void)
 
 static void test_mem_sync(void)
 {
-	int kvm = start(false), vm, vcpu;
+	int kvm = start_legacy(), vm, vcpu;
 	struct kvm_userspace_memory_region r;
 	struct hvk_stats st;
 	uint8_t *mem;
@@ -962,7 +1085,7 @@ static void test_mem_sync(void)
 
 static void test_mem_sync_off_and_pull(void)
 {
-	int kvm = start(false), vm, vcpu;
+	int kvm = start_legacy(), vm, vcpu;
 	struct kvm_userspace_memory_region r;
 	uint8_t *mem;
 
@@ -1047,6 +1170,346 @@ static void test_mem_region_checks(void)
 	CHECK_EQ(hvk_sync(H, vm, HVK_SYNC_AFTER_RUN), 0);
 	CHECK_EQ(PEEK(mem_reads), 1);
 	munmap(mem, 8192);
+}
+
+/* ---- Tests: MEM_CHANGED ---- */
+
+/* A VM with one slot of @pages pages at @gpa over @mem, and its vCPU. */
+static int vm_with_slot(int kvm, uint8_t *mem, uint64_t pages, uint64_t gpa, int *vcpu)
+{
+	struct kvm_userspace_memory_region r = { .slot = 0, .guest_phys_addr = gpa,
+						 .memory_size = pages * 4096,
+						 .userspace_addr = (uintptr_t)mem };
+	int vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+
+	if (vm < 0 || hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return -1;
+	*vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+	return *vcpu < 0 ? -1 : vm;
+}
+
+static void test_mem_changed(void)
+{
+	int kvm = start(false), vm, vcpu;
+	struct hvk_stats st;
+	uint8_t *mem;
+
+	CHECK(kvm >= 0);
+	mem = mmap(NULL, GUEST_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	CHECK(mem != MAP_FAILED);
+	memset(mem, 1, 4096);
+	memset(mem + 5 * 4096, 2, 4096);
+	vm = vm_with_slot(kvm, mem, GUEST_PAGES, 0x100000, &vcpu);
+	CHECK(vm >= 0);
+	ARM(run_step, 3); /* plain HLT exits */
+
+	/* Pushed pages are tracked; nothing changed: one small MEM_CHANGED. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(PEEK(tracked_writes), 2);
+	CHECK_EQ(PEEK(changed_reqs), 1);
+	CHECK_EQ(PEEK(mem_reads), 0);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.pages_changed, 0);
+
+	/* The guest writes page 3: it alone comes back. */
+	ARM(touch_val, 0xa5);
+	ARM(touch_page, 3);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(mem[3 * 4096], 0xa5);
+	CHECK_EQ(mem[3 * 4096 + 4095], 0xa5);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.pages_changed, 1);
+	CHECK_EQ(st.zero_pages_changed, 0);
+	CHECK_EQ(st.pages_pulled, 0);
+	/* Written again with the same bytes: not sent again. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.pages_changed, 1);
+
+	/* The guest zeroes page 0: a flag, no bytes; local memory follows. */
+	ARM(touch_val, 0);
+	ARM(touch_page, 0);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(mem[0], 0);
+	CHECK_EQ(mem[4095], 0);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.pages_changed, 2);
+	CHECK_EQ(st.zero_pages_changed, 1);
+	ARM(touch_page, -1);
+
+	/* A raw write bypasses the local copy; the next sync brings it in. */
+	CHECK_EQ(hvk_mem_write(H, vm, 0x107000, "raw", 3), 0);
+	CHECK_EQ(mem[7 * 4096], 0);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK(!memcmp(mem + 7 * 4096, "raw", 3));
+
+	/* Many changed pages: several answers, each within a frame. */
+	pthread_mutex_lock(&P->mu);
+	for (int i = 0; i < GUEST_PAGES; i++)
+		memset(P->mem + i * 4096, 0x30 + i, 4096);
+	pthread_mutex_unlock(&P->mu);
+	hvk_stats(H, &st);
+	uint64_t frames_before = st.changed_frames;
+	CHECK_EQ(hvk_sync(H, vm, HVK_SYNC_AFTER_RUN), 0);
+	for (int i = 0; i < GUEST_PAGES; i++)
+		CHECK_EQ(mem[i * 4096 + 17], 0x30 + i);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.changed_frames, frames_before + 2); /* 15 pages fit one answer */
+	CHECK_EQ(st.pages_changed, 3 + GUEST_PAGES);
+
+	/* hvk_pull: only what changed in the range. */
+	ARM(mem[9 * 4096], 0x77);
+	CHECK_EQ(hvk_pull(H, vm, 0x109000, 1), 0);
+	CHECK_EQ(mem[9 * 4096], 0x77);
+	CHECK_EQ(PEEK(mem_reads), 0);
+
+	/* HVK_SYNC_FULL_PULL: the old way, MEM_READ of everything. */
+	hvk_set_sync(H, HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN | HVK_SYNC_FULL_PULL);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(PEEK(mem_reads), 1);
+	munmap(mem, GUEST_PAGES * 4096);
+}
+
+/* Wire bytes of one KVM_RUN whose guest changes one page of a 1 MiB slot. */
+static void one_page_run_bytes(bool legacy, uint64_t *out, uint64_t *in)
+{
+	int kvm = legacy ? start_legacy() : start(false), vm, vcpu;
+	struct hvk_stats a, b;
+	uint8_t *mem;
+
+	*out = *in = 0;
+	CHECK(kvm >= 0);
+	mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(mem != MAP_FAILED);
+	mem[0x1000] = 0xf4;
+	vm = vm_with_slot(kvm, mem, 256, 0, &vcpu);
+	CHECK(vm >= 0);
+	ARM(run_step, 3);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0); /* pushes the code page */
+	ARM(touch_val, 0x5a);
+	ARM(touch_page, 2);
+	hvk_stats(H, &a);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	hvk_stats(H, &b);
+	CHECK_EQ(mem[0x2000], 0x5a);
+	*out = b.bytes_out - a.bytes_out;
+	*in = b.bytes_in - a.bytes_in;
+	munmap(mem, 1 << 20);
+}
+
+static void test_mem_changed_bytes(void)
+{
+	uint64_t lo, li, no, ni;
+
+	one_page_run_bytes(true, &lo, &li);
+	if (why[0])
+		return;
+	fixture_end();
+	one_page_run_bytes(false, &no, &ni);
+	if (why[0])
+		return;
+	printf("INFO one KVM_RUN changing 1 page of a 1 MiB slot: full pull %llu bytes out + "
+	       "%llu in; MEM_CHANGED %llu out + %llu in\n",
+	       (unsigned long long)lo, (unsigned long long)li, (unsigned long long)no,
+	       (unsigned long long)ni);
+	CHECK(li > (1 << 20));
+	CHECK(ni < 2 * 2400 + 4200);
+	CHECK(no < 2 * 2400 + 200);
+}
+
+/* ---- Tests: KICK and CLOSE ---- */
+
+static int kick_fd = -1;
+
+static void *kick_later(void *arg)
+{
+	usleep((useconds_t)(uintptr_t)arg * 1000);
+	hvk_kick(H, kick_fd);
+	return NULL;
+}
+
+static pthread_t main_thread;
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+	hvk_kick(H, kick_fd);
+}
+
+static void *signal_later(void *arg)
+{
+	usleep((useconds_t)(uintptr_t)arg * 1000);
+	pthread_kill(main_thread, SIGUSR1);
+	return NULL;
+}
+
+static void test_kick_thread(void)
+{
+	int kvm = start(false), vm, vcpu;
+	struct kvm_run *run;
+	struct hvk_stats st;
+	pthread_t t;
+	int64_t t0;
+
+	CHECK(kvm >= 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 1);
+	run = hvk_mmap(H, vcpu, 8192);
+	CHECK(run != MAP_FAILED);
+	ARM(run_step, 3);
+	ARM(spin, true);
+	kick_fd = vcpu;
+	t0 = now_ms();
+	CHECK(!pthread_create(&t, NULL, kick_later, (void *)(uintptr_t)100));
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_RUN, 0), EINTR);
+	pthread_join(t, NULL);
+	CHECK(now_ms() - t0 >= 90);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_INTR);
+	CHECK_EQ(run->immediate_exit, 0);
+	CHECK_EQ(PEEK(kicks), 1);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.kicks, 1);
+	CHECK_EQ(st.stale_frames, 0);
+	/* Not sticky: the next run runs. */
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_HLT);
+	/* Outside KVM_RUN a kick does nothing and sends nothing. */
+	CHECK_EQ(hvk_kick(H, vcpu), 0);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	CHECK_EQ(PEEK(kicks) + PEEK(kicks_stray), 1);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	/* Only vCPU fds. */
+	CHECK_ERR(hvk_kick(H, vm), EBADF);
+	CHECK_ERR(hvk_kick(H, kvm), EBADF);
+	CHECK_ERR(hvk_kick(H, 3), EBADF);
+}
+
+static void test_kick_signal(void)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
+	int kvm = start(false), vm, vcpu;
+	struct kvm_run *run;
+	pthread_t t;
+
+	CHECK(kvm >= 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+	run = hvk_mmap(H, vcpu, 8192);
+	CHECK(run != MAP_FAILED);
+	ARM(run_step, 3);
+	ARM(spin, true);
+	kick_fd = vcpu;
+	main_thread = pthread_self();
+	sigemptyset(&sa.sa_mask);
+	CHECK(!sigaction(SIGUSR1, &sa, &old));
+	CHECK(!pthread_create(&t, NULL, signal_later, (void *)(uintptr_t)100));
+	errno = 0;
+	int r = hvk_ioctl(H, vcpu, KVM_RUN, 0);
+	int e = errno;
+	pthread_join(t, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	CHECK_EQ(r, -1);
+	CHECK_EQ(e, EINTR);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_INTR);
+	CHECK_EQ(PEEK(kicks), 1);
+}
+
+/* A kick while pages are being pushed: the run goes out with immediate_exit. */
+static void test_kick_early(void)
+{
+	int kvm = start(false), vm, vcpu;
+	struct kvm_run *run;
+	struct hvk_stats st;
+	pthread_t t;
+	uint8_t *mem;
+
+	CHECK(kvm >= 0);
+	mem = mmap(NULL, GUEST_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	memset(mem, 3, 4096);
+	vm = vm_with_slot(kvm, mem, GUEST_PAGES, 0, &vcpu);
+	CHECK(vm >= 0);
+	run = hvk_mmap(H, vcpu, 8192);
+	ARM(run_step, 3);
+	ARM(delay_ms, 300); /* the MEM_WRITE's answer */
+	kick_fd = vcpu;
+	CHECK(!pthread_create(&t, NULL, kick_later, (void *)(uintptr_t)100));
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_RUN, 0), EINTR);
+	pthread_join(t, NULL);
+	CHECK_EQ(P->run_in.immediate_exit, 1);
+	CHECK_EQ(run->immediate_exit, 0);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_INTR);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.kicks_early, 1);
+	CHECK_EQ(st.kicks, 0);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	CHECK_EQ(P->run_in.immediate_exit, 0);
+	munmap(mem, GUEST_PAGES * 4096);
+}
+
+static void test_kick_legacy(void)
+{
+	int kvm = start_legacy(), vm, vcpu;
+
+	CHECK(kvm >= 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+	CHECK_ERR(hvk_kick(H, vcpu), EOPNOTSUPP);
+	/* Closing a VM only forgets it locally. */
+	CHECK_EQ(hvk_close_fd(H, vm), 0);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	CHECK_EQ(PEEK(closes), 0);
+	CHECK_ERR(hvk_close_vm_handle(H, PEER_VM), EOPNOTSUPP);
+}
+
+static void test_close(void)
+{
+	int kvm = start(false), vm, vcpu;
+	uint8_t *mem;
+
+	CHECK(kvm >= 0);
+	mem = mmap(NULL, GUEST_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	mem[0] = 1;
+	vm = vm_with_slot(kvm, mem, GUEST_PAGES, 0, &vcpu);
+	CHECK(vm >= 0);
+	ARM(run_step, 3);
+	CHECK_EQ(hvk_ioctl(H, vcpu, KVM_RUN, 0), 0);
+	/* A vCPU fd: nothing remote. */
+	int vcpu2 = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 1);
+	CHECK_EQ(hvk_close_fd(H, vcpu2), 0);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	CHECK_EQ(PEEK(closes), 0);
+	/* The VM fd: CLOSE with its handle; its vCPU fds are dead. */
+	CHECK_EQ(hvk_close_fd(H, vm), 0);
+	CHECK_EQ(PEEK(closes), 1);
+	CHECK_EQ(PEEK(last_close), PEER_VM);
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_RUN, 0), EBADF);
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_GET_REGS, &(struct kvm_regs){ 0 }), EBADF);
+	CHECK_ERR(hvk_kick(H, vcpu), EBADF);
+	CHECK_ERR(hvk_sync(H, vcpu, HVK_SYNC_BEFORE_RUN), EBADF);
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0), EBADF);
+	CHECK_EQ(hvk_close_fd(H, vcpu), 0);
+	/* A handle the hypervisor does not know. */
+	CHECK_ERR(hvk_close_vm_handle(H, 99), EBADF);
+	CHECK(strstr(hvk_last_error(), "CLOSE vm 99: EBADF"));
+	CHECK_EQ(PEEK(last_close), 99);
+	/* 20 in a row: every one closed, nothing left behind locally. */
+	for (int i = 0; i < 20; i++) {
+		vm = vm_with_slot(kvm, mem, GUEST_PAGES, 0, &vcpu);
+		CHECK(vm >= 0);
+		CHECK_EQ(hvk_sync(H, vm, HVK_SYNC_BEFORE_RUN), 0);
+		CHECK_EQ(hvk_close_fd(H, vcpu), 0);
+		CHECK_EQ(hvk_close_fd(H, vm), 0);
+	}
+	CHECK_EQ(PEEK(closes), 22);
+	/* A refused CLOSE still closes the fd, as close(2) does. */
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	ARM(error_answer, true);
+	CHECK_ERR(hvk_close_fd(H, vm), EINVAL);
+	CHECK_ERR(hvk_close_fd(H, vm), EBADF);
+	munmap(mem, GUEST_PAGES * 4096);
 }
 
 /* ---- Tests: a bad line ---- */
@@ -1197,6 +1660,13 @@ static const struct {
 	T(test_mem_sync),
 	T(test_mem_sync_off_and_pull),
 	T(test_mem_region_checks),
+	T(test_mem_changed),
+	T(test_mem_changed_bytes),
+	T(test_kick_thread),
+	T(test_kick_signal),
+	T(test_kick_early),
+	T(test_kick_legacy),
+	T(test_close),
 	T(test_timeout),
 	T(test_late_answer),
 	T(test_garbage_before_answer),

@@ -130,7 +130,14 @@ static void parse_all(const uint8_t *p, uint32_t len)
 	struct hvw_mem_write mw;
 	struct hvw_mem_read_req mr;
 	struct hvw_error e, e2;
+	struct hvw_kick k;
+	struct hvw_close c;
+	struct hvw_mem_changed_req cq;
+	struct hvw_mem_changed_resp cr;
+	struct hvw_page pg;
 	struct hvw_frame f;
+	uint64_t prev;
+	uint32_t off, i;
 	size_t n;
 	int ret;
 
@@ -203,6 +210,51 @@ static void parse_all(const uint8_t *p, uint32_t len)
 		FZ_CHECK(mr.len <= HVW_MAX_ARG);
 		n = hvw_encode_mem_read_req(enc, sizeof(enc), 77, &mr);
 		check_same_payload(n, HVW_MEM_READ_REQ, p, len);
+	}
+
+	ret = hvw_parse_kick(p, len, &k);
+	check_errno(ret);
+	if (ret == 0) {
+		FZ_CHECK(len == HVW_KICK_LEN);
+		n = hvw_encode_kick(enc, sizeof(enc), 77, &k);
+		check_same_payload(n, HVW_KICK, p, len);
+	}
+
+	ret = hvw_parse_close(p, len, &c);
+	check_errno(ret);
+	if (ret == 0) {
+		FZ_CHECK(len == HVW_CLOSE_LEN);
+		n = hvw_encode_close(enc, sizeof(enc), 77, &c);
+		check_same_payload(n, HVW_CLOSE, p, len);
+	}
+
+	ret = hvw_parse_mem_changed_req(p, len, &cq);
+	check_errno(ret);
+	if (ret == 0) {
+		FZ_CHECK(len == HVW_MEM_CHANGED_REQ_LEN);
+		FZ_CHECK(cq.gpa % HVW_PAGE_SIZE == 0 && cq.len % HVW_PAGE_SIZE == 0);
+		FZ_CHECK(cq.len == 0 || cq.gpa + (cq.len - 1) >= cq.gpa);
+		n = hvw_encode_mem_changed_req(enc, sizeof(enc), 77, &cq);
+		check_same_payload(n, HVW_MEM_CHANGED_REQ, p, len);
+	}
+
+	ret = hvw_parse_mem_changed_resp(p, len, &cr);
+	check_errno(ret);
+	if (ret == 0) {
+		/* Every entry walks out as the parser saw it, and nothing else. */
+		FZ_CHECK(cr.body == p + HVW_MEM_CHANGED_HEAD_LEN);
+		off = 0;
+		prev = 0;
+		for (i = 0; (ret = hvw_mem_changed_entry(&cr, &off, &pg)) == 1; i++) {
+			FZ_CHECK(pg.gpa % HVW_PAGE_SIZE == 0 && pg.gpa < cr.next);
+			FZ_CHECK(i == 0 || pg.gpa > prev);
+			FZ_CHECK(!(pg.flags & ~HVW_PAGE_FLAGS_KNOWN));
+			FZ_CHECK((pg.data == NULL) == !!(pg.flags & HVW_PAGE_ZERO));
+			prev = pg.gpa;
+		}
+		FZ_CHECK(ret == 0 && i == cr.count && off == cr.body_len);
+		n = hvw_encode_mem_changed_resp(enc, sizeof(enc), 77, &cr);
+		check_same_payload(n, HVW_MEM_CHANGED_RESP, p, len);
 	}
 
 	ret = hvw_parse_error(p, len, &e);
@@ -394,12 +446,17 @@ static void add_typed(struct builder *b, struct reader *r, uint8_t *out, size_t 
 	struct hvw_ioctl_resp ir;
 	struct hvw_mem_write mw;
 	struct hvw_mem_read_req mr;
+	struct hvw_kick kk;
+	struct hvw_close cc;
+	struct hvw_mem_changed_req cq;
+	uint8_t body[HVW_MEM_CHANGED_HEAD_LEN + 4 * (HVW_MEM_CHANGED_ENTRY_LEN + HVW_PAGE_SIZE)];
 	char text[HVW_ERROR_TEXT_MAX + 1];
 	const uint8_t *arg;
-	uint32_t seq = rd32(r);
+	uint32_t seq = rd32(r), cnt, used;
+	uint64_t gpa;
 	size_t n = 0, k;
 
-	switch (rd8(r) % 8) {
+	switch (rd8(r) % 12) {
 	case 0:
 		hq.min_version = rd8(r) % 3;
 		hq.max_version = hq.min_version + rd8(r) % 3;
@@ -433,6 +490,7 @@ static void add_typed(struct builder *b, struct reader *r, uint8_t *out, size_t 
 		break;
 	case 4:
 		mw.vm = rd32(r);
+		mw.flags = rd8(r) & HVW_MEM_WRITE_TRACK;
 		mw.gpa = rd64(r);
 		k = rd8(r);
 		mw.data = rdbytes(r, &k);
@@ -448,6 +506,39 @@ static void add_typed(struct builder *b, struct reader *r, uint8_t *out, size_t 
 	case 6:
 		rdstr(r, text, sizeof(text));
 		n = hvw_encode_error(out, cap, seq, -(int32_t)(rd16(r) % 5000), text);
+		break;
+	case 8:
+		kk.vm = rd32(r);
+		kk.vcpu = rd32(r);
+		n = hvw_encode_kick(out, cap, seq, &kk);
+		break;
+	case 9:
+		cc.vm = rd32(r);
+		n = hvw_encode_close(out, cap, seq, &cc);
+		break;
+	case 10:
+		cq.vm = rd32(r);
+		cq.gpa = rd64(r) & ~(uint64_t)(HVW_PAGE_SIZE - 1);
+		cq.len = (uint64_t)rd16(r) * HVW_PAGE_SIZE;
+		n = hvw_encode_mem_changed_req(out, cap, seq, &cq);
+		break;
+	case 11: /* an answer of up to 4 entries, zero or with a page of one byte */
+		cnt = rd8(r) % 5;
+		gpa = (uint64_t)rd16(r) * HVW_PAGE_SIZE;
+		used = HVW_MEM_CHANGED_HEAD_LEN;
+		for (uint32_t i = 0; i < cnt; i++) {
+			uint8_t fill = rd8(r);
+
+			gpa += (uint64_t)(1 + rd8(r) % 4) * HVW_PAGE_SIZE;
+			hvw_mem_changed_put_entry(body + used, gpa, fill ? 0 : HVW_PAGE_ZERO);
+			used += HVW_MEM_CHANGED_ENTRY_LEN;
+			if (fill) {
+				memset(body + used, fill, HVW_PAGE_SIZE);
+				used += HVW_PAGE_SIZE;
+			}
+		}
+		hvw_mem_changed_put_head(body, gpa + HVW_PAGE_SIZE, cnt);
+		n = hvw_encode(out, cap, HVW_MEM_CHANGED_RESP, seq, body, used);
 		break;
 	default:
 		n = hvw_encode(out, cap, HVW_POWER_OFF, seq, NULL, 0);

@@ -11,6 +11,18 @@ checks what it prints:
     caps        a line per capability (KVM_CAP_USER_MEMORY = 1 with VT-x)
     run-flat    with VT-x: hello16.bin in real mode prints its line on COM1,
                 halts, and its store at 0x2000 shows in hvctl's local copy
+    memory      with VT-x: a guest that stores one byte in a 1 MiB slot, with
+                the sync after each run: one changed page comes back through
+                MEM_CHANGED, nothing through MEM_READ (bytes are logged)
+    kick        with VT-x: a guest that spins (sti; jmp $) is stopped by
+                run-flat --kick-after: KVM_RUN fails with EINTR, exit INTR
+    close       with VT-x: vm-cycle 20 creates and closes 20 VMs (more than
+                the hypervisor holds at once) and the free page count the
+                hypervisor logs after each close does not move; close-vm of
+                a handle that names no VM is EBADF
+    bad frames  a truncated KICK and CLOSE, and a CLOSE of an unknown handle,
+                written straight to the socket, get their ERROR / EBADF
+                answers and the server goes on
     create-vm   without VT-x: refused with ENODEV
     power-off   the hypervisor ends its run
 
@@ -19,7 +31,10 @@ in hook.log, at the first mismatch.
 """
 import os
 import re
+import select
+import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,6 +77,73 @@ class Hvctl:
         return rc, out
 
 
+def _crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def _frame(ftype, seq, payload):
+    """An abi/hvwire.h frame."""
+    head = b"HV" + bytes([1, ftype]) + struct.pack("<II", seq, len(payload)) + payload
+    return head + struct.pack("<I", _crc32c(head))
+
+
+def _read_frames(sock, want, timeout=20.0):
+    """Frames (type, seq, payload) until @want of them have come."""
+    buf, frames = b"", []
+    deadline = time.monotonic() + timeout
+    while len(frames) < want and time.monotonic() < deadline:
+        r, _, _ = select.select([sock], [], [], 0.2)
+        if r:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        while True:
+            i = buf.find(b"HV")
+            if i < 0 or len(buf) - i < 12:
+                break
+            n = struct.unpack_from("<I", buf, i + 8)[0]
+            if len(buf) - i < 16 + n:
+                break
+            f = buf[i:i + 16 + n]
+            buf = buf[i + 16 + n:]
+            if struct.unpack_from("<I", f, 12 + n)[0] == _crc32c(f[:12 + n]):
+                frames.append((f[3], struct.unpack_from("<I", f, 4)[0], f[12:12 + n]))
+    return frames
+
+
+HVW_IOCTL_RESP, HVW_ERROR, HVW_KICK, HVW_CLOSE = 4, 8, 10, 11
+
+
+def _bad_frames(sock, console):
+    """Malformed KICK and CLOSE, and a CLOSE of no VM: answered, server goes on."""
+    sock.sendall(_frame(HVW_KICK, 0, b"\x01\x00\x00\x00")           # 4 of 8 bytes
+                 + _frame(HVW_CLOSE, 901, b"\x01\x00\x00")           # 3 of 8 bytes
+                 + _frame(HVW_CLOSE, 902, struct.pack("<II", 77, 0))  # no VM 77
+                 + _frame(HVW_KICK, 0, struct.pack("<II", 77, 0)))    # no VM 77
+    frames = _read_frames(sock, 3)
+    for f in frames:
+        console.log(f"  frame type {f[0]} seq {f[1]} payload {f[2][:40].hex()}")
+    got = {(t, q): p for t, q, p in frames}
+    ok = True
+    if (HVW_ERROR, 0) not in got or struct.unpack_from("<i", got[(HVW_ERROR, 0)])[0] != -22:
+        console.log("FAIL bad frames: no ERROR -EINVAL (seq 0) for the truncated KICK")
+        ok = False
+    if (HVW_ERROR, 901) not in got or struct.unpack_from("<i", got[(HVW_ERROR, 901)])[0] != -22:
+        console.log("FAIL bad frames: no ERROR -EINVAL for the truncated CLOSE")
+        ok = False
+    if (HVW_IOCTL_RESP, 902) not in got or \
+            struct.unpack_from("<q", got[(HVW_IOCTL_RESP, 902)])[0] != -9:
+        console.log("FAIL bad frames: CLOSE of VM 77 did not answer -EBADF")
+        ok = False
+    return ok
+
+
 def _expect(console, what, rc, out, status, needles):
     """Exit status @status and every needle (substring or re: pattern) in @out."""
     ok = True
@@ -78,6 +160,76 @@ def _expect(console, what, rc, out, status, needles):
             console.log(f"FAIL {what}: no output line with {n!r}")
             ok = False
     return ok
+
+
+def _image(code):
+    f = tempfile.NamedTemporaryFile(prefix="hvctl-", suffix=".bin", delete=False)
+    f.write(code)
+    f.close()
+    return f.name
+
+
+def _stat(out, name):
+    m = re.search(r"(\d+) " + name, out)
+    return int(m.group(1)) if m else None
+
+
+def _memory(cmd, console):
+    # mov byte [0x2000], 0x5a; hlt -- one page of a 1 MiB slot changes.
+    img = _image(bytes([0xc6, 0x06, 0x00, 0x20, 0x5a, 0xf4]))
+    try:
+        rc, out = cmd("-v", "run-flat", img, "--real", "--load", "0x1000", "--mem", "1M",
+                      "--sync-each", timeout=RUN_TIMEOUT)
+    finally:
+        os.unlink(img)
+    if not _expect(console, "memory", rc, out, 0,
+                   ["exit HLT", "mem[0x2000] = 0x5a", "re:channel: .* bytes in"]):
+        return False
+    pulled, changed = _stat(out, "pages pulled"), _stat(out, "changed pages")
+    console.log(f"memory: {_stat(out, 'bytes out')} bytes out, {_stat(out, 'bytes in')} "
+                f"bytes in, {pulled} pages read with MEM_READ, {changed} changed pages")
+    if pulled != 0 or changed != 1:
+        console.log("FAIL memory: expected 0 pages pulled and 1 changed page")
+        return False
+    return True
+
+
+def _kick(cmd, console):
+    # sti; jmp $ -- IF=1 because Bochs gives a guest that runs with IF=0
+    # no external-interrupt exits, so neither the channel's IRQ nor the tick
+    # would reach the hypervisor (real VT-x exits either way).
+    img = _image(bytes([0xfb, 0xeb, 0xfe]))
+    try:
+        rc, out = cmd("run-flat", img, "--real", "--load", "0x1000", "--kick-after", "1500",
+                      timeout=RUN_TIMEOUT)
+    finally:
+        os.unlink(img)
+    return _expect(console, "kick", rc, out, 0,
+                   ["exit INTR (KVM_RUN: EINTR, kicked by --kick-after)",
+                    "re:regs: rip 000000000000100[01]"])
+
+
+def _close(cmd, console):
+    start = len(console.lines())
+    rc, out = cmd("vm-cycle", "20")
+    if not _expect(console, "vm-cycle", rc, out, 0, ["vm-cycle: 20 VMs created and closed"]):
+        return False
+    free = []
+    for _ in range(20):
+        try:
+            line = console.wait_for("re:hv: channel: vm \\d+ closed, \\d+ pages free",
+                                    timeout=30, since=start)
+        except TimeoutError as e:
+            console.log(f"FAIL close: {e}")
+            return False
+        start = console.lines().index(line, start) + 1
+        free.append(int(re.search(r"(\d+) pages free", line).group(1)))
+    console.log(f"close: free pages after each close: {sorted(set(free))}")
+    if len(set(free)) != 1:
+        console.log("FAIL close: the free page count moved: a VM leaks memory")
+        return False
+    rc, out = cmd("close-vm", "99")
+    return _expect(console, "close-vm 99", rc, out, 1, ["EBADF"])
 
 
 def run(sock, console):
@@ -100,7 +252,7 @@ def run(sock, console):
     rc, out = cmd("hello")
     if not _expect(console, "hello", rc, out, 0,
                    ["identity: ", "protocol version: 1", "re:^flags: 0x[0-9a-f]+",
-                    "re:^caps: 0x[0-9a-f]*3 kvm-ioctl memory"]):
+                    "re:^caps: 0x[0-9a-f]+ kvm-ioctl memory kick close mem-changed"]):
         return False
     vmx = bool(int(re.search(r"^flags: 0x([0-9a-f]+)", out, re.M).group(1), 16) & 1)
     console.log(f"VT-x {'present' if vmx else 'absent'}")
@@ -126,10 +278,20 @@ def run(sock, console):
         if "did not read all ones" in out:
             console.log("FAIL run-flat: the guest saw port 0x510 read other than all ones")
             return False
+        if not _memory(cmd, console) or not _kick(cmd, console) or \
+                not _close(cmd, console):
+            return False
     else:
         rc, out = cmd("create-vm")
         if not _expect(console, "create-vm", rc, out, 1, ["KVM_CREATE_VM: ENODEV"]):
             return False
+
+    if not _bad_frames(sock, console):
+        return False
+    rc, out = cmd("version")
+    if not _expect(console, "version after bad frames", rc, out, 0,
+                   ["KVM_GET_API_VERSION = 12"]):
+        return False
 
     rc, out = cmd("power-off")
     if not _expect(console, "power-off", rc, out, 0, ["power-off: done"]):

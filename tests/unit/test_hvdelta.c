@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* abi/hvdelta.c: changed-word encoding of register sets. */
+/* abi/hvdelta.c (changed-word encoding of register sets) and abi/hvrun.c
+ * (the compact KVM_RUN built on it). */
 #include <stdint.h>
 
 #include "abi/hvdelta.h"
+#include "abi/hvrun.h"
 #include "abi/kvm.h"
 #include "hv/errno.h"
 #include "tests/unit/check.h"
@@ -139,6 +141,154 @@ static void test_sets(void)
 	CHECK_EQ(hvd_encode_sets(out, 10, mask, &base, &cur), -HV_E2BIG);
 }
 
+/* ---- abi/hvrun.c: the compact KVM_RUN, both ends ---- */
+
+#define MAP 8192
+
+struct run_map {
+	union {
+		struct kvm_run run;
+		uint8_t bytes[MAP];
+	};
+};
+
+static struct run_map user, hv;
+static struct hv_sync_regs shadow;
+
+/* The hypervisor side of one exchange; returns the answer's length. */
+static long hv_exchange(const uint8_t *req, long req_len, uint8_t *resp, size_t cap,
+			void (*run_guest)(void))
+{
+	struct hv_sync_regs base;
+	uint32_t flags;
+	long rc = hvr_apply_request(&hv.run, MAP, req, (size_t)req_len, &flags);
+
+	if (rc < 0)
+		return rc;
+	if (flags & HVR_FRESH)
+		memset(&base, 0, sizeof(base));
+	else
+		memcpy(&base, &hv.run.s.hv, sizeof(base));
+	run_guest();
+	return hvr_encode_response(resp, cap, &hv.run, MAP, &base);
+}
+
+static uint8_t seen_in; /* the PIO byte as the guest found it */
+
+static void guest_outs_0x42(void)
+{
+	seen_in = hv.bytes[4096];
+	hv.run.kvm_dirty_regs = 0;
+	hv.run.exit_reason = KVM_EXIT_IO;
+	hv.run.io.direction = KVM_EXIT_IO_OUT;
+	hv.run.io.size = 1;
+	hv.run.io.count = 1;
+	hv.run.io.port = 0x10;
+	hv.run.io.data_offset = 4096;
+	hv.bytes[4096] = 0x42;
+	hv.run.s.regs.regs.rip += 2;
+}
+
+static void guest_ins(void)
+{
+	hv.run.kvm_dirty_regs = 0;
+	hv.run.io.direction = KVM_EXIT_IO_IN;
+	hv.run.io.port = 0x11;
+	hv.run.s.regs.regs.rip += 1;
+	hv.run.s.regs.regs.rcx = 9;
+}
+
+static void test_run_round_trips(void)
+{
+	uint8_t req[4096], resp[4096];
+	long q, a;
+
+	memset(&user, 0, sizeof(user));
+	memset(&hv, 0, sizeof(hv));
+	memset(&shadow, 0xee, sizeof(shadow)); /* stale: FRESH must not use it */
+	user.run.kvm_valid_regs = KVM_SYNC_X86_REGS;
+	user.run.kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	user.run.s.regs.regs.rip = 0x1000;
+	user.run.s.regs.regs.rax = 5;
+	q = hvr_encode_request(req, sizeof(req), &user.run, MAP, &shadow, HVR_FRESH);
+	CHECK_EQ(q, HVR_REQ_HDR_LEN + 3 + 16);
+	a = hv_exchange(req, q, resp, sizeof(resp), guest_outs_0x42);
+	CHECK(a > 0);
+	CHECK_EQ(hv.run.s.regs.regs.rax, 5);
+	CHECK_EQ(hvr_apply_response(&user.run, MAP, &shadow, resp, (size_t)a), a);
+	CHECK_EQ(user.run.exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(user.run.io.port, 0x10);
+	CHECK_EQ(user.bytes[4096], 0x42);
+	CHECK_EQ(user.run.s.regs.regs.rip, 0x1002);
+	CHECK_EQ(user.run.s.regs.regs.rax, 5);
+	CHECK_EQ(user.run.kvm_dirty_regs, 0);
+	CHECK(!memcmp(&shadow, &hv.run.s.hv, sizeof(shadow)));
+	/* Steady state: RAX changed, an IN exit comes back. */
+	user.run.s.regs.regs.rax = 7;
+	user.run.kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	q = hvr_encode_request(req, sizeof(req), &user.run, MAP, &shadow, 0);
+	CHECK_EQ(q, HVR_REQ_HDR_LEN + 3 + 8);
+	a = hv_exchange(req, q, resp, sizeof(resp), guest_ins);
+	CHECK(a > 0 && a < 100);
+	CHECK_EQ(hvr_apply_response(&user.run, MAP, &shadow, resp, (size_t)a), a);
+	CHECK_EQ(user.run.io.direction, KVM_EXIT_IO_IN);
+	CHECK_EQ(user.run.s.regs.regs.rcx, 9);
+	CHECK_EQ(user.run.s.regs.regs.rax, 7);
+	/* The IN's data travels with the next request. */
+	user.bytes[4096] = 0x99;
+	user.run.kvm_dirty_regs = 0;
+	q = hvr_encode_request(req, sizeof(req), &user.run, MAP, &shadow, 0);
+	CHECK_EQ(q, HVR_REQ_HDR_LEN + 1 + 0);
+	a = hv_exchange(req, q, resp, sizeof(resp), guest_outs_0x42);
+	CHECK(a > 0);
+	CHECK_EQ(seen_in, 0x99); /* the IN's data landed before the guest ran */
+	CHECK_EQ(hvr_apply_response(&user.run, MAP, &shadow, resp, (size_t)a), a);
+	CHECK(!memcmp(&shadow, &hv.run.s.hv, sizeof(shadow)));
+}
+
+/* Malformed requests and answers are refused and change nothing. */
+static void test_run_refuses(void)
+{
+	static struct run_map keep;
+	uint8_t req[4096], resp[4096];
+	uint32_t flags;
+	long q, a;
+
+	memset(&user, 0, sizeof(user));
+	memset(&hv, 0, sizeof(hv));
+	memset(&shadow, 0, sizeof(shadow));
+	user.run.kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	user.run.s.regs.regs.rip = 0x2000;
+	q = hvr_encode_request(req, sizeof(req), &user.run, MAP, &shadow, HVR_FRESH);
+	CHECK(q > 0);
+	keep = hv;
+	CHECK_EQ(hvr_apply_request(&hv.run, MAP, req, (size_t)q - 1, &flags), -HV_EINVAL);
+	CHECK_EQ(hvr_apply_request(&hv.run, MAP, req, 10, &flags), -HV_EINVAL);
+	req[q] = 0;
+	CHECK_EQ(hvr_apply_request(&hv.run, MAP, req, (size_t)q + 1, &flags), -HV_EINVAL);
+	req[4] = 0x80; /* unknown flag */
+	CHECK_EQ(hvr_apply_request(&hv.run, MAP, req, (size_t)q, &flags), -HV_EINVAL);
+	req[4] = HVR_FRESH;
+	req[2] = 4; /* data for an IN that is not pending */
+	CHECK_EQ(hvr_apply_request(&hv.run, MAP, req, (size_t)q, &flags), -HV_EINVAL);
+	req[2] = 0;
+	CHECK(!memcmp(&hv, &keep, sizeof(hv)));
+	CHECK_EQ(hvr_apply_request(&hv.run, MAP, req, (size_t)q, &flags), q);
+
+	guest_outs_0x42();
+	hv.run.kvm_valid_regs = KVM_SYNC_X86_REGS;
+	a = hvr_encode_response(resp, sizeof(resp), &hv.run, MAP, &shadow);
+	CHECK(a > 0);
+	keep = user;
+	CHECK_EQ(hvr_apply_response(&user.run, MAP, &shadow, resp, (size_t)a - 1), -HV_EINVAL);
+	CHECK_EQ(hvr_apply_response(&user.run, MAP, &shadow, resp, 20), -HV_EINVAL);
+	resp[24] = 0xff; /* union_len 0x1ff-ish: past 256 */
+	resp[25] = 0x01;
+	CHECK_EQ(hvr_apply_response(&user.run, MAP, &shadow, resp, (size_t)a), -HV_EINVAL);
+	CHECK(!memcmp(&user, &keep, sizeof(user)));
+	CHECK_EQ(hvr_encode_response(resp, 10, &hv.run, MAP, &shadow), -HV_E2BIG);
+}
+
 static const struct check_test tests[] = {
 	TEST_ENTRY(test_unchanged_is_bitmap_only),
 	TEST_ENTRY(test_rip_rax_round_trip),
@@ -147,6 +297,8 @@ static const struct check_test tests[] = {
 	TEST_ENTRY(test_apply_refuses),
 	TEST_ENTRY(test_random_round_trips),
 	TEST_ENTRY(test_sets),
+	TEST_ENTRY(test_run_round_trips),
+	TEST_ENTRY(test_run_refuses),
 };
 
 CHECK_MAIN(tests)

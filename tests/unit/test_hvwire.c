@@ -468,7 +468,7 @@ static void test_rt_ioctl_resp(void)
 
 static void test_rt_mem_write(void)
 {
-	struct hvw_mem_write w = { 2, 0x100000, NULL, 0 }, w2;
+	struct hvw_mem_write w = { 2, 0x100000, NULL, 0, 0 }, w2;
 	struct hvw_frame f;
 	size_t n, k;
 
@@ -1179,8 +1179,16 @@ static void test_mem_hostile(void)
 		CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, k, &w), -HV_EINVAL);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, 16, &w), 0);
 	CHECK_EQ(w.len, 0);
-	len = mem_payload(1, 1, 0x1000, 4);
+	/* Flags: TRACK is known, any other bit is not. */
+	len = mem_payload(1, HVW_MEM_WRITE_TRACK, 0x1000, 4);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), 0);
+	CHECK_EQ(w.flags, HVW_MEM_WRITE_TRACK);
+	len = mem_payload(1, 2, 0x1000, 4);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
+	len = mem_payload(1, 0x80000001u, 0x1000, 4);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
+	w = (struct hvw_mem_write){ 1, 0, pbuf, 4, 2 };
+	CHECK_EQ(hvw_encode_mem_write(fbuf, sizeof(fbuf), 1, &w), 0);
 	len = mem_payload(1, 0, 0x1000, HVW_MAX_ARG + 1);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_E2BIG);
 	len = mem_payload(1, 0, 0x1000, HVW_MAX_ARG);
@@ -1216,9 +1224,9 @@ static void test_mem_hostile(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), 0);
 
 	/* The encoders refuse the same. */
-	w = (struct hvw_mem_write){ 1, UINT64_MAX, pbuf, 2 };
+	w = (struct hvw_mem_write){ 1, UINT64_MAX, pbuf, 2, 0 };
 	CHECK_EQ(hvw_encode_mem_write(fbuf, sizeof(fbuf), 1, &w), 0);
-	w = (struct hvw_mem_write){ 1, 0, pbuf, HVW_MAX_ARG + 1 };
+	w = (struct hvw_mem_write){ 1, 0, pbuf, HVW_MAX_ARG + 1, 0 };
 	CHECK_EQ(hvw_encode_mem_write(sbuf, sizeof(sbuf), 1, &w), 0);
 	r = (struct hvw_mem_read_req){ 1, HVW_MAX_ARG + 1, 0 };
 	CHECK_EQ(hvw_encode_mem_read_req(fbuf, sizeof(fbuf), 1, &r), 0);
@@ -1295,8 +1303,12 @@ static void test_type_names(void)
 	CHECK_STR(hvw_type_name(HVW_MEM_READ_RESP), "MEM_READ_RESP");
 	CHECK_STR(hvw_type_name(HVW_ERROR), "ERROR");
 	CHECK_STR(hvw_type_name(HVW_POWER_OFF), "POWER_OFF");
+	CHECK_STR(hvw_type_name(HVW_KICK), "KICK");
+	CHECK_STR(hvw_type_name(HVW_CLOSE), "CLOSE");
+	CHECK_STR(hvw_type_name(HVW_MEM_CHANGED_REQ), "MEM_CHANGED_REQ");
+	CHECK_STR(hvw_type_name(HVW_MEM_CHANGED_RESP), "MEM_CHANGED_RESP");
 	CHECK_STR(hvw_type_name(0), "unknown");
-	CHECK_STR(hvw_type_name(10), "unknown");
+	CHECK_STR(hvw_type_name(14), "unknown");
 	CHECK_STR(hvw_type_name(255), "unknown");
 }
 
@@ -1392,6 +1404,197 @@ static void test_fuzz_regressions(void)
 	printf("hvwire: %ld fuzz regression input(s) replayed\n", n < 0 ? 0 : n);
 }
 
+/* ---- KICK, CLOSE, MEM_CHANGED ---- */
+
+static void test_rt_kick_close(void)
+{
+	struct hvw_kick k = { 7, 3 }, k2;
+	struct hvw_close c = { 9 }, c2;
+	struct hvw_frame f;
+	size_t n;
+	uint32_t i;
+
+	n = hvw_encode_kick(fbuf, sizeof(fbuf), 0, &k);
+	CHECK_EQ(n, HVW_FRAME_SIZE(8));
+	CHECK_EQ(decode_one(n, &f), 0);
+	CHECK_EQ(f.type, HVW_KICK);
+	CHECK_EQ(f.seq, 0);
+	CHECK_EQ(f.payload[0], 7);
+	CHECK_EQ(f.payload[4], 3);
+	CHECK_EQ(hvw_parse_kick(f.payload, f.len, &k2), 0);
+	CHECK_EQ(k2.vm, 7);
+	CHECK_EQ(k2.vcpu, 3);
+	CHECK_STR(hvw_type_name(HVW_KICK), "KICK");
+
+	n = hvw_encode_close(fbuf, sizeof(fbuf), 12, &c);
+	CHECK_EQ(n, HVW_FRAME_SIZE(8));
+	CHECK_EQ(decode_one(n, &f), 0);
+	CHECK_EQ(f.type, HVW_CLOSE);
+	CHECK_EQ(f.seq, 12);
+	CHECK_EQ(hvw_parse_close(f.payload, f.len, &c2), 0);
+	CHECK_EQ(c2.vm, 9);
+	CHECK_STR(hvw_type_name(HVW_CLOSE), "CLOSE");
+
+	/* Hostile: any size but 8, reserved bits in CLOSE. */
+	memset(pbuf, 0, 16);
+	for (i = 0; i < 16; i++) {
+		CHECK_EQ(PARSE_EXACT(hvw_parse_kick, pbuf, i, &k2), i == 8 ? 0 : -HV_EINVAL);
+		CHECK_EQ(PARSE_EXACT(hvw_parse_close, pbuf, i, &c2), i == 8 ? 0 : -HV_EINVAL);
+	}
+	pbuf[7] = 0x80;
+	CHECK_EQ(PARSE_EXACT(hvw_parse_close, pbuf, 8, &c2), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_kick, pbuf, 8, &k2), 0);
+	CHECK_EQ(k2.vcpu, 0x80000000u);
+}
+
+static void test_rt_mem_changed_req(void)
+{
+	struct hvw_mem_changed_req r = { 4, 0x100000, 0x100000 }, r2;
+	struct hvw_frame f;
+	size_t n;
+
+	n = hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r);
+	CHECK_EQ(n, HVW_FRAME_SIZE(24));
+	CHECK_EQ(decode_one(n, &f), 0);
+	CHECK_EQ(f.type, HVW_MEM_CHANGED_REQ);
+	CHECK_EQ(hvw_parse_mem_changed_req(f.payload, f.len, &r2), 0);
+	CHECK_EQ(r2.vm, 4);
+	CHECK_EQ(r2.gpa, 0x100000);
+	CHECK_EQ(r2.len, 0x100000);
+
+	/* Alignment, wrap, flags, size. */
+	r = (struct hvw_mem_changed_req){ 1, 0x1001, 0x1000 };
+	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
+	r = (struct hvw_mem_changed_req){ 1, 0x1000, 0x1800 };
+	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
+	r = (struct hvw_mem_changed_req){ 1, 0xfffffffffffff000ull, 0x2000 };
+	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
+	r = (struct hvw_mem_changed_req){ 1, 0xfffffffffffff000ull, 0x1000 };
+	CHECK(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r) > 0);
+	r = (struct hvw_mem_changed_req){ 1, 0x5000, 0 };
+	CHECK(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r) > 0);
+
+	memset(pbuf, 0, 32);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 23, &r2), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 25, &r2), -HV_EINVAL);
+	pbuf[4] = 1; /* flags */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), -HV_EINVAL);
+	pbuf[4] = 0;
+	pbuf[8] = 8; /* gpa 8 */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), -HV_EINVAL);
+	pbuf[8] = 0;
+	pbuf[17] = 0x08; /* len 0x800 */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), -HV_EINVAL);
+	memset(pbuf + 8, 0xff, 8);
+	pbuf[8] = 0; /* gpa 0xffff...ff00: not aligned */
+	pbuf[9] = 0xf0;
+	pbuf[17] = 0x20; /* len 0x2000 wraps */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), -HV_EINVAL);
+}
+
+/* An answer in @b: @n entries at gpa 0x1000 * (i + 1), every third one zero. */
+static uint32_t changed_answer_in(uint8_t *pbuf, uint64_t next, uint32_t n)
+{
+	uint32_t off = HVW_MEM_CHANGED_HEAD_LEN;
+
+	hvw_mem_changed_put_head(pbuf, next, n);
+	for (uint32_t i = 0; i < n; i++) {
+		bool zero = i % 3 == 2;
+
+		hvw_mem_changed_put_entry(pbuf + off, 0x1000ull * (i + 1), zero ? HVW_PAGE_ZERO : 0);
+		off += HVW_MEM_CHANGED_ENTRY_LEN;
+		if (!zero) {
+			memset(pbuf + off, 0x40 + (int)i, HVW_PAGE_SIZE);
+			off += HVW_PAGE_SIZE;
+		}
+	}
+	return off;
+}
+
+#define changed_answer(next, n) changed_answer_in(pbuf, next, n)
+
+static void test_rt_mem_changed_resp(void)
+{
+	struct hvw_mem_changed_resp r, r2;
+	struct hvw_page pg;
+	struct hvw_frame f;
+	uint32_t len, off = 0, i = 0;
+	size_t n;
+	int ret;
+
+	len = changed_answer(0x10000, 5);
+	CHECK_EQ(len, 16 + 5 * 16 + 4 * 4096);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), 0);
+	CHECK_EQ(hvw_parse_mem_changed_resp(pbuf, len, &r), 0);
+	CHECK_EQ(r.next, 0x10000);
+	CHECK_EQ(r.count, 5);
+	while ((ret = hvw_mem_changed_entry(&r, &off, &pg)) == 1) {
+		CHECK_EQ(pg.gpa, 0x1000ull * (i + 1));
+		if (i % 3 == 2) {
+			CHECK_EQ(pg.flags, HVW_PAGE_ZERO);
+			CHECK(pg.data == NULL);
+		} else {
+			CHECK_EQ(pg.flags, 0);
+			CHECK_EQ(pg.data[4095], 0x40 + i);
+		}
+		i++;
+	}
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(i, 5);
+
+	/* Round trip through the encoder. */
+	n = hvw_encode_mem_changed_resp(fbuf, sizeof(fbuf), 6, &r);
+	CHECK_EQ(n, HVW_FRAME_SIZE(len));
+	CHECK_EQ(decode_one(n, &f), 0);
+	CHECK_EQ(f.type, HVW_MEM_CHANGED_RESP);
+	CHECK(memcmp(f.payload, pbuf, len) == 0);
+	CHECK_EQ(hvw_parse_mem_changed_resp(f.payload, f.len, &r2), 0);
+
+	/* Empty: nothing changed up to next. */
+	len = changed_answer(0x5000, 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), 0);
+
+	/* Hostile: short head, count beyond the bytes, bytes left over,
+	 * a cut page, next not above the last gpa, descending gpas, flags,
+	 * reserved fields, an unaligned gpa, too big. */
+	len = changed_answer(0x10000, 3);
+	for (uint32_t k = 0; k < 16; k++)
+		CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, k, &r), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len - 1, &r), -HV_EINVAL);
+	pbuf[len] = 0;
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len + 1, &r), -HV_EINVAL);
+	le32(pbuf + 8, 4);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	le32(pbuf + 8, 0xffffffffu);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	len = changed_answer(0x3000, 3); /* the last gpa is 0x3000 */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	len = changed_answer(0x10000, 2);
+	le64(pbuf + 16 + 16 + 4096, 0x1000); /* second gpa == first */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	len = changed_answer(0x10000, 2);
+	le32(pbuf + 16 + 8, 2); /* unknown page flag */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	len = changed_answer(0x10000, 2);
+	le32(pbuf + 16 + 12, 1); /* entry reserved */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	len = changed_answer(0x10000, 2);
+	le32(pbuf + 12, 1); /* head reserved */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	len = changed_answer(0x10000, 2);
+	le64(pbuf + 16, 0x1008);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	len = changed_answer(0x100000, 21); /* 14 pages: fits */
+	CHECK(len <= HVW_MAX_ARG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), 0);
+	len = changed_answer_in(sbuf, 0x100000, 24); /* 16 pages: does not */
+	CHECK(len > HVW_MAX_ARG);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, sbuf, len, &r), -HV_E2BIG);
+	r.body_len = HVW_MAX_ARG;
+	CHECK_EQ(hvw_encode_mem_changed_resp(fbuf, sizeof(fbuf), 1, &r), 0);
+}
+
 static const struct check_test tests[] = {
 	TEST_ENTRY(test_crc_known_vector),
 	TEST_ENTRY(test_crc_matches_bitwise),
@@ -1407,6 +1610,9 @@ static const struct check_test tests[] = {
 	TEST_ENTRY(test_rt_mem_read),
 	TEST_ENTRY(test_rt_error),
 	TEST_ENTRY(test_rt_power_off_and_unknown_type),
+	TEST_ENTRY(test_rt_kick_close),
+	TEST_ENTRY(test_rt_mem_changed_req),
+	TEST_ENTRY(test_rt_mem_changed_resp),
 	TEST_ENTRY(test_decoder_byte_by_byte),
 	TEST_ENTRY(test_decoder_random_chunks),
 	TEST_ENTRY(test_decoder_garbage_before_between),

@@ -49,7 +49,7 @@ UNIT_TESTS += test_virtqueue
 UNIT_SRCS_test_virtqueue := drivers/virtqueue.c
 # Changed-word encoding of register sets (compact KVM_RUN).
 UNIT_TESTS += test_hvdelta
-UNIT_SRCS_test_hvdelta := abi/hvdelta.c
+UNIT_SRCS_test_hvdelta := abi/hvdelta.c abi/hvrun.c
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
 
 UNIT_BINS := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS))
