@@ -6,6 +6,15 @@
 #include "hv/errno.h"
 
 #define UNION_OFF offsetof(struct kvm_run, hw)
+
+/*
+ * The sets a request carries: those to load, and the MSR set whenever it
+ * is to be stored too (its nmsrs and indices say which MSRs to store).
+ */
+static uint64_t request_sets(uint64_t valid, uint64_t dirty)
+{
+	return (dirty | (valid & HV_SYNC_X86_MSRS)) & HVD_SETS_KNOWN;
+}
 #define UNION_LEN 256
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
@@ -67,14 +76,14 @@ long hvr_encode_request(uint8_t *out, size_t cap, const struct kvm_run *run, siz
 		memcpy(out + HVR_REQ_HDR_LEN, data, dlen);
 	n = HVR_REQ_HDR_LEN + dlen;
 	memcpy(&sent, &run->s.hv, sizeof(sent));
-	k = hvd_encode_sets(out + n, cap - n, dirty & HVD_SETS_KNOWN,
+	k = hvd_encode_sets(out + n, cap - n, request_sets(run->kvm_valid_regs, dirty),
 			    flags & HVR_FRESH ? &zero : shadow, &sent);
 	if (k < 0)
 		return k;
 	/* What was sent is what the hypervisor now holds. */
 	if (flags & HVR_FRESH)
 		memset(shadow, 0, sizeof(*shadow));
-	hvd_apply_sets(shadow, dirty & HVD_SETS_KNOWN, out + n, (size_t)k);
+	hvd_apply_sets(shadow, request_sets(run->kvm_valid_regs, dirty), out + n, (size_t)k);
 	return (long)(n + (size_t)k);
 }
 
@@ -102,7 +111,7 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 		memset(&s, 0, sizeof(s));
 	else
 		memcpy(&s, &run->s.hv, sizeof(s));
-	k = hvd_apply_sets(&s, dirty & HVD_SETS_KNOWN, in + HVR_REQ_HDR_LEN + dlen,
+	k = hvd_apply_sets(&s, request_sets(get64(in + 8), dirty), in + HVR_REQ_HDR_LEN + dlen,
 			   len - HVR_REQ_HDR_LEN - dlen);
 	if (k < 0)
 		return k;

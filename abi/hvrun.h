@@ -10,8 +10,9 @@
  * hypervisor in its own kvm_run.s, the controller in a shadow next to its
  * local kvm_run. A set is in step once it has been sent either way; a
  * request with HVR_FRESH says the controller holds nothing (a new
- * connection, a new mapping), so both directions of that exchange encode
- * against zeroes and leave both copies equal.
+ * connection, a new mapping): its dirty sets are encoded against zeroes,
+ * and both ends take zeroes for every set not sent, so the copies are
+ * equal again.
  *
  * Request (the ioctl argument, every integer little-endian):
  *	0   1  request_interrupt_window
@@ -22,7 +23,9 @@
  *	16  8  kvm_dirty_regs
  *	24  .. data_len bytes: an IN's data (placed at io.data_offset) or an
  *	       MMIO load's (mmio.data), for the exit the last run reported
- *	..  .. the sets of kvm_dirty_regs (known bits only), hvdelta-encoded
+ *	..  .. the sets of kvm_dirty_regs, and HV_SYNC_X86_MSRS when it is in
+ *	       kvm_valid_regs (its entries name the MSRs to store), known bits
+ *	       only, hvdelta-encoded
  *
  * Response (the ioctl answer's argument):
  *	0   4  exit_reason
@@ -88,8 +91,7 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 
 /*
  * Encode the answer after the run: @base is the copy of the sets the
- * controller holds (run->s as it was when the run began, or zeroes after
- * HVR_FRESH).
+ * controller holds, run->s as hvr_apply_request left it.
  */
 long hvr_encode_response(uint8_t *out, size_t cap, const struct kvm_run *run, size_t map_len,
 			 const struct hv_sync_regs *base);

@@ -244,6 +244,7 @@ struct hvw_hello_resp {
 #define HVW_CAP_KICK        (1ull << 2)	/* KICK stops a running vCPU */
 #define HVW_CAP_CLOSE       (1ull << 3)	/* CLOSE destroys a VM */
 #define HVW_CAP_MEM_CHANGED (1ull << 4)	/* MEM_CHANGED, MEM_WRITE_TRACK */
+#define HVW_CAP_COMPACT_RUN (1ull << 5)	/* HVW_IOCTL_COMPACT_RUN (abi/hvrun.h) */
 
 /* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
 int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out);
@@ -268,8 +269,14 @@ enum hvw_target {
 	HVW_TARGET_VCPU = 2,
 };
 
-/* No request flag is defined in version 1; parsers refuse any bit set. */
-#define HVW_IOCTL_FLAGS_KNOWN	0u
+/*
+ * Request flags; parsers refuse any other bit. HVW_IOCTL_COMPACT_RUN (only
+ * on KVM_RUN to a vCPU, only with HVW_CAP_COMPACT_RUN): the argument and
+ * the answer's argument are abi/hvrun.h's compact form instead of a whole
+ * struct kvm_run.
+ */
+#define HVW_IOCTL_COMPACT_RUN	(1u << 0)
+#define HVW_IOCTL_FLAGS_KNOWN	HVW_IOCTL_COMPACT_RUN
 
 #define HVW_IOCTL_REQ_HDR_LEN	20
 #define HVW_IOCTL_RESP_HDR_LEN	8

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "abi/hvrun.h"
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
 #include "drivers/pic8259.h"
@@ -138,6 +139,8 @@ static bool virtio_link_init(void)
 	return true;
 }
 
+static void slice_poll(void); /* below */
+
 bool channel_init(const struct hv_options *o)
 {
 	if (o->channel.kind == HV_CHANNEL_UART)
@@ -147,6 +150,7 @@ bool channel_init(const struct hv_options *o)
 	if (!linked)
 		return false;
 	hvw_decoder_init(&dec);
+	vcpu_slice_hook = slice_poll;
 	if (link.irq_line >= 0)
 		pic_unmask((unsigned)link.irq_line);
 	return true;
@@ -260,6 +264,20 @@ static void run_scan(void)
 	}
 }
 
+/*
+ * At the end of each preemption-timer slice of a running vCPU: the link is
+ * read whatever its interrupt did. Under Bochs a guest that runs with IF=0
+ * gets no external-interrupt exits, so neither the link's IRQ nor the tick
+ * would let a KICK in until its next exit.
+ */
+static void slice_poll(void)
+{
+	if (!running)
+		return;
+	link.receive();
+	run_scan();
+}
+
 /* The next frame to serve: one held during a run first. */
 static bool next_frame(struct hvw_frame *f)
 {
@@ -312,7 +330,7 @@ static void do_hello(const struct hvw_frame *f)
 	resp.version = (uint32_t)ver;
 	resp.flags = vmx_enabled() ? HVW_HELLO_FLAG_VMX : 0;
 	resp.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY | HVW_CAP_KICK | HVW_CAP_CLOSE |
-		    HVW_CAP_MEM_CHANGED;
+		    HVW_CAP_MEM_CHANGED | HVW_CAP_COMPACT_RUN;
 	snprintf(resp.identity, sizeof(resp.identity), "%s vmx=%s cpu=%s", HV_VERSION_STRING,
 		 vmx_enabled() ? "yes" : "no", vendor);
 	log_info("hv: channel: hello from '%s', protocol version %d", req.client, ver);
@@ -324,18 +342,14 @@ static void do_hello(const struct hvw_frame *f)
  * the caller owns are taken from it (and the data of a pending IN), the
  * rest of the response is the vCPU's kvm_run after the run.
  */
-static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len)
+/* The plain form: the caller's kvm_run arrives whole (then its IN data). */
+static long run_in_plain(struct kvm_run *run, uint32_t len)
 {
-	struct kvm_run *run = kvm_api_run_page(h->vm, h->vcpu);
 	const struct kvm_run *in = (const struct kvm_run *)arg;
 	uint32_t extra = len > sizeof(*run) ? len - (uint32_t)sizeof(*run) : 0;
-	uint32_t out_len = sizeof(*run);
-	long rc;
 
-	if (!run)
-		return send_result(seq, -HV_EBADF, NULL, 0);
 	if (len < sizeof(*run) || extra > VCPU_PIO_OFFSET)
-		return send_result(seq, -HV_EFAULT, NULL, 0);
+		return -HV_EFAULT;
 	run->request_interrupt_window = in->request_interrupt_window;
 	run->immediate_exit = in->immediate_exit;
 	run->kvm_valid_regs = in->kvm_valid_regs;
@@ -343,15 +357,14 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 	memcpy(&run->s, &in->s, sizeof(run->s));
 	memcpy(run->mmio.data, in->mmio.data, sizeof(run->mmio.data));
 	memcpy((uint8_t *)run + VCPU_PIO_OFFSET, arg + sizeof(*run), extra);
-	/* KICKs decoded from now on stop this run (one may already be here). */
-	running = find_vcpu(h->vm, h->vcpu);
-	running_vm = h->vm;
-	running->stop_request = false;
-	run_scan();
-	rc = kvm_api_ioctl(KVM_TARGET_VCPU, h->vm, h->vcpu, KVM_RUN, NULL, 0);
-	/* A KICK that came after the exit is dropped, like a late signal. */
-	running->stop_request = false;
-	running = NULL;
+	return 0;
+}
+
+/* ... and goes back whole, then an OUT's data. */
+static uint32_t run_out_plain(const struct kvm_run *run)
+{
+	uint32_t out_len = sizeof(*run);
+
 	memcpy(arg, run, sizeof(*run));
 	if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
 		uint32_t n = run->io.size * run->io.count;
@@ -361,7 +374,53 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 			out_len += n;
 		}
 	}
-	send_result(seq, rc, arg, out_len);
+	return out_len;
+}
+
+/*
+ * KVM_RUN: only the fields the caller owns are taken from its request (and
+ * the data of a pending IN), the rest of the answer is the vCPU's kvm_run
+ * after the run; whole, or in the compact form of abi/hvrun.h.
+ */
+static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len)
+{
+	/* The register sets as the controller holds them (compact form). */
+	static struct hv_sync_regs base;
+	struct kvm_run *run = kvm_api_run_page(h->vm, h->vcpu);
+	bool compact = h->flags & HVW_IOCTL_COMPACT_RUN;
+	uint32_t flags;
+	long rc, n;
+
+	if (!run)
+		return send_result(seq, -HV_EBADF, NULL, 0);
+	if (compact) {
+		rc = hvr_apply_request(run, VCPU_RUN_PAGES * PAGE_SIZE, arg, len, &flags);
+		if (rc < 0)
+			log_warn("hv: channel: seq %u malformed compact KVM_RUN for vm %u vcpu %u",
+				 seq, h->vm, h->vcpu);
+		memcpy(&base, &run->s.hv, sizeof(base));
+	} else {
+		rc = run_in_plain(run, len);
+	}
+	if (rc < 0)
+		return send_result(seq, rc, NULL, 0);
+	/* KICKs decoded from now on stop this run (one may already be here). */
+	running = find_vcpu(h->vm, h->vcpu);
+	running_vm = h->vm;
+	running->stop_request = false;
+	run_scan();
+	rc = kvm_api_ioctl(KVM_TARGET_VCPU, h->vm, h->vcpu, KVM_RUN, NULL, 0);
+	/* A KICK that came after the exit is dropped, like a late signal. */
+	running->stop_request = false;
+	running = NULL;
+	if (!compact)
+		return send_result(seq, rc, arg, run_out_plain(run));
+	n = hvr_encode_response(arg, sizeof(arg), run, VCPU_RUN_PAGES * PAGE_SIZE, &base);
+	if (n < 0) {
+		log_err("hv: channel: seq %u compact KVM_RUN answer does not fit (%ld)", seq, n);
+		return send_result(seq, -HV_EFAULT, NULL, 0);
+	}
+	send_result(seq, rc, arg, (uint32_t)n);
 }
 
 static void do_ioctl(const struct hvw_frame *f)

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi/hvrun.h"
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
 #include "tools/libhvkvm.h"
@@ -65,6 +66,13 @@ struct hvk_vcpu {
 	bool in_pending;
 	uint32_t in_len;
 	uint32_t in_off;
+	/*
+	 * Compact KVM_RUN (abi/hvrun.h): the register sets as the hypervisor
+	 * holds them; until the first compact run succeeds (and after any
+	 * failure), the next one goes out with HVR_FRESH.
+	 */
+	struct hv_sync_regs shadow;
+	bool shadow_ok;
 	/* KICK state, read by hvk_kick() without the lock (RUN_*). */
 	int run_state;
 	int kick_early;		/* kicked before the KVM_RUN frame left */
@@ -1069,7 +1077,8 @@ void hvk_set_run_timeout(struct hvk *h, int ms)
 void hvk_set_sync(struct hvk *h, unsigned int dirs)
 {
 	pthread_mutex_lock(&h->lock);
-	h->sync = dirs & (HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN | HVK_SYNC_FULL_PULL);
+	h->sync = dirs & (HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN | HVK_SYNC_FULL_PULL |
+			  HVK_SYNC_PLAIN_RUN);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -1809,6 +1818,12 @@ static int run_exchange(struct hvk *h, struct hvk_vcpu *v, const struct hvw_ioct
 	return 0;
 }
 
+/* The compact KVM_RUN, when the hypervisor offers it and nobody said no. */
+static bool compact_run(const struct hvk *h)
+{
+	return (h->hello.caps & HVW_CAP_COMPACT_RUN) && !(h->sync & HVK_SYNC_PLAIN_RUN);
+}
+
 static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 {
 	struct hvk_vcpu *v = e->vcpu;
@@ -1831,20 +1846,43 @@ static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 			return r;
 		}
 	}
-	memcpy(h->scratch, run, len);
-	if (v->in_pending) {
-		memcpy(h->scratch + len, (uint8_t *)run + v->in_off, v->in_len);
-		len += v->in_len;
-	}
 	target_of(e, &hdr);
 	hdr.nr = KVM_RUN;
+	if (compact_run(h)) {
+		long k = hvr_encode_request(h->scratch, sizeof(h->scratch), run, HVK_RUN_MAP_SIZE,
+					    &v->shadow, v->shadow_ok ? 0 : HVR_FRESH);
+
+		if (k < 0) {
+			__atomic_store_n(&v->run_state, RUN_IDLE, __ATOMIC_SEQ_CST);
+			return fail(EINVAL, "%s: cannot encode the compact run (%ld)", what, k);
+		}
+		hdr.flags = HVW_IOCTL_COMPACT_RUN;
+		len = (uint32_t)k;
+		v->shadow_ok = false; /* until the answer is in */
+	} else {
+		memcpy(h->scratch, run, len);
+		if (v->in_pending) {
+			memcpy(h->scratch + len, (uint8_t *)run + v->in_off, v->in_len);
+			len += v->in_len;
+		}
+	}
 	hdr.arg_len = len;
 	h->st.runs++;
 	r = run_exchange(h, v, &hdr, &resp, what);
 	__atomic_store_n(&v->run_state, RUN_IDLE, __ATOMIC_SEQ_CST);
 	if (r < 0)
 		return r;
-	if (resp.arg_len >= sizeof(struct kvm_run)) {
+	if (hdr.flags & HVW_IOCTL_COMPACT_RUN) {
+		if (resp.arg_len && hvr_apply_response(run, HVK_RUN_MAP_SIZE, &v->shadow, resp.arg,
+						       resp.arg_len) < 0)
+			return fail(EPROTO, "%s: malformed compact KVM_RUN answer (%u bytes)", what,
+				    resp.arg_len);
+		if (!resp.arg_len && resp.result >= 0)
+			return fail(EPROTO, "%s: a successful run came back without its exit",
+				    what);
+		v->shadow_ok = resp.arg_len != 0;
+		run->immediate_exit = immediate_exit;
+	} else if (resp.arg_len >= sizeof(struct kvm_run)) {
 		uint32_t extra = resp.arg_len - (uint32_t)sizeof(struct kvm_run);
 
 		memcpy(run, resp.arg, sizeof(struct kvm_run));

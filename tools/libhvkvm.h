@@ -77,6 +77,12 @@ struct hvk;
 #define HVK_SYNC_AFTER_RUN	(1u << 1)	/* fetch the pages the guest changed */
 /* Fetch by reading every page (MEM_READ) even if MEM_CHANGED is there. */
 #define HVK_SYNC_FULL_PULL	(1u << 2)
+/*
+ * Send KVM_RUN as a whole struct kvm_run each way even if the hypervisor
+ * offers the compact form (HVW_CAP_COMPACT_RUN, abi/hvrun.h: the caller's
+ * fields, completion data and the changed words of the register sets).
+ */
+#define HVK_SYNC_PLAIN_RUN	(1u << 3)
 
 #define HVK_DEFAULT_TIMEOUT_MS	30000
 

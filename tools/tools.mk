@@ -25,7 +25,7 @@ TOOLS_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
 TOOLS_LDLIBS  := -pthread
 
 TOOLS_OUT     := $(BUILD)/tools
-TOOLS_LIB_SRC := tools/libhvkvm.c abi/hvwire.c
+TOOLS_LIB_SRC := tools/libhvkvm.c abi/hvwire.c abi/hvrun.c abi/hvdelta.c
 TOOLS_LIB_OBJ := $(patsubst %.c,$(TOOLS_OUT)/obj/%.o,$(TOOLS_LIB_SRC))
 TOOLS_LIB     := $(TOOLS_OUT)/libhvkvm.a
 TOOLS_HVCTL   := $(TOOLS_OUT)/hvctl

@@ -119,13 +119,20 @@ static enum exit_action handle_external_interrupt(struct vcpu *v)
 
 /*
  * Exits whose work vcpu_run does before the next entry: an interrupt or
- * NMI window opened (inject_events injects and clears the window), or a
- * preemption-timer slice ended (the timer only guarantees that a guest
- * which never exits comes back to have stop requests and its budget
- * checked).
+ * NMI window opened (inject_events injects and clears the window). A
+ * preemption-timer slice's end (handle_preemption_timer) likewise brings a
+ * guest that never exits back to have stop requests and its budget
+ * checked.
  */
 static enum exit_action resume(struct vcpu *v)
 {
+	return EXIT_RESUME;
+}
+
+static enum exit_action handle_preemption_timer(struct vcpu *v)
+{
+	if (vcpu_slice_hook)
+		vcpu_slice_hook();
 	return EXIT_RESUME;
 }
 
@@ -547,7 +554,7 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
 	[EXIT_REASON_INVEPT] = inject_ud,
-	[EXIT_REASON_PREEMPTION_TIMER] = resume,
+	[EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer,
 	[EXIT_REASON_INVVPID] = inject_ud,
 	[EXIT_REASON_WBINVD] = skip,
 	[EXIT_REASON_XSETBV] = handle_xsetbv,

@@ -41,6 +41,7 @@ extern char vmx_exit_entry[];
 #define DR7_WRITABLE 0xffff2fffull   /* bits 12, 14 and 15 are reserved zero */
 
 static struct vcpu *current_vcpu;
+void (*vcpu_slice_hook)(void);
 static uint32_t exception_bitmap(const struct vcpu *v);
 static void put_state(struct vcpu *v);
 static void get_state(struct vcpu *v);

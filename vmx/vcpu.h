@@ -81,6 +81,12 @@ struct vcpu {
 int vcpu_create(struct vm *vm, int id, struct vcpu **out);
 void vcpu_destroy(struct vcpu *v);
 
+/*
+ * Called at the end of every preemption-timer slice while a vCPU runs (the
+ * controller channel reads its link there), or NULL.
+ */
+extern void (*vcpu_slice_hook)(void);
+
 /* KVM_RUN: enter the guest until an exit its controller must see. */
 int vcpu_run(struct vcpu *v);
 

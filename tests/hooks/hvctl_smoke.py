@@ -14,7 +14,7 @@ checks what it prints:
     memory      with VT-x: a guest that stores one byte in a 1 MiB slot, with
                 the sync after each run: one changed page comes back through
                 MEM_CHANGED, nothing through MEM_READ (bytes are logged)
-    kick        with VT-x: a guest that spins (sti; jmp $) is stopped by
+    kick        with VT-x: a guest that spins (cli; jmp $) is stopped by
                 run-flat --kick-after: KVM_RUN fails with EINTR, exit INTR
     close       with VT-x: vm-cycle 20 creates and closes 20 VMs (more than
                 the hypervisor holds at once) and the free page count the
@@ -195,10 +195,10 @@ def _memory(cmd, console):
 
 
 def _kick(cmd, console):
-    # sti; jmp $ -- IF=1 because Bochs gives a guest that runs with IF=0
-    # no external-interrupt exits, so neither the channel's IRQ nor the tick
-    # would reach the hypervisor (real VT-x exits either way).
-    img = _image(bytes([0xfb, 0xeb, 0xfe]))
+    # cli; jmp $ -- IF=0 on purpose: Bochs gives such a guest no
+    # external-interrupt exits, so the KICK gets in at the end of a
+    # preemption-timer slice (real VT-x exits either way).
+    img = _image(bytes([0xfa, 0xeb, 0xfe]))
     try:
         rc, out = cmd("run-flat", img, "--real", "--load", "0x1000", "--kick-after", "1500",
                       timeout=RUN_TIMEOUT)

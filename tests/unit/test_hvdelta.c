@@ -165,10 +165,7 @@ static long hv_exchange(const uint8_t *req, long req_len, uint8_t *resp, size_t 
 
 	if (rc < 0)
 		return rc;
-	if (flags & HVR_FRESH)
-		memset(&base, 0, sizeof(base));
-	else
-		memcpy(&base, &hv.run.s.hv, sizeof(base));
+	memcpy(&base, &hv.run.s.hv, sizeof(base));
 	run_guest();
 	return hvr_encode_response(resp, cap, &hv.run, MAP, &base);
 }

@@ -1005,8 +1005,8 @@ static void test_ioctl_req_hostile(void)
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 0, 5, 0, 0, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), 0);
 
-	/* No flag is defined. */
-	len = ioctl_payload(0xae01, HVW_TARGET_VM, 1, 5, 0, 0, 0);
+	/* Flags other than HVW_IOCTL_COMPACT_RUN are refused. */
+	len = ioctl_payload(0xae01, HVW_TARGET_VM, 2, 5, 0, 0, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 0x8000, 5, 0, 0, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
