@@ -36,13 +36,13 @@ FUZZ_OUT := $(BUILD)/fuzz
 FUZZ_BIN := $(FUZZ_OUT)/fuzz_hvwire
 FUZZ_CORPUS := $(FUZZ_OUT)/corpus
 FUZZ_ARTIFACTS := $(FUZZ_OUT)/artifacts
-FUZZ_SRCS := $(FUZZ_DIR)/fuzz_hvwire.c abi/hvwire.c
+FUZZ_SRCS := $(FUZZ_DIR)/fuzz_hvwire.c abi/hvwire.c abi/hvrun.c abi/hvdelta.c
 
 .PHONY: fuzz fuzz-build fuzz-clean
 
 fuzz-build: $(FUZZ_BIN)
 
-$(FUZZ_BIN): $(FUZZ_SRCS) abi/hvwire.h hv/errno.h $(FUZZ_DIR)/fuzz.mk
+$(FUZZ_BIN): $(FUZZ_SRCS) abi/hvwire.h abi/hvrun.h abi/hvdelta.h hv/errno.h $(FUZZ_DIR)/fuzz.mk
 	@mkdir -p $(@D)
 	@command -v $(FUZZ_CC) >/dev/null || { \
 		echo "fuzz: $(FUZZ_CC) not found: install clang and" \

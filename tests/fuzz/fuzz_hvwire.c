@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/hvrun.h"
 #include "abi/hvwire.h"
 #include "hv/errno.h"
 
@@ -639,6 +640,64 @@ static size_t build_stream(const uint8_t *in, size_t n)
 	return b.len;
 }
 
+/*
+ * The compact KVM_RUN (abi/hvrun.c) on hostile bytes, both ends: a refused
+ * request or answer leaves the run page and the shadow as they were; an
+ * accepted one consumed every byte.
+ */
+static union {
+	struct kvm_run run;
+	uint8_t bytes[8192];
+} fz_page, fz_keep;
+static struct hv_sync_regs fz_shadow, fz_shadow_keep;
+
+static void fuzz_hvrun(const uint8_t *p, size_t n, uint8_t ctl)
+{
+	uint32_t flags;
+	long r;
+
+	memset(&fz_page, 0, sizeof(fz_page));
+	/* Sometimes a pending IN or MMIO load, so completion data is taken. */
+	if (ctl & 1) {
+		fz_page.run.exit_reason = KVM_EXIT_IO;
+		fz_page.run.io.direction = ctl & 2 ? KVM_EXIT_IO_OUT : KVM_EXIT_IO_IN;
+		fz_page.run.io.size = 1 + (ctl >> 2 & 3);
+		fz_page.run.io.count = 1 + (ctl >> 4);
+		fz_page.run.io.data_offset = 4096;
+	} else if (ctl & 2) {
+		fz_page.run.exit_reason = KVM_EXIT_MMIO;
+		fz_page.run.mmio.len = ctl >> 4;
+	}
+	fz_keep = fz_page;
+	r = hvr_apply_request(&fz_page.run, sizeof(fz_page), p, n, &flags);
+	FZ_CHECK(r < 0 ? !memcmp(&fz_page, &fz_keep, sizeof(fz_page)) : (size_t)r == n);
+	fz_page = fz_keep;
+	memset(&fz_shadow, ctl, sizeof(fz_shadow));
+	fz_shadow_keep = fz_shadow;
+	r = hvr_apply_response(&fz_page.run, sizeof(fz_page), &fz_shadow, p, n);
+	FZ_CHECK(r < 0 ? !memcmp(&fz_page, &fz_keep, sizeof(fz_page)) &&
+				 !memcmp(&fz_shadow, &fz_shadow_keep, sizeof(fz_shadow))
+		       : (size_t)r == n);
+}
+
+/* ... and on the argument of an IOCTL request or answer the input frames. */
+static void fuzz_hvrun_framed(const uint8_t *p, size_t n, uint8_t ctl)
+{
+	static struct hvw_decoder d;
+	struct hvw_frame f;
+	struct hvw_ioctl_req q;
+	struct hvw_ioctl_resp a;
+
+	hvw_decoder_init(&d);
+	hvw_decoder_feed(&d, p, n < HVW_MAX_FRAME ? n : HVW_MAX_FRAME);
+	if (hvw_decoder_next(&d, &f) != 1)
+		return;
+	if (f.type == HVW_IOCTL_REQ && hvw_parse_ioctl_req(f.payload, f.len, &q) == 0)
+		fuzz_hvrun(q.arg, q.hdr.arg_len, ctl);
+	else if (f.type == HVW_IOCTL_RESP && hvw_parse_ioctl_resp(f.payload, f.len, &a) == 0)
+		fuzz_hvrun(a.arg, a.arg_len, ctl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t ctl, seed;
@@ -658,6 +717,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Every parser on the raw input. */
 	parse_all(data + 2, (uint32_t)((size - 2) > UINT32_MAX ? UINT32_MAX : size - 2));
+	fuzz_hvrun(data + 2, size - 2 < 16384 ? size - 2 : 16384, ctl);
+	fuzz_hvrun_framed(data + 2, size - 2, ctl);
 
 	if (ctl & 0x80) {
 		n = build_stream(data + 2, size - 2);

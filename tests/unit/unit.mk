@@ -43,7 +43,7 @@ UNIT_SRCS_test_insn_decode := hv/insn_decode.c
 UNIT_SRCS_test_guest_walk := hv/guest_walk.c
 # The wire codec; the fuzz target is linked in to replay its inputs.
 UNIT_TESTS += test_hvwire
-UNIT_SRCS_test_hvwire := abi/hvwire.c tests/fuzz/fuzz_hvwire.c
+UNIT_SRCS_test_hvwire := abi/hvwire.c abi/hvrun.c abi/hvdelta.c tests/fuzz/fuzz_hvwire.c
 # Split virtqueue bookkeeping of the virtio drivers.
 UNIT_TESTS += test_virtqueue
 UNIT_SRCS_test_virtqueue := drivers/virtqueue.c
