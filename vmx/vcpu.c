@@ -45,7 +45,26 @@ void (*vcpu_slice_hook)(void);
 static uint32_t exception_bitmap(const struct vcpu *v);
 static void put_state(struct vcpu *v);
 static void get_state(struct vcpu *v);
-static uint16_t next_vpid = 1;
+/* VPIDs in use (bit n: VPID n); 0 belongs to VMX root operation. */
+static uint64_t vpid_used[65536 / 64] = { 1 };
+
+static uint16_t vpid_alloc(void)
+{
+	for (unsigned w = 0; w < 65536 / 64; w++)
+		if (~vpid_used[w]) {
+			unsigned b = (unsigned)__builtin_ctzll(~vpid_used[w]);
+
+			vpid_used[w] |= 1ull << b;
+			return (uint16_t)(w * 64 + b);
+		}
+	return 0;
+}
+
+static void vpid_free(uint16_t vpid)
+{
+	if (vpid)
+		vpid_used[vpid / 64] &= ~(1ull << (vpid % 64));
+}
 
 static uint64_t pages_for(size_t bytes)
 {
@@ -217,7 +236,11 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 	memset(phys_to_virt(v->io_bitmap_b), 0xff, PAGE_SIZE);
 	memset(phys_to_virt(v->msr_bitmap), 0xff, PAGE_SIZE);
 	*(uint32_t *)phys_to_virt(v->vmcs) = (uint32_t)vmx_caps.basic & 0x7fffffff;
-	v->vpid = next_vpid++;
+	v->vpid = vpid_alloc();
+	if (!v->vpid) {
+		vcpu_destroy(v);
+		return -HV_ENOSPC; /* 65535 vCPUs alive */
+	}
 	v->cpuid.nent = (uint32_t)cpuid_supported(v->cpuid.e, VCPU_CPUID_MAX);
 
 	xstate_area_reset(v->xstate);
@@ -257,6 +280,7 @@ void vcpu_destroy(struct vcpu *v)
 		pages_free(virt_to_phys(v->xstate), pages_for(xstate_area_size()));
 	if (v->vpid && vmx_config.vpid)
 		invvpid_safe(INVVPID_SINGLE_CONTEXT, v->vpid);
+	vpid_free(v->vpid); /* flushed: a later vCPU may have it */
 	pages_free(virt_to_phys(v), pages_for(sizeof(struct vcpu)));
 }
 
