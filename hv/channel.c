@@ -256,6 +256,16 @@ static void run_scan(void)
 		if (f.type != HVW_KICK) {
 			held_frame = f;
 			held = true;
+			/*
+			 * A HELLO is a new controller: the one that started
+			 * this run is gone (it would not say HELLO twice), so
+			 * the run stops instead of holding the line for ever.
+			 */
+			if (f.type == HVW_HELLO_REQ) {
+				running->stop_request = true;
+				log_info("hv: channel: HELLO during the KVM_RUN of vm %u vcpu %d: a new controller; the run is stopped",
+					 running_vm, running->id);
+			}
 			return;
 		}
 		/* No answer from interrupt context: a bad KICK gets a log line. */

@@ -209,6 +209,30 @@ def _kick(cmd, console):
                     "re:regs: rip 000000000000100[01]"])
 
 
+def _disconnect(cmd, console):
+    # A controller that dies in the middle of a run: the guest spins for
+    # ever, the next controller's HELLO stops the run, and it is served.
+    img = _image(bytes([0xfa, 0xeb, 0xfe]))
+    try:
+        rc, out = cmd("run-flat", img, "--real", "--load", "0x1000", timeout=5)
+    finally:
+        os.unlink(img)
+    if rc is not None:
+        console.log(f"FAIL disconnect: run-flat of a spinning guest ended ({rc})")
+        return False
+    rc, out = cmd("version")
+    if not _expect(console, "version after a controller died mid-run", rc, out, 0,
+                   ["KVM_GET_API_VERSION = 12"]):
+        return False
+    try:
+        console.wait_for("re:hv: channel: HELLO during the KVM_RUN of vm \\d+ vcpu 0: "
+                         "a new controller; the run is stopped", timeout=30)
+    except TimeoutError as e:
+        console.log(f"FAIL disconnect: {e}")
+        return False
+    return True
+
+
 def _close(cmd, console):
     start = len(console.lines())
     rc, out = cmd("vm-cycle", "20")
@@ -279,7 +303,7 @@ def run(sock, console):
             console.log("FAIL run-flat: the guest saw port 0x510 read other than all ones")
             return False
         if not _memory(cmd, console) or not _kick(cmd, console) or \
-                not _close(cmd, console):
+                not _disconnect(cmd, console) or not _close(cmd, console):
             return False
     else:
         rc, out = cmd("create-vm")
