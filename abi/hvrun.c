@@ -3,9 +3,11 @@
 
 #include "abi/hvdelta.h"
 #include "abi/hvrun.h"
+#include "abi/le.h"
 #include "hv/errno.h"
 
 #define UNION_OFF offsetof(struct kvm_run, hw)
+#define UNION_LEN 256
 
 /*
  * The sets a request carries: those to load, and the MSR set whenever it
@@ -15,14 +17,6 @@ static uint64_t request_sets(uint64_t valid, uint64_t dirty)
 {
 	return (dirty | (valid & HV_SYNC_X86_MSRS)) & HVD_SETS_KNOWN;
 }
-#define UNION_LEN 256
-
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 /*
  * Where the data of the run's last exit lives in the mapping, and how
@@ -68,10 +62,10 @@ long hvr_encode_request(uint8_t *out, size_t cap, const struct kvm_run *run, siz
 	memset(out, 0, HVR_REQ_HDR_LEN);
 	out[0] = run->request_interrupt_window;
 	out[1] = run->immediate_exit;
-	put16(out + 2, (uint16_t)dlen);
-	put32(out + 4, flags);
-	put64(out + 8, run->kvm_valid_regs);
-	put64(out + 16, dirty);
+	put_le16(out + 2, (uint16_t)dlen);
+	put_le32(out + 4, flags);
+	put_le64(out + 8, run->kvm_valid_regs);
+	put_le64(out + 16, dirty);
 	if (dlen)
 		memcpy(out + HVR_REQ_HDR_LEN, data, dlen);
 	n = HVR_REQ_HDR_LEN + dlen;
@@ -99,9 +93,9 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 
 	if (len < HVR_REQ_HDR_LEN)
 		return -HV_EINVAL;
-	dlen = get16(in + 2);
-	*flags = get32(in + 4);
-	dirty = get64(in + 16);
+	dlen = get_le16(in + 2);
+	*flags = get_le32(in + 4);
+	dirty = get_le64(in + 16);
 	if ((*flags & ~HVR_FRESH) || dlen > len - HVR_REQ_HDR_LEN || dlen > HVR_MAX_DATA)
 		return -HV_EINVAL;
 	dst = exit_data(run, map_len, &room, &guest_wrote);
@@ -111,7 +105,7 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 		memset(&s, 0, sizeof(s));
 	else
 		memcpy(&s, &run->s.hv, sizeof(s));
-	k = hvd_apply_sets(&s, request_sets(get64(in + 8), dirty), in + HVR_REQ_HDR_LEN + dlen,
+	k = hvd_apply_sets(&s, request_sets(get_le64(in + 8), dirty), in + HVR_REQ_HDR_LEN + dlen,
 			   len - HVR_REQ_HDR_LEN - dlen);
 	if (k < 0)
 		return k;
@@ -120,7 +114,7 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 	/* Checked: now take it. */
 	run->request_interrupt_window = in[0];
 	run->immediate_exit = in[1];
-	run->kvm_valid_regs = get64(in + 8);
+	run->kvm_valid_regs = get_le64(in + 8);
 	run->kvm_dirty_regs = dirty;
 	if (dlen)
 		memcpy(dst, in + HVR_REQ_HDR_LEN, dlen);
@@ -144,16 +138,16 @@ long hvr_encode_response(uint8_t *out, size_t cap, const struct kvm_run *run, si
 	if (cap < HVR_RESP_HDR_LEN + ulen + dlen)
 		return -HV_E2BIG;
 	memset(out, 0, HVR_RESP_HDR_LEN);
-	put32(out, run->exit_reason);
+	put_le32(out, run->exit_reason);
 	out[4] = run->ready_for_interrupt_injection;
 	out[5] = run->if_flag;
-	put16(out + 6, run->flags);
-	put64(out + 8, run->cr8);
-	put64(out + 16, run->apic_base);
-	put16(out + 24, (uint16_t)ulen);
-	put16(out + 26, (uint16_t)dlen);
-	put64(out + 32, run->kvm_valid_regs);
-	put64(out + 40, run->kvm_dirty_regs);
+	put_le16(out + 6, run->flags);
+	put_le64(out + 8, run->cr8);
+	put_le64(out + 16, run->apic_base);
+	put_le16(out + 24, (uint16_t)ulen);
+	put_le16(out + 26, (uint16_t)dlen);
+	put_le64(out + 32, run->kvm_valid_regs);
+	put_le64(out + 40, run->kvm_dirty_regs);
 	n = HVR_RESP_HDR_LEN;
 	memcpy(out + n, u, ulen);
 	n += ulen;
@@ -179,14 +173,14 @@ long hvr_apply_response(struct kvm_run *run, size_t map_len, struct hv_sync_regs
 
 	if (len < HVR_RESP_HDR_LEN)
 		return -HV_EINVAL;
-	ulen = get16(in + 24);
-	dlen = get16(in + 26);
-	valid = get64(in + 32);
+	ulen = get_le16(in + 24);
+	dlen = get_le16(in + 26);
+	valid = get_le64(in + 32);
 	if (ulen > UNION_LEN || dlen > HVR_MAX_DATA || HVR_RESP_HDR_LEN + ulen + dlen > len)
 		return -HV_EINVAL;
 	/* The new exit, in a scratch header first: it says where the data goes. */
 	memset(&head, 0, offsetof(struct kvm_run, kvm_valid_regs));
-	head.exit_reason = get32(in);
+	head.exit_reason = get_le32(in);
 	memcpy((uint8_t *)&head + UNION_OFF, in + HVR_RESP_HDR_LEN, ulen);
 	dst = exit_data(&head, map_len, &room, &guest_wrote);
 	if (dlen && (!dst || !guest_wrote || dlen != room || head.exit_reason != KVM_EXIT_IO))
@@ -200,14 +194,14 @@ long hvr_apply_response(struct kvm_run *run, size_t map_len, struct hv_sync_regs
 	run->exit_reason = head.exit_reason;
 	run->ready_for_interrupt_injection = in[4];
 	run->if_flag = in[5];
-	run->flags = get16(in + 6);
-	run->cr8 = get64(in + 8);
-	run->apic_base = get64(in + 16);
+	run->flags = get_le16(in + 6);
+	run->cr8 = get_le64(in + 8);
+	run->apic_base = get_le64(in + 16);
 	memcpy((uint8_t *)run + UNION_OFF, (uint8_t *)&head + UNION_OFF, UNION_LEN);
 	if (dlen)
 		memcpy((uint8_t *)run + run->io.data_offset, in + HVR_RESP_HDR_LEN + ulen, dlen);
 	run->kvm_valid_regs = valid;
-	run->kvm_dirty_regs = get64(in + 40);
+	run->kvm_dirty_regs = get_le64(in + 40);
 	memcpy(shadow, &s, sizeof(s));
 	/* Only the sets received are copied out to the caller's page. */
 	hvd_copy_sets(&run->s.hv, &s, valid & HVD_SETS_KNOWN);

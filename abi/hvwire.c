@@ -13,42 +13,8 @@
 #include <string.h>
 
 #include "abi/hvwire.h"
+#include "abi/le.h"
 #include "hv/errno.h"
-
-/* ---- Little-endian fields ---- */
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static inline void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | ((uint32_t)get16(p + 2) << 16);
-}
-
-static inline uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
-}
 
 /* ---- Names and sequence numbers ---- */
 
@@ -137,8 +103,8 @@ void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq,
 	hdr[1] = HVW_MAGIC1;
 	hdr[2] = HVW_VERSION;
 	hdr[3] = type;
-	put32(hdr + 4, seq);
-	put32(hdr + 8, len);
+	put_le32(hdr + 4, seq);
+	put_le32(hdr + 8, len);
 }
 
 size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
@@ -159,7 +125,7 @@ size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
 	if (data_len)
 		memmove(out + HVW_HDR_LEN + head_len, data, data_len);
 	hvw_put_header(out, type, seq, len);
-	put32(out + HVW_HDR_LEN + len, hvw_crc32c(out, HVW_HDR_LEN + len));
+	put_le32(out + HVW_HDR_LEN + len, hvw_crc32c(out, HVW_HDR_LEN + len));
 	return HVW_FRAME_SIZE(len);
 }
 
@@ -248,7 +214,7 @@ int hvw_decoder_next(struct hvw_decoder *d, struct hvw_frame *out)
 			discard(d, 1);
 			continue;
 		}
-		n = get32(p + 8);
+		n = get_le32(p + 8);
 		if (n > HVW_MAX_PAYLOAD) {
 			d->oversize++;
 			discard(d, 1);
@@ -256,13 +222,13 @@ int hvw_decoder_next(struct hvw_decoder *d, struct hvw_frame *out)
 		}
 		if (avail < HVW_FRAME_SIZE(n))
 			break;
-		if (hvw_crc32c(p, HVW_HDR_LEN + n) != get32(p + HVW_HDR_LEN + n)) {
+		if (hvw_crc32c(p, HVW_HDR_LEN + n) != get_le32(p + HVW_HDR_LEN + n)) {
 			d->crc_errors++;
 			discard(d, 1);
 			continue;
 		}
 		out->type = p[3];
-		out->seq = get32(p + 4);
+		out->seq = get_le32(p + 4);
 		out->len = n;
 		out->payload = p + HVW_HDR_LEN;
 		d->done = (uint32_t)HVW_FRAME_SIZE(n);
@@ -310,8 +276,8 @@ int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *ou
 {
 	if (len != HVW_HELLO_REQ_LEN)
 		return -HV_EINVAL;
-	out->min_version = get32(p);
-	out->max_version = get32(p + 4);
+	out->min_version = get_le32(p);
+	out->max_version = get_le32(p + 4);
 	memcpy(out->client, p + 8, HVW_HELLO_CLIENT_LEN);
 	if (out->min_version > out->max_version)
 		return -HV_EINVAL;
@@ -324,10 +290,10 @@ int hvw_parse_hello_resp(const uint8_t *p, uint32_t len, struct hvw_hello_resp *
 {
 	if (len != HVW_HELLO_RESP_LEN)
 		return -HV_EINVAL;
-	out->version = get32(p);
-	out->flags = get32(p + 4);
+	out->version = get_le32(p);
+	out->flags = get_le32(p + 4);
 	memcpy(out->identity, p + 8, HVW_HELLO_IDENTITY_LEN);
-	out->caps = get64(p + 8 + HVW_HELLO_IDENTITY_LEN);
+	out->caps = get_le64(p + 8 + HVW_HELLO_IDENTITY_LEN);
 	if (!field_str_ok((const uint8_t *)out->identity, HVW_HELLO_IDENTITY_LEN))
 		return -HV_EINVAL;
 	return 0;
@@ -348,8 +314,8 @@ size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq,
 	if (r->min_version > r->max_version ||
 	    !field_str_ok((const uint8_t *)r->client, HVW_HELLO_CLIENT_LEN))
 		return 0;
-	put32(b, r->min_version);
-	put32(b + 4, r->max_version);
+	put_le32(b, r->min_version);
+	put_le32(b + 4, r->max_version);
 	field_str_copy(b + 8, (const uint8_t *)r->client, HVW_HELLO_CLIENT_LEN);
 	return hvw_encode(out, cap, HVW_HELLO_REQ, seq, b, sizeof(b));
 }
@@ -361,10 +327,10 @@ size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
 
 	if (!field_str_ok((const uint8_t *)r->identity, HVW_HELLO_IDENTITY_LEN))
 		return 0;
-	put32(b, r->version);
-	put32(b + 4, r->flags);
+	put_le32(b, r->version);
+	put_le32(b + 4, r->flags);
 	field_str_copy(b + 8, (const uint8_t *)r->identity, HVW_HELLO_IDENTITY_LEN);
-	put64(b + 8 + HVW_HELLO_IDENTITY_LEN, r->caps);
+	put_le64(b + 8 + HVW_HELLO_IDENTITY_LEN, r->caps);
 	return hvw_encode(out, cap, HVW_HELLO_RESP, seq, b, sizeof(b));
 }
 
@@ -373,23 +339,23 @@ size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
 void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN],
 			   const struct hvw_ioctl_req_hdr *h)
 {
-	put32(out, h->nr);
-	put16(out + 4, h->target);
-	put16(out + 6, h->flags);
-	put32(out + 8, h->vm);
-	put32(out + 12, h->vcpu);
-	put32(out + 16, h->arg_len);
+	put_le32(out, h->nr);
+	put_le16(out + 4, h->target);
+	put_le16(out + 6, h->flags);
+	put_le32(out + 8, h->vm);
+	put_le32(out + 12, h->vcpu);
+	put_le32(out + 16, h->arg_len);
 }
 
 void hvw_ioctl_req_hdr_get(struct hvw_ioctl_req_hdr *h,
 			   const uint8_t in[HVW_IOCTL_REQ_HDR_LEN])
 {
-	h->nr = get32(in);
-	h->target = get16(in + 4);
-	h->flags = get16(in + 6);
-	h->vm = get32(in + 8);
-	h->vcpu = get32(in + 12);
-	h->arg_len = get32(in + 16);
+	h->nr = get_le32(in);
+	h->target = get_le16(in + 4);
+	h->flags = get_le16(in + 6);
+	h->vm = get_le32(in + 8);
+	h->vcpu = get_le32(in + 12);
+	h->arg_len = get_le32(in + 16);
 }
 
 /* Everything about a header except whether arg_len matches a payload. */
@@ -449,7 +415,7 @@ int hvw_parse_ioctl_resp(const uint8_t *p, uint32_t len, struct hvw_ioctl_resp *
 {
 	if (len < HVW_IOCTL_RESP_HDR_LEN)
 		return -HV_EINVAL;
-	out->result = (int64_t)get64(p);
+	out->result = (int64_t)get_le64(p);
 	out->arg_len = len - HVW_IOCTL_RESP_HDR_LEN;
 	out->arg = p + HVW_IOCTL_RESP_HDR_LEN;
 	if (out->result < -HVW_MAX_ERRNO)
@@ -466,7 +432,7 @@ size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq,
 
 	if (r->result < -HVW_MAX_ERRNO || r->arg_len > HVW_MAX_ARG)
 		return 0;
-	put64(b, (uint64_t)r->result);
+	put_le64(b, (uint64_t)r->result);
 	return hvw_encode2(out, cap, HVW_IOCTL_RESP, seq, b, sizeof(b), r->arg,
 			   r->arg_len);
 }
@@ -483,9 +449,9 @@ int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *ou
 {
 	if (len < HVW_MEM_WRITE_HDR_LEN)
 		return -HV_EINVAL;
-	out->vm = get32(p);
-	out->flags = get32(p + 4);
-	out->gpa = get64(p + 8);
+	out->vm = get_le32(p);
+	out->flags = get_le32(p + 4);
+	out->gpa = get_le64(p + 8);
 	out->len = len - HVW_MEM_WRITE_HDR_LEN;
 	out->data = p + HVW_MEM_WRITE_HDR_LEN;
 	if (out->flags & ~HVW_MEM_WRITE_FLAGS_KNOWN)
@@ -501,9 +467,9 @@ int hvw_parse_mem_read_req(const uint8_t *p, uint32_t len, struct hvw_mem_read_r
 {
 	if (len != HVW_MEM_READ_REQ_LEN)
 		return -HV_EINVAL;
-	out->vm = get32(p);
-	out->len = get32(p + 4);
-	out->gpa = get64(p + 8);
+	out->vm = get_le32(p);
+	out->len = get_le32(p + 4);
+	out->gpa = get_le64(p + 8);
 	if (out->len > HVW_MAX_ARG)
 		return -HV_E2BIG;
 	if (range_wraps(out->gpa, out->len))
@@ -519,9 +485,9 @@ size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
 	if (w->len > HVW_MAX_ARG || range_wraps(w->gpa, w->len) ||
 	    (w->flags & ~HVW_MEM_WRITE_FLAGS_KNOWN))
 		return 0;
-	put32(b, w->vm);
-	put32(b + 4, w->flags);
-	put64(b + 8, w->gpa);
+	put_le32(b, w->vm);
+	put_le32(b + 4, w->flags);
+	put_le64(b + 8, w->gpa);
 	return hvw_encode2(out, cap, HVW_MEM_WRITE, seq, b, sizeof(b), w->data,
 			   w->len);
 }
@@ -533,9 +499,9 @@ size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
 
 	if (r->len > HVW_MAX_ARG || range_wraps(r->gpa, r->len))
 		return 0;
-	put32(b, r->vm);
-	put32(b + 4, r->len);
-	put64(b + 8, r->gpa);
+	put_le32(b, r->vm);
+	put_le32(b + 4, r->len);
+	put_le64(b + 8, r->gpa);
 	return hvw_encode(out, cap, HVW_MEM_READ_REQ, seq, b, sizeof(b));
 }
 
@@ -545,8 +511,8 @@ int hvw_parse_kick(const uint8_t *p, uint32_t len, struct hvw_kick *out)
 {
 	if (len != HVW_KICK_LEN)
 		return -HV_EINVAL;
-	out->vm = get32(p);
-	out->vcpu = get32(p + 4);
+	out->vm = get_le32(p);
+	out->vcpu = get_le32(p + 4);
 	return 0;
 }
 
@@ -554,8 +520,8 @@ int hvw_parse_close(const uint8_t *p, uint32_t len, struct hvw_close *out)
 {
 	if (len != HVW_CLOSE_LEN)
 		return -HV_EINVAL;
-	out->vm = get32(p);
-	if (get32(p + 4))
+	out->vm = get_le32(p);
+	if (get_le32(p + 4))
 		return -HV_EINVAL;
 	return 0;
 }
@@ -564,8 +530,8 @@ size_t hvw_encode_kick(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_
 {
 	uint8_t b[HVW_KICK_LEN];
 
-	put32(b, k->vm);
-	put32(b + 4, k->vcpu);
+	put_le32(b, k->vm);
+	put_le32(b + 4, k->vcpu);
 	return hvw_encode(out, cap, HVW_KICK, seq, b, sizeof(b));
 }
 
@@ -573,8 +539,8 @@ size_t hvw_encode_close(uint8_t *out, size_t cap, uint32_t seq, const struct hvw
 {
 	uint8_t b[HVW_CLOSE_LEN];
 
-	put32(b, c->vm);
-	put32(b + 4, 0);
+	put_le32(b, c->vm);
+	put_le32(b + 4, 0);
 	return hvw_encode(out, cap, HVW_CLOSE, seq, b, sizeof(b));
 }
 
@@ -596,10 +562,10 @@ int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len,
 {
 	if (len != HVW_MEM_CHANGED_REQ_LEN)
 		return -HV_EINVAL;
-	out->vm = get32(p);
-	out->gpa = get64(p + 8);
-	out->len = get64(p + 16);
-	if (get32(p + 4))
+	out->vm = get_le32(p);
+	out->gpa = get_le64(p + 8);
+	out->len = get_le64(p + 16);
+	if (get_le32(p + 4))
 		return -HV_EINVAL;
 	if (!page_aligned(out->gpa) || !page_aligned(out->len) ||
 	    range64_wraps(out->gpa, out->len))
@@ -614,27 +580,27 @@ size_t hvw_encode_mem_changed_req(uint8_t *out, size_t cap, uint32_t seq,
 
 	if (!page_aligned(r->gpa) || !page_aligned(r->len) || range64_wraps(r->gpa, r->len))
 		return 0;
-	put32(b, r->vm);
-	put32(b + 4, 0);
-	put64(b + 8, r->gpa);
-	put64(b + 16, r->len);
+	put_le32(b, r->vm);
+	put_le32(b + 4, 0);
+	put_le64(b + 8, r->gpa);
+	put_le64(b + 16, r->len);
 	return hvw_encode(out, cap, HVW_MEM_CHANGED_REQ, seq, b, sizeof(b));
 }
 
 void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next,
 			      uint32_t count)
 {
-	put64(p, next);
-	put32(p + 8, count);
-	put32(p + 12, 0);
+	put_le64(p, next);
+	put_le32(p + 8, count);
+	put_le32(p + 12, 0);
 }
 
 void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa,
 			       uint32_t flags)
 {
-	put64(p, gpa);
-	put32(p + 8, flags);
-	put32(p + 12, 0);
+	put_le64(p, gpa);
+	put_le32(p + 8, flags);
+	put_le32(p + 12, 0);
 }
 
 /* The entry at body[*off], read once into *pg and checked; advances *off. */
@@ -647,9 +613,9 @@ static int changed_entry(const uint8_t *body, uint32_t body_len, uint32_t *off,
 	if (left < HVW_MEM_CHANGED_ENTRY_LEN)
 		return -HV_EINVAL;
 	e = body + *off;
-	pg->gpa = get64(e);
-	pg->flags = get32(e + 8);
-	if (get32(e + 12) || (pg->flags & ~HVW_PAGE_FLAGS_KNOWN) || !page_aligned(pg->gpa))
+	pg->gpa = get_le64(e);
+	pg->flags = get_le32(e + 8);
+	if (get_le32(e + 12) || (pg->flags & ~HVW_PAGE_FLAGS_KNOWN) || !page_aligned(pg->gpa))
 		return -HV_EINVAL;
 	left -= HVW_MEM_CHANGED_ENTRY_LEN;
 	if (pg->flags & HVW_PAGE_ZERO) {
@@ -674,11 +640,11 @@ int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len,
 
 	if (len < HVW_MEM_CHANGED_HEAD_LEN)
 		return -HV_EINVAL;
-	out->next = get64(p);
-	out->count = get32(p + 8);
+	out->next = get_le64(p);
+	out->count = get_le32(p + 8);
 	out->body = p + HVW_MEM_CHANGED_HEAD_LEN;
 	out->body_len = len - HVW_MEM_CHANGED_HEAD_LEN;
-	if (get32(p + 12))
+	if (get_le32(p + 12))
 		return -HV_EINVAL;
 	if (len > HVW_MAX_ARG)
 		return -HV_E2BIG;
@@ -731,7 +697,7 @@ int hvw_parse_error(const uint8_t *p, uint32_t len, struct hvw_error *out)
 
 	if (len < 4)
 		return -HV_EINVAL;
-	out->err = (int32_t)get32(p);
+	out->err = (int32_t)get_le32(p);
 	if (!is_errno(out->err))
 		return -HV_EINVAL;
 	n = len - 4;
@@ -757,6 +723,6 @@ size_t hvw_encode_error(uint8_t *out, size_t cap, uint32_t seq, int32_t err,
 	if (text)
 		while (n < HVW_ERROR_TEXT_MAX && text[n])
 			n++;
-	put32(b, (uint32_t)err);
+	put_le32(b, (uint32_t)err);
 	return hvw_encode2(out, cap, HVW_ERROR, seq, b, sizeof(b), text, n);
 }

@@ -408,7 +408,8 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 		if (rc < 0)
 			log_warn("hv: channel: seq %u malformed compact KVM_RUN for vm %u vcpu %u",
 				 seq, h->vm, h->vcpu);
-		memcpy(&base, &run->s.hv, sizeof(base));
+		else
+			memcpy(&base, &run->s.hv, sizeof(base));
 	} else {
 		rc = run_in_plain(run, len);
 	}
