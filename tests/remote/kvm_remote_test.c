@@ -31,535 +31,12 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <fnmatch.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
-#include "abi/hvwire.h"
-#include "abi/kvm.h"
-#include "tests/remote/guest.h"
-#include "tools/libhvkvm.h"
+#include "tests/remote/harness.h"
 
-/* ---- guest blobs (blobs.S) ---- */
-
-struct blob {
-	const uint8_t *p;
-	size_t n;
-};
-
-#define DECLARE_BLOB(name) extern const uint8_t blob_##name[], blob_##name##_end[]
-#define BLOB(name) ((struct blob){ blob_##name, (size_t)(blob_##name##_end - blob_##name) })
-DECLARE_BLOB(g_vectors);
-DECLARE_BLOB(g_outloop);
-DECLARE_BLOB(g_sregs);
-DECLARE_BLOB(g_msr);
-DECLARE_BLOB(g_fpu);
-DECLARE_BLOB(g_dr);
-DECLARE_BLOB(g_irq);
-DECLARE_BLOB(g_mem);
-DECLARE_BLOB(g_bench);
-
-/* ---- x86 bits used here ---- */
-
-#define CR0_PE	(1ull << 0)
-#define CR0_MP	(1ull << 1)
-#define CR0_EM	(1ull << 2)
-#define CR0_TS	(1ull << 3)
-#define CR0_NW	(1ull << 29)
-#define CR0_CD	(1ull << 30)
-#define CR0_PG	(1ull << 31)
-#define CR4_PAE	(1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define RFLAGS_FIXED 0x2ull
-#define RFLAGS_IF (1ull << 9)
-
-#define HV_SYNC_ALL (HV_SYNC_X86_DEBUGREGS | HV_SYNC_X86_FPU | HV_SYNC_X86_MSRS)
-
-/* ---- the connection and the VMs ---- */
-
-static struct hvk *H;
-static int KVM;
-static bool VMX;
-static bool verbose;
-
-#define MAX_VMS 7 /* of KVM_API_MAX_VMS (8): one stays for other programs */
-
-struct vm {
-	int fd;
-	uint8_t *mem; /* G_MEM_SIZE bytes, slot 0 at GPA 0 */
-	int nvcpus;
-};
-
-struct vcpu {
-	int fd;
-	int id;
-	struct kvm_run *run;
-	struct vm *vm;
-};
-
-static uint64_t sync_mask(void);
-
-static struct vm vms[MAX_VMS];
-static int nvms;
-static struct vcpu last_vcpu; /* reused when no new vCPU can be made */
-static bool have_last_vcpu;
-
-/* ---- results ---- */
-
-enum { T_PASS, T_FAIL, T_SKIP };
-
-static char why[1024];
-
-__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	return T_FAIL;
-}
-
-__attribute__((format(printf, 1, 2))) static int skip(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	return T_SKIP;
-}
-
-static const char *en(int e)
-{
-	return hvk_errno_name(e);
-}
-
-/* A check inside a case: on failure the case ends with the message. */
-#define CHECK(cond, ...)                         \
-	do {                                     \
-		if (!(cond))                     \
-			return fail(__VA_ARGS__); \
-	} while (0)
-
-/* An ioctl (or library call) that must succeed: its result in @var. */
-#define OK(var, what, call)                                                              \
-	do {                                                                             \
-		errno = 0;                                                               \
-		(var) = (call);                                                          \
-		if ((var) < 0)                                                           \
-			return fail("%s: -1/%s (%s)", (what), en(errno), hvk_last_error()); \
-	} while (0)
-
-/* A call that must fail with -1 and errno @err. */
-#define ERRNO(what, call, err)                                                             \
-	do {                                                                               \
-		int r_, e_;                                                                \
-		errno = 0;                                                                 \
-		r_ = (call);                                                               \
-		e_ = errno;                                                                \
-		if (r_ != -1 || e_ != (err))                                               \
-			return fail("%s: %s, expected -1/%s", (what), result_str(r_, e_), \
-				    en(err));                                              \
-	} while (0)
-
-/* A call (ioctl returning a count, say) that must return exactly @want. */
-#define EQUALS(what, call, want)                                                              \
-	do {                                                                                  \
-		int r_, e_;                                                                   \
-		errno = 0;                                                                    \
-		r_ = (call);                                                                  \
-		e_ = errno;                                                                   \
-		if (r_ != (want))                                                             \
-			return fail("%s: %s, expected %d", (what), result_str(r_, e_), (want)); \
-	} while (0)
-
-static const char *result_str(int r, int e)
-{
-	static char buf[64];
-
-	if (r == -1)
-		snprintf(buf, sizeof(buf), "-1/%s", en(e));
-	else
-		snprintf(buf, sizeof(buf), "returned %d", r);
-	return buf;
-}
-
-static int ioc(int fd, unsigned long req, const void *arg)
-{
-	return hvk_ioctl(H, fd, req, arg);
-}
-
-static int ioc_int(int fd, unsigned long req, unsigned long arg)
-{
-	return hvk_ioctl(H, fd, req, arg);
-}
-
-/* ---- guest set-up ---- */
-
-static void put16(uint8_t *mem, uint32_t gpa, uint16_t v)
-{
-	memcpy(mem + gpa, &v, sizeof(v));
-}
-
-static void put32(uint8_t *mem, uint32_t gpa, uint32_t v)
-{
-	memcpy(mem + gpa, &v, sizeof(v));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* A VM with one slot of local memory at GPA 0: IVT and vector stubs in place. */
-static int vm_new(struct vm **out)
-{
-	struct kvm_userspace_memory_region r = { 0 };
-	struct vm *vm;
-	int fd;
-
-	if (nvms == MAX_VMS)
-		return fail("no room for another VM (%d made)", nvms);
-	vm = &vms[nvms];
-	OK(fd, "KVM_CREATE_VM", ioc_int(KVM, KVM_CREATE_VM, 0));
-	vm->fd = fd;
-	vm->mem = aligned_alloc(4096, G_MEM_SIZE);
-	if (!vm->mem)
-		return fail("out of memory");
-	memset(vm->mem, 0, G_MEM_SIZE);
-	for (uint32_t v = 0; v < G_NR_STUBS; v++) {
-		put16(vm->mem, v * 4, (uint16_t)(G_VEC + v * G_STUB_SIZE)); /* offset */
-		put16(vm->mem, v * 4 + 2, 0);				       /* segment */
-	}
-	memcpy(vm->mem + G_VEC, BLOB(g_vectors).p, BLOB(g_vectors).n);
-	r.slot = 0;
-	r.guest_phys_addr = 0;
-	r.memory_size = G_MEM_SIZE;
-	r.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
-	OK(fd, "KVM_SET_USER_MEMORY_REGION slot 0", ioc(vm->fd, KVM_SET_USER_MEMORY_REGION, &r));
-	nvms++;
-	*out = vm;
-	return T_PASS;
-}
-
-/* The first VM, made if there is none yet (NULL, with why set, if it cannot be). */
-static struct vm *first_vm(void)
-{
-	struct vm *vm;
-
-	if (nvms)
-		return &vms[0];
-	return vm_new(&vm) == T_PASS ? vm : NULL;
-}
-
-#define VM0(var)                          \
-	do {                              \
-		(var) = first_vm();       \
-		if (!(var))               \
-			return T_FAIL;    \
-	} while (0)
-
-static void real_seg(struct kvm_segment *s, uint8_t type)
-{
-	memset(s, 0, sizeof(*s));
-	s->limit = 0xffff;
-	s->type = type;
-	s->present = 1;
-	s->s = 1;
-}
-
-/*
- * Real mode at 0:G_LOAD, stack at 0:G_STACK, IF clear, the given CR4, no
- * sync sets, no immediate exit.
- */
-static int vcpu_reset(struct vcpu *v, uint64_t cr4)
-{
-	struct kvm_sregs sr;
-	struct kvm_regs regs;
-	int r;
-
-	OK(r, "KVM_GET_SREGS", ioc(v->fd, KVM_GET_SREGS, &sr));
-	real_seg(&sr.cs, 0xb);
-	real_seg(&sr.ds, 0x3);
-	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
-	sr.cr0 &= ~(CR0_PE | CR0_PG | CR0_EM | CR0_TS);
-	sr.cr0 |= CR0_MP;
-	sr.cr4 = cr4;
-	sr.efer = 0;
-	sr.cr2 = 0;
-	OK(r, "KVM_SET_SREGS (real mode)", ioc(v->fd, KVM_SET_SREGS, &sr));
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = G_LOAD;
-	regs.rsp = G_STACK;
-	regs.rflags = RFLAGS_FIXED;
-	OK(r, "KVM_SET_REGS", ioc(v->fd, KVM_SET_REGS, &regs));
-	v->run->kvm_valid_regs = 0;
-	v->run->kvm_dirty_regs = 0;
-	v->run->immediate_exit = 0;
-	v->run->request_interrupt_window = 0;
-	return T_PASS;
-}
-
-static void load(struct vcpu *v, struct blob b)
-{
-	memset(v->vm->mem + G_LOAD, 0, G_LOAD_MAX);
-	memcpy(v->vm->mem + G_LOAD, b.p, b.n);
-}
-
-/*
- * A fresh vCPU, reset, with @b loaded: in the newest VM while it has room
- * for one (VM_MAX_VCPUS, 4), else in a new VM; when no more can be made,
- * the last one again.
- */
-static int vcpu_new(struct vcpu *v, struct blob b, uint64_t cr4)
-{
-	struct vm *vm = nvms ? &vms[nvms - 1] : NULL;
-	int fd, size, rc;
-
-	if (!vm || vm->nvcpus == 4) {
-		if (nvms == MAX_VMS) {
-			if (!have_last_vcpu)
-				return fail("no VM to put a vCPU in");
-			*v = last_vcpu;
-			goto reset;
-		}
-		rc = vm_new(&vm);
-		if (rc != T_PASS)
-			return rc;
-	}
-	fd = ioc_int(vm->fd, KVM_CREATE_VCPU, (unsigned long)vm->nvcpus);
-	if (fd < 0) {
-		if (!have_last_vcpu)
-			return fail("KVM_CREATE_VCPU %d: -1/%s (%s)", vm->nvcpus, en(errno),
-				    hvk_last_error());
-		*v = last_vcpu;
-		goto reset;
-	}
-	v->fd = fd;
-	v->id = vm->nvcpus++;
-	v->vm = vm;
-	OK(size, "KVM_GET_VCPU_MMAP_SIZE", ioc_int(KVM, KVM_GET_VCPU_MMAP_SIZE, 0));
-	if (size > HVK_RUN_MAP_SIZE)
-		size = HVK_RUN_MAP_SIZE;
-	v->run = hvk_mmap(H, fd, (size_t)size);
-	if (v->run == MAP_FAILED)
-		return fail("hvk_mmap: %s (%s)", en(errno), hvk_last_error());
-	last_vcpu = *v;
-	have_last_vcpu = true;
-reset:
-	load(v, b);
-	return vcpu_reset(v, cr4);
-}
-
-/*
- * One vCPU shared by the cases that leave no state behind (refused runs,
- * refused ioctls): reset, with @b loaded.
- */
-static int vcpu_shared(struct vcpu *v, struct blob b, uint64_t cr4)
-{
-	static struct vcpu shared;
-	static bool made;
-
-	if (!made) {
-		int rc = vcpu_new(&shared, b, cr4);
-
-		if (rc != T_PASS)
-			return rc;
-		made = true;
-	}
-	*v = shared;
-	load(v, b);
-	return vcpu_reset(v, cr4);
-}
-
-#define SHARED_VCPU(v, blob, cr4)                            \
-	do {                                                 \
-		int rc_ = vcpu_shared((v), BLOB(blob), (cr4)); \
-		if (rc_ != T_PASS)                           \
-			return rc_;                          \
-	} while (0)
-
-/* The cases of an optional sync set fail plainly when it is not offered. */
-#define NEED_SYNC(bit, name)                                                                  \
-	do {                                                                                  \
-		uint64_t m_ = sync_mask();                                                    \
-		if (!(m_ & (bit)))                                                            \
-			return fail("KVM_CAP_SYNC_REGS (0x%llx) does not offer %s", \
-				    (unsigned long long)m_, (name));                          \
-	} while (0)
-
-/* ---- runs and exits ---- */
-
-static const char *exit_str(const struct kvm_run *run)
-{
-	static char buf[256];
-	const char *name = hvk_exit_name(run->exit_reason);
-	int n;
-
-	n = snprintf(buf, sizeof(buf), "exit %s", name ? name : "?");
-	if (!name)
-		snprintf(buf + n, sizeof(buf) - n, " (%u)", run->exit_reason);
-	switch (run->exit_reason) {
-	case KVM_EXIT_IO: {
-		const uint8_t *d = (const uint8_t *)run + run->io.data_offset;
-		uint32_t val = 0;
-
-		if (run->io.size <= 4 && run->io.data_offset + 4 <= HVK_RUN_MAP_SIZE)
-			memcpy(&val, d, run->io.size);
-		n += snprintf(buf + n, sizeof(buf) - n, " %s port 0x%x size %u count %u",
-			      run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port,
-			      run->io.size, run->io.count);
-		if (run->io.direction == KVM_EXIT_IO_OUT) {
-			n += snprintf(buf + n, sizeof(buf) - n, " data 0x%x", val);
-			if ((val & ~0xffu) == G_MARK_VEC)
-				snprintf(buf + n, sizeof(buf) - n, " (the guest took vector %u)",
-					 val & 0xff);
-		}
-		break;
-	}
-	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(buf + n, sizeof(buf) - n, " suberror %u", run->internal.suberror);
-		break;
-	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(buf + n, sizeof(buf) - n, " reason 0x%llx",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		break;
-	default:
-		break;
-	}
-	return buf;
-}
-
-/* KVM_RUN; the guest's 32-bit OUT to G_PORT must be the exit: its data in *data. */
-static int run_out(struct vcpu *v, uint32_t *data, const char *what)
-{
-	struct kvm_run *run = v->run;
-
-	errno = 0;
-	if (hvk_ioctl(H, v->fd, KVM_RUN, 0) < 0)
-		return fail("%s: KVM_RUN: -1/%s (%s)", what, en(errno), hvk_last_error());
-	if (verbose)
-		fprintf(stderr, "  %s: %s\n", what, exit_str(run));
-	if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT ||
-	    run->io.port != G_PORT || run->io.size != 4 || run->io.count != 1)
-		return fail("%s: %s, expected the guest's OUT to 0x%x", what, exit_str(run),
-			    G_PORT);
-	*data = get32((const uint8_t *)run + run->io.data_offset);
-	return T_PASS;
-}
-
-/* KVM_RUN expecting OUT @want. */
-static int run_expect(struct vcpu *v, uint32_t want, const char *what)
-{
-	uint32_t got;
-	int rc = run_out(v, &got, what);
-
-	if (rc != T_PASS)
-		return rc;
-	if (got != want)
-		return fail("%s: the guest reported 0x%x, expected 0x%x%s", what, got, want,
-			    (got & ~0xffu) == G_MARK_VEC ? " (it took an unexpected vector)" : "");
-	return T_PASS;
-}
-
-#define RUN_EXPECT(v, want, what)                          \
-	do {                                               \
-		int rc_ = run_expect((v), (want), (what)); \
-		if (rc_ != T_PASS)                         \
-			return rc_;                        \
-	} while (0)
-
-#define RUN_OUT(v, data, what)                          \
-	do {                                            \
-		int rc_ = run_out((v), (data), (what)); \
-		if (rc_ != T_PASS)                      \
-			return rc_;                     \
-	} while (0)
-
-#define NEW_VCPU(v, blob, cr4)                            \
-	do {                                              \
-		int rc_ = vcpu_new((v), BLOB(blob), (cr4)); \
-		if (rc_ != T_PASS)                        \
-			return rc_;                       \
-	} while (0)
-
-static int get_rip(struct vcpu *v, uint64_t *rip)
-{
-	struct kvm_regs regs;
-	int r;
-
-	OK(r, "KVM_GET_REGS", ioc(v->fd, KVM_GET_REGS, &regs));
-	*rip = regs.rip;
-	return T_PASS;
-}
-
-/* A KVM_RUN that must fail with @err and leave RIP at G_LOAD. */
-static int run_refused(struct vcpu *v, int err, const char *what)
-{
-	uint64_t rip;
-	int rc;
-
-	ERRNO(what, hvk_ioctl(H, v->fd, KVM_RUN, 0), err);
-	rc = get_rip(v, &rip);
-	if (rc != T_PASS)
-		return rc;
-	CHECK(rip == G_LOAD, "%s: refused, but the guest ran (RIP 0x%" PRIx64 ", not 0x%x)",
-	      what, rip, G_LOAD);
-	return T_PASS;
-}
-
-#define RUN_REFUSED(v, err, what)                          \
-	do {                                               \
-		int rc_ = run_refused((v), (err), (what)); \
-		if (rc_ != T_PASS)                         \
-			return rc_;                        \
-	} while (0)
-
-/* Zero @len bytes of guest memory at @gpa in the hypervisor (results area). */
-static int clear_guest(struct vcpu *v, uint64_t gpa, size_t len)
-{
-	static const uint8_t zero[256];
-	int r;
-
-	OK(r, "hvk_mem_write", hvk_mem_write(H, v->vm->fd, gpa, zero, len));
-	return T_PASS;
-}
-
-static int read_guest(struct vcpu *v, uint64_t gpa, void *buf, size_t len)
-{
-	int r;
-
-	OK(r, "hvk_mem_read", hvk_mem_read(H, v->vm->fd, gpa, buf, len));
-	return T_PASS;
-}
-
-#define TRY(call)                      \
-	do {                           \
-		int rc_ = (call);      \
-		if (rc_ != T_PASS)     \
-			return rc_;    \
-	} while (0)
-
-static uint64_t sync_mask(void)
-{
-	int r = ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
-
-	return r < 0 ? 0 : (uint64_t)r;
-}
-
-/* ==== system-level cases (with or without VT-x) ==== */
 
 static int t_handshake(void)
 {
@@ -1385,7 +862,7 @@ static int t_err_not_kvm_ioctl(void)
 /* Requests sent to the wrong kind of fd, with Linux's answers. */
 static int t_err_wrong_target_system(void)
 {
-	struct kvm_regs regs;
+	struct kvm_regs regs = { 0 };
 
 	ERRNO("KVM_GET_REGS on /dev/kvm", ioc(KVM, KVM_GET_REGS, &regs), EINVAL);
 	ERRNO("KVM_CREATE_VCPU on /dev/kvm", ioc_int(KVM, KVM_CREATE_VCPU, 0), EINVAL);
@@ -1859,15 +1336,7 @@ static int t_err_mem_unbacked(void)
 
 /* ==== the list ==== */
 
-enum need { ANY, NEEDS_VMX, NO_VMX };
-
-struct test {
-	const char *name;
-	int (*fn)(void);
-	enum need need;
-};
-
-static const struct test tests[] = {
+static const struct test base_tests[] = {
 	{ "handshake", t_handshake, ANY },
 	{ "api_version", t_api_version, ANY },
 	{ "check_extension", t_check_extension, ANY },
@@ -1937,9 +1406,15 @@ static const struct test tests[] = {
 	{ "err_enable_cap_vcpu", t_err_enable_cap_vcpu, NEEDS_VMX },
 	{ "err_enable_cap_vm", t_err_enable_cap_vm, NEEDS_VMX },
 	{ "err_mem_unbacked", t_err_mem_unbacked, NEEDS_VMX },
+	TEST_END,
 };
 
-#define NTESTS (sizeof(tests) / sizeof(tests[0]))
+/* Every table of cases, in the order they run (each t_*.c adds one). */
+static const struct test *const test_tables[] = {
+	base_tests,
+};
+
+#define NTABLES (sizeof(test_tables) / sizeof(test_tables[0]))
 
 /* ==== the benchmark ==== */
 
@@ -2181,8 +1656,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (list) {
-		for (size_t i = 0; i < NTESTS; i++)
-			printf("%s\n", tests[i].name);
+		for (size_t k = 0; k < NTABLES; k++)
+			for (const struct test *t = test_tables[k]; t->name; t++)
+				printf("%s\n", t->name);
 		return 0;
 	}
 	if (!where || optind != argc) {
@@ -2219,8 +1695,8 @@ int main(int argc, char **argv)
 		return c;
 	}
 
-	for (size_t i = 0; i < NTESTS; i++) {
-		const struct test *t = &tests[i];
+	for (size_t k = 0; k < NTABLES; k++)
+	for (const struct test *t = test_tables[k]; t->name; t++) {
 		bool match = !nglobs;
 		int rc;
 

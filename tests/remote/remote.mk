@@ -18,7 +18,7 @@ REMOTE_SAVED_GOAL := $(.DEFAULT_GOAL)
 REMOTE_OUT    := $(BUILD)/tests/remote
 REMOTE_TEST   := $(REMOTE_OUT)/kvm_remote_test
 REMOTE_BLOBS  := $(patsubst tests/remote/%.S,$(REMOTE_OUT)/%.bin,$(wildcard tests/remote/g_*.S))
-REMOTE_OBJS   := $(REMOTE_OUT)/obj/kvm_remote_test.o
+REMOTE_OBJS   := $(patsubst tests/remote/%.c,$(REMOTE_OUT)/obj/%.o,$(wildcard tests/remote/*.c))
 
 .PHONY: remote-test remote-clean
 remote-test: $(REMOTE_TEST)
