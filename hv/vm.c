@@ -24,6 +24,11 @@ int vm_create(const char *name, struct vm **out)
 		pages_free(pa, VM_PAGES);
 		return -HV_ENOMEM;
 	}
+	/*
+	 * The root may be a page an old VM's EPT had as its root: the same
+	 * EPTP, and its translations may still be cached. Start clean.
+	 */
+	ept_flush(&vm->ept);
 	vm->id = next_vm_id++;
 	strncpy(vm->name, name, sizeof(vm->name) - 1);
 	*out = vm;
@@ -36,9 +41,12 @@ static size_t hash_pages(uint64_t size)
 	return (size / PAGE_SIZE * sizeof(uint64_t) + PAGE_SIZE - 1) / PAGE_SIZE;
 }
 
-static void slot_release(struct vm *vm, struct memslot *s)
+/*
+ * The slot's pages and hashes back to the allocator: only once no EPT
+ * entry and no cached translation (ept_flush) reaches them.
+ */
+static void slot_free(struct memslot *s)
 {
-	ept_unmap(&vm->ept, s->gpa, s->size);
 	pages_free(s->hpa, s->size / PAGE_SIZE);
 	if (s->hashes)
 		pages_free(virt_to_phys(s->hashes), hash_pages(s->size));
@@ -49,9 +57,11 @@ void vm_destroy(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
+	/* No vCPU is left to use the EPT: drop what the CPU cached of it first. */
+	ept_flush(&vm->ept);
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++)
 		if (vm->slots[i].used)
-			slot_release(vm, &vm->slots[i]);
+			slot_free(&vm->slots[i]);
 	ept_destroy(&vm->ept);
 	pages_free(virt_to_phys(vm), VM_PAGES);
 }
@@ -66,56 +76,165 @@ static uint64_t slot_prot(uint32_t flags)
 	return flags & KVM_MEM_READONLY ? EPT_R | EPT_X : EPT_RWX;
 }
 
+/* Linux's limit on one user slot (KVM_MEM_MAX_NR_PAGES), in pages. */
+#define SLOT_MAX_PAGES ((1ull << 31) - 1)
+
+enum slot_change { SLOT_CREATE, SLOT_MOVE, SLOT_FLAGS };
+
+/* KVM_MR_CREATE: new zeroed pages mapped at r->guest_phys_addr; on failure nothing changed. */
+static int slot_create(struct vm *vm, struct memslot *s,
+		       const struct kvm_userspace_memory_region *r)
+{
+	uint64_t npages = r->memory_size / PAGE_SIZE, hpa = 0, hashes;
+	int rc;
+
+	/* 2 MiB-aligned backing lets the EPT use 2 MiB pages. */
+	if (npages >= 512)
+		hpa = pages_alloc_zeroed(npages, 512);
+	if (!hpa)
+		hpa = pages_alloc_zeroed(npages, 1);
+	if (!hpa)
+		return -HV_ENOMEM;
+	/* Zeroed: every page starts all zero on both sides. */
+	hashes = pages_alloc_zeroed(hash_pages(r->memory_size), 1);
+	if (!hashes) {
+		pages_free(hpa, npages);
+		return -HV_ENOMEM;
+	}
+	rc = ept_map(&vm->ept, r->guest_phys_addr, hpa, r->memory_size, slot_prot(r->flags));
+	if (rc < 0) {
+		/* ept_map left nothing mapped; tables it made go, then the pages. */
+		ept_prune(&vm->ept, r->guest_phys_addr, r->memory_size);
+		ept_flush(&vm->ept);
+		pages_free(hashes, hash_pages(r->memory_size));
+		pages_free(hpa, npages);
+		return rc;
+	}
+	ept_flush(&vm->ept);
+	*s = (struct memslot){
+		.used = true,
+		.flags = r->flags,
+		.gpa = r->guest_phys_addr,
+		.size = r->memory_size,
+		.hpa = hpa,
+		.user_addr = r->userspace_addr,
+		.hashes = phys_to_virt(hashes),
+	};
+	return 0;
+}
+
+/* KVM_MR_DELETE: unmapped and flushed before its pages are freed. */
+static int slot_delete(struct vm *vm, struct memslot *s)
+{
+	int rc = ept_unmap(&vm->ept, s->gpa, s->size);
+
+	if (rc < 0)
+		return rc; /* nothing was removed (cannot happen for a whole slot) */
+	ept_prune(&vm->ept, s->gpa, s->size);
+	ept_flush(&vm->ept);
+	slot_free(s);
+	return 0;
+}
+
+/*
+ * KVM_MR_MOVE (the new range may overlap the old one): unmap, map at the
+ * new place; if that fails, map the old place again, which needs no new
+ * table (none was pruned yet), so the slot is exactly as it was.
+ */
+static int slot_move(struct vm *vm, struct memslot *s, uint64_t gpa, uint32_t flags)
+{
+	uint64_t old = s->gpa;
+	int rc = ept_unmap(&vm->ept, old, s->size);
+
+	if (rc < 0)
+		return rc;
+	rc = ept_map(&vm->ept, gpa, s->hpa, s->size, slot_prot(flags));
+	if (rc < 0) {
+		int back = ept_map(&vm->ept, old, s->hpa, s->size, slot_prot(s->flags));
+
+		if (back < 0)
+			log_err("vm %s: slot at 0x%llx cannot be mapped back (%d): unreachable "
+				"for the guest", vm->name, (unsigned long long)old, back);
+		ept_prune(&vm->ept, gpa, s->size);
+		ept_flush(&vm->ept);
+		return rc;
+	}
+	ept_prune(&vm->ept, old, s->size);
+	ept_flush(&vm->ept);
+	s->gpa = gpa;
+	s->flags = flags;
+	return 0;
+}
+
+/*
+ * The checks and their order are __kvm_set_memory_region's (Linux 6.1),
+ * with check_memory_region_flags() first and the address reach of
+ * kvm_arch_prepare_memory_region() (last gfn <= kvm_mmu_max_gfn()) after
+ * the overlap check.
+ */
 int vm_set_memory_region(struct vm *vm, const struct kvm_userspace_memory_region *req)
 {
 	/* Copy once: the request may come from an untrusted controller. */
 	struct kvm_userspace_memory_region r = *req;
+	const uint32_t valid_flags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+	uint64_t gpa = r.guest_phys_addr, size = r.memory_size;
+	enum slot_change change;
 	struct memslot *s;
-	uint64_t hpa;
+	int rc;
 
-	if (r.slot >= VM_MAX_SLOTS || (r.flags & ~(uint32_t)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)) ||
-	    (r.guest_phys_addr | r.memory_size) & ~PAGE_MASK ||
-	    r.guest_phys_addr + r.memory_size < r.guest_phys_addr)
+	if (r.flags & ~valid_flags)
+		return -HV_EINVAL;
+	if ((size | gpa | r.userspace_addr) & ~PAGE_MASK ||
+	    r.userspace_addr + size < r.userspace_addr)
+		return -HV_EINVAL;
+	if (r.slot >= VM_MAX_SLOTS) /* also any address space but 0 (slot >> 16) */
+		return -HV_EINVAL;
+	if (gpa + size < gpa || size / PAGE_SIZE > SLOT_MAX_PAGES)
 		return -HV_EINVAL;
 	s = &vm->slots[r.slot];
-	if (!r.memory_size) {
-		if (s->used)
-			slot_release(vm, s);
-		return 0;
+	if (!size) {
+		if (!s->used)
+			return -HV_EINVAL; /* no such slot, as Linux */
+		log_debug("vm %s: slot %u at 0x%llx deleted", vm->name, r.slot,
+			  (unsigned long long)s->gpa);
+		return slot_delete(vm, s);
 	}
-	for (unsigned i = 0; i < VM_MAX_SLOTS; i++)
-		if (i != r.slot && overlaps(&vm->slots[i], r.guest_phys_addr, r.memory_size))
-			return -HV_EEXIST;
-	if (s->used) {
-		/* Only a move (same size) or a flags change is allowed, as in KVM. */
-		if (s->size != r.memory_size)
-			return -HV_EINVAL;
-		ept_unmap(&vm->ept, s->gpa, s->size);
+	if (!s->used) {
+		change = SLOT_CREATE;
 	} else {
-		s->hpa = pages_alloc_zeroed(r.memory_size / PAGE_SIZE, 512);
-		if (!s->hpa)
-			s->hpa = pages_alloc_zeroed(r.memory_size / PAGE_SIZE, 1);
-		if (!s->hpa)
-			return -HV_ENOMEM;
-		/* Zeroed: every page starts all zero on both sides. */
-		hpa = pages_alloc_zeroed(hash_pages(r.memory_size), 1);
-		if (!hpa) {
-			pages_free(s->hpa, r.memory_size / PAGE_SIZE);
-			s->hpa = 0;
-			return -HV_ENOMEM;
-		}
-		s->hashes = phys_to_virt(hpa);
-		s->used = true;
-		s->size = r.memory_size;
+		/* Only the place or KVM_MEM_LOG_DIRTY_PAGES may change. */
+		if (r.userspace_addr != s->user_addr || size != s->size ||
+		    ((r.flags ^ s->flags) & KVM_MEM_READONLY))
+			return -HV_EINVAL;
+		if (gpa != s->gpa)
+			change = SLOT_MOVE;
+		else if (r.flags != s->flags)
+			change = SLOT_FLAGS;
+		else
+			return 0;
 	}
-	s->gpa = r.guest_phys_addr;
-	s->flags = r.flags;
-	s->user_addr = r.userspace_addr;
-	if (ept_map(&vm->ept, s->gpa, s->hpa, s->size, slot_prot(s->flags)) < 0) {
-		slot_release(vm, s);
-		return -HV_ENOMEM;
+	if (change != SLOT_FLAGS) {
+		for (unsigned i = 0; i < VM_MAX_SLOTS; i++)
+			if (i != r.slot && overlaps(&vm->slots[i], gpa, size))
+				return -HV_EEXIST;
+		/* What the EPT cannot reach would alias a lower address. */
+		if (gpa + size > vm->ept.gpa_limit)
+			return -HV_EINVAL;
 	}
-	ept_flush(&vm->ept);
+	switch (change) {
+	case SLOT_CREATE:
+		rc = slot_create(vm, s, &r);
+		break;
+	case SLOT_MOVE:
+		rc = slot_move(vm, s, gpa, r.flags);
+		break;
+	default:
+		s->flags = r.flags; /* dirty logging: the EPT permissions stay */
+		rc = 0;
+		break;
+	}
+	if (rc < 0)
+		return rc;
 	log_debug("vm %s: slot %u gpa 0x%llx size 0x%llx at 0x%llx%s", vm->name, r.slot,
 		  (unsigned long long)s->gpa, (unsigned long long)s->size,
 		  (unsigned long long)s->hpa, s->flags & KVM_MEM_READONLY ? " read-only" : "");
@@ -172,11 +291,33 @@ uint64_t vm_page_hash(const void *page)
 	return h ? h : 1;
 }
 
-/* Page by page, so a range may span adjacent slots. */
+/*
+ * Every byte of [gpa, gpa + len) lies in some slot (adjacent slots may
+ * share a range); len 0 always does. A wrapping range never does.
+ */
+static bool range_backed(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint64_t end = gpa + len, index;
+
+	if (end < gpa)
+		return false;
+	while (gpa < end) {
+		struct memslot *s = vm_gpa_slot(vm, gpa, &index);
+
+		if (!s)
+			return false;
+		gpa = s->gpa + s->size;
+	}
+	return true;
+}
+
+/* Checked whole first, then copied page by page: a failure changes nothing. */
 static int copy_gpa(struct vm *vm, uint64_t gpa, void *buf, uint64_t len, bool write)
 {
 	uint8_t *p = buf;
 
+	if (!range_backed(vm, gpa, len))
+		return -HV_EFAULT;
 	while (len) {
 		uint64_t chunk = PAGE_SIZE - (gpa & (PAGE_SIZE - 1));
 		void *hva;
@@ -185,7 +326,7 @@ static int copy_gpa(struct vm *vm, uint64_t gpa, void *buf, uint64_t len, bool w
 			chunk = len;
 		hva = vm_gpa_to_hva(vm, gpa, chunk);
 		if (!hva)
-			return -HV_EFAULT;
+			return -HV_EFAULT; /* range_backed() said otherwise */
 		if (write)
 			memcpy(hva, p, chunk);
 		else

@@ -43,21 +43,34 @@ struct vm {
 	unsigned n_vcpus;
 };
 
-/* 0 or a negative errno (ENOMEM). */
+/* 0 or a negative errno (ENOMEM). Needs VMX operation (INVEPT). */
 int vm_create(const char *name, struct vm **out);
+/* vCPUs, then INVEPT, then slot memory and EPT tables go back to the allocator. */
 void vm_destroy(struct vm *vm);
 
 /*
- * KVM_SET_USER_MEMORY_REGION: create (size > 0 in an unused slot), delete
- * (size 0), or move (same size, new gpa). Overlap gives -EEXIST; bad
- * flags, alignment or slot -EINVAL.
+ * KVM_SET_USER_MEMORY_REGION with Linux 6.1's rules: create (size > 0 in
+ * an unused slot), delete (size 0; EINVAL if the slot is unused), move (a
+ * new gpa) or a KVM_MEM_LOG_DIRTY_PAGES change; size, userspace_addr and
+ * KVM_MEM_READONLY of a used slot cannot change (EINVAL), and the same
+ * gpa and flags again is a no-op. Overlap with another slot is -EEXIST;
+ * bad flags, alignment, slot number, a wrapping range, more than 2^31 - 1
+ * pages or a range ending above the EPT's reach (gpa_limit: 2^48 or
+ * 2^MAXPHYADDR) -EINVAL; no memory -ENOMEM. Any failure leaves the VM as
+ * it was: every slot where it was, mapped, with its contents and hashes.
+ * Whatever a slot stops mapping is flushed (INVEPT) before its pages are
+ * freed or the guest runs again.
  */
 int vm_set_memory_region(struct vm *vm, const struct kvm_userspace_memory_region *r);
 
 /* Hypervisor pointer to [gpa, gpa + len) if one slot backs all of it. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 
-/* Copy to/from guest-physical memory; -EFAULT where no slot backs it. */
+/*
+ * Copy to/from guest-physical memory; the range may span adjacent slots.
+ * -EFAULT, with nothing copied, unless slots back all of it (a wrapping
+ * range never is); len 0 copies nothing and succeeds.
+ */
 int vm_read_gpa(struct vm *vm, uint64_t gpa, void *buf, uint64_t len);
 int vm_write_gpa(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len);
 
