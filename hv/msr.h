@@ -30,11 +30,39 @@
 
 #define MSR_IA32_TSC              0x010
 #define MSR_IA32_APIC_BASE        0x01b
+#define   APIC_BASE_BSP           (1ull << 8)
+#define   APIC_BASE_EXTD          (1ull << 10) /* x2APIC mode */
+#define   APIC_BASE_ENABLE        (1ull << 11) /* xAPIC global enable */
+#define   APIC_BASE_DEFAULT       0xfee00000ull
+#define MSR_IA32_TSC_ADJUST       0x03b
+#define MSR_IA32_SPEC_CTRL        0x048
+#define MSR_IA32_PRED_CMD         0x049
+#define   PRED_CMD_IBPB           (1ull << 0)
+#define MSR_IA32_UCODE_REV        0x08b
+#define MSR_MTRR_CAP              0x0fe
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
 #define MSR_IA32_SYSENTER_CS      0x174
 #define MSR_IA32_SYSENTER_ESP     0x175
 #define MSR_IA32_SYSENTER_EIP     0x176
+#define MSR_IA32_MCG_CAP          0x179
+#define MSR_IA32_MCG_STATUS       0x17a
 #define MSR_IA32_MISC_ENABLE      0x1a0
+#define   MISC_ENABLE_FAST_STRING (1ull << 0)
+#define   MISC_ENABLE_EMON        (1ull << 7)  /* performance monitoring available */
+#define   MISC_ENABLE_BTS_UNAVAIL (1ull << 11)
+#define   MISC_ENABLE_PEBS_UNAVAIL (1ull << 12)
+#define MSR_MTRR_PHYS_BASE0       0x200        /* ... base/mask pairs up to 0x2ff */
+#define MSR_MTRR_FIX_64K_00000    0x250
+#define MSR_MTRR_FIX_16K_80000    0x258
+#define MSR_MTRR_FIX_16K_A0000    0x259
+#define MSR_MTRR_FIX_4K_C0000     0x268        /* ... to 0x26f (F8000) */
+#define MSR_MTRR_FIX_4K_F8000     0x26f
 #define MSR_IA32_PAT              0x277
+#define   PAT_RESET_VALUE         0x0007040600070406ull
+#define MSR_MTRR_DEF_TYPE         0x2ff
+#define MSR_IA32_PERF_CAPABILITIES 0x345
+#define MSR_IA32_X2APIC_APICID    0x802
+#define MSR_IA32_TSC_DEADLINE     0x6e0
 
 #define MSR_IA32_EFER 0xc0000080
 #define   EFER_SCE (1ull << 0)

@@ -1,18 +1,60 @@
 /* SPDX-License-Identifier: MIT */
-/* Guest MSR emulation shared by the exit handlers and the KVM API. */
+/*
+ * Guest MSR emulation shared by the exit handlers (the guest's RDMSR and
+ * WRMSR) and the KVM API (KVM_GET/SET_MSRS and the MSRS sync set, which
+ * are host-initiated), after Linux 6.1's __kvm_set_msr, vmx_{get,set}_msr
+ * and kvm_{get,set}_msr_common.
+ */
 #ifndef VMX_MSR_H
 #define VMX_MSR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
 
-/* The MSRs emulated (KVM_GET_MSR_INDEX_LIST), in one list. */
+#define VCPU_MTRR_VAR 8     /* variable-range pairs (KVM_NR_VAR_MTRR) */
+#define VCPU_MTRR_FIXED 11  /* 64K_00000, 16K_80000, 16K_A0000, 4K_C0000 .. 4K_F8000 */
+
+/* The MSR state of a vCPU that neither the VMCS nor struct vcpu's syscall fields hold. */
+struct vcpu_msrs {
+	uint64_t misc_enable;
+	uint64_t tsc_adjust;
+	uint64_t ucode_rev;
+	uint32_t star_low;              /* IA32_STAR[31:0]: the guest's, kept out of the CPU */
+	uint64_t arch_caps, perf_caps;  /* host-written only: the guest cannot see them */
+	uint64_t mtrr_def_type;
+	uint64_t mtrr_fixed[VCPU_MTRR_FIXED];
+	uint64_t mtrr_var[2 * VCPU_MTRR_VAR]; /* PHYSBASE0, PHYSMASK0, PHYSBASE1, ... */
+	/* The vCPU's last TSC synchronisation (creation, or a host write): */
+	uint64_t tsc_sync_gen;          /* 0: none yet */
+	uint64_t tsc_sync_offset;
+};
+
+/*
+ * Every MSR KVM_GET_MSRS / KVM_SET_MSRS know (KVM_GET_MSR_INDEX_LIST),
+ * IA32_TSC first. Each can be read by the host; each but IA32_MTRRCAP
+ * (read-only, as in KVM) can be written back with the value read.
+ */
 extern const uint32_t vcpu_msr_list[];
 extern const unsigned vcpu_msr_count;
 
-/* 0, or -1 where the guest would get #GP. The vCPU must be loaded. */
-int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
-int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+/*
+ * 0, or -1 where the access is refused: #GP for the guest's RDMSR/WRMSR
+ * (host false), the end of the count for KVM_GET/SET_MSRS (host true,
+ * KVM's host_initiated). No value reaches a hardware MSR unchecked. The
+ * vCPU must be loaded (vcpu_load).
+ */
+int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host);
+int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host);
+
+/*
+ * The MSRs' power-on values (kvm_vcpu_reset and vmx_vcpu_reset at vCPU
+ * creation; kvm_lapic_reset for IA32_APIC_BASE; kvm_synchronize_tsc for
+ * the TSC, which joins the TSC of the VM's other vCPUs). Call it once the
+ * vCPU is loaded and its registers are reset (after KVM_SET_SREGS's
+ * apic_base), before it is added to its VM's vcpus[].
+ */
+void vcpu_msr_reset(struct vcpu *v);
 
 #endif
