@@ -12,7 +12,6 @@
 #include "boot/trap.h"
 #include "drivers/pic8259.h"
 #include "drivers/pit8254.h"
-#include "hv/channel.h"
 #include "hv/console.h"
 #include "hv/hv.h"
 #include "hv/symbols.h"
@@ -132,19 +131,39 @@ static void dump_frame(const struct trap_frame *f)
 	backtrace(f->rip, f->rbp);
 }
 
+static trap_handler irq_handlers[16];
+static trap_handler tick_handlers[TRAP_MAX_TICK];
+
+void trap_register_irq(unsigned line, trap_handler fn)
+{
+	if (line < 16 && line != PIT_IRQ)
+		irq_handlers[line] = fn;
+}
+
+void trap_register_tick(trap_handler fn)
+{
+	for (unsigned i = 0; i < TRAP_MAX_TICK; i++)
+		if (!tick_handlers[i] || tick_handlers[i] == fn) {
+			tick_handlers[i] = fn;
+			return;
+		}
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	static int in_exception;
 
 	if (f->vector == PIC_VECTOR_BASE + PIT_IRQ) {
 		pit_tick();
-		channel_tick();
+		for (unsigned i = 0; i < TRAP_MAX_TICK && tick_handlers[i]; i++)
+			tick_handlers[i]();
 		pic_eoi(PIT_IRQ);
 		return;
 	}
-	if (channel_irq_line() >= 0 && f->vector == PIC_VECTOR_BASE + (unsigned)channel_irq_line()) {
-		channel_irq();
-		pic_eoi((unsigned)channel_irq_line());
+	if (f->vector >= PIC_VECTOR_BASE && f->vector < PIC_VECTOR_BASE + 16 &&
+	    irq_handlers[f->vector - PIC_VECTOR_BASE]) {
+		irq_handlers[f->vector - PIC_VECTOR_BASE]();
+		pic_eoi((unsigned)f->vector - PIC_VECTOR_BASE);
 		return;
 	}
 	if (f->vector >= 32) {

@@ -25,6 +25,17 @@ void cpu_tables_init(void);
 uint64_t cpu_tss_base(void);
 void trap_dispatch(struct trap_frame *f);
 
+/*
+ * Interrupt handlers, registered by the drivers and services that own the
+ * line (called with interrupts off; the dispatcher sends the EOI): one per
+ * legacy PIC line, and up to TRAP_MAX_TICK functions run at every timer
+ * tick after the PIT's own bookkeeping.
+ */
+typedef void (*trap_handler)(void);
+#define TRAP_MAX_TICK 4
+void trap_register_irq(unsigned line, trap_handler fn);
+void trap_register_tick(trap_handler fn);
+
 /* Raise the exception named by selftest= to show the exception dump. */
 void trap_selftest(enum hv_selftest which);
 

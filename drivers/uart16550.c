@@ -3,6 +3,7 @@
  * 16550 UART. Output waits for the transmit-holding register to empty and
  * then fills the 16-byte FIFO, so nothing is dropped at any baud rate; a
  * bounded wait keeps a missing or wedged UART from hanging the hypervisor.
+ * While it waits, the owner's rx_drain() (if set) empties the receive FIFO.
  */
 #include "drivers/uart16550.h"
 #include "hv/x86.h"
@@ -33,6 +34,7 @@ bool uart_init(struct uart *u, uint16_t port, uint32_t baud)
 
 	u->port = port;
 	u->baud = baud;
+	u->rx_drain = NULL;
 	/* A UART keeps what is written to its scratch register. */
 	outb(port + UART_SCR, 0x5a);
 	u->present = inb(port + UART_SCR) == 0x5a;
@@ -48,11 +50,14 @@ bool uart_init(struct uart *u, uint16_t port, uint32_t baud)
 	return true;
 }
 
+/* Wait (bounded) for @bits in the LSR; the receiver is drained meanwhile. */
 static bool wait_lsr(const struct uart *u, uint8_t bits)
 {
 	for (int i = 0; i < THRE_SPIN_LIMIT; i++) {
 		if ((inb(u->port + UART_LSR) & bits) == bits)
 			return true;
+		if (u->rx_drain)
+			u->rx_drain();
 		pause();
 	}
 	return false;

@@ -13,9 +13,17 @@ struct uart {
 	uint16_t port;
 	uint32_t baud;
 	bool present; /* the scratch register answered: something is there */
+	/*
+	 * Called over and over while uart_write()/uart_flush() wait for the
+	 * transmitter (NULL: nothing). Output is polled with interrupts off,
+	 * and a 64 KiB frame takes ~6 s at 115200 baud: a receiver on the same
+	 * UART drains its 16-byte FIFO here so that nothing arriving
+	 * meanwhile is overrun. Must not write to this UART.
+	 */
+	void (*rx_drain)(void);
 };
 
-/* Program 8N1 at baud with FIFOs on; false if no UART answers at port. */
+/* Program 8N1 at baud with FIFOs on; false if no UART answers at port (rx_drain: NULL). */
 bool uart_init(struct uart *u, uint16_t port, uint32_t baud);
 void uart_write(const struct uart *u, const char *buf, size_t len);
 /* Wait (bounded) until every queued byte has left the transmitter. */

@@ -4,6 +4,16 @@
  * ring (so nothing is lost while a vCPU runs: its arrival is an
  * external-interrupt exit), and channel_serve() feeds the ring to the frame
  * decoder and answers each request in turn.
+ *
+ * While a KVM_RUN is in progress the serve loop is inside vcpu_run(); the
+ * link's interrupt, the tick and the end of each preemption-timer slice
+ * then keep decoding (run_scan): a KICK acts at once, a HELLO or a CLOSE
+ * of the running VM stops the run, and every other request goes into a
+ * bounded queue (CHANNEL_QUEUE_FRAMES) that is served, oldest first, once
+ * the run has returned and its answer has gone out. A request that finds
+ * the queue full is answered at once with -EBUSY. Nothing here takes a
+ * lock: there is one CPU, and the serve loop runs with interrupts off
+ * except while it halts or a vCPU runs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +21,7 @@
 #include "abi/hvrun.h"
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
+#include "boot/trap.h"
 #include "drivers/pic8259.h"
 #include "drivers/pit8254.h"
 #include "drivers/uart16550.h"
@@ -26,7 +37,8 @@
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
 
-#define RING_SIZE 16384 /* > 1 s of 115200 baud */
+/* > 11 s of 115200 baud: all a controller can send while a 64 KiB answer goes out. */
+#define RING_SIZE (128u * 1024)
 #define COM1_PORT 0x3f8
 #define COM2_PORT 0x2f8
 #define COM1_IRQ 4
@@ -34,6 +46,10 @@
 #define HV_VERSION_STRING "hv 0.4"
 /* A partial frame with no new byte for this long is line noise. */
 #define IDLE_RESYNC_TICKS 200 /* ms at the 1 kHz tick */
+/* Pages of one queue slot: the largest payload. */
+#define QUEUE_SLOT_PAGES ((HVW_MAX_PAYLOAD + PAGE_SIZE - 1) / PAGE_SIZE)
+/* Answers made in interrupt context while a send was going on (never, by design). */
+#define URGENT_MAX 16
 
 /*
  * A link moves the channel's bytes: receive() puts whatever has arrived
@@ -57,6 +73,9 @@ static bool power_off;
 
 static struct hvw_decoder dec;
 static uint8_t tx[HVW_MAX_FRAME];
+/* Answers sent from interrupt context (an ERROR: header, errno, text, CRC). */
+static uint8_t tx_irq[HVW_OVERHEAD + 4 + HVW_ERROR_TEXT_MAX];
+static bool tx_busy; /* a frame is being written to the link */
 /* The request's argument, copied out of the frame once (then checked). */
 static uint8_t arg[HVW_MAX_ARG + 8];
 
@@ -85,6 +104,17 @@ static void uart_link_receive(void)
 		ring_put((uint8_t)c);
 }
 
+/* Bytes the send loop took in while it waited for the transmitter. */
+static uint64_t drained_while_sending;
+
+static void uart_link_drain(void)
+{
+	uint32_t before = ring_head;
+
+	uart_link_receive();
+	drained_while_sending += (ring_head + RING_SIZE - before) % RING_SIZE;
+}
+
 static void uart_link_send(const void *buf, size_t len)
 {
 	uart_write(&chan, buf, len);
@@ -106,6 +136,8 @@ static bool uart_link_init(uint16_t port)
 	link.receive = uart_link_receive;
 	link.send = uart_link_send;
 	link.flush = uart_link_flush;
+	/* A long answer is written with IF=0: keep receiving meanwhile. */
+	chan.rx_drain = uart_link_drain;
 	if (link.irq_line >= 0)
 		uart_enable_rx_irq(&chan);
 	return true;
@@ -139,6 +171,173 @@ static bool virtio_link_init(void)
 	return true;
 }
 
+/* ---- the request queue ---- */
+
+/*
+ * A request decoded during a run, waiting to be served. Slots are taken in
+ * any order and served by age (order), so a frame served out of turn (see
+ * channel_serve_one) leaves no hole.
+ */
+struct qframe {
+	bool used;
+	bool run_safe;	/* may be served while a vCPU runs (channel.h) */
+	bool is_run;	/* KVM_RUN of vcpu (vm, vcpu) */
+	bool kicked;	/* a KICK came for it while it waited: it returns -EINTR */
+	uint8_t type;
+	uint32_t seq, len;
+	uint32_t vm, vcpu;
+	uint64_t order;
+	uint8_t *payload; /* QUEUE_SLOT_PAGES pages */
+};
+
+static struct qframe queue[CHANNEL_QUEUE_FRAMES];
+static unsigned queue_slots;	/* slots with storage */
+static uint64_t queue_order;
+static struct qframe *serving;	/* the queued frame being served, or NULL */
+static uint64_t queued_total, busy_total;
+
+static void queue_init(void)
+{
+	for (queue_slots = 0; queue_slots < CHANNEL_QUEUE_FRAMES; queue_slots++) {
+		uint64_t pa = pages_alloc_zeroed(QUEUE_SLOT_PAGES, 1);
+
+		if (!pa)
+			break;
+		queue[queue_slots].payload = phys_to_virt(pa);
+	}
+	if (queue_slots < CHANNEL_QUEUE_FRAMES)
+		log_warn("hv: channel: memory for %u of %u queued requests", queue_slots,
+			 CHANNEL_QUEUE_FRAMES);
+}
+
+/* Copy @f into a free slot; false when the queue is full. */
+static bool enqueue(const struct hvw_frame *f)
+{
+	struct hvw_ioctl_req req;
+	struct qframe *q = NULL;
+
+	for (unsigned i = 0; i < queue_slots && !q; i++)
+		if (!queue[i].used)
+			q = &queue[i];
+	if (!q || f->len > HVW_MAX_PAYLOAD)
+		return false;
+	memcpy(q->payload, f->payload, f->len);
+	q->type = f->type;
+	q->seq = f->seq;
+	q->len = f->len;
+	q->order = ++queue_order;
+	q->kicked = false;
+	q->is_run = false;
+	q->run_safe = f->type == HVW_MEM_READ_REQ || f->type == HVW_MEM_WRITE ||
+		      f->type == HVW_MEM_CHANGED_REQ;
+	if (f->type == HVW_IOCTL_REQ && hvw_parse_ioctl_req(q->payload, q->len, &req) == 0) {
+		q->run_safe = req.hdr.target == HVW_TARGET_SYSTEM;
+		q->is_run = req.hdr.target == HVW_TARGET_VCPU && req.hdr.nr == KVM_RUN;
+		q->vm = req.hdr.vm;
+		q->vcpu = req.hdr.vcpu;
+	}
+	q->used = true;
+	queued_total++;
+	return true;
+}
+
+/* The oldest queued frame (only those safe while a vCPU runs, if @in_run). */
+static struct qframe *queue_oldest(bool in_run)
+{
+	struct qframe *best = NULL;
+
+	for (unsigned i = 0; i < queue_slots; i++) {
+		struct qframe *q = &queue[i];
+
+		if (!q->used || q == serving || (in_run && !q->run_safe))
+			continue;
+		if (!best || q->order < best->order)
+			best = q;
+	}
+	return best;
+}
+
+/* The queued KVM_RUN of (vm, vcpu), if there is one. */
+static struct qframe *queued_run(uint32_t vm, uint32_t vcpu)
+{
+	for (unsigned i = 0; i < queue_slots; i++)
+		if (queue[i].used && queue[i].is_run && &queue[i] != serving &&
+		    queue[i].vm == vm && queue[i].vcpu == vcpu)
+			return &queue[i];
+	return NULL;
+}
+
+/* The frame being served no longer needs its slot. */
+static void release_serving(void)
+{
+	if (serving) {
+		serving->used = false;
+		serving = NULL;
+	}
+}
+
+/* ---- sending ---- */
+
+/*
+ * One whole frame to the link. Frames go out from the serve loop, and from
+ * interrupt context (run_scan) only while the serve loop is inside a run,
+ * where it does not send; tx_busy makes sure the two can never interleave
+ * (an interrupt-context answer that finds it set waits in urgent[]).
+ */
+static void link_send(const uint8_t *buf, size_t n)
+{
+	tx_busy = true;
+	link.send(buf, n);
+	tx_busy = false;
+}
+
+static void send(size_t n)
+{
+	if (n)
+		link_send(tx, n);
+	else
+		log_err("hv: channel: response did not fit a frame");
+}
+
+static struct {
+	uint32_t seq;
+	int32_t err;
+} urgent[URGENT_MAX];
+static unsigned n_urgent;
+static uint64_t urgent_lost;
+
+/* Send the answers made in interrupt context, unless a send is in progress. */
+static void flush_urgent(void)
+{
+	while (n_urgent && !tx_busy) {
+		uint32_t seq = urgent[0].seq;
+		int32_t err = urgent[0].err;
+		size_t n;
+
+		memmove(&urgent[0], &urgent[1], --n_urgent * sizeof(urgent[0]));
+		n = hvw_encode_error(tx_irq, sizeof(tx_irq), seq, err, "request queue full");
+		if (n)
+			link_send(tx_irq, n);
+	}
+}
+
+/* A request that cannot be queued: -EBUSY, now (it is never dropped silently). */
+static void answer_busy(const struct hvw_frame *f)
+{
+	busy_total++;
+	log_warn_ratelimited("hv: channel: seq %u (%s) during a run: the request queue is full (%u); answered -EBUSY",
+			     f->seq, hvw_type_name(f->type), queue_slots);
+	if (n_urgent == URGENT_MAX) {
+		urgent_lost++;
+		log_err_ratelimited("hv: channel: seq %u: no room for its -EBUSY answer", f->seq);
+		return;
+	}
+	urgent[n_urgent].seq = f->seq;
+	urgent[n_urgent].err = -HV_EBUSY;
+	n_urgent++;
+	flush_urgent();
+}
+
 static void slice_poll(void); /* below */
 
 bool channel_init(const struct hv_options *o)
@@ -150,9 +349,14 @@ bool channel_init(const struct hv_options *o)
 	if (!linked)
 		return false;
 	hvw_decoder_init(&dec);
+	queue_init();
 	vcpu_slice_hook = slice_poll;
 	if (link.irq_line >= 0)
 		pic_unmask((unsigned)link.irq_line);
+	/* The dispatcher calls us; it does not know the channel. */
+	if (link.irq_line >= 0)
+		trap_register_irq((unsigned)link.irq_line, channel_irq);
+	trap_register_tick(channel_tick);
 	return true;
 }
 
@@ -161,7 +365,7 @@ int channel_irq_line(void)
 	return linked ? link.irq_line : -1;
 }
 
-static void run_scan(void); /* below: KICKs that arrive during a KVM_RUN */
+static void run_scan(void); /* below: what arrives during a KVM_RUN */
 
 void channel_irq(void)
 {
@@ -192,25 +396,21 @@ static void ring_to_decoder(void)
 	}
 }
 
-static void pump(void)
+/* A false frame start holds what follows; once the line is quiet, drop it. */
+static bool idle_resync(void)
 {
-	if (link.irq_line < 0)
-		link.receive();
-	ring_to_decoder();
+	if (!hvw_decoder_buffered(&dec) || ring_tail != ring_head ||
+	    pit_ticks() - last_rx_tick <= IDLE_RESYNC_TICKS)
+		return false;
+	hvw_decoder_resync(&dec);
+	last_rx_tick = pit_ticks();
+	return true;
 }
 
-/*
- * While a KVM_RUN is in progress the serve loop is inside vcpu_run(); the
- * channel's interrupt (or the tick, for a polled link) then decodes what
- * has arrived, so that a KICK stops the run. Any other frame is held
- * (decoding stops there, the rest stays in the decoder and the ring) and
- * served after the run. Everything here runs with IF=0 on the one CPU:
- * in the interrupt, or in do_run() before it enters the guest.
- */
+/* ---- during a run ---- */
+
 static struct vcpu *running;	/* the vCPU of the KVM_RUN in progress, or NULL */
 static uint32_t running_vm;
-static bool held;		/* held_frame waits for the serve loop */
-static struct hvw_frame held_frame;
 
 static struct vcpu *find_vcpu(uint32_t vm_handle, uint32_t id)
 {
@@ -222,10 +422,15 @@ static struct vcpu *find_vcpu(uint32_t vm_handle, uint32_t id)
 	return NULL;
 }
 
-/* A KICK: stop the vCPU if it is the one running; false if malformed. */
+/*
+ * A KICK: stop the vCPU if it is the one running, or make its queued
+ * KVM_RUN return -EINTR (a signal that came while the thread waited for
+ * the vCPU); false if malformed.
+ */
 static bool kick(const struct hvw_frame *f, const char **why)
 {
 	struct hvw_kick k;
+	struct qframe *q;
 
 	if (hvw_parse_kick(f->payload, f->len, &k) < 0) {
 		*why = "malformed KICK";
@@ -234,9 +439,13 @@ static bool kick(const struct hvw_frame *f, const char **why)
 	if (running && k.vm == running_vm && (uint32_t)running->id == k.vcpu) {
 		running->stop_request = true;
 		log_debug("hv: channel: KICK vm %u vcpu %u: stopping its run", k.vm, k.vcpu);
+	} else if ((q = queued_run(k.vm, k.vcpu)) != NULL) {
+		q->kicked = true;
+		log_debug("hv: channel: KICK vm %u vcpu %u: its queued KVM_RUN (seq %u) will return -EINTR",
+			  k.vm, k.vcpu, q->seq);
 	} else if (!find_vcpu(k.vm, k.vcpu)) {
-		log_warn("hv: channel: KICK for vm %u vcpu %u, which does not exist; ignored",
-			 k.vm, k.vcpu);
+		log_warn_ratelimited("hv: channel: KICK for vm %u vcpu %u, which does not exist; ignored",
+				     k.vm, k.vcpu);
 	} else {
 		log_debug("hv: channel: KICK vm %u vcpu %u outside its KVM_RUN; ignored", k.vm,
 			  k.vcpu);
@@ -244,34 +453,70 @@ static bool kick(const struct hvw_frame *f, const char **why)
 	return true;
 }
 
+/* One frame decoded while a vCPU runs. */
+static void during_run(const struct hvw_frame *f)
+{
+	struct hvw_close c;
+	const char *why;
+	bool stop = false;
+
+	switch (f->type) {
+	case HVW_KICK:
+		/* No answer from interrupt context: a bad KICK gets a log line. */
+		if (!kick(f, &why))
+			log_warn_ratelimited("hv: channel: %s (%u bytes) during a run; ignored", why,
+					     f->len);
+		return;
+	case HVW_HELLO_REQ:
+		/*
+		 * A new controller: the one that started this run is gone (it
+		 * would not say HELLO twice), so the run stops instead of
+		 * holding the line for ever; the HELLO is answered after it.
+		 */
+		running->stop_request = true;
+		log_info_ratelimited("hv: channel: HELLO during the KVM_RUN of vm %u vcpu %d: a new controller; the run is stopped",
+				     running_vm, running->id);
+		break;
+	case HVW_CLOSE:
+		/* The VM goes: its run ends first (its answer goes out), then the CLOSE. */
+		stop = hvw_parse_close(f->payload, f->len, &c) == 0 && c.vm == running_vm;
+		break;
+	default:
+		break;
+	}
+	if (!enqueue(f))
+		return answer_busy(f);
+	if (stop) {
+		running->stop_request = true;
+		log_info_ratelimited("hv: channel: CLOSE of vm %u during the KVM_RUN of its vcpu %d: the run is stopped",
+				     running_vm, running->id);
+	}
+}
+
+/*
+ * Decode everything that has arrived, while a KVM_RUN is in progress. Runs
+ * with IF=0 on the one CPU: in the link's interrupt, the tick, at the end
+ * of a preemption-timer slice, or in do_run() before it enters the guest.
+ */
 static void run_scan(void)
 {
 	struct hvw_frame f;
-	const char *why;
 
-	if (!running || held)
+	if (!running)
 		return;
-	ring_to_decoder();
-	while (hvw_decoder_next(&dec, &f) == 1) {
-		if (f.type != HVW_KICK) {
-			held_frame = f;
-			held = true;
-			/*
-			 * A HELLO is a new controller: the one that started
-			 * this run is gone (it would not say HELLO twice), so
-			 * the run stops instead of holding the line for ever.
-			 */
-			if (f.type == HVW_HELLO_REQ) {
-				running->stop_request = true;
-				log_info("hv: channel: HELLO during the KVM_RUN of vm %u vcpu %d: a new controller; the run is stopped",
-					 running_vm, running->id);
-			}
-			return;
+	for (;;) {
+		if (hvw_decoder_next(&dec, &f) == 1) {
+			during_run(&f);
+			continue;
 		}
-		/* No answer from interrupt context: a bad KICK gets a log line. */
-		if (!kick(&f, &why))
-			log_warn("hv: channel: %s (%u bytes) during a run; ignored", why, f.len);
+		if (ring_tail != ring_head) {
+			ring_to_decoder(); /* at least one byte fits now */
+			continue;
+		}
+		if (!idle_resync())
+			break;
 	}
+	flush_urgent();
 }
 
 /*
@@ -288,28 +533,9 @@ static void slice_poll(void)
 	run_scan();
 }
 
-/* The next frame to serve: one held during a run first. */
-static bool next_frame(struct hvw_frame *f)
-{
-	if (held) {
-		*f = held_frame;
-		held = false;
-		return true;
-	}
-	return hvw_decoder_next(&dec, f) == 1;
-}
-
-static void send(size_t n)
-{
-	if (n)
-		link.send(tx, n);
-	else
-		log_err("hv: channel: response did not fit a frame");
-}
-
 static void send_error(uint32_t seq, int err, const char *text)
 {
-	log_warn("hv: channel: seq %u refused: %s (%d)", seq, text, err);
+	log_warn_ratelimited("hv: channel: seq %u refused: %s (%d)", seq, text, err);
 	send(hvw_encode_error(tx, sizeof(tx), seq, err, text));
 }
 
@@ -343,7 +569,7 @@ static void do_hello(const struct hvw_frame *f)
 		    HVW_CAP_MEM_CHANGED | HVW_CAP_COMPACT_RUN;
 	snprintf(resp.identity, sizeof(resp.identity), "%s vmx=%s cpu=%s", HV_VERSION_STRING,
 		 vmx_enabled() ? "yes" : "no", vendor);
-	log_info("hv: channel: hello from '%s', protocol version %d", req.client, ver);
+	log_info_ratelimited("hv: channel: hello from '%s', protocol version %d", req.client, ver);
 	send(hvw_encode_hello_resp(tx, sizeof(tx), f->seq, &resp));
 }
 
@@ -362,6 +588,7 @@ static long run_in_plain(struct kvm_run *run, uint32_t len)
 		return -HV_EFAULT;
 	run->request_interrupt_window = in->request_interrupt_window;
 	run->immediate_exit = in->immediate_exit;
+	run->cr8 = in->cr8;
 	run->kvm_valid_regs = in->kvm_valid_regs;
 	run->kvm_dirty_regs = in->kvm_dirty_regs;
 	memcpy(&run->s, &in->s, sizeof(run->s));
@@ -398,6 +625,7 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 	static struct hv_sync_regs base;
 	struct kvm_run *run = kvm_api_run_page(h->vm, h->vcpu);
 	bool compact = h->flags & HVW_IOCTL_COMPACT_RUN;
+	bool kicked;
 	uint32_t flags;
 	long rc, n;
 
@@ -406,8 +634,8 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 	if (compact) {
 		rc = hvr_apply_request(run, VCPU_RUN_PAGES * PAGE_SIZE, arg, len, &flags);
 		if (rc < 0)
-			log_warn("hv: channel: seq %u malformed compact KVM_RUN for vm %u vcpu %u",
-				 seq, h->vm, h->vcpu);
+			log_warn_ratelimited("hv: channel: seq %u malformed compact KVM_RUN for vm %u vcpu %u",
+					     seq, h->vm, h->vcpu);
 		else
 			memcpy(&base, &run->s.hv, sizeof(base));
 	} else {
@@ -415,10 +643,16 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 	}
 	if (rc < 0)
 		return send_result(seq, rc, NULL, 0);
-	/* KICKs decoded from now on stop this run (one may already be here). */
+	/*
+	 * KICKs decoded from now on stop this run (one may already be here,
+	 * or have come while the request was queued). Its bytes are copied:
+	 * its queue slot takes another request during the run.
+	 */
+	kicked = serving && serving->kicked;
+	release_serving();
 	running = find_vcpu(h->vm, h->vcpu);
 	running_vm = h->vm;
-	running->stop_request = false;
+	running->stop_request = kicked;
 	run_scan();
 	rc = kvm_api_ioctl(KVM_TARGET_VCPU, h->vm, h->vcpu, KVM_RUN, NULL, 0);
 	/* A KICK that came after the exit is dropped, like a late signal. */
@@ -513,7 +747,7 @@ static void do_kick(const struct hvw_frame *f)
 	const char *why;
 
 	if (!kick(f, &why)) {
-		log_warn("hv: channel: %s (%u bytes)", why, f->len);
+		log_warn_ratelimited("hv: channel: %s (%u bytes)", why, f->len);
 		send(hvw_encode_error(tx, sizeof(tx), 0, -HV_EINVAL, why));
 	}
 }
@@ -521,7 +755,8 @@ static void do_kick(const struct hvw_frame *f)
 /*
  * CLOSE: destroy the VM, its vCPUs, memory slots (and their hashes) and
  * EPT. This server runs one request at a time, so none of its vCPUs can be
- * inside KVM_RUN now (a CLOSE that arrives during a run waits for it).
+ * inside KVM_RUN now: a CLOSE that arrives during a run of one of them
+ * stops it and is queued, so the run's answer goes out first.
  */
 static void do_close(const struct hvw_frame *f)
 {
@@ -532,7 +767,7 @@ static void do_close(const struct hvw_frame *f)
 		return send_error(f->seq, -HV_EINVAL, "malformed CLOSE");
 	rc = kvm_api_destroy_vm(c.vm);
 	if (rc < 0)
-		log_warn("hv: channel: CLOSE vm %u: no such VM", c.vm);
+		log_warn_ratelimited("hv: channel: CLOSE vm %u: no such VM", c.vm);
 	else
 		log_info("hv: channel: vm %u closed, %llu pages free", c.vm,
 			 (unsigned long long)pmm_free_pages(&hv_pmm));
@@ -638,43 +873,96 @@ static void handle(const struct hvw_frame *f)
 	}
 }
 
+/* Move what has arrived on towards the decoder (and, during a run, the queue). */
+static void pump(void)
+{
+	if (link.irq_line < 0)
+		link.receive();
+	if (running)
+		run_scan();
+	else
+		ring_to_decoder();
+}
+
+bool channel_serve_one(void)
+{
+	struct qframe *q, *outer = serving;
+	struct hvw_frame f;
+
+	pump();
+	flush_urgent();
+	q = queue_oldest(running != NULL);
+	if (q) {
+		f.type = q->type;
+		f.seq = q->seq;
+		f.len = q->len;
+		f.payload = q->payload;
+		serving = q;
+		handle(&f);
+		release_serving();
+		serving = outer;
+		return true;
+	}
+	/* During a run every frame goes through the queue. */
+	if (running || hvw_decoder_next(&dec, &f) != 1)
+		return false;
+	handle(&f);
+	return true;
+}
+
+/*
+ * Trouble on the line, summed: at most one line a second for each kind,
+ * covering everything since the previous one.
+ */
+static void report_line_trouble(void)
+{
+	static struct log_ratelimit garbage_rl, dropped_rl, lost_rl;
+	static uint64_t discarded_seen, crc_seen, dropped_seen, lost_seen;
+	uint64_t now = log_clock_ms();
+	uint32_t n;
+
+	if (dec.bytes_discarded != discarded_seen &&
+	    log_ratelimit_pass(&garbage_rl, now, 1, LOG_RATELIMIT_INTERVAL_MS, &n)) {
+		log_warn("hv: channel: %llu bytes of garbage skipped (%llu CRC errors)",
+			 (unsigned long long)(dec.bytes_discarded - discarded_seen),
+			 (unsigned long long)(dec.crc_errors - crc_seen));
+		discarded_seen = dec.bytes_discarded;
+		crc_seen = dec.crc_errors;
+	}
+	if (ring_dropped != dropped_seen &&
+	    log_ratelimit_pass(&dropped_rl, now, 1, LOG_RATELIMIT_INTERVAL_MS, &n)) {
+		log_warn("hv: channel: receive ring full, %llu bytes lost",
+			 (unsigned long long)(ring_dropped - dropped_seen));
+		dropped_seen = ring_dropped;
+	}
+	if (urgent_lost != lost_seen &&
+	    log_ratelimit_pass(&lost_rl, now, 1, LOG_RATELIMIT_INTERVAL_MS, &n)) {
+		log_err("hv: channel: %llu -EBUSY answers could not be sent",
+			(unsigned long long)(urgent_lost - lost_seen));
+		lost_seen = urgent_lost;
+	}
+}
+
 void channel_serve(void)
 {
-	struct hvw_frame f;
-	uint64_t dropped_seen = 0, discarded_seen = 0;
-
-	log_info("hv: channel: serving on %s (%s)", link.name,
-		 link.irq_line >= 0 ? "interrupt-driven" : "polled");
+	log_info("hv: channel: serving on %s (%s), up to %u requests queued during a run",
+		 link.name, link.irq_line >= 0 ? "interrupt-driven" : "polled", queue_slots);
 	while (!power_off) {
-		pump();
-		while (!power_off && next_frame(&f)) {
-			handle(&f);
-			pump();
-		}
-		if (dec.bytes_discarded != discarded_seen) {
-			log_warn("hv: channel: %llu bytes of garbage skipped (%llu CRC errors)",
-				 (unsigned long long)(dec.bytes_discarded - discarded_seen),
-				 (unsigned long long)dec.crc_errors);
-			discarded_seen = dec.bytes_discarded;
-		}
-		if (ring_dropped != dropped_seen) {
-			log_warn("hv: channel: receive ring full, %llu bytes lost",
-				 (unsigned long long)(ring_dropped - dropped_seen));
-			dropped_seen = ring_dropped;
-		}
+		if (channel_serve_one())
+			continue;
+		report_line_trouble();
 		/*
 		 * A false header in line noise claims a length and holds every
 		 * later byte; when the line has gone quiet, give up on it.
 		 */
-		if (hvw_decoder_buffered(&dec) && ring_tail == ring_head &&
-		    pit_ticks() - last_rx_tick > IDLE_RESYNC_TICKS) {
-			hvw_decoder_resync(&dec);
-			last_rx_tick = pit_ticks();
+		if (idle_resync())
 			continue;
-		}
 		if (!power_off && ring_tail == ring_head)
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
 	link.flush(); /* the POWER_OFF answer must leave before we quit */
+	log_info("hv: channel: %llu requests were queued during runs, %llu answered -EBUSY; %llu bytes received while answers went out",
+		 (unsigned long long)queued_total, (unsigned long long)busy_total,
+		 (unsigned long long)drained_while_sending);
 	hv_power_off();
 }

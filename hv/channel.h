@@ -3,6 +3,23 @@
  * The controller channel: frames of abi/hvwire.h over a link, a 16550 UART
  * (channel=com2 by default) or a virtio-console (channel=virtio). Requests go to the KVM API (hv/kvm_api.c),
  * guest memory reads/writes to the VM's slots; each gets one response.
+ *
+ * The channel always answers. While a KVM_RUN is in progress (the serve
+ * loop is inside vcpu_run()), what arrives is still decoded, from the
+ * link's interrupt, the tick and the end of each preemption-timer slice:
+ *  - a KICK stops the run at once (or, for a vCPU whose KVM_RUN is queued,
+ *    makes that run return -EINTR when it starts, as a signal that came
+ *    while a thread waited for the vCPU mutex does on Linux);
+ *  - a HELLO stops the run (a new controller) and is queued;
+ *  - a CLOSE of the running VM stops the run and is queued, so the run's
+ *    answer goes out first and the CLOSE then destroys the VM;
+ *  - everything else is queued, a second KVM_RUN of the same vCPU too
+ *    (Linux serialises KVM_RUN on the vCPU's mutex).
+ * Queued requests are served oldest first once the run has returned and
+ * its answer has gone out; the controller matches answers by seq. A
+ * request that finds all CHANNEL_QUEUE_FRAMES slots taken is answered at
+ * once, from interrupt context, with HVW_ERROR -EBUSY; nothing is dropped
+ * and the line never stalls.
  */
 #ifndef HV_CHANNEL_H
 #define HV_CHANNEL_H
@@ -10,6 +27,12 @@
 #include <stdbool.h>
 
 #include "hv/cmdline.h"
+
+/*
+ * Requests held during a run. Each slot takes a frame of any size (17
+ * pages, allocated at channel_init: 544 KiB in all).
+ */
+#define CHANNEL_QUEUE_FRAMES 8
 
 /* Set up the link the options name; false when there is none to serve. */
 bool channel_init(const struct hv_options *o);
@@ -24,7 +47,26 @@ void channel_tick(void);
 /*
  * Serve requests until the controller asks for HVW_POWER_OFF; between
  * requests the CPU halts with interrupts on (UART and timer wake it).
+ * It is channel_serve_one() in a loop.
  */
 void channel_serve(void);
+
+/*
+ * Serve at most one request: receive what has arrived, then answer the
+ * oldest queued request, else the next decoded one. True if one was
+ * answered, false if none is waiting (the caller may halt). Call with
+ * interrupts off.
+ *
+ * It may also be called from inside a KVM_RUN, by code that waits for the
+ * controller while a vCPU is stopped in an exit (a later introspection
+ * protocol: "the guest asked something, serve the controller until its
+ * reply arrives"). There it serves only the queued requests that do not
+ * touch a vCPU or a VM's layout, oldest first: MEM_READ, MEM_WRITE,
+ * MEM_CHANGED and system-level ioctls (KVM_CHECK_EXTENSION, ...); the
+ * others (KVM_RUN and other vCPU ioctls, VM ioctls, CLOSE, HELLO,
+ * POWER_OFF) stay queued, in order, until the run has returned. A new
+ * frame type that such a wait loop needs is marked safe in enqueue().
+ */
+bool channel_serve_one(void);
 
 #endif

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Hypervisor-wide entry points and state. */
+/* Stopping the machine (hv/halt.c): the bottom library, beside log and memory. */
 #ifndef HV_HV_H
 #define HV_HV_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+/* Whether hv_stop() tells the emulator to quit (on_done=exit); not at first. */
+void hv_set_exit_on_stop(bool on);
 
 /* Stop this CPU for good: interrupts off, halt in a loop. */
 void hv_halt(void) __attribute__((noreturn));

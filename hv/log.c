@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "drivers/pit8254.h"
 #include "hv/console.h"
 #include "hv/log.h"
 
@@ -32,4 +33,10 @@ void hv_log(enum log_level level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	console_printf("%s%s\n", prefix[level], line);
+}
+
+/* The rate limiter's clock: the PIT tick, 1 kHz (HV_TICK_HZ in hv/main.c). */
+uint64_t log_clock_ms(void)
+{
+	return pit_ticks();
 }

@@ -40,36 +40,6 @@ extern uint64_t boot_tsc; /* boot/entry.S: TSC at the GRUB hand-off */
 static struct hv_options opts;
 static struct mb2_info mb;
 
-void hv_halt(void)
-{
-	for (;;) {
-		cli();
-		hlt();
-	}
-}
-
-void hv_stop(uint8_t status)
-{
-	if (status != HV_EXIT_PANIC)
-		fflush(stdout); /* not after a fault: stdio may be what broke */
-	console_printf("hv: exit %s (0x%02x)\n", debug_exit_name(status), status);
-	if (opts.on_done == HV_ON_DONE_EXIT) {
-		console_flush(); /* the emulator quits at once */
-		debug_exit(status);
-	}
-	console_printf("hv: halted\n");
-	hv_halt();
-}
-
-void hv_power_off(void)
-{
-	console_printf("hv: exit %s (0x%02x)\n", debug_exit_name(HV_EXIT_SUCCESS), HV_EXIT_SUCCESS);
-	console_flush();
-	debug_exit(HV_EXIT_SUCCESS);
-	console_printf("hv: halted\n");
-	hv_halt();
-}
-
 static void *identity(uint64_t pa)
 {
 	return (void *)(uintptr_t)pa;
@@ -155,6 +125,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 		hv_stop(HV_EXIT_FAILURE);
 	}
 	options_parse(&opts, mb.has_cmdline ? mb.cmdline : "");
+	hv_set_exit_on_stop(opts.on_done == HV_ON_DONE_EXIT);
 	apply_console_options();
 	log_info("hv: multiboot2 info at 0x%x, %u bytes, %u problem(s)",
 		 info_phys, mb.total_size, mb.problems);

@@ -61,6 +61,7 @@ struct hvk_vm {
 struct hvk_vcpu {
 	struct hvk_vm *vm;
 	uint32_t id;
+	bool in_run;		/* a thread is in its KVM_RUN (h->lock, h->run_cv) */
 	struct kvm_run *run;	/* HVK_RUN_MAP_SIZE bytes */
 	/* The last exit was an IN: these bytes go with the next KVM_RUN. */
 	bool in_pending;
@@ -89,8 +90,44 @@ struct hvk_fd {
 	struct hvk_vcpu *vcpu;
 };
 
+/*
+ * A request waiting for its answer: on the stack of the thread that waits,
+ * or (hvk_send_frame) on the heap until hvk_wait_frame() collects it. The
+ * thread that reads the line hands each answer to the waiter of its seq.
+ */
+struct hvk_waiter {
+	const uint32_t *seqs;	/* the answer is for one of these */
+	unsigned int nseq;
+	uint32_t own_seq;	/* seqs points here for a single request */
+	bool async;		/* hvk_send_frame: kept until collected */
+	bool done;
+	int err;		/* done, but the answer could not be kept */
+	uint8_t type;
+	uint32_t seq;
+	uint8_t *payload;	/* malloc'd copy of the answer's payload */
+	uint32_t len;
+	struct hvk_waiter *next;
+};
+
 struct hvk {
+	/*
+	 * Every call holds lock for what it does, except while a KVM_RUN
+	 * waits for its answer: other threads' requests then go out and are
+	 * answered (the hypervisor queues them until the run ends).
+	 */
 	pthread_mutex_t lock;
+	pthread_cond_t run_cv;	/* a vCPU left KVM_RUN (with lock) */
+	/*
+	 * The line's receiving side: one thread at a time reads it (reading)
+	 * and hands each answer to its waiter; the others sleep on rx_cv.
+	 * rx_mu guards the waiter list, reading and the receive statistics;
+	 * the reader alone touches dec and in[] (dropping rx_mu while it
+	 * waits on the line).
+	 */
+	pthread_mutex_t rx_mu;
+	pthread_cond_t rx_cv;
+	bool reading;
+	struct hvk_waiter *waiters;
 	int fd;
 	bool own_fd;
 	bool is_socket;
@@ -98,13 +135,13 @@ struct hvk {
 	int timeout_ms, run_timeout_ms, idle_ms;
 	bool run_timeout_set;
 	unsigned int sync;
-	uint32_t seq;
+	uint32_t seq;		/* atomic: next_seq() */
 	struct hvw_hello_resp hello;
 	struct hvk_stats st;
 	struct hvk_fd fds[HVK_FD_MAX];
 	struct hvk_vm *vms;
 	struct hvk_vcpu *vcpus;
-	/* Bytes read but not yet fed to the decoder. */
+	/* Bytes read but not yet fed to the decoder (the reader's). */
 	uint8_t in[4096];
 	size_t in_off, in_len;
 	uint8_t tx[HVW_MAX_FRAME];
@@ -351,7 +388,7 @@ static int send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadlin
 		if (w > 0) {
 			p += w;
 			n -= (size_t)w;
-			h->st.bytes_out += (uint64_t)w;
+			__atomic_add_fetch(&h->st.bytes_out, (uint64_t)w, __ATOMIC_RELAXED);
 			continue;
 		}
 		if (w < 0 && errno == EINTR)
@@ -360,7 +397,7 @@ static int send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadlin
 			int r = wait_fd(h, POLLOUT, deadline, -1);
 
 			if (r == 0) {
-				h->st.timeouts++;
+				__atomic_add_fetch(&h->st.timeouts, 1, __ATOMIC_RELAXED);
 				return fail(ETIMEDOUT, "%s: could not send: the channel is stuck",
 					    what);
 			}
@@ -548,62 +585,138 @@ static bool seq_in(uint32_t seq, const uint32_t *seqs, unsigned int n)
 	return false;
 }
 
-/*
- * One decoded frame while waiting for an answer to @seqs. 1: not ours,
- * keep waiting; 0: the @want answer is in *@f; negative errno: the
- * request failed (an HVW_ERROR answer, a wrong answer).
- */
-static int consider(struct hvk *h, const struct hvw_frame *f, const uint32_t *seqs,
-		    unsigned int nseq, uint8_t want, const char *what)
+/* A fresh request seq, never 0 (as hvw_seq_next(), but for any thread). */
+static uint32_t next_seq(struct hvk *h)
 {
-	struct hvw_error e;
+	uint32_t s;
 
-	if (f->seq == 0 && f->type == HVW_ERROR) {
-		h->st.unsolicited_errors++;
-		return 1;
-	}
-	if (!seq_in(f->seq, seqs, nseq)) {
-		h->st.stale_frames++;
-		return 1;
-	}
-	h->st.responses++;
-	if (f->type == want)
-		return 0;
-	if (f->type == HVW_ERROR) {
-		h->st.error_answers++;
-		if (hvw_parse_error(f->payload, f->len, &e) < 0)
-			return fail(EPROTO, "%s: malformed ERROR answer", what);
-		return fail(-e.err, "%s: refused by the hypervisor: %s (%s, %s)", what, e.text,
-			    hvk_errno_name(-e.err), strerror(-e.err));
-	}
-	return fail(EPROTO, "%s: answered with %s, expected %s", what, hvw_type_name(f->type),
-		    hvw_type_name(want));
+	do
+		s = __atomic_add_fetch(&h->seq, 1, __ATOMIC_SEQ_CST);
+	while (!s);
+	return s;
+}
+
+/* ---- Waiting for answers ---- */
+
+/* The answer a thread last received: valid until its next request. */
+static pthread_key_t answer_key;
+static pthread_once_t answer_once = PTHREAD_ONCE_INIT;
+
+static void answer_key_init(void)
+{
+	pthread_key_create(&answer_key, free);
+}
+
+static void keep_answer(uint8_t *payload)
+{
+	pthread_once(&answer_once, answer_key_init);
+	free(pthread_getspecific(answer_key));
+	pthread_setspecific(answer_key, payload);
 }
 
 /*
- * Wait until @deadline for the answer to one of @seqs: 0 with the frame
- * in *@f (its payload lives in the decoder until the next wait), -ETIMEDOUT
- * without a message, or another negative errno with one.
+ * Register @w for an answer to one of @seqs, before the request goes out
+ * (so that its answer cannot come first).
  */
-static int await(struct hvk *h, const uint32_t *seqs, unsigned int nseq, uint8_t want,
-		 int64_t deadline, struct hvw_frame *f, const char *what)
+static void waiter_add(struct hvk *h, struct hvk_waiter *w, const uint32_t *seqs,
+		       unsigned int nseq)
+{
+	w->seqs = seqs;
+	w->nseq = nseq;
+	w->done = false;
+	w->err = 0;
+	w->payload = NULL;
+	pthread_mutex_lock(&h->rx_mu);
+	w->next = h->waiters;
+	h->waiters = w;
+	pthread_mutex_unlock(&h->rx_mu);
+}
+
+static void waiter_unlink(struct hvk *h, struct hvk_waiter *w)
+{
+	for (struct hvk_waiter **p = &h->waiters; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+}
+
+/* A waiter that will not wait after all (its request did not go out). */
+static void waiter_cancel(struct hvk *h, struct hvk_waiter *w)
+{
+	pthread_mutex_lock(&h->rx_mu);
+	waiter_unlink(h, w);
+	pthread_mutex_unlock(&h->rx_mu);
+	free(w->payload);
+	w->payload = NULL;
+}
+
+/* A decoded frame to its waiter (rx_mu held). */
+static void dispatch(struct hvk *h, const struct hvw_frame *f)
+{
+	if (f->seq == 0 && f->type == HVW_ERROR) {
+		h->st.unsolicited_errors++;
+		return;
+	}
+	for (struct hvk_waiter *w = h->waiters; w; w = w->next) {
+		if (w->done || !seq_in(f->seq, w->seqs, w->nseq))
+			continue;
+		w->payload = malloc(f->len ? f->len : 1);
+		if (w->payload)
+			memcpy(w->payload, f->payload, f->len);
+		else
+			w->err = ENOMEM;
+		w->type = f->type;
+		w->seq = f->seq;
+		w->len = f->len;
+		w->done = true;
+		h->st.responses++;
+		pthread_cond_broadcast(&h->rx_cv);
+		return;
+	}
+	h->st.stale_frames++;
+}
+
+static void sync_decoder_stats(struct hvk *h)
+{
+	h->st.garbage_bytes = h->dec.bytes_discarded;
+	h->st.crc_errors = h->dec.crc_errors;
+}
+
+/*
+ * The reader: read the line and dispatch frames until @w is answered (0),
+ * until @deadline (-ETIMEDOUT, no message), or a failure (negative errno,
+ * with a message). Called and returns with rx_mu held; drops it while it
+ * waits on the line.
+ */
+static int read_until(struct hvk *h, struct hvk_waiter *w, int64_t deadline, const char *what)
 {
 	int64_t last_rx = now_ms();
+	struct hvw_frame f;
 	ssize_t n;
-	int r;
+	int r, err;
 
 	for (;;) {
-		while (hvw_decoder_next(&h->dec, f) == 1) {
-			r = consider(h, f, seqs, nseq, want, what);
-			if (r <= 0)
-				return r;
-		}
+		while (!w->done && hvw_decoder_next(&h->dec, &f) == 1)
+			dispatch(h, &f);
+		sync_decoder_stats(h);
+		if (w->done)
+			return 0;
 		if (h->in_off < h->in_len) {
 			h->in_off += hvw_decoder_feed(&h->dec, h->in + h->in_off,
 						      h->in_len - h->in_off);
 			continue;
 		}
+		pthread_mutex_unlock(&h->rx_mu);
 		r = wait_fd(h, POLLIN, deadline, h->idle_ms);
+		n = 0;
+		err = 0;
+		if (r > 0) {
+			n = h->is_socket ? recv(h->fd, h->in, sizeof(h->in), 0)
+					 : read(h->fd, h->in, sizeof(h->in));
+			err = errno;
+		}
+		pthread_mutex_lock(&h->rx_mu);
 		if (r < 0)
 			return fail(-r, "%s: poll: %s", what, strerror(-r));
 		if (r == 0) {
@@ -620,24 +733,17 @@ static int await(struct hvk *h, const uint32_t *seqs, unsigned int nseq, uint8_t
 			while (hvw_decoder_buffered(&h->dec)) {
 				hvw_decoder_resync(&h->dec);
 				h->st.idle_resyncs++;
-				while (hvw_decoder_next(&h->dec, f) == 1) {
-					r = consider(h, f, seqs, nseq, want, what);
-					if (r <= 0)
-						return r;
-				}
+				while (hvw_decoder_next(&h->dec, &f) == 1)
+					dispatch(h, &f);
 			}
 			continue;
 		}
-		if (h->is_socket)
-			n = recv(h->fd, h->in, sizeof(h->in), 0);
-		else
-			n = read(h->fd, h->in, sizeof(h->in));
 		if (n == 0)
 			return fail(ECONNRESET, "%s: the connection was closed", what);
 		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			if (err == EINTR || err == EAGAIN || err == EWOULDBLOCK)
 				continue;
-			return fail(errno, "%s: receive: %s", what, strerror(errno));
+			return fail(err, "%s: receive: %s", what, strerror(err));
 		}
 		h->st.bytes_in += (uint64_t)n;
 		h->in_off = 0;
@@ -646,21 +752,118 @@ static int await(struct hvk *h, const uint32_t *seqs, unsigned int nseq, uint8_t
 	}
 }
 
-static void sync_decoder_stats(struct hvk *h)
+static void deadline_ts(int64_t deadline, struct timespec *ts)
 {
-	h->st.garbage_bytes = h->dec.bytes_discarded;
-	h->st.crc_errors = h->dec.crc_errors;
+	ts->tv_sec = (time_t)(deadline / 1000);
+	ts->tv_nsec = (long)(deadline % 1000) * 1000000;
+}
+
+/*
+ * Wait until @deadline for @w's answer, reading the line ourselves when
+ * nobody else does. 0: done (check w->err); -ETIMEDOUT without a
+ * message; another negative errno with one. On anything but a timeout of
+ * an async waiter (@keep), @w is unlinked. rx_mu is taken here.
+ */
+static int waiter_wait(struct hvk *h, struct hvk_waiter *w, int64_t deadline, bool keep,
+		       const char *what)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&h->rx_mu);
+	while (!w->done) {
+		if (!h->reading) {
+			h->reading = true;
+			r = read_until(h, w, deadline, what);
+			h->reading = false;
+			/* Someone else may read now (and our buffer may hold their answer). */
+			pthread_cond_broadcast(&h->rx_cv);
+			if (r < 0)
+				break;
+			continue;
+		}
+		if (deadline < 0) {
+			pthread_cond_wait(&h->rx_cv, &h->rx_mu);
+		} else {
+			struct timespec ts;
+
+			deadline_ts(deadline, &ts);
+			if (pthread_cond_timedwait(&h->rx_cv, &h->rx_mu, &ts) == ETIMEDOUT &&
+			    !w->done) {
+				r = -ETIMEDOUT;
+				break;
+			}
+		}
+	}
+	if (w->done)
+		r = 0;
+	if (!(keep && r == -ETIMEDOUT))
+		waiter_unlink(h, w);
+	pthread_mutex_unlock(&h->rx_mu);
+	return r;
+}
+
+/*
+ * The answer in @w as the frame *@f (its payload is the thread's until its
+ * next request) if it is a @want; else the request's failure (an HVW_ERROR
+ * answer, a wrong type) as a negative errno with a message.
+ */
+static int take_answer(struct hvk *h, struct hvk_waiter *w, uint8_t want, struct hvw_frame *f,
+		       const char *what)
+{
+	struct hvw_error e;
+
+	if (w->err)
+		return fail(w->err, "%s: no memory for the answer", what);
+	keep_answer(w->payload);
+	f->type = w->type;
+	f->seq = w->seq;
+	f->len = w->len;
+	f->payload = w->payload;
+	w->payload = NULL;
+	if (f->type == want)
+		return 0;
+	if (f->type == HVW_ERROR) {
+		__atomic_add_fetch(&h->st.error_answers, 1, __ATOMIC_RELAXED);
+		if (hvw_parse_error(f->payload, f->len, &e) < 0)
+			return fail(EPROTO, "%s: malformed ERROR answer", what);
+		return fail(-e.err, "%s: refused by the hypervisor: %s (%s, %s)", what, e.text,
+			    hvk_errno_name(-e.err), strerror(-e.err));
+	}
+	return fail(EPROTO, "%s: answered with %s, expected %s", what, hvw_type_name(f->type),
+		    hvw_type_name(want));
+}
+
+/*
+ * Wait until @deadline for the answer to one of @seqs (@w registered with
+ * waiter_add before the request went out): 0 with the frame in *@f,
+ * -ETIMEDOUT without a message, or another negative errno with one.
+ */
+static int await(struct hvk *h, struct hvk_waiter *w, uint8_t want, int64_t deadline,
+		 struct hvw_frame *f, const char *what)
+{
+	int r = waiter_wait(h, w, deadline, false, what);
+
+	if (r < 0) {
+		free(w->payload);
+		w->payload = NULL;
+		return r;
+	}
+	return take_answer(h, w, want, f, what);
 }
 
 /*
  * Send the @n-byte frame in h->tx (its seq is @seq) and wait for its @want
  * answer for @timeout_ms (<= 0: for ever). On a serial line the time the
- * request and the largest answer take to cross it is added.
+ * request and the largest answer take to cross it is added. With
+ * @unlocked, h->lock (held by the caller) is dropped while it waits: for
+ * requests whose answer touches no library state, so that other threads'
+ * requests go out meanwhile.
  */
 static int transact(struct hvk *h, size_t n, uint32_t seq, uint8_t want, int timeout_ms,
-		    struct hvw_frame *f, const char *what)
+		    bool unlocked, struct hvw_frame *f, const char *what)
 {
 	int64_t deadline = deadline_in(timeout_ms);
+	struct hvk_waiter w = { .own_seq = seq };
 	int r;
 
 	if (deadline >= 0 && h->baud)
@@ -668,14 +871,20 @@ static int transact(struct hvk *h, size_t n, uint32_t seq, uint8_t want, int tim
 
 	if (!n)
 		return fail(EINVAL, "%s: the request does not fit a frame", what);
+	waiter_add(h, &w, &w.own_seq, 1);
 	r = send_frame(h, h->tx, n, deadline, what);
-	if (r < 0)
+	if (r < 0) {
+		waiter_cancel(h, &w);
 		return r;
-	h->st.requests++;
-	r = await(h, &seq, 1, want, deadline, f, what);
-	sync_decoder_stats(h);
+	}
+	__atomic_add_fetch(&h->st.requests, 1, __ATOMIC_RELAXED);
+	if (unlocked)
+		pthread_mutex_unlock(&h->lock);
+	r = await(h, &w, want, deadline, f, what);
+	if (unlocked)
+		pthread_mutex_lock(&h->lock);
 	if (r == -ETIMEDOUT) {
-		h->st.timeouts++;
+		__atomic_add_fetch(&h->st.timeouts, 1, __ATOMIC_RELAXED);
 		return fail(ETIMEDOUT, "%s: no answer within %d ms", what, timeout_ms);
 	}
 	return r;
@@ -684,14 +893,15 @@ static int transact(struct hvk *h, size_t n, uint32_t seq, uint8_t want, int tim
 /* ---- Requests ---- */
 
 static int ioctl_exchange(struct hvk *h, const struct hvw_ioctl_req_hdr *hdr, const void *arg,
-			  int timeout_ms, struct hvw_ioctl_resp *resp, const char *what)
+			  int timeout_ms, bool unlocked, struct hvw_ioctl_resp *resp,
+			  const char *what)
 {
-	uint32_t seq = hvw_seq_next(&h->seq);
+	uint32_t seq = next_seq(h);
 	size_t n = hvw_encode_ioctl_req(h->tx, sizeof(h->tx), seq, hdr, arg);
 	struct hvw_frame f;
 	int r;
 
-	r = transact(h, n, seq, HVW_IOCTL_RESP, timeout_ms, &f, what);
+	r = transact(h, n, seq, HVW_IOCTL_RESP, timeout_ms, unlocked, &f, what);
 	if (r < 0)
 		return r;
 	if (hvw_parse_ioctl_resp(f.payload, f.len, resp) < 0)
@@ -701,10 +911,10 @@ static int ioctl_exchange(struct hvk *h, const struct hvw_ioctl_req_hdr *hdr, co
 
 /* MEM_WRITE of @len bytes (at most CHUNK) at @gpa. */
 static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void *buf,
-			   uint32_t len, uint32_t flags)
+			   uint32_t len, uint32_t flags, bool unlocked)
 {
 	struct hvw_mem_write w = { .vm = vm, .gpa = gpa, .data = buf, .len = len, .flags = flags };
-	uint32_t seq = hvw_seq_next(&h->seq);
+	uint32_t seq = next_seq(h);
 	size_t n = hvw_encode_mem_write(h->tx, sizeof(h->tx), seq, &w);
 	struct hvw_ioctl_resp resp;
 	struct hvw_frame f;
@@ -712,7 +922,7 @@ static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void 
 	int r;
 
 	snprintf(what, sizeof(what), "MEM_WRITE gpa 0x%llx+0x%x", (unsigned long long)gpa, len);
-	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, &f, what);
+	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, unlocked, &f, what);
 	if (r < 0)
 		return r;
 	if (hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)
@@ -728,17 +938,17 @@ static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void 
  * *@out (in the decoder) until the next request.
  */
 static int mem_read_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, uint32_t len,
-			  const uint8_t **out)
+			  bool unlocked, const uint8_t **out)
 {
 	struct hvw_mem_read_req rq = { .vm = vm, .len = len, .gpa = gpa };
-	uint32_t seq = hvw_seq_next(&h->seq);
+	uint32_t seq = next_seq(h);
 	size_t n = hvw_encode_mem_read_req(h->tx, sizeof(h->tx), seq, &rq);
 	struct hvw_frame f;
 	char what[64];
 	int r;
 
 	snprintf(what, sizeof(what), "MEM_READ gpa 0x%llx+0x%x", (unsigned long long)gpa, len);
-	r = transact(h, n, seq, HVW_MEM_READ_RESP, h->timeout_ms, &f, what);
+	r = transact(h, n, seq, HVW_MEM_READ_RESP, h->timeout_ms, unlocked, &f, what);
 	if (r < 0)
 		return r;
 	if (f.len != len)
@@ -907,29 +1117,40 @@ static int handshake(struct hvk *h, const char *client, int retry_ms)
 		if (*c < 0x20 || *c > 0x7e)
 			*c = '?';
 	for (;;) {
+		struct hvk_waiter w = { 0 };
 		int64_t until = deadline;
 		size_t n;
 
 		if (nseq == MAX_HELLOS)
 			memmove(seqs, seqs + 1, sizeof(seqs[0]) * --nseq);
-		seqs[nseq] = hvw_seq_next(&h->seq);
+		seqs[nseq] = next_seq(h);
 		n = hvw_encode_hello_req(h->tx, sizeof(h->tx), seqs[nseq], &rq);
 		nseq++;
+		waiter_add(h, &w, seqs, nseq);
 		r = send_frame(h, h->tx, n, deadline, "HELLO");
-		if (r < 0)
+		if (r < 0) {
+			waiter_cancel(h, &w);
 			return r;
-		h->st.requests++;
+		}
+		__atomic_add_fetch(&h->st.requests, 1, __ATOMIC_RELAXED);
 		if (retry_ms > 0) {
 			until = now_ms() + retry_ms;
 			if (deadline >= 0 && deadline < until)
 				until = deadline;
 		}
-		r = await(h, seqs, nseq, HVW_HELLO_RESP, until, &f, "HELLO");
-		sync_decoder_stats(h);
+		r = await(h, &w, HVW_HELLO_RESP, until, &f, "HELLO");
+		if (r == -EBUSY) {
+			/* Its queue is full (a run in progress): ask again later. */
+			int64_t left = until >= 0 ? until - now_ms() : 100;
+
+			if (left > 0)
+				usleep((useconds_t)left * 1000);
+			r = -ETIMEDOUT;
+		}
 		if (r == -ETIMEDOUT && (deadline < 0 || now_ms() < deadline))
 			continue;
 		if (r == -ETIMEDOUT) {
-			h->st.timeouts++;
+			__atomic_add_fetch(&h->st.timeouts, 1, __ATOMIC_RELAXED);
 			return fail(ETIMEDOUT, "HELLO: no answer within %d ms", h->timeout_ms);
 		}
 		if (r < 0)
@@ -987,6 +1208,16 @@ struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->rx_mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&h->rx_cv, &ca);
+		pthread_cond_init(&h->run_cv, NULL);
+		pthread_condattr_destroy(&ca);
+	}
 	h->fd = fd;
 	h->own_fd = own;
 	h->is_socket = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
@@ -1031,8 +1262,20 @@ void hvk_close(struct hvk *h)
 		free(v->run);
 		free(v);
 	}
+	while (h->waiters) {
+		struct hvk_waiter *w = h->waiters;
+
+		/* Only uncollected hvk_send_frame() requests are left. */
+		h->waiters = w->next;
+		free(w->payload);
+		if (w->async)
+			free(w);
+	}
 	if (h->own_fd)
 		close(h->fd);
+	pthread_cond_destroy(&h->run_cv);
+	pthread_cond_destroy(&h->rx_cv);
+	pthread_mutex_destroy(&h->rx_mu);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -1090,8 +1333,10 @@ unsigned int hvk_get_sync(const struct hvk *h)
 void hvk_stats(struct hvk *h, struct hvk_stats *out)
 {
 	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->rx_mu);
 	sync_decoder_stats(h);
 	*out = h->st;
+	pthread_mutex_unlock(&h->rx_mu);
 	out->kicks = __atomic_load_n(&h->kicks_sent, __ATOMIC_RELAXED);
 	out->kicks_early = __atomic_load_n(&h->kicks_early, __ATOMIC_RELAXED);
 	out->bytes_out += __atomic_load_n(&h->kick_bytes, __ATOMIC_RELAXED);
@@ -1173,9 +1418,9 @@ static int close_remote(struct hvk *h, uint32_t handle)
 	snprintf(what, sizeof(what), "CLOSE vm %u", handle);
 	if (!(h->hello.caps & HVW_CAP_CLOSE))
 		return fail(EOPNOTSUPP, "%s: the hypervisor cannot close a VM", what);
-	seq = hvw_seq_next(&h->seq);
+	seq = next_seq(h);
 	n = hvw_encode_close(h->tx, sizeof(h->tx), seq, &c);
-	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, &f, what);
+	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, false, &f, what);
 	if (r < 0)
 		return r;
 	if (hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)
@@ -1294,7 +1539,8 @@ static int push_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s)
 		memcpy(h->scratch, s->mem + off, len);
 		/* Tracked: the hypervisor now knows what our shadow holds. */
 		r = mem_write_chunk(h, vm->handle, s->gpa + off, h->scratch, len,
-				    h->hello.caps & HVW_CAP_MEM_CHANGED ? HVW_MEM_WRITE_TRACK : 0);
+				    h->hello.caps & HVW_CAP_MEM_CHANGED ? HVW_MEM_WRITE_TRACK : 0,
+				    false);
 		if (r < 0)
 			return r;
 		memcpy(s->shadow + off, h->scratch, len);
@@ -1318,7 +1564,8 @@ static int pull_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, uint6
 		uint64_t n = end - i < CHUNK_PAGES ? end - i : CHUNK_PAGES;
 		uint64_t off = i * PAGE_SIZE;
 
-		r = mem_read_chunk(h, vm->handle, s->gpa + off, (uint32_t)(n * PAGE_SIZE), &p);
+		r = mem_read_chunk(h, vm->handle, s->gpa + off, (uint32_t)(n * PAGE_SIZE), false,
+				   &p);
 		if (r < 0)
 			return r;
 		h->st.pull_frames++;
@@ -1362,12 +1609,12 @@ static int changed_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, ui
 
 	while (gpa < stop) {
 		struct hvw_mem_changed_req rq = { .vm = vm->handle, .gpa = gpa, .len = stop - gpa };
-		uint32_t seq = hvw_seq_next(&h->seq), off = 0;
+		uint32_t seq = next_seq(h), off = 0;
 		size_t n = hvw_encode_mem_changed_req(h->tx, sizeof(h->tx), seq, &rq);
 
 		snprintf(what, sizeof(what), "MEM_CHANGED gpa 0x%llx+0x%llx",
 			 (unsigned long long)gpa, (unsigned long long)(stop - gpa));
-		r = transact(h, n, seq, HVW_MEM_CHANGED_RESP, h->timeout_ms, &f, what);
+		r = transact(h, n, seq, HVW_MEM_CHANGED_RESP, h->timeout_ms, false, &f, what);
 		if (r < 0)
 			return r;
 		if (hvw_parse_mem_changed_resp(f.payload, f.len, &resp) < 0)
@@ -1486,10 +1733,12 @@ int hvk_pull(struct hvk *h, int fd, uint64_t gpa, uint64_t len)
 	return ret_errno(r);
 }
 
+/* hvk_mem_*: no library state; the lock is dropped while each chunk waits. */
 static int raw_mem(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len, bool write)
 {
 	struct hvk_fd *e;
 	const uint8_t *p;
+	uint32_t handle = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&h->lock);
@@ -1499,13 +1748,15 @@ static int raw_mem(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len
 			 vm_fd);
 	else if (gpa + len < gpa)
 		r = fail(EINVAL, "%s: the range wraps", write ? "MEM_WRITE" : "MEM_READ");
+	else
+		handle = e->vm->handle;
 	while (!r && len) {
 		uint32_t n = len < CHUNK ? (uint32_t)len : CHUNK;
 
 		if (write) {
-			r = mem_write_chunk(h, e->vm->handle, gpa, buf, n, 0);
+			r = mem_write_chunk(h, handle, gpa, buf, n, 0, true);
 		} else {
-			r = mem_read_chunk(h, e->vm->handle, gpa, n, &p);
+			r = mem_read_chunk(h, handle, gpa, n, true, &p);
 			if (!r)
 				memcpy(buf, p, n);
 		}
@@ -1582,9 +1833,13 @@ static int ioctl_result(int64_t result, const char *what)
 	return (int)result;
 }
 
-/* A request with no local side: its argument out, its record back. */
+/*
+ * A request with no local side: its argument out, its record back. With
+ * @unlocked the lock is dropped while it waits (nothing of @e is used
+ * after the request has gone out).
+ */
 static int forward(struct hvk *h, const struct hvk_fd *e, unsigned long req, unsigned long arg,
-		   const char *what, int64_t *result)
+		   bool unlocked, const char *what, int64_t *result)
 {
 	struct hvw_ioctl_req_hdr hdr;
 	struct hvw_ioctl_resp resp;
@@ -1612,7 +1867,7 @@ static int forward(struct hvk *h, const struct hvk_fd *e, unsigned long req, uns
 				    what, (unsigned long long)len, HVW_MAX_ARG);
 	}
 	hdr.arg_len = (uint32_t)len;
-	r = ioctl_exchange(h, &hdr, p, h->timeout_ms, &resp, what);
+	r = ioctl_exchange(h, &hdr, p, h->timeout_ms, unlocked, &resp, what);
 	if (r < 0)
 		return r;
 	if (dir & HV_IOC_READ) {
@@ -1638,7 +1893,7 @@ static int do_create_vm(struct hvk *h, struct hvk_fd *e, unsigned long arg, cons
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return fail(ENOMEM, "%s: out of memory", what);
-	r = forward(h, e, KVM_CREATE_VM, arg, what, &res);
+	r = forward(h, e, KVM_CREATE_VM, arg, false, what, &res);
 	if (r >= 0)
 		r = ioctl_result(res, what);
 	if (r == 0)
@@ -1670,7 +1925,7 @@ static int do_create_vcpu(struct hvk *h, struct hvk_fd *e, unsigned long arg, co
 		return fail(ENOMEM, "%s: out of memory", what);
 	}
 	memset(v->run, 0, HVK_RUN_MAP_SIZE);
-	r = forward(h, e, KVM_CREATE_VCPU, arg, what, &res);
+	r = forward(h, e, KVM_CREATE_VCPU, arg, false, what, &res);
 	if (r >= 0)
 		r = ioctl_result(res, what);
 	if (r < 0) {
@@ -1730,7 +1985,7 @@ static int do_set_region(struct hvk *h, struct hvk_fd *e, unsigned long arg, con
 			}
 		}
 	}
-	r = forward(h, e, KVM_SET_USER_MEMORY_REGION, (unsigned long)&m, what, &res);
+	r = forward(h, e, KVM_SET_USER_MEMORY_REGION, (unsigned long)&m, false, what, &res);
 	if (r >= 0)
 		r = ioctl_result(res, what);
 	if (r < 0) {
@@ -1778,13 +2033,17 @@ static bool io_data_ok(const struct kvm_run *run, uint32_t *off, uint32_t *len)
  * Send the KVM_RUN in h->scratch and wait for its answer. The frame is
  * built with the write token held, so that a kick either finds the run
  * still being prepared (it then goes out with immediate_exit set) or
- * finds its frame gone (a KICK frame follows it).
+ * finds its frame gone (a KICK frame follows it). The wait is done
+ * without h->lock, so that other threads' requests go out meanwhile (the
+ * hypervisor answers them when the run has ended); the caller's vCPU is
+ * marked in_run, so no other KVM_RUN of it starts.
  */
 static int run_exchange(struct hvk *h, struct hvk_vcpu *v, const struct hvw_ioctl_req_hdr *hdr,
 			struct hvw_ioctl_resp *resp, const char *what)
 {
-	uint32_t seq = hvw_seq_next(&h->seq);
+	uint32_t seq = next_seq(h);
 	int64_t deadline = deadline_in(h->run_timeout_ms);
+	struct hvk_waiter w = { .own_seq = seq };
 	struct hvw_frame f;
 	size_t n;
 	int r;
@@ -1792,6 +2051,7 @@ static int run_exchange(struct hvk *h, struct hvk_vcpu *v, const struct hvw_ioct
 	if (deadline >= 0 && h->baud)
 		deadline += (int64_t)((HVW_FRAME_SIZE(hdr->arg_len) + HVW_MAX_FRAME) * 10 * 1000 /
 				      h->baud);
+	waiter_add(h, &w, &w.own_seq, 1);
 	wtoken_acquire(h);
 	if (__atomic_exchange_n(&v->kick_early, 0, __ATOMIC_SEQ_CST)) {
 		h->scratch[offsetof(struct kvm_run, immediate_exit)] = 1;
@@ -1802,13 +2062,16 @@ static int run_exchange(struct hvk *h, struct hvk_vcpu *v, const struct hvw_ioct
 	      : fail(EINVAL, "%s: the request does not fit a frame", what);
 	__atomic_store_n(&v->run_state, RUN_SENT, __ATOMIC_SEQ_CST);
 	wtoken_release(h);
-	if (r < 0)
+	if (r < 0) {
+		waiter_cancel(h, &w);
 		return r;
-	h->st.requests++;
-	r = await(h, &seq, 1, HVW_IOCTL_RESP, deadline, &f, what);
-	sync_decoder_stats(h);
+	}
+	__atomic_add_fetch(&h->st.requests, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&h->lock);
+	r = await(h, &w, HVW_IOCTL_RESP, deadline, &f, what);
+	pthread_mutex_lock(&h->lock);
 	if (r == -ETIMEDOUT) {
-		h->st.timeouts++;
+		__atomic_add_fetch(&h->st.timeouts, 1, __ATOMIC_RELAXED);
 		return fail(ETIMEDOUT, "%s: no answer within %d ms", what, h->run_timeout_ms);
 	}
 	if (r < 0)
@@ -1927,6 +2190,27 @@ static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 	return ioctl_result(resp.result, what);
 }
 
+/*
+ * KVM_RUN of one vCPU at a time, as the vCPU's mutex makes it on Linux: a
+ * second thread's KVM_RUN of the same vCPU waits for the first to return
+ * (h->lock is dropped while a run waits for its answer).
+ */
+static int run_serialised(struct hvk *h, struct hvk_fd *e, const char *what)
+{
+	struct hvk_vcpu *v = e->vcpu;
+	int r;
+
+	while (v->in_run)
+		pthread_cond_wait(&h->run_cv, &h->lock);
+	if (v->vm->closed)
+		return fail(EBADF, "%s: the vCPU's VM was closed", what);
+	v->in_run = true;
+	r = do_run(h, e, what);
+	v->in_run = false;
+	pthread_cond_broadcast(&h->run_cv);
+	return r;
+}
+
 int hvk_ioctl(struct hvk *h, int fd, unsigned long request, ...)
 {
 	char what[48];
@@ -1954,17 +2238,107 @@ int hvk_ioctl(struct hvk *h, int fd, unsigned long request, ...)
 	else if (e->kind == FD_VCPU && e->vcpu->vm->closed)
 		r = fail(EBADF, "%s: %d is a vCPU of a closed VM", what, fd);
 	else if (e->kind == FD_VCPU && request == KVM_RUN)
-		r = do_run(h, e, what);
+		r = run_serialised(h, e, what);
 	else if (e->kind == FD_SYSTEM && request == KVM_CREATE_VM)
 		r = do_create_vm(h, e, arg, what);
 	else if (e->kind == FD_VM && request == KVM_CREATE_VCPU)
 		r = do_create_vcpu(h, e, arg, what);
 	else if (e->kind == FD_VM && request == KVM_SET_USER_MEMORY_REGION)
 		r = do_set_region(h, e, arg, what);
-	else if ((r = forward(h, e, request, arg, what, &res)) >= 0)
+	else if ((r = forward(h, e, request, arg, true, what, &res)) >= 0)
 		r = ioctl_result(res, what);
 	pthread_mutex_unlock(&h->lock);
 	return ret_errno(r);
+}
+
+/* ---- Frames without waiting ---- */
+
+int hvk_send_frame(struct hvk *h, uint8_t type, const void *payload, uint32_t len,
+		   uint32_t *seq_out)
+{
+	struct hvk_waiter *w = NULL;
+	uint32_t seq = 0;
+	uint8_t *frame;
+	size_t n;
+	int r;
+
+	if (len > HVW_MAX_PAYLOAD)
+		return ret_errno(fail(E2BIG, "send %s: %u payload bytes, at most %u",
+				      hvw_type_name(type), len, HVW_MAX_PAYLOAD));
+	frame = malloc(HVW_FRAME_SIZE(len));
+	if (type != HVW_KICK)
+		w = calloc(1, sizeof(*w));
+	if (!frame || (type != HVW_KICK && !w)) {
+		free(frame);
+		free(w);
+		return ret_errno(fail(ENOMEM, "send %s: out of memory", hvw_type_name(type)));
+	}
+	/* A KICK is never answered and goes out with seq 0. */
+	if (w) {
+		seq = next_seq(h);
+		w->own_seq = seq;
+		w->async = true;
+		waiter_add(h, w, &w->own_seq, 1);
+	}
+	n = hvw_encode(frame, HVW_FRAME_SIZE(len), type, seq, payload, len);
+	r = send_frame(h, frame, n, deadline_in(h->timeout_ms), hvw_type_name(type));
+	free(frame);
+	if (r < 0) {
+		if (w) {
+			waiter_cancel(h, w);
+			free(w);
+		}
+		return ret_errno(r);
+	}
+	if (w)
+		__atomic_add_fetch(&h->st.requests, 1, __ATOMIC_RELAXED);
+	if (seq_out)
+		*seq_out = seq;
+	return 0;
+}
+
+int hvk_wait_frame(struct hvk *h, uint32_t seq, int timeout_ms, uint8_t *type, void *buf,
+		   uint32_t cap)
+{
+	struct hvk_waiter *w = NULL;
+	char what[48];
+	uint32_t len;
+	int r;
+
+	snprintf(what, sizeof(what), "answer to seq %u", seq);
+	pthread_mutex_lock(&h->rx_mu);
+	for (struct hvk_waiter *p = h->waiters; p && !w; p = p->next)
+		if (p->async && p->own_seq == seq)
+			w = p;
+	pthread_mutex_unlock(&h->rx_mu);
+	if (!w || !seq)
+		return ret_errno(fail(ENOENT, "%s: no such request waiting", what));
+	if (timeout_ms < 0)
+		timeout_ms = h->timeout_ms;
+	/* 0: what has already arrived (a moment's poll of the line). */
+	r = waiter_wait(h, w, deadline_in(timeout_ms ? timeout_ms : 1), true, what);
+	if (r == -ETIMEDOUT)
+		return ret_errno(fail(ETIMEDOUT, "%s: not yet (waited %d ms)", what, timeout_ms));
+	if (r < 0) {
+		/* The line failed: the request is gone with it. */
+		free(w->payload);
+		free(w);
+		return ret_errno(r);
+	}
+	if (w->err) {
+		r = w->err;
+		free(w);
+		return ret_errno(fail(r, "%s: no memory for the answer", what));
+	}
+	len = w->len;
+	if (type)
+		*type = w->type;
+	memcpy(buf, w->payload, len < cap ? len : cap);
+	free(w->payload);
+	free(w);
+	if (len > cap)
+		return ret_errno(fail(EMSGSIZE, "%s: %u payload bytes, room for %u", what, len, cap));
+	return (int)len;
 }
 
 int hvk_power_off(struct hvk *h)
@@ -1976,9 +2350,9 @@ int hvk_power_off(struct hvk *h)
 	int r;
 
 	pthread_mutex_lock(&h->lock);
-	seq = hvw_seq_next(&h->seq);
+	seq = next_seq(h);
 	n = hvw_encode(h->tx, sizeof(h->tx), HVW_POWER_OFF, seq, NULL, 0);
-	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, &f, "POWER_OFF");
+	r = transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, false, &f, "POWER_OFF");
 	if (r == -ECONNRESET)
 		r = 0; /* gone, as asked, before it could answer */
 	else if (!r && hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)

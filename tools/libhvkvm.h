@@ -44,11 +44,20 @@
  * hvk_mem_write() comes back into local memory at the next sync when the
  * hypervisor has MEM_CHANGED, since it differs from what we hold).
  *
- * Threads: every call holds the connection's lock, so calls are
- * serialised; a KVM_RUN in progress blocks other threads' calls on the
- * same connection (the hypervisor serves one request at a time anyway).
- * The exception is hvk_kick(), which takes no lock and may be called from
- * another thread or a signal handler to stop a KVM_RUN in progress.
+ * Threads: calls on one connection may come from any thread. Each holds
+ * the connection's lock while it works, except a KVM_RUN while it waits
+ * for the guest: meanwhile another thread's request (on another vCPU or
+ * VM, a memory access, a system ioctl) goes out at once; the hypervisor
+ * queues it while the run lasts and answers it after the run's answer,
+ * and the library hands each answer to the thread that waits for its
+ * sequence number (whichever thread is reading the line at the time). A
+ * second thread's request waits for the lock only while the first is not
+ * in a KVM_RUN. Two KVM_RUNs of one vCPU are serialised, as the vCPU's
+ * mutex does on Linux: the second starts when the first has returned.
+ * hvk_kick() takes no lock and may be called from another thread or a
+ * signal handler to stop a KVM_RUN in progress. The hypervisor holds a
+ * few requests during a run (8); beyond that it answers -EBUSY, which a
+ * call returns as EBUSY.
  */
 #ifndef TOOLS_LIBHVKVM_H
 #define TOOLS_LIBHVKVM_H
@@ -246,6 +255,31 @@ int hvk_pull(struct hvk *h, int fd, uint64_t gpa, uint64_t len);
 /* Raw MEM_WRITE / MEM_READ (split in 64 KiB frames); no local copies. */
 int hvk_mem_write(struct hvk *h, int vm_fd, uint64_t gpa, const void *buf, size_t len);
 int hvk_mem_read(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len);
+
+/* ---- Frames, without waiting ---- */
+
+/*
+ * For programs (tests, tools) that speak abi/hvwire.h themselves and want
+ * several requests in flight: hvk_send_frame() sends one frame of @type
+ * with @len payload bytes under a fresh seq, stores the seq in *@seq (if
+ * not NULL) and returns without waiting; the answer is kept for
+ * hvk_wait_frame(). A KICK goes out with seq 0 and nothing is kept (it is
+ * never answered). Frames go out whole, between the library's own, and
+ * their answers are told apart by seq. 0, or -1 with errno.
+ *
+ * hvk_wait_frame() waits up to @timeout_ms (< 0: the request timeout; 0:
+ * only what has arrived already) for the answer to @seq, then copies its
+ * type to *@type and up to @cap payload bytes to @buf and forgets the
+ * request: the payload length, or -1 with errno: ETIMEDOUT (no answer
+ * yet; the request is still kept, ask again), ENOENT (no such request),
+ * EMSGSIZE (the answer was longer than @cap: cut), or the line's failure.
+ * One thread collects a given seq. Uncollected answers are freed by
+ * hvk_close().
+ */
+int hvk_send_frame(struct hvk *h, uint8_t type, const void *payload, uint32_t len,
+		   uint32_t *seq);
+int hvk_wait_frame(struct hvk *h, uint32_t seq, int timeout_ms, uint8_t *type, void *buf,
+		   uint32_t cap);
 
 /* HVW_POWER_OFF: the hypervisor ends its run. 0 or -1 with errno. */
 int hvk_power_off(struct hvk *h);

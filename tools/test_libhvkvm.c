@@ -4,7 +4,9 @@
  * socketpair (or of a TCP / Unix socket) that decodes the library's frames
  * with abi/hvwire.c and answers them, and can misbehave on request
  * (silence, late answers, garbage, false frame starts, bad CRCs, stray
- * sequence numbers, unsolicited errors, a closed line).
+ * sequence numbers, unsolicited errors, a closed line). Like the real
+ * hypervisor it queues the requests that come while a KVM_RUN spins and
+ * answers them after it, -EBUSY beyond its queue.
  *
  * Prints "PASS name" / "FAIL name: why" per test, then "N passed, N failed".
  */
@@ -78,6 +80,7 @@ static int64_t now_ms(void)
 #define PEER_MEM	(1024 * 1024)	/* the most guest memory it backs */
 #define RUN_SIZE	((uint32_t)sizeof(struct kvm_run))
 #define MAX_WRITES	64
+#define PEER_QUEUE	8		/* requests held while a run spins */
 
 struct peer {
 	int fd, listen_fd;
@@ -105,6 +108,16 @@ struct peer {
 	bool spin;
 	bool spinning;
 	uint32_t spin_seq, spin_vcpu;
+	/* Requests that came while it spun, served after (as the hypervisor does). */
+	int queue_max;		/* beyond: -EBUSY at once; 0: PEER_QUEUE */
+	unsigned int nqueued;
+	struct {
+		uint8_t type;
+		uint32_t seq, len;
+		uint8_t *payload;
+	} queued[PEER_QUEUE];
+	unsigned int queued_total, busy_total;
+	unsigned int runs_overlapping;	/* a KVM_RUN of the spinning vCPU came */
 	int touch_page;		/* >= 0: each later run fills this page ... */
 	uint8_t touch_val;	/* ... with this byte (0: zeroes it) */
 
@@ -317,6 +330,7 @@ static size_t peer_run(struct peer *p, uint32_t seq, const uint8_t *arg, uint32_
 }
 
 static bool in_slot(struct peer *p, uint64_t gpa, uint64_t len);
+static size_t peer_handle(struct peer *p, const struct hvw_frame *f);
 
 /* A KICK: the spinning run returns EINTR with KVM_EXIT_INTR; never answered. */
 static size_t peer_kick(struct peer *p, const struct hvw_frame *f)
@@ -545,6 +559,59 @@ static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 	}
 }
 
+/* A frame that came while a run spins: held for later, or -EBUSY at once. */
+static size_t peer_hold(struct peer *p, const struct hvw_frame *f)
+{
+	struct hvw_ioctl_req rq;
+	struct hvw_close c;
+	int max = p->queue_max ? p->queue_max : PEER_QUEUE;
+
+	if (f->type == HVW_IOCTL_REQ && hvw_parse_ioctl_req(f->payload, f->len, &rq) == 0 &&
+	    rq.hdr.nr == KVM_RUN && rq.hdr.vcpu == p->spin_vcpu)
+		p->runs_overlapping++;
+	if ((int)p->nqueued >= max) {
+		p->busy_total++;
+		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EBUSY, "queue full");
+	}
+	p->queued[p->nqueued].type = f->type;
+	p->queued[p->nqueued].seq = f->seq;
+	p->queued[p->nqueued].len = f->len;
+	p->queued[p->nqueued].payload = malloc(f->len ? f->len : 1);
+	memcpy(p->queued[p->nqueued].payload, f->payload, f->len);
+	p->nqueued++;
+	p->queued_total++;
+	/* A CLOSE of the VM stops its run, as a KICK would; it is served after. */
+	if (f->type == HVW_CLOSE && hvw_parse_close(f->payload, f->len, &c) == 0 &&
+	    c.vm == PEER_VM) {
+		struct hvw_kick k = { .vm = PEER_VM, .vcpu = p->spin_vcpu };
+		uint8_t kf[HVW_FRAME_SIZE(HVW_KICK_LEN)];
+		struct hvw_frame kick = { .type = HVW_KICK, .len = HVW_KICK_LEN,
+					  .payload = kf + HVW_HDR_LEN };
+
+		hvw_encode_kick(kf, sizeof(kf), 0, &k);
+		return peer_kick(p, &kick);
+	}
+	return 0;
+}
+
+/* Serve the held requests, oldest first, until one starts spinning again. */
+static void peer_drain(struct peer *p)
+{
+	while (p->nqueued && !p->spinning && p->fd >= 0) {
+		struct hvw_frame f = { .type = p->queued[0].type, .seq = p->queued[0].seq,
+				       .len = p->queued[0].len, .payload = p->queued[0].payload };
+		uint8_t *mem = p->queued[0].payload;
+		size_t m;
+
+		p->nqueued--;
+		memmove(&p->queued[0], &p->queued[1], p->nqueued * sizeof(p->queued[0]));
+		m = peer_handle(p, &f);
+		free(mem);
+		if (m)
+			emit(p, m);
+	}
+}
+
 static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
@@ -567,15 +634,22 @@ static void *peer_main(void *arg)
 		for (off = 0; off < (size_t)n && p->fd >= 0;) {
 			off += hvw_decoder_feed(&p->dec, p->rx + off, (size_t)n - off);
 			while (p->fd >= 0 && hvw_decoder_next(&p->dec, &f) == 1) {
-				m = peer_handle(p, &f);
+				if (p->spinning && f.type != HVW_KICK)
+					m = peer_hold(p, &f);
+				else
+					m = peer_handle(p, &f);
 				if (m)
 					emit(p, m);
+				peer_drain(p);
 			}
 		}
 		pthread_mutex_unlock(&p->mu);
 		if (p->fd < 0)
 			break;
 	}
+	for (unsigned int i = 0; i < p->nqueued; i++)
+		free(p->queued[i].payload);
+	p->nqueued = 0;
 	return NULL;
 }
 
@@ -1512,6 +1586,287 @@ static void test_close(void)
 	munmap(mem, GUEST_PAGES * 4096);
 }
 
+/* ---- Tests: threads during a run ---- */
+
+struct run_arg {
+	int fd;
+	int r, e;
+	int64_t t_end;
+};
+
+static void *run_thread(void *arg)
+{
+	struct run_arg *a = arg;
+
+	errno = 0;
+	a->r = hvk_ioctl(H, a->fd, KVM_RUN, 0);
+	a->e = errno;
+	a->t_end = now_ms();
+	return NULL;
+}
+
+/* Wait (up to 5 s) until the peer spins a run. */
+static bool wait_spinning(void)
+{
+	for (int i = 0; i < 500; i++) {
+		if (PEEK(spinning))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* A vCPU in a VM of the peer, its run spinning in another thread. */
+static int spin_in_thread(int kvm, int *vm, int *vcpu_a, int *vcpu_b, pthread_t *t,
+			  struct run_arg *a)
+{
+	*vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	*vcpu_a = hvk_ioctl(H, *vm, KVM_CREATE_VCPU, 0);
+	*vcpu_b = hvk_ioctl(H, *vm, KVM_CREATE_VCPU, 1);
+	if (*vm < 0 || *vcpu_a < 0 || *vcpu_b < 0 || hvk_mmap(H, *vcpu_a, 8192) == MAP_FAILED)
+		return -1;
+	ARM(run_step, 3);
+	ARM(spin, true);
+	a->fd = *vcpu_a;
+	if (pthread_create(t, NULL, run_thread, a))
+		return -1;
+	return wait_spinning() ? 0 : -1;
+}
+
+/*
+ * One thread in KVM_RUN, another asks for a vCPU's registers: the request
+ * goes out during the run (the peer holds it) and its answer, which comes
+ * after the run's, reaches the thread that asked.
+ */
+static void test_request_during_run(void)
+{
+	int kvm = start(false), vm, a, b;
+	struct run_arg ra = { 0 };
+	struct kvm_regs regs = { 0 };
+	struct hvk_stats st;
+	pthread_t t, k;
+	int64_t t0;
+
+	CHECK(kvm >= 0);
+	CHECK(!spin_in_thread(kvm, &vm, &a, &b, &t, &ra));
+	kick_fd = a;
+	t0 = now_ms();
+	CHECK(!pthread_create(&k, NULL, kick_later, (void *)(uintptr_t)300));
+	CHECK_EQ(hvk_ioctl(H, b, KVM_GET_REGS, &regs), 0);
+	pthread_join(k, NULL);
+	pthread_join(t, NULL);
+	/* Answered after the kick ended the run, as the peer serves it then. */
+	CHECK(now_ms() - t0 >= 250);
+	CHECK_EQ(regs.rip, 0x1234);
+	CHECK_EQ(regs.rax, 0xfeed);
+	CHECK_EQ(ra.r, -1);
+	CHECK_EQ(ra.e, EINTR);
+	/* It went out while the run spun: the peer held it. */
+	CHECK_EQ(PEEK(queued_total), 1);
+	CHECK_EQ(PEEK(last.vcpu), 1);
+	hvk_stats(H, &st);
+	CHECK_EQ(st.stale_frames, 0);
+	CHECK_EQ(st.kicks, 1);
+	/* And the line is as before. */
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+}
+
+/* Several threads' requests during one run, each answered to its own thread. */
+struct req_arg {
+	int fd;
+	unsigned long cap;
+	int r;
+};
+
+static void *check_ext_thread(void *arg)
+{
+	struct req_arg *q = arg;
+
+	q->r = hvk_ioctl(H, q->fd, KVM_CHECK_EXTENSION, q->cap);
+	return NULL;
+}
+
+/* Checks come after the threads are joined: a failure leaves none running. */
+static void test_threads_during_run(void)
+{
+	int kvm = start(false), vm, a, b;
+	struct run_arg ra = { 0 };
+	struct req_arg q[4];
+	unsigned int held = 0;
+	pthread_t t, rt[4];
+
+	CHECK(kvm >= 0);
+	CHECK(!spin_in_thread(kvm, &vm, &a, &b, &t, &ra));
+	for (int i = 0; i < 4; i++) {
+		q[i] = (struct req_arg){ .fd = kvm, .cap = i % 2 ? KVM_CAP_USER_MEMORY : 0x7fff,
+					 .r = -7 };
+		if (pthread_create(&rt[i], NULL, check_ext_thread, &q[i]))
+			abort();
+	}
+	/* All four are held by the peer before the run ends. */
+	for (int i = 0; i < 300 && (held = PEEK(queued_total)) < 4; i++)
+		usleep(10000);
+	hvk_kick(H, a);
+	for (int i = 0; i < 4; i++)
+		pthread_join(rt[i], NULL);
+	pthread_join(t, NULL);
+	CHECK_EQ(held, 4);
+	CHECK_EQ(ra.e, EINTR);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(q[i].r, i % 2 ? 1 : 0);
+}
+
+/* Two KVM_RUNs of one vCPU: the second goes out when the first has returned. */
+static void test_same_vcpu_serialised(void)
+{
+	int kvm = start(false), vm, a, b;
+	struct run_arg r1 = { 0 }, r2 = { 0 };
+	unsigned int runs, overlapping;
+	pthread_t t1, t2;
+
+	CHECK(kvm >= 0);
+	CHECK(!spin_in_thread(kvm, &vm, &a, &b, &t1, &r1));
+	r2.fd = a;
+	if (pthread_create(&t2, NULL, run_thread, &r2))
+		abort();
+	usleep(200000);
+	/* Not sent: the peer saw no second run of the spinning vCPU. */
+	runs = PEEK(runs);
+	overlapping = PEEK(runs_overlapping);
+	hvk_kick(H, a);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_EQ(runs, 1);
+	CHECK_EQ(overlapping, 0);
+	CHECK_EQ(r1.r, -1);
+	CHECK_EQ(r1.e, EINTR);
+	/* The second ran after it (the peer's kick ended the spin: it halts). */
+	CHECK_EQ(r2.r, 0);
+	CHECK(r2.t_end >= r1.t_end);
+	CHECK_EQ(PEEK(runs), 2);
+	CHECK_EQ(PEEK(runs_overlapping), 0);
+}
+
+/* Closing the VM whose vCPU runs: the run ends (EINTR) and the VM goes. */
+static void test_close_during_run(void)
+{
+	int kvm = start(false), vm, a, b, r;
+	struct run_arg ra = { 0 };
+	pthread_t t;
+
+	CHECK(kvm >= 0);
+	CHECK(!spin_in_thread(kvm, &vm, &a, &b, &t, &ra));
+	r = hvk_close_fd(H, vm);
+	if (r)
+		hvk_kick(H, a);
+	pthread_join(t, NULL);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(ra.r, -1);
+	CHECK_EQ(ra.e, EINTR);
+	CHECK_EQ(PEEK(closes), 1);
+	CHECK_EQ(PEEK(kicks), 1);
+	CHECK_ERR(hvk_ioctl(H, a, KVM_RUN, 0), EBADF);
+}
+
+static uint32_t ioctl_frame(uint8_t *payload, uint32_t nr, uint16_t target, uint32_t vm,
+			    uint32_t vcpu, const void *arg, uint32_t len)
+{
+	struct hvw_ioctl_req_hdr h = { .nr = nr, .target = target, .vm = vm, .vcpu = vcpu,
+				       .arg_len = len };
+
+	hvw_ioctl_req_hdr_put(payload, &h);
+	memcpy(payload + HVW_IOCTL_REQ_HDR_LEN, arg, len);
+	return HVW_IOCTL_REQ_HDR_LEN + len;
+}
+
+/* Frames sent without waiting, collected in any order; -EBUSY beyond the peer's queue. */
+static void test_send_frame(void)
+{
+	int kvm = start(false), vm, a, b, sent = 0, busy[5], early[2], errs[2];
+	struct run_arg ra = { 0 };
+	uint8_t pl[64], buf[64], type;
+	uint64_t cap = KVM_CAP_USER_MEMORY;
+	uint32_t seq[5], n;
+	struct hvw_ioctl_resp resp;
+	struct hvw_error e;
+	pthread_t t;
+
+	CHECK(kvm >= 0);
+	CHECK(!spin_in_thread(kvm, &vm, &a, &b, &t, &ra));
+	ARM(queue_max, 3);
+	n = ioctl_frame(pl, KVM_CHECK_EXTENSION, HVW_TARGET_SYSTEM, 0, 0, &cap, 8);
+	for (int i = 0; i < 5; i++)
+		sent += hvk_send_frame(H, HVW_IOCTL_REQ, pl, n, &seq[i]) == 0;
+	/* The two beyond the queue are refused at once, the others wait for the run. */
+	for (int i = 3; i < 5 && sent == 5; i++) {
+		int r = hvk_wait_frame(H, seq[i], 5000, &type, buf, sizeof(buf));
+
+		busy[i] = r >= 4 && type == HVW_ERROR && hvw_parse_error(buf, (uint32_t)r, &e) == 0 ?
+				  e.err : 0;
+	}
+	for (int i = 0; i < 2 && sent == 5; i++) {
+		early[i] = hvk_wait_frame(H, seq[i], i ? 100 : 0, &type, buf, sizeof(buf));
+		errs[i] = errno;
+	}
+	hvk_kick(H, a);
+	pthread_join(t, NULL);
+	CHECK_EQ(sent, 5);
+	CHECK_EQ(busy[3], -EBUSY);
+	CHECK_EQ(busy[4], -EBUSY);
+	CHECK_EQ(early[0], -1);
+	CHECK_EQ(errs[0], ETIMEDOUT);
+	CHECK_EQ(early[1], -1);
+	CHECK_EQ(errs[1], ETIMEDOUT);
+	CHECK_EQ(ra.e, EINTR);
+	for (int i = 2; i >= 0; i--) {
+		int r = hvk_wait_frame(H, seq[i], 5000, &type, buf, sizeof(buf));
+
+		CHECK(r > 0);
+		CHECK_EQ(type, HVW_IOCTL_RESP);
+		CHECK_EQ(hvw_parse_ioctl_resp(buf, (uint32_t)r, &resp), 0);
+		CHECK_EQ(resp.result, 1);
+	}
+	/* Collected: gone. Never sent: unknown. */
+	CHECK_ERR(hvk_wait_frame(H, seq[0], 0, &type, buf, sizeof(buf)), ENOENT);
+	CHECK_ERR(hvk_wait_frame(H, 12345, 0, &type, buf, sizeof(buf)), ENOENT);
+	/* An answer longer than the room: cut, and said so. */
+	CHECK_EQ(hvk_send_frame(H, HVW_IOCTL_REQ, pl, n, &seq[0]), 0);
+	CHECK_ERR(hvk_wait_frame(H, seq[0], 5000, &type, buf, 4), EMSGSIZE);
+	/* A KICK has seq 0 and no answer; a blocking call still works after all this. */
+	CHECK_EQ(hvk_send_frame(H, HVW_KICK, pl, HVW_KICK_LEN, &seq[0]), 0);
+	CHECK_EQ(seq[0], 0);
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	/* An uncollected answer is freed by hvk_close (the fixture). */
+	CHECK_EQ(hvk_send_frame(H, HVW_IOCTL_REQ, pl, n, &seq[0]), 0);
+}
+
+/* A blocking call that finds the queue full fails with EBUSY. */
+static void test_busy_errno(void)
+{
+	int kvm = start(false), vm, a, b, r, e, sent;
+	struct run_arg ra = { 0 };
+	uint8_t pl[64];
+	uint64_t cap = 0;
+	uint32_t n, seq;
+	pthread_t t;
+
+	CHECK(kvm >= 0);
+	CHECK(!spin_in_thread(kvm, &vm, &a, &b, &t, &ra));
+	ARM(queue_max, 1);
+	n = ioctl_frame(pl, KVM_CHECK_EXTENSION, HVW_TARGET_SYSTEM, 0, 0, &cap, 8);
+	sent = hvk_send_frame(H, HVW_IOCTL_REQ, pl, n, &seq);
+	errno = 0;
+	r = hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0);
+	e = errno;
+	hvk_kick(H, a);
+	pthread_join(t, NULL);
+	CHECK_EQ(sent, 0);
+	CHECK_EQ(r, -1);
+	CHECK_EQ(e, EBUSY);
+	CHECK(strstr(hvk_last_error(), "queue full"));
+	CHECK_EQ(ra.e, EINTR);
+}
+
 /* ---- Tests: a bad line ---- */
 
 static void test_timeout(void)
@@ -1667,6 +2022,12 @@ static const struct {
 	T(test_kick_early),
 	T(test_kick_legacy),
 	T(test_close),
+	T(test_request_during_run),
+	T(test_threads_during_run),
+	T(test_same_vcpu_serialised),
+	T(test_close_during_run),
+	T(test_send_frame),
+	T(test_busy_errno),
 	T(test_timeout),
 	T(test_late_answer),
 	T(test_garbage_before_answer),
