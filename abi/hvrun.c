@@ -55,10 +55,16 @@ long hvr_encode_request(uint8_t *out, size_t cap, const struct kvm_run *run, siz
 	const uint8_t *data = exit_data(run, map_len, &dlen, &guest_wrote);
 	long k;
 
+	uint64_t cr8 = run->cr8;
+	size_t head = HVR_REQ_HDR_LEN + (cr8 ? 8 : 0);
+
 	if (!data || guest_wrote)
 		dlen = 0;
-	if (cap < HVR_REQ_HDR_LEN + dlen)
+	if (cap < head + dlen)
 		return -HV_E2BIG;
+	flags &= HVR_FRESH;
+	if (cr8)
+		flags |= HVR_CR8;
 	memset(out, 0, HVR_REQ_HDR_LEN);
 	out[0] = run->request_interrupt_window;
 	out[1] = run->immediate_exit;
@@ -66,9 +72,11 @@ long hvr_encode_request(uint8_t *out, size_t cap, const struct kvm_run *run, siz
 	put_le32(out + 4, flags);
 	put_le64(out + 8, run->kvm_valid_regs);
 	put_le64(out + 16, dirty);
+	if (cr8)
+		put_le64(out + HVR_REQ_HDR_LEN, cr8);
 	if (dlen)
-		memcpy(out + HVR_REQ_HDR_LEN, data, dlen);
-	n = HVR_REQ_HDR_LEN + dlen;
+		memcpy(out + head, data, dlen);
+	n = head + dlen;
 	memcpy(&sent, &run->s.hv, sizeof(sent));
 	k = hvd_encode_sets(out + n, cap - n, request_sets(run->kvm_valid_regs, dirty),
 			    flags & HVR_FRESH ? &zero : shadow, &sent);
@@ -85,8 +93,8 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 		       uint32_t *flags)
 {
 	struct hv_sync_regs s;
-	uint64_t dirty;
-	size_t dlen, room = 0;
+	uint64_t dirty, cr8 = 0;
+	size_t dlen, room = 0, head = HVR_REQ_HDR_LEN;
 	int guest_wrote;
 	uint8_t *dst;
 	long k;
@@ -96,7 +104,15 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 	dlen = get_le16(in + 2);
 	*flags = get_le32(in + 4);
 	dirty = get_le64(in + 16);
-	if ((*flags & ~HVR_FRESH) || dlen > len - HVR_REQ_HDR_LEN || dlen > HVR_MAX_DATA)
+	if (*flags & ~(HVR_FRESH | HVR_CR8))
+		return -HV_EINVAL;
+	if (*flags & HVR_CR8) {
+		if (len < HVR_REQ_HDR_LEN + 8)
+			return -HV_EINVAL;
+		cr8 = get_le64(in + HVR_REQ_HDR_LEN);
+		head += 8;
+	}
+	if (dlen > len - head || dlen > HVR_MAX_DATA)
 		return -HV_EINVAL;
 	dst = exit_data(run, map_len, &room, &guest_wrote);
 	if (dlen && (!dst || guest_wrote || dlen > room))
@@ -105,19 +121,20 @@ long hvr_apply_request(struct kvm_run *run, size_t map_len, const uint8_t *in, s
 		memset(&s, 0, sizeof(s));
 	else
 		memcpy(&s, &run->s.hv, sizeof(s));
-	k = hvd_apply_sets(&s, request_sets(get_le64(in + 8), dirty), in + HVR_REQ_HDR_LEN + dlen,
-			   len - HVR_REQ_HDR_LEN - dlen);
+	k = hvd_apply_sets(&s, request_sets(get_le64(in + 8), dirty), in + head + dlen,
+			   len - head - dlen);
 	if (k < 0)
 		return k;
-	if (HVR_REQ_HDR_LEN + dlen + (size_t)k != len)
+	if (head + dlen + (size_t)k != len)
 		return -HV_EINVAL; /* trailing bytes */
 	/* Checked: now take it. */
 	run->request_interrupt_window = in[0];
 	run->immediate_exit = in[1];
 	run->kvm_valid_regs = get_le64(in + 8);
 	run->kvm_dirty_regs = dirty;
+	run->cr8 = cr8;
 	if (dlen)
-		memcpy(dst, in + HVR_REQ_HDR_LEN, dlen);
+		memcpy(dst, in + head, dlen);
 	memcpy(&run->s.hv, &s, sizeof(s));
 	return (long)len;
 }

@@ -18,10 +18,11 @@
  *	0   1  request_interrupt_window
  *	1   1  immediate_exit
  *	2   2  data_len: completion data that follows the header
- *	4   4  flags, HVR_FRESH; other bits must be 0
+ *	4   4  flags, HVR_FRESH, HVR_CR8; other bits must be 0
  *	8   8  kvm_valid_regs
  *	16  8  kvm_dirty_regs
- *	24  .. data_len bytes: an IN's data (placed at io.data_offset) or an
+ *	24  8  kvm_run.cr8, only with HVR_CR8 (without it, cr8 is 0)
+ *	..  .. data_len bytes: an IN's data (placed at io.data_offset) or an
  *	       MMIO load's (mmio.data), for the exit the last run reported
  *	..  .. the sets of kvm_dirty_regs, and HV_SYNC_X86_MSRS when it is in
  *	       kvm_valid_regs (its entries name the MSRs to store), known bits
@@ -55,6 +56,7 @@
 #include "abi/kvm.h"
 
 #define HVR_FRESH (1u << 0)
+#define HVR_CR8 (1u << 1) /* kvm_run.cr8 follows the header; absent: 0 */
 #define HVR_REQ_HDR_LEN 24
 #define HVR_RESP_HDR_LEN 48
 #define HVR_MAX_DATA 4096 /* the port I/O data page */

@@ -7,6 +7,7 @@
 #define HV_ENOENT 2
 #define HV_EINTR 4
 #define HV_EIO 5
+#define HV_ENXIO 6
 #define HV_E2BIG 7
 #define HV_EBADF 9
 #define HV_ENOMEM 12

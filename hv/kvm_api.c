@@ -73,9 +73,10 @@ static long check_extension(uint64_t cap)
 	}
 }
 
+/* kvm_dev_ioctl(): KVM_GET_API_VERSION takes no argument; any is EINVAL. */
 static long sys_api_version(struct ioctl_ctx *c)
 {
-	return KVM_API_VERSION;
+	return c->value ? -HV_EINVAL : KVM_API_VERSION;
 }
 
 static long sys_check_extension(struct ioctl_ctx *c)
@@ -83,14 +84,16 @@ static long sys_check_extension(struct ioctl_ctx *c)
 	return check_extension(c->value);
 }
 
+/* kvm_dev_ioctl(): KVM_GET_VCPU_MMAP_SIZE also refuses an argument. */
 static long sys_vcpu_mmap_size(struct ioctl_ctx *c)
 {
-	return VCPU_MMAP_SIZE;
+	return c->value ? -HV_EINVAL : VCPU_MMAP_SIZE;
 }
 
 /*
- * KVM_GET_MSR_INDEX_LIST: nmsrs says how many indices fit; too few gives
- * E2BIG with nmsrs set to the number needed, as KVM does.
+ * KVM_GET_MSR_INDEX_LIST as kvm_arch_dev_ioctl(): nmsrs is rewritten to
+ * the number needed; fewer than that is E2BIG, and a claimed room the
+ * record does not really have is EFAULT (the copy_to_user that fails).
  */
 static long sys_msr_index_list(struct ioctl_ctx *c)
 {
@@ -98,12 +101,11 @@ static long sys_msr_index_list(struct ioctl_ctx *c)
 	uint32_t room;
 
 	memcpy(&room, &l->nmsrs, sizeof(room));
-	if (c->arg_len < sizeof(*l) + (size_t)vcpu_msr_count * sizeof(uint32_t) ||
-	    room < vcpu_msr_count) {
-		l->nmsrs = vcpu_msr_count;
-		return -HV_E2BIG;
-	}
 	l->nmsrs = vcpu_msr_count;
+	if (room < vcpu_msr_count)
+		return -HV_E2BIG;
+	if (c->arg_len < sizeof(*l) + (size_t)vcpu_msr_count * sizeof(uint32_t))
+		return -HV_EFAULT;
 	memcpy(l->indices, vcpu_msr_list, vcpu_msr_count * sizeof(uint32_t));
 	return 0;
 }
@@ -121,21 +123,29 @@ static long cpuid_room(struct ioctl_ctx *c, uint32_t *nent)
 	return 0;
 }
 
-/* KVM_GET_SUPPORTED_CPUID: too small a table is E2BIG, as in KVM. */
+/*
+ * KVM_GET_SUPPORTED_CPUID as kvm_dev_ioctl_get_cpuid(): nent 0 or too
+ * small a table is E2BIG, a larger nent is clamped to the maximum, and
+ * entries the record has no room for are EFAULT.
+ */
 static long sys_supported_cpuid(struct ioctl_ctx *c)
 {
+	static struct kvm_cpuid_entry2 e[VCPU_CPUID_MAX]; /* one request at a time */
 	struct kvm_cpuid2 *t = c->arg;
 	uint32_t room;
-	long rc = cpuid_room(c, &room);
 	int n;
 
-	if (rc == -HV_E2BIG)
+	memcpy(&room, &t->nent, sizeof(room));
+	if (room < 1)
+		return -HV_E2BIG;
+	if (room > VCPU_CPUID_MAX)
 		room = VCPU_CPUID_MAX;
-	else if (rc < 0)
-		return rc;
-	n = cpuid_supported(t->entries, room);
+	n = cpuid_supported(e, room);
 	if (n < 0)
 		return n;
+	if (c->arg_len < sizeof(*t) + (size_t)n * sizeof(e[0]))
+		return -HV_EFAULT;
+	memcpy(t->entries, e, (size_t)n * sizeof(e[0]));
 	t->nent = (uint32_t)n;
 	return 0;
 }
@@ -211,7 +221,7 @@ static long sync_msrs_copy(const struct kvm_run *run, struct hv_sync_msrs *m, bo
 static long sync_msrs_load(struct vcpu *v, const struct hv_sync_msrs *m)
 {
 	for (uint32_t i = 0; i < m->nmsrs; i++) {
-		if (vcpu_msr_write(v, m->entries[i].index, m->entries[i].data) < 0) {
+		if (vcpu_msr_write(v, m->entries[i].index, m->entries[i].data, true) < 0) {
 			log_warn("vm %s vcpu %d: sync regs: MSR 0x%x cannot be set to 0x%llx",
 				 v->vm->name, v->id, m->entries[i].index,
 				 (unsigned long long)m->entries[i].data);
@@ -221,62 +231,75 @@ static long sync_msrs_load(struct vcpu *v, const struct hv_sync_msrs *m)
 	return 0;
 }
 
-static long sync_regs_in(struct vcpu *v, struct kvm_run *run, struct hv_sync_msrs *msrs)
+/*
+ * sync_regs(): each set named in kvm_dirty_regs is loaded in turn and its
+ * dirty bit cleared as it is; the first set that cannot be loaded ends
+ * KVM_RUN with EINVAL, leaving its bit and the later ones set.
+ */
+static long sync_regs_in(struct vcpu *v, struct kvm_run *run, const struct hv_sync_msrs *msrs)
 {
 	uint64_t dirty = *(volatile uint64_t *)&run->kvm_dirty_regs;
-	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
 	long rc = 0;
 
-	if ((dirty | valid) & ~(uint64_t)KVM_SYNC_SUPPORTED)
-		return -HV_EINVAL;
-	msrs->nmsrs = 0;
-	if ((dirty | valid) & HV_SYNC_X86_MSRS) {
-		rc = sync_msrs_copy(run, msrs, dirty & HV_SYNC_X86_MSRS);
-		if (rc < 0)
-			return rc;
-	}
 	vcpu_load(v);
 	if (dirty & KVM_SYNC_X86_REGS) {
 		struct kvm_regs regs;
 
 		memcpy(&regs, &run->s.regs.regs, sizeof(regs));
-		rc = vcpu_set_regs(v, &regs);
+		if (vcpu_set_regs(v, &regs) < 0)
+			return -HV_EINVAL;
+		run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
 	}
-	if (!rc && (dirty & KVM_SYNC_X86_SREGS)) {
+	if (dirty & KVM_SYNC_X86_SREGS) {
 		struct kvm_sregs sregs;
 
 		memcpy(&sregs, &run->s.regs.sregs, sizeof(sregs));
-		rc = vcpu_set_sregs(v, &sregs);
+		if (vcpu_set_sregs(v, &sregs) < 0)
+			return -HV_EINVAL;
+		run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_SREGS;
 	}
-	if (!rc && (dirty & KVM_SYNC_X86_EVENTS)) {
+	if (dirty & KVM_SYNC_X86_EVENTS) {
 		struct kvm_vcpu_events events;
 
 		memcpy(&events, &run->s.regs.events, sizeof(events));
-		rc = vcpu_set_events(v, &events);
+		if (vcpu_set_events(v, &events) < 0)
+			return -HV_EINVAL;
+		run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_EVENTS;
 	}
-	if (!rc && (dirty & HV_SYNC_X86_DEBUGREGS)) {
+	if (dirty & HV_SYNC_X86_DEBUGREGS) {
 		struct kvm_debugregs d;
 
 		memcpy(&d, &run->s.hv.debugregs, sizeof(d));
-		rc = vcpu_set_debugregs(v, &d);
+		if (vcpu_set_debugregs(v, &d) < 0)
+			return -HV_EINVAL;
+		run->kvm_dirty_regs &= ~(uint64_t)HV_SYNC_X86_DEBUGREGS;
 	}
-	if (!rc && (dirty & HV_SYNC_X86_FPU)) {
+	if (dirty & HV_SYNC_X86_FPU) {
 		struct kvm_fpu f;
 
 		memcpy(&f, &run->s.hv.fpu, sizeof(f));
-		rc = vcpu_set_fpu(v, &f);
+		if (vcpu_set_fpu(v, &f) < 0)
+			return -HV_EINVAL;
+		run->kvm_dirty_regs &= ~(uint64_t)HV_SYNC_X86_FPU;
 	}
-	if (!rc && (dirty & HV_SYNC_X86_MSRS))
+	if (dirty & HV_SYNC_X86_MSRS) {
 		rc = sync_msrs_load(v, msrs);
-	if (!rc)
-		run->kvm_dirty_regs = 0;
-	return rc;
+		if (rc < 0)
+			return rc;
+		run->kvm_dirty_regs &= ~(uint64_t)HV_SYNC_X86_MSRS;
+	}
+	return 0;
 }
 
 /* The MSR set stores the entries named when the run began. */
-static void sync_regs_out(struct vcpu *v, struct kvm_run *run, const struct hv_sync_msrs *msrs)
+static void sync_regs_out(struct vcpu *v, struct kvm_run *run, const struct hv_sync_msrs *msrs,
+			  bool msrs_ok)
 {
 	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
+
+	/* A refused MSR list stays as the caller wrote it. */
+	if (!msrs_ok)
+		valid &= ~(uint64_t)HV_SYNC_X86_MSRS;
 
 	if (valid & KVM_SYNC_X86_REGS)
 		vcpu_get_regs(v, &run->s.regs.regs);
@@ -292,21 +315,46 @@ static void sync_regs_out(struct vcpu *v, struct kvm_run *run, const struct hv_s
 		struct hv_sync_msrs out = *msrs;
 
 		for (uint32_t i = 0; i < out.nmsrs; i++)
-			if (vcpu_msr_read(v, out.entries[i].index, &out.entries[i].data) < 0)
+			if (vcpu_msr_read(v, out.entries[i].index, &out.entries[i].data, true) < 0)
 				out.entries[i].data = 0;
 		memcpy(&run->s.hv.msrs, &out, sizeof(out));
 	}
 }
 
+/*
+ * KVM_RUN in kvm_arch_vcpu_ioctl_run()'s order: unknown sync bits are
+ * EINVAL, then the dirty sets are loaded, then kvm_run.cr8 (EINVAL if
+ * reserved bits are set), then the run. Whatever the result, the valid
+ * sets are stored and kvm_run's if_flag, cr8, apic_base and
+ * ready_for_interrupt_injection are filled in (store_regs() and
+ * post_kvm_run_save() on the way out).
+ */
 static long vcpu_ioctl_run(struct ioctl_ctx *c)
 {
-	struct hv_sync_msrs msrs;
-	long rc = sync_regs_in(c->vcpu, c->vcpu->run, &msrs);
+	struct vcpu *v = c->vcpu;
+	struct kvm_run *run = v->run;
+	uint64_t dirty = *(volatile uint64_t *)&run->kvm_dirty_regs;
+	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
+	struct hv_sync_msrs msrs = { .nmsrs = 0 };
+	bool msrs_ok = false;
+	long rc = 0;
 
-	if (rc < 0)
-		return rc;
-	rc = vcpu_run(c->vcpu);
-	sync_regs_out(c->vcpu, c->vcpu->run, &msrs);
+	vcpu_load(v);
+	run->flags = 0;
+	if ((dirty | valid) & ~(uint64_t)KVM_SYNC_SUPPORTED)
+		rc = -HV_EINVAL;
+	if (!rc && ((dirty | valid) & HV_SYNC_X86_MSRS)) {
+		rc = sync_msrs_copy(run, &msrs, dirty & HV_SYNC_X86_MSRS);
+		msrs_ok = rc == 0;
+	}
+	if (!rc && dirty)
+		rc = sync_regs_in(v, run, &msrs);
+	if (!rc)
+		rc = vcpu_pre_run(v);
+	if (!rc)
+		rc = vcpu_run(v);
+	sync_regs_out(v, run, &msrs, msrs_ok);
+	vcpu_post_run_save(v);
 	return rc;
 }
 
@@ -353,9 +401,9 @@ static long msr_io(struct ioctl_ctx *c, bool write)
 		int rc;
 
 		if (write)
-			rc = vcpu_msr_write(c->vcpu, index, e->data);
+			rc = vcpu_msr_write(c->vcpu, index, e->data, true);
 		else
-			rc = vcpu_msr_read(c->vcpu, index, &e->data);
+			rc = vcpu_msr_read(c->vcpu, index, &e->data, true);
 		if (rc < 0)
 			break;
 	}
@@ -382,6 +430,8 @@ static long vcpu_ioctl_set_cpuid2(struct ioctl_ctx *c)
 
 	if (rc < 0)
 		return rc;
+	if (!cpuid_table_valid(t->entries, n))
+		return -HV_EINVAL; /* kvm_check_cpuid() */
 	memcpy(tab->e, t->entries, n * sizeof(tab->e[0]));
 	tab->nent = n;
 	for (uint32_t i = 0; i < n; i++)
@@ -389,21 +439,23 @@ static long vcpu_ioctl_set_cpuid2(struct ioctl_ctx *c)
 	return 0;
 }
 
+/*
+ * kvm_vcpu_ioctl_get_cpuid2(): any nent at least the table's is fine; a
+ * smaller one is E2BIG (nent is then left as it was, as upstream).
+ */
 static long vcpu_ioctl_get_cpuid2(struct ioctl_ctx *c)
 {
 	struct kvm_cpuid2 *t = c->arg;
 	const struct cpuid_table *tab = &c->vcpu->cpuid;
 	uint32_t room;
-	long rc = cpuid_room(c, &room);
 
-	if (rc == -HV_EFAULT)
-		return rc;
-	if (rc < 0 || room < tab->nent) {
-		t->nent = tab->nent;
+	memcpy(&room, &t->nent, sizeof(room));
+	if (room < tab->nent)
 		return -HV_E2BIG;
-	}
+	if (c->arg_len < sizeof(*t) + (size_t)tab->nent * sizeof(struct kvm_cpuid_entry2))
+		return -HV_EFAULT;
 	t->nent = tab->nent;
-	memcpy(t->entries, tab->e, tab->nent * sizeof(tab->e[0]));
+	vcpu_cpuid_get_table(c->vcpu, t->entries); /* with the per-vCPU fields */
 	return 0;
 }
 

@@ -20,9 +20,14 @@
 #define CR0_NW (1ul << 29)
 #define CR0_CD (1ul << 30)
 #define CR0_PG (1ul << 31)
+/* The CR0 bits that exist (KVM's ~CR0_RESERVED_BITS). */
+#define CR0_KNOWN                                                                         \
+	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | \
+	 CR0_CD | CR0_PG)
 #define CR4_PSE (1ul << 4)
 #define CR4_PAE (1ul << 5)
 #define CR4_PGE (1ul << 7)
+#define CR4_SMEP (1ul << 20)
 #define CR4_LA57 (1ul << 12)
 #define CR4_VMXE (1ul << 13)
 #define CR4_SMXE (1ul << 14)
@@ -31,6 +36,7 @@
 #define CR4_PKS (1ul << 24)
 
 /* EFLAGS bits. */
+#define RFLAGS_TF (1ul << 8)
 #define RFLAGS_IF (1ul << 9)
 
 struct cpuid_regs {

@@ -47,9 +47,10 @@ static enum exit_action internal_error(struct vcpu *v, uint32_t suberror, unsign
 	return EXIT_TO_CONTROLLER;
 }
 
-static enum exit_action unhandled(struct vcpu *v, unsigned reason)
+static enum exit_action unhandled(struct vcpu *v)
 {
-	uint64_t data[2] = { reason, vmcs_readl(VMCS_EXIT_QUALIFICATION) };
+	unsigned reason = v->exit.reason;
+	uint64_t data[2] = { reason, v->exit.qual };
 
 	log_err("vm %s vcpu %d: unhandled exit %u (%s), qualification 0x%llx, rip 0x%llx",
 		v->vm->name, v->id, reason, vmx_exit_reason_name(reason),
@@ -79,33 +80,44 @@ static enum exit_action skip(struct vcpu *v)
 
 static enum exit_action handle_exception_nmi(struct vcpu *v)
 {
-	uint32_t info = vmcs_read32(VMCS_EXIT_INTR_INFO);
-	uint8_t vector = info & 0xff;
+	const struct vmx_exit_info *x = &v->exit;
+	uint32_t info = x->intr_info;
+	uint8_t vector = exit_event_vector(info);
 
-	if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+	if (exit_event_type(info) == INTR_TYPE_NMI) {
 		/* A host NMI arrived while the guest ran; nothing to forward. */
 		log_warn("vm %s vcpu %d: host NMI during guest execution", v->vm->name, v->id);
 		return EXIT_RESUME;
 	}
-	if (vector == VEC_BP && (v->guest_debug & KVM_GUESTDBG_USE_SW_BP)) {
-		struct kvm_debug_exit_arch *d = &v->run->debug.arch;
+	/*
+	 * An intercepted exception other than #PF while another event was
+	 * being delivered: two events at once, which handle_exception_nmi()
+	 * reports as KVM_INTERNAL_ERROR_SIMUL_EX.
+	 */
+	if (exit_event_valid(x->idt_info) && vector != VEC_PF) {
+		uint64_t data[4] = { x->idt_info, info, x->intr_error, 0 };
 
-		v->bp_len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-		d->exception = VEC_BP;
-		d->pad = 0;
-		d->pc = vmcs_readl(VMCS_GUEST_CS_BASE) + vmcs_readl(VMCS_GUEST_RIP);
-		d->dr6 = 0;
-		d->dr7 = vmcs_readl(VMCS_GUEST_DR7);
-		v->run->exit_reason = KVM_EXIT_DEBUG;
+		v->inject.valid = false; /* reported, not re-injected */
+		log_err("vm %s vcpu %d: exception %u while delivering event 0x%x",
+			v->vm->name, v->id, vector, x->idt_info);
+		return internal_error(v, KVM_INTERNAL_ERROR_SIMUL_EX, 4, data);
+	}
+	if (vector == VEC_BP && (v->guest_debug & KVM_GUESTDBG_USE_SW_BP)) {
+		v->bp_len = (uint8_t)x->insn_len;
+		vcpu_debug_exit(v, VEC_BP, 0);
+		return EXIT_TO_CONTROLLER;
+	}
+	/* A single step for the debugger: the qualification holds DR6's bits. */
+	if (vector == VEC_DB && (v->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
+		vcpu_debug_exit(v, VEC_DB, x->qual);
 		return EXIT_TO_CONTROLLER;
 	}
 	if (vector == VEC_MC) {
 		log_err("vm %s vcpu %d: machine check while the guest ran", v->vm->name, v->id);
-		return unhandled(v, EXIT_REASON_EXCEPTION_NMI);
+		return unhandled(v);
 	}
 	/* Intercepted guest exception: give it back to the guest. */
-	vcpu_queue_exception(v, vector, info & INTR_INFO_DELIVER_ERROR,
-			     vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE));
+	vcpu_queue_exception(v, vector, info & INTR_INFO_DELIVER_ERROR, x->intr_error);
 	return EXIT_RESUME;
 }
 
@@ -153,7 +165,7 @@ static enum exit_action handle_init(struct vcpu *v)
 
 static enum exit_action handle_sipi(struct vcpu *v)
 {
-	uint8_t vector = vmcs_readl(VMCS_EXIT_QUALIFICATION) & 0xff;
+	uint8_t vector = exit_sipi_vector(&v->exit);
 
 	vmcs_write16(VMCS_GUEST_CS_SEL, (uint16_t)vector << 8);
 	vmcs_writel(VMCS_GUEST_CS_BASE, (uint64_t)vector << 12);
@@ -164,7 +176,7 @@ static enum exit_action handle_sipi(struct vcpu *v)
 
 static enum exit_action handle_task_switch(struct vcpu *v)
 {
-	uint64_t data[2] = { EXIT_REASON_TASK_SWITCH, vmcs_readl(VMCS_EXIT_QUALIFICATION) };
+	uint64_t data[2] = { EXIT_REASON_TASK_SWITCH, v->exit.qual };
 
 	log_err("vm %s vcpu %d: hardware task switch (selector 0x%llx) is not emulated",
 		v->vm->name, v->id, (unsigned long long)(data[1] & 0xffff));
@@ -203,7 +215,19 @@ static int64_t hypercall_puts(struct vcpu *v, uint64_t gpa, uint64_t len)
 	for (uint64_t i = 0; i < len; i++)
 		if ((buf[i] < 0x20 && buf[i] != '\n') || buf[i] == 0x7f)
 			buf[i] = '?';
-	log_info("[%s] %s", v->vm->name, buf);
+	/*
+	 * One log line per guest line, each with the VM's prefix: a guest
+	 * cannot start a console line that looks like the hypervisor's own.
+	 */
+	for (char *line = buf, *end; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (!end) {
+			log_info("[%s] %s", v->vm->name, line);
+			break;
+		}
+		*end = 0;
+		log_info("[%s] %s", v->vm->name, line);
+	}
 	return (int64_t)len;
 }
 
@@ -223,7 +247,7 @@ static enum exit_action handle_vmcall(struct vcpu *v)
 	uint64_t nr = v->gpr[GPR_RAX];
 	int64_t ret;
 
-	if (vcpu_cpl() != 0) {
+	if (vcpu_cpl(v) != 0) {
 		ret = -1; /* -EPERM, as KVM answers user-mode hypercalls */
 	} else {
 		switch (nr) {
@@ -262,39 +286,64 @@ static void write_gpr(struct vcpu *v, unsigned reg, uint64_t val)
 		v->gpr[reg] = val;
 }
 
+/*
+ * MOV to/from CR8 (the TPR, 64-bit mode only): exits are on, so each
+ * vCPU has its own. Without an in-kernel APIC, lowering the TPR ends the
+ * run with KVM_EXIT_SET_TPR (handle_cr() in vmx.c): the controller may
+ * have an interrupt waiting for it. Only the low byte of the source
+ * register is taken, and bits 7:4 of it are reserved (kvm_set_cr8).
+ */
+static enum exit_action cr8_write(struct vcpu *v, uint64_t val)
+{
+	uint8_t old = v->cr8, cr8 = (uint8_t)val;
+
+	if (cr8 & ~0xfu)
+		return inject_gp(v);
+	v->cr8 = cr8;
+	vcpu_skip_instruction(v);
+	if (cr8 >= old)
+		return EXIT_RESUME;
+	v->run->exit_reason = KVM_EXIT_SET_TPR;
+	return EXIT_TO_CONTROLLER;
+}
+
 static enum exit_action handle_cr_access(struct vcpu *v)
 {
-	uint64_t q = vmcs_readl(VMCS_EXIT_QUALIFICATION);
-	unsigned cr = q & 15, type = q >> 4 & 3, reg = q >> 8 & 15;
+	const struct vmx_exit_info *x = &v->exit;
+	unsigned cr = exit_cr_number(x), reg = exit_cr_gpr(x);
 	uint64_t cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	uint64_t val = read_gpr(v, reg);
 	int err = 0;
 
-	uint64_t val = read_gpr(v, reg);
-
 	/* Outside 64-bit mode MOV to CR takes the low 32 bits. */
-	if (vcpu_code_mode() != INSN_MODE_64)
+	if (vcpu_code_mode(v) != INSN_MODE_64)
 		val &= 0xffffffff;
-	switch (type) {
-	case 0: /* MOV to CR */
+	switch (exit_cr_type(x)) {
+	case CR_MOV_TO:
 		if (cr == 0)
 			err = vcpu_set_cr0(v, val);
 		else if (cr == 4)
 			err = vcpu_set_cr4(v, val);
 		else if (cr == 3)
 			vmcs_writel(VMCS_GUEST_CR3, val);
+		else if (cr == 8)
+			return cr8_write(v, val);
 		else
-			return unhandled(v, EXIT_REASON_CR_ACCESS);
+			return unhandled(v);
 		break;
-	case 1: /* MOV from CR (only CR3 could exit, and does not with EPT) */
-		if (cr != 3)
-			return unhandled(v, EXIT_REASON_CR_ACCESS);
-		write_gpr(v, reg, vmcs_readl(VMCS_GUEST_CR3));
+	case CR_MOV_FROM:
+		if (cr == 3)
+			write_gpr(v, reg, vmcs_readl(VMCS_GUEST_CR3));
+		else if (cr == 8)
+			write_gpr(v, reg, v->cr8);
+		else
+			return unhandled(v);
 		break;
-	case 2: /* CLTS */
+	case CR_CLTS:
 		err = vcpu_set_cr0(v, cr0 & ~CR0_TS);
 		break;
-	case 3: /* LMSW: loads PE, MP, EM, TS; cannot clear PE */
-		err = vcpu_set_cr0(v, (cr0 & ~0xeull) | (q >> 16 & 0xf) | (cr0 & CR0_PE));
+	case CR_LMSW: /* loads PE, MP, EM, TS; cannot clear PE */
+		err = vcpu_set_cr0(v, (cr0 & ~0xeull) | (exit_lmsw_source(x) & 0xf) | (cr0 & CR0_PE));
 		break;
 	}
 	if (err)
@@ -303,39 +352,47 @@ static enum exit_action handle_cr_access(struct vcpu *v)
 }
 
 /* The common part of every KVM_EXIT_IO: data sits in the PIO page. */
-static enum exit_action io_exit(struct vcpu *v, bool in, uint8_t size, uint64_t q,
-				uint32_t count)
+static enum exit_action io_exit(struct vcpu *v, bool in, uint8_t size, uint32_t count)
 {
 	struct kvm_run *run = v->run;
 
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
 	run->io.size = size;
-	run->io.port = (uint16_t)(q >> 16);
+	run->io.port = exit_io_port(&v->exit);
 	run->io.count = count;
 	run->io.data_offset = VCPU_PIO_OFFSET;
 	return EXIT_TO_CONTROLLER;
 }
 
 #define RFLAGS_DF (1ul << 10)
-#define IO_INFO_ADDR_SIZE(info) (2u << ((info) >> 7 & 7)) /* 2, 4 or 8 bytes */
 
 /*
  * INS/OUTS, with or without REP: one exit moves as many elements as fit in
  * the rest of the guest page (all of them for a descending copy: one), so
  * the data always fits the PIO page. The exit gives the linear address.
+ * OUTS is done at the exit (its data is read now, as upstream's emulator
+ * writes back at the exit); INS waits for the controller's data.
  */
-static enum exit_action handle_string_io(struct vcpu *v, uint64_t q, uint8_t size, bool in)
+static enum exit_action handle_string_io(struct vcpu *v, uint8_t size, bool in)
 {
-	uint8_t asz = IO_INFO_ADDR_SIZE(vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO));
+	const struct vmx_exit_info *x = &v->exit;
+	uint8_t asz = exit_io_addr_size(x);
 	uint64_t mask = asz == 8 ? ~0ull : (1ull << (asz * 8)) - 1;
-	uint64_t la = vmcs_readl(VMCS_GUEST_LINEAR_ADDRESS);
-	bool rep = q >> 5 & 1, down = vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_DF;
-	uint8_t len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	uint64_t la = x->gla;
+	bool rep = exit_io_rep(x), down = vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_DF;
+	uint8_t len = (uint8_t)x->insn_len;
 	uint64_t count = rep ? v->gpr[GPR_RCX] & mask : 1;
 	uint64_t room = (PAGE_SIZE - (la & (PAGE_SIZE - 1))) / size;
 	uint8_t *pio = (uint8_t *)v->run + VCPU_PIO_OFFSET;
 
+	if (!asz) {
+		uint64_t data[2] = { EXIT_REASON_IO_INSTRUCTION, x->insn_info };
+
+		log_err("vm %s vcpu %d: string I/O exit with undefined address size (info 0x%x)",
+			v->vm->name, v->id, (unsigned)x->insn_info);
+		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
+	}
 	if (!count)
 		return skip(v); /* REP with RCX = 0 does nothing */
 	if (down || !room)
@@ -349,7 +406,7 @@ static enum exit_action handle_string_io(struct vcpu *v, uint64_t q, uint8_t siz
 		size_t got;
 
 		vcpu_walk_ctx(v, &ctx, pdptes);
-		got = guest_read_linear_res(&ctx, la, pio, count * size, vcpu_walk_user(), &res);
+		got = guest_read_linear_res(&ctx, la, pio, count * size, vcpu_walk_user(v), &res);
 		if (got < size) {
 			uint64_t data[2] = { EXIT_REASON_IO_INSTRUCTION, la };
 
@@ -365,36 +422,36 @@ static enum exit_action handle_string_io(struct vcpu *v, uint64_t q, uint8_t siz
 		count = got / size;
 		vcpu_string_io_done(v, GPR_RSI, count, size, asz, rep, down, len);
 	} else {
-		v->pending = PENDING_INS;
-		v->io_size = size;
-		v->pending_len = len;
+		vcpu_wait_ins(v, size, len);
 		v->ins.la = la;
 		v->ins.count = count;
 		v->ins.addr_size = asz;
 		v->ins.rep = rep;
 		v->ins.down = down;
 	}
-	return io_exit(v, in, size, q, (uint32_t)count);
+	return io_exit(v, in, size, (uint32_t)count);
 }
 
+/*
+ * IN and OUT: the instruction completes on the next KVM_RUN
+ * (complete_fast_pio_in / complete_fast_pio_out), so at the exit RIP
+ * still points at it, as KVM_GET_REGS shows on Linux.
+ */
 static enum exit_action handle_io(struct vcpu *v)
 {
-	uint64_t q = vmcs_readl(VMCS_EXIT_QUALIFICATION);
-	uint8_t size = (q & 7) + 1;
-	bool in = q >> 3 & 1;
-	struct kvm_run *run = v->run;
+	const struct vmx_exit_info *x = &v->exit;
+	uint8_t size = exit_io_size(x);
+	bool in = exit_io_in(x);
 
-	if (q >> 4 & 1)
-		return handle_string_io(v, q, size, in);
+	if (exit_io_string(x))
+		return handle_string_io(v, size, in);
 	if (in) {
-		v->pending = PENDING_IO_IN;
-		v->io_size = size;
-		v->pending_len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+		vcpu_wait_in(v, size, (uint8_t)x->insn_len);
 	} else {
-		memcpy((uint8_t *)run + VCPU_PIO_OFFSET, &v->gpr[GPR_RAX], size);
-		vcpu_skip_instruction(v);
+		memcpy((uint8_t *)v->run + VCPU_PIO_OFFSET, &v->gpr[GPR_RAX], size);
+		vcpu_wait_out(v, size, (uint8_t)x->insn_len);
 	}
-	return io_exit(v, in, size, q, 1);
+	return io_exit(v, in, size, 1);
 }
 
 /* ---- MSRs (emulated in vmx/msr.c) ----------------------------------- */
@@ -404,7 +461,7 @@ static enum exit_action handle_rdmsr(struct vcpu *v)
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val;
 
-	if (vcpu_msr_read(v, msr, &val) < 0) {
+	if (vcpu_msr_read(v, msr, &val, false) < 0) {
 		log_debug("vm %s vcpu %d: rdmsr 0x%x: #GP", v->vm->name, v->id, msr);
 		return inject_gp(v);
 	}
@@ -418,7 +475,7 @@ static enum exit_action handle_wrmsr(struct vcpu *v)
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
 
-	if (vcpu_msr_write(v, msr, val) < 0) {
+	if (vcpu_msr_write(v, msr, val, false) < 0) {
 		log_debug("vm %s vcpu %d: wrmsr 0x%x value 0x%llx: #GP", v->vm->name, v->id, msr,
 			  (unsigned long long)val);
 		return inject_gp(v);
@@ -433,7 +490,7 @@ static enum exit_action handle_xsetbv(struct vcpu *v)
 	uint64_t supported = xstate_guest_xcr0_mask();
 
 	/* x87 always; AVX needs SSE; AVX-512 state needs AVX; nothing unsupported. */
-	if (index != 0 || vcpu_cpl() != 0 || !(val & 1) || (val & ~supported) ||
+	if (index != 0 || vcpu_cpl(v) != 0 || !(val & 1) || (val & ~supported) ||
 	    ((val & 4) && !(val & 2)) || ((val & 0xe0) && (val & 0xe0) != 0xe0) ||
 	    ((val & 0xe0) && !(val & 4)))
 		return inject_gp(v);
@@ -444,33 +501,45 @@ static enum exit_action handle_xsetbv(struct vcpu *v)
 
 /* ---- EPT ---------------------------------------------------------------- */
 
-#define EPT_QUAL_READ (1u << 0)
-#define EPT_QUAL_WRITE (1u << 1)
-#define EPT_QUAL_FETCH (1u << 2)
-
 /* Fetch the instruction at the guest's RIP through its own page tables. */
 static size_t fetch_instruction(struct vcpu *v, uint8_t *buf, size_t max)
 {
 	struct guest_walk_ctx ctx;
 	uint64_t pdptes[4];
-	uint64_t rip = vmcs_readl(VMCS_GUEST_CS_BASE) + vmcs_readl(VMCS_GUEST_RIP);
 
 	vcpu_walk_ctx(v, &ctx, pdptes);
-	if (vcpu_code_mode() != INSN_MODE_64)
-		rip &= 0xffffffff;
-	return guest_read_linear(&ctx, rip, buf, max, WALK_FETCH | vcpu_walk_user());
+	return guest_read_linear(&ctx, vcpu_linear_rip(v), buf, max, WALK_FETCH | vcpu_walk_user(v));
 }
 
+/*
+ * A guest-physical address no slot backs: MMIO for the controller. During
+ * the delivery of an event (the IDT, a stack or a TSS in MMIO) there is no
+ * instruction to emulate: KVM_INTERNAL_ERROR_DELIVERY_EV with the
+ * vectoring information, exit reason, qualification and address, as
+ * __vmx_handle_exit() reports it.
+ */
 static enum exit_action handle_ept_violation(struct vcpu *v)
 {
-	uint64_t q = vmcs_readl(VMCS_EXIT_QUALIFICATION);
-	uint64_t gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	const struct vmx_exit_info *x = &v->exit;
+	uint64_t gpa = x->gpa;
 	struct kvm_run *run = v->run;
 	uint8_t bytes[15];
 	size_t got;
 	int err;
 
-	if (q & EPT_QUAL_FETCH) {
+	if (exit_event_valid(x->idt_info)) {
+		uint64_t data[5] = { x->idt_info, x->full_reason, x->qual, gpa, 0 };
+
+		v->inject.valid = false; /* reported, not re-injected */
+		log_err("vm %s vcpu %d: event 0x%x delivery touched 0x%llx, where there is no memory",
+			v->vm->name, v->id, x->idt_info, (unsigned long long)gpa);
+		return internal_error(v, KVM_INTERNAL_ERROR_DELIVERY_EV, 5, data);
+	}
+	/* An IRET that unblocked NMIs faulted: blocking comes back (SDM 27.2.3). */
+	if (exit_nmi_unblocked_by_iret(x))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			     vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) | (1u << 3));
+	if (exit_ept_fetch(x)) {
 		uint64_t data[2] = { EXIT_REASON_EPT_VIOLATION, gpa };
 
 		log_err("vm %s vcpu %d: instruction fetch from 0x%llx, where there is no memory",
@@ -478,7 +547,7 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
 	}
 	got = fetch_instruction(v, bytes, sizeof(bytes));
-	v->mmio_mode = vcpu_code_mode();
+	v->mmio_mode = vcpu_code_mode(v);
 	err = insn_decode_mmio(bytes, got, v->mmio_mode, &v->mmio);
 	if (err < 0) {
 		uint64_t data[4] = { EXIT_REASON_EPT_VIOLATION, gpa, got, 0 };
@@ -502,17 +571,17 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 		val = mmio_store_value(&v->mmio, v->gpr);
 
 		memcpy(run->mmio.data, &val, v->mmio.size);
-		vmcs_writel(VMCS_GUEST_RIP, vmcs_readl(VMCS_GUEST_RIP) + v->mmio.len);
+		/* A store is done at the exit (the emulator writes back at once). */
+		vcpu_advance_rip(v, v->mmio.len);
 	} else {
-		v->pending = PENDING_MMIO_READ;
-		v->pending_len = v->mmio.len;
+		vcpu_wait_mmio_read(v, v->mmio.len);
 	}
 	return EXIT_TO_CONTROLLER;
 }
 
 static enum exit_action handle_ept_misconfig(struct vcpu *v)
 {
-	uint64_t data[2] = { EXIT_REASON_EPT_MISCONFIG, vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS) };
+	uint64_t data[2] = { EXIT_REASON_EPT_MISCONFIG, v->exit.gpa };
 
 	log_err("vm %s vcpu %d: EPT misconfiguration at 0x%llx: a hypervisor bug", v->vm->name,
 		v->id, (unsigned long long)data[1]);
@@ -561,9 +630,23 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_VMFUNC] = inject_ud,
 };
 
-enum exit_action vmx_handle_exit(struct vcpu *v, unsigned reason)
+/*
+ * Where nested VMX will decide whether an exit of an L2 guest goes to its
+ * L1 hypervisor (KVM's nested_vmx_reflect_vmexit). No vCPU runs an L2
+ * guest yet (loaded_vmcs is always vmcs01), so every exit is ours.
+ */
+static bool reflect_to_l1(struct vcpu *v)
 {
+	return false;
+}
+
+enum exit_action vmx_handle_exit(struct vcpu *v)
+{
+	unsigned reason = v->exit.reason;
+
+	if (reflect_to_l1(v))
+		return EXIT_RESUME;
 	if (reason >= EXIT_REASON_MAX || !handlers[reason])
-		return unhandled(v, reason);
+		return unhandled(v);
 	return handlers[reason](v);
 }

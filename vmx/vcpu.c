@@ -41,6 +41,8 @@ extern char vmx_exit_entry[];
 #define DR7_WRITABLE 0xffff2fffull   /* bits 12, 14 and 15 are reserved zero */
 
 static struct vcpu *current_vcpu;
+static int load_pdptes(struct vcpu *v, uint64_t cr3);
+static void apply_singlestep_tf(struct vcpu *v);
 void (*vcpu_slice_hook)(void);
 static uint32_t exception_bitmap(const struct vcpu *v);
 static void put_state(struct vcpu *v);
@@ -76,6 +78,34 @@ static uint64_t cr0_forced(void)
 {
 	/* Unrestricted guest: PE and PG are the guest's to choose. */
 	return vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG);
+}
+
+/* The guest's CR0: host-owned bits from the read shadow, the rest as it wrote them. */
+static uint64_t vcpu_read_cr0(struct vcpu *v)
+{
+	uint64_t mask = CR0_HOST_OWNED | cr0_forced();
+
+	return (vmcs_readl(VMCS_CR0_READ_SHADOW) & mask) | (vmcs_readl(VMCS_GUEST_CR0) & ~mask);
+}
+
+/*
+ * CR4 bits the guest may set (kvm_is_valid_cr4): the CPU's, less VMX/SMX/
+ * PKS and LA57 (hidden), less those whose feature its CPUID lacks.
+ */
+static bool cr4_valid(struct vcpu *v, uint64_t cr4)
+{
+	if ((cr4 & ~vmx_caps.cr4_fixed1) || (cr4 & (CR4_VMXE | CR4_SMXE | CR4_PKS | CR4_LA57)))
+		return false;
+	return !(cr4 & vcpu_cpuid_cr4_reserved(v));
+}
+
+/* Drop the guest's own cached translations (its VPID's; all without VPID). */
+static void vcpu_flush_guest_tlb(struct vcpu *v)
+{
+	if (vmx_config.vpid && v->vpid)
+		invvpid_safe(INVVPID_SINGLE_CONTEXT, v->vpid);
+	else
+		ept_flush(&v->vm->ept);
 }
 
 static void setup_host_state(void)
@@ -124,7 +154,7 @@ static void setup_controls(struct vcpu *v)
 	vmcs_write64(VMCS_IO_BITMAP_A, v->io_bitmap_a);
 	vmcs_write64(VMCS_IO_BITMAP_B, v->io_bitmap_b);
 	vmcs_write64(VMCS_MSR_BITMAP, v->msr_bitmap);
-	vmcs_write64(VMCS_TSC_OFFSET, 0);
+	vmcs_write64(VMCS_TSC_OFFSET, 0); /* vcpu_msr_reset() sets the VM's */
 	vmcs_write64(VMCS_EPT_POINTER, v->vm->ept.eptp);
 	if (c->vpid)
 		vmcs_write16(VMCS_VPID, v->vpid);
@@ -142,6 +172,9 @@ static void set_segment(uint32_t sel_f, const struct kvm_segment *s)
 	uint32_t ar = s->type | s->s << 4 | s->dpl << 5 | s->present << 7 | s->avl << 12 |
 		      s->l << 13 | s->db << 14 | s->g << 15;
 
+	/* __vmx_set_segment() with unrestricted guest: every type but LDTR's is accessed. */
+	if (sel_f != VMCS_GUEST_LDTR_SEL)
+		ar |= 1;
 	if (s->unusable || (!s->present && sel_f != VMCS_GUEST_CS_SEL && sel_f != VMCS_GUEST_TR_SEL))
 		ar = AR_UNUSABLE;
 	vmcs_write_checked(VMCS_GUEST_ES_SEL + idx, s->selector);
@@ -170,7 +203,13 @@ static void get_segment(uint32_t sel_f, struct kvm_segment *s)
 	s->unusable = ar >> 16 & 1;
 }
 
-/* The x86 reset state (SDM 9.1.1): real mode at F000:FFF0. */
+/*
+ * The state after RESET as upstream's kvm_vcpu_reset() and vmx_vcpu_reset()
+ * leave it (SDM 9.1.1): real mode at F000:FFF0, CR0 = CD | NW | ET, RDX =
+ * the family/model/stepping of CPUID leaf 1 (0x600 without one), every
+ * other register 0, DR6/DR7 at their reset values, XCR0 = x87, CR8 = 0.
+ * The MSRs, apic_base among them, are vcpu_msr_reset()'s.
+ */
 static void reset_state(struct vcpu *v)
 {
 	struct kvm_sregs s;
@@ -187,11 +226,14 @@ static void reset_state(struct vcpu *v)
 	s.ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
 	s.gdt.limit = s.idt.limit = 0xffff;
 	s.cr0 = CR0_ET | CR0_NW | CR0_CD;
-	s.apic_base = 0xfee00000 | (v->id == 0 ? 1u << 8 : 0);
+	s.apic_base = 0;
 	vcpu_set_sregs(v, &s);
 	memset(&r, 0, sizeof(r));
 	r.rip = 0xfff0;
 	r.rflags = 2;
+	r.rdx = vcpu_cpuid(v, 1, 0).eax;
+	if (!r.rdx)
+		r.rdx = 0x600; /* no leaf 1 */
 	vcpu_set_regs(v, &r);
 	vmcs_write64(VMCS_GUEST_IA32_PAT, PAT_RESET);
 	vmcs_writel(VMCS_GUEST_DR7, DR7_RESET);
@@ -203,58 +245,69 @@ static void reset_state(struct vcpu *v)
 	vmcs_writel(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmcs_writel(VMCS_GUEST_SYSENTER_EIP, 0);
 	v->xcr0 = 1; /* x87 only, as after reset */
+	v->cr8 = 0;
 }
 
 int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 {
-	uint64_t pa = pages_alloc_zeroed(pages_for(sizeof(struct vcpu)), 1);
+	uint64_t pa, run_pa, xs_pa;
 	struct vcpu *v;
 
+	/* Every check before the first allocation: an error leaks nothing. */
 	if (vm->n_vcpus >= VM_MAX_VCPUS || id < 0 || id >= VM_MAX_VCPUS)
 		return -HV_EINVAL;
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		if (vm->vcpus[i]->id == id)
 			return -HV_EEXIST;
+	pa = pages_alloc_zeroed(pages_for(sizeof(struct vcpu)), 1);
 	if (!pa)
 		return -HV_ENOMEM;
 	v = phys_to_virt(pa);
 	v->vm = vm;
 	v->id = id;
-	v->vmcs = page_alloc_zeroed();
-	v->run = phys_to_virt(pages_alloc_zeroed(VCPU_RUN_PAGES, 1));
+	v->vmcs01.cpu = -1;
+	v->vmcs01.pa = page_alloc_zeroed();
+	run_pa = pages_alloc_zeroed(VCPU_RUN_PAGES, 1);
+	v->run = run_pa ? phys_to_virt(run_pa) : NULL;
 	v->io_bitmap_a = page_alloc_zeroed();
 	v->io_bitmap_b = page_alloc_zeroed();
 	v->msr_bitmap = page_alloc_zeroed();
-	v->xstate = phys_to_virt(pages_alloc_zeroed(pages_for(xstate_area_size()), 1));
-	if (!v->vmcs || !v->run || !v->io_bitmap_a || !v->io_bitmap_b || !v->msr_bitmap ||
-	    !v->xstate) {
+	xs_pa = pages_alloc_zeroed(pages_for(xstate_area_size()), 1);
+	v->xstate = xs_pa ? phys_to_virt(xs_pa) : NULL;
+	v->vpid = vmx_config.vpid ? vpid_alloc() : 0;
+	if (!v->vmcs01.pa || !v->run || !v->io_bitmap_a || !v->io_bitmap_b || !v->msr_bitmap ||
+	    !v->xstate || (vmx_config.vpid && !v->vpid)) {
+		int err = vmx_config.vpid && !v->vpid && v->xstate ? -HV_ENOSPC : -HV_ENOMEM;
+
 		vcpu_destroy(v);
-		return -HV_ENOMEM;
+		return err;
 	}
 	/* Every port and every MSR exits; handlers decide. */
 	memset(phys_to_virt(v->io_bitmap_a), 0xff, PAGE_SIZE);
 	memset(phys_to_virt(v->io_bitmap_b), 0xff, PAGE_SIZE);
 	memset(phys_to_virt(v->msr_bitmap), 0xff, PAGE_SIZE);
-	*(uint32_t *)phys_to_virt(v->vmcs) = (uint32_t)vmx_caps.basic & 0x7fffffff;
-	v->vpid = vpid_alloc();
-	if (!v->vpid) {
-		vcpu_destroy(v);
-		return -HV_ENOSPC; /* 65535 vCPUs alive */
-	}
+	*(uint32_t *)phys_to_virt(v->vmcs01.pa) = (uint32_t)vmx_caps.basic & 0x7fffffff;
+	/* A recycled VPID may still tag translations of the vCPU that had it. */
+	if (v->vpid)
+		invvpid_safe(INVVPID_SINGLE_CONTEXT, v->vpid);
 	v->cpuid.nent = (uint32_t)cpuid_supported(v->cpuid.e, VCPU_CPUID_MAX);
 
 	xstate_area_reset(v->xstate);
 	v->dr6 = DR6_RESET;
+	memset(&v->dbg_set, 0, sizeof(v->dbg_set));
 
 	if (current_vcpu)
 		put_state(current_vcpu);
-	vmclear(v->vmcs);
-	vmptrld(v->vmcs);
+	vmclear(v->vmcs01.pa);
+	vmptrld(v->vmcs01.pa);
+	v->vmcs01.cpu = 0;
+	v->loaded_vmcs = &v->vmcs01;
 	current_vcpu = v;
 	setup_host_state();
 	setup_controls(v);
 	reset_state(v);
 	get_state(v);
+	vcpu_msr_reset(v); /* MSRs, apic_base and the VM's TSC, as kvm_vcpu_reset() */
 	vm->vcpus[vm->n_vcpus++] = v;
 	*out = v;
 	return 0;
@@ -262,9 +315,9 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 
 void vcpu_destroy(struct vcpu *v)
 {
-	if (v->vmcs) {
-		vmclear(v->vmcs);
-		page_free(v->vmcs);
+	if (v->vmcs01.pa) {
+		vmclear(v->vmcs01.pa);
+		page_free(v->vmcs01.pa);
 	}
 	if (current_vcpu == v)
 		current_vcpu = NULL;
@@ -287,6 +340,8 @@ void vcpu_destroy(struct vcpu *v)
 /* The current vCPU's non-VMCS state goes back to its struct. */
 static void put_state(struct vcpu *v)
 {
+	/* SWAPGS in the guest changes it without an exit. */
+	v->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
 	v->db[0] = read_dr0();
 	v->db[1] = read_dr1();
 	v->db[2] = read_dr2();
@@ -320,7 +375,8 @@ void vcpu_load(struct vcpu *v)
 		return;
 	if (current_vcpu)
 		put_state(current_vcpu);
-	vmptrld(v->vmcs);
+	vmptrld(v->loaded_vmcs->pa);
+	v->loaded_vmcs->cpu = 0;
 	get_state(v);
 	current_vcpu = v;
 }
@@ -352,6 +408,8 @@ int vcpu_get_regs(struct vcpu *v, struct kvm_regs *r)
 	r->rsp = vmcs_readl(VMCS_GUEST_RSP);
 	r->rip = vmcs_readl(VMCS_GUEST_RIP);
 	r->rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+	if (v->tf_by_debugger)
+		r->rflags &= ~RFLAGS_TF; /* the debugger's, not the guest's */
 	return 0;
 }
 
@@ -379,6 +437,8 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *in)
 	vmcs_writel(VMCS_GUEST_RIP, r.rip);
 	/* Bit 1 is always 1; the reserved bits are 0. */
 	vmcs_writel(VMCS_GUEST_RFLAGS, (r.rflags & 0x3f7fd5) | 2);
+	v->tf_by_debugger = false;
+	apply_singlestep_tf(v);
 	return 0;
 }
 
@@ -400,7 +460,8 @@ int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
 	s->gdt.limit = (uint16_t)vmcs_read32(VMCS_GUEST_GDTR_LIMIT);
 	s->idt.base = vmcs_readl(VMCS_GUEST_IDTR_BASE);
 	s->idt.limit = (uint16_t)vmcs_read32(VMCS_GUEST_IDTR_LIMIT);
-	s->cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	s->cr0 = vcpu_read_cr0(v);
+	s->cr8 = v->cr8;
 	s->cr2 = v->cr2;
 	s->cr3 = vmcs_readl(VMCS_GUEST_CR3);
 	s->cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW);
@@ -430,15 +491,15 @@ void vcpu_sync_long_mode(struct vcpu *v, uint64_t efer)
  * EFER.LMA; outside it neither EFER.LMA nor CS.L may be set; CR0 has no
  * bits above 31, no PG without PE and no NW without CD.
  */
-static bool sregs_valid(const struct kvm_sregs *s)
+static bool sregs_valid(struct vcpu *v, const struct kvm_sregs *s)
 {
 	if ((s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) || (s->cr0 >> 32) ||
 	    ((s->cr0 & CR0_PG) && !(s->cr0 & CR0_PE)) ||
-	    ((s->cr0 & CR0_NW) && !(s->cr0 & CR0_CD)) ||
-	    (s->cr4 & (CR4_VMXE | CR4_SMXE | CR4_PKS)) || (s->cr4 & ~vmx_caps.cr4_fixed1))
+	    ((s->cr0 & CR0_NW) && !(s->cr0 & CR0_CD)) || !cr4_valid(v, s->cr4))
 		return false;
 	if ((s->efer & EFER_LME) && (s->cr0 & CR0_PG))
-		return (s->cr4 & CR4_PAE) && (s->efer & EFER_LMA);
+		return (s->cr4 & CR4_PAE) && (s->efer & EFER_LMA) &&
+		       !(s->cr3 & vcpu_reserved_gpa_bits(v)); /* kvm_vcpu_is_illegal_gpa(cr3) */
 	return !(s->efer & EFER_LMA) && !s->cs.l;
 }
 
@@ -448,9 +509,12 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *in)
 	const struct kvm_segment *segs[] = { &s.cs, &s.ds, &s.es, &s.fs,
 					     &s.gs, &s.ss, &s.tr, &s.ldt };
 
-	if (!sregs_valid(&s))
+	vcpu_load(v); /* its CPUID answers below read its VMCS */
+	if (!sregs_valid(v, &s))
 		return -HV_EINVAL;
-	vcpu_load(v);
+	/* __set_sregs_common(): kvm_set_apic_base(), host-initiated, first. */
+	if (vcpu_msr_write(v, MSR_IA32_APIC_BASE, s.apic_base, true) < 0)
+		return -HV_EINVAL;
 	for (unsigned i = 0; i < 8; i++)
 		set_segment(seg_fields[i], segs[i]);
 	vmcs_writel(VMCS_GUEST_GDTR_BASE, s.gdt.base);
@@ -463,22 +527,61 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *in)
 	vmcs_writel(VMCS_GUEST_CR4, s.cr4 | vmx_caps.cr4_fixed0);
 	vmcs_writel(VMCS_CR4_READ_SHADOW, s.cr4);
 	v->cr2 = s.cr2;
-	v->apic_base = s.apic_base;
+	v->cr8 = s.cr8 & 0xf;
 	vcpu_sync_long_mode(v, s.efer);
+	/*
+	 * PAE paging under EPT: the CPU takes the PDPTEs from the VMCS, so
+	 * load them from guest memory now, as __set_sregs() does with
+	 * load_pdptrs() (whose failure it ignores: entries that cannot be
+	 * read or hold reserved bits leave all four not present here).
+	 */
+	if ((s.cr0 & CR0_PG) && (s.cr4 & CR4_PAE) && !(s.efer & EFER_LMA) &&
+	    load_pdptes(v, s.cr3) < 0) {
+		vmcs_write64(VMCS_GUEST_PDPTE0, 0);
+		vmcs_write64(VMCS_GUEST_PDPTE1, 0);
+		vmcs_write64(VMCS_GUEST_PDPTE2, 0);
+		vmcs_write64(VMCS_GUEST_PDPTE3, 0);
+	}
+	/* New paging state: nothing the guest cached before may survive. */
+	vcpu_flush_guest_tlb(v);
 	for (unsigned i = 0; i < 256; i++)
-		if (s.interrupt_bitmap[i / 64] & (1ull << (i % 64)))
-			vcpu_interrupt(v, i);
+		if (s.interrupt_bitmap[i / 64] & (1ull << (i % 64))) {
+			v->irq_pending = true; /* kvm_queue_interrupt(), as upstream */
+			v->irq_vector = (uint8_t)i;
+		}
 	return 0;
 }
 
 static uint32_t exception_bitmap(const struct vcpu *v)
 {
-	return 1u << VEC_MC | (v->guest_debug & KVM_GUESTDBG_USE_SW_BP ? 1u << VEC_BP : 0);
+	return 1u << VEC_MC | (v->guest_debug & KVM_GUESTDBG_USE_SW_BP ? 1u << VEC_BP : 0) |
+	       (v->guest_debug & KVM_GUESTDBG_SINGLESTEP ? 1u << VEC_DB : 0);
+}
+
+/*
+ * KVM_GUESTDBG_SINGLESTEP runs the guest with RFLAGS.TF set for the
+ * debugger (kvm_set_rflags / kvm_get_rflags): the guest's own TF is what
+ * KVM_GET_REGS shows, and each #DB trap ends the run with KVM_EXIT_DEBUG.
+ */
+static void apply_singlestep_tf(struct vcpu *v)
+{
+	uint64_t rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+
+	if (v->guest_debug & KVM_GUESTDBG_SINGLESTEP) {
+		if (!(rflags & RFLAGS_TF)) {
+			v->tf_by_debugger = true;
+			vmcs_writel(VMCS_GUEST_RFLAGS, rflags | RFLAGS_TF);
+		}
+	} else if (v->tf_by_debugger) {
+		v->tf_by_debugger = false;
+		vmcs_writel(VMCS_GUEST_RFLAGS, rflags & ~RFLAGS_TF);
+	}
 }
 
 int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *in)
 {
-	const uint32_t known = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP;
+	const uint32_t known = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP |
+			       KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP;
 	uint32_t control = in->control; /* copied once */
 
 	if ((control & ~known) || (control && !(control & KVM_GUESTDBG_ENABLE)))
@@ -495,6 +598,7 @@ int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *in)
 	}
 	v->guest_debug = control & ~KVM_GUESTDBG_INJECT_BP;
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, exception_bitmap(v));
+	apply_singlestep_tf(v);
 	return 0;
 }
 
@@ -530,6 +634,11 @@ int vcpu_get_debugregs(struct vcpu *v, struct kvm_debugregs *d)
 	d->db[3] = read_dr3();
 	d->dr6 = read_dr6();
 	d->dr7 = vmcs_readl(VMCS_GUEST_DR7);
+	/* kvm_vcpu_ioctl_x86_get_debugregs(): vcpu->arch.dr6/dr7, not the hardware's. */
+	if (d->dr6 == v->dbg_set.dr6_hw)
+		d->dr6 = v->dbg_set.dr6;
+	if (d->dr7 == v->dbg_set.dr7_hw)
+		d->dr7 = v->dbg_set.dr7;
 	return 0;
 }
 
@@ -548,6 +657,10 @@ int vcpu_set_debugregs(struct vcpu *v, const struct kvm_debugregs *in)
 	write_dr3(d.db[3]);
 	write_dr6(d.dr6 | DR6_RESET_ONES);
 	vmcs_writel(VMCS_GUEST_DR7, (d.dr7 & DR7_WRITABLE) | DR7_RESET);
+	v->dbg_set.dr6 = d.dr6;
+	v->dbg_set.dr7 = d.dr7;
+	v->dbg_set.dr6_hw = read_dr6();
+	v->dbg_set.dr7_hw = vmcs_readl(VMCS_GUEST_DR7);
 	return 0;
 }
 
@@ -617,7 +730,9 @@ int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *in)
 	if ((e.flags & KVM_VCPUEVENT_VALID_SMM) &&
 	    (e.smi.smm || e.smi.pending || e.smi.smm_inside_nmi || e.smi.latched_init))
 		return -HV_EINVAL; /* no SMM here */
-	if (e.exception.injected || e.exception.pending) {
+	/* Without KVM_VCPUEVENT_VALID_PAYLOAD, "pending" means nothing (upstream). */
+	e.exception.pending = 0;
+	if (e.exception.injected) {
 		if (e.exception.nr > 31 || e.exception.nr == VEC_NMI)
 			return -HV_EINVAL;
 		info = INTR_INFO_VALID | e.exception.nr |
@@ -630,19 +745,12 @@ int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *in)
 			return -HV_EINVAL; /* one event per entry */
 		info = INTR_INFO_VALID | INTR_TYPE_SW_INTR | e.interrupt.nr;
 	}
-	if (e.flags & KVM_VCPUEVENT_VALID_SHADOW) {
-		if (e.interrupt.shadow & ~(KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS) ||
-		    e.interrupt.shadow == (KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS))
-			return -HV_EINVAL;
-	}
 	vcpu_load(v);
-	if ((e.flags & KVM_VCPUEVENT_VALID_SHADOW) && (e.interrupt.shadow & KVM_X86_SHADOW_INT_STI) &&
-	    !(vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
-		return -HV_EINVAL; /* an STI shadow with IF=0 fails VM entry */
 
 	v->inject.valid = info != 0;
 	v->inject.info = info;
 	v->inject.error = e.exception.has_error_code ? e.exception.error_code : 0;
+	v->inject.reinject = false;
 	v->inject.len = !is_soft(info & INTR_TYPE_MASK)			? 0
 			: (info & INTR_TYPE_MASK) == INTR_TYPE_SW_INTR ? 2 /* INT n */
 									: 1; /* INT3, INTO */
@@ -655,20 +763,28 @@ int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *in)
 	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	intr = e.nmi.masked ? intr | INTERRUPTIBILITY_NMI : intr & ~INTERRUPTIBILITY_NMI;
 	if (e.flags & KVM_VCPUEVENT_VALID_SHADOW) {
+		/* vmx_set_interrupt_shadow(): MOV SS wins; other bits are ignored. */
 		intr &= ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS);
-		if (e.interrupt.shadow & KVM_X86_SHADOW_INT_STI)
-			intr |= INTERRUPTIBILITY_STI;
 		if (e.interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS)
 			intr |= INTERRUPTIBILITY_MOVSS;
+		else if (e.interrupt.shadow & KVM_X86_SHADOW_INT_STI)
+			intr |= INTERRUPTIBILITY_STI;
 	}
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
 	return 0;
 }
 
+/*
+ * KVM_INTERRUPT without an in-kernel irqchip (kvm_vcpu_ioctl_interrupt):
+ * a vector above 255 is EINVAL, a second one while the first still waits
+ * is ENXIO.
+ */
 int vcpu_interrupt(struct vcpu *v, uint32_t vector)
 {
 	if (vector > 255)
 		return -HV_EINVAL;
+	if (v->irq_pending)
+		return -HV_ENXIO;
 	v->irq_pending = true;
 	v->irq_vector = (uint8_t)vector;
 	return 0;
@@ -679,40 +795,113 @@ void vcpu_queue_nmi(struct vcpu *v)
 	v->nmi_pending = true;
 }
 
+/* Exception classes for the double-fault rules (SDM table 6-5; KVM's exception_class). */
+enum exc_class { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGE_FAULT };
+
+static enum exc_class exception_class(unsigned vector)
+{
+	switch (vector) {
+	case VEC_PF:
+		return EXC_PAGE_FAULT;
+	case VEC_DE:
+	case 10: /* #TS */
+	case 11: /* #NP */
+	case 12: /* #SS */
+	case VEC_GP:
+		return EXC_CONTRIBUTORY;
+	default:
+		return EXC_BENIGN;
+	}
+}
+
+/*
+ * A hardware exception for the next entry (kvm_multiple_exception): if an
+ * exception already waits, two contributory ones or a page fault followed
+ * by a contributory one or a page fault make a #DF; anything during a #DF
+ * is a triple fault (the run ends with KVM_EXIT_SHUTDOWN); otherwise the
+ * new exception replaces the old (re-executing the instruction raises it
+ * again). An interrupt or NMI waiting for re-injection is not an
+ * exception: the new exception goes first and the event is delivered
+ * afterwards, as the CPU handles an exception raised before delivery.
+ */
 void vcpu_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error)
 {
-	if (v->inject.valid) {
-		/* An exception while another event waits: a double fault (SDM 6.15). */
-		log_debug("vm %s vcpu %d: exception %u during delivery of 0x%x: #DF",
-			  v->vm->name, v->id, vector, v->inject.info);
-		vector = VEC_DF;
-		has_error = true;
-		error = 0;
+	if (v->inject.valid && (v->inject.info & INTR_TYPE_MASK) == INTR_TYPE_HW_EXCEPTION) {
+		unsigned prev = v->inject.info & 0xff;
+		enum exc_class c1 = exception_class(prev), c2 = exception_class(vector);
+
+		if (prev == VEC_DF) {
+			log_info("vm %s vcpu %d: exception %u while delivering #DF: triple fault",
+				 v->vm->name, v->id, vector);
+			v->triple_fault = true;
+			v->inject.valid = false;
+			return;
+		}
+		if ((c1 == EXC_CONTRIBUTORY && c2 == EXC_CONTRIBUTORY) ||
+		    (c1 == EXC_PAGE_FAULT && c2 != EXC_BENIGN)) {
+			log_debug("vm %s vcpu %d: exception %u during delivery of %u: #DF",
+				  v->vm->name, v->id, vector, prev);
+			vector = VEC_DF;
+			has_error = true;
+			error = 0;
+		}
+	} else if (v->inject.valid) {
+		/* Keep the interrupted event for after this exception. */
+		if ((v->inject.info & INTR_TYPE_MASK) == INTR_TYPE_EXT_INTR && !v->irq_pending) {
+			v->irq_pending = true;
+			v->irq_vector = (uint8_t)v->inject.info;
+		} else if ((v->inject.info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+			v->nmi_pending = true;
+		}
 	}
 	v->inject.valid = true;
+	v->inject.reinject = false;
 	v->inject.info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector |
 			 (has_error ? INTR_INFO_DELIVER_ERROR : 0);
 	v->inject.error = error;
 	v->inject.len = 0;
 }
 
-void vcpu_skip_instruction(struct vcpu *v)
+#define DR6_BS (1ull << 14)
+
+void vcpu_advance_rip(struct vcpu *v, uint64_t len)
 {
 	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	uint64_t rip = vmcs_readl(VMCS_GUEST_RIP) + len;
 
-	vmcs_writel(VMCS_GUEST_RIP, vmcs_readl(VMCS_GUEST_RIP) + vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+	if (vcpu_code_mode(v) != INSN_MODE_64)
+		rip = (uint32_t)rip;
+	vmcs_writel(VMCS_GUEST_RIP, rip);
 	/* The instruction completed: STI / MOV SS shadows end with it. */
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS))
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+	/*
+	 * kvm_vcpu_do_singlestep(): a trap after the instruction, to the
+	 * debugger (KVM_EXIT_DEBUG before the next entry) or to the guest
+	 * (#DB with DR6.BS).
+	 */
+	if (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_TF) {
+		if (v->guest_debug & KVM_GUESTDBG_SINGLESTEP) {
+			v->singlestep_exit = true;
+		} else {
+			write_dr6(read_dr6() | DR6_BS);
+			vcpu_queue_exception(v, VEC_DB, false, 0);
+		}
+	}
 }
 
-unsigned vcpu_cpl(void)
+void vcpu_skip_instruction(struct vcpu *v)
+{
+	vcpu_advance_rip(v, v->exit.insn_len);
+}
+
+unsigned vcpu_cpl(struct vcpu *v)
 {
 	return vmcs_read32(VMCS_GUEST_SS_AR) >> 5 & 3;
 }
 
-enum insn_cpu_mode vcpu_code_mode(void)
+enum insn_cpu_mode vcpu_code_mode(struct vcpu *v)
 {
 	uint32_t cs_ar = vmcs_read32(VMCS_GUEST_CS_AR);
 
@@ -721,6 +910,13 @@ enum insn_cpu_mode vcpu_code_mode(void)
 	if ((vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA) && (cs_ar & (1u << 13)))
 		return INSN_MODE_64;
 	return cs_ar & (1u << 14) ? INSN_MODE_32 : INSN_MODE_16;
+}
+
+uint64_t vcpu_linear_rip(struct vcpu *v)
+{
+	uint64_t la = vmcs_readl(VMCS_GUEST_CS_BASE) + vmcs_readl(VMCS_GUEST_RIP);
+
+	return vcpu_code_mode(v) == INSN_MODE_64 ? la : (uint32_t)la;
 }
 
 /* PAE paging outside long mode: the VMCS holds the four PDPTEs (SDM 26.3.2.4). */
@@ -740,22 +936,30 @@ static int load_pdptes(struct vcpu *v, uint64_t cr3)
 	return 0;
 }
 
-/* MOV to CR0 (SDM vol. 3A 2.5 and MOV CR): 0, or -1 for #GP. */
+/*
+ * MOV to CR0 (SDM vol. 3A 2.5 and MOV CR; kvm_set_cr0): 0, or -1 for #GP.
+ * Unknown bits of CR0[31:0] are dropped (CR0_RESERVED_BITS), bits 63:32 fault.
+ * Clearing PG flushes the guest's translations (kvm_post_set_cr0).
+ */
 int vcpu_set_cr0(struct vcpu *v, uint64_t val)
 {
-	uint64_t old = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	uint64_t old = vcpu_read_cr0(v);
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	uint64_t cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW);
 
 	val |= CR0_ET; /* hard-wired to 1 */
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD)))
+	if (val >> 32)
+		return -1;
+	val &= CR0_KNOWN; /* the other bits of CR0[31:0] are dropped, not refused */
+	if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
 		return -1;
 	if (!(old & CR0_PG) && (val & CR0_PG) && (efer & EFER_LME)) {
 		if (!(cr4 & CR4_PAE) || (vmcs_read32(VMCS_GUEST_CS_AR) & (1u << 13)))
 			return -1;
 		efer |= EFER_LMA;
 	}
+	if (!(val & CR0_PG) && ((cr4 & CR4_PCIDE) || vcpu_code_mode(v) == INSN_MODE_64))
+		return -1; /* paging off with PCIDE set, or in 64-bit mode */
 	if ((old & CR0_PG) && !(val & CR0_PG))
 		efer &= ~EFER_LMA;
 	if ((val & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA) &&
@@ -765,19 +969,30 @@ int vcpu_set_cr0(struct vcpu *v, uint64_t val)
 	/* CD/NW stay clear in hardware: guest memory is WB through EPT. */
 	vmcs_writel(VMCS_GUEST_CR0, (val | cr0_forced()) & ~(CR0_NW | CR0_CD));
 	vmcs_writel(VMCS_CR0_READ_SHADOW, val);
+	if ((old & CR0_PG) && !(val & CR0_PG))
+		vcpu_flush_guest_tlb(v);
 	return 0;
 }
 
-/* MOV to CR4: 0, or -1 for #GP. VMX, SMX and PKS are hidden from guests. */
+/*
+ * MOV to CR4 (kvm_set_cr4): 0, or -1 for #GP. VMX, SMX, PKS and LA57 are
+ * hidden from guests. PCIDE may be set only in long mode with CR3[11:0]
+ * = 0. Toggling PGE, clearing PCIDE or changing a paging-mode bit flushes
+ * the guest's translations, as the instruction would on hardware: the
+ * write exits, so the CPU's own flush never happens.
+ */
 int vcpu_set_cr4(struct vcpu *v, uint64_t val)
 {
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	uint64_t old = vmcs_readl(VMCS_CR4_READ_SHADOW);
-	uint64_t cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	uint64_t cr0 = vcpu_read_cr0(v);
 
-	if ((val & ~vmx_caps.cr4_fixed1) || (val & (CR4_VMXE | CR4_SMXE | CR4_PKS)))
+	if (!cr4_valid(v, val))
 		return -1;
 	if ((efer & EFER_LMA) && (!(val & CR4_PAE) || ((val ^ old) & CR4_LA57)))
+		return -1;
+	if ((val & CR4_PCIDE) && !(old & CR4_PCIDE) &&
+	    (!(efer & EFER_LMA) || (vmcs_readl(VMCS_GUEST_CR3) & 0xfff)))
 		return -1;
 	if ((cr0 & CR0_PG) && (val & CR4_PAE) && !(efer & EFER_LMA) &&
 	    ((val ^ old) & (CR4_PAE | CR4_PSE | CR4_PGE)) &&
@@ -785,61 +1000,89 @@ int vcpu_set_cr4(struct vcpu *v, uint64_t val)
 		return -1;
 	vmcs_writel(VMCS_GUEST_CR4, val | vmx_caps.cr4_fixed0);
 	vmcs_writel(VMCS_CR4_READ_SHADOW, val);
+	if (((val ^ old) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP)) ||
+	    ((old & CR4_PCIDE) && !(val & CR4_PCIDE)))
+		vcpu_flush_guest_tlb(v);
 	return 0;
 }
 
-/* Choose the event for this entry, or ask for a window when it must wait. */
+/*
+ * Choose the event for this entry, or ask for a window when it must wait
+ * (KVM's inject_pending_event, then its window requests): a re-injection
+ * or queued exception first; else an NMI if not blocked; else an
+ * interrupt if IF=1 and no shadow. The NMI and interrupt windows are
+ * requested independently, each while its event waits, and the interrupt
+ * window also while the controller asked for one
+ * (request_interrupt_window).
+ */
 static void inject_events(struct vcpu *v)
 {
 	uint32_t want = v->proc_ctls & ~(VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
+	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	uint64_t rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+	bool protected_mode = vmcs_readl(VMCS_GUEST_CR0) & CR0_PE;
+	bool shadow, injected = false;
 
+	/* An STI shadow with IF=0 fails VM entry: it cannot matter, drop it. */
+	if ((intr & INTERRUPTIBILITY_STI) && !(rflags & RFLAGS_IF)) {
+		intr &= ~INTERRUPTIBILITY_STI;
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
+	}
+	shadow = intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS);
 	if (v->inject.valid) {
-		vmcs_write32(VMCS_ENTRY_INTR_INFO, v->inject.info);
-		if (v->inject.info & INTR_INFO_DELIVER_ERROR)
-			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, v->inject.error);
+		uint32_t info = v->inject.info;
+
+		/*
+		 * No error code outside protected mode (kvm_inject_exception),
+		 * and only 16 bits of one (the VM-entry check on the field).
+		 */
+		if (!protected_mode)
+			info &= ~INTR_INFO_DELIVER_ERROR;
+		/* Re-injecting an NMI: its delivery never finished (vmx_complete_interrupts). */
+		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI && (intr & INTERRUPTIBILITY_NMI)) {
+			intr &= ~INTERRUPTIBILITY_NMI;
+			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
+		}
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, info);
+		if (info & INTR_INFO_DELIVER_ERROR)
+			vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, v->inject.error & 0xffff);
 		if (v->inject.len)
 			vmcs_write32(VMCS_ENTRY_INSTRUCTION_LEN, v->inject.len);
 		v->inject.valid = false;
-		if (v->nmi_pending)
-			want |= VMX_PROC_NMI_WINDOW_EXITING;
-		else if (v->irq_pending)
-			want |= VMX_PROC_INTR_WINDOW_EXITING;
-	} else if (v->nmi_pending || v->irq_pending) {
-		uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-		bool shadow = intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS);
-
-		if (v->nmi_pending && !shadow && !(intr & INTERRUPTIBILITY_NMI)) {
-			vmcs_write32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
-			v->nmi_pending = false;
-		} else if (v->nmi_pending) {
-			want |= VMX_PROC_NMI_WINDOW_EXITING;
-		} else if (!shadow && (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF)) {
-			vmcs_write32(VMCS_ENTRY_INTR_INFO,
-				     INTR_INFO_VALID | INTR_TYPE_EXT_INTR | v->irq_vector);
-			v->irq_pending = false;
-		} else {
-			want |= VMX_PROC_INTR_WINDOW_EXITING;
-		}
+		injected = true;
+	} else if (v->nmi_pending && !shadow && !(intr & INTERRUPTIBILITY_NMI)) {
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | VEC_NMI);
+		v->nmi_pending = false;
+		injected = true;
+	} else if (v->irq_pending && !shadow && (rflags & RFLAGS_IF)) {
+		vmcs_write32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | v->irq_vector);
+		v->irq_pending = false;
+		injected = true;
 	}
+	if (v->nmi_pending)
+		want |= VMX_PROC_NMI_WINDOW_EXITING;
+	if (v->irq_pending || (v->run->request_interrupt_window && !injected))
+		want |= VMX_PROC_INTR_WINDOW_EXITING;
 	if (want != v->proc_ctls)
 		vcpu_set_proc_ctls(v, want);
 }
 
-/* An event whose delivery the exit interrupted is delivered again (SDM 27.2.4). */
+/*
+ * An event whose delivery the exit interrupted is delivered again (SDM
+ * 27.2.4; KVM's __vmx_complete_interrupts).
+ */
 static void save_idt_vectoring(struct vcpu *v)
 {
-	uint32_t info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	uint32_t info = v->exit.idt_info;
 	uint32_t type = info & INTR_TYPE_MASK;
 
 	if (!(info & INTR_INFO_VALID))
 		return;
 	v->inject.valid = true;
+	v->inject.reinject = true;
 	v->inject.info = info & (INTR_INFO_VALID | INTR_INFO_DELIVER_ERROR | INTR_TYPE_MASK | 0xff);
-	v->inject.error = info & INTR_INFO_DELIVER_ERROR ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE) : 0;
-	v->inject.len = (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_SW_EXCEPTION ||
-			 type == INTR_TYPE_PRIV_SW_EXCEPTION)
-				? vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN)
-				: 0;
+	v->inject.error = info & INTR_INFO_DELIVER_ERROR ? v->exit.idt_error : 0;
+	v->inject.len = is_soft(type) ? v->exit.insn_len : 0;
 }
 
 static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
@@ -850,13 +1093,13 @@ static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
 void vcpu_walk_ctx(struct vcpu *v, struct guest_walk_ctx *ctx, uint64_t pdptes[4])
 {
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->cr0 = vmcs_readl(VMCS_CR0_READ_SHADOW);
+	ctx->cr0 = vcpu_read_cr0(v);
 	ctx->cr3 = vmcs_readl(VMCS_GUEST_CR3);
 	ctx->cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW);
 	ctx->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	ctx->read_phys = read_guest_phys;
 	ctx->opaque = v->vm;
-	ctx->maxphyaddr = cpuid(0x80000008, 0).eax & 0xff;
+	ctx->maxphyaddr = vcpu_cpuid_maxphyaddr(v);
 	/* PAE paging under EPT: the CPU walks with the VMCS PDPTE registers. */
 	if ((ctx->cr0 & CR0_PG) && (ctx->cr4 & CR4_PAE) && !(ctx->efer & EFER_LMA)) {
 		pdptes[0] = vmcs_read64(VMCS_GUEST_PDPTE0);
@@ -867,9 +1110,9 @@ void vcpu_walk_ctx(struct vcpu *v, struct guest_walk_ctx *ctx, uint64_t pdptes[4
 	}
 }
 
-unsigned vcpu_walk_user(void)
+unsigned vcpu_walk_user(struct vcpu *v)
 {
-	return vcpu_cpl() == 3 ? WALK_USER : 0;
+	return vcpu_cpl(v) == 3 ? WALK_USER : 0;
 }
 
 /* A register as an address-size operand: 16-bit merges, 32-bit zero-extends. */
@@ -896,23 +1139,67 @@ void vcpu_string_io_done(struct vcpu *v, unsigned index_reg, uint64_t count, uin
 		if (v->gpr[GPR_RCX] & mask)
 			return; /* more to do: the instruction runs again */
 	}
-	vmcs_writel(VMCS_GUEST_RIP, vmcs_readl(VMCS_GUEST_RIP) + insn_len);
+	vcpu_advance_rip(v, insn_len);
 }
 
-/* INS completion: store the controller's data at the guest-linear address. */
-static void complete_ins(struct vcpu *v, const uint8_t *pio)
+/* ---- completions: what the next KVM_RUN finishes for the last exit ---- */
+
+/*
+ * The completions of port I/O and MMIO loads are dropped when the
+ * controller moved RIP meanwhile (complete_fast_pio_in/_out compare the
+ * linear RIP with the one saved at the exit).
+ */
+static bool rip_unchanged(struct vcpu *v)
 {
+	if (vcpu_linear_rip(v) == v->io_rip)
+		return true;
+	log_debug("vm %s vcpu %d: RIP moved by the controller: I/O completion dropped",
+		  v->vm->name, v->id);
+	return false;
+}
+
+/* OUT: the instruction is done once the controller has seen the data. */
+static void complete_out(struct vcpu *v)
+{
+	if (rip_unchanged(v))
+		vcpu_advance_rip(v, v->pending_len);
+}
+
+/* IN: the controller's data into AL/AX/EAX (EAX zero-extends). */
+static void complete_in(struct vcpu *v)
+{
+	const uint8_t *pio = (const uint8_t *)v->run + VCPU_PIO_OFFSET;
+	uint64_t data = 0;
+
+	if (!rip_unchanged(v))
+		return;
+	memcpy(&data, pio, v->io_size);
+	if (v->io_size == 4)
+		v->gpr[GPR_RAX] = (uint32_t)data;
+	else if (v->io_size == 2)
+		v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~0xffffull) | (uint16_t)data;
+	else
+		v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~0xffull) | (uint8_t)data;
+	vcpu_advance_rip(v, v->pending_len);
+}
+
+/* INS: store the controller's data at the guest-linear address. */
+static void complete_ins(struct vcpu *v)
+{
+	const uint8_t *pio = (const uint8_t *)v->run + VCPU_PIO_OFFSET;
 	struct guest_walk_ctx ctx;
 	struct guest_walk_result res;
 	uint64_t pdptes[4], la = v->ins.la, len = v->ins.count * v->io_size;
 
+	if (!rip_unchanged(v))
+		return;
 	vcpu_walk_ctx(v, &ctx, pdptes);
 	while (len) {
 		uint64_t chunk = PAGE_SIZE - (la & (PAGE_SIZE - 1));
 
 		if (chunk > len)
 			chunk = len;
-		if (guest_walk(&ctx, la, WALK_WRITE | vcpu_walk_user(), &res) != WALK_OK ||
+		if (guest_walk(&ctx, la, WALK_WRITE | vcpu_walk_user(v), &res) != WALK_OK ||
 		    vm_write_gpa(v->vm, res.gpa, pio, chunk) < 0) {
 			if (res.status == WALK_PAGE_FAULT) {
 				v->cr2 = res.la;
@@ -931,51 +1218,104 @@ static void complete_ins(struct vcpu *v, const uint8_t *pio)
 			    v->ins.down, v->pending_len);
 }
 
-/* Finish what the previous exit left to the controller (KVM semantics). */
-static void complete_pending(struct vcpu *v)
+/* MMIO load: the controller's data into the destination register. */
+static void complete_mmio_read(struct vcpu *v)
 {
-	const uint8_t *pio = (const uint8_t *)v->run + VCPU_PIO_OFFSET;
 	uint64_t data = 0;
 
-	switch (v->pending) {
-	case PENDING_IO_IN:
-		memcpy(&data, pio, v->io_size);
-		if (v->io_size == 4)
-			v->gpr[GPR_RAX] = (uint32_t)data; /* IN EAX zero-extends */
-		else if (v->io_size == 2)
-			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~0xffffull) | (uint16_t)data;
-		else
-			v->gpr[GPR_RAX] = (v->gpr[GPR_RAX] & ~0xffull) | (uint8_t)data;
-		break;
-	case PENDING_INS:
-		v->pending = PENDING_NONE;
-		complete_ins(v, pio);
+	if (!rip_unchanged(v))
 		return;
-	case PENDING_MMIO_READ:
-		memcpy(&data, v->run->mmio.data, v->mmio.size);
-		v->gpr[GPR_RSP] = vmcs_readl(VMCS_GUEST_RSP);
-		mmio_complete_load(&v->mmio, data, v->gpr, v->mmio_mode);
-		vmcs_writel(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
-		break;
-	case PENDING_NONE:
-		return;
-	}
-	vmcs_writel(VMCS_GUEST_RIP, vmcs_readl(VMCS_GUEST_RIP) + v->pending_len);
-	v->pending = PENDING_NONE;
+	memcpy(&data, v->run->mmio.data, v->mmio.size);
+	v->gpr[GPR_RSP] = vmcs_readl(VMCS_GUEST_RSP);
+	mmio_complete_load(&v->mmio, data, v->gpr, v->mmio_mode);
+	vmcs_writel(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+	vcpu_advance_rip(v, v->pending_len);
 }
 
-static void fill_run_common(struct vcpu *v)
+void vcpu_wait_out(struct vcpu *v, uint8_t size, uint8_t insn_len)
 {
-	uint64_t rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
+	v->io_size = size;
+	v->pending_len = insn_len;
+	v->io_rip = vcpu_linear_rip(v);
+	v->complete_io = complete_out;
+}
+
+void vcpu_wait_in(struct vcpu *v, uint8_t size, uint8_t insn_len)
+{
+	v->io_size = size;
+	v->pending_len = insn_len;
+	v->io_rip = vcpu_linear_rip(v);
+	v->complete_io = complete_in;
+}
+
+void vcpu_wait_ins(struct vcpu *v, uint8_t size, uint8_t insn_len)
+{
+	v->io_size = size;
+	v->pending_len = insn_len;
+	v->io_rip = vcpu_linear_rip(v);
+	v->complete_io = complete_ins;
+}
+
+void vcpu_wait_mmio_read(struct vcpu *v, uint8_t insn_len)
+{
+	v->pending_len = insn_len;
+	v->io_rip = vcpu_linear_rip(v);
+	v->complete_io = complete_mmio_read;
+}
+
+/* ---- KVM_RUN ------------------------------------------------------------ */
+
+#define DR6_ACTIVE_LOW 0xffff0ff0ull
+
+void vcpu_debug_exit(struct vcpu *v, uint8_t vector, uint64_t dr6)
+{
+	struct kvm_debug_exit_arch *d = &v->run->debug.arch;
+
+	d->exception = vector;
+	d->pad = 0;
+	d->pc = vcpu_linear_rip(v);
+	d->dr6 = vector == VEC_DB ? dr6 | DR6_ACTIVE_LOW : 0;
+	d->dr7 = vmcs_readl(VMCS_GUEST_DR7);
+	v->run->exit_reason = KVM_EXIT_DEBUG;
+}
+
+/*
+ * The guest can take an interrupt from the controller now
+ * (kvm_vcpu_ready_for_interrupt_injection without an in-kernel APIC):
+ * IF=1, no STI/MOV-SS shadow, no interrupt from KVM_INTERRUPT still
+ * waiting, and no event waiting for re-injection or delivery.
+ */
+static bool ready_for_interrupt(struct vcpu *v)
+{
 	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 
-	v->run->if_flag = !!(rflags & RFLAGS_IF);
-	v->run->ready_for_interrupt_injection =
-		v->run->if_flag && !(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) &&
-		!v->irq_pending;
-	v->run->cr8 = 0;
+	return (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+	       !(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) && !v->irq_pending &&
+	       !v->inject.valid;
+}
+
+/* post_kvm_run_save(): on every return of KVM_RUN, whatever the result. */
+void vcpu_post_run_save(struct vcpu *v)
+{
+	vcpu_load(v);
+	/* SWAPGS changed it without an exit: KVM_GET_MSRS must see that. */
+	v->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
+	v->run->if_flag = !!(vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF);
+	v->run->ready_for_interrupt_injection = ready_for_interrupt(v);
+	v->run->cr8 = v->cr8;
 	v->run->apic_base = v->apic_base;
 	v->run->flags = 0;
+}
+
+/* The TPR from kvm_run.cr8 (kvm_set_cr8: bits above 3 are -EINVAL). */
+int vcpu_pre_run(struct vcpu *v)
+{
+	uint64_t cr8 = *(volatile uint64_t *)&v->run->cr8;
+
+	if (cr8 & ~0xfull)
+		return -HV_EINVAL;
+	v->cr8 = (uint8_t)cr8;
+	return 0;
 }
 
 static int entry_failed(struct vcpu *v, uint32_t hw_reason, const char *why)
@@ -983,22 +1323,57 @@ static int entry_failed(struct vcpu *v, uint32_t hw_reason, const char *why)
 	log_err("vm %s vcpu %d: VM entry failed: %s (reason 0x%x, qualification 0x%llx)",
 		v->vm->name, v->id, why, hw_reason,
 		(unsigned long long)vmcs_readl(VMCS_EXIT_QUALIFICATION));
+	/* The refused event is gone: a later entry must not try it again. */
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, 0);
 	v->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
 	v->run->fail_entry.hardware_entry_failure_reason = hw_reason;
 	v->run->fail_entry.cpu = 0;
 	return 0;
 }
 
+/* Everything the handlers need about this exit, read once. */
+static void read_exit_info(struct vcpu *v, uint32_t full_reason)
+{
+	struct vmx_exit_info *x = &v->exit;
+
+	x->full_reason = full_reason;
+	x->reason = full_reason & 0xffff;
+	x->qual = vmcs_readl(VMCS_EXIT_QUALIFICATION);
+	x->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+	x->intr_error = x->intr_info & INTR_INFO_DELIVER_ERROR ? vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE) : 0;
+	x->idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	x->idt_error = x->idt_info & INTR_INFO_DELIVER_ERROR
+			       ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE)
+			       : 0;
+	x->insn_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+	x->insn_info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
+	x->gla = vmcs_readl(VMCS_GUEST_LINEAR_ADDRESS);
+	x->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+}
+
+/*
+ * KVM_RUN's part after the sync-regs load and the kvm_run.cr8 check
+ * (kvm_arch_vcpu_ioctl_run): finish what the last exit left to the
+ * controller, honour immediate_exit (-EINTR, exit_reason untouched, as
+ * upstream), then run until an exit the controller must see. After an
+ * exit the hypervisor handled, a requested interrupt window that is open
+ * ends the run with KVM_EXIT_IRQ_WINDOW_OPEN (vcpu_run's
+ * dm_request_for_irq_injection check).
+ */
 int vcpu_run(struct vcpu *v)
 {
 	vcpu_load(v);
-	complete_pending(v);
-	if (v->run->immediate_exit) {
-		v->run->exit_reason = KVM_EXIT_INTR;
-		return -HV_EINTR;
+	if (v->complete_io) {
+		vcpu_completion done = v->complete_io;
+
+		v->complete_io = NULL;
+		done(v);
 	}
+	if (v->run->immediate_exit)
+		return -HV_EINTR;
 	for (;;) {
 		uint32_t reason;
+		bool launch = !v->loaded_vmcs->launched;
 
 		if (v->tsc_deadline && rdtsc() >= v->tsc_deadline) {
 			log_info("vm %s vcpu %d: run budget spent at rip 0x%llx", v->vm->name,
@@ -1009,30 +1384,43 @@ int vcpu_run(struct vcpu *v)
 		if (v->stop_request) {
 			v->stop_request = false;
 			v->run->exit_reason = KVM_EXIT_INTR;
-			fill_run_common(v);
 			return -HV_EINTR;
+		}
+		if (v->triple_fault) {
+			v->triple_fault = false;
+			v->run->exit_reason = KVM_EXIT_SHUTDOWN;
+			return 0;
+		}
+		if (v->singlestep_exit) {
+			v->singlestep_exit = false;
+			vcpu_debug_exit(v, VEC_DB, DR6_BS);
+			return 0;
 		}
 		inject_events(v);
 		write_cr2(v->cr2);
-		if (vmx_enter(v->gpr, v->launched)) {
+		if (vmx_enter(v->gpr, !launch)) {
 			uint32_t err = vmx_read_error();
 
 			return entry_failed(v, err, vmx_error_name(err));
 		}
-		v->launched = true;
 		v->cr2 = read_cr2();
 		reason = vmcs_read32(VMCS_EXIT_REASON);
 		if (reason & EXIT_REASON_ENTRY_FAILURE) {
+			/* Not launched: the next try is a VMLAUNCH again. */
 			if ((reason & 0xffff) < EXIT_REASON_MAX)
 				v->exit_counts[reason & 0xffff]++;
 			return entry_failed(v, reason, vmx_exit_reason_name(reason & 0xffff));
 		}
+		v->loaded_vmcs->launched = true;
+		read_exit_info(v, reason);
 		reason &= 0xffff;
 		if (reason < EXIT_REASON_MAX)
 			v->exit_counts[reason]++;
 		save_idt_vectoring(v);
-		if (vmx_handle_exit(v, reason) == EXIT_TO_CONTROLLER) {
-			fill_run_common(v);
+		if (vmx_handle_exit(v) == EXIT_TO_CONTROLLER)
+			return 0;
+		if (v->run->request_interrupt_window && ready_for_interrupt(v)) {
+			v->run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			return 0;
 		}
 	}

@@ -14,34 +14,62 @@
 #include "hv/vm.h"
 #include "vmx/cpuid.h"
 #include "vmx/guest_regs.h"
+#include "vmx/msr.h"
 
 /* KVM's layout: the PIO data page follows struct kvm_run. */
 #define VCPU_RUN_PAGES 2
 #define VCPU_PIO_OFFSET 4096
 
-enum vcpu_pending {
-	PENDING_NONE,
-	PENDING_IO_IN,     /* the controller supplies the data of an IN */
-	PENDING_INS,       /* ... of an INS, stored at a guest-linear address */
-	PENDING_MMIO_READ, /* ... of an MMIO load */
+/*
+ * One VMCS: a vCPU owns vmcs01 (its own guest); a later nested-VMX issue
+ * adds the VMCS of an L2 guest, and a VMCS may link a shadow VMCS.
+ */
+struct vmcs {
+	uint64_t pa;            /* physical address of the 4 KiB region */
+	bool launched;          /* VMLAUNCH succeeded since the last VMCLEAR */
+	int cpu;                /* the CPU it is active on, or -1 */
+	struct vmcs *shadow;    /* a linked shadow VMCS, or NULL */
 };
+
+/*
+ * What a VM exit reported, read from the VMCS once per exit (vcpu_run)
+ * and read by the handlers through the accessors in vmx/exit.h.
+ */
+struct vmx_exit_info {
+	uint32_t reason;        /* basic exit reason (bits 15:0) */
+	uint32_t full_reason;   /* with the entry-failure and other flags */
+	uint64_t qual;          /* exit qualification */
+	uint32_t intr_info, intr_error;  /* VM-exit interruption information */
+	uint32_t idt_info, idt_error;    /* IDT-vectoring information */
+	uint32_t insn_len, insn_info;
+	uint64_t gla, gpa;      /* guest-linear and guest-physical address */
+};
+
+/*
+ * An exit that waits on the controller is finished by the next KVM_RUN:
+ * complete_io is called first (KVM's complete_userspace_io). It returns
+ * 0 to go on entering the guest.
+ */
+typedef void (*vcpu_completion)(struct vcpu *v);
 
 struct vcpu {
 	struct vm *vm;
 	int id;
 	uint64_t gpr[GPR_COUNT];
-	uint64_t vmcs;                  /* physical address */
-	bool launched;
+	struct vmcs vmcs01;             /* the vCPU's own guest */
+	struct vmcs *loaded_vmcs;       /* the one VM entries use */
 	uint16_t vpid;
 	struct kvm_run *run;            /* VCPU_RUN_PAGES pages */
 	uint64_t io_bitmap_a, io_bitmap_b, msr_bitmap;
 	uint32_t proc_ctls, entry_ctls; /* cached: they change at run time */
+	struct vmx_exit_info exit;      /* the last exit, decoded once */
 
 	/* What the next KVM_RUN completes before entering the guest. */
-	enum vcpu_pending pending;
+	vcpu_completion complete_io;
+	uint64_t io_rip;                /* linear RIP of the instruction that waits */
 	uint8_t pending_len;            /* instruction length to skip */
 	uint8_t io_size;
-	struct {                        /* PENDING_INS */
+	struct {                        /* an INS waiting for its data */
 		uint64_t la, count;
 		uint8_t addr_size;      /* 2, 4 or 8 bytes */
 		bool rep, down;
@@ -52,10 +80,13 @@ struct vcpu {
 	/* Next VM entry's event: an exception or a re-injected delivery. */
 	struct {
 		bool valid;
+		bool reinject;          /* from IDT-vectoring information */
 		uint32_t info, error, len;
 	} inject;
 	bool irq_pending, nmi_pending;
 	uint8_t irq_vector;
+	bool triple_fault;              /* the next KVM_RUN return is KVM_EXIT_SHUTDOWN */
+	uint8_t cr8;                    /* the task-priority register (CR8 exits) */
 
 	/*
 	 * State the VMCS does not switch: in the CPU while this vCPU is
@@ -64,12 +95,23 @@ struct vcpu {
 	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
 	uint64_t apic_base, xcr0, cr2;
 	uint64_t db[4], dr6;            /* DR7 is in the VMCS */
+	/*
+	 * DR6/DR7 as KVM_SET_DEBUGREGS gave them, and what the hardware got
+	 * (fixed bits added): KVM_GET_DEBUGREGS returns the given values until
+	 * the guest changes the registers, as KVM keeps vcpu->arch.dr6/dr7.
+	 */
+	struct {
+		uint64_t dr6, dr7, dr6_hw, dr7_hw;
+	} dbg_set;
 	void *xstate;                   /* x87/SSE/AVX save area (vmx/xstate.h) */
 
 	uint32_t guest_debug;           /* KVM_GUESTDBG_* in force */
+	bool tf_by_debugger;            /* RFLAGS.TF is set for KVM_GUESTDBG_SINGLESTEP */
+	bool singlestep_exit;           /* an emulated instruction stepped: KVM_EXIT_DEBUG */
 	uint8_t bp_len;                 /* length of the INT3 that last exited */
 
 	struct cpuid_table cpuid;       /* KVM_SET_CPUID2; the supported set at first */
+	struct vcpu_msrs msrs;          /* other MSR state (vmx/msr.c, vcpu_msr_reset) */
 
 	volatile bool stop_request;     /* KVM_RUN returns KVM_EXIT_INTR */
 	uint64_t tsc_deadline;          /* 0, or stop once the TSC passes it (checked
@@ -119,16 +161,39 @@ struct guest_walk_ctx;
 /* The guest's paging state for walks; pdptes is storage for PAE. */
 void vcpu_walk_ctx(struct vcpu *v, struct guest_walk_ctx *ctx, uint64_t pdptes[4]);
 /* Walk-access flags for the current CPL (WALK_USER at CPL 3). */
-unsigned vcpu_walk_user(void);
+unsigned vcpu_walk_user(struct vcpu *v);
 /* String I/O: advance RSI or RDI and RCX after count elements, then RIP
  * unless a REP has more to do. */
 void vcpu_string_io_done(struct vcpu *v, unsigned index_reg, uint64_t count, uint8_t size,
 			 uint8_t addr_size, bool rep, bool down, uint8_t insn_len);
 void vcpu_load(struct vcpu *v);
+/*
+ * An exit the controller completes: the next KVM_RUN finishes the
+ * instruction (OUT: RIP moves on; IN, INS, MMIO load: the data goes in),
+ * unless the controller moved RIP meanwhile.
+ */
+void vcpu_wait_out(struct vcpu *v, uint8_t size, uint8_t insn_len);
+void vcpu_wait_in(struct vcpu *v, uint8_t size, uint8_t insn_len);
+void vcpu_wait_ins(struct vcpu *v, uint8_t size, uint8_t insn_len);
+void vcpu_wait_mmio_read(struct vcpu *v, uint8_t insn_len);
+/*
+ * An instruction the hypervisor emulated is done: RIP moves past it (@len
+ * bytes), the STI/MOV-SS shadow ends, and with RFLAGS.TF set a single-step
+ * #DB follows, as kvm_skip_emulated_instruction does.
+ */
+void vcpu_advance_rip(struct vcpu *v, uint64_t len);
 void vcpu_skip_instruction(struct vcpu *v);
 void vcpu_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error);
-unsigned vcpu_cpl(void);
-enum insn_cpu_mode vcpu_code_mode(void);
+unsigned vcpu_cpl(struct vcpu *v);
+enum insn_cpu_mode vcpu_code_mode(struct vcpu *v);
+/* The guest's linear RIP (CS base + RIP, truncated outside 64-bit mode). */
+uint64_t vcpu_linear_rip(struct vcpu *v);
+/* Fill kvm_run for KVM_EXIT_DEBUG: the exception, linear RIP, DR6 and DR7. */
+void vcpu_debug_exit(struct vcpu *v, uint8_t vector, uint64_t dr6);
+/* kvm_run's if_flag, ready_for_interrupt_injection, cr8, apic_base, flags. */
+void vcpu_post_run_save(struct vcpu *v);
+/* KVM_RUN's checks of kvm_run before the guest runs: cr8 (-EINVAL). */
+int vcpu_pre_run(struct vcpu *v);
 int vcpu_set_cr0(struct vcpu *v, uint64_t val);
 int vcpu_set_cr4(struct vcpu *v, uint64_t val);
 void vcpu_set_proc_ctls(struct vcpu *v, uint32_t ctls);

@@ -125,7 +125,9 @@ static int negotiate_controls(void)
 		      VMX_PROC_HLT_EXITING | VMX_PROC_IO_BITMAPS | VMX_PROC_MSR_BITMAPS |
 			      VMX_PROC_SECONDARY_CONTROLS | VMX_PROC_TSC_OFFSETTING |
 			      /* CPUID hides MONITOR/MWAIT: they raise #UD (exit.c) */
-			      VMX_PROC_MWAIT_EXITING | VMX_PROC_MONITOR_EXITING,
+			      VMX_PROC_MWAIT_EXITING | VMX_PROC_MONITOR_EXITING |
+			      /* CR8 is per vCPU (no TPR shadow without a local APIC) */
+			      VMX_PROC_CR8_LOAD_EXITING | VMX_PROC_CR8_STORE_EXITING,
 		      0, proc_names, &v->proc);
 	bad |= adjust("secondary", c->proc2, VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST,
 		      VMX_PROC2_VPID | VMX_PROC2_RDTSCP | VMX_PROC2_INVPCID | VMX_PROC2_WBINVD_EXITING,
