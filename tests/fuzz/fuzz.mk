@@ -1,21 +1,37 @@
 # SPDX-License-Identifier: MIT
 #
-# Coverage-guided fuzzing of the channel's wire codec (abi/hvwire.c) with
-# libFuzzer, from Debian's clang (packages clang and libclang-rt-14-dev,
-# both installed by scripts/deps.sh).
+# Coverage-guided fuzzing with libFuzzer, from Debian's clang (packages
+# clang and libclang-rt-14-dev, both installed by scripts/deps.sh). Three
+# targets:
+#
+#   hvwire    the channel's wire codec (abi/hvwire.c and the compact forms)
+#   kvm_api   the KVM API dispatcher and the VM code behind it (hv/kvm_api.c,
+#             hv/vm.c, vmx/*.c) on the fake hardware of tests/host/
+#   channel   the channel server (hv/channel.c) on a fake link, with the
+#             same fakes underneath
 #
 # Include it from the top-level Makefile, or run it alone from the
 # repository root:
 #
-#	make -f tests/fuzz/fuzz.mk fuzz FUZZ_SECONDS=60
+#	make -f tests/fuzz/fuzz.mk fuzz FUZZ_SECONDS=60 [FUZZ_TARGETS="kvm_api"]
 #
-# fuzz builds $(BUILD)/fuzz/fuzz_hvwire, replays tests/fuzz/regressions/,
-# then fuzzes for FUZZ_SECONDS with the corpus $(BUILD)/fuzz/corpus (seeded
-# from tests/fuzz/seeds/, kept between runs) and prints libFuzzer's final
-# statistics and one "fuzz: ..." summary line. It fails if an input makes
-# the target crash, leak, time out or run out of memory: such inputs are
-# copied to tests/fuzz/regressions/, which the unit tests replay
-# (tests/unit/test_hvwire.c) once the bug is fixed; commit them then.
+# fuzz builds $(BUILD)/fuzz/fuzz_<target>, then for each target: replays
+# its regression inputs, fuzzes for FUZZ_SECONDS with the corpus
+# $(BUILD)/fuzz/corpus/<target> (seeded from its seed directory, kept
+# between runs), prints libFuzzer's final statistics and one line
+# "fuzz <target>: N executions in Ss, cov C, ft F, corpus K inputs, no
+# crash", and appends "<target> <executions> <cov> <ft> <corpus> <seconds>"
+# to $(BUILD)/fuzz/stats.txt. It fails if an input makes a target crash,
+# leak, time out or run out of memory: such inputs are copied to the
+# target's regression directory, which the unit tests replay once the bug
+# is fixed (hvwire: tests/unit/test_hvwire.c; the others:
+# $(BUILD)/host/replay_<target>, tests/host/replay_main.c); commit them
+# then.
+#
+#   target    seeds                        regressions
+#   hvwire    tests/fuzz/seeds/ (files)     tests/fuzz/regressions/ (files)
+#   kvm_api   tests/fuzz/seeds/kvm_api/     tests/fuzz/regressions/kvm_api/
+#   channel   tests/fuzz/seeds/channel/     tests/fuzz/regressions/channel/
 #
 # Only FUZZ_* variables are used (and BUILD), so the top-level CC/CFLAGS
 # are left alone.
@@ -23,70 +39,84 @@
 FUZZ_SAVED_GOAL := $(.DEFAULT_GOAL)
 FUZZ_STANDALONE := $(if $(filter 1,$(words $(MAKEFILE_LIST))),yes)
 
+include tests/host/sources.mk
+
 BUILD ?= build
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= hvwire kvm_api channel
+FUZZ_WARN ?= -Wall -Wextra -Werror -Wno-unused-parameter
 FUZZ_CFLAGS ?= -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	       -fno-sanitize-recover=all -Wall -Wextra -Werror -I.
+	       -fno-sanitize-recover=all $(FUZZ_WARN) -I.
+# Objects of the host-built targets (linked with -fsanitize=fuzzer).
+FUZZ_OBJ_CFLAGS ?= -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=all $(HOST_INCLUDES)
+FUZZ_LDFLAGS ?= -fsanitize=fuzzer,address,undefined
 # Per-input time limit (seconds); more libFuzzer options can go here.
 FUZZ_FLAGS ?= -timeout=10
 
 FUZZ_DIR := tests/fuzz
 FUZZ_OUT := $(BUILD)/fuzz
-FUZZ_BIN := $(FUZZ_OUT)/fuzz_hvwire
-FUZZ_CORPUS := $(FUZZ_OUT)/corpus
 FUZZ_ARTIFACTS := $(FUZZ_OUT)/artifacts
-FUZZ_SRCS := $(FUZZ_DIR)/fuzz_hvwire.c abi/hvwire.c abi/hvrun.c abi/hvdelta.c
+FUZZ_BINS := $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 
-.PHONY: fuzz fuzz-build fuzz-clean
+# hvwire: one command, as it always was.
+FUZZ_SRCS_hvwire := $(FUZZ_DIR)/fuzz_hvwire.c abi/hvwire.c abi/hvrun.c abi/hvdelta.c
+FUZZ_SEEDS_hvwire := $(FUZZ_DIR)/seeds
+FUZZ_REGS_hvwire := $(FUZZ_DIR)/regressions
 
-fuzz-build: $(FUZZ_BIN)
+# The host-built targets: their own file, the hypervisor sources, the fakes.
+FUZZ_HOST_COMMON := $(filter-out tests/host/harness.c,$(HOST_HV_SRCS) $(HOST_FAKE_SRCS))
+FUZZ_SRCS_kvm_api := $(FUZZ_DIR)/fuzz_kvm_api.c $(FUZZ_HOST_COMMON)
+FUZZ_SRCS_channel := $(FUZZ_DIR)/fuzz_channel.c hv/channel.c $(FUZZ_HOST_COMMON) $(HOST_WIRE_SRCS)
+FUZZ_SEEDS_kvm_api := $(FUZZ_DIR)/seeds/kvm_api
+FUZZ_REGS_kvm_api := $(FUZZ_DIR)/regressions/kvm_api
+FUZZ_SEEDS_channel := $(FUZZ_DIR)/seeds/channel
+FUZZ_REGS_channel := $(FUZZ_DIR)/regressions/channel
 
-$(FUZZ_BIN): $(FUZZ_SRCS) abi/hvwire.h abi/hvrun.h abi/hvdelta.h hv/errno.h $(FUZZ_DIR)/fuzz.mk
-	@mkdir -p $(@D)
+FUZZ_HOST_SRCS := $(sort $(FUZZ_SRCS_kvm_api) $(FUZZ_SRCS_channel))
+FUZZ_HOST_OBJS := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(FUZZ_HOST_SRCS))
+
+.PHONY: fuzz fuzz-build fuzz-clean fuzz-check-cc
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-check-cc:
 	@command -v $(FUZZ_CC) >/dev/null || { \
 		echo "fuzz: $(FUZZ_CC) not found: install clang and" \
 		     "libclang-rt-14-dev (scripts/deps.sh packages)" >&2; exit 1; }
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SRCS) -o $@ || { \
+
+$(FUZZ_OUT)/fuzz_hvwire: $(FUZZ_SRCS_hvwire) abi/hvwire.h abi/hvrun.h abi/hvdelta.h hv/errno.h \
+			 $(FUZZ_DIR)/fuzz.mk | fuzz-check-cc
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SRCS_hvwire) -o $@ || { \
 		echo "fuzz: build failed; libFuzzer and the sanitizer runtimes" \
 		     "come with libclang-rt-14-dev" >&2; exit 1; }
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p $(FUZZ_CORPUS) $(FUZZ_ARTIFACTS)
-	@cp $(FUZZ_DIR)/seeds/* $(FUZZ_CORPUS)/
-	@regs=$$(find $(FUZZ_DIR)/regressions -type f 2>/dev/null | sort); \
-	if [ -n "$$regs" ]; then \
-		if ! $(FUZZ_BIN) $$regs >$(FUZZ_OUT)/regressions.log 2>&1; then \
-			tail -n 40 $(FUZZ_OUT)/regressions.log; \
-			echo "fuzz: FAILED: a regression input in $(FUZZ_DIR)/regressions/ fails again"; \
-			exit 1; \
-		fi; \
-		echo "fuzz: $$(echo "$$regs" | wc -l) regression input(s) pass"; \
-	fi
-	@echo "fuzz: fuzzing for $(FUZZ_SECONDS)s (log: $(FUZZ_OUT)/fuzz.log)"
-	@rm -f $(FUZZ_ARTIFACTS)/*
-	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		-artifact_prefix=$(FUZZ_ARTIFACTS)/ $(FUZZ_FLAGS) $(FUZZ_CORPUS) \
-		>$(FUZZ_OUT)/fuzz.log 2>&1; rc=$$?; \
-	log=$(FUZZ_OUT)/fuzz.log; \
-	grep -E '^#[0-9]+[[:space:]]+DONE|^stat::' $$log; \
-	execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
-	done_line=$$(grep -E '^#[0-9]+[[:space:]]+DONE' $$log | tail -n 1); \
-	cov=$$(echo "$$done_line" | sed -n 's/.* cov: \([0-9]*\).*/\1/p'); \
-	ft=$$(echo "$$done_line" | sed -n 's/.* ft: \([0-9]*\).*/\1/p'); \
-	corp=$$(echo "$$done_line" | sed -n 's/.* corp: \([0-9]*\).*/\1/p'); \
-	found=$$(find $(FUZZ_ARTIFACTS) -type f \( -name 'crash-*' -o -name 'leak-*' \
-		-o -name 'timeout-*' -o -name 'oom-*' \)); \
-	if [ $$rc -ne 0 ] || [ -n "$$found" ]; then \
-		tail -n 60 $$log; \
-		mkdir -p $(FUZZ_DIR)/regressions; \
-		for a in $$found; do cp $$a $(FUZZ_DIR)/regressions/; \
-			echo "fuzz: new regression input $(FUZZ_DIR)/regressions/$$(basename $$a)"; done; \
-		echo "fuzz: FAILED (status $$rc) after $${execs:-?} executions"; \
-		exit 1; \
-	fi; \
-	echo "fuzz: $${execs:-?} executions in $(FUZZ_SECONDS)s, cov $${cov:-?}," \
-	     "ft $${ft:-?}, corpus $${corp:-?} inputs, no crash"
+# The hypervisor's own sources warn without failing the build (their
+# warnings are the freestanding build's business); ours are strict.
+$(FUZZ_HOST_OBJS): $(FUZZ_OUT)/obj/%.o: %.c $(FUZZ_DIR)/fuzz.mk | fuzz-check-cc
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) $(if $(filter $(HOST_HV_SRCS) hv/channel.c $(HOST_WIRE_SRCS),$<),-Wall -Wno-unused-parameter -Wno-string-plus-int,$(FUZZ_WARN)) \
+		-MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_kvm_api: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(FUZZ_SRCS_kvm_api))
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@
+
+$(FUZZ_OUT)/fuzz_channel: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(FUZZ_SRCS_channel))
+	$(FUZZ_CC) $(FUZZ_LDFLAGS) $^ -o $@
+
+-include $(FUZZ_HOST_OBJS:.o=.d)
+
+# Each target in turn (tests/fuzz/run_target.sh); all run even after a failure.
+fuzz: $(FUZZ_BINS)
+	@mkdir -p $(FUZZ_OUT)
+	@fails=0; \
+	$(foreach t,$(FUZZ_TARGETS),bash $(FUZZ_DIR)/run_target.sh $(t) $(FUZZ_OUT) \
+		$(FUZZ_SEEDS_$(t)) $(FUZZ_REGS_$(t)) $(FUZZ_SECONDS) "$(FUZZ_FLAGS)" \
+		|| fails=$$((fails + 1));) \
+	if [ $$fails -ne 0 ]; then echo "fuzz: $$fails target(s) FAILED"; exit 1; fi; \
+	echo "fuzz: $(words $(FUZZ_TARGETS)) target(s), no crash (figures in $(FUZZ_OUT)/stats.txt)"
 
 fuzz-clean:
 	rm -rf $(FUZZ_OUT)

@@ -50,9 +50,17 @@ UNIT_SRCS_test_virtqueue := drivers/virtqueue.c
 # Changed-word encoding of register sets (compact KVM_RUN).
 UNIT_TESTS += test_hvdelta
 UNIT_SRCS_test_hvdelta := abi/hvdelta.c abi/hvrun.c
+# The EPT (vmx/ept.c, included by the test) on a fake page allocator.
+UNIT_TESTS += test_ept
+UNIT_SRCS_test_ept :=
+# The log rate limiter (hv/log.h), on a fake clock.
+UNIT_TESTS += test_log_ratelimit
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
+# The VM code (KVM API, vCPUs, exits) on fake hardware, and the kvm_api and
+# channel fuzz targets replaying their inputs: tests/host/host.mk.
+include tests/host/host.mk
 
-UNIT_BINS := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS))
+UNIT_BINS := $(addprefix $(UNIT_OUT)/,$(UNIT_TESTS)) $(HOST_TEST_BINS)
 UNIT_ALL_SRCS := $(sort $(UNIT_COMMON) $(foreach t,$(UNIT_TESTS),\
 		   $(UNIT_DIR)/$(t).c $(UNIT_SRCS_$(t))))
 UNIT_OBJS := $(patsubst %.c,$(UNIT_OUT)/obj/%.o,$(UNIT_ALL_SRCS))
