@@ -23,5 +23,12 @@ blob_\name\()_end:
 	BLOB	g_irq
 	BLOB	g_mem
 	BLOB	g_bench
+	BLOB	g_msr_probe
+	BLOB	g_msr_cpuid
+	BLOB	g_vcpu
+	BLOB	g_long
+	BLOB	g_mem_loop
+	BLOB	g_channel_spin
+	BLOB	g_hostile
 
 	.section .note.GNU-stack, "", @progbits

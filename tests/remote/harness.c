@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The harness of the remote KVM tests (see harness.h). */
 #include "tests/remote/harness.h"
+#include <unistd.h>
 
 /* ---- the connection and the VMs ---- */
 
@@ -91,15 +92,46 @@ uint32_t get32(const uint8_t *p)
 }
 
 /* A VM with one slot of local memory at GPA 0: IVT and vector stubs in place. */
+/* The VM new vCPUs go into, and the one holding the shared vCPU (kept). */
+static struct vm *newest_vm, *shared_vm;
+static int next_victim;
+
+/*
+ * A slot for a new VM: a free one, else the oldest VM other than the
+ * shared vCPU's and the newest, closed (HVW_CLOSE) so the hypervisor's
+ * VM table never fills up however many cases run.
+ */
+static int vm_slot(struct vm **out)
+{
+	struct vm *vm;
+
+	if (nvms < MAX_VMS) {
+		*out = &vms[nvms++];
+		return T_PASS;
+	}
+	for (int tries = 0; tries < MAX_VMS; tries++) {
+		vm = &vms[next_victim];
+		next_victim = (next_victim + 1) % MAX_VMS;
+		if (vm == shared_vm || vm == newest_vm)
+			continue;
+		if (hvk_close_fd(H, vm->fd) < 0)
+			return fail("closing VM fd %d to make room: -1/%s (%s)", vm->fd, en(errno),
+				    hvk_last_error());
+		free(vm->mem);
+		memset(vm, 0, sizeof(*vm));
+		*out = vm;
+		return T_PASS;
+	}
+	return fail("no VM can be closed to make room (%d made)", nvms);
+}
+
 int vm_new(struct vm **out)
 {
 	struct kvm_userspace_memory_region r = { 0 };
-	struct vm *vm;
+	struct vm *vm = NULL;
 	int fd;
 
-	if (nvms == MAX_VMS)
-		return fail("no room for another VM (%d made)", nvms);
-	vm = &vms[nvms];
+	TRY(vm_slot(&vm));
 	OK(fd, "KVM_CREATE_VM", ioc_int(KVM, KVM_CREATE_VM, 0));
 	vm->fd = fd;
 	vm->mem = aligned_alloc(4096, G_MEM_SIZE);
@@ -116,7 +148,7 @@ int vm_new(struct vm **out)
 	r.memory_size = G_MEM_SIZE;
 	r.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
 	OK(fd, "KVM_SET_USER_MEMORY_REGION slot 0", ioc(vm->fd, KVM_SET_USER_MEMORY_REGION, &r));
-	nvms++;
+	newest_vm = vm;
 	*out = vm;
 	return T_PASS;
 }
@@ -185,16 +217,10 @@ void load(struct vcpu *v, struct blob b)
  */
 int vcpu_new(struct vcpu *v, struct blob b, uint64_t cr4)
 {
-	struct vm *vm = nvms ? &vms[nvms - 1] : NULL;
+	struct vm *vm = newest_vm;
 	int fd, size, rc;
 
 	if (!vm || vm->nvcpus == 4) {
-		if (nvms == MAX_VMS) {
-			if (!have_last_vcpu)
-				return fail("no VM to put a vCPU in");
-			*v = last_vcpu;
-			goto reset;
-		}
 		rc = vm_new(&vm);
 		if (rc != T_PASS)
 			return rc;
@@ -238,6 +264,7 @@ int vcpu_shared(struct vcpu *v, struct blob b, uint64_t cr4)
 		if (rc != T_PASS)
 			return rc;
 		made = true;
+		shared_vm = shared.vm;
 	}
 	*v = shared;
 	load(v, b);
@@ -371,3 +398,84 @@ uint64_t sync_mask(void)
 }
 
 /* ==== system-level cases (with or without VT-x) ==== */
+/* ---- KVM_RUN in a thread ---- */
+
+void sleep_ms(int ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
+static void *runner_main(void *p)
+{
+	struct runner *rn = p;
+
+	errno = 0;
+	rn->r = hvk_ioctl(H, rn->v->fd, KVM_RUN, 0);
+	rn->e = errno;
+	__atomic_store_n(&rn->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+uint64_t requests_sent(void)
+{
+	struct hvk_stats st;
+
+	hvk_stats(H, &st);
+	return st.requests;
+}
+
+int runner_start(struct runner *rn, struct vcpu *v)
+{
+	uint64_t before = requests_sent();
+
+	memset(rn, 0, sizeof(*rn));
+	rn->v = v;
+	if (pthread_create(&rn->t, NULL, runner_main, rn))
+		return fail("pthread_create: %s", strerror(errno));
+	rn->started = true;
+	for (int i = 0; i < 12000; i++) {
+		if (requests_sent() > before || __atomic_load_n(&rn->done, __ATOMIC_SEQ_CST))
+			return T_PASS;
+		sleep_ms(5);
+	}
+	return fail("the KVM_RUN frame did not go out in 60 s");
+}
+
+bool runner_wait(struct runner *rn, int ms)
+{
+	for (int i = 0; i < ms / 5 + 1; i++) {
+		if (__atomic_load_n(&rn->done, __ATOMIC_SEQ_CST))
+			return true;
+		sleep_ms(5);
+	}
+	return __atomic_load_n(&rn->done, __ATOMIC_SEQ_CST);
+}
+
+void runner_join(struct runner *rn)
+{
+	if (!rn->started)
+		return;
+	pthread_join(rn->t, NULL);
+	rn->started = false;
+}
+
+bool runner_stop(struct runner *rn)
+{
+	bool ended = true;
+
+	if (!rn->started)
+		return true;
+	for (int i = 0; !runner_wait(rn, 200); i++) {
+		if (i == 450) {
+			ended = false;
+			break;
+		}
+		hvk_kick(H, rn->v->fd);
+	}
+	if (ended)
+		pthread_join(rn->t, NULL);
+	else
+		pthread_detach(rn->t); /* the library's timeout will end it */
+	rn->started = false;
+	return ended;
+}

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "abi/hvwire.h"
@@ -42,6 +43,11 @@ DECLARE_BLOB(g_dr);
 DECLARE_BLOB(g_irq);
 DECLARE_BLOB(g_mem);
 DECLARE_BLOB(g_bench);
+DECLARE_BLOB(g_msr_probe);
+DECLARE_BLOB(g_msr_cpuid);
+DECLARE_BLOB(g_mem_loop);
+DECLARE_BLOB(g_channel_spin);
+DECLARE_BLOB(g_hostile);
 
 #define CR0_PE	(1ull << 0)
 #define CR0_MP	(1ull << 1)
@@ -193,6 +199,15 @@ struct test {
 /* A table of cases, ended by a row whose name is NULL. */
 #define TEST_END { NULL, NULL, ANY }
 
+/* The tables (kvm_remote_test.c runs them in this order). */
+extern const struct test vcpu_tests[];  /* t_vcpu.c */
+
+/* The tables of the t_*.c files. */
+extern const struct test memory_tests[]; /* t_memory.c */
+extern const struct test msr_tests[];    /* t_msr.c */
+extern const struct test channel_tests[]; /* t_channel.c */
+extern const struct test hostile_tests[]; /* t_hostile.c */
+
 __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) int skip(const char *fmt, ...);
 const char *en(int e);
@@ -217,5 +232,26 @@ int run_refused(struct vcpu *v, int err, const char *what);
 int clear_guest(struct vcpu *v, uint64_t gpa, size_t len);
 int read_guest(struct vcpu *v, uint64_t gpa, void *buf, size_t len);
 uint64_t sync_mask(void);
+
+/* ---- KVM_RUN in a thread, so that no run can hang the suite ---- */
+struct runner {
+	struct vcpu *v;
+	pthread_t t;
+	bool started;
+	volatile int done;
+	int r, e; /* hvk_ioctl's result and errno */
+};
+
+void sleep_ms(int ms);
+/* hvk_stats()'s request count: frames sent so far. */
+uint64_t requests_sent(void);
+/* Start @v's KVM_RUN; back once its frame went out (60 s at most). */
+int runner_start(struct runner *rn, struct vcpu *v);
+/* Whether the run returned within @ms. */
+bool runner_wait(struct runner *rn, int ms);
+/* Wait for the run's return without a KICK (the test ends it otherwise). */
+void runner_join(struct runner *rn);
+/* End the run: KICK it every 200 ms until it returns (false after 90 s). */
+bool runner_stop(struct runner *rn);
 
 #endif

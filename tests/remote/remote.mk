@@ -23,7 +23,7 @@ REMOTE_OBJS   := $(patsubst tests/remote/%.c,$(REMOTE_OUT)/obj/%.o,$(wildcard te
 .PHONY: remote-test remote-clean
 remote-test: $(REMOTE_TEST)
 
-$(REMOTE_BLOBS): $(REMOTE_OUT)/%.bin: tests/remote/%.S tests/remote/guest.h
+$(REMOTE_BLOBS): $(REMOTE_OUT)/%.bin: tests/remote/%.S $(wildcard tests/remote/*.h) abi/hv_guest.h
 	@mkdir -p $(REMOTE_OUT)/obj
 	$(TOOLS_CC) -I. -c $< -o $(REMOTE_OUT)/obj/$*.o
 	@if $(TOOLS_OBJDUMP) -r $(REMOTE_OUT)/obj/$*.o | grep -q '^[0-9a-f]\{8,\} '; then \
