@@ -30,7 +30,7 @@ LDFLAGS  := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=4096
 	    -Wl,--build-id=none -Wl,-z,noexecstack
 LIBS     := -Wl,--start-group $(LIBC) $(shell $(CC) -print-libgcc-file-name) -Wl,--end-group
 
-SRCS     := $(wildcard $(foreach d,boot hv vmx drivers abi,$(d)/*.S $(d)/*.c))
+SRCS     := $(wildcard $(foreach d,boot hv hv/lib hv/kvm hv/channel hv/loader hv/x86emu vmx drivers abi,$(d)/*.S $(d)/*.c))
 OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 
 # The hypervisor command line for the ISO `make` and `make run` build.
@@ -58,9 +58,9 @@ $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(ASFLAGS) -c $< -o $@
 
-# The demo guest is part of the image (hv/demo_guest.S).
+# The demo guest is part of the image (hv/loader/demo_guest.S).
 DEMO_GUEST := $(BUILD)/guests/demo.elf
-$(BUILD)/obj/hv/demo_guest.o: hv/demo_guest.S $(DEMO_GUEST)
+$(BUILD)/obj/hv/loader/demo_guest.o: hv/loader/demo_guest.S $(DEMO_GUEST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ASFLAGS) -DDEMO_GUEST_ELF='"$(DEMO_GUEST)"' -c $< -o $@
 

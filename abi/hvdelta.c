@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "abi/hvdelta.h"
-#include "hv/errno.h"
+#include "abi/errno.h"
 
 static int bad_len(size_t len)
 {

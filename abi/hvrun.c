@@ -4,7 +4,7 @@
 #include "abi/hvdelta.h"
 #include "abi/hvrun.h"
 #include "abi/le.h"
-#include "hv/errno.h"
+#include "abi/errno.h"
 
 #define UNION_OFF offsetof(struct kvm_run, hw)
 #define UNION_LEN 256

@@ -14,7 +14,7 @@
 
 #include "abi/hvwire.h"
 #include "abi/le.h"
-#include "hv/errno.h"
+#include "abi/errno.h"
 
 /* ---- Names and sequence numbers ---- */
 

@@ -5,7 +5,7 @@
  *
  * One C implementation (abi/hvwire.c) serves both ends: it builds
  * freestanding into the hypervisor (no allocation, no floating point, no
- * logging: functions return counts or negative errnos from hv/errno.h and
+ * logging: functions return counts or negative errnos from abi/errno.h and
  * the caller logs) and on the host into tools and tests.
  *
  * Frame, every integer little-endian:
@@ -34,8 +34,15 @@
  * -EINTR with exit_reason KVM_EXIT_INTR, as ioctl(KVM_RUN) does when a
  * signal arrives. Outside such a run it is ignored (a signal outside
  * KVM_RUN does not affect the next run either). A malformed KICK gets an
- * HVW_ERROR with seq 0 (or, during a run, a log line); any other frame
- * that arrives during a run waits until the run has ended.
+ * HVW_ERROR with seq 0 (or, during a run, a log line).
+ *
+ * During a run the hypervisor keeps decoding frames. A HELLO stops the run
+ * (a new controller) and a CLOSE of the running VM stops it too; both are
+ * then served after the run's answer. Other requests (a second KVM_RUN of
+ * the vCPU included) wait in a queue of 8 and are served, oldest first,
+ * once the run has returned; a request that finds the queue full is
+ * answered at once with HVW_ERROR -EBUSY and its seq. Answers may thus
+ * come in another order than the requests: match them by seq.
  *
  * HVW_CLOSE destroys a VM (its vCPUs, memory slots and EPT), answered with
  * HVW_IOCTL_RESP result 0, or -EBADF for a handle that names no VM.
@@ -262,7 +269,7 @@ size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
 
 /* ---- IOCTL ---- */
 
-/* Who the ioctl is addressed to; same values as hv/kvm_api.h's kvm_target. */
+/* Who the ioctl is addressed to; same values as hv/kvm/kvm_api.h's kvm_target. */
 enum hvw_target {
 	HVW_TARGET_SYSTEM = 0,	/* vm and vcpu must be 0 */
 	HVW_TARGET_VM = 1,	/* vcpu must be 0 */

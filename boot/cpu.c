@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "boot/cpu.h"
-#include "hv/log.h"
-#include "hv/x86.h"
+#include "hv/lib/log.h"
+#include "hv/lib/x86.h"
 
 struct cpu_feature {
 	uint32_t leaf, subleaf;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "boot/trap.h"
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 
 #define IST_STACK_SIZE 8192
 enum { IST_DF = 1, IST_NMI = 2, IST_MC = 3, IST_COUNT = 3 };

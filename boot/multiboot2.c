@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "boot/multiboot2.h"
-#include "hv/log.h"
-#include "hv/unaligned.h"
+#include "hv/lib/log.h"
+#include "hv/lib/unaligned.h"
 
 /* Size of the block header (total_size, reserved) and of a tag header. */
 #define HDR_LEN		8u

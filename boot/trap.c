@@ -12,10 +12,10 @@
 #include "boot/trap.h"
 #include "drivers/pic8259.h"
 #include "drivers/pit8254.h"
-#include "hv/console.h"
-#include "hv/hv.h"
-#include "hv/symbols.h"
-#include "hv/x86.h"
+#include "hv/lib/console.h"
+#include "hv/lib/halt.h"
+#include "hv/lib/symbols.h"
+#include "hv/lib/x86.h"
 
 #define BACKTRACE_MAX 32
 
@@ -215,8 +215,8 @@ void trap_selftest(enum hv_selftest which)
 				 : "rdx");
 		break;
 	case HV_SELFTEST_NONE:
-	case HV_SELFTEST_VMENTRY: /* not exceptions: hv/boot_guests.c, */
-	case HV_SELFTEST_KVMAPI:  /* hv/kvm_api_selftest.c */
+	case HV_SELFTEST_VMENTRY: /* not exceptions: hv/loader/boot_guests.c, */
+	case HV_SELFTEST_KVMAPI:  /* hv/kvm/kvm_api_selftest.c */
 		break;
 	}
 	console_printf("hv: selftest: #%s did not fault\n", names[which]);

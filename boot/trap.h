@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "hv/cmdline.h"
+#include "hv/lib/cmdline.h"
 
 #define GDT_CODE64 0x08
 #define GDT_DATA   0x10

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "abi/hv_exit.h"
 #include "drivers/debug_exit.h"
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4   /* -device isa-debug-exit,iobase=0xf4 */
 #define BOCHS_SHUTDOWN_PORT 0x8900  /* "Shutdown" written here quits Bochs */

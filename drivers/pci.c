@@ -6,7 +6,7 @@
  */
 #include "drivers/pci.h"
 
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 
 #define PCI_CONFIG_ADDRESS 0xcf8
 #define PCI_CONFIG_DATA 0xcfc

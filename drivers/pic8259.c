@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "drivers/pic8259.h"
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 
 #define PIC1_CMD 0x20
 #define PIC1_DATA 0x21

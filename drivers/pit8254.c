@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "drivers/pit8254.h"
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 
 #define PIT_INPUT_HZ 1193182u
 #define PIT_CH0 0x40

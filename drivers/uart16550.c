@@ -6,7 +6,7 @@
  * While it waits, the owner's rx_drain() (if set) empties the receive FIFO.
  */
 #include "drivers/uart16550.h"
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 
 enum {
 	UART_DATA = 0,  /* RBR/THR, or DLL with DLAB */

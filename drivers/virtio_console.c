@@ -6,9 +6,9 @@
 #include "drivers/pci.h"
 #include "drivers/virtio_pci.h"
 #include "drivers/virtqueue.h"
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/x86.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/x86.h"
 
 #define RECEIVEQ 0
 #define TRANSMITQ 1

@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/mmio_map.h"
-#include "hv/x86.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/mmio_map.h"
+#include "hv/lib/x86.h"
 
 /* Capability layout (struct virtio_pci_cap). */
 #define VCAP_LEN 2

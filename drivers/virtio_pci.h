@@ -53,7 +53,7 @@ struct virtio_pci {
 
 /*
  * Find the transport's capabilities on @pci, map the BARs they use (above
- * 4 GiB too, hv/mmio_map.h) and enable memory/I/O decoding and bus
+ * 4 GiB too, hv/lib/mmio_map.h) and enable memory/I/O decoding and bus
  * mastering. @kind names the device in logs ("virtio-console"). False with
  * one log line naming what is missing.
  */

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "hv/log.h"
+#include "hv/lib/log.h"
 
 #define VQ_LOG_BAD_MAX 8 /* bad used entries logged per queue, then counted */
 #define VQ_FREE_END 0xffff

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gensyms.sh HV.elf > syms.S: the hypervisor's text symbols, sorted by
-# address, as the .hvsyms table hv/symbols.c searches. With no argument,
+# address, as the .hvsyms table hv/lib/symbols.c searches. With no argument,
 # writes the empty table used by the first link.
 set -euo pipefail
 echo '	.section .hvsyms, "a"'

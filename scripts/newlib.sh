@@ -30,7 +30,7 @@ TARGET_CFLAGS="-O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-r
 # -DMISSING_SYSCALL_NAMES: libc's reentrant wrappers would then call the
 # plain names write, sbrk, fstat, ... Undoing it (the -U comes after the -D
 # on newlib's command lines) makes them call _write, _sbrk, _fstat, ... as
-# hv/libc_glue.c provides, keeping open/close/read/write/kill/stat free for
+# hv/lib/libc_glue.c provides, keeping open/close/read/write/kill/stat free for
 # the hypervisor's own use. _exit is called _exit either way.
 # -Wa,--noexecstack marks the assembly files (memcpy.S, memset.S, setjmp.S)
 # as not needing an executable stack, as the C files already are; without
@@ -120,7 +120,7 @@ for f in $EMPTIED; do
 done
 
 # Configure options beyond the usual: no syscall stubs from newlib (they
-# come from hv/libc_glue.c), no floating point in printf/scanf, the small
+# come from hv/lib/libc_glue.c), no floating point in printf/scanf, the small
 # reentrancy structure, and the full integer printf with the ll, z, j, t
 # and hh length modifiers. (The "nano" printf knows only h, l and L: it
 # prints "%llx" literally without consuming the argument, shifting every

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "abi/hv_guest.h"
-#include "hv/errno.h"
+#include "abi/errno.h"
 #include "vmx/cpuid.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
@@ -83,7 +83,7 @@
 /* CPUID.80000001H:EDX */
 #define D81_RDTSCP B(27)
 
-/* CR4 bits (vcpu_cpuid_cr4_reserved), named apart from hv/x86.h's. */
+/* CR4 bits (vcpu_cpuid_cr4_reserved), named apart from hv/lib/x86.h's. */
 #define G_CR4(n) (1ull << (n))
 #define G_CR4_UMIP G_CR4(11)
 #define G_CR4_FSGSBASE G_CR4(16)

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "abi/kvm.h"
-#include "hv/x86.h"
+#include "hv/lib/x86.h"
 
 #define VCPU_CPUID_MAX 80
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <string.h>
 
-#include "hv/errno.h"
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/x86.h"
+#include "abi/errno.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/x86.h"
 #include "vmx/ept.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_controls.h"

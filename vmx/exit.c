@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "abi/hv_guest.h"
-#include "hv/guest_walk.h"
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "hv/x86emu/guest_walk.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/cpuid.h"
 #include "vmx/exit_reasons.h"

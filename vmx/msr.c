@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "vmx/cpuid.h"
 #include "vmx/msr.h"
 #include "vmx/vcpu.h"

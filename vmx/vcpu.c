@@ -6,12 +6,12 @@
 #include <string.h>
 
 #include "boot/trap.h"
-#include "hv/errno.h"
-#include "hv/guest_walk.h"
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "abi/errno.h"
+#include "hv/x86emu/guest_walk.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/vcpu.h"
 #include "vmx/xstate.h"

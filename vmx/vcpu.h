@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "abi/kvm.h"
-#include "hv/insn_decode.h"
-#include "hv/vm.h"
+#include "hv/x86emu/insn_decode.h"
+#include "vmx/vm.h"
 #include "vmx/cpuid.h"
 #include "vmx/guest_regs.h"
 #include "vmx/msr.h"

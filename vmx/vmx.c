@@ -2,12 +2,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hv/console.h"
-#include "hv/hv.h"
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "hv/lib/console.h"
+#include "hv/lib/halt.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "vmx/vmx.h"
 #include "vmx/xstate.h"
 #include "vmx/vmx_controls.h"

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hv/log.h"
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "hv/lib/log.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "vmx/vmx_caps.h"
 #include "vmx/vmx_controls.h"
 

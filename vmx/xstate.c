@@ -2,9 +2,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "hv/errno.h"
-#include "hv/log.h"
-#include "hv/x86.h"
+#include "abi/errno.h"
+#include "hv/lib/log.h"
+#include "hv/lib/x86.h"
 #include "vmx/xstate.h"
 
 /* The FXSAVE image (SDM Vol. 1, 10.5.1), also XSAVE's legacy region. */

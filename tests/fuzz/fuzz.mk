@@ -5,9 +5,9 @@
 # targets:
 #
 #   hvwire    the channel's wire codec (abi/hvwire.c and the compact forms)
-#   kvm_api   the KVM API dispatcher and the VM code behind it (hv/kvm_api.c,
-#             hv/vm.c, vmx/*.c) on the fake hardware of tests/host/
-#   channel   the channel server (hv/channel.c) on a fake link, with the
+#   kvm_api   the KVM API dispatcher and the VM code behind it (hv/kvm/kvm_api.c,
+#             vmx/vm.c, vmx/*.c) on the fake hardware of tests/host/
+#   channel   the channel server (hv/channel/channel.c) on a fake link, with the
 #             same fakes underneath
 #
 # Include it from the top-level Makefile, or run it alone from the
@@ -68,7 +68,7 @@ FUZZ_REGS_hvwire := $(FUZZ_DIR)/regressions
 # The host-built targets: their own file, the hypervisor sources, the fakes.
 FUZZ_HOST_COMMON := $(filter-out tests/host/harness.c,$(HOST_HV_SRCS) $(HOST_FAKE_SRCS))
 FUZZ_SRCS_kvm_api := $(FUZZ_DIR)/fuzz_kvm_api.c $(FUZZ_HOST_COMMON)
-FUZZ_SRCS_channel := $(FUZZ_DIR)/fuzz_channel.c hv/channel.c $(FUZZ_HOST_COMMON) $(HOST_WIRE_SRCS)
+FUZZ_SRCS_channel := $(FUZZ_DIR)/fuzz_channel.c hv/channel/channel.c $(FUZZ_HOST_COMMON) $(HOST_WIRE_SRCS)
 FUZZ_SEEDS_kvm_api := $(FUZZ_DIR)/seeds/kvm_api
 FUZZ_REGS_kvm_api := $(FUZZ_DIR)/regressions/kvm_api
 FUZZ_SEEDS_channel := $(FUZZ_DIR)/seeds/channel
@@ -86,7 +86,7 @@ fuzz-check-cc:
 		echo "fuzz: $(FUZZ_CC) not found: install clang and" \
 		     "libclang-rt-14-dev (scripts/deps.sh packages)" >&2; exit 1; }
 
-$(FUZZ_OUT)/fuzz_hvwire: $(FUZZ_SRCS_hvwire) abi/hvwire.h abi/hvrun.h abi/hvdelta.h hv/errno.h \
+$(FUZZ_OUT)/fuzz_hvwire: $(FUZZ_SRCS_hvwire) abi/hvwire.h abi/hvrun.h abi/hvdelta.h abi/errno.h \
 			 $(FUZZ_DIR)/fuzz.mk | fuzz-check-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SRCS_hvwire) -o $@ || { \
@@ -97,7 +97,7 @@ $(FUZZ_OUT)/fuzz_hvwire: $(FUZZ_SRCS_hvwire) abi/hvwire.h abi/hvrun.h abi/hvdelt
 # warnings are the freestanding build's business); ours are strict.
 $(FUZZ_HOST_OBJS): $(FUZZ_OUT)/obj/%.o: %.c $(FUZZ_DIR)/fuzz.mk | fuzz-check-cc
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) $(if $(filter $(HOST_HV_SRCS) hv/channel.c $(HOST_WIRE_SRCS),$<),-Wall -Wno-unused-parameter -Wno-string-plus-int,$(FUZZ_WARN)) \
+	$(FUZZ_CC) $(FUZZ_OBJ_CFLAGS) $(if $(filter $(HOST_HV_SRCS) hv/channel/channel.c $(HOST_WIRE_SRCS),$<),-Wall -Wno-unused-parameter -Wno-string-plus-int,$(FUZZ_WARN)) \
 		-MMD -MP -c $< -o $@
 
 $(FUZZ_OUT)/fuzz_kvm_api: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(FUZZ_SRCS_kvm_api))

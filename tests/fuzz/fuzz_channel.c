@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the controller channel's server (hv/channel.c) over a
+ * libFuzzer target: the controller channel's server (hv/channel/channel.c) over a
  * fake UART, with the KVM API, VMs and vCPUs behind it on the fake hardware
  * of tests/host/. Only the channel's public entry points are used:
  * channel_init(), channel_irq() (the UART's interrupt), channel_tick()
@@ -39,10 +39,10 @@
 #include "drivers/pit8254.h"
 #include "drivers/uart16550.h"
 #include "drivers/virtio_console.h"
-#include "hv/channel.h"
-#include "hv/cmdline.h"
-#include "hv/kvm_api.h"
-#include "hv/log.h"
+#include "hv/channel/channel.h"
+#include "hv/lib/cmdline.h"
+#include "hv/kvm/kvm_api.h"
+#include "hv/lib/log.h"
 #include "tests/host/fake.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/guest_regs.h"

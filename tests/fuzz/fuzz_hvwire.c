@@ -33,7 +33,7 @@
 
 #include "abi/hvrun.h"
 #include "abi/hvwire.h"
-#include "hv/errno.h"
+#include "abi/errno.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

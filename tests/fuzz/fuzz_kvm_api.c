@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the KVM API dispatcher (hv/kvm_api.c) and what it
+ * libFuzzer target: the KVM API dispatcher (hv/kvm/kvm_api.c) and what it
  * reaches (VMs, memory slots, EPT, vCPUs, MSR and CPUID tables, the exit
  * handlers), built for the host on the fake hardware of tests/host/.
  *
@@ -42,11 +42,11 @@
 #include <string.h>
 
 #include "abi/kvm.h"
-#include "hv/errno.h"
-#include "hv/kvm_api.h"
-#include "hv/msr.h"
-#include "hv/vm.h"
-#include "hv/x86.h"
+#include "abi/errno.h"
+#include "hv/kvm/kvm_api.h"
+#include "hv/lib/msr.h"
+#include "vmx/vm.h"
+#include "hv/lib/x86.h"
 #include "tests/host/fake.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/guest_regs.h"

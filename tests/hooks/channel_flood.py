@@ -14,7 +14,7 @@ socket:
 then a HELLO, whose answer shows the server went on, and POWER_OFF. It
 counts the console's warning lines from the first garbage byte to the
 power-off and fails when there are more than WARN_LIMIT (the rate limiter
-of hv/log.h lets through 5 lines a second per call site, plus one
+of hv/lib/log.h lets through 5 lines a second per call site, plus one
 "similar lines suppressed" line, and sums garbage into one line a
 second), or when an answer is missing. The counts go to hook.log:
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "tests/host/fake.h"
 #include "vmx/vmx_controls.h"
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/log.h"
-#include "hv/mm.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
 #include "tests/host/fake.h"
 
 #define PHYS_BASE 0x100000000ull /* fake RAM starts at 4 GiB */

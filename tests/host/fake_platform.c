@@ -5,9 +5,9 @@
 #include <stdlib.h>
 
 #include "boot/trap.h"
-#include "hv/console.h"
-#include "hv/hv.h"
-#include "hv/log.h"
+#include "hv/lib/console.h"
+#include "hv/lib/halt.h"
+#include "hv/lib/log.h"
 #include "tests/host/fake.h"
 #include "vmx/vmx.h"
 
@@ -65,7 +65,7 @@ void hv_power_off(void)
 
 uint64_t fake_ticks = 1000;
 
-/* The clock of hv/log.h's rate limiter (the PIT tick in the hypervisor). */
+/* The clock of hv/lib/log.h's rate limiter (the PIT tick in the hypervisor). */
 uint64_t log_clock_ms(void)
 {
 	return fake_ticks;

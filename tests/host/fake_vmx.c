@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hv/mm.h"
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "tests/host/fake.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/guest_regs.h"

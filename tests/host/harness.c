@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/kvm_api.h"
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "hv/kvm/kvm_api.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "tests/host/harness.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/vmx_ops.h"

@@ -22,7 +22,7 @@ HOST_T_COMMON := $(HOST_HV_SRCS) $(HOST_FAKE_SRCS)
 HOST_T_SRCS_test_exit := tests/host/test_exit.c $(HOST_T_COMMON)
 HOST_T_SRCS_replay_kvm_api := tests/host/replay_main.c tests/fuzz/fuzz_kvm_api.c \
 			      $(HOST_T_COMMON)
-HOST_T_SRCS_replay_channel := tests/host/replay_main.c tests/fuzz/fuzz_channel.c hv/channel.c \
+HOST_T_SRCS_replay_channel := tests/host/replay_main.c tests/fuzz/fuzz_channel.c hv/channel/channel.c \
 			      $(HOST_T_COMMON) $(HOST_WIRE_SRCS)
 HOST_TESTS := test_exit replay_kvm_api replay_channel
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/errno.h"
-#include "hv/kvm_api.h"
-#include "hv/msr.h"
-#include "hv/x86.h"
+#include "abi/errno.h"
+#include "hv/kvm/kvm_api.h"
+#include "hv/lib/msr.h"
+#include "hv/lib/x86.h"
 #include "tests/host/harness.h"
-#include "hv/vm.h"
+#include "vmx/vm.h"
 #include "tests/unit/check.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/guest_regs.h"

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "hv/errno.h"
-#include "hv/log.h"
-#include "hv/x86.h"
+#include "abi/errno.h"
+#include "hv/lib/log.h"
+#include "hv/lib/x86.h"
 #include "tests/host/fake.h"
 #include "vmx/xstate.h"
 

@@ -28,7 +28,7 @@
 
 #define GC_OUT		0x10		/* g_channel_spin.S: OUT GC_OUT_VAL, then HLT */
 #define GC_OUT_VAL	0xc0ffee
-#define QUEUE_FRAMES	8		/* CHANNEL_QUEUE_FRAMES, hv/channel.h */
+#define QUEUE_FRAMES	8		/* CHANNEL_QUEUE_FRAMES, hv/channel/channel.h */
 #define CVM_MEM		0x20000		/* 128 KiB: a 64 KiB read fits */
 #define BIG_GPA		0x10000
 #define BIG_LEN		0x10000

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "hv/log.h"
+#include "hv/lib/log.h"
 
 /* Level argument meaning "any level". */
 #define LOGCAP_ANY (-1)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/cmdline.h"
+#include "hv/lib/cmdline.h"
 #include "tests/unit/check.h"
 
 static struct hv_options o;

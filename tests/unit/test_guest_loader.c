@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "boot/multiboot2.h"
-#include "hv/guest_loader.h"
+#include "hv/loader/guest_loader.h"
 #include "tests/unit/check.h"
 
 #define MEM_SIZE	(2ull << 20)

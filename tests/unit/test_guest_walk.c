@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the guest page-table walk (hv/guest_walk.c).
+ * Unit tests of the guest page-table walk (hv/x86emu/guest_walk.c).
  *
  * Guest-physical memory is a 4 MiB buffer; anything above it is "not RAM"
  * (read_phys fails). Tables are written entry by entry with hand-computed
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/guest_walk.h"
+#include "hv/x86emu/guest_walk.h"
 #include "tests/unit/check.h"
 
 #define MEM_SIZE	(4u << 20)

@@ -6,7 +6,7 @@
 #include "abi/hvdelta.h"
 #include "abi/hvrun.h"
 #include "abi/kvm.h"
-#include "hv/errno.h"
+#include "abi/errno.h"
 #include "tests/unit/check.h"
 
 static void test_unchanged_is_bitmap_only(void)

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "abi/hvwire.h"
-#include "hv/errno.h"
+#include "abi/errno.h"
 #include "tests/unit/check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

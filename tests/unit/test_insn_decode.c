@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of the MMIO instruction decoder (hv/insn_decode.c).
+ * Unit tests of the MMIO instruction decoder (hv/x86emu/insn_decode.c).
  *
  * Every encoding below was produced with the host assembler (GNU as,
  * `.code16` / `.code32` / `.code64`); the comment above each row is the
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/insn_decode.h"
+#include "hv/x86emu/insn_decode.h"
 #include "tests/unit/check.h"
 
 #define M16 INSN_MODE_16

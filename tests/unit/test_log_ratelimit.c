@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The log rate limiter of hv/log.h: a per-call-site budget of
+ * The log rate limiter of hv/lib/log.h: a per-call-site budget of
  * LOG_RATELIMIT_BURST lines per LOG_RATELIMIT_INTERVAL_MS, and the
  * "N similar lines suppressed" line when a window reopens. The clock is
  * this file's log_clock_ms(), a variable the tests move.
  */
 #include <stdint.h>
 
-#include "hv/log.h"
+#include "hv/lib/log.h"
 #include "tests/unit/check.h"
 
 static uint64_t fake_now;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv/pmm.h"
+#include "hv/lib/pmm.h"
 #include "tests/unit/check.h"
 
 #define KIB	1024ull

@@ -33,14 +33,14 @@ UNIT_OUT := $(BUILD)/unit
 # Each test: its own source plus the product sources it exercises.
 UNIT_TESTS := test_multiboot2 test_pmm test_cmdline test_kvm_abi test_guest_loader
 UNIT_SRCS_test_multiboot2 := boot/multiboot2.c
-UNIT_SRCS_test_pmm := hv/pmm.c boot/multiboot2.c
-UNIT_SRCS_test_cmdline := hv/cmdline.c
-UNIT_SRCS_test_guest_loader := hv/guest_loader.c boot/multiboot2.c
+UNIT_SRCS_test_pmm := hv/lib/pmm.c boot/multiboot2.c
+UNIT_SRCS_test_cmdline := hv/lib/cmdline.c
+UNIT_SRCS_test_guest_loader := hv/loader/guest_loader.c boot/multiboot2.c
 UNIT_SRCS_test_kvm_abi := $(UNIT_DIR)/test_kvm_abi_linux.c \
 			  $(UNIT_DIR)/test_kvm_abi_ours.c
 UNIT_TESTS += test_insn_decode test_guest_walk
-UNIT_SRCS_test_insn_decode := hv/insn_decode.c
-UNIT_SRCS_test_guest_walk := hv/guest_walk.c
+UNIT_SRCS_test_insn_decode := hv/x86emu/insn_decode.c
+UNIT_SRCS_test_guest_walk := hv/x86emu/guest_walk.c
 # The wire codec; the fuzz target is linked in to replay its inputs.
 UNIT_TESTS += test_hvwire
 UNIT_SRCS_test_hvwire := abi/hvwire.c abi/hvrun.c abi/hvdelta.c tests/fuzz/fuzz_hvwire.c
@@ -53,7 +53,7 @@ UNIT_SRCS_test_hvdelta := abi/hvdelta.c abi/hvrun.c
 # The EPT (vmx/ept.c, included by the test) on a fake page allocator.
 UNIT_TESTS += test_ept
 UNIT_SRCS_test_ept :=
-# The log rate limiter (hv/log.h), on a fake clock.
+# The log rate limiter (hv/lib/log.h), on a fake clock.
 UNIT_TESTS += test_log_ratelimit
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
 # The VM code (KVM API, vCPUs, exits) on fake hardware, and the kvm_api and

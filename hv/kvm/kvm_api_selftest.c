@@ -6,11 +6,11 @@
  */
 #include <string.h>
 
-#include "hv/errno.h"
-#include "hv/kvm_api.h"
-#include "hv/kvm_api_selftest.h"
-#include "hv/log.h"
-#include "hv/vm.h"
+#include "abi/errno.h"
+#include "hv/kvm/kvm_api.h"
+#include "hv/kvm/kvm_api_selftest.h"
+#include "hv/lib/log.h"
+#include "vmx/vm.h"
 #include "vmx/cpuid.h"
 #include "vmx/vmx.h"
 

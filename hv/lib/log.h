@@ -2,7 +2,7 @@
 /*
  * Logging: one line per event. Messages carry their subsystem prefix
  * ("mb2: ...", "pmm: ...") and no trailing newline; hv_log adds it.
- * The hypervisor implements hv_log in hv/log.c (console, log levels);
+ * The hypervisor implements hv_log in hv/lib/log.c (console, log levels);
  * host unit tests provide their own that records lines for assertions.
  */
 #ifndef HV_LOG_H
@@ -35,7 +35,7 @@ void log_set_level(enum log_level level);
  * printed; the next line printed after the window has reopened is preceded
  * by "log: N similar lines suppressed (file:line)".
  *
- * Time comes from log_clock_ms(): the hypervisor's 1 kHz tick in hv/log.c
+ * Time comes from log_clock_ms(): the hypervisor's 1 kHz tick in hv/lib/log.c
  * (it may stand still while interrupts are off; the limiter then only
  * suppresses longer), and whatever clock a host unit test defines.
  */

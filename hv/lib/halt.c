@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* Stopping the machine: halt, stop with a status, power off (hv/hv.h). */
+/* Stopping the machine: halt, stop with a status, power off (hv/lib/halt.h). */
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "abi/hv_exit.h"
 #include "drivers/debug_exit.h"
-#include "hv/console.h"
-#include "hv/hv.h"
-#include "hv/x86.h"
+#include "hv/lib/console.h"
+#include "hv/lib/halt.h"
+#include "hv/lib/x86.h"
 
 static bool exit_emulator;
 

@@ -7,7 +7,7 @@
  */
 #include <stddef.h>
 
-#include "hv/symbols.h"
+#include "hv/lib/symbols.h"
 
 struct hv_sym {
 	uint64_t addr;

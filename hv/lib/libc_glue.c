@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "hv/console.h"
+#include "hv/lib/console.h"
 
 /* Halts the CPU for good; implemented elsewhere in the hypervisor. */
 void hv_halt(void) __attribute__((noreturn));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The controller channel: frames of abi/hvwire.h over a link, a 16550 UART
- * (channel=com2 by default) or a virtio-console (channel=virtio). Requests go to the KVM API (hv/kvm_api.c),
+ * (channel=com2 by default) or a virtio-console (channel=virtio). Requests go to the KVM API (hv/kvm/kvm_api.c),
  * guest memory reads/writes to the VM's slots; each gets one response.
  *
  * The channel always answers. While a KVM_RUN is in progress (the serve
@@ -26,7 +26,7 @@
 
 #include <stdbool.h>
 
-#include "hv/cmdline.h"
+#include "hv/lib/cmdline.h"
 
 /*
  * Requests held during a run. Each slot takes a frame of any size (17

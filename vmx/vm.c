@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <string.h>
 
-#include "hv/errno.h"
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/vm.h"
-#include "hv/x86.h"
+#include "abi/errno.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "vmx/vm.h"
+#include "hv/lib/x86.h"
 #include "vmx/vcpu.h"
 
 static int next_vm_id;

@@ -4,7 +4,7 @@
  *
  * The parse never fails: an unknown option or a bad value is named in a
  * warning and the option keeps its default. Every option is one row of
- * the table in hv/cmdline.c (name, parser, accepted values, default, help);
+ * the table in hv/lib/cmdline.c (name, parser, accepted values, default, help);
  * the defaults themselves are produced by parsing each row's default
  * text, so the help text and the behaviour cannot drift apart.
  */
@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hv/log.h"
+#include "hv/lib/log.h"
 
 /* channel_key: 32..128 hex digits, i.e. 16..64 bytes. */
 #define HV_CHANNEL_KEY_MIN	16

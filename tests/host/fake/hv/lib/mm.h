@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host build: hv/mm.h on a fake physical address space
+ * Host build: hv/lib/mm.h on a fake physical address space
  * (tests/host/fake_mm.c). Every allocation is its own host block
  * (aligned_alloc, so AddressSanitizer sees its bounds) at a fake physical
  * address that is never handed out twice; phys_to_virt() and
@@ -14,7 +14,7 @@
 #define phys_to_virt hvreal_phys_to_virt
 #define virt_to_phys hvreal_virt_to_phys
 
-#include_next "hv/mm.h"
+#include_next "hv/lib/mm.h"
 
 #undef phys_to_virt
 #undef virt_to_phys

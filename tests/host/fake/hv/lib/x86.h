@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Host build: hv/x86.h with its instructions replaced by the fake CPU
+ * Host build: hv/lib/x86.h with its instructions replaced by the fake CPU
  * (tests/host/fake_cpu.c). The real header is included first, with every
  * accessor renamed out of the way (its register bits and structures are
  * used as they are), then each accessor is declared again under its own
@@ -47,7 +47,7 @@
 #define sti_nop_cli hvreal_sti_nop_cli
 #define ltr hvreal_ltr
 
-#include_next "hv/x86.h"
+#include_next "hv/lib/x86.h"
 
 #undef cpuid
 #undef rdmsr

@@ -5,11 +5,11 @@
  * hands out memory below 4 GiB, so they are reachable through the identity
  * map themselves. One CPU runs the hypervisor: no other TLB to shoot down.
  */
-#include "hv/mmio_map.h"
+#include "hv/lib/mmio_map.h"
 
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/x86.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "hv/lib/x86.h"
 
 #define PTE_P (1ull << 0)
 #define PTE_W (1ull << 1)

@@ -2,13 +2,13 @@
 #include <string.h>
 
 #include "abi/hv_guest.h"
-#include "hv/boot_guests.h"
-#include "hv/guest_loader.h"
-#include "hv/kvm_api.h"
-#include "hv/log.h"
-#include "hv/mm.h"
-#include "hv/vm.h"
-#include "hv/x86.h"
+#include "hv/loader/boot_guests.h"
+#include "hv/loader/guest_loader.h"
+#include "hv/kvm/kvm_api.h"
+#include "hv/lib/log.h"
+#include "hv/lib/mm.h"
+#include "vmx/vm.h"
+#include "hv/lib/x86.h"
 #include "vmx/vcpu.h"
 
 /* Guest COM1: enough of a 16550 for drivers that probe and program it. */

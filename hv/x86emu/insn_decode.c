@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "hv/insn_decode.h"
-#include "hv/log.h"
+#include "hv/x86emu/insn_decode.h"
+#include "hv/lib/log.h"
 
 #define REX_B	0x1
 #define REX_X	0x2

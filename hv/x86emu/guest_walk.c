@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "hv/guest_walk.h"
+#include "hv/x86emu/guest_walk.h"
 
 #define G_CR0_WP	(1ull << 16)
 #define G_CR0_PG	(1ull << 31)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hypervisor's memory: one page allocator (hv/pmm.c) over all usable
+ * The hypervisor's memory: one page allocator (hv/lib/pmm.c) over all usable
  * RAM, reached through the identity map (virtual == physical).
  */
 #ifndef HV_MM_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hv/pmm.h"
+#include "hv/lib/pmm.h"
 
 #define PAGE_SIZE 4096ull
 #define PAGE_MASK (~(PAGE_SIZE - 1))

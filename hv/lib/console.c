@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "drivers/uart16550.h"
-#include "hv/console.h"
+#include "hv/lib/console.h"
 
 #define CONSOLE_LINE_MAX 1024
 

@@ -16,7 +16,7 @@
 /*
  * Make [pa, pa + len) reachable at the same virtual address. Below 4 GiB
  * there is nothing to do; above, missing page-table levels are allocated
- * (hv/mm.h) and 2 MiB pages with PCD|PWT added. False, with a log line, when
+ * (hv/lib/mm.h) and 2 MiB pages with PCD|PWT added. False, with a log line, when
  * the range is beyond the CPU's physical address width or the canonical
  * lower half, collides with a different mapping, or memory runs out.
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <string.h>
 
-#include "hv/mm.h"
+#include "hv/lib/mm.h"
 
 struct pmm hv_pmm;
 

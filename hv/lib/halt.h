@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Stopping the machine (hv/halt.c): the bottom library, beside log and memory. */
-#ifndef HV_HV_H
-#define HV_HV_H
+/* Stopping the machine (hv/lib/halt.c): the bottom library, beside log and memory. */
+#ifndef HV_LIB_HALT_H
+#define HV_LIB_HALT_H
 
 #include <stdbool.h>
 #include <stdint.h>

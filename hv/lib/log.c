@@ -4,8 +4,8 @@
 #include <stdio.h>
 
 #include "drivers/pit8254.h"
-#include "hv/console.h"
-#include "hv/log.h"
+#include "hv/lib/console.h"
+#include "hv/lib/log.h"
 
 #define LOG_LINE_MAX 1024
 

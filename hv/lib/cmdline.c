@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "hv/cmdline.h"
-#include "hv/log.h"
+#include "hv/lib/cmdline.h"
+#include "hv/lib/log.h"
 
 /* Longest piece of a bad word quoted back in a warning. */
 #define ECHO_MAX	64

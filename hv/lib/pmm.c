@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "hv/log.h"
-#include "hv/pmm.h"
+#include "hv/lib/log.h"
+#include "hv/lib/pmm.h"
 
 #define PAGE_MASK	(PMM_PAGE_SIZE - 1)
 #define MIB		(1024ull * 1024ull)

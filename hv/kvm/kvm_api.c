@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hv/errno.h"
-#include "hv/kvm_api.h"
-#include "hv/log.h"
-#include "hv/vm.h"
+#include "abi/errno.h"
+#include "hv/kvm/kvm_api.h"
+#include "hv/lib/log.h"
+#include "vmx/vm.h"
 #include "vmx/msr.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"

@@ -22,10 +22,10 @@
 #include <string.h>
 
 #include "boot/multiboot2.h"
-#include "hv/errno.h"
-#include "hv/guest_loader.h"
-#include "hv/log.h"
-#include "hv/unaligned.h"
+#include "abi/errno.h"
+#include "hv/loader/guest_loader.h"
+#include "hv/lib/log.h"
+#include "hv/lib/unaligned.h"
 
 #define KIB	1024ull
 #define MIB	(1024ull * 1024ull)
