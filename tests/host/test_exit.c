@@ -877,6 +877,52 @@ static void test_idt_vectoring_reinjected(void)
 	CHECK_EQ(fake_sti_windows > 0, 1);
 }
 
+static uint32_t step_vectoring_nmi(struct fake_guest *g)
+{
+	(void)g;
+	/* The exit came while an NMI was being delivered; the CPU saved NMI blocking. */
+	fake_vmcs_set(VMCS_IDT_VECTORING_INFO, INFO_VALID | TYPE_NMI | 2);
+	fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY) | 8);
+	return EXIT_REASON_EXTERNAL_INTERRUPT;
+}
+
+/* __vmx_complete_interrupts(): re-injecting an NMI clears blocking by NMI first. */
+static void test_nmi_reinjection_clears_blocking(void)
+{
+	h_step steps[] = { step_vectoring_nmi, step_observe };
+	uint32_t vm;
+
+	h_reset();
+	vm = vm_in(H_PROT32, 2);
+	h_steps(steps, 2);
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(h_delivered[1].info, INFO_VALID | TYPE_NMI | 2);
+	CHECK_EQ(fake_vmx_stats.fail_guest_state, 0);
+}
+
+static uint32_t step_vectoring_gp_then_cr0_gp(struct fake_guest *g)
+{
+	/* #GP being delivered, and the exit's own instruction faults too. */
+	fake_vmcs_set(VMCS_IDT_VECTORING_INFO, GP_INFO);
+	fake_vmcs_set(VMCS_IDT_VECTORING_ERROR_CODE, 0x18);
+	g->gpr[t_reg] = CR0_PG; /* PG without PE: #GP */
+	return h_exit_cr(0, 0, t_reg, 0);
+}
+
+/* kvm_multiple_exception(): contributory then contributory is #DF (error code 0). */
+static void test_contributory_pair_is_double_fault(void)
+{
+	h_step steps[] = { step_vectoring_gp_then_cr0_gp, step_observe };
+	uint32_t vm;
+
+	h_reset();
+	vm = vm_in(H_PROT32, 2);
+	h_steps(steps, 2);
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(h_delivered[1].info, INFO_VALID | TYPE_HW | 1u << 11 | 8);
+	CHECK_EQ(h_delivered[1].error, 0);
+}
+
 /* ---- I/O --------------------------------------------------------------------- */
 
 static uint32_t step_out(struct fake_guest *g)
@@ -1658,6 +1704,8 @@ static const struct check_test tests[] = {
 	TEST_ENTRY(test_sregs_accessed_bit),
 	TEST_ENTRY(test_debugregs_exact_roundtrip),
 	TEST_ENTRY(test_string_io_undefined_address_size),
+	TEST_ENTRY(test_nmi_reinjection_clears_blocking),
+	TEST_ENTRY(test_contributory_pair_is_double_fault),
 };
 
 int main(void)
