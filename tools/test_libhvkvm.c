@@ -28,6 +28,7 @@
 
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
+#include "abi/kvm_ioctls.h"
 #include "tools/libhvkvm.h"
 
 /* ---- A tiny test framework ---- */
@@ -426,7 +427,7 @@ static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
 	case KVM_SET_USER_MEMORY_REGION: {
 		struct kvm_userspace_memory_region m;
 
-		if (h->arg_len != sizeof(m))
+		if (h->arg_len != kvm_ioctl_record_len(h->nr, rq.arg, h->arg_len))
 			return answer_result(p, f->seq, -EFAULT, NULL, 0);
 		memcpy(&m, rq.arg, sizeof(m));
 		if (m.memory_size > PEER_MEM || m.slot != 0)
@@ -446,7 +447,7 @@ static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
 	case KVM_GET_MSRS: {
 		struct kvm_msrs *m = (struct kvm_msrs *)p->arg;
 
-		if (h->arg_len != sizeof(*m) + m->nmsrs * sizeof(m->entries[0]))
+		if (h->arg_len != kvm_ioctl_record_len(h->nr, p->arg, h->arg_len))
 			return answer_result(p, f->seq, -EFAULT, NULL, 0);
 		for (uint32_t i = 0; i < m->nmsrs; i++)
 			m->entries[i].data = m->entries[i].index * 2ull;

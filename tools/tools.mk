@@ -25,7 +25,9 @@ TOOLS_CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
 TOOLS_LDLIBS  := -pthread
 
 TOOLS_OUT     := $(BUILD)/tools
-TOOLS_LIB_SRC := tools/libhvkvm.c abi/hvwire.c abi/hvrun.c abi/hvdelta.c
+# The library's files (tools/libhvkvm/) and the abi/ codecs it uses.
+TOOLS_LIB_SRC := $(addprefix tools/libhvkvm/,names.c link.c frames.c memory.c ioctl.c open.c) \
+		 abi/hvwire.c abi/hvrun.c abi/hvdelta.c abi/kvm_ioctls.c
 TOOLS_LIB_OBJ := $(patsubst %.c,$(TOOLS_OUT)/obj/%.o,$(TOOLS_LIB_SRC))
 TOOLS_LIB     := $(TOOLS_OUT)/libhvkvm.a
 TOOLS_HVCTL   := $(TOOLS_OUT)/hvctl

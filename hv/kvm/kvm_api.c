@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * ioctl dispatch: one table per target, each row naming the request, the
- * argument size it needs and its handler. Untrusted arguments arrive as a
+ * ioctl dispatch: one table per target, each row naming the request and
+ * its handler; the argument's shape (an integer, a fixed record, a header
+ * and its counted entries) and the fds a request is served on come from
+ * the list of abi/kvm_ioctls.h. Untrusted arguments arrive as a
  * hypervisor-side copy; handlers copy the fields they use once more into
  * locals before checking them (vm.c / vcpu.c do the same).
  */
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "abi/errno.h"
+#include "abi/kvm_ioctls.h"
 #include "hv/kvm/kvm_api.h"
 #include "hv/lib/log.h"
 #include "vmx/vm.h"
@@ -38,7 +41,6 @@ typedef long (*ioctl_fn)(struct ioctl_ctx *c);
 struct ioctl_row {
 	unsigned long nr;
 	ioctl_fn fn;
-	bool variable; /* a header record followed by a counted array */
 };
 
 /* KVM_GET/SET_MSRS take fewer entries than this (KVM's MAX_IO_MSRS). */
@@ -533,8 +535,8 @@ static const struct ioctl_row system_ioctls[] = {
 	{ .nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension },
 	{ .nr = KVM_GET_VCPU_MMAP_SIZE, .fn = sys_vcpu_mmap_size },
 	{ .nr = KVM_CREATE_VM, .fn = sys_create_vm },
-	{ .nr = KVM_GET_MSR_INDEX_LIST, .fn = sys_msr_index_list, .variable = true },
-	{ .nr = KVM_GET_SUPPORTED_CPUID, .fn = sys_supported_cpuid, .variable = true },
+	{ .nr = KVM_GET_MSR_INDEX_LIST, .fn = sys_msr_index_list },
+	{ .nr = KVM_GET_SUPPORTED_CPUID, .fn = sys_supported_cpuid },
 };
 
 static const struct ioctl_row vm_ioctls[] = {
@@ -553,10 +555,10 @@ static const struct ioctl_row vcpu_ioctls[] = {
 	{ .nr = KVM_INTERRUPT, .fn = vcpu_ioctl_interrupt },
 	{ .nr = KVM_NMI, .fn = vcpu_ioctl_nmi },
 	{ .nr = KVM_SET_GUEST_DEBUG, .fn = vcpu_ioctl_guest_debug },
-	{ .nr = KVM_GET_MSRS, .fn = vcpu_ioctl_get_msrs, .variable = true },
-	{ .nr = KVM_SET_MSRS, .fn = vcpu_ioctl_set_msrs, .variable = true },
-	{ .nr = KVM_SET_CPUID2, .fn = vcpu_ioctl_set_cpuid2, .variable = true },
-	{ .nr = KVM_GET_CPUID2, .fn = vcpu_ioctl_get_cpuid2, .variable = true },
+	{ .nr = KVM_GET_MSRS, .fn = vcpu_ioctl_get_msrs },
+	{ .nr = KVM_SET_MSRS, .fn = vcpu_ioctl_set_msrs },
+	{ .nr = KVM_SET_CPUID2, .fn = vcpu_ioctl_set_cpuid2 },
+	{ .nr = KVM_GET_CPUID2, .fn = vcpu_ioctl_get_cpuid2 },
 	{ .nr = KVM_GET_FPU, .fn = vcpu_ioctl_get_fpu },
 	{ .nr = KVM_SET_FPU, .fn = vcpu_ioctl_set_fpu },
 	{ .nr = KVM_GET_DEBUGREGS, .fn = vcpu_ioctl_get_debugregs },
@@ -612,7 +614,9 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 		   void *arg, size_t arg_len)
 {
 	struct ioctl_ctx c = { .arg = arg, .arg_len = arg_len };
+	const struct kvm_ioctl_desc *d = kvm_ioctl_find(nr);
 	const struct ioctl_row *row;
+	unsigned int fd_kind;
 
 	/*
 	 * An unknown request is what Linux answers on that kind of fd: EINVAL
@@ -620,15 +624,18 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 	 */
 	switch (target) {
 	case KVM_TARGET_SYSTEM:
+		fd_kind = HV_FD_SYSTEM;
 		row = find(ROWS(system_ioctls), nr);
 		break;
 	case KVM_TARGET_VM:
+		fd_kind = HV_FD_VM;
 		c.vm = kvm_api_vm(vm);
 		if (!c.vm)
 			return -HV_EBADF;
 		row = find(ROWS(vm_ioctls), nr);
 		break;
 	case KVM_TARGET_VCPU:
+		fd_kind = HV_FD_VCPU;
 		c.vm = kvm_api_vm(vm);
 		c.vcpu = c.vm ? find_vcpu(c.vm, vcpu) : NULL;
 		if (!c.vcpu)
@@ -638,16 +645,25 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 	default:
 		return -HV_EBADF;
 	}
-	if (!row)
+	if (!row || !d || !(d->fds & fd_kind))
 		return target == KVM_TARGET_VM ? -HV_ENOTTY : -HV_EINVAL;
-	if (HV_IOC_DIR(nr) == HV_IOC_NONE) {
+	switch (d->shape) {
+	case HV_SHAPE_INT:
 		/* Integer argument: up to 8 bytes, little-endian. */
 		if (arg_len > sizeof(c.value))
 			return -HV_EINVAL;
 		if (arg_len)
 			memcpy(&c.value, arg, arg_len);
-	} else if (row->variable ? arg_len < HV_IOC_SIZE(nr) : arg_len != HV_IOC_SIZE(nr)) {
-		return -HV_EFAULT; /* the record is not all there */
+		break;
+	case HV_SHAPE_COUNTED:
+		/* The header at least; the handler checks the entries its count names. */
+		if (arg_len < d->size)
+			return -HV_EFAULT; /* the record is not all there */
+		break;
+	default:
+		if (arg_len != d->size)
+			return -HV_EFAULT; /* the record is not all there */
+		break;
 	}
 	return row->fn(&c);
 }

@@ -44,6 +44,9 @@ UNIT_SRCS_test_guest_walk := hv/x86emu/guest_walk.c
 # The wire codec; the fuzz target is linked in to replay its inputs.
 UNIT_TESTS += test_hvwire
 UNIT_SRCS_test_hvwire := abi/hvwire.c abi/hvrun.c abi/hvdelta.c tests/fuzz/fuzz_hvwire.c
+# The ioctl list of abi/kvm_ioctls.h against abi/kvm.h and Linux's headers.
+UNIT_TESTS += test_kvm_ioctls
+UNIT_SRCS_test_kvm_ioctls := abi/kvm_ioctls.c $(UNIT_DIR)/test_kvm_ioctls_linux.c
 # Split virtqueue bookkeeping of the virtio drivers.
 UNIT_TESTS += test_virtqueue
 UNIT_SRCS_test_virtqueue := drivers/virtqueue.c
