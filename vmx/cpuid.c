@@ -581,20 +581,44 @@ struct cpuid_regs vcpu_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 	return r;
 }
 
+/* @e masked as KVM_SET_CPUID2 stores it, with the vCPU's runtime fields. */
+static struct kvm_cpuid_entry2 as_seen(struct vcpu *v, const struct kvm_cpuid_entry2 *e, bool mask)
+{
+	struct kvm_cpuid_entry2 out = *e;
+	struct cpuid_regs r;
+
+	if (mask)
+		cpuid_mask(&out);
+	r = (struct cpuid_regs){ out.eax, out.ebx, out.ecx, out.edx };
+	runtime_fields(v, out.function, out.index, &r);
+	out.eax = r.eax;
+	out.ebx = r.ebx;
+	out.ecx = r.ecx;
+	out.edx = r.edx;
+	return out;
+}
+
 void vcpu_cpuid_get_table(struct vcpu *v, struct kvm_cpuid_entry2 *out)
 {
 	vcpu_load(v);
-	for (uint32_t i = 0; i < v->cpuid.nent && i < VCPU_CPUID_MAX; i++) {
-		const struct kvm_cpuid_entry2 *e = &v->cpuid.e[i];
-		struct cpuid_regs r = { e->eax, e->ebx, e->ecx, e->edx };
+	for (uint32_t i = 0; i < v->cpuid.nent && i < VCPU_CPUID_MAX; i++)
+		out[i] = as_seen(v, &v->cpuid.e[i], false);
+}
 
-		runtime_fields(v, e->function, e->index, &r);
-		out[i] = *e;
-		out[i].eax = r.eax;
-		out[i].ebx = r.ebx;
-		out[i].ecx = r.ecx;
-		out[i].edx = r.edx;
+bool vcpu_cpuid_equal(struct vcpu *v, const struct kvm_cpuid_entry2 *e, uint32_t nent)
+{
+	if (nent != v->cpuid.nent)
+		return false;
+	vcpu_load(v);
+	for (uint32_t i = 0; i < nent && i < VCPU_CPUID_MAX; i++) {
+		struct kvm_cpuid_entry2 a = as_seen(v, &e[i], true);
+		struct kvm_cpuid_entry2 b = as_seen(v, &v->cpuid.e[i], false);
+
+		if (a.function != b.function || a.index != b.index || a.flags != b.flags ||
+		    a.eax != b.eax || a.ebx != b.ebx || a.ecx != b.ecx || a.edx != b.edx)
+			return false;
 	}
+	return true;
 }
 
 bool vcpu_cpuid_has(const struct vcpu *v, struct cpuid_feature f)

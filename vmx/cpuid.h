@@ -69,6 +69,13 @@ void cpuid_mask(struct kvm_cpuid_entry2 *e);
 bool cpuid_table_valid(const struct kvm_cpuid_entry2 *e, uint32_t nent);
 
 /*
+ * kvm_cpuid_check_equal(): whether @e (as KVM_SET_CPUID2 would store it,
+ * per-vCPU fields filled in) is the vCPU's table, entry for entry. After
+ * the first KVM_RUN only an equal table may be set again.
+ */
+bool vcpu_cpuid_equal(struct vcpu *v, const struct kvm_cpuid_entry2 *e, uint32_t nent);
+
+/*
  * The guest's answer for (leaf, subleaf), as kvm_cpuid(): the table's
  * entry, or for an out-of-range leaf of an Intel guest the highest basic
  * leaf's, with the fields that follow the vCPU's state filled in (APIC ID,

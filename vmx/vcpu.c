@@ -1412,6 +1412,7 @@ int vcpu_run(struct vcpu *v)
 			return entry_failed(v, reason, vmx_exit_reason_name(reason & 0xffff));
 		}
 		v->loaded_vmcs->launched = true;
+		v->has_run = true;
 		read_exit_info(v, reason);
 		reason &= 0xffff;
 		if (reason < EXIT_REASON_MAX)

@@ -107,6 +107,7 @@ struct vcpu {
 
 	uint32_t guest_debug;           /* KVM_GUESTDBG_* in force */
 	bool tf_by_debugger;            /* RFLAGS.TF is set for KVM_GUESTDBG_SINGLESTEP */
+	bool has_run;                   /* a VM entry succeeded once (kvm_vcpu_has_run) */
 	bool singlestep_exit;           /* an emulated instruction stepped: KVM_EXIT_DEBUG */
 	uint8_t bp_len;                 /* length of the INT3 that last exited */
 

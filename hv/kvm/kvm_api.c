@@ -432,6 +432,9 @@ static long vcpu_ioctl_set_cpuid2(struct ioctl_ctx *c)
 
 	if (rc < 0)
 		return rc;
+	/* kvm_set_cpuid(): after the first KVM_RUN only the same table again. */
+	if (c->vcpu->has_run)
+		return vcpu_cpuid_equal(c->vcpu, t->entries, n) ? 0 : -HV_EINVAL;
 	if (!cpuid_table_valid(t->entries, n))
 		return -HV_EINVAL; /* kvm_check_cpuid() */
 	memcpy(tab->e, t->entries, n * sizeof(tab->e[0]));

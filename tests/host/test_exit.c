@@ -923,6 +923,41 @@ static void test_contributory_pair_is_double_fault(void)
 	CHECK_EQ(h_delivered[1].error, 0);
 }
 
+/*
+ * kvm_set_cpuid(): after the first KVM_RUN, KVM_SET_CPUID2 takes only the
+ * table the vCPU already has (kvm_cpuid_check_equal), else EINVAL; what
+ * KVM_GET_CPUID2 returned, per-vCPU fields included, counts as equal.
+ */
+static void test_set_cpuid_after_run(void)
+{
+	static struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[80];
+	} t, before;
+	h_step steps[] = { step_observe };
+	size_t len;
+	uint32_t vm;
+
+	h_reset();
+	vm = vm_in(H_PROT32, 2);
+	t.h.nent = 80;
+	CHECK_EQ(h_cpu(vm, 0, KVM_GET_CPUID2, &t, sizeof(t)), 0);
+	len = sizeof(t.h) + t.h.nent * sizeof(t.e[0]);
+	CHECK_EQ(h_cpu(vm, 0, KVM_SET_CPUID2, &t, len), 0); /* before any run: anything valid */
+	h_steps(steps, 1);
+	CHECK_EQ(run0(vm), 0);
+	before = t;
+	CHECK_EQ(h_cpu(vm, 0, KVM_SET_CPUID2, &t, len), 0);
+	t.e[0].eax ^= 1; /* another maximum basic leaf */
+	CHECK_EQ(h_cpu(vm, 0, KVM_SET_CPUID2, &t, len), -HV_EINVAL);
+	t = before;
+	t.h.nent--;
+	CHECK_EQ(h_cpu(vm, 0, KVM_SET_CPUID2, &t, len - sizeof(t.e[0])), -HV_EINVAL);
+	t.h.nent = 80;
+	CHECK_EQ(h_cpu(vm, 0, KVM_GET_CPUID2, &t, sizeof(t)), 0);
+	CHECK(!memcmp(&t, &before, len));
+}
+
 /* ---- I/O --------------------------------------------------------------------- */
 
 static uint32_t step_out(struct fake_guest *g)
@@ -1706,6 +1741,7 @@ static const struct check_test tests[] = {
 	TEST_ENTRY(test_string_io_undefined_address_size),
 	TEST_ENTRY(test_nmi_reinjection_clears_blocking),
 	TEST_ENTRY(test_contributory_pair_is_double_fault),
+	TEST_ENTRY(test_set_cpuid_after_run),
 };
 
 int main(void)

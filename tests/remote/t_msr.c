@@ -1336,10 +1336,13 @@ static int t_cpuid_out_of_range(void)
 				  seen[i].edx, top->eax, top->ebx, top->ecx, top->edx);
 			goto out;
 		}
-	/* AMD: zeros. */
+	/* AMD: zeros. A new vCPU: after KVM_RUN the table may not change (kvm_set_cpuid). */
 	memcpy(&c->entries[0].ebx, "Auth", 4);
 	memcpy(&c->entries[0].edx, "enti", 4);
 	memcpy(&c->entries[0].ecx, "cAMD", 4);
+	if ((rc = vcpu_new(&v, BLOB(g_msr_cpuid), 0)) != T_PASS)
+		goto out;
+	rc = T_FAIL;
 	errno = 0;
 	if ((r = ioc(v.fd, KVM_SET_CPUID2, c)) != 0) {
 		rc = fail("KVM_SET_CPUID2 (AMD): %s", result_str(r, errno));
