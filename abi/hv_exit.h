@@ -13,7 +13,7 @@
 
 #define HV_EXIT_SUCCESS 0x10 /* booted, everything requested ran */
 #define HV_EXIT_FAILURE 0x11 /* a requested step failed (message on console) */
-#define HV_EXIT_NO_VMX  0x12 /* booted, but VT-x is missing or disabled */
-#define HV_EXIT_PANIC   0x13 /* a hypervisor fault: exception dump printed */
+#define HV_EXIT_NO_VMX	0x12 /* booted, but VT-x is missing or disabled */
+#define HV_EXIT_PANIC	0x13 /* a hypervisor fault: exception dump printed */
 
 #endif

@@ -28,23 +28,23 @@
 #define HV_GUEST_RESULT_PASS 0
 
 #define HV_CPUID_SIGNATURE_LEAF 0x40000000u
-#define HV_CPUID_MAX_LEAF       0x40000001u
-#define HV_CPUID_SIGNATURE      "hv-minivisor" /* exactly 12 bytes */
+#define HV_CPUID_MAX_LEAF	0x40000001u
+#define HV_CPUID_SIGNATURE	"hv-minivisor" /* exactly 12 bytes */
 
 /* Hypercall numbers (RAX). */
-#define HC_NOP     0 /* returns 0 doing the least possible work (benchmark floor) */
+#define HC_NOP	   0 /* returns 0 doing the least possible work (benchmark floor) */
 #define HC_VERSION 1 /* returns HV_HYPERCALL_ABI_VERSION */
-#define HC_PUTS    2 /* RBX = guest-physical address, RCX = length (<= 4096): console output */
+#define HC_PUTS	   2 /* RBX = guest-physical address, RCX = length (<= 4096): console output */
 /*
  * Test aid: queue an event for the calling vCPU through the same path as
  * KVM_INTERRUPT / KVM_NMI. RBX = 2: an NMI; RBX = 32..255: an external
  * interrupt with that vector, delivered once RFLAGS.IF and the STI/MOV SS
  * shadows allow (interrupt-window exiting until then).
  */
-#define HC_INJECT  3
+#define HC_INJECT 3
 
 #define HV_HYPERCALL_ABI_VERSION 1
-#define HV_HC_PUTS_MAX 4096
+#define HV_HC_PUTS_MAX		 4096
 
 /* Hypercall errors (negated in RAX), Linux errno values. */
 #define HC_EFAULT 14

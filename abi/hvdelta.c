@@ -62,18 +62,16 @@ static const struct {
 	uint64_t bit;
 	size_t off, len;
 } sets[] = {
-	{ KVM_SYNC_X86_REGS, offsetof(struct hv_sync_regs, kvm.regs), sizeof(struct kvm_regs) },
-	{ KVM_SYNC_X86_SREGS, offsetof(struct hv_sync_regs, kvm.sregs), sizeof(struct kvm_sregs) },
-	{ KVM_SYNC_X86_EVENTS, offsetof(struct hv_sync_regs, kvm.events),
-	  sizeof(struct kvm_vcpu_events) },
-	{ HV_SYNC_X86_DEBUGREGS, offsetof(struct hv_sync_regs, debugregs),
-	  sizeof(struct kvm_debugregs) },
-	{ HV_SYNC_X86_FPU, offsetof(struct hv_sync_regs, fpu), sizeof(struct kvm_fpu) },
-	{ HV_SYNC_X86_MSRS, offsetof(struct hv_sync_regs, msrs), sizeof(struct hv_sync_msrs) },
+    {KVM_SYNC_X86_REGS, offsetof(struct hv_sync_regs, kvm.regs), sizeof(struct kvm_regs)},
+    {KVM_SYNC_X86_SREGS, offsetof(struct hv_sync_regs, kvm.sregs), sizeof(struct kvm_sregs)},
+    {KVM_SYNC_X86_EVENTS, offsetof(struct hv_sync_regs, kvm.events),
+     sizeof(struct kvm_vcpu_events)},
+    {HV_SYNC_X86_DEBUGREGS, offsetof(struct hv_sync_regs, debugregs), sizeof(struct kvm_debugregs)},
+    {HV_SYNC_X86_FPU, offsetof(struct hv_sync_regs, fpu), sizeof(struct kvm_fpu)},
+    {HV_SYNC_X86_MSRS, offsetof(struct hv_sync_regs, msrs), sizeof(struct hv_sync_msrs)},
 };
 
-long hvd_encode_sets(uint8_t *out, size_t cap, uint64_t mask, const void *base_s,
-		     const void *cur_s)
+long hvd_encode_sets(uint8_t *out, size_t cap, uint64_t mask, const void *base_s, const void *cur_s)
 {
 	size_t n = 0;
 

@@ -21,7 +21,7 @@
 
 #include "abi/kvm.h"
 
-#define HVD_MAX_SET 4096
+#define HVD_MAX_SET	    4096
 #define HVD_BITMAP_LEN(len) (((len) / 8 + 7) / 8)
 /* The most an encoding of a len-byte set can take. */
 #define HVD_MAX_ENCODED(len) (HVD_BITMAP_LEN(len) + (len))
@@ -45,7 +45,7 @@ long hvd_apply(void *set, size_t len, const uint8_t *in, size_t in_len);
  * mask in ascending order, one encoding per set, back to back.
  */
 #define HVD_SETS_KNOWN                                                                             \
-	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS | HV_SYNC_X86_DEBUGREGS |   \
+	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS | HV_SYNC_X86_DEBUGREGS |    \
 	 HV_SYNC_X86_FPU | HV_SYNC_X86_MSRS)
 
 /* Encode the sets of mask, cur_s against base_s (both struct hv_sync_regs). */

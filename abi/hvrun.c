@@ -171,7 +171,8 @@ long hvr_encode_response(uint8_t *out, size_t cap, const struct kvm_run *run, si
 	if (dlen)
 		memcpy(out + n, data, dlen);
 	n += dlen;
-	k = hvd_encode_sets(out + n, cap - n, run->kvm_valid_regs & HVD_SETS_KNOWN, base, &run->s.hv);
+	k = hvd_encode_sets(out + n, cap - n, run->kvm_valid_regs & HVD_SETS_KNOWN, base,
+			    &run->s.hv);
 	if (k < 0)
 		return k;
 	return (long)(n + (size_t)k);

@@ -55,11 +55,11 @@
 
 #include "abi/kvm.h"
 
-#define HVR_FRESH (1u << 0)
-#define HVR_CR8 (1u << 1) /* kvm_run.cr8 follows the header; absent: 0 */
-#define HVR_REQ_HDR_LEN 24
+#define HVR_FRESH	 (1u << 0)
+#define HVR_CR8		 (1u << 1) /* kvm_run.cr8 follows the header; absent: 0 */
+#define HVR_REQ_HDR_LEN	 24
 #define HVR_RESP_HDR_LEN 48
-#define HVR_MAX_DATA 4096 /* the port I/O data page */
+#define HVR_MAX_DATA	 4096 /* the port I/O data page */
 
 /* ---- controller side ---- */
 

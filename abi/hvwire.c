@@ -19,19 +19,19 @@
 /* ---- Names and sequence numbers ---- */
 
 static const char *const type_names[] = {
-	[HVW_HELLO_REQ] = "HELLO_REQ",
-	[HVW_HELLO_RESP] = "HELLO_RESP",
-	[HVW_IOCTL_REQ] = "IOCTL_REQ",
-	[HVW_IOCTL_RESP] = "IOCTL_RESP",
-	[HVW_MEM_WRITE] = "MEM_WRITE",
-	[HVW_MEM_READ_REQ] = "MEM_READ_REQ",
-	[HVW_MEM_READ_RESP] = "MEM_READ_RESP",
-	[HVW_ERROR] = "ERROR",
-	[HVW_POWER_OFF] = "POWER_OFF",
-	[HVW_KICK] = "KICK",
-	[HVW_CLOSE] = "CLOSE",
-	[HVW_MEM_CHANGED_REQ] = "MEM_CHANGED_REQ",
-	[HVW_MEM_CHANGED_RESP] = "MEM_CHANGED_RESP",
+    [HVW_HELLO_REQ] = "HELLO_REQ",
+    [HVW_HELLO_RESP] = "HELLO_RESP",
+    [HVW_IOCTL_REQ] = "IOCTL_REQ",
+    [HVW_IOCTL_RESP] = "IOCTL_RESP",
+    [HVW_MEM_WRITE] = "MEM_WRITE",
+    [HVW_MEM_READ_REQ] = "MEM_READ_REQ",
+    [HVW_MEM_READ_RESP] = "MEM_READ_RESP",
+    [HVW_ERROR] = "ERROR",
+    [HVW_POWER_OFF] = "POWER_OFF",
+    [HVW_KICK] = "KICK",
+    [HVW_CLOSE] = "CLOSE",
+    [HVW_MEM_CHANGED_REQ] = "MEM_CHANGED_REQ",
+    [HVW_MEM_CHANGED_RESP] = "MEM_CHANGED_RESP",
 };
 
 const char *hvw_type_name(uint8_t type)
@@ -96,8 +96,7 @@ uint32_t hvw_crc32c(const void *buf, size_t n)
 
 /* ---- Encoding ---- */
 
-void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq,
-		    uint32_t len)
+void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq, uint32_t len)
 {
 	hdr[0] = HVW_MAGIC0;
 	hdr[1] = HVW_MAGIC1;
@@ -107,9 +106,8 @@ void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq,
 	put_le32(hdr + 8, len);
 }
 
-size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
-		   const void *head, uint32_t head_len,
-		   const void *data, uint32_t data_len)
+size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq, const void *head,
+		   uint32_t head_len, const void *data, uint32_t data_len)
 {
 	uint64_t n = (uint64_t)head_len + data_len;
 	uint32_t len;
@@ -129,8 +127,8 @@ size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
 	return HVW_FRAME_SIZE(len);
 }
 
-size_t hvw_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
-		  const void *payload, uint32_t len)
+size_t hvw_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq, const void *payload,
+		  uint32_t len)
 {
 	return hvw_encode2(out, cap, type, seq, payload, len, NULL, 0);
 }
@@ -306,8 +304,7 @@ int hvw_hello_version(const struct hvw_hello_req *r)
 	return -HV_EINVAL;
 }
 
-size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq,
-			    const struct hvw_hello_req *r)
+size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_hello_req *r)
 {
 	uint8_t b[HVW_HELLO_REQ_LEN];
 
@@ -320,8 +317,7 @@ size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq,
 	return hvw_encode(out, cap, HVW_HELLO_REQ, seq, b, sizeof(b));
 }
 
-size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
-			     const struct hvw_hello_resp *r)
+size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_hello_resp *r)
 {
 	uint8_t b[HVW_HELLO_RESP_LEN];
 
@@ -336,8 +332,7 @@ size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
 
 /* ---- IOCTL ---- */
 
-void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN],
-			   const struct hvw_ioctl_req_hdr *h)
+void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN], const struct hvw_ioctl_req_hdr *h)
 {
 	put_le32(out, h->nr);
 	put_le16(out + 4, h->target);
@@ -347,8 +342,7 @@ void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN],
 	put_le32(out + 16, h->arg_len);
 }
 
-void hvw_ioctl_req_hdr_get(struct hvw_ioctl_req_hdr *h,
-			   const uint8_t in[HVW_IOCTL_REQ_HDR_LEN])
+void hvw_ioctl_req_hdr_get(struct hvw_ioctl_req_hdr *h, const uint8_t in[HVW_IOCTL_REQ_HDR_LEN])
 {
 	h->nr = get_le32(in);
 	h->target = get_le16(in + 4);
@@ -407,8 +401,7 @@ size_t hvw_encode_ioctl_req(uint8_t *out, size_t cap, uint32_t seq,
 	if (ioctl_req_hdr_check(h))
 		return 0;
 	hvw_ioctl_req_hdr_put(b, h);
-	return hvw_encode2(out, cap, HVW_IOCTL_REQ, seq, b, sizeof(b), arg,
-			   h->arg_len);
+	return hvw_encode2(out, cap, HVW_IOCTL_REQ, seq, b, sizeof(b), arg, h->arg_len);
 }
 
 int hvw_parse_ioctl_resp(const uint8_t *p, uint32_t len, struct hvw_ioctl_resp *out)
@@ -425,16 +418,14 @@ int hvw_parse_ioctl_resp(const uint8_t *p, uint32_t len, struct hvw_ioctl_resp *
 	return 0;
 }
 
-size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq,
-			     const struct hvw_ioctl_resp *r)
+size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_ioctl_resp *r)
 {
 	uint8_t b[HVW_IOCTL_RESP_HDR_LEN];
 
 	if (r->result < -HVW_MAX_ERRNO || r->arg_len > HVW_MAX_ARG)
 		return 0;
 	put_le64(b, (uint64_t)r->result);
-	return hvw_encode2(out, cap, HVW_IOCTL_RESP, seq, b, sizeof(b), r->arg,
-			   r->arg_len);
+	return hvw_encode2(out, cap, HVW_IOCTL_RESP, seq, b, sizeof(b), r->arg, r->arg_len);
 }
 
 /* ---- Guest memory ---- */
@@ -477,8 +468,7 @@ int hvw_parse_mem_read_req(const uint8_t *p, uint32_t len, struct hvw_mem_read_r
 	return 0;
 }
 
-size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
-			    const struct hvw_mem_write *w)
+size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_mem_write *w)
 {
 	uint8_t b[HVW_MEM_WRITE_HDR_LEN];
 
@@ -488,8 +478,7 @@ size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
 	put_le32(b, w->vm);
 	put_le32(b + 4, w->flags);
 	put_le64(b + 8, w->gpa);
-	return hvw_encode2(out, cap, HVW_MEM_WRITE, seq, b, sizeof(b), w->data,
-			   w->len);
+	return hvw_encode2(out, cap, HVW_MEM_WRITE, seq, b, sizeof(b), w->data, w->len);
 }
 
 size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
@@ -557,8 +546,7 @@ static bool range64_wraps(uint64_t gpa, uint64_t len)
 	return len && gpa > UINT64_MAX - (len - 1);
 }
 
-int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len,
-			      struct hvw_mem_changed_req *out)
+int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len, struct hvw_mem_changed_req *out)
 {
 	if (len != HVW_MEM_CHANGED_REQ_LEN)
 		return -HV_EINVAL;
@@ -567,8 +555,7 @@ int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len,
 	out->len = get_le64(p + 16);
 	if (get_le32(p + 4))
 		return -HV_EINVAL;
-	if (!page_aligned(out->gpa) || !page_aligned(out->len) ||
-	    range64_wraps(out->gpa, out->len))
+	if (!page_aligned(out->gpa) || !page_aligned(out->len) || range64_wraps(out->gpa, out->len))
 		return -HV_EINVAL;
 	return 0;
 }
@@ -587,16 +574,14 @@ size_t hvw_encode_mem_changed_req(uint8_t *out, size_t cap, uint32_t seq,
 	return hvw_encode(out, cap, HVW_MEM_CHANGED_REQ, seq, b, sizeof(b));
 }
 
-void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next,
-			      uint32_t count)
+void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next, uint32_t count)
 {
 	put_le64(p, next);
 	put_le32(p + 8, count);
 	put_le32(p + 12, 0);
 }
 
-void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa,
-			       uint32_t flags)
+void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa, uint32_t flags)
 {
 	put_le64(p, gpa);
 	put_le32(p + 8, flags);
@@ -604,8 +589,7 @@ void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gp
 }
 
 /* The entry at body[*off], read once into *pg and checked; advances *off. */
-static int changed_entry(const uint8_t *body, uint32_t body_len, uint32_t *off,
-			 struct hvw_page *pg)
+static int changed_entry(const uint8_t *body, uint32_t body_len, uint32_t *off, struct hvw_page *pg)
 {
 	const uint8_t *e;
 	uint32_t left = body_len - *off;
@@ -630,8 +614,7 @@ static int changed_entry(const uint8_t *body, uint32_t body_len, uint32_t *off,
 	return 0;
 }
 
-int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len,
-			       struct hvw_mem_changed_resp *out)
+int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len, struct hvw_mem_changed_resp *out)
 {
 	struct hvw_page pg;
 	uint64_t prev = 0;
@@ -664,8 +647,7 @@ int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len,
 	return 0;
 }
 
-int hvw_mem_changed_entry(const struct hvw_mem_changed_resp *r, uint32_t *off,
-			  struct hvw_page *pg)
+int hvw_mem_changed_entry(const struct hvw_mem_changed_resp *r, uint32_t *off, struct hvw_page *pg)
 {
 	if (*off >= r->body_len)
 		return 0;
@@ -680,8 +662,7 @@ size_t hvw_encode_mem_changed_resp(uint8_t *out, size_t cap, uint32_t seq,
 	if ((uint64_t)r->body_len + HVW_MEM_CHANGED_HEAD_LEN > HVW_MAX_ARG)
 		return 0;
 	hvw_mem_changed_put_head(b, r->next, r->count);
-	return hvw_encode2(out, cap, HVW_MEM_CHANGED_RESP, seq, b, sizeof(b), r->body,
-			   r->body_len);
+	return hvw_encode2(out, cap, HVW_MEM_CHANGED_RESP, seq, b, sizeof(b), r->body, r->body_len);
 }
 
 /* ---- ERROR ---- */
@@ -712,8 +693,7 @@ int hvw_parse_error(const uint8_t *p, uint32_t len, struct hvw_error *out)
 	return 0;
 }
 
-size_t hvw_encode_error(uint8_t *out, size_t cap, uint32_t seq, int32_t err,
-			const char *text)
+size_t hvw_encode_error(uint8_t *out, size_t cap, uint32_t seq, int32_t err, const char *text)
 {
 	uint8_t b[4];
 	uint32_t n = 0;

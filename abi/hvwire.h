@@ -92,21 +92,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HVW_MAGIC0	0x48 /* 'H' */
-#define HVW_MAGIC1	0x56 /* 'V' */
-#define HVW_VERSION	1
+#define HVW_MAGIC0  0x48 /* 'H' */
+#define HVW_MAGIC1  0x56 /* 'V' */
+#define HVW_VERSION 1
 
 #define HVW_HDR_LEN	12
 #define HVW_CRC_LEN	4
 #define HVW_OVERHEAD	(HVW_HDR_LEN + HVW_CRC_LEN)
-#define HVW_MAX_ARG	65536u			/* ioctl argument, memory access */
-#define HVW_MAX_PAYLOAD	(HVW_MAX_ARG + 64u)
+#define HVW_MAX_ARG	65536u /* ioctl argument, memory access */
+#define HVW_MAX_PAYLOAD (HVW_MAX_ARG + 64u)
 #define HVW_MAX_FRAME	(HVW_OVERHEAD + HVW_MAX_PAYLOAD)
 /* Bytes of a frame whose payload is @n bytes long. */
 #define HVW_FRAME_SIZE(n) ((size_t)HVW_OVERHEAD + (n))
 
 /* The largest error number a negative result may carry (as in Linux). */
-#define HVW_MAX_ERRNO	4095
+#define HVW_MAX_ERRNO 4095
 
 enum hvw_type {
 	HVW_HELLO_REQ = 1,
@@ -135,7 +135,7 @@ uint32_t hvw_seq_next(uint32_t *counter);
 
 /* ---- CRC32C: Castagnoli, reflected, init ~0, final xor ~0 ---- */
 
-#define HVW_CRC32C_POLY	0x82F63B78u
+#define HVW_CRC32C_POLY 0x82F63B78u
 
 /*
  * Continue a CRC32C over @n more bytes; @crc is a previous result (0 to
@@ -152,21 +152,19 @@ uint32_t hvw_crc32c(const void *buf, size_t n);
  * HVW_MAX_PAYLOAD or a typed record is invalid (what its parser refuses).
  * The payload may already sit in place at out + HVW_HDR_LEN.
  */
-size_t hvw_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
-		  const void *payload, uint32_t len);
+size_t hvw_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq, const void *payload,
+		  uint32_t len);
 
 /* The payload in two parts, @head then @data: a fixed record and its bytes. */
-size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
-		   const void *head, uint32_t head_len,
-		   const void *data, uint32_t data_len);
+size_t hvw_encode2(uint8_t *out, size_t cap, uint8_t type, uint32_t seq, const void *head,
+		   uint32_t head_len, const void *data, uint32_t data_len);
 
 /*
  * Just the 12 header bytes, for a sender that streams a frame without
  * assembling it: header, payload, then the little-endian CRC32C of both
  * (hvw_crc32c_update over the header, then the payload).
  */
-void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq,
-		    uint32_t len);
+void hvw_put_header(uint8_t hdr[HVW_HDR_LEN], uint8_t type, uint32_t seq, uint32_t len);
 
 /* ---- Streaming decoder ----
  *
@@ -190,15 +188,15 @@ struct hvw_frame {
 
 struct hvw_decoder {
 	/* Counters, for the caller's log lines. */
-	uint64_t frames;		/* valid frames returned */
-	uint64_t bytes_discarded;	/* bytes skipped, whatever the reason */
-	uint64_t crc_errors;		/* candidates dropped: CRC mismatch */
-	uint64_t oversize;		/* candidates dropped: length over max */
-	uint64_t bad_version;		/* candidates dropped: version */
+	uint64_t frames;	  /* valid frames returned */
+	uint64_t bytes_discarded; /* bytes skipped, whatever the reason */
+	uint64_t crc_errors;	  /* candidates dropped: CRC mismatch */
+	uint64_t oversize;	  /* candidates dropped: length over max */
+	uint64_t bad_version;	  /* candidates dropped: version */
 	/* Private. */
-	uint32_t head;		/* first unconsumed byte in buf */
-	uint32_t len;		/* bytes held in buf */
-	uint32_t done;		/* size of the frame last returned */
+	uint32_t head; /* first unconsumed byte in buf */
+	uint32_t len;  /* bytes held in buf */
+	uint32_t done; /* size of the frame last returned */
 	uint8_t buf[HVW_MAX_FRAME];
 };
 
@@ -225,33 +223,33 @@ void hvw_decoder_resync(struct hvw_decoder *d);
 
 /* ---- HELLO ---- */
 
-#define HVW_HELLO_CLIENT_LEN	32
-#define HVW_HELLO_IDENTITY_LEN	64
-#define HVW_HELLO_REQ_LEN	(8 + HVW_HELLO_CLIENT_LEN)		/* 40 */
-#define HVW_HELLO_RESP_LEN	(8 + HVW_HELLO_IDENTITY_LEN + 8)	/* 80 */
+#define HVW_HELLO_CLIENT_LEN   32
+#define HVW_HELLO_IDENTITY_LEN 64
+#define HVW_HELLO_REQ_LEN      (8 + HVW_HELLO_CLIENT_LEN)	/* 40 */
+#define HVW_HELLO_RESP_LEN     (8 + HVW_HELLO_IDENTITY_LEN + 8) /* 80 */
 
 struct hvw_hello_req {
 	uint32_t min_version;
 	uint32_t max_version;
-	char client[HVW_HELLO_CLIENT_LEN];	/* NUL-terminated */
+	char client[HVW_HELLO_CLIENT_LEN]; /* NUL-terminated */
 };
 
 struct hvw_hello_resp {
 	uint32_t version;
-	uint32_t flags;				/* HVW_HELLO_FLAG_* */
-	char identity[HVW_HELLO_IDENTITY_LEN];	/* NUL-terminated */
-	uint64_t caps;				/* HVW_CAP_* */
+	uint32_t flags;			       /* HVW_HELLO_FLAG_* */
+	char identity[HVW_HELLO_IDENTITY_LEN]; /* NUL-terminated */
+	uint64_t caps;			       /* HVW_CAP_* */
 };
 
 /* hvw_hello_resp.flags */
-#define HVW_HELLO_FLAG_VMX  (1u << 0)	/* VT-x usable: VMs can be created */
+#define HVW_HELLO_FLAG_VMX (1u << 0) /* VT-x usable: VMs can be created */
 /* hvw_hello_resp.caps */
-#define HVW_CAP_KVM_IOCTL   (1ull << 0)	/* KVM ioctls in IOCTL frames */
-#define HVW_CAP_MEMORY      (1ull << 1)	/* MEM_WRITE / MEM_READ */
-#define HVW_CAP_KICK        (1ull << 2)	/* KICK stops a running vCPU */
-#define HVW_CAP_CLOSE       (1ull << 3)	/* CLOSE destroys a VM */
-#define HVW_CAP_MEM_CHANGED (1ull << 4)	/* MEM_CHANGED, MEM_WRITE_TRACK */
-#define HVW_CAP_COMPACT_RUN (1ull << 5)	/* HVW_IOCTL_COMPACT_RUN (abi/hvrun.h) */
+#define HVW_CAP_KVM_IOCTL   (1ull << 0) /* KVM ioctls in IOCTL frames */
+#define HVW_CAP_MEMORY	    (1ull << 1) /* MEM_WRITE / MEM_READ */
+#define HVW_CAP_KICK	    (1ull << 2) /* KICK stops a running vCPU */
+#define HVW_CAP_CLOSE	    (1ull << 3) /* CLOSE destroys a VM */
+#define HVW_CAP_MEM_CHANGED (1ull << 4) /* MEM_CHANGED, MEM_WRITE_TRACK */
+#define HVW_CAP_COMPACT_RUN (1ull << 5) /* HVW_IOCTL_COMPACT_RUN (abi/hvrun.h) */
 
 /* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
 int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out);
@@ -262,8 +260,7 @@ int hvw_parse_hello_resp(const uint8_t *p, uint32_t len, struct hvw_hello_resp *
 int hvw_hello_version(const struct hvw_hello_req *r);
 
 /* The strings must be valid (bytes after their NUL go out as zeros). */
-size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq,
-			    const struct hvw_hello_req *r);
+size_t hvw_encode_hello_req(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_hello_req *r);
 size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
 			     const struct hvw_hello_resp *r);
 
@@ -271,8 +268,8 @@ size_t hvw_encode_hello_resp(uint8_t *out, size_t cap, uint32_t seq,
 
 /* Who the ioctl is addressed to; same values as hv/kvm/kvm_api.h's kvm_target. */
 enum hvw_target {
-	HVW_TARGET_SYSTEM = 0,	/* vm and vcpu must be 0 */
-	HVW_TARGET_VM = 1,	/* vcpu must be 0 */
+	HVW_TARGET_SYSTEM = 0, /* vm and vcpu must be 0 */
+	HVW_TARGET_VM = 1,     /* vcpu must be 0 */
 	HVW_TARGET_VCPU = 2,
 };
 
@@ -282,36 +279,34 @@ enum hvw_target {
  * the answer's argument are abi/hvrun.h's compact form instead of a whole
  * struct kvm_run.
  */
-#define HVW_IOCTL_COMPACT_RUN	(1u << 0)
-#define HVW_IOCTL_FLAGS_KNOWN	HVW_IOCTL_COMPACT_RUN
+#define HVW_IOCTL_COMPACT_RUN (1u << 0)
+#define HVW_IOCTL_FLAGS_KNOWN HVW_IOCTL_COMPACT_RUN
 
-#define HVW_IOCTL_REQ_HDR_LEN	20
-#define HVW_IOCTL_RESP_HDR_LEN	8
+#define HVW_IOCTL_REQ_HDR_LEN  20
+#define HVW_IOCTL_RESP_HDR_LEN 8
 
 /*
  * The request header. Its C layout has no padding (20 bytes) but it is
  * never cast onto wire bytes: use hvw_ioctl_req_hdr_get/put.
  */
 struct hvw_ioctl_req_hdr {
-	uint32_t nr;		/* Linux KVM ioctl number (abi/kvm.h) */
-	uint16_t target;	/* enum hvw_target */
+	uint32_t nr;	 /* Linux KVM ioctl number (abi/kvm.h) */
+	uint16_t target; /* enum hvw_target */
 	uint16_t flags;
 	uint32_t vm;
 	uint32_t vcpu;
-	uint32_t arg_len;	/* argument bytes after the header */
+	uint32_t arg_len; /* argument bytes after the header */
 };
 
 _Static_assert(sizeof(struct hvw_ioctl_req_hdr) == HVW_IOCTL_REQ_HDR_LEN,
 	       "ioctl request header has no padding");
 
-void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN],
-			   const struct hvw_ioctl_req_hdr *h);
-void hvw_ioctl_req_hdr_get(struct hvw_ioctl_req_hdr *h,
-			   const uint8_t in[HVW_IOCTL_REQ_HDR_LEN]);
+void hvw_ioctl_req_hdr_put(uint8_t out[HVW_IOCTL_REQ_HDR_LEN], const struct hvw_ioctl_req_hdr *h);
+void hvw_ioctl_req_hdr_get(struct hvw_ioctl_req_hdr *h, const uint8_t in[HVW_IOCTL_REQ_HDR_LEN]);
 
 struct hvw_ioctl_req {
-	struct hvw_ioctl_req_hdr hdr;	/* copied out of the payload once */
-	const uint8_t *arg;		/* hdr.arg_len bytes, in the payload */
+	struct hvw_ioctl_req_hdr hdr; /* copied out of the payload once */
+	const uint8_t *arg;	      /* hdr.arg_len bytes, in the payload */
 };
 
 /*
@@ -326,8 +321,8 @@ size_t hvw_encode_ioctl_req(uint8_t *out, size_t cap, uint32_t seq,
 			    const struct hvw_ioctl_req_hdr *h, const void *arg);
 
 struct hvw_ioctl_resp {
-	int64_t result;		/* >= 0, or -errno (-HVW_MAX_ERRNO..-1) */
-	const uint8_t *arg;	/* out-argument bytes, in the payload */
+	int64_t result;	    /* >= 0, or -errno (-HVW_MAX_ERRNO..-1) */
+	const uint8_t *arg; /* out-argument bytes, in the payload */
 	uint32_t arg_len;
 };
 
@@ -339,24 +334,24 @@ size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq,
 
 /* ---- Guest memory ---- */
 
-#define HVW_MEM_WRITE_HDR_LEN	16
-#define HVW_MEM_READ_REQ_LEN	16
+#define HVW_MEM_WRITE_HDR_LEN 16
+#define HVW_MEM_READ_REQ_LEN  16
 
 /* hvw_mem_write.flags (the field was "reserved, 0" before HVW_CAP_MEM_CHANGED) */
-#define HVW_MEM_WRITE_TRACK	(1u << 0) /* the controller keeps these bytes as its copy */
+#define HVW_MEM_WRITE_TRACK	  (1u << 0) /* the controller keeps these bytes as its copy */
 #define HVW_MEM_WRITE_FLAGS_KNOWN HVW_MEM_WRITE_TRACK
 
 struct hvw_mem_write {
 	uint32_t vm;
 	uint64_t gpa;
-	const uint8_t *data;	/* in the payload */
-	uint32_t len;		/* at most HVW_MAX_ARG */
-	uint32_t flags;		/* HVW_MEM_WRITE_*; send only with HVW_CAP_MEM_CHANGED */
+	const uint8_t *data; /* in the payload */
+	uint32_t len;	     /* at most HVW_MAX_ARG */
+	uint32_t flags;	     /* HVW_MEM_WRITE_*; send only with HVW_CAP_MEM_CHANGED */
 };
 
 struct hvw_mem_read_req {
 	uint32_t vm;
-	uint32_t len;		/* at most HVW_MAX_ARG */
+	uint32_t len; /* at most HVW_MAX_ARG */
 	uint64_t gpa;
 };
 
@@ -368,15 +363,14 @@ int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *ou
 /* -EINVAL: not exactly 16 bytes, or the range wraps; -E2BIG: len over max. */
 int hvw_parse_mem_read_req(const uint8_t *p, uint32_t len, struct hvw_mem_read_req *out);
 
-size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq,
-			    const struct hvw_mem_write *w);
+size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_mem_write *w);
 size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
 			       const struct hvw_mem_read_req *r);
 
 /* ---- KICK, CLOSE ---- */
 
-#define HVW_KICK_LEN	8
-#define HVW_CLOSE_LEN	8
+#define HVW_KICK_LEN  8
+#define HVW_CLOSE_LEN 8
 
 struct hvw_kick {
 	uint32_t vm;
@@ -398,13 +392,13 @@ size_t hvw_encode_close(uint8_t *out, size_t cap, uint32_t seq, const struct hvw
 
 /* ---- MEM_CHANGED ---- */
 
-#define HVW_PAGE_SIZE			4096u
-#define HVW_MEM_CHANGED_REQ_LEN		24
-#define HVW_MEM_CHANGED_HEAD_LEN	16	/* the answer's head */
-#define HVW_MEM_CHANGED_ENTRY_LEN	16	/* an entry, without its page */
+#define HVW_PAGE_SIZE		  4096u
+#define HVW_MEM_CHANGED_REQ_LEN	  24
+#define HVW_MEM_CHANGED_HEAD_LEN  16 /* the answer's head */
+#define HVW_MEM_CHANGED_ENTRY_LEN 16 /* an entry, without its page */
 /* hvw_page.flags */
-#define HVW_PAGE_ZERO		(1u << 0)	/* all zero; no bytes follow */
-#define HVW_PAGE_FLAGS_KNOWN	HVW_PAGE_ZERO
+#define HVW_PAGE_ZERO	     (1u << 0) /* all zero; no bytes follow */
+#define HVW_PAGE_FLAGS_KNOWN HVW_PAGE_ZERO
 
 struct hvw_mem_changed_req {
 	uint32_t vm;
@@ -414,25 +408,24 @@ struct hvw_mem_changed_req {
 
 /* The answer: its head, and the entries still in the payload. */
 struct hvw_mem_changed_resp {
-	uint64_t next;		/* the scan covered [request gpa, next) */
-	uint32_t count;		/* entries */
-	const uint8_t *body;	/* the entries, in the payload */
+	uint64_t next;	     /* the scan covered [request gpa, next) */
+	uint32_t count;	     /* entries */
+	const uint8_t *body; /* the entries, in the payload */
 	uint32_t body_len;
 };
 
 /* One entry of an answer. */
 struct hvw_page {
 	uint64_t gpa;
-	uint32_t flags;		/* HVW_PAGE_* */
-	const uint8_t *data;	/* HVW_PAGE_SIZE bytes; NULL with HVW_PAGE_ZERO */
+	uint32_t flags;	     /* HVW_PAGE_* */
+	const uint8_t *data; /* HVW_PAGE_SIZE bytes; NULL with HVW_PAGE_ZERO */
 };
 
 /*
  * -EINVAL: not exactly HVW_MEM_CHANGED_REQ_LEN bytes, flags not 0, gpa or
  * len not page-aligned, or the range wraps past 2^64 (len 0 is allowed).
  */
-int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len,
-			      struct hvw_mem_changed_req *out);
+int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len, struct hvw_mem_changed_req *out);
 size_t hvw_encode_mem_changed_req(uint8_t *out, size_t cap, uint32_t seq,
 				  const struct hvw_mem_changed_req *r);
 
@@ -442,32 +435,28 @@ size_t hvw_encode_mem_changed_req(uint8_t *out, size_t cap, uint32_t seq,
  * the previous one or not below next, bytes left after count entries;
  * -E2BIG: more than HVW_MAX_ARG bytes.
  */
-int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len,
-			       struct hvw_mem_changed_resp *out);
+int hvw_parse_mem_changed_resp(const uint8_t *p, uint32_t len, struct hvw_mem_changed_resp *out);
 
 /*
  * Entry @*off of a parsed answer's body into *@pg, advancing *@off; 1 while
  * there is one, 0 at the end (-EINVAL on a body the parser did not accept).
  */
-int hvw_mem_changed_entry(const struct hvw_mem_changed_resp *r, uint32_t *off,
-			  struct hvw_page *pg);
+int hvw_mem_changed_entry(const struct hvw_mem_changed_resp *r, uint32_t *off, struct hvw_page *pg);
 
 /* Builders, for a sender that writes the answer in place. */
-void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next,
-			      uint32_t count);
-void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa,
-			       uint32_t flags);
+void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next, uint32_t count);
+void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa, uint32_t flags);
 /* The head, then r->body_len bytes of r->body (entries, as parsed). */
 size_t hvw_encode_mem_changed_resp(uint8_t *out, size_t cap, uint32_t seq,
 				   const struct hvw_mem_changed_resp *r);
 
 /* ---- ERROR ---- */
 
-#define HVW_ERROR_TEXT_MAX	256	/* text bytes kept, by both sides */
+#define HVW_ERROR_TEXT_MAX 256 /* text bytes kept, by both sides */
 
 struct hvw_error {
-	int32_t err;				/* -HVW_MAX_ERRNO..-1 */
-	char text[HVW_ERROR_TEXT_MAX + 1];	/* NUL-terminated */
+	int32_t err;			   /* -HVW_MAX_ERRNO..-1 */
+	char text[HVW_ERROR_TEXT_MAX + 1]; /* NUL-terminated */
 };
 
 /*
@@ -478,7 +467,6 @@ struct hvw_error {
 int hvw_parse_error(const uint8_t *p, uint32_t len, struct hvw_error *out);
 
 /* @text is a C string; at most HVW_ERROR_TEXT_MAX bytes of it are sent. */
-size_t hvw_encode_error(uint8_t *out, size_t cap, uint32_t seq, int32_t err,
-			const char *text);
+size_t hvw_encode_error(uint8_t *out, size_t cap, uint32_t seq, int32_t err, const char *text);
 
 #endif

@@ -10,8 +10,7 @@
 #include "abi/kvm_ioctls.h"
 
 const struct kvm_ioctl_desc kvm_ioctls[] = {
-	KVM_IOCTL_LIST(KVM_IOCTL_DESC_INT, KVM_IOCTL_DESC_REC, KVM_IOCTL_DESC_ARR)
-};
+    KVM_IOCTL_LIST(KVM_IOCTL_DESC_INT, KVM_IOCTL_DESC_REC, KVM_IOCTL_DESC_ARR)};
 
 const size_t kvm_ioctls_count = sizeof(kvm_ioctls) / sizeof(kvm_ioctls[0]);
 

@@ -87,28 +87,28 @@ enum hv_ioctl_shape {
 /* One request of the list, as a value. */
 struct kvm_ioctl_desc {
 	unsigned long nr;
-	const char *name;	/* "KVM_GET_MSRS" */
-	uint8_t fds;		/* HV_FD_* */
-	uint8_t shape;		/* enum hv_ioctl_shape */
-	uint8_t count_width;	/* ARR: bytes of the count (1, 2, 4 or 8) */
-	uint16_t size;		/* sizeof the record or the header: HV_IOC_SIZE(nr) */
-	uint16_t count_off;	/* ARR: offset of the count in the header */
-	uint32_t entry_size;	/* ARR: bytes of one entry */
+	const char *name;    /* "KVM_GET_MSRS" */
+	uint8_t fds;	     /* HV_FD_* */
+	uint8_t shape;	     /* enum hv_ioctl_shape */
+	uint8_t count_width; /* ARR: bytes of the count (1, 2, 4 or 8) */
+	uint16_t size;	     /* sizeof the record or the header: HV_IOC_SIZE(nr) */
+	uint16_t count_off;  /* ARR: offset of the count in the header */
+	uint32_t entry_size; /* ARR: bytes of one entry */
 };
 
 /* The row of each shape as a struct kvm_ioctl_desc initialiser. */
-#define KVM_IOCTL_DESC_INT(n, f) { .nr = (n), .name = #n, .fds = (f), .shape = HV_SHAPE_INT },
+#define KVM_IOCTL_DESC_INT(n, f) {.nr = (n), .name = #n, .fds = (f), .shape = HV_SHAPE_INT},
 #define KVM_IOCTL_DESC_REC(n, f, rec)                                                              \
-	{ .nr = (n), .name = #n, .fds = (f), .shape = HV_SHAPE_RECORD, .size = sizeof(rec) },
+	{.nr = (n), .name = #n, .fds = (f), .shape = HV_SHAPE_RECORD, .size = sizeof(rec)},
 #define KVM_IOCTL_DESC_ARR(n, f, hdr, count, entry)                                                \
-	{ .nr = (n),                                                                               \
-	  .name = #n,                                                                              \
-	  .fds = (f),                                                                              \
-	  .shape = HV_SHAPE_COUNTED,                                                               \
-	  .count_width = sizeof(((hdr *)0)->count),                                                \
-	  .size = sizeof(hdr),                                                                     \
-	  .count_off = offsetof(hdr, count),                                                       \
-	  .entry_size = sizeof(entry) },
+	{.nr = (n),                                                                                \
+	 .name = #n,                                                                               \
+	 .fds = (f),                                                                               \
+	 .shape = HV_SHAPE_COUNTED,                                                                \
+	 .count_width = sizeof(((hdr *)0)->count),                                                 \
+	 .size = sizeof(hdr),                                                                      \
+	 .count_off = offsetof(hdr, count),                                                        \
+	 .entry_size = sizeof(entry)},
 
 /* The list, in its order (abi/kvm_ioctls.c). */
 extern const struct kvm_ioctl_desc kvm_ioctls[];

@@ -26,7 +26,8 @@
 #include <stdint.h>
 
 #ifndef __x86_64__
-#error "abi/kvm_x86.h describes the x86-64 layouts (a 32-bit build would align uint64_t differently)"
+#error                                                                                             \
+    "abi/kvm_x86.h describes the x86-64 layouts (a 32-bit build would align uint64_t differently)"
 #endif
 
 #if defined(_ASM_X86_KVM_H) || defined(__LINUX_KVM_H)
@@ -40,7 +41,7 @@
 #define KVM_NR_INTERRUPTS 256
 
 /* kvm_run.flags bits on x86. */
-#define KVM_RUN_X86_SMM      (1 << 0) /* the vCPU was in SMM at exit */
+#define KVM_RUN_X86_SMM	     (1 << 0) /* the vCPU was in SMM at exit */
 #define KVM_RUN_X86_BUS_LOCK (1 << 1) /* a bus lock was detected */
 
 /* ---- General-purpose registers (KVM_GET_REGS / KVM_SET_REGS) ---- */
@@ -189,12 +190,12 @@ struct kvm_msr_filter {
 
 /* kvm_cpuid_entry2.flags ("SIGNIFCANT" is Linux's spelling, kept). */
 #define KVM_CPUID_FLAG_SIGNIFCANT_INDEX (1 << 0) /* index (ECX in) matters */
-#define KVM_CPUID_FLAG_STATEFUL_FUNC    (1 << 1)
-#define KVM_CPUID_FLAG_STATE_READ_NEXT  (1 << 2)
+#define KVM_CPUID_FLAG_STATEFUL_FUNC	(1 << 1)
+#define KVM_CPUID_FLAG_STATE_READ_NEXT	(1 << 2)
 
 struct kvm_cpuid_entry2 {
 	uint32_t function; /* EAX in */
-	uint32_t index;    /* ECX in */
+	uint32_t index;	   /* ECX in */
 	uint32_t flags;
 	uint32_t eax;
 	uint32_t ebx;
@@ -236,16 +237,16 @@ struct kvm_guest_debug_arch {
 /* ---- Pending events (KVM_GET_VCPU_EVENTS / KVM_SET_VCPU_EVENTS) ---- */
 
 /* kvm_vcpu_events.flags: which optional parts a SET should apply. */
-#define KVM_VCPUEVENT_VALID_NMI_PENDING  0x00000001
-#define KVM_VCPUEVENT_VALID_SIPI_VECTOR  0x00000002
-#define KVM_VCPUEVENT_VALID_SHADOW       0x00000004
-#define KVM_VCPUEVENT_VALID_SMM          0x00000008
-#define KVM_VCPUEVENT_VALID_PAYLOAD      0x00000010
+#define KVM_VCPUEVENT_VALID_NMI_PENDING	 0x00000001
+#define KVM_VCPUEVENT_VALID_SIPI_VECTOR	 0x00000002
+#define KVM_VCPUEVENT_VALID_SHADOW	 0x00000004
+#define KVM_VCPUEVENT_VALID_SMM		 0x00000008
+#define KVM_VCPUEVENT_VALID_PAYLOAD	 0x00000010
 #define KVM_VCPUEVENT_VALID_TRIPLE_FAULT 0x00000020
 
 /* kvm_vcpu_events.interrupt.shadow bits. */
 #define KVM_X86_SHADOW_INT_MOV_SS 0x01
-#define KVM_X86_SHADOW_INT_STI    0x02
+#define KVM_X86_SHADOW_INT_STI	  0x02
 
 struct kvm_vcpu_events {
 	struct {
@@ -296,11 +297,10 @@ struct kvm_debugregs {
 /* ---- Registers mirrored in kvm_run.s (KVM_CAP_SYNC_REGS) ---- */
 
 /* Bits of kvm_run.kvm_valid_regs / kvm_dirty_regs. */
-#define KVM_SYNC_X86_REGS   (1UL << 0)
-#define KVM_SYNC_X86_SREGS  (1UL << 1)
-#define KVM_SYNC_X86_EVENTS (1UL << 2)
-#define KVM_SYNC_X86_VALID_FIELDS \
-	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
+#define KVM_SYNC_X86_REGS	  (1UL << 0)
+#define KVM_SYNC_X86_SREGS	  (1UL << 1)
+#define KVM_SYNC_X86_EVENTS	  (1UL << 2)
+#define KVM_SYNC_X86_VALID_FIELDS (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 
 /*
  * The caller can rewrite this page while we read it: copy a set out once
@@ -329,7 +329,7 @@ struct kvm_sync_regs {
  *                         entries the caller named.
  */
 #define HV_SYNC_X86_DEBUGREGS (1UL << 16)
-#define HV_SYNC_X86_FPU       (1UL << 17)
+#define HV_SYNC_X86_FPU	      (1UL << 17)
 #define HV_SYNC_X86_MSRS      (1UL << 18)
 #define HV_SYNC_REGS_NUM_MSRS 8
 
@@ -355,13 +355,13 @@ struct hv_sync_regs {
 /* kvm_nested_state.flags */
 #define KVM_STATE_NESTED_GUEST_MODE  0x00000001 /* L2 was running */
 #define KVM_STATE_NESTED_RUN_PENDING 0x00000002 /* VM entry to L2 not done */
-#define KVM_STATE_NESTED_EVMCS       0x00000004
+#define KVM_STATE_NESTED_EVMCS	     0x00000004
 #define KVM_STATE_NESTED_MTF_PENDING 0x00000008
 #define KVM_STATE_NESTED_GIF_SET     0x00000100
 
 /* kvm_vmx_nested_state_hdr.smm.flags */
 #define KVM_STATE_NESTED_SMM_GUEST_MODE 0x00000001
-#define KVM_STATE_NESTED_SMM_VMXON      0x00000002
+#define KVM_STATE_NESTED_SMM_VMXON	0x00000002
 
 /* Bytes of one VMCS12 image, and of one VMCB12 image. */
 #define KVM_STATE_NESTED_VMX_VMCS_SIZE 0x1000
@@ -401,7 +401,7 @@ struct kvm_svm_nested_state_data {
  * header's sizeof (and so the ioctl numbers) stays 128.
  */
 struct kvm_nested_state {
-	uint16_t flags;  /* KVM_STATE_NESTED_* */
+	uint16_t flags;	 /* KVM_STATE_NESTED_* */
 	uint16_t format; /* KVM_STATE_NESTED_FORMAT_* */
 	uint32_t size;
 	union {

@@ -16,24 +16,24 @@ struct cpu_feature {
 
 /* What a hypervisor reader wants to see at boot (SDM vol. 2, CPUID). */
 static const struct cpu_feature features[] = {
-	{ 1, 0, 'c', 5, "vmx" },
-	{ 1, 0, 'c', 6, "smx" },
-	{ 1, 0, 'c', 17, "pcid" },
-	{ 1, 0, 'c', 21, "x2apic" },
-	{ 1, 0, 'c', 26, "xsave" },
-	{ 1, 0, 'c', 31, "hypervisor" },
-	{ 1, 0, 'd', 5, "msr" },
-	{ 1, 0, 'd', 9, "apic" },
-	{ 7, 0, 'b', 0, "fsgsbase" },
-	{ 7, 0, 'b', 7, "smep" },
-	{ 7, 0, 'b', 20, "smap" },
-	{ 7, 0, 'c', 3, "pku" },
-	{ 7, 0, 'c', 7, "cet-ss" },
-	{ 7, 0, 'c', 31, "pks" },
-	{ 0x80000001, 0, 'd', 20, "nx" },
-	{ 0x80000001, 0, 'd', 26, "1gb-pages" },
-	{ 0x80000001, 0, 'd', 29, "long-mode" },
-	{ 0x80000007, 0, 'd', 8, "invariant-tsc" },
+    {1, 0, 'c', 5, "vmx"},
+    {1, 0, 'c', 6, "smx"},
+    {1, 0, 'c', 17, "pcid"},
+    {1, 0, 'c', 21, "x2apic"},
+    {1, 0, 'c', 26, "xsave"},
+    {1, 0, 'c', 31, "hypervisor"},
+    {1, 0, 'd', 5, "msr"},
+    {1, 0, 'd', 9, "apic"},
+    {7, 0, 'b', 0, "fsgsbase"},
+    {7, 0, 'b', 7, "smep"},
+    {7, 0, 'b', 20, "smap"},
+    {7, 0, 'c', 3, "pku"},
+    {7, 0, 'c', 7, "cet-ss"},
+    {7, 0, 'c', 31, "pks"},
+    {0x80000001, 0, 'd', 20, "nx"},
+    {0x80000001, 0, 'd', 26, "1gb-pages"},
+    {0x80000001, 0, 'd', 29, "long-mode"},
+    {0x80000007, 0, 'd', 8, "invariant-tsc"},
 };
 
 static uint32_t reg_of(struct cpuid_regs r, char reg)
@@ -69,8 +69,8 @@ void cpu_report(void)
 		}
 		brand[48] = 0;
 	}
-	log_info("cpu: vendor %s family 0x%x model 0x%x stepping %u: %s",
-		 vendor, family, model, r.eax & 0xf, brand[0] ? brand : "(no brand string)");
+	log_info("cpu: vendor %s family 0x%x model 0x%x stepping %u: %s", vendor, family, model,
+		 r.eax & 0xf, brand[0] ? brand : "(no brand string)");
 
 	line[0] = 0;
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
@@ -85,7 +85,7 @@ void cpu_report(void)
 	if (max_ext >= 0x80000008) {
 		uint32_t a = cpuid(0x80000008, 0).eax;
 
-		log_info("cpu: physical address bits %u, linear address bits %u",
-			 a & 0xff, a >> 8 & 0xff);
+		log_info("cpu: physical address bits %u, linear address bits %u", a & 0xff,
+			 a >> 8 & 0xff);
 	}
 }

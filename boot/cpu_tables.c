@@ -37,10 +37,11 @@ _Static_assert(sizeof(struct tss64) == 104, "TSS layout");
 _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout");
 
 static uint64_t gdt[5] __attribute__((aligned(16))) = {
-	0,
-	0x00af9a000000ffff, /* GDT_CODE64: present, DPL0, long mode */
-	0x00cf92000000ffff, /* GDT_DATA: present, DPL0, writable */
-	0, 0,               /* GDT_TSS: 16-byte system descriptor, filled below */
+    0,
+    0x00af9a000000ffff, /* GDT_CODE64: present, DPL0, long mode */
+    0x00cf92000000ffff, /* GDT_DATA: present, DPL0, writable */
+    0,
+    0, /* GDT_TSS: 16-byte system descriptor, filled below */
 };
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[256] __attribute__((aligned(16)));
@@ -52,8 +53,7 @@ static void tss_descriptor(uint64_t *slot, uint64_t base, uint32_t limit)
 {
 	slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 		  (0x89ull << 40) /* present, type 9: available 64-bit TSS */ |
-		  ((uint64_t)(limit >> 16 & 0xf) << 48) |
-		  ((base >> 24 & 0xff) << 56);
+		  ((uint64_t)(limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
 	slot[1] = base >> 32;
 }
 
@@ -77,8 +77,8 @@ uint64_t cpu_tss_base(void)
 
 void cpu_tables_init(void)
 {
-	struct desc_ptr gdtr = { sizeof(gdt) - 1, (uint64_t)gdt };
-	struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)gdt};
+	struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)idt};
 
 	memset(&tss, 0, sizeof(tss));
 	for (int i = 0; i < IST_COUNT; i++)

@@ -19,24 +19,24 @@
 #include "hv/lib/unaligned.h"
 
 /* Size of the block header (total_size, reserved) and of a tag header. */
-#define HDR_LEN		8u
-#define TAG_HDR_LEN	8u
-#define MIN_TOTAL	(HDR_LEN + TAG_HDR_LEN)	/* header + end tag */
+#define HDR_LEN	    8u
+#define TAG_HDR_LEN 8u
+#define MIN_TOTAL   (HDR_LEN + TAG_HDR_LEN) /* header + end tag */
 
-#define KIB	1024ull
-#define MIB	(1024ull * 1024ull)
+#define KIB 1024ull
+#define MIB (1024ull * 1024ull)
 
 /* A warning that also counts as a problem in the parse result. */
-#define mb2_warn(mb, fmt, ...)					\
-	do {							\
-		(mb)->problems++;				\
-		log_warn("mb2: " fmt, ##__VA_ARGS__);		\
+#define mb2_warn(mb, fmt, ...)                                                                     \
+	do {                                                                                       \
+		(mb)->problems++;                                                                  \
+		log_warn("mb2: " fmt, ##__VA_ARGS__);                                              \
 	} while (0)
 
 /* A tag as located by the walker: its payload is [p, p + len). */
 struct tag {
 	uint32_t type;
-	uint32_t off;		/* offset of the tag header in the block */
+	uint32_t off; /* offset of the tag header in the block */
 	const uint8_t *p;
 	uint32_t len;
 };
@@ -64,8 +64,8 @@ static char sanitize_char(char c, unsigned *replaced)
  * byte is read once. A missing NUL clamps the string at the tag end; a
  * string longer than the buffer is truncated. Both are logged.
  */
-static void copy_string(struct mb2_info *mb, char *dst, size_t cap,
-			const uint8_t *src, uint32_t len, const char *what)
+static void copy_string(struct mb2_info *mb, char *dst, size_t cap, const uint8_t *src,
+			uint32_t len, const char *what)
 {
 	uint32_t i;
 	size_t n = 0;
@@ -85,28 +85,24 @@ static void copy_string(struct mb2_info *mb, char *dst, size_t cap,
 	dst[n] = '\0';
 
 	if (!terminated)
-		mb2_warn(mb, "%s not NUL-terminated within its tag; clamped at %u bytes",
-			 what, len);
+		mb2_warn(mb, "%s not NUL-terminated within its tag; clamped at %u bytes", what,
+			 len);
 	if (i > n)
-		mb2_warn(mb, "%s truncated from %u to %u bytes", what, i,
-			 (unsigned)n);
+		mb2_warn(mb, "%s truncated from %u to %u bytes", what, i, (unsigned)n);
 	if (replaced)
-		mb2_warn(mb, "%s: %u control characters replaced by '?'", what,
-			 replaced);
+		mb2_warn(mb, "%s: %u control characters replaced by '?'", what, replaced);
 }
 
 static bool tag_cmdline(struct mb2_info *mb, const struct tag *t)
 {
-	copy_string(mb, mb->cmdline, sizeof(mb->cmdline), t->p, t->len,
-		    "cmdline");
+	copy_string(mb, mb->cmdline, sizeof(mb->cmdline), t->p, t->len, "cmdline");
 	mb->has_cmdline = true;
 	return true;
 }
 
 static bool tag_loader_name(struct mb2_info *mb, const struct tag *t)
 {
-	copy_string(mb, mb->loader_name, sizeof(mb->loader_name), t->p, t->len,
-		    "loader name");
+	copy_string(mb, mb->loader_name, sizeof(mb->loader_name), t->p, t->len, "loader name");
 	mb->has_loader_name = true;
 	return true;
 }
@@ -118,8 +114,8 @@ static bool tag_module(struct mb2_info *mb, const struct tag *t)
 	struct mb2_module *m;
 
 	if (end < start) {
-		mb2_warn(mb, "module at offset %u: end 0x%x < start 0x%x; ignored",
-			 t->off, end, start);
+		mb2_warn(mb, "module at offset %u: end 0x%x < start 0x%x; ignored", t->off, end,
+			 start);
 		return false;
 	}
 	if (mb->n_modules >= MB2_MAX_MODULES) {
@@ -130,8 +126,7 @@ static bool tag_module(struct mb2_info *mb, const struct tag *t)
 	m = &mb->modules[mb->n_modules++];
 	m->start = start;
 	m->end = end;
-	copy_string(mb, m->cmdline, sizeof(m->cmdline), t->p + 8, t->len - 8,
-		    "module cmdline");
+	copy_string(mb, m->cmdline, sizeof(m->cmdline), t->p + 8, t->len - 8, "module cmdline");
 	return true;
 }
 
@@ -169,8 +164,9 @@ static bool tag_mmap(struct mb2_info *mb, const struct tag *t)
 	 * hold the 24 bytes we read and keep entries 8-byte aligned.
 	 */
 	if (esize < 24 || esize % 8) {
-		mb2_warn(mb, "memory map entry_size %u invalid (need >= 24, multiple of 8); map ignored",
-			 esize);
+		mb2_warn(
+		    mb, "memory map entry_size %u invalid (need >= 24, multiple of 8); map ignored",
+		    esize);
 		return false;
 	}
 	if (version != 0)
@@ -193,7 +189,7 @@ static bool tag_mmap(struct mb2_info *mb, const struct tag *t)
 
 static bool tag_framebuffer(struct mb2_info *mb, const struct tag *t)
 {
-	struct mb2_framebuffer fb = { .present = true };
+	struct mb2_framebuffer fb = {.present = true};
 	uint64_t bytes;
 
 	fb.addr = ld64(t->p);
@@ -228,8 +224,7 @@ static bool tag_framebuffer(struct mb2_info *mb, const struct tag *t)
 			fb.blue_pos = t->p[28];
 			fb.blue_size = t->p[29];
 		} else {
-			mb2_warn(mb, "RGB framebuffer tag has no colour info (%u bytes)",
-				 t->len);
+			mb2_warn(mb, "RGB framebuffer tag has no colour info (%u bytes)", t->len);
 		}
 	}
 	mb->fb = fb;
@@ -263,8 +258,7 @@ static bool rsdp_v1_ok(struct mb2_info *mb, const uint8_t *r, unsigned ver)
 	return true;
 }
 
-static void store_rsdp(struct mb2_info *mb, const uint8_t *r, unsigned len,
-		       unsigned ver)
+static void store_rsdp(struct mb2_info *mb, const uint8_t *r, unsigned len, unsigned ver)
 {
 	memcpy(mb->rsdp, r, len);
 	mb->rsdp_len = len;
@@ -279,8 +273,7 @@ static bool tag_acpi_old(struct mb2_info *mb, const struct tag *t)
 
 	memcpy(r, t->p, sizeof(r));
 	if (t->len != MB2_RSDP_V1_LEN)
-		log_debug("mb2: ACPI v1 RSDP tag carries %u bytes; using the first 20",
-			  t->len);
+		log_debug("mb2: ACPI v1 RSDP tag carries %u bytes; using the first 20", t->len);
 	if (!rsdp_v1_ok(mb, r, 1))
 		return false;
 	if (mb->rsdp_version == 2) {
@@ -309,7 +302,8 @@ static bool tag_acpi_new(struct mb2_info *mb, const struct tag *t)
 		return false;
 	sum = byte_sum(r, length);
 	if (sum != 0) {
-		mb2_warn(mb, "ACPI v2 RSDP extended checksum over %u bytes is 0x%02x (want 0); ignored",
+		mb2_warn(mb,
+			 "ACPI v2 RSDP extended checksum over %u bytes is 0x%02x (want 0); ignored",
 			 length, sum);
 		return false;
 	}
@@ -361,7 +355,9 @@ static bool tag_efi_mmap(struct mb2_info *mb, const struct tag *t)
 	uint32_t body = t->len - 8;
 
 	if (dsize < MB2_EFI_DESC_MIN || dsize % 8) {
-		mb2_warn(mb, "EFI memory map descriptor size %u invalid (need >= %u, multiple of 8); ignored",
+		mb2_warn(mb,
+			 "EFI memory map descriptor size %u invalid (need >= %u, multiple of 8); "
+			 "ignored",
 			 dsize, MB2_EFI_DESC_MIN);
 		return false;
 	}
@@ -391,33 +387,33 @@ static bool tag_load_base(struct mb2_info *mb, const struct tag *t)
 struct tag_kind {
 	const char *name;
 	uint32_t min_len;
-	bool multiple;		/* several instances are normal */
+	bool multiple; /* several instances are normal */
 	bool (*handle)(struct mb2_info *mb, const struct tag *t);
 };
 
 static const struct tag_kind tag_kinds[MB2_TAG_NR_KNOWN] = {
-	[MB2_TAG_END]		= { "end", 0, false, NULL },
-	[MB2_TAG_CMDLINE]	= { "cmdline", 0, false, tag_cmdline },
-	[MB2_TAG_LOADER_NAME]	= { "loader name", 0, false, tag_loader_name },
-	[MB2_TAG_MODULE]	= { "module", 8, true, tag_module },
-	[MB2_TAG_BASIC_MEMINFO]	= { "basic meminfo", 8, false, tag_meminfo },
-	[MB2_TAG_BOOTDEV]	= { "boot device", 0, false, NULL },
-	[MB2_TAG_MMAP]		= { "memory map", 8, false, tag_mmap },
-	[MB2_TAG_VBE]		= { "VBE", 0, false, NULL },
-	[MB2_TAG_FRAMEBUFFER]	= { "framebuffer", 24, false, tag_framebuffer },
-	[MB2_TAG_ELF_SECTIONS]	= { "ELF sections", 0, false, NULL },
-	[MB2_TAG_APM]		= { "APM", 0, false, NULL },
-	[MB2_TAG_EFI32_SYSTAB]	= { "EFI32 system table", 4, false, tag_efi32_systab },
-	[MB2_TAG_EFI64_SYSTAB]	= { "EFI64 system table", 8, false, tag_efi64_systab },
-	[MB2_TAG_SMBIOS]	= { "SMBIOS", 0, true, NULL },
-	[MB2_TAG_ACPI_OLD]	= { "ACPI v1 RSDP", MB2_RSDP_V1_LEN, false, tag_acpi_old },
-	[MB2_TAG_ACPI_NEW]	= { "ACPI v2 RSDP", MB2_RSDP_V2_LEN, false, tag_acpi_new },
-	[MB2_TAG_NETWORK]	= { "network", 0, true, NULL },
-	[MB2_TAG_EFI_MMAP]	= { "EFI memory map", 8, false, tag_efi_mmap },
-	[MB2_TAG_EFI_BS]	= { "EFI boot services", 0, false, tag_efi_bs },
-	[MB2_TAG_EFI32_IH]	= { "EFI32 image handle", 4, false, tag_efi32_ih },
-	[MB2_TAG_EFI64_IH]	= { "EFI64 image handle", 8, false, tag_efi64_ih },
-	[MB2_TAG_LOAD_BASE]	= { "load base", 4, false, tag_load_base },
+    [MB2_TAG_END] = {"end", 0, false, NULL},
+    [MB2_TAG_CMDLINE] = {"cmdline", 0, false, tag_cmdline},
+    [MB2_TAG_LOADER_NAME] = {"loader name", 0, false, tag_loader_name},
+    [MB2_TAG_MODULE] = {"module", 8, true, tag_module},
+    [MB2_TAG_BASIC_MEMINFO] = {"basic meminfo", 8, false, tag_meminfo},
+    [MB2_TAG_BOOTDEV] = {"boot device", 0, false, NULL},
+    [MB2_TAG_MMAP] = {"memory map", 8, false, tag_mmap},
+    [MB2_TAG_VBE] = {"VBE", 0, false, NULL},
+    [MB2_TAG_FRAMEBUFFER] = {"framebuffer", 24, false, tag_framebuffer},
+    [MB2_TAG_ELF_SECTIONS] = {"ELF sections", 0, false, NULL},
+    [MB2_TAG_APM] = {"APM", 0, false, NULL},
+    [MB2_TAG_EFI32_SYSTAB] = {"EFI32 system table", 4, false, tag_efi32_systab},
+    [MB2_TAG_EFI64_SYSTAB] = {"EFI64 system table", 8, false, tag_efi64_systab},
+    [MB2_TAG_SMBIOS] = {"SMBIOS", 0, true, NULL},
+    [MB2_TAG_ACPI_OLD] = {"ACPI v1 RSDP", MB2_RSDP_V1_LEN, false, tag_acpi_old},
+    [MB2_TAG_ACPI_NEW] = {"ACPI v2 RSDP", MB2_RSDP_V2_LEN, false, tag_acpi_new},
+    [MB2_TAG_NETWORK] = {"network", 0, true, NULL},
+    [MB2_TAG_EFI_MMAP] = {"EFI memory map", 8, false, tag_efi_mmap},
+    [MB2_TAG_EFI_BS] = {"EFI boot services", 0, false, tag_efi_bs},
+    [MB2_TAG_EFI32_IH] = {"EFI32 image handle", 4, false, tag_efi32_ih},
+    [MB2_TAG_EFI64_IH] = {"EFI64 image handle", 8, false, tag_efi64_ih},
+    [MB2_TAG_LOAD_BASE] = {"load base", 4, false, tag_load_base},
 };
 
 /*
@@ -425,14 +421,13 @@ static const struct tag_kind tag_kinds[MB2_TAG_NR_KNOWN] = {
  * valid instance was already taken: the first valid tag of a single-
  * instance type wins and later ones are reported and ignored.
  */
-static void dispatch(struct mb2_info *mb, const struct tag *t,
-		     uint32_t *accepted)
+static void dispatch(struct mb2_info *mb, const struct tag *t, uint32_t *accepted)
 {
 	const struct tag_kind *k;
 
 	if (t->type >= MB2_TAG_NR_KNOWN) {
-		log_debug("mb2: unknown tag type %u (%u bytes) at offset %u skipped",
-			  t->type, t->len, t->off);
+		log_debug("mb2: unknown tag type %u (%u bytes) at offset %u skipped", t->type,
+			  t->len, t->off);
 		return;
 	}
 	k = &tag_kinds[t->type];
@@ -446,8 +441,8 @@ static void dispatch(struct mb2_info *mb, const struct tag *t,
 		return;
 	}
 	if (!k->multiple && (*accepted & (1u << t->type))) {
-		mb2_warn(mb, "duplicate %s tag at offset %u ignored; the first one wins",
-			 k->name, t->off);
+		mb2_warn(mb, "duplicate %s tag at offset %u ignored; the first one wins", k->name,
+			 t->off);
 		return;
 	}
 	if (k->handle(mb, t))
@@ -466,13 +461,13 @@ static uint32_t check_header(const uint8_t *b, size_t avail, uint64_t phys)
 	}
 	total = ld32(b);
 	if (total < MIN_TOTAL) {
-		log_err("mb2: total_size %u below the minimum %u; block unusable",
-			total, MIN_TOTAL);
+		log_err("mb2: total_size %u below the minimum %u; block unusable", total,
+			MIN_TOTAL);
 		return 0;
 	}
 	if (total > avail) {
-		log_err("mb2: total_size %u exceeds the %lu readable bytes; block unusable",
-			total, (unsigned long)avail);
+		log_err("mb2: total_size %u exceeds the %lu readable bytes; block unusable", total,
+			(unsigned long)avail);
 		return 0;
 	}
 	if (phys > UINT64_MAX - total) {
@@ -503,8 +498,8 @@ static void walk_tags(struct mb2_info *mb, const uint8_t *b, uint32_t total)
 		size = ld32(b + off + 4);
 		if (t.type == MB2_TAG_END) {
 			if (size != TAG_HDR_LEN)
-				mb2_warn(mb, "end tag at offset %u has size %u (expected 8)",
-					 t.off, size);
+				mb2_warn(mb, "end tag at offset %u has size %u (expected 8)", t.off,
+					 size);
 			return;
 		}
 		if (size < TAG_HDR_LEN) {
@@ -513,7 +508,9 @@ static void walk_tags(struct mb2_info *mb, const uint8_t *b, uint32_t total)
 			return;
 		}
 		if (size > total - off) {
-			mb2_warn(mb, "tag type %u at offset %u (size %u) runs past total_size %u; parsing stopped",
+			mb2_warn(mb,
+				 "tag type %u at offset %u (size %u) runs past total_size %u; "
+				 "parsing stopped",
 				 t.type, t.off, size, total);
 			return;
 		}
@@ -530,8 +527,7 @@ static void walk_tags(struct mb2_info *mb, const uint8_t *b, uint32_t total)
 	}
 }
 
-int mb2_parse(const void *info, size_t avail, uint64_t info_phys,
-	      struct mb2_info *out)
+int mb2_parse(const void *info, size_t avail, uint64_t info_phys, struct mb2_info *out)
 {
 	const uint8_t *b = info;
 	uint32_t total;
@@ -544,8 +540,7 @@ int mb2_parse(const void *info, size_t avail, uint64_t info_phys,
 		return -1;
 	out->total_size = total;
 	if (info_phys % 8)
-		mb2_warn(out, "block at 0x%lx is not 8-byte aligned",
-			 (unsigned long)info_phys);
+		mb2_warn(out, "block at 0x%lx is not 8-byte aligned", (unsigned long)info_phys);
 
 	walk_tags(out, b, total);
 
@@ -553,8 +548,8 @@ int mb2_parse(const void *info, size_t avail, uint64_t info_phys,
 		mb2_warn(out, "memory map: %u entries beyond the first %u dropped",
 			 out->regions_dropped, MB2_MAX_REGIONS);
 	if (out->modules_dropped)
-		mb2_warn(out, "%u modules beyond the first %u dropped",
-			 out->modules_dropped, MB2_MAX_MODULES);
+		mb2_warn(out, "%u modules beyond the first %u dropped", out->modules_dropped,
+			 MB2_MAX_MODULES);
 	return 0;
 }
 
@@ -605,15 +600,13 @@ static void dump_regions(const struct mb2_info *mb)
 		log_info("mb2: no memory map");
 		return;
 	}
-	log_info("mb2: memory map: %u regions (%u dropped)", mb->n_regions,
-		 mb->regions_dropped);
+	log_info("mb2: memory map: %u regions (%u dropped)", mb->n_regions, mb->regions_dropped);
 	for (i = 0; i < mb->n_regions; i++) {
 		const struct mb2_region *r = &mb->regions[i];
 		const char *unit;
 		unsigned long v = size_value(r->len, &unit);
 
-		log_info("mb2:   [0x%016lx-0x%016lx) %lu %s %s (type %u)",
-			 (unsigned long)r->base,
+		log_info("mb2:   [0x%016lx-0x%016lx) %lu %s %s (type %u)", (unsigned long)r->base,
 			 (unsigned long)sat_end(r->base, r->len), v, unit,
 			 mb2_region_type_name(r->type), r->type);
 	}
@@ -628,30 +621,26 @@ static void dump_modules(const struct mb2_info *mb)
 		const char *unit;
 		unsigned long v = size_value(m->end - m->start, &unit);
 
-		log_info("mb2: module %u: [0x%lx-0x%lx) %lu %s '%s'", i,
-			 (unsigned long)m->start, (unsigned long)m->end, v, unit,
-			 m->cmdline);
+		log_info("mb2: module %u: [0x%lx-0x%lx) %lu %s '%s'", i, (unsigned long)m->start,
+			 (unsigned long)m->end, v, unit, m->cmdline);
 	}
 }
 
 static void dump_firmware(const struct mb2_info *mb)
 {
 	if (mb->rsdp_version)
-		log_info("mb2: ACPI RSDP v%u (%u bytes): RSDT 0x%x XSDT 0x%lx",
-			 mb->rsdp_version, mb->rsdp_len, mb->rsdt_addr,
-			 (unsigned long)mb->xsdt_addr);
+		log_info("mb2: ACPI RSDP v%u (%u bytes): RSDT 0x%x XSDT 0x%lx", mb->rsdp_version,
+			 mb->rsdp_len, mb->rsdt_addr, (unsigned long)mb->xsdt_addr);
 	else
 		log_info("mb2: no ACPI RSDP");
 	if (mb->has_efi32_systab)
 		log_info("mb2: EFI32 system table 0x%x", mb->efi32_systab);
 	if (mb->has_efi64_systab)
-		log_info("mb2: EFI64 system table 0x%lx",
-			 (unsigned long)mb->efi64_systab);
+		log_info("mb2: EFI64 system table 0x%lx", (unsigned long)mb->efi64_systab);
 	if (mb->has_efi32_ih)
 		log_info("mb2: EFI32 image handle 0x%x", mb->efi32_ih);
 	if (mb->has_efi64_ih)
-		log_info("mb2: EFI64 image handle 0x%lx",
-			 (unsigned long)mb->efi64_ih);
+		log_info("mb2: EFI64 image handle 0x%lx", (unsigned long)mb->efi64_ih);
 	if (mb->has_efi_mmap)
 		log_info("mb2: EFI memory map at 0x%lx: %u descriptors of %u bytes (version %u)",
 			 (unsigned long)mb->efi_mmap_phys, mb->efi_mmap_count,
@@ -662,25 +651,24 @@ static void dump_firmware(const struct mb2_info *mb)
 
 static void dump_framebuffer(const struct mb2_framebuffer *fb)
 {
-	static const char *const types[] = { "indexed", "RGB", "EGA text" };
+	static const char *const types[] = {"indexed", "RGB", "EGA text"};
 
 	if (!fb->present)
 		return;
-	log_info("mb2: framebuffer at 0x%lx: %ux%u, %u bpp, pitch %u, %s",
-		 (unsigned long)fb->addr, fb->width, fb->height, fb->bpp,
-		 fb->pitch, fb->type < 3 ? types[fb->type] : "unknown type");
+	log_info("mb2: framebuffer at 0x%lx: %ux%u, %u bpp, pitch %u, %s", (unsigned long)fb->addr,
+		 fb->width, fb->height, fb->bpp, fb->pitch,
+		 fb->type < 3 ? types[fb->type] : "unknown type");
 }
 
 void mb2_dump(const struct mb2_info *mb)
 {
 	log_info("mb2: boot information at 0x%lx, %u bytes, %u problems",
 		 (unsigned long)mb->info_phys, mb->total_size, mb->problems);
-	log_info("mb2: loader '%s'",
-		 mb->has_loader_name ? mb->loader_name : "(not given)");
+	log_info("mb2: loader '%s'", mb->has_loader_name ? mb->loader_name : "(not given)");
 	log_info("mb2: cmdline '%s'", mb->has_cmdline ? mb->cmdline : "");
 	if (mb->has_meminfo)
-		log_info("mb2: basic meminfo: lower %u KiB, upper %u KiB",
-			 mb->mem_lower_kib, mb->mem_upper_kib);
+		log_info("mb2: basic meminfo: lower %u KiB, upper %u KiB", mb->mem_lower_kib,
+			 mb->mem_upper_kib);
 	dump_regions(mb);
 	dump_modules(mb);
 	dump_firmware(mb);

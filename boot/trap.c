@@ -24,30 +24,30 @@ _Static_assert(__builtin_offsetof(struct trap_frame, vector) == 15 * 8,
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame size");
 
 static const char *const exception_names[32][2] = {
-	[0] = { "DE", "divide error" },
-	[1] = { "DB", "debug" },
-	[2] = { "NMI", "non-maskable interrupt" },
-	[3] = { "BP", "breakpoint" },
-	[4] = { "OF", "overflow" },
-	[5] = { "BR", "bound range exceeded" },
-	[6] = { "UD", "invalid opcode" },
-	[7] = { "NM", "device not available" },
-	[8] = { "DF", "double fault" },
-	[9] = { "CSO", "coprocessor segment overrun" },
-	[10] = { "TS", "invalid TSS" },
-	[11] = { "NP", "segment not present" },
-	[12] = { "SS", "stack-segment fault" },
-	[13] = { "GP", "general protection" },
-	[14] = { "PF", "page fault" },
-	[16] = { "MF", "x87 floating-point error" },
-	[17] = { "AC", "alignment check" },
-	[18] = { "MC", "machine check" },
-	[19] = { "XM", "SIMD floating-point" },
-	[20] = { "VE", "virtualization exception" },
-	[21] = { "CP", "control protection" },
-	[28] = { "HV", "hypervisor injection" },
-	[29] = { "VC", "VMM communication" },
-	[30] = { "SX", "security exception" },
+    [0] = {"DE", "divide error"},
+    [1] = {"DB", "debug"},
+    [2] = {"NMI", "non-maskable interrupt"},
+    [3] = {"BP", "breakpoint"},
+    [4] = {"OF", "overflow"},
+    [5] = {"BR", "bound range exceeded"},
+    [6] = {"UD", "invalid opcode"},
+    [7] = {"NM", "device not available"},
+    [8] = {"DF", "double fault"},
+    [9] = {"CSO", "coprocessor segment overrun"},
+    [10] = {"TS", "invalid TSS"},
+    [11] = {"NP", "segment not present"},
+    [12] = {"SS", "stack-segment fault"},
+    [13] = {"GP", "general protection"},
+    [14] = {"PF", "page fault"},
+    [16] = {"MF", "x87 floating-point error"},
+    [17] = {"AC", "alignment check"},
+    [18] = {"MC", "machine check"},
+    [19] = {"XM", "SIMD floating-point"},
+    [20] = {"VE", "virtualization exception"},
+    [21] = {"CP", "control protection"},
+    [28] = {"HV", "hypervisor injection"},
+    [29] = {"VC", "VMM communication"},
+    [30] = {"SX", "security exception"},
 };
 
 extern char _image_start[], _image_end[];
@@ -58,12 +58,10 @@ static void print_symbol(unsigned idx, uint64_t addr)
 	const char *name = sym_lookup(addr, &off);
 
 	if (name)
-		console_printf("  #%-2u 0x%016llx %s+0x%llx\n", idx,
-			       (unsigned long long)addr, name,
+		console_printf("  #%-2u 0x%016llx %s+0x%llx\n", idx, (unsigned long long)addr, name,
 			       (unsigned long long)off);
 	else
-		console_printf("  #%-2u 0x%016llx ?\n", idx,
-			       (unsigned long long)addr);
+		console_printf("  #%-2u 0x%016llx ?\n", idx, (unsigned long long)addr);
 }
 
 /*
@@ -99,8 +97,8 @@ static void dump_frame(const struct trap_frame *f)
 	const char *mn = v < 32 && exception_names[v][0] ? exception_names[v][0] : "??";
 	const char *desc = v < 32 && exception_names[v][1] ? exception_names[v][1] : "reserved";
 
-	console_printf("\nEXCEPTION #%s (%s, vector %u) error code 0x%llx on CPU 0\n",
-		       mn, desc, v, (unsigned long long)f->error_code);
+	console_printf("\nEXCEPTION #%s (%s, vector %u) error code 0x%llx on CPU 0\n", mn, desc, v,
+		       (unsigned long long)f->error_code);
 	if (v == 14)
 		console_printf("page fault at 0x%016llx: %s, %s, %s mode%s%s\n",
 			       (unsigned long long)read_cr2(),
@@ -109,9 +107,8 @@ static void dump_frame(const struct trap_frame *f)
 			       f->error_code & 4 ? "user" : "supervisor",
 			       f->error_code & 8 ? ", reserved bit set" : "",
 			       f->error_code & 16 ? ", instruction fetch" : "");
-	console_printf("RIP=%016llx CS=%04llx RFLAGS=%016llx\n",
-		       (unsigned long long)f->rip, (unsigned long long)f->cs,
-		       (unsigned long long)f->rflags);
+	console_printf("RIP=%016llx CS=%04llx RFLAGS=%016llx\n", (unsigned long long)f->rip,
+		       (unsigned long long)f->cs, (unsigned long long)f->rflags);
 	console_printf("RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n",
 		       (unsigned long long)f->rax, (unsigned long long)f->rbx,
 		       (unsigned long long)f->rcx, (unsigned long long)f->rdx);
@@ -175,9 +172,9 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (in_exception++) {
 		/* A fault while dumping: print the bare minimum and stop. */
-		console_printf("\nEXCEPTION vector %llu at RIP=%016llx inside the exception handler\n",
-			       (unsigned long long)f->vector,
-			       (unsigned long long)f->rip);
+		console_printf(
+		    "\nEXCEPTION vector %llu at RIP=%016llx inside the exception handler\n",
+		    (unsigned long long)f->vector, (unsigned long long)f->rip);
 		hv_halt();
 	}
 	dump_frame(f);
@@ -188,8 +185,10 @@ void trap_dispatch(struct trap_frame *f)
 void trap_selftest(enum hv_selftest which)
 {
 	static const char *const names[] = {
-		[HV_SELFTEST_UD] = "UD", [HV_SELFTEST_PF] = "PF",
-		[HV_SELFTEST_GP] = "GP", [HV_SELFTEST_DE] = "DE",
+	    [HV_SELFTEST_UD] = "UD",
+	    [HV_SELFTEST_PF] = "PF",
+	    [HV_SELFTEST_GP] = "GP",
+	    [HV_SELFTEST_DE] = "DE",
 	};
 	uint32_t zero = 0;
 
@@ -209,10 +208,7 @@ void trap_selftest(enum hv_selftest which)
 		(void)*(volatile uint64_t *)0x8000000000000000ull;
 		break;
 	case HV_SELFTEST_DE:
-		__asm__ volatile("xorl %%edx, %%edx\n\tdivl %1"
-				 : "+a"(zero)
-				 : "r"(zero)
-				 : "rdx");
+		__asm__ volatile("xorl %%edx, %%edx\n\tdivl %1" : "+a"(zero) : "r"(zero) : "rdx");
 		break;
 	case HV_SELFTEST_NONE:
 	case HV_SELFTEST_VMENTRY: /* not exceptions: hv/loader/boot_guests.c, */

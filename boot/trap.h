@@ -9,7 +9,7 @@
 
 #define GDT_CODE64 0x08
 #define GDT_DATA   0x10
-#define GDT_TSS    0x18
+#define GDT_TSS	   0x18
 
 /* Saved by boot/isr.S, lowest address first (the order of its pushes, reversed). */
 struct trap_frame {

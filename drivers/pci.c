@@ -9,12 +9,12 @@
 #include "hv/lib/x86.h"
 
 #define PCI_CONFIG_ADDRESS 0xcf8
-#define PCI_CONFIG_DATA 0xcfc
-#define PCI_ENABLE (1u << 31)
-#define PCI_MAX_BUS 256
-#define PCI_MAX_DEV 32
-#define PCI_MAX_FN 8
-#define PCI_CAP_MAX_WALK 48 /* (256 - 64) / 4 capabilities at most */
+#define PCI_CONFIG_DATA	   0xcfc
+#define PCI_ENABLE	   (1u << 31)
+#define PCI_MAX_BUS	   256
+#define PCI_MAX_DEV	   32
+#define PCI_MAX_FN	   8
+#define PCI_CAP_MAX_WALK   48 /* (256 - 64) / 4 capabilities at most */
 
 static inline uint32_t pci_inl(uint16_t port)
 {
@@ -71,8 +71,7 @@ bool pci_present(void)
 	return probe == PCI_ENABLE;
 }
 
-static bool probe_fn(struct pci_addr a, uint16_t vendor, uint16_t device,
-		     struct pci_device *out)
+static bool probe_fn(struct pci_addr a, uint16_t vendor, uint16_t device, struct pci_device *out)
 {
 	uint32_t id = pci_read32(a, PCI_VENDOR_ID);
 	uint32_t cls;
@@ -95,7 +94,7 @@ bool pci_find_device(uint16_t vendor, uint16_t device, struct pci_device *out)
 		return false;
 	for (unsigned bus = 0; bus < PCI_MAX_BUS; bus++) {
 		for (unsigned dev = 0; dev < PCI_MAX_DEV; dev++) {
-			struct pci_addr a = { (uint8_t)bus, (uint8_t)dev, 0 };
+			struct pci_addr a = {(uint8_t)bus, (uint8_t)dev, 0};
 			unsigned nfn = 1;
 
 			if (pci_read16(a, PCI_VENDOR_ID) == 0xffff)
@@ -147,7 +146,7 @@ bool pci_read_bar(struct pci_addr a, unsigned index, struct pci_bar *bar)
 	uint16_t cmd;
 	uint32_t lo, mask_lo, hi = 0, mask_hi = 0xffffffffu;
 
-	*bar = (struct pci_bar){ 0 };
+	*bar = (struct pci_bar){0};
 	if (index >= PCI_NUM_BARS)
 		return false;
 	lo = pci_read32(a, off);

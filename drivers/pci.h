@@ -11,26 +11,26 @@
 #include <stdint.h>
 
 /* Standard configuration header offsets and bits. */
-#define PCI_VENDOR_ID 0x00
-#define PCI_DEVICE_ID 0x02
-#define PCI_COMMAND 0x04
-#define PCI_STATUS 0x06
-#define PCI_REVISION 0x08
-#define PCI_CLASS_PROG 0x09
+#define PCI_VENDOR_ID	0x00
+#define PCI_DEVICE_ID	0x02
+#define PCI_COMMAND	0x04
+#define PCI_STATUS	0x06
+#define PCI_REVISION	0x08
+#define PCI_CLASS_PROG	0x09
 #define PCI_HEADER_TYPE 0x0e
-#define PCI_BAR0 0x10
-#define PCI_CAP_PTR 0x34
+#define PCI_BAR0	0x10
+#define PCI_CAP_PTR	0x34
 
-#define PCI_COMMAND_IO (1u << 0)
-#define PCI_COMMAND_MEMORY (1u << 1)
-#define PCI_COMMAND_MASTER (1u << 2)
+#define PCI_COMMAND_IO		 (1u << 0)
+#define PCI_COMMAND_MEMORY	 (1u << 1)
+#define PCI_COMMAND_MASTER	 (1u << 2)
 #define PCI_COMMAND_INTX_DISABLE (1u << 10)
-#define PCI_STATUS_CAP_LIST (1u << 4)
+#define PCI_STATUS_CAP_LIST	 (1u << 4)
 #define PCI_HEADER_MULTIFUNCTION 0x80
-#define PCI_HEADER_KIND_MASK 0x7f
+#define PCI_HEADER_KIND_MASK	 0x7f
 
 #define PCI_CAP_ID_VENDOR 0x09
-#define PCI_NUM_BARS 6 /* header type 0 */
+#define PCI_NUM_BARS	  6 /* header type 0 */
 
 /* Bus/device/function: printed as "bb:dd.f". */
 struct pci_addr {

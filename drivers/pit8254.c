@@ -2,9 +2,9 @@
 #include "drivers/pit8254.h"
 #include "hv/lib/x86.h"
 
-#define PIT_INPUT_HZ 1193182u
-#define PIT_CH0 0x40
-#define PIT_MODE 0x43
+#define PIT_INPUT_HZ	  1193182u
+#define PIT_CH0		  0x40
+#define PIT_MODE	  0x43
 #define PIT_CH0_LOHI_RATE 0x34 /* channel 0, lo/hi byte, mode 2 */
 
 static volatile uint64_t ticks;

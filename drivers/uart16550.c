@@ -9,8 +9,8 @@
 #include "hv/lib/x86.h"
 
 enum {
-	UART_DATA = 0,  /* RBR/THR, or DLL with DLAB */
-	UART_IER = 1,   /* or DLM with DLAB */
+	UART_DATA = 0, /* RBR/THR, or DLL with DLAB */
+	UART_IER = 1,  /* or DLM with DLAB */
 	UART_FCR = 2,
 	UART_LCR = 3,
 	UART_MCR = 4,
@@ -18,15 +18,15 @@ enum {
 	UART_SCR = 7,
 };
 
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
+#define LCR_8N1		    0x03
+#define LCR_DLAB	    0x80
 #define FCR_ENABLE_CLEAR_14 0xc7 /* FIFO on, clear both, RX trigger 14 */
-#define MCR_DTR_RTS_OUT2 0x0b
-#define LSR_DATA_READY 0x01
-#define LSR_THR_EMPTY 0x20
-#define LSR_TX_IDLE 0x40 /* FIFO and shift register both empty */
-#define UART_FIFO_DEPTH 16
-#define THRE_SPIN_LIMIT 1000000 /* ~ tens of ms on real hardware */
+#define MCR_DTR_RTS_OUT2    0x0b
+#define LSR_DATA_READY	    0x01
+#define LSR_THR_EMPTY	    0x20
+#define LSR_TX_IDLE	    0x40 /* FIFO and shift register both empty */
+#define UART_FIFO_DEPTH	    16
+#define THRE_SPIN_LIMIT	    1000000 /* ~ tens of ms on real hardware */
 
 bool uart_init(struct uart *u, uint16_t port, uint32_t baud)
 {

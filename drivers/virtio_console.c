@@ -10,11 +10,11 @@
 #include "hv/lib/mm.h"
 #include "hv/lib/x86.h"
 
-#define RECEIVEQ 0
+#define RECEIVEQ  0
 #define TRANSMITQ 1
-#define RX_BUFS 16
-#define TX_BUFS 32 /* a whole HVW_MAX_FRAME fits without waiting */
-#define BUF_SIZE 4096
+#define RX_BUFS	  16
+#define TX_BUFS	  32 /* a whole HVW_MAX_FRAME fits without waiting */
+#define BUF_SIZE  4096
 /* How long a transmit may make no progress: ~3 s at 3 GHz (TSC ticks). */
 #define TX_STALL_TSC (1ull << 33)
 
@@ -50,7 +50,8 @@ static uint64_t tx_buf(uint16_t id)
 static bool find_device(struct pci_device *d)
 {
 	if (!pci_present()) {
-		log_warn("virtio-console: no device found (no PCI configuration space at port 0xcf8)");
+		log_warn(
+		    "virtio-console: no device found (no PCI configuration space at port 0xcf8)");
 		return false;
 	}
 	if (pci_find_device(VIRTIO_PCI_VENDOR, VIRTIO_CONSOLE_DEVICE_MODERN, d) ||
@@ -90,7 +91,8 @@ bool virtio_console_init(void)
 	rx_pending.active = false;
 	kick_tx = false;
 	ready = true;
-	log_info("%s: port 0 ready: receiveq %u x %u-byte buffers, transmitq %u x %u-byte buffers, polled",
+	log_info("%s: port 0 ready: receiveq %u x %u-byte buffers, transmitq %u x %u-byte buffers, "
+		 "polled",
 		 vp.name, rxq.size, BUF_SIZE, txq.size, BUF_SIZE);
 	return true;
 }
@@ -195,7 +197,8 @@ void virtio_console_write(const void *buf, size_t len)
 		id = vq_alloc(&txq);
 		if (id < 0) {
 			if (!tx_wait(tx_has_free)) {
-				log_warn("%s: transmit stalled (the host takes nothing); %zu bytes dropped",
+				log_warn("%s: transmit stalled (the host takes nothing); %zu bytes "
+					 "dropped",
 					 vp.name, len);
 				return;
 			}

@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VIRTIO_CONSOLE_DEVICE_MODERN 0x1043
+#define VIRTIO_CONSOLE_DEVICE_MODERN	   0x1043
 #define VIRTIO_CONSOLE_DEVICE_TRANSITIONAL 0x1003
-#define VIRTIO_CONSOLE_F_SIZE 0
-#define VIRTIO_CONSOLE_F_MULTIPORT 1
-#define VIRTIO_CONSOLE_F_EMERG_WRITE 2
+#define VIRTIO_CONSOLE_F_SIZE		   0
+#define VIRTIO_CONSOLE_F_MULTIPORT	   1
+#define VIRTIO_CONSOLE_F_EMERG_WRITE	   2
 
 /*
  * Find the first virtio-console on PCI and bring it up. False, with one

@@ -19,44 +19,44 @@
 #include "hv/lib/x86.h"
 
 /* Capability layout (struct virtio_pci_cap). */
-#define VCAP_LEN 2
-#define VCAP_CFG_TYPE 3
-#define VCAP_BAR 4
-#define VCAP_OFFSET 8
-#define VCAP_LENGTH 12
-#define VCAP_NOTIFY_MULT 16
-#define VCAP_MIN_LEN 16
+#define VCAP_LEN	    2
+#define VCAP_CFG_TYPE	    3
+#define VCAP_BAR	    4
+#define VCAP_OFFSET	    8
+#define VCAP_LENGTH	    12
+#define VCAP_NOTIFY_MULT    16
+#define VCAP_MIN_LEN	    16
 #define VCAP_NOTIFY_MIN_LEN 20
 
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
-#define VIRTIO_PCI_CAP_ISR_CFG 3
+#define VIRTIO_PCI_CAP_ISR_CFG	  3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
 
 /* Common configuration (struct virtio_pci_common_cfg). */
-#define VCOMMON_DFSELECT 0x00
-#define VCOMMON_DF 0x04
-#define VCOMMON_GFSELECT 0x08
-#define VCOMMON_GF 0x0c
-#define VCOMMON_MSIX 0x10
-#define VCOMMON_NUMQ 0x12
-#define VCOMMON_STATUS 0x14
+#define VCOMMON_DFSELECT      0x00
+#define VCOMMON_DF	      0x04
+#define VCOMMON_GFSELECT      0x08
+#define VCOMMON_GF	      0x0c
+#define VCOMMON_MSIX	      0x10
+#define VCOMMON_NUMQ	      0x12
+#define VCOMMON_STATUS	      0x14
 #define VCOMMON_CFGGENERATION 0x15
-#define VCOMMON_Q_SELECT 0x16
-#define VCOMMON_Q_SIZE 0x18
-#define VCOMMON_Q_MSIX 0x1a
-#define VCOMMON_Q_ENABLE 0x1c
-#define VCOMMON_Q_NOFF 0x1e
-#define VCOMMON_Q_DESCLO 0x20
-#define VCOMMON_Q_DESCHI 0x24
-#define VCOMMON_Q_AVAILLO 0x28
-#define VCOMMON_Q_AVAILHI 0x2c
-#define VCOMMON_Q_USEDLO 0x30
-#define VCOMMON_Q_USEDHI 0x34
-#define VCOMMON_MIN_LEN 0x38
+#define VCOMMON_Q_SELECT      0x16
+#define VCOMMON_Q_SIZE	      0x18
+#define VCOMMON_Q_MSIX	      0x1a
+#define VCOMMON_Q_ENABLE      0x1c
+#define VCOMMON_Q_NOFF	      0x1e
+#define VCOMMON_Q_DESCLO      0x20
+#define VCOMMON_Q_DESCHI      0x24
+#define VCOMMON_Q_AVAILLO     0x28
+#define VCOMMON_Q_AVAILHI     0x2c
+#define VCOMMON_Q_USEDLO      0x30
+#define VCOMMON_Q_USEDHI      0x34
+#define VCOMMON_MIN_LEN	      0x38
 
 #define VIRTIO_MSI_NO_VECTOR 0xffff
-#define RESET_SPIN_LIMIT 1000000
+#define RESET_SPIN_LIMIT     1000000
 
 /* ---- register access: memory-mapped or port I/O ---- */
 
@@ -120,10 +120,10 @@ static void w64(const struct virtio_region *r, uint32_t off, uint64_t v)
 /* ---- capabilities ---- */
 
 static const char *const cfg_names[] = {
-	[VIRTIO_PCI_CAP_COMMON_CFG] = "common",
-	[VIRTIO_PCI_CAP_NOTIFY_CFG] = "notify",
-	[VIRTIO_PCI_CAP_ISR_CFG] = "isr",
-	[VIRTIO_PCI_CAP_DEVICE_CFG] = "device",
+    [VIRTIO_PCI_CAP_COMMON_CFG] = "common",
+    [VIRTIO_PCI_CAP_NOTIFY_CFG] = "notify",
+    [VIRTIO_PCI_CAP_ISR_CFG] = "isr",
+    [VIRTIO_PCI_CAP_DEVICE_CFG] = "device",
 };
 
 struct found_cap {
@@ -141,8 +141,8 @@ struct bar_state {
 static void bar_text(char *buf, size_t n, unsigned i, const struct pci_bar *b)
 {
 	if (b->io)
-		snprintf(buf, n, " BAR%u io 0x%llx (%llu bytes)", i,
-			 (unsigned long long)b->base, (unsigned long long)b->size);
+		snprintf(buf, n, " BAR%u io 0x%llx (%llu bytes)", i, (unsigned long long)b->base,
+			 (unsigned long long)b->size);
 	else
 		snprintf(buf, n, " BAR%u mem%s 0x%llx (%llu KiB%s)", i, b->is64 ? "64" : "32",
 			 (unsigned long long)b->base, (unsigned long long)(b->size >> 10),
@@ -161,7 +161,8 @@ static bool make_region(struct virtio_pci *vp, struct bar_state *bars, unsigned 
 		bs->read = true;
 		bs->ok = pci_read_bar(vp->pci.addr, c->bar, &bs->bar) && bs->bar.present;
 		if (bs->ok && !b->io && b->base == 0) {
-			log_err("%s: BAR%u was not assigned an address by the firmware", vp->name, c->bar);
+			log_err("%s: BAR%u was not assigned an address by the firmware", vp->name,
+				c->bar);
 			return false;
 		}
 		if (bs->ok && !b->io && !mmio_map(b->base, b->size)) {
@@ -190,21 +191,21 @@ static bool make_region(struct virtio_pci *vp, struct bar_state *bars, unsigned 
 
 bool virtio_pci_open(struct virtio_pci *vp, const struct pci_device *pci, const char *kind)
 {
-	struct found_cap caps[VIRTIO_PCI_CAP_DEVICE_CFG + 1] = { 0 };
-	struct bar_state bars[PCI_NUM_BARS] = { 0 };
+	struct found_cap caps[VIRTIO_PCI_CAP_DEVICE_CFG + 1] = {0};
+	struct bar_state bars[PCI_NUM_BARS] = {0};
 	struct pci_addr a = pci->addr;
 	struct virtio_region *regions[] = {
-		[VIRTIO_PCI_CAP_COMMON_CFG] = &vp->common,
-		[VIRTIO_PCI_CAP_NOTIFY_CFG] = &vp->notify,
-		[VIRTIO_PCI_CAP_ISR_CFG] = &vp->isr,
-		[VIRTIO_PCI_CAP_DEVICE_CFG] = &vp->device,
+	    [VIRTIO_PCI_CAP_COMMON_CFG] = &vp->common,
+	    [VIRTIO_PCI_CAP_NOTIFY_CFG] = &vp->notify,
+	    [VIRTIO_PCI_CAP_ISR_CFG] = &vp->isr,
+	    [VIRTIO_PCI_CAP_DEVICE_CFG] = &vp->device,
 	};
 	char line[256];
 	size_t used;
-	bool uses_bar[PCI_NUM_BARS] = { false };
+	bool uses_bar[PCI_NUM_BARS] = {false};
 	uint16_t cmd_bits = PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 
-	*vp = (struct virtio_pci){ 0 };
+	*vp = (struct virtio_pci){0};
 	vp->pci = *pci;
 	snprintf(vp->name, sizeof(vp->name), "%s %02x:%02x.%x", kind, a.bus, a.dev, a.fn);
 	if (pci->header_type != 0) {
@@ -237,7 +238,7 @@ bool virtio_pci_open(struct virtio_pci *vp, const struct pci_device *pci, const 
 	if (!caps[VIRTIO_PCI_CAP_COMMON_CFG].present || !caps[VIRTIO_PCI_CAP_NOTIFY_CFG].present) {
 		log_err("%s: no virtio 1.x %s capability (a legacy-only device?)", vp->name,
 			!caps[VIRTIO_PCI_CAP_COMMON_CFG].present ? "common configuration"
-								  : "notification");
+								 : "notification");
 		return false;
 	}
 
@@ -257,8 +258,8 @@ bool virtio_pci_open(struct virtio_pci *vp, const struct pci_device *pci, const 
 	vp->notify_mult = caps[VIRTIO_PCI_CAP_NOTIFY_CFG].mult;
 	pci_enable(a, cmd_bits);
 
-	used = (size_t)snprintf(line, sizeof(line), "%s: %04x:%04x rev %u%s;", vp->name, pci->vendor,
-				pci->device, pci->revision,
+	used = (size_t)snprintf(line, sizeof(line), "%s: %04x:%04x rev %u%s;", vp->name,
+				pci->vendor, pci->device, pci->revision,
 				pci->device < 0x1040 ? " (transitional)" : "");
 	for (unsigned i = 0; i < PCI_NUM_BARS && used < sizeof(line); i++) {
 		if (!uses_bar[i])
@@ -266,13 +267,16 @@ bool virtio_pci_open(struct virtio_pci *vp, const struct pci_device *pci, const 
 		bar_text(line + used, sizeof(line) - used, i, &bars[i].bar);
 		used += strnlen(line + used, sizeof(line) - used);
 	}
-	for (unsigned t = VIRTIO_PCI_CAP_COMMON_CFG; t <= VIRTIO_PCI_CAP_DEVICE_CFG && used < sizeof(line); t++)
+	for (unsigned t = VIRTIO_PCI_CAP_COMMON_CFG;
+	     t <= VIRTIO_PCI_CAP_DEVICE_CFG && used < sizeof(line); t++)
 		if (caps[t].present)
-			used += (size_t)snprintf(line + used, sizeof(line) - used, "%s %s BAR%u+0x%x",
-						 t == VIRTIO_PCI_CAP_COMMON_CFG ? ";" : ",",
-						 cfg_names[t], caps[t].bar, caps[t].offset);
+			used +=
+			    (size_t)snprintf(line + used, sizeof(line) - used, "%s %s BAR%u+0x%x",
+					     t == VIRTIO_PCI_CAP_COMMON_CFG ? ";" : ",",
+					     cfg_names[t], caps[t].bar, caps[t].offset);
 	if (used < sizeof(line))
-		snprintf(line + used, sizeof(line) - used, " (notify multiplier %u)", vp->notify_mult);
+		snprintf(line + used, sizeof(line) - used, " (notify multiplier %u)",
+			 vp->notify_mult);
 	log_info("%s", line);
 	return true;
 }
@@ -319,7 +323,9 @@ bool virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t requi
 	if ((dev & required) != required) {
 		snprintf(why, sizeof(why), "device features 0x%llx lack required 0x%llx%s",
 			 (unsigned long long)dev, (unsigned long long)(required & ~dev),
-			 !(dev & (1ull << VIRTIO_F_VERSION_1)) ? " (VIRTIO_F_VERSION_1: legacy only)" : "");
+			 !(dev & (1ull << VIRTIO_F_VERSION_1))
+			     ? " (VIRTIO_F_VERSION_1: legacy only)"
+			     : "");
 		virtio_pci_fail(vp, why);
 		return false;
 	}
@@ -338,9 +344,10 @@ bool virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t requi
 	}
 	vp->features = drv;
 	vp->num_queues = r16(c, VCOMMON_NUMQ);
-	log_info("%s: features 0x%llx offered, 0x%llx accepted (VERSION_1%s), %u queues",
-		 vp->name, (unsigned long long)dev, (unsigned long long)drv,
-		 drv & (1ull << VIRTIO_F_ACCESS_PLATFORM) ? ", ACCESS_PLATFORM" : "", vp->num_queues);
+	log_info("%s: features 0x%llx offered, 0x%llx accepted (VERSION_1%s), %u queues", vp->name,
+		 (unsigned long long)dev, (unsigned long long)drv,
+		 drv & (1ull << VIRTIO_F_ACCESS_PLATFORM) ? ", ACCESS_PLATFORM" : "",
+		 vp->num_queues);
 	return true;
 }
 

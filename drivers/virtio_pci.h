@@ -17,19 +17,19 @@
 #include "drivers/pci.h"
 #include "drivers/virtqueue.h"
 
-#define VIRTIO_PCI_VENDOR 0x1af4
+#define VIRTIO_PCI_VENDOR     0x1af4
 #define VIRTIO_PCI_MAX_QUEUES 8 /* queues a driver here may set up */
 
 /* Device status bits. */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_DRIVER	  2
+#define VIRTIO_STATUS_DRIVER_OK	  4
 #define VIRTIO_STATUS_FEATURES_OK 8
 #define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED 128
+#define VIRTIO_STATUS_FAILED	  128
 
 /* Device-independent feature bits. */
-#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_VERSION_1	 32
 #define VIRTIO_F_ACCESS_PLATFORM 33
 
 /* A configuration structure: in memory (mapped) or in I/O space. */

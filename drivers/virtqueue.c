@@ -6,7 +6,7 @@
 #include "hv/lib/log.h"
 
 #define VQ_LOG_BAD_MAX 8 /* bad used entries logged per queue, then counted */
-#define VQ_FREE_END 0xffff
+#define VQ_FREE_END    0xffff
 
 /* The compiler must not move ring accesses across this (x86 is TSO). */
 static inline void compiler_barrier(void)
@@ -37,8 +37,7 @@ struct vq_layout vq_layout(uint16_t size)
 	return l;
 }
 
-void vq_init(struct virtqueue *vq, uint16_t index, uint16_t size, void *mem,
-	     bool no_interrupt)
+void vq_init(struct virtqueue *vq, uint16_t index, uint16_t size, void *mem, bool no_interrupt)
 {
 	struct vq_layout l = vq_layout(size);
 
@@ -76,8 +75,7 @@ void vq_free(struct virtqueue *vq, uint16_t id)
 	vq->num_free++;
 }
 
-void vq_post(struct virtqueue *vq, uint16_t id, uint64_t addr, uint32_t len,
-	     bool device_writes)
+void vq_post(struct virtqueue *vq, uint16_t id, uint64_t addr, uint32_t len, bool device_writes)
 {
 	struct vring_desc *d;
 
@@ -103,14 +101,15 @@ bool vq_kick_needed(const struct virtqueue *vq)
 	return !(vq->used->flags & VRING_USED_F_NO_NOTIFY);
 }
 
-static void bad_entry(struct virtqueue *vq, const char *who, const char *what,
-		      uint32_t id, uint32_t len, uint32_t limit)
+static void bad_entry(struct virtqueue *vq, const char *who, const char *what, uint32_t id,
+		      uint32_t len, uint32_t limit)
 {
 	vq->bad_entries++;
 	if (vq->bad_entries <= VQ_LOG_BAD_MAX)
-		log_warn("%s: queue %u: used entry ignored: %s (id %u, len %u, limit %u)%s",
-			 who, vq->index, what, id, len, limit,
-			 vq->bad_entries == VQ_LOG_BAD_MAX ? "; further bad entries not logged" : "");
+		log_warn("%s: queue %u: used entry ignored: %s (id %u, len %u, limit %u)%s", who,
+			 vq->index, what, id, len, limit,
+			 vq->bad_entries == VQ_LOG_BAD_MAX ? "; further bad entries not logged"
+							   : "");
 }
 
 int vq_next_used(struct virtqueue *vq, uint16_t *id, uint32_t *len, const char *who)
@@ -126,7 +125,8 @@ int vq_next_used(struct virtqueue *vq, uint16_t *id, uint32_t *len, const char *
 		if (pending > vq->size) {
 			/* More entries than the ring has: nothing it says is usable. */
 			vq->broken = true;
-			log_err("%s: queue %u: used index %u is %u entries past ours (%u), more than the ring's %u; queue abandoned",
+			log_err("%s: queue %u: used index %u is %u entries past ours (%u), more "
+				"than the ring's %u; queue abandoned",
 				who, vq->index, used_idx, pending, vq->last_used, vq->size);
 			return 0;
 		}

@@ -20,10 +20,10 @@
 
 #define VQ_MAX_SIZE 256 /* our limit; the spec allows 32768 */
 
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2 /* the device writes this buffer */
+#define VRING_DESC_F_NEXT	   1
+#define VRING_DESC_F_WRITE	   2 /* the device writes this buffer */
 #define VRING_AVAIL_F_NO_INTERRUPT 1
-#define VRING_USED_F_NO_NOTIFY 1
+#define VRING_USED_F_NO_NOTIFY	   1
 
 /* The rings' layouts (little-endian, as x86 is). */
 struct vring_desc {
@@ -57,7 +57,7 @@ struct vq_layout {
 
 struct virtqueue {
 	uint16_t index; /* the queue's number on its device */
-	uint16_t size;  /* a power of two, 1..VQ_MAX_SIZE */
+	uint16_t size;	/* a power of two, 1..VQ_MAX_SIZE */
 	struct vring_desc *desc;
 	volatile struct vring_avail *avail;
 	volatile struct vring_used *used;
@@ -66,7 +66,7 @@ struct virtqueue {
 	uint16_t num_free;  /* on the free list */
 	uint16_t num_held;  /* held by the device */
 	uint16_t free_head; /* free descriptors chained through .next */
-	bool broken;        /* the device's used->idx made no sense */
+	bool broken;	    /* the device's used->idx made no sense */
 	uint64_t bad_entries;
 	bool held[VQ_MAX_SIZE]; /* the device holds this descriptor */
 };
@@ -82,8 +82,7 @@ struct vq_layout vq_layout(uint16_t size);
  * every descriptor free. @no_interrupt asks the device not to interrupt
  * (a polled driver).
  */
-void vq_init(struct virtqueue *vq, uint16_t index, uint16_t size, void *mem,
-	     bool no_interrupt);
+void vq_init(struct virtqueue *vq, uint16_t index, uint16_t size, void *mem, bool no_interrupt);
 
 /* A free descriptor's id, or -1 when the device holds them all. */
 int vq_alloc(struct virtqueue *vq);
@@ -95,8 +94,7 @@ void vq_free(struct virtqueue *vq, uint16_t id);
  * device: one buffer at @addr of @len bytes, device-writable when
  * @device_writes. The avail index is published after the entry.
  */
-void vq_post(struct virtqueue *vq, uint16_t id, uint64_t addr, uint32_t len,
-	     bool device_writes);
+void vq_post(struct virtqueue *vq, uint16_t id, uint64_t addr, uint32_t len, bool device_writes);
 
 /*
  * Must the device be notified after posting? (It may say it polls, with

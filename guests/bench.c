@@ -10,10 +10,10 @@
  */
 #include "guest.h"
 
-#define WARMUP          20
-#define ROUNDS          200
+#define WARMUP		20
+#define ROUNDS		200
 #define PORT_UNASSIGNED 0x510
-#define MMIO_HOLE       0xfeb00000u
+#define MMIO_HOLE	0xfeb00000u
 
 struct result {
 	const char *name;
@@ -53,16 +53,16 @@ static void summarize(struct result *r, const char *name)
 	printf("bench: %s median %llu\n", name, r->median);
 }
 
-#define MEASURE(res, name, stmt)                                        \
-	do {                                                            \
-		for (unsigned i_ = 0; i_ < WARMUP + ROUNDS; i_++) {     \
-			uint64_t t0_ = tsc();                           \
-			stmt;                                           \
-			uint64_t t1_ = tsc();                           \
-			if (i_ >= WARMUP)                               \
-				samples[i_ - WARMUP] = t1_ - t0_;       \
-		}                                                       \
-		summarize(res, name);                                   \
+#define MEASURE(res, name, stmt)                                                                   \
+	do {                                                                                       \
+		for (unsigned i_ = 0; i_ < WARMUP + ROUNDS; i_++) {                                \
+			uint64_t t0_ = tsc();                                                      \
+			stmt;                                                                      \
+			uint64_t t1_ = tsc();                                                      \
+			if (i_ >= WARMUP)                                                          \
+				samples[i_ - WARMUP] = t1_ - t0_;                                  \
+		}                                                                                  \
+		summarize(res, name);                                                              \
 	} while (0)
 
 static void nop_probe(void *arg)
@@ -100,7 +100,7 @@ void guest_main(void)
 	if (have_vmcall) {
 		MEASURE(&res[n++], "vmcall_nop", bad_results += vmcall(HC_NOP) != 0);
 	} else {
-		res[n++] = (struct result){ "vmcall_nop", 0, 0 };
+		res[n++] = (struct result){"vmcall_nop", 0, 0};
 	}
 	MEASURE(&res[n++], "pio_out", outb(PORT_UNASSIGNED, 0));
 	MEASURE(&res[n++], "rdmsr", rdmsr(MSR_IA32_SYSENTER_CS));

@@ -35,8 +35,7 @@ static void toggle(const char *name, bool is_cr4, uint32_t bit)
 
 	for (pass = 0; pass < 2; pass++) {
 		w.val = pass == 0 ? old ^ bit : old;
-		snprintf(label, sizeof(label), "%s %s", name,
-			 (w.val & bit) ? "set" : "clear");
+		snprintf(label, sizeof(label), "%s %s", name, (w.val & bit) ? "set" : "clear");
 		if (catch_exception(is_cr4 ? do_write_cr4 : do_write_cr0, &w) != NO_EXCEPTION) {
 			reportf(label, false, "write 0x%x raised vector %d", w.val,
 				last_trap.vector);
@@ -50,7 +49,7 @@ static void toggle(const char *name, bool is_cr4, uint32_t bit)
 static void must_gp(const char *name, bool is_cr4, uint32_t val)
 {
 	uint32_t before = is_cr4 ? read_cr4() : read_cr0();
-	struct cr_write w = { val };
+	struct cr_write w = {val};
 	char label[64];
 
 	expect_exception(name, VEC_GP, 0, NULL, is_cr4 ? do_write_cr4 : do_write_cr0, &w);
@@ -64,8 +63,8 @@ static void must_gp(const char *name, bool is_cr4, uint32_t val)
 static void entry_state(void)
 {
 	check_u32("cr entry eax multiboot magic", entry_eax, MB1_BOOTLOADER_MAGIC);
-	reportf("cr entry cr0 pe=1 pg=0", (entry_cr0 & (CR0_PE | CR0_PG)) == CR0_PE,
-		"cr0 0x%x", entry_cr0);
+	reportf("cr entry cr0 pe=1 pg=0", (entry_cr0 & (CR0_PE | CR0_PG)) == CR0_PE, "cr0 0x%x",
+		entry_cr0);
 	reportf("cr entry eflags if=0 vm=0", !(entry_eflags & (EFLAGS_IF | EFLAGS_VM)),
 		"eflags 0x%x", entry_eflags);
 }
@@ -118,30 +117,33 @@ asm(".pushsection .text\n"
     "movl $0xc0000080, %ecx\n\trdmsr\n\torl $0x100, %eax\n\twrmsr\n\t"
     "movl %cr0, %eax\n\torl $0x80000000, %eax\n\tmovl %eax, %cr0\n\t"
     "movl $0xc0000080, %ecx\n\trdmsr\n\tmovl %eax, 0(%edi)\n\t"
-    "ljmp $" __stringify(SEL_CODE64) ", $1f\n"
-    ".code64\n"
-    "1:\tmovl %esp, %esp\n\t"
-    "movl %edi, %edi\n\t"
-    "movabsq $0x0123456789abcdef, %rax\n\t"
-    "shrq $32, %rax\n\t"
-    "movl %eax, 4(%rdi)\n\t"
-    "pushq $" __stringify(SEL_CODE32) "\n\t"
-    "movl $2f, %eax\n\t"
-    "pushq %rax\n\t"
-    "lretq\n"
-    ".code32\n"
-    "2:\tmovl %cr0, %eax\n\tandl $0x7fffffff, %eax\n\tmovl %eax, %cr0\n\t"
-    "movl $0xc0000080, %ecx\n\trdmsr\n\tmovl %eax, 8(%edi)\n\t"
-    "andl $~0x100, %eax\n\twrmsr\n\t"
-    "movl %cr4, %eax\n\tandl $~0x20, %eax\n\tmovl %eax, %cr4\n\t"
-    "movl %cr0, %eax\n\tmovl %eax, 12(%edi)\n\t"
-    "popl %edi\n\t"
-    "ret\n"
-    ".popsection");
+    "ljmp $" __stringify(
+	SEL_CODE64) ", $1f\n"
+		    ".code64\n"
+		    "1:\tmovl %esp, %esp\n\t"
+		    "movl %edi, %edi\n\t"
+		    "movabsq $0x0123456789abcdef, %rax\n\t"
+		    "shrq $32, %rax\n\t"
+		    "movl %eax, 4(%rdi)\n\t"
+		    "pushq $" __stringify(
+			SEL_CODE32) "\n\t"
+				    "movl $2f, %eax\n\t"
+				    "pushq %rax\n\t"
+				    "lretq\n"
+				    ".code32\n"
+				    "2:\tmovl %cr0, %eax\n\tandl $0x7fffffff, %eax\n\tmovl %eax, "
+				    "%cr0\n\t"
+				    "movl $0xc0000080, %ecx\n\trdmsr\n\tmovl %eax, 8(%edi)\n\t"
+				    "andl $~0x100, %eax\n\twrmsr\n\t"
+				    "movl %cr4, %eax\n\tandl $~0x20, %eax\n\tmovl %eax, %cr4\n\t"
+				    "movl %cr0, %eax\n\tmovl %eax, 12(%edi)\n\t"
+				    "popl %edi\n\t"
+				    "ret\n"
+				    ".popsection");
 
 static void long_mode(void)
 {
-	uint32_t out[4] = { 0, 0, 0, 0 };
+	uint32_t out[4] = {0, 0, 0, 0};
 	uint32_t cr3 = read_cr3();
 
 	if (!(cpuid(0x80000001, 0).edx & CPUID81_EDX_LM)) {
@@ -155,11 +157,12 @@ static void long_mode(void)
 	write_cr3((uint32_t)lm_pml4);
 	long_mode_trip(out);
 	write_cr3(cr3);
-	reportf("cr long mode: efer.lma set by cr0.pg", (out[0] & (EFER_LME | EFER_LMA)) ==
-		(EFER_LME | EFER_LMA), "EFER 0x%x with paging on", out[0]);
+	reportf("cr long mode: efer.lma set by cr0.pg",
+		(out[0] & (EFER_LME | EFER_LMA)) == (EFER_LME | EFER_LMA),
+		"EFER 0x%x with paging on", out[0]);
 	check_u32("cr long mode: 64-bit code ran", out[1], 0x01234567);
-	reportf("cr long mode: efer.lma cleared with cr0.pg", (out[2] & (EFER_LME | EFER_LMA)) ==
-		EFER_LME, "EFER 0x%x after paging off", out[2]);
+	reportf("cr long mode: efer.lma cleared with cr0.pg",
+		(out[2] & (EFER_LME | EFER_LMA)) == EFER_LME, "EFER 0x%x after paging off", out[2]);
 	reportf("cr long mode: back in protected mode", (out[3] & (CR0_PE | CR0_PG)) == CR0_PE,
 		"cr0 0x%x", out[3]);
 	check_u64("cr long mode: efer restored", rdmsr(MSR_EFER) & (EFER_LME | EFER_LMA), 0);

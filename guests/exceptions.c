@@ -13,7 +13,8 @@ GUEST_INSN(insn_div0, "xorl %edx, %edx\n\tmovl $1, %eax\n\txorl %ecx, %ecx", "di
 GUEST_INSN(insn_idiv_overflow, "movl $0x80000000, %eax\n\tcltd\n\tmovl $-1, %ecx", "idivl %ecx");
 GUEST_INSN(insn_ud2, "", "ud2");
 /* CPUID says no MONITOR/MWAIT: both must fault, never sleep. */
-GUEST_INSN(insn_monitor, "movl $scratch_page, %eax\n\txorl %ecx, %ecx\n\txorl %edx, %edx", "monitor");
+GUEST_INSN(insn_monitor, "movl $scratch_page, %eax\n\txorl %ecx, %ecx\n\txorl %edx, %edx",
+	   "monitor");
 GUEST_INSN(insn_mwait, "xorl %eax, %eax\n\txorl %ecx, %ecx", "mwait");
 GUEST_INSN(insn_int3, "", "int3");
 GUEST_INSN(insn_int_3, "", ".byte 0xcd, 0x03"); /* int $3, the two-byte form */

@@ -7,8 +7,8 @@
  */
 #include "guest.h"
 
-#define IRQ_VECTOR 0x40
-#define NMI_VECTOR 2
+#define IRQ_VECTOR	  0x40
+#define NMI_VECTOR	  2
 #define GATE_INTERRUPT_32 0x8e
 
 struct gate {
@@ -36,13 +36,13 @@ static void set_gate(unsigned vec, void (*fn)(void), uint16_t cs)
 {
 	uint32_t a = (uint32_t)fn;
 
-	idt[vec] = (struct gate){ a & 0xffff, cs, 0, GATE_INTERRUPT_32, a >> 16 };
+	idt[vec] = (struct gate){a & 0xffff, cs, 0, GATE_INTERRUPT_32, a >> 16};
 }
 
 /* A larger IDT: the runtime's 32 exception gates plus ours. */
 static void install_idt(void)
 {
-	struct dtr old, new = { sizeof(idt) - 1, (uint32_t)idt };
+	struct dtr old, new = {sizeof(idt) - 1, (uint32_t)idt};
 	uint16_t cs;
 
 	asm volatile("sidt %0" : "=m"(old));

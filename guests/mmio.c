@@ -5,9 +5,9 @@
  */
 #include "guest.h"
 
-#define RAM_SIZE   0x1000000u /* mem=16M on the module line */
-#define HOLE_ADDR  0xfeb00000u /* below the local APIC, not RAM, no device */
-#define LAST_WORD  (RAM_SIZE - 4)
+#define RAM_SIZE  0x1000000u  /* mem=16M on the module line */
+#define HOLE_ADDR 0xfeb00000u /* below the local APIC, not RAM, no device */
+#define LAST_WORD (RAM_SIZE - 4)
 
 void guest_main(void)
 {

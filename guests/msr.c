@@ -26,7 +26,7 @@ static void do_wrmsr(void *arg)
 /* Write, read back, compare; both accesses must not fault. */
 static void write_read(const char *name, uint32_t msr, uint64_t val)
 {
-	struct msr_op op = { msr, val };
+	struct msr_op op = {msr, val};
 
 	if (catch_exception(do_wrmsr, &op) != NO_EXCEPTION) {
 		reportf(name, false, "wrmsr 0x%x, 0x%llx raised vector %d", msr, val,

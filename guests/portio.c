@@ -3,10 +3,10 @@
 #include "guest.h"
 
 #define PORT_UNASSIGNED 0x510
-#define COM1_IER        (HV_GUEST_COM1_PORT + 1)
-#define COM1_LSR        (HV_GUEST_COM1_PORT + 5)
-#define LSR_THRE        0x20
-#define LSR_POLLS       1000000
+#define COM1_IER	(HV_GUEST_COM1_PORT + 1)
+#define COM1_LSR	(HV_GUEST_COM1_PORT + 5)
+#define LSR_THRE	0x20
+#define LSR_POLLS	1000000
 
 static void out_all_widths(void *arg)
 {
@@ -34,7 +34,6 @@ void guest_main(void)
 			break;
 	}
 	printf("portio: COM1 LSR 0x%x after %u read(s)\n", lsr, polls);
-	reportf("portio com1 lsr thr empty", lsr & LSR_THRE, "LSR 0x%x after %u reads", lsr,
-		polls);
+	reportf("portio com1 lsr thr empty", lsr & LSR_THRE, "LSR 0x%x after %u reads", lsr, polls);
 	check_u32("portio com1 ier reads 0", inb(COM1_IER), 0);
 }

@@ -8,7 +8,7 @@
 #include "guest.h"
 
 #define UNASSIGNED_PORT 0x510
-#define COM1_LSR (HV_GUEST_COM1_PORT + 5)
+#define COM1_LSR	(HV_GUEST_COM1_PORT + 5)
 
 static const char line[] = "string I/O: this line came through REP OUTSB\n";
 static uint8_t buf[64];
@@ -45,14 +45,17 @@ void guest_main(void)
 {
 	uint32_t n = sizeof(line) - 1;
 	struct regs r;
-	uint16_t words[4] = { 1, 2, 3, 4 };
+	uint16_t words[4] = {1, 2, 3, 4};
 	uint32_t si;
 
 	r = rep_outsb(HV_GUEST_COM1_PORT, line, n);
 	check_u32("rep outsb ecx reaches 0", r.cx, 0);
 	check_u32("rep outsb esi advanced", r.si, (uint32_t)line + n);
 
-	asm volatile("cld; rep outsw" : "=S"(si) : "d"(UNASSIGNED_PORT), "S"(words), "c"(4) : "memory");
+	asm volatile("cld; rep outsw"
+		     : "=S"(si)
+		     : "d"(UNASSIGNED_PORT), "S"(words), "c"(4)
+		     : "memory");
 	check_u32("rep outsw esi advanced", si, (uint32_t)words + 8);
 
 	memset(buf, 0x11, sizeof(buf));

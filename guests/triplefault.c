@@ -11,7 +11,7 @@ void guest_main(void)
 	struct {
 		uint16_t limit;
 		uint32_t base;
-	} __attribute__((packed)) empty = { 0, 0 };
+	} __attribute__((packed)) empty = {0, 0};
 
 	puts("triple fault next");
 	asm volatile("lidt %0\n\tint3" ::"m"(empty) : "memory");

@@ -43,27 +43,27 @@ asm(".pushsection .text\n"
     "movl $0x11111111, %ebx\n\tmovl $0x22222222, %ecx\n\tmovl $0x33333333, %edx\n\t"
     "movl $0x44444444, %esi\n\tmovl $0x55555555, %edi\n\tmovl $0x66666666, %ebp\n\t"
     "movl $" __stringify(HC_NOP) ", %eax\n\t"
-    "vmcall\n\t"
-    "pushl %eax\n\t"
-    "xorl %eax, %eax\n\t"
-    "cmpl $0x11111111, %ebx\n\tje 1f\n\torl $1, %eax\n"
-    "1:\tcmpl $0x22222222, %ecx\n\tje 1f\n\torl $2, %eax\n"
-    "1:\tcmpl $0x33333333, %edx\n\tje 1f\n\torl $4, %eax\n"
-    "1:\tcmpl $0x44444444, %esi\n\tje 1f\n\torl $8, %eax\n"
-    "1:\tcmpl $0x55555555, %edi\n\tje 1f\n\torl $16, %eax\n"
-    "1:\tcmpl $0x66666666, %ebp\n\tje 1f\n\torl $32, %eax\n"
-    "1:\tpopl %ecx\n\t"
-    "movl 20(%esp), %edx\n\t"
-    "movl %eax, (%edx)\n\tmovl %ecx, 4(%edx)\n\t"
-    "popl %edi\n\tpopl %esi\n\tpopl %ebx\n\tpopl %ebp\n\t"
-    "ret\n"
-    ".popsection");
+				 "vmcall\n\t"
+				 "pushl %eax\n\t"
+				 "xorl %eax, %eax\n\t"
+				 "cmpl $0x11111111, %ebx\n\tje 1f\n\torl $1, %eax\n"
+				 "1:\tcmpl $0x22222222, %ecx\n\tje 1f\n\torl $2, %eax\n"
+				 "1:\tcmpl $0x33333333, %edx\n\tje 1f\n\torl $4, %eax\n"
+				 "1:\tcmpl $0x44444444, %esi\n\tje 1f\n\torl $8, %eax\n"
+				 "1:\tcmpl $0x55555555, %edi\n\tje 1f\n\torl $16, %eax\n"
+				 "1:\tcmpl $0x66666666, %ebp\n\tje 1f\n\torl $32, %eax\n"
+				 "1:\tpopl %ecx\n\t"
+				 "movl 20(%esp), %edx\n\t"
+				 "movl %eax, (%edx)\n\tmovl %ecx, 4(%edx)\n\t"
+				 "popl %edi\n\tpopl %esi\n\tpopl %ebx\n\tpopl %ebp\n\t"
+				 "ret\n"
+				 ".popsection");
 
 static const char puts_msg[] = "hello from HC_PUTS";
 
 void guest_main(void)
 {
-	struct hcall h = { 0 };
+	struct hcall h = {0};
 	uint32_t regs[2];
 	int vec;
 
@@ -81,15 +81,15 @@ void guest_main(void)
 		reportf("vmcall preserves registers", regs[0] == 0 && regs[1] == 0,
 			"changed mask 0x%x (EBX ECX EDX ESI EDI EBP), eax 0x%x", regs[0], regs[1]);
 
-	h = (struct hcall){ .nr = HC_PUTS, .a0 = (uint32_t)puts_msg, .a1 = strlen(puts_msg) };
+	h = (struct hcall){.nr = HC_PUTS, .a0 = (uint32_t)puts_msg, .a1 = strlen(puts_msg)};
 	vec = catch_exception(do_vmcall, &h);
 	if (vec != NO_EXCEPTION)
 		reportf("vmcall puts", false, "VMCALL raised vector %d (no hypervisor?)", vec);
 	else
 		reportf("vmcall puts", h.ret >= 0, "returned %ld", h.ret);
 
-	h = (struct hcall){ .nr = HC_PUTS, .a0 = (uint32_t)puts_msg, .a1 = HV_HC_PUTS_MAX + 1 };
+	h = (struct hcall){.nr = HC_PUTS, .a0 = (uint32_t)puts_msg, .a1 = HV_HC_PUTS_MAX + 1};
 	hypercall_returns("vmcall puts too long einval", &h, -HC_EINVAL);
-	h = (struct hcall){ .nr = HC_PUTS, .a0 = 0xfeb00000u, .a1 = 16 };
+	h = (struct hcall){.nr = HC_PUTS, .a0 = 0xfeb00000u, .a1 = 16};
 	hypercall_returns("vmcall puts outside ram efault", &h, -HC_EFAULT);
 }

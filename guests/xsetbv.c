@@ -6,11 +6,11 @@
  */
 #include "guest.h"
 
-#define CR4_OSXSAVE (1u << 18)
+#define CR4_OSXSAVE	 (1u << 18)
 #define CPUID1_ECX_XSAVE (1u << 26)
-#define XCR0_X87 1u
-#define XCR0_SSE 2u
-#define XCR0_AVX 4u
+#define XCR0_X87	 1u
+#define XCR0_SSE	 2u
+#define XCR0_AVX	 4u
 
 /* ECX = index, EDX:EAX = value, set by the setup strings. */
 GUEST_INSN(xset_sse, "movl $0, %ecx\n\txorl %edx, %edx\n\tmovl $3, %eax", "xsetbv");
@@ -42,7 +42,8 @@ void guest_main(void)
 	expect_exception("xsetbv avx without sse #GP", VEC_GP, 0, xset_avx_no_sse_at,
 			 xset_avx_no_sse, NULL);
 	expect_exception("xsetbv xcr1 #GP", VEC_GP, 0, xset_xcr1_at, xset_xcr1, NULL);
-	expect_exception("xsetbv reserved bit #GP", VEC_GP, 0, xset_reserved_at, xset_reserved, NULL);
+	expect_exception("xsetbv reserved bit #GP", VEC_GP, 0, xset_reserved_at, xset_reserved,
+			 NULL);
 	check_u32("xgetbv unchanged after #GP", xgetbv0(), XCR0_X87 | XCR0_SSE);
 	expect_no_exception("xsetbv back to x87", xset_x87, NULL);
 	check_u32("xgetbv reads x87", xgetbv0(), XCR0_X87);

@@ -30,7 +30,7 @@
 #define IDENTITY_MAP_END (4ull << 30)
 /* Below this: IVT, BDA, EBDA, option ROMs and BIOS. Never handed out. */
 #define LOW_MEMORY_END (1ull << 20)
-#define HV_TICK_HZ 1000
+#define HV_TICK_HZ     1000
 /* The info block is read through the identity map; bound what we trust. */
 #define MB2_INFO_MAX (1u << 20)
 
@@ -48,13 +48,11 @@ static void *identity(uint64_t pa)
 static void apply_console_options(void)
 {
 	log_set_level(opts.loglevel);
-	if (opts.console.port == CONSOLE_DEFAULT_PORT &&
-	    opts.console.baud == CONSOLE_DEFAULT_BAUD)
+	if (opts.console.port == CONSOLE_DEFAULT_PORT && opts.console.baud == CONSOLE_DEFAULT_BAUD)
 		return;
 	if (!console_init(opts.console.port, opts.console.baud)) {
 		console_init(CONSOLE_DEFAULT_PORT, CONSOLE_DEFAULT_BAUD);
-		log_warn("hv: no UART at console port 0x%x; staying on COM1",
-			 opts.console.port);
+		log_warn("hv: no UART at console port 0x%x; staying on COM1", opts.console.port);
 	}
 }
 
@@ -64,22 +62,23 @@ static int memory_init(void)
 	struct phys_range reserved[1 + 1 + MB2_MAX_MODULES + 1];
 	unsigned n = 0;
 
-	reserved[n++] = (struct phys_range){ (uint64_t)_image_start, (uint64_t)_image_end };
-	n += pmm_collect_mb2_reserved(&mb, reserved + n, sizeof(reserved) / sizeof(reserved[0]) - n);
+	reserved[n++] = (struct phys_range){(uint64_t)_image_start, (uint64_t)_image_end};
+	n +=
+	    pmm_collect_mb2_reserved(&mb, reserved + n, sizeof(reserved) / sizeof(reserved[0]) - n);
 	for (unsigned i = 0; i < n; i++)
 		log_debug("hv: reserved [0x%llx-0x%llx) from the page allocator",
 			  (unsigned long long)reserved[i].base,
 			  (unsigned long long)reserved[i].end);
 
 	struct pmm_config cfg = {
-		.regions = mb.regions,
-		.n_regions = mb.n_regions,
-		.reserved = reserved,
-		.n_reserved = n,
-		.min_addr = LOW_MEMORY_END,
-		/* Not mapped yet: keep the allocator inside the boot identity map. */
-		.max_addr = IDENTITY_MAP_END,
-		.phys_to_virt = identity,
+	    .regions = mb.regions,
+	    .n_regions = mb.n_regions,
+	    .reserved = reserved,
+	    .n_reserved = n,
+	    .min_addr = LOW_MEMORY_END,
+	    /* Not mapped yet: keep the allocator inside the boot identity map. */
+	    .max_addr = IDENTITY_MAP_END,
+	    .phys_to_virt = identity,
 	};
 	if (pmm_init(&hv_pmm, &cfg) < 0)
 		return -1;
@@ -116,8 +115,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	       (unsigned long long)(_image_end - _image_start) / 1024);
 
 	if (magic != MB2_BOOTLOADER_MAGIC) {
-		log_err("hv: not started by a multiboot2 loader (EAX=0x%x, expected 0x%x)",
-			magic, MB2_BOOTLOADER_MAGIC);
+		log_err("hv: not started by a multiboot2 loader (EAX=0x%x, expected 0x%x)", magic,
+			MB2_BOOTLOADER_MAGIC);
 		hv_stop(HV_EXIT_FAILURE);
 	}
 	if (mb2_parse(identity(info_phys), MB2_INFO_MAX, info_phys, &mb) < 0) {
@@ -127,8 +126,8 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	options_parse(&opts, mb.has_cmdline ? mb.cmdline : "");
 	hv_set_exit_on_stop(opts.on_done == HV_ON_DONE_EXIT);
 	apply_console_options();
-	log_info("hv: multiboot2 info at 0x%x, %u bytes, %u problem(s)",
-		 info_phys, mb.total_size, mb.problems);
+	log_info("hv: multiboot2 info at 0x%x, %u bytes, %u problem(s)", info_phys, mb.total_size,
+		 mb.problems);
 	options_dump(&opts);
 	mb2_dump(&mb);
 

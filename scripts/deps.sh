@@ -26,7 +26,7 @@ BOCHS_PREFIX=$CACHE/bochs-$BOCHS_VER+$BOCHS_RECIPE
 
 PKGS=(grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools
       qemu-system-x86 ovmf seabios bochsbios vgabios newlib-source
-      linux-libc-dev build-essential binutils clang llvm
+      linux-libc-dev build-essential binutils clang llvm clang-format-14
       libclang-rt-14-dev python3 xz-utils debian-archive-keyring ca-certificates)
 
 log() { printf 'deps: %s\n' "$*"; }

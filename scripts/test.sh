@@ -22,6 +22,13 @@ else
 	echo "nofpu 0 1 0" >>"$results"
 fi
 
+echo "== source format (.clang-format)"
+if make --no-print-directory check-format; then
+	echo "format 1 0 0" >>"$results"
+else
+	echo "format 0 1 0" >>"$results"
+fi
+
 echo "== boot scenarios"
 python3 tests/run.py --results "$results" ${SCENARIO_ARGS:-} || true
 

@@ -25,44 +25,43 @@
 #include "abi/kvm.h"
 #include "tools/libhvkvm.h"
 
-#define COM1		0x3f8
-#define COM1_LSR	(COM1 + 5)
-#define LSR_IDLE	0x60	/* THR empty, transmitter empty */
-#define PAGE_SIZE	4096u
-#define MAX_PEEKS	16
+#define COM1	  0x3f8
+#define COM1_LSR  (COM1 + 5)
+#define LSR_IDLE  0x60 /* THR empty, transmitter empty */
+#define PAGE_SIZE 4096u
+#define MAX_PEEKS 16
 
 static int verbose;
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: hvctl [-c WHERE] [-t SECONDS] [-v] COMMAND [ARGS]\n"
-		"\n"
-		"WHERE: tcp:HOST:PORT, unix:PATH, fd:N or a serial device PATH[,BAUD]\n"
-		"       (default $HVCTL_CONNECT); -t: request timeout (default 30)\n"
-		"\n"
-		"commands:\n"
-		"  hello       the hypervisor's identity, protocol version, flags, caps\n"
-		"  version     KVM_GET_API_VERSION\n"
-		"  caps        KVM_CHECK_EXTENSION for each capability it has a name for\n"
-		"  create-vm   try KVM_CREATE_VM\n"
-		"  run-flat IMAGE [--mem SIZE] [--load ADDR] [--rip ADDR] [--real|--prot32]\n"
-		"           [--max-exits N] [--peek ADDR[:LEN]]... [--sync-each]\n"
-		"           [--full-pull] [--kick-after MS]\n"
-		"              run a flat binary in a new VM, one line per exit; COM1 output\n"
-		"              is printed as [guest] lines, IN from other ports reads all\n"
-		"              ones; ends at HLT, SHUTDOWN, FAIL_ENTRY, INTERNAL_ERROR or\n"
-		"              after N exits (default 100000). --peek prints guest memory\n"
-		"              (default 0x2000) after the run from the local copy; the VM\n"
-		"              is closed at the end. --kick-after stops the running vCPU\n"
-		"              from a SIGALRM handler after MS ms (the run ends with exit\n"
-		"              INTR, status 0); so does SIGINT (status 1). --full-pull\n"
-		"              reads all of memory back instead of the changed pages.\n"
-		"  vm-cycle N [--mem SIZE]\n"
-		"              N times: create a VM with a slot and a vCPU, then close it\n"
-		"  close-vm HANDLE\n"
-		"              destroy a VM by its hypervisor handle\n"
-		"  power-off   end the hypervisor's run\n");
+	fprintf(f, "usage: hvctl [-c WHERE] [-t SECONDS] [-v] COMMAND [ARGS]\n"
+		   "\n"
+		   "WHERE: tcp:HOST:PORT, unix:PATH, fd:N or a serial device PATH[,BAUD]\n"
+		   "       (default $HVCTL_CONNECT); -t: request timeout (default 30)\n"
+		   "\n"
+		   "commands:\n"
+		   "  hello       the hypervisor's identity, protocol version, flags, caps\n"
+		   "  version     KVM_GET_API_VERSION\n"
+		   "  caps        KVM_CHECK_EXTENSION for each capability it has a name for\n"
+		   "  create-vm   try KVM_CREATE_VM\n"
+		   "  run-flat IMAGE [--mem SIZE] [--load ADDR] [--rip ADDR] [--real|--prot32]\n"
+		   "           [--max-exits N] [--peek ADDR[:LEN]]... [--sync-each]\n"
+		   "           [--full-pull] [--kick-after MS]\n"
+		   "              run a flat binary in a new VM, one line per exit; COM1 output\n"
+		   "              is printed as [guest] lines, IN from other ports reads all\n"
+		   "              ones; ends at HLT, SHUTDOWN, FAIL_ENTRY, INTERNAL_ERROR or\n"
+		   "              after N exits (default 100000). --peek prints guest memory\n"
+		   "              (default 0x2000) after the run from the local copy; the VM\n"
+		   "              is closed at the end. --kick-after stops the running vCPU\n"
+		   "              from a SIGALRM handler after MS ms (the run ends with exit\n"
+		   "              INTR, status 0); so does SIGINT (status 1). --full-pull\n"
+		   "              reads all of memory back instead of the changed pages.\n"
+		   "  vm-cycle N [--mem SIZE]\n"
+		   "              N times: create a VM with a slot and a vCPU, then close it\n"
+		   "  close-vm HANDLE\n"
+		   "              destroy a VM by its hypervisor handle\n"
+		   "  power-off   end the hypervisor's run\n");
 }
 
 /* "hvctl: " and the library's account of the last failure. */
@@ -141,28 +140,17 @@ static const struct {
 	int cap;
 	const char *name;
 } cap_names[] = {
-#define C(c) { c, #c }
-	C(KVM_CAP_USER_MEMORY),
-	C(KVM_CAP_EXT_CPUID),
-	C(KVM_CAP_NR_VCPUS),
-	C(KVM_CAP_NR_MEMSLOTS),
-	C(KVM_CAP_MP_STATE),
-	C(KVM_CAP_SET_GUEST_DEBUG),
-	C(KVM_CAP_INTERNAL_ERROR_DATA),
-	C(KVM_CAP_VCPU_EVENTS),
-	C(KVM_CAP_DEBUGREGS),
-	C(KVM_CAP_MAX_VCPUS),
-	C(KVM_CAP_SYNC_REGS),
-	C(KVM_CAP_READONLY_MEM),
-	C(KVM_CAP_MAX_VCPU_ID),
-	C(KVM_CAP_IMMEDIATE_EXIT),
-	C(KVM_CAP_GET_MSR_FEATURES),
-	C(KVM_CAP_NESTED_STATE),
-	C(KVM_CAP_EXCEPTION_PAYLOAD),
-	C(KVM_CAP_X86_USER_SPACE_MSR),
-	C(KVM_CAP_X86_MSR_FILTER),
-	C(KVM_CAP_X86_BUS_LOCK_EXIT),
-	C(KVM_CAP_X86_TRIPLE_FAULT_EVENT),
+#define C(c)                                                                                       \
+	{                                                                                          \
+		c, #c                                                                              \
+	}
+    C(KVM_CAP_USER_MEMORY),	    C(KVM_CAP_EXT_CPUID),	  C(KVM_CAP_NR_VCPUS),
+    C(KVM_CAP_NR_MEMSLOTS),	    C(KVM_CAP_MP_STATE),	  C(KVM_CAP_SET_GUEST_DEBUG),
+    C(KVM_CAP_INTERNAL_ERROR_DATA), C(KVM_CAP_VCPU_EVENTS),	  C(KVM_CAP_DEBUGREGS),
+    C(KVM_CAP_MAX_VCPUS),	    C(KVM_CAP_SYNC_REGS),	  C(KVM_CAP_READONLY_MEM),
+    C(KVM_CAP_MAX_VCPU_ID),	    C(KVM_CAP_IMMEDIATE_EXIT),	  C(KVM_CAP_GET_MSR_FEATURES),
+    C(KVM_CAP_NESTED_STATE),	    C(KVM_CAP_EXCEPTION_PAYLOAD), C(KVM_CAP_X86_USER_SPACE_MSR),
+    C(KVM_CAP_X86_MSR_FILTER),	    C(KVM_CAP_X86_BUS_LOCK_EXIT), C(KVM_CAP_X86_TRIPLE_FAULT_EVENT),
 #undef C
 };
 
@@ -229,9 +217,9 @@ static int cmd_vm_cycle(struct hvk *h, unsigned long n, uint64_t mem_size)
 		if (vm < 0)
 			return failed();
 		region = (struct kvm_userspace_memory_region){
-			.slot = 0,
-			.memory_size = mem_size,
-			.userspace_addr = (uintptr_t)mem,
+		    .slot = 0,
+		    .memory_size = mem_size,
+		    .userspace_addr = (uintptr_t)mem,
 		};
 		if (hvk_ioctl(h, vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 			return failed();
@@ -490,9 +478,9 @@ static void on_kick_signal(int sig)
 
 static void arm_kicks(struct hvk *h, int vcpu, unsigned long after_ms)
 {
-	struct sigaction sa = { .sa_handler = on_kick_signal };
-	struct itimerval it = { .it_value = { .tv_sec = (time_t)(after_ms / 1000),
-					      .tv_usec = (suseconds_t)(after_ms % 1000) * 1000 } };
+	struct sigaction sa = {.sa_handler = on_kick_signal};
+	struct itimerval it = {.it_value = {.tv_sec = (time_t)(after_ms / 1000),
+					    .tv_usec = (suseconds_t)(after_ms % 1000) * 1000}};
 
 	kick_hvk = h;
 	kick_vcpu = vcpu;
@@ -508,7 +496,7 @@ static void arm_kicks(struct hvk *h, int vcpu, unsigned long after_ms)
 
 static void disarm_kicks(void)
 {
-	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	struct itimerval off = {{0, 0}, {0, 0}};
 
 	setitimer(ITIMER_REAL, &off, NULL);
 	kick_vcpu = -1;
@@ -517,9 +505,9 @@ static void disarm_kicks(void)
 
 static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, size_t image_len)
 {
-	unsigned long counts[64] = { 0 }, other = 0, exits = 0;
+	unsigned long counts[64] = {0}, other = 0, exits = 0;
 	struct kvm_userspace_memory_region region;
-	struct guest_line g = { .len = 0 };
+	struct guest_line g = {.len = 0};
 	struct kvm_regs regs;
 	struct kvm_run *run;
 	struct hvk_stats st;
@@ -529,8 +517,9 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 	bool ended = false;
 
 	if (o->load > o->mem || image_len > o->mem - o->load) {
-		fprintf(stderr, "hvctl: %s: %zu bytes at 0x%" PRIx64 " do not fit in %" PRIu64
-				" bytes of guest memory\n",
+		fprintf(stderr,
+			"hvctl: %s: %zu bytes at 0x%" PRIx64 " do not fit in %" PRIu64
+			" bytes of guest memory\n",
 			o->image, image_len, o->load, o->mem);
 		free(image);
 		return 1;
@@ -547,7 +536,7 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 
 	/* Push before each run (only what changed); pull on request. */
 	hvk_set_sync(h, HVK_SYNC_BEFORE_RUN | (o->sync_each ? HVK_SYNC_AFTER_RUN : 0) |
-			(o->full_pull ? HVK_SYNC_FULL_PULL : 0));
+			    (o->full_pull ? HVK_SYNC_FULL_PULL : 0));
 	kvm = hvk_kvm_fd(h);
 	if (kvm < 0)
 		return failed();
@@ -555,10 +544,10 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 	if (vm < 0)
 		return failed();
 	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = o->mem,
-		.userspace_addr = (uintptr_t)mem,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = o->mem,
+	    .userspace_addr = (uintptr_t)mem,
 	};
 	if (hvk_ioctl(h, vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return failed();
@@ -592,8 +581,9 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 				exits++;
 				counts[KVM_EXIT_INTR]++;
 				printf("exit INTR (KVM_RUN: EINTR, kicked by %s)\n",
-				       kicked_by == SIGALRM ? "--kick-after" :
-				       kicked_by == SIGINT ? "SIGINT" : "immediate_exit");
+				       kicked_by == SIGALRM  ? "--kick-after"
+				       : kicked_by == SIGINT ? "SIGINT"
+							     : "immediate_exit");
 				if (kicked_by != SIGALRM)
 					why = "interrupted";
 				ended = true;
@@ -704,9 +694,9 @@ static int run_flat(struct hvk *h, const struct flat_opts *o, uint8_t *image, si
 		hvk_stats(h, &st);
 		printf("channel: %" PRIu64 " requests, %" PRIu64 " bytes out, %" PRIu64
 		       " bytes in, %" PRIu64 " pages pushed in %" PRIu64 " frames, %" PRIu64
-		       " pages pulled, %" PRIu64 " changed pages in %" PRIu64 " MEM_CHANGED (%" PRIu64
-		       " zero), %" PRIu64 " kicks, %" PRIu64 " garbage bytes, %" PRIu64
-		       " stale frames\n",
+		       " pages pulled, %" PRIu64 " changed pages in %" PRIu64
+		       " MEM_CHANGED (%" PRIu64 " zero), %" PRIu64 " kicks, %" PRIu64
+		       " garbage bytes, %" PRIu64 " stale frames\n",
 		       st.requests, st.bytes_out, st.bytes_in, st.pages_pushed, st.push_frames,
 		       st.pages_pulled, st.pages_changed, st.changed_frames, st.zero_pages_changed,
 		       st.kicks + st.kicks_early, st.garbage_bytes, st.stale_frames);
@@ -725,7 +715,7 @@ static int timeout_ms = HVK_DEFAULT_TIMEOUT_MS;
 
 static struct hvk *connect_to(const char *where)
 {
-	struct hvk_options o = { .client = "hvctl", .timeout_ms = timeout_ms };
+	struct hvk_options o = {.client = "hvctl", .timeout_ms = timeout_ms};
 
 	return hvk_open_with(where, &o);
 }
@@ -733,19 +723,19 @@ static struct hvk *connect_to(const char *where)
 static int cmd_run_flat(struct hvk **hp, const char *where, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "load", required_argument, NULL, 'l' },
-		{ "rip", required_argument, NULL, 'r' },
-		{ "real", no_argument, NULL, 'R' },
-		{ "prot32", no_argument, NULL, 'P' },
-		{ "max-exits", required_argument, NULL, 'x' },
-		{ "peek", required_argument, NULL, 'p' },
-		{ "sync-each", no_argument, NULL, 's' },
-		{ "full-pull", no_argument, NULL, 'F' },
-		{ "kick-after", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
+	    {"mem", required_argument, NULL, 'm'},
+	    {"load", required_argument, NULL, 'l'},
+	    {"rip", required_argument, NULL, 'r'},
+	    {"real", no_argument, NULL, 'R'},
+	    {"prot32", no_argument, NULL, 'P'},
+	    {"max-exits", required_argument, NULL, 'x'},
+	    {"peek", required_argument, NULL, 'p'},
+	    {"sync-each", no_argument, NULL, 's'},
+	    {"full-pull", no_argument, NULL, 'F'},
+	    {"kick-after", required_argument, NULL, 'k'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct flat_opts o = { .mem = 1u << 20, .load = 0x1000, .max_exits = 100000 };
+	struct flat_opts o = {.mem = 1u << 20, .load = 0x1000, .max_exits = 100000};
 	uint8_t *image;
 	size_t image_len;
 	uint64_t v;
@@ -758,7 +748,8 @@ static int cmd_run_flat(struct hvk **hp, const char *where, int argc, char **arg
 		switch (c) {
 		case 1:
 			if (o.image)
-				return bad_args("run-flat: one image only ('%s' is another)", optarg);
+				return bad_args("run-flat: one image only ('%s' is another)",
+						optarg);
 			o.image = optarg;
 			break;
 		case 'm':
@@ -881,15 +872,15 @@ int main(int argc, char **argv)
 		uint64_t n = 0, mem_size = 64 << 10;
 
 		if (!strcmp(cmd, "vm-cycle")) {
-			if (optind + 2 != argc && !(optind + 4 == argc &&
-						   !strcmp(argv[optind + 2], "--mem")))
+			if (optind + 2 != argc &&
+			    !(optind + 4 == argc && !strcmp(argv[optind + 2], "--mem")))
 				return bad_args("usage: %s N [--mem SIZE]", cmd);
 			if (parse_size(argv[optind + 1], &n) < 0 || !n || n > 100000)
 				return bad_args("vm-cycle %s: a count", argv[optind + 1]);
-			if (optind + 4 == argc &&
-			    (parse_size(argv[optind + 3], &mem_size) < 0 || !mem_size ||
-			     mem_size % PAGE_SIZE))
-				return bad_args("--mem %s: a size in whole pages", argv[optind + 3]);
+			if (optind + 4 == argc && (parse_size(argv[optind + 3], &mem_size) < 0 ||
+						   !mem_size || mem_size % PAGE_SIZE))
+				return bad_args("--mem %s: a size in whole pages",
+						argv[optind + 3]);
 		} else if (optind + 2 != argc) {
 			return bad_args("usage: %s HANDLE", cmd);
 		}

@@ -75,30 +75,30 @@ struct hvk;
  * in practice. Numbers are per connection: two connections hand out the
  * same values.
  */
-#define HVK_FD_BASE	0x40000000
-#define HVK_FD_MAX	1024
+#define HVK_FD_BASE 0x40000000
+#define HVK_FD_MAX  1024
 
 /* The local vCPU mapping: struct kvm_run, then the port I/O data page. */
-#define HVK_RUN_MAP_SIZE	8192
+#define HVK_RUN_MAP_SIZE 8192
 
 /* hvk_set_sync() directions. */
-#define HVK_SYNC_BEFORE_RUN	(1u << 0)	/* push changed pages */
-#define HVK_SYNC_AFTER_RUN	(1u << 1)	/* fetch the pages the guest changed */
+#define HVK_SYNC_BEFORE_RUN (1u << 0) /* push changed pages */
+#define HVK_SYNC_AFTER_RUN  (1u << 1) /* fetch the pages the guest changed */
 /* Fetch by reading every page (MEM_READ) even if MEM_CHANGED is there. */
-#define HVK_SYNC_FULL_PULL	(1u << 2)
+#define HVK_SYNC_FULL_PULL (1u << 2)
 /*
  * Send KVM_RUN as a whole struct kvm_run each way even if the hypervisor
  * offers the compact form (HVW_CAP_COMPACT_RUN, abi/hvrun.h: the caller's
  * fields, completion data and the changed words of the register sets).
  */
-#define HVK_SYNC_PLAIN_RUN	(1u << 3)
+#define HVK_SYNC_PLAIN_RUN (1u << 3)
 
-#define HVK_DEFAULT_TIMEOUT_MS	30000
+#define HVK_DEFAULT_TIMEOUT_MS 30000
 
 struct hvk_options {
-	const char *client;	/* HELLO client name, default "libhvkvm" */
-	int timeout_ms;		/* per request; 0: default; < 0: none */
-	int hello_retry_ms;	/* resend HELLO this often; 0: 2000; < 0: never */
+	const char *client; /* HELLO client name, default "libhvkvm" */
+	int timeout_ms;	    /* per request; 0: default; < 0: none */
+	int hello_retry_ms; /* resend HELLO this often; 0: 2000; < 0: never */
 };
 
 /*
@@ -126,8 +126,8 @@ const char *hvk_last_error(void);
 /* From the handshake. */
 const char *hvk_identity(const struct hvk *h);
 uint32_t hvk_protocol_version(const struct hvk *h);
-uint32_t hvk_flags(const struct hvk *h);	/* HVW_HELLO_FLAG_* */
-uint64_t hvk_caps(const struct hvk *h);		/* HVW_CAP_* */
+uint32_t hvk_flags(const struct hvk *h); /* HVW_HELLO_FLAG_* */
+uint64_t hvk_caps(const struct hvk *h);	 /* HVW_CAP_* */
 
 /*
  * Request timeout in ms (< 0 or 0: wait for ever); default 30 s. On a
@@ -148,26 +148,26 @@ void hvk_set_sync(struct hvk *h, unsigned int dirs);
 unsigned int hvk_get_sync(const struct hvk *h);
 
 struct hvk_stats {
-	uint64_t requests;		/* request frames sent */
-	uint64_t responses;		/* answers matched to their request */
-	uint64_t error_answers;		/* of which HVW_ERROR */
+	uint64_t requests;	/* request frames sent */
+	uint64_t responses;	/* answers matched to their request */
+	uint64_t error_answers; /* of which HVW_ERROR */
 	uint64_t bytes_out, bytes_in;
-	uint64_t garbage_bytes;		/* skipped by the decoder */
-	uint64_t crc_errors;		/* frame candidates with a bad CRC */
-	uint64_t idle_resyncs;		/* candidates dropped after the line went idle */
-	uint64_t stale_frames;		/* frames skipped: not the pending seq */
-	uint64_t unsolicited_errors;	/* HVW_ERROR with seq 0 */
+	uint64_t garbage_bytes;	     /* skipped by the decoder */
+	uint64_t crc_errors;	     /* frame candidates with a bad CRC */
+	uint64_t idle_resyncs;	     /* candidates dropped after the line went idle */
+	uint64_t stale_frames;	     /* frames skipped: not the pending seq */
+	uint64_t unsolicited_errors; /* HVW_ERROR with seq 0 */
 	uint64_t timeouts;
-	uint64_t runs;			/* KVM_RUN requests */
-	uint64_t push_frames, pages_pushed;	/* MEM_WRITE by the sync */
-	uint64_t pull_frames, pages_pulled;	/* MEM_READ by the sync */
-	uint64_t pages_pulled_changed;	/* fetched pages that differed locally */
-	uint64_t kicks;			/* KICK frames sent */
-	uint64_t kicks_early;		/* kicks sent as immediate_exit instead */
-	uint64_t closes;		/* VMs closed in the hypervisor */
-	uint64_t changed_frames;	/* MEM_CHANGED requests by the sync */
-	uint64_t pages_changed;		/* pages they brought back */
-	uint64_t zero_pages_changed;	/* of which now all zero (no bytes sent) */
+	uint64_t runs;			    /* KVM_RUN requests */
+	uint64_t push_frames, pages_pushed; /* MEM_WRITE by the sync */
+	uint64_t pull_frames, pages_pulled; /* MEM_READ by the sync */
+	uint64_t pages_pulled_changed;	    /* fetched pages that differed locally */
+	uint64_t kicks;			    /* KICK frames sent */
+	uint64_t kicks_early;		    /* kicks sent as immediate_exit instead */
+	uint64_t closes;		    /* VMs closed in the hypervisor */
+	uint64_t changed_frames;	    /* MEM_CHANGED requests by the sync */
+	uint64_t pages_changed;		    /* pages they brought back */
+	uint64_t zero_pages_changed;	    /* of which now all zero (no bytes sent) */
 };
 
 void hvk_stats(struct hvk *h, struct hvk_stats *out);
@@ -276,8 +276,7 @@ int hvk_mem_read(struct hvk *h, int vm_fd, uint64_t gpa, void *buf, size_t len);
  * One thread collects a given seq. Uncollected answers are freed by
  * hvk_close().
  */
-int hvk_send_frame(struct hvk *h, uint8_t type, const void *payload, uint32_t len,
-		   uint32_t *seq);
+int hvk_send_frame(struct hvk *h, uint8_t type, const void *payload, uint32_t len, uint32_t *seq);
 int hvk_wait_frame(struct hvk *h, uint32_t seq, int timeout_ms, uint8_t *type, void *buf,
 		   uint32_t cap);
 

@@ -47,8 +47,9 @@ static char why[512];
 	do {                                                                                       \
 		long long a_ = (long long)(a), b_ = (long long)(b);                                \
 		if (a_ != b_) {                                                                    \
-			snprintf(why, sizeof(why), "%s:%d: %s == %s (%lld vs %lld, 0x%llx vs 0x%llx)", \
-				 __FILE__, __LINE__, #a, #b, a_, b_, a_, b_);                      \
+			snprintf(why, sizeof(why),                                                 \
+				 "%s:%d: %s == %s (%lld vs %lld, 0x%llx vs 0x%llx)", __FILE__,     \
+				 __LINE__, #a, #b, a_, b_, a_, b_);                                \
 			return;                                                                    \
 		}                                                                                  \
 	} while (0)
@@ -77,11 +78,11 @@ static int64_t now_ms(void)
 
 /* ---- The fake hypervisor ---- */
 
-#define PEER_VM		3		/* the VM handle it gives out */
-#define PEER_MEM	(1024 * 1024)	/* the most guest memory it backs */
-#define RUN_SIZE	((uint32_t)sizeof(struct kvm_run))
-#define MAX_WRITES	64
-#define PEER_QUEUE	8		/* requests held while a run spins */
+#define PEER_VM	   3		 /* the VM handle it gives out */
+#define PEER_MEM   (1024 * 1024) /* the most guest memory it backs */
+#define RUN_SIZE   ((uint32_t)sizeof(struct kvm_run))
+#define MAX_WRITES 64
+#define PEER_QUEUE 8 /* requests held while a run spins */
 
 struct peer {
 	int fd, listen_fd;
@@ -91,26 +92,26 @@ struct peer {
 	/* Set up before hvk_open(). */
 	bool novmx;
 	bool legacy;		/* only the version-1 caps: no KICK, CLOSE, MEM_CHANGED */
-	uint32_t hello_version;	/* answered version; 0: HVW_VERSION */
+	uint32_t hello_version; /* answered version; 0: HVW_VERSION */
 	int drop_hellos;	/* leave the first N HELLOs unanswered */
 
 	/* One-shot misbehaviour for the next answer (test thread sets). */
-	int silent;		/* do not answer */
-	int delay_ms;		/* answer late */
-	int garbage;		/* that many junk bytes first */
-	bool false_start;	/* a frame header whose length never arrives */
-	bool bad_crc;		/* a copy with a broken CRC first */
-	bool wrong_seq;		/* a copy with another seq first */
-	bool unsolicited;	/* an HVW_ERROR with seq 0 first */
-	bool error_answer;	/* HVW_ERROR -EINVAL instead of the answer */
-	bool close_conn;	/* close the line instead of answering */
+	int silent;	   /* do not answer */
+	int delay_ms;	   /* answer late */
+	int garbage;	   /* that many junk bytes first */
+	bool false_start;  /* a frame header whose length never arrives */
+	bool bad_crc;	   /* a copy with a broken CRC first */
+	bool wrong_seq;	   /* a copy with another seq first */
+	bool unsolicited;  /* an HVW_ERROR with seq 0 first */
+	bool error_answer; /* HVW_ERROR -EINVAL instead of the answer */
+	bool close_conn;   /* close the line instead of answering */
 
 	/* KVM_RUN does not return until a KICK for its vCPU (test thread sets). */
 	bool spin;
 	bool spinning;
 	uint32_t spin_seq, spin_vcpu;
 	/* Requests that came while it spun, served after (as the hypervisor does). */
-	int queue_max;		/* beyond: -EBUSY at once; 0: PEER_QUEUE */
+	int queue_max; /* beyond: -EBUSY at once; 0: PEER_QUEUE */
 	unsigned int nqueued;
 	struct {
 		uint8_t type;
@@ -118,9 +119,9 @@ struct peer {
 		uint8_t *payload;
 	} queued[PEER_QUEUE];
 	unsigned int queued_total, busy_total;
-	unsigned int runs_overlapping;	/* a KVM_RUN of the spinning vCPU came */
-	int touch_page;		/* >= 0: each later run fills this page ... */
-	uint8_t touch_val;	/* ... with this byte (0: zeroes it) */
+	unsigned int runs_overlapping; /* a KVM_RUN of the spinning vCPU came */
+	int touch_page;		       /* >= 0: each later run fills this page ... */
+	uint8_t touch_val;	       /* ... with this byte (0: zeroes it) */
 
 	/* What it saw. */
 	char client[HVW_HELLO_CLIENT_LEN];
@@ -133,17 +134,17 @@ struct peer {
 		uint64_t gpa;
 		uint32_t len;
 	} writes[MAX_WRITES];
-	struct kvm_run run_in;		/* the caller's kvm_run of the last KVM_RUN */
-	uint8_t run_extra[4096];	/* the bytes after it */
+	struct kvm_run run_in;	 /* the caller's kvm_run of the last KVM_RUN */
+	uint8_t run_extra[4096]; /* the bytes after it */
 	uint32_t run_extra_len;
 
 	/* Its state. */
 	bool slot_used;
 	uint64_t slot_gpa, slot_size;
 	uint8_t mem[PEER_MEM];
-	uint8_t known[PEER_MEM];	/* the controller's copy, as tracked */
+	uint8_t known[PEER_MEM]; /* the controller's copy, as tracked */
 	int run_step;
-	_Alignas(8) uint8_t vrun[HVK_RUN_MAP_SIZE];	/* the vCPU's kvm_run and I/O page */
+	_Alignas(8) uint8_t vrun[HVK_RUN_MAP_SIZE]; /* the vCPU's kvm_run and I/O page */
 
 	struct hvw_decoder dec;
 	uint8_t rx[4096];
@@ -261,7 +262,7 @@ static void emit(struct peer *p, size_t n)
 static size_t answer_result(struct peer *p, uint32_t seq, int64_t result, const void *out,
 			    uint32_t len)
 {
-	struct hvw_ioctl_resp r = { .result = result, .arg = out, .arg_len = len };
+	struct hvw_ioctl_resp r = {.result = result, .arg = out, .arg_len = len};
 
 	return hvw_encode_ioctl_resp(p->tx, sizeof(p->tx), seq, &r);
 }
@@ -390,8 +391,8 @@ static size_t peer_mem_changed(struct peer *p, const struct hvw_frame *f)
 	}
 	hvw_mem_changed_put_head(p->tx + HVW_HDR_LEN, gpa < r.gpa + r.len ? gpa : r.gpa + r.len,
 				 count);
-	return hvw_encode(p->tx, sizeof(p->tx), HVW_MEM_CHANGED_RESP, f->seq,
-			  p->tx + HVW_HDR_LEN, used);
+	return hvw_encode(p->tx, sizeof(p->tx), HVW_MEM_CHANGED_RESP, f->seq, p->tx + HVW_HDR_LEN,
+			  used);
 }
 
 static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
@@ -438,7 +439,7 @@ static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
 		return answer_result(p, f->seq, 0, NULL, 0);
 	}
 	case KVM_GET_REGS: {
-		struct kvm_regs r = { .rip = 0x1234, .rax = 0xfeed };
+		struct kvm_regs r = {.rip = 0x1234, .rax = 0xfeed};
 
 		return answer_result(p, f->seq, 0, &r, sizeof(r));
 	}
@@ -482,7 +483,7 @@ static bool in_slot(struct peer *p, uint64_t gpa, uint64_t len)
 static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 {
 	struct hvw_hello_req hq;
-	struct hvw_hello_resp hr = { 0 };
+	struct hvw_hello_resp hr = {0};
 	struct hvw_mem_write w;
 	struct hvw_mem_read_req r;
 
@@ -584,10 +585,10 @@ static size_t peer_hold(struct peer *p, const struct hvw_frame *f)
 	/* A CLOSE of the VM stops its run, as a KICK would; it is served after. */
 	if (f->type == HVW_CLOSE && hvw_parse_close(f->payload, f->len, &c) == 0 &&
 	    c.vm == PEER_VM) {
-		struct hvw_kick k = { .vm = PEER_VM, .vcpu = p->spin_vcpu };
+		struct hvw_kick k = {.vm = PEER_VM, .vcpu = p->spin_vcpu};
 		uint8_t kf[HVW_FRAME_SIZE(HVW_KICK_LEN)];
-		struct hvw_frame kick = { .type = HVW_KICK, .len = HVW_KICK_LEN,
-					  .payload = kf + HVW_HDR_LEN };
+		struct hvw_frame kick = {
+		    .type = HVW_KICK, .len = HVW_KICK_LEN, .payload = kf + HVW_HDR_LEN};
 
 		hvw_encode_kick(kf, sizeof(kf), 0, &k);
 		return peer_kick(p, &kick);
@@ -599,8 +600,10 @@ static size_t peer_hold(struct peer *p, const struct hvw_frame *f)
 static void peer_drain(struct peer *p)
 {
 	while (p->nqueued && !p->spinning && p->fd >= 0) {
-		struct hvw_frame f = { .type = p->queued[0].type, .seq = p->queued[0].seq,
-				       .len = p->queued[0].len, .payload = p->queued[0].payload };
+		struct hvw_frame f = {.type = p->queued[0].type,
+				      .seq = p->queued[0].seq,
+				      .len = p->queued[0].len,
+				      .payload = p->queued[0].payload};
 		uint8_t *mem = p->queued[0].payload;
 		size_t m;
 
@@ -764,7 +767,7 @@ static void fixture_end(void)
 
 static void test_handshake(void)
 {
-	struct hvk_options o = { .client = "unit test" };
+	struct hvk_options o = {.client = "unit test"};
 
 	peer_start_pair(peer_new());
 	CHECK(open_pair(&o));
@@ -772,7 +775,7 @@ static void test_handshake(void)
 	CHECK_EQ(hvk_protocol_version(H), 1);
 	CHECK_EQ(hvk_flags(H), HVW_HELLO_FLAG_VMX);
 	CHECK_EQ(hvk_caps(H), HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY | HVW_CAP_KICK | HVW_CAP_CLOSE |
-				      HVW_CAP_MEM_CHANGED);
+				  HVW_CAP_MEM_CHANGED);
 	CHECK(!strcmp(P->client, "unit test"));
 	CHECK_EQ(PEEK(hellos), 1);
 	CHECK_EQ(hvk_get_sync(H), HVK_SYNC_BEFORE_RUN | HVK_SYNC_AFTER_RUN);
@@ -792,7 +795,7 @@ static void test_handshake_bad_version(void)
 
 static void test_handshake_retry(void)
 {
-	struct hvk_options o = { .timeout_ms = 3000, .hello_retry_ms = 100 };
+	struct hvk_options o = {.timeout_ms = 3000, .hello_retry_ms = 100};
 	struct peer *p = peer_new();
 
 	p->drop_hellos = 2;
@@ -803,7 +806,7 @@ static void test_handshake_retry(void)
 
 static void test_handshake_timeout(void)
 {
-	struct hvk_options o = { .timeout_ms = 300, .hello_retry_ms = -1 };
+	struct hvk_options o = {.timeout_ms = 300, .hello_retry_ms = -1};
 	struct peer *p = peer_new();
 	int64_t t0 = now_ms(), dt;
 
@@ -841,7 +844,7 @@ static void test_where_errors(void)
 
 static void test_tcp(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t al = sizeof(a);
 	struct peer *p = peer_new();
 	char where[64];
@@ -864,7 +867,7 @@ static void test_tcp(void)
 
 static void test_unix(void)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct peer *p = peer_new();
 	char where[128];
 
@@ -941,7 +944,7 @@ static void test_pseudo_fds(void)
 {
 	int kvm = start(false), vm, vcpu, kvm2;
 	uint32_t hvm = 0, hvcpu = 0;
-	struct kvm_regs regs = { .rbx = 7 };
+	struct kvm_regs regs = {.rbx = 7};
 	void *run;
 
 	CHECK(kvm >= 0);
@@ -998,11 +1001,11 @@ static void test_counted_records(void)
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[3];
-	} msrs = { .h.nmsrs = 3, .e = { { .index = 0x10 }, { .index = 0x1b }, { .index = 0x3a } } };
+	} msrs = {.h.nmsrs = 3, .e = {{.index = 0x10}, {.index = 0x1b}, {.index = 0x3a}}};
 	struct {
 		struct kvm_cpuid2 h;
 		struct kvm_cpuid_entry2 e[4];
-	} cpuid = { .h.nent = 1 };
+	} cpuid = {.h.nent = 1};
 
 	CHECK(kvm >= 0);
 	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
@@ -1104,14 +1107,15 @@ static void test_mem_sync(void)
 	mem = mmap(NULL, GUEST_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		   -1, 0);
 	CHECK(mem != MAP_FAILED);
-	memset(mem, 1, 4096);			/* page 0 */
-	memset(mem + 5 * 4096, 2, 2 * 4096);	/* pages 5, 6 */
-	mem[15 * 4096 + 4095] = 3;		/* the last byte of page 15 */
+	memset(mem, 1, 4096);		     /* page 0 */
+	memset(mem + 5 * 4096, 2, 2 * 4096); /* pages 5, 6 */
+	mem[15 * 4096 + 4095] = 3;	     /* the last byte of page 15 */
 
 	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
-	r = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0x100000,
-						  .memory_size = GUEST_PAGES * 4096,
-						  .userspace_addr = (uintptr_t)mem };
+	r = (struct kvm_userspace_memory_region){.slot = 0,
+						 .guest_phys_addr = 0x100000,
+						 .memory_size = GUEST_PAGES * 4096,
+						 .userspace_addr = (uintptr_t)mem};
 	CHECK_EQ(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), 0);
 	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
 	CHECK(vcpu >= 0);
@@ -1170,8 +1174,8 @@ static void test_mem_sync_off_and_pull(void)
 	CHECK(mem != MAP_FAILED);
 	memset(mem + 4096, 7, 4096);
 	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
-	r = (struct kvm_userspace_memory_region){ .memory_size = GUEST_PAGES * 4096,
-						  .userspace_addr = (uintptr_t)mem };
+	r = (struct kvm_userspace_memory_region){.memory_size = GUEST_PAGES * 4096,
+						 .userspace_addr = (uintptr_t)mem};
 	CHECK_EQ(hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r), 0);
 	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
 
@@ -1211,7 +1215,7 @@ static void test_mem_sync_off_and_pull(void)
 static void test_mem_region_checks(void)
 {
 	int kvm = start(false), vm;
-	struct kvm_userspace_memory_region r = { .memory_size = 8192 };
+	struct kvm_userspace_memory_region r = {.memory_size = 8192};
 	uint8_t buf[16];
 	void *mem;
 
@@ -1252,9 +1256,10 @@ static void test_mem_region_checks(void)
 /* A VM with one slot of @pages pages at @gpa over @mem, and its vCPU. */
 static int vm_with_slot(int kvm, uint8_t *mem, uint64_t pages, uint64_t gpa, int *vcpu)
 {
-	struct kvm_userspace_memory_region r = { .slot = 0, .guest_phys_addr = gpa,
-						 .memory_size = pages * 4096,
-						 .userspace_addr = (uintptr_t)mem };
+	struct kvm_userspace_memory_region r = {.slot = 0,
+						.guest_phys_addr = gpa,
+						.memory_size = pages * 4096,
+						.userspace_addr = (uintptr_t)mem};
 	int vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
 
 	if (vm < 0 || hvk_ioctl(H, vm, KVM_SET_USER_MEMORY_REGION, &r) < 0)
@@ -1462,7 +1467,7 @@ static void test_kick_thread(void)
 
 static void test_kick_signal(void)
 {
-	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
+	struct sigaction sa = {.sa_handler = on_sigusr1}, old;
 	int kvm = start(false), vm, vcpu;
 	struct kvm_run *run;
 	pthread_t t;
@@ -1561,7 +1566,7 @@ static void test_close(void)
 	CHECK_EQ(PEEK(closes), 1);
 	CHECK_EQ(PEEK(last_close), PEER_VM);
 	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_RUN, 0), EBADF);
-	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_GET_REGS, &(struct kvm_regs){ 0 }), EBADF);
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_GET_REGS, &(struct kvm_regs){0}), EBADF);
 	CHECK_ERR(hvk_kick(H, vcpu), EBADF);
 	CHECK_ERR(hvk_sync(H, vcpu, HVK_SYNC_BEFORE_RUN), EBADF);
 	CHECK_ERR(hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0), EBADF);
@@ -1642,8 +1647,8 @@ static int spin_in_thread(int kvm, int *vm, int *vcpu_a, int *vcpu_b, pthread_t 
 static void test_request_during_run(void)
 {
 	int kvm = start(false), vm, a, b;
-	struct run_arg ra = { 0 };
-	struct kvm_regs regs = { 0 };
+	struct run_arg ra = {0};
+	struct kvm_regs regs = {0};
 	struct hvk_stats st;
 	pthread_t t, k;
 	int64_t t0;
@@ -1691,7 +1696,7 @@ static void *check_ext_thread(void *arg)
 static void test_threads_during_run(void)
 {
 	int kvm = start(false), vm, a, b;
-	struct run_arg ra = { 0 };
+	struct run_arg ra = {0};
 	struct req_arg q[4];
 	unsigned int held = 0;
 	pthread_t t, rt[4];
@@ -1699,8 +1704,8 @@ static void test_threads_during_run(void)
 	CHECK(kvm >= 0);
 	CHECK(!spin_in_thread(kvm, &vm, &a, &b, &t, &ra));
 	for (int i = 0; i < 4; i++) {
-		q[i] = (struct req_arg){ .fd = kvm, .cap = i % 2 ? KVM_CAP_USER_MEMORY : 0x7fff,
-					 .r = -7 };
+		q[i] = (struct req_arg){
+		    .fd = kvm, .cap = i % 2 ? KVM_CAP_USER_MEMORY : 0x7fff, .r = -7};
 		if (pthread_create(&rt[i], NULL, check_ext_thread, &q[i]))
 			abort();
 	}
@@ -1721,7 +1726,7 @@ static void test_threads_during_run(void)
 static void test_same_vcpu_serialised(void)
 {
 	int kvm = start(false), vm, a, b;
-	struct run_arg r1 = { 0 }, r2 = { 0 };
+	struct run_arg r1 = {0}, r2 = {0};
 	unsigned int runs, overlapping;
 	pthread_t t1, t2;
 
@@ -1752,7 +1757,7 @@ static void test_same_vcpu_serialised(void)
 static void test_close_during_run(void)
 {
 	int kvm = start(false), vm, a, b, r;
-	struct run_arg ra = { 0 };
+	struct run_arg ra = {0};
 	pthread_t t;
 
 	CHECK(kvm >= 0);
@@ -1772,8 +1777,8 @@ static void test_close_during_run(void)
 static uint32_t ioctl_frame(uint8_t *payload, uint32_t nr, uint16_t target, uint32_t vm,
 			    uint32_t vcpu, const void *arg, uint32_t len)
 {
-	struct hvw_ioctl_req_hdr h = { .nr = nr, .target = target, .vm = vm, .vcpu = vcpu,
-				       .arg_len = len };
+	struct hvw_ioctl_req_hdr h = {
+	    .nr = nr, .target = target, .vm = vm, .vcpu = vcpu, .arg_len = len};
 
 	hvw_ioctl_req_hdr_put(payload, &h);
 	memcpy(payload + HVW_IOCTL_REQ_HDR_LEN, arg, len);
@@ -1784,7 +1789,7 @@ static uint32_t ioctl_frame(uint8_t *payload, uint32_t nr, uint16_t target, uint
 static void test_send_frame(void)
 {
 	int kvm = start(false), vm, a, b, sent = 0, busy[5], early[2], errs[2];
-	struct run_arg ra = { 0 };
+	struct run_arg ra = {0};
 	uint8_t pl[64], buf[64], type;
 	uint64_t cap = KVM_CAP_USER_MEMORY;
 	uint32_t seq[5], n;
@@ -1802,8 +1807,9 @@ static void test_send_frame(void)
 	for (int i = 3; i < 5 && sent == 5; i++) {
 		int r = hvk_wait_frame(H, seq[i], 5000, &type, buf, sizeof(buf));
 
-		busy[i] = r >= 4 && type == HVW_ERROR && hvw_parse_error(buf, (uint32_t)r, &e) == 0 ?
-				  e.err : 0;
+		busy[i] = r >= 4 && type == HVW_ERROR && hvw_parse_error(buf, (uint32_t)r, &e) == 0
+			      ? e.err
+			      : 0;
 	}
 	for (int i = 0; i < 2 && sent == 5; i++) {
 		early[i] = hvk_wait_frame(H, seq[i], i ? 100 : 0, &type, buf, sizeof(buf));
@@ -1845,7 +1851,7 @@ static void test_send_frame(void)
 static void test_busy_errno(void)
 {
 	int kvm = start(false), vm, a, b, r, e, sent;
-	struct run_arg ra = { 0 };
+	struct run_arg ra = {0};
 	uint8_t pl[64];
 	uint64_t cap = 0;
 	uint32_t n, seq;
@@ -2000,43 +2006,46 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-#define T(f) { #f, f }
-	T(test_handshake),
-	T(test_handshake_bad_version),
-	T(test_handshake_retry),
-	T(test_handshake_timeout),
-	T(test_where_errors),
-	T(test_tcp),
-	T(test_unix),
-	T(test_ioctl_integers),
-	T(test_ioctl_errnos),
-	T(test_pseudo_fds),
-	T(test_counted_records),
-	T(test_run_pio),
-	T(test_mem_sync),
-	T(test_mem_sync_off_and_pull),
-	T(test_mem_region_checks),
-	T(test_mem_changed),
-	T(test_mem_changed_bytes),
-	T(test_kick_thread),
-	T(test_kick_signal),
-	T(test_kick_early),
-	T(test_kick_legacy),
-	T(test_close),
-	T(test_request_during_run),
-	T(test_threads_during_run),
-	T(test_same_vcpu_serialised),
-	T(test_close_during_run),
-	T(test_send_frame),
-	T(test_busy_errno),
-	T(test_timeout),
-	T(test_late_answer),
-	T(test_garbage_before_answer),
-	T(test_stray_frames),
-	T(test_false_start),
-	T(test_closed_line),
-	T(test_power_off),
-	T(test_names),
+#define T(f)                                                                                       \
+	{                                                                                          \
+#f, f                                                                              \
+	}
+    T(test_handshake),
+    T(test_handshake_bad_version),
+    T(test_handshake_retry),
+    T(test_handshake_timeout),
+    T(test_where_errors),
+    T(test_tcp),
+    T(test_unix),
+    T(test_ioctl_integers),
+    T(test_ioctl_errnos),
+    T(test_pseudo_fds),
+    T(test_counted_records),
+    T(test_run_pio),
+    T(test_mem_sync),
+    T(test_mem_sync_off_and_pull),
+    T(test_mem_region_checks),
+    T(test_mem_changed),
+    T(test_mem_changed_bytes),
+    T(test_kick_thread),
+    T(test_kick_signal),
+    T(test_kick_early),
+    T(test_kick_legacy),
+    T(test_close),
+    T(test_request_during_run),
+    T(test_threads_during_run),
+    T(test_same_vcpu_serialised),
+    T(test_close_during_run),
+    T(test_send_frame),
+    T(test_busy_errno),
+    T(test_timeout),
+    T(test_late_answer),
+    T(test_garbage_before_answer),
+    T(test_stray_frames),
+    T(test_false_start),
+    T(test_closed_line),
+    T(test_power_off),
+    T(test_names),
 #undef T
 };
 

@@ -22,60 +22,60 @@
 #define B(n) (1u << (n))
 
 /* CPUID.1:ECX */
-#define C1_SSE3 B(0)
-#define C1_PCLMULQDQ B(1)
-#define C1_SSSE3 B(9)
-#define C1_FMA B(12)
-#define C1_CX16 B(13)
-#define C1_PCID B(17)
-#define C1_SSE41 B(19)
-#define C1_SSE42 B(20)
-#define C1_MOVBE B(22)
-#define C1_POPCNT B(23)
-#define C1_AES B(25)
-#define C1_XSAVE B(26)
-#define C1_OSXSAVE B(27)
-#define C1_AVX B(28)
-#define C1_F16C B(29)
-#define C1_RDRAND B(30)
+#define C1_SSE3	      B(0)
+#define C1_PCLMULQDQ  B(1)
+#define C1_SSSE3      B(9)
+#define C1_FMA	      B(12)
+#define C1_CX16	      B(13)
+#define C1_PCID	      B(17)
+#define C1_SSE41      B(19)
+#define C1_SSE42      B(20)
+#define C1_MOVBE      B(22)
+#define C1_POPCNT     B(23)
+#define C1_AES	      B(25)
+#define C1_XSAVE      B(26)
+#define C1_OSXSAVE    B(27)
+#define C1_AVX	      B(28)
+#define C1_F16C	      B(29)
+#define C1_RDRAND     B(30)
 #define C1_HYPERVISOR B(31)
 /* CPUID.1:EDX */
 #define D1_APIC B(9)
 /* CPUID.7.0:EBX */
-#define B7_FSGSBASE B(0)
+#define B7_FSGSBASE   B(0)
 #define B7_TSC_ADJUST B(1)
-#define B7_AVX2 B(5)
-#define B7_SMEP B(7)
-#define B7_INVPCID B(10)
-#define B7_AVX512F B(16)
-#define B7_AVX512DQ B(17)
-#define B7_SMAP B(20)
+#define B7_AVX2	      B(5)
+#define B7_SMEP	      B(7)
+#define B7_INVPCID    B(10)
+#define B7_AVX512F    B(16)
+#define B7_AVX512DQ   B(17)
+#define B7_SMAP	      B(20)
 #define B7_AVX512IFMA B(21)
-#define B7_AVX512PF B(26)
-#define B7_AVX512ER B(27)
-#define B7_AVX512CD B(28)
-#define B7_AVX512BW B(30)
-#define B7_AVX512VL B(31)
+#define B7_AVX512PF   B(26)
+#define B7_AVX512ER   B(27)
+#define B7_AVX512CD   B(28)
+#define B7_AVX512BW   B(30)
+#define B7_AVX512VL   B(31)
 /* CPUID.7.0:ECX */
-#define C7_AVX512VBMI B(1)
-#define C7_UMIP B(2)
-#define C7_PKU B(3)
-#define C7_OSPKE B(4)
-#define C7_AVX512VBMI2 B(6)
-#define C7_VAES B(9)
-#define C7_VPCLMULQDQ B(10)
-#define C7_AVX512VNNI B(11)
-#define C7_AVX512BITALG B(12)
+#define C7_AVX512VBMI	   B(1)
+#define C7_UMIP		   B(2)
+#define C7_PKU		   B(3)
+#define C7_OSPKE	   B(4)
+#define C7_AVX512VBMI2	   B(6)
+#define C7_VAES		   B(9)
+#define C7_VPCLMULQDQ	   B(10)
+#define C7_AVX512VNNI	   B(11)
+#define C7_AVX512BITALG	   B(12)
 #define C7_AVX512VPOPCNTDQ B(14)
-#define C7_LA57 B(16)
-#define C7_RDPID B(22)
+#define C7_LA57		   B(16)
+#define C7_RDPID	   B(22)
 /* CPUID.7.0:EDX */
-#define D7_AVX512_4VNNIW B(2)
-#define D7_AVX512_4FMAPS B(3)
+#define D7_AVX512_4VNNIW       B(2)
+#define D7_AVX512_4FMAPS       B(3)
 #define D7_AVX512_VP2INTERSECT B(8)
-#define D7_AVX512_FP16 B(23)
+#define D7_AVX512_FP16	       B(23)
 /* CPUID.7.1:EAX */
-#define A71_AVX_VNNI B(4)
+#define A71_AVX_VNNI	B(4)
 #define A71_AVX512_BF16 B(5)
 /* CPUID.0xD.1:EAX */
 #define AD1_XSAVEC B(1)
@@ -84,16 +84,16 @@
 #define D81_RDTSCP B(27)
 
 /* CR4 bits (vcpu_cpuid_cr4_reserved), named apart from hv/lib/x86.h's. */
-#define G_CR4(n) (1ull << (n))
-#define G_CR4_UMIP G_CR4(11)
+#define G_CR4(n)       (1ull << (n))
+#define G_CR4_UMIP     G_CR4(11)
 #define G_CR4_FSGSBASE G_CR4(16)
-#define G_CR4_SMAP G_CR4(21)
-#define G_CR4_PKE G_CR4(22)
+#define G_CR4_SMAP     G_CR4(21)
+#define G_CR4_PKE      G_CR4(22)
 /* Bits KVM never lets a guest set (CR4_RESERVED_BITS, x86.h). */
-#define G_CR4_KNOWN                                                                          \
-	(G_CR4(0) | G_CR4(1) | G_CR4(2) | G_CR4(3) | G_CR4(4) | G_CR4(5) | G_CR4(6) | G_CR4(7) | \
-	 G_CR4(8) | G_CR4(9) | G_CR4(10) | G_CR4_UMIP | G_CR4(12) | G_CR4(13) |                  \
-	 G_CR4_FSGSBASE | G_CR4(17) | G_CR4(18) | G_CR4(20) | G_CR4_SMAP | G_CR4_PKE)
+#define G_CR4_KNOWN                                                                                \
+	(G_CR4(0) | G_CR4(1) | G_CR4(2) | G_CR4(3) | G_CR4(4) | G_CR4(5) | G_CR4(6) | G_CR4(7) |   \
+	 G_CR4(8) | G_CR4(9) | G_CR4(10) | G_CR4_UMIP | G_CR4(12) | G_CR4(13) | G_CR4_FSGSBASE |   \
+	 G_CR4(17) | G_CR4(18) | G_CR4(20) | G_CR4_SMAP | G_CR4_PKE)
 
 /*
  * The flags a guest may see, register by register: kvm_set_cpu_caps()'s
@@ -105,24 +105,24 @@
  * CNXT-ID, SDBG, xTPR, PDCM (no IA32_PERF_CAPABILITIES), DCA, x2APIC (no
  * x2APIC MSRs), TSC-deadline (no IA32_TSC_DEADLINE). OSXSAVE follows CR4.
  */
-#define OK_1_ECX                                                                             \
-	(C1_SSE3 | C1_PCLMULQDQ | C1_SSSE3 | C1_FMA | C1_CX16 | C1_PCID | C1_SSE41 | C1_SSE42 | \
+#define OK_1_ECX                                                                                   \
+	(C1_SSE3 | C1_PCLMULQDQ | C1_SSSE3 | C1_FMA | C1_CX16 | C1_PCID | C1_SSE41 | C1_SSE42 |    \
 	 C1_MOVBE | C1_POPCNT | C1_AES | C1_XSAVE | C1_AVX | C1_F16C | C1_RDRAND | C1_HYPERVISOR)
 
 /* Not: MCE and MCA (no machine-check MSRs), PSN, DS, ACPI, HTT, TM, PBE. */
-#define OK_1_EDX                                                                            \
-	(B(0) /* FPU */ | B(1) /* VME */ | B(2) /* DE */ | B(3) /* PSE */ | B(4) /* TSC */ |   \
-	 B(5) /* MSR */ | B(6) /* PAE */ | B(8) /* CX8 */ | D1_APIC | B(11) /* SEP */ |        \
-	 B(12) /* MTRR */ | B(13) /* PGE */ | B(15) /* CMOV */ | B(16) /* PAT */ |            \
-	 B(17) /* PSE36 */ | B(19) /* CLFSH */ | B(23) /* MMX */ | B(24) /* FXSR */ |         \
+#define OK_1_EDX                                                                                   \
+	(B(0) /* FPU */ | B(1) /* VME */ | B(2) /* DE */ | B(3) /* PSE */ | B(4) /* TSC */ |       \
+	 B(5) /* MSR */ | B(6) /* PAE */ | B(8) /* CX8 */ | D1_APIC | B(11) /* SEP */ |            \
+	 B(12) /* MTRR */ | B(13) /* PGE */ | B(15) /* CMOV */ | B(16) /* PAT */ |                 \
+	 B(17) /* PSE36 */ | B(19) /* CLFSH */ | B(23) /* MMX */ | B(24) /* FXSR */ |              \
 	 B(25) /* SSE */ | B(26) /* SSE2 */ | B(27) /* SS */)
 
 /* Not: SGX, the FPU CS/DS flags, PQM, MPX, PQE, PCOMMIT, Intel PT. */
-#define OK_7_EBX                                                                              \
-	(B7_FSGSBASE | B7_TSC_ADJUST | B(3) /* BMI1 */ | B(4) /* HLE */ | B7_AVX2 | B7_SMEP |   \
-	 B(8) /* BMI2 */ | B(9) /* ERMS */ | B7_INVPCID | B(11) /* RTM */ | B7_AVX512F |        \
-	 B7_AVX512DQ | B(18) /* RDSEED */ | B(19) /* ADX */ | B7_SMAP | B7_AVX512IFMA |         \
-	 B(23) /* CLFLUSHOPT */ | B(24) /* CLWB */ | B7_AVX512PF | B7_AVX512ER | B7_AVX512CD | \
+#define OK_7_EBX                                                                                   \
+	(B7_FSGSBASE | B7_TSC_ADJUST | B(3) /* BMI1 */ | B(4) /* HLE */ | B7_AVX2 | B7_SMEP |      \
+	 B(8) /* BMI2 */ | B(9) /* ERMS */ | B7_INVPCID | B(11) /* RTM */ | B7_AVX512F |           \
+	 B7_AVX512DQ | B(18) /* RDSEED */ | B(19) /* ADX */ | B7_SMAP | B7_AVX512IFMA |            \
+	 B(23) /* CLFLUSHOPT */ | B(24) /* CLWB */ | B7_AVX512PF | B7_AVX512ER | B7_AVX512CD |     \
 	 B(29) /* SHA */ | B7_AVX512BW | B7_AVX512VL)
 
 /*
@@ -130,9 +130,9 @@
  * only), Key Locker, bus-lock detection (no IA32_DEBUGCTL MSR), ENQCMD,
  * SGX-LC, PKS. OSPKE follows CR4.
  */
-#define OK_7_ECX                                                                           \
-	(C7_AVX512VBMI | C7_UMIP | C7_PKU | C7_AVX512VBMI2 | B(8) /* GFNI */ | C7_VAES |     \
-	 C7_VPCLMULQDQ | C7_AVX512VNNI | C7_AVX512BITALG | C7_AVX512VPOPCNTDQ | C7_RDPID |   \
+#define OK_7_ECX                                                                                   \
+	(C7_AVX512VBMI | C7_UMIP | C7_PKU | C7_AVX512VBMI2 | B(8) /* GFNI */ | C7_VAES |           \
+	 C7_VPCLMULQDQ | C7_AVX512VNNI | C7_AVX512BITALG | C7_AVX512VPOPCNTDQ | C7_RDPID |         \
 	 B(25) /* CLDEMOTE */ | B(27) /* MOVDIRI */ | B(28) /* MOVDIR64B */)
 
 /*
@@ -141,8 +141,8 @@
  * (IA32_FLUSH_CMD), IA32_ARCH_CAPABILITIES, IA32_CORE_CAPABILITIES, SRBDS
  * control, TSX force-abort, hybrid, PCONFIG, arch LBR, CET-IBT, AMX (no XFD).
  */
-#define OK_7_EDX                                                                          \
-	(D7_AVX512_4VNNIW | D7_AVX512_4FMAPS | B(4) /* FSRM */ | D7_AVX512_VP2INTERSECT |   \
+#define OK_7_EDX                                                                                   \
+	(D7_AVX512_4VNNIW | D7_AVX512_4FMAPS | B(4) /* FSRM */ | D7_AVX512_VP2INTERSECT |          \
 	 B(10) /* MD_CLEAR */ | B(14) /* SERIALIZE */ | B(16) /* TSXLDTRK */ | D7_AVX512_FP16)
 
 #define OK_7_1_EAX (A71_AVX_VNNI | A71_AVX512_BF16)
@@ -151,15 +151,15 @@
 #define OK_D_1_EAX (B(0) /* XSAVEOPT */ | AD1_XSAVEC | B(2) /* XGETBV1 */)
 
 /* Not: SVM, ExtApicSpace, OSVW (no OSVW MSRs), IBS, SKINIT, WDT, LWP, PERFCTR_CORE. */
-#define OK_81_ECX                                                                          \
-	(B(0) /* LAHF_LM */ | B(1) /* CMP_LEGACY */ | B(4) /* CR8_LEGACY */ | B(5) /* ABM */ | \
-	 B(6) /* SSE4A */ | B(7) /* MISALIGNSSE */ | B(8) /* PREFETCHW */ | B(11) /* XOP */ |   \
+#define OK_81_ECX                                                                                  \
+	(B(0) /* LAHF_LM */ | B(1) /* CMP_LEGACY */ | B(4) /* CR8_LEGACY */ | B(5) /* ABM */ |     \
+	 B(6) /* SSE4A */ | B(7) /* MISALIGNSSE */ | B(8) /* PREFETCHW */ | B(11) /* XOP */ |      \
 	 B(16) /* FMA4 */ | B(21) /* TBM */ | B(22) /* TOPOEXT */)
 
 /* Leaf 1's EDX flags AMD repeats here; not FFXSR (EFER.FFXSR is reserved). */
-#define OK_81_EDX                                                                             \
-	((OK_1_EDX & 0x0183f3ff) | B(11) /* SYSCALL */ | B(20) /* NX */ | B(22) /* MMXEXT */ |  \
-	 B(26) /* 1 GiB pages */ | D81_RDTSCP | B(29) /* LM */ | B(30) /* 3DNOWEXT */ |         \
+#define OK_81_EDX                                                                                  \
+	((OK_1_EDX & 0x0183f3ff) | B(11) /* SYSCALL */ | B(20) /* NX */ | B(22) /* MMXEXT */ |     \
+	 B(26) /* 1 GiB pages */ | D81_RDTSCP | B(29) /* LM */ | B(30) /* 3DNOWEXT */ |            \
 	 B(31) /* 3DNOW */)
 
 /* Not: the AMD speculation-control flags (IA32_SPEC_CTRL, IA32_PRED_CMD). */
@@ -169,8 +169,17 @@
 static bool indexed(uint32_t leaf)
 {
 	switch (leaf) {
-	case 4: case 7: case 0xb: case 0xd: case 0xf: case 0x10: case 0x12: case 0x14:
-	case 0x17: case 0x18: case 0x1f:
+	case 4:
+	case 7:
+	case 0xb:
+	case 0xd:
+	case 0xf:
+	case 0x10:
+	case 0x12:
+	case 0x14:
+	case 0x17:
+	case 0x18:
+	case 0x1f:
 		return true;
 	default:
 		return false;
@@ -309,8 +318,8 @@ static void filter(struct kvm_cpuid_entry2 *e)
 		 * monitoring, RDT, SGX, processor trace, Key Locker, AMX, KVM's
 		 * or Hyper-V's paravirtual leaves... (KVM's default: zeros).
 		 */
-		if (f == 0 || f == 2 || f == 4 || f == 0xb || f == 0x15 || f == 0x16 ||
-		    f == 0x1f || f == HV_CPUID_SIGNATURE_LEAF || f == 0x80000000 ||
+		if (f == 0 || f == 2 || f == 4 || f == 0xb || f == 0x15 || f == 0x16 || f == 0x1f ||
+		    f == HV_CPUID_SIGNATURE_LEAF || f == 0x80000000 ||
 		    (f >= 0x80000002 && f <= 0x80000006))
 			break;
 		zero(e);
@@ -391,8 +400,8 @@ static bool feature_reg(uint32_t leaf, uint32_t sub, int reg)
 
 void cpuid_mask(struct kvm_cpuid_entry2 *e)
 {
-	struct kvm_cpuid_entry2 s = { .function = e->function, .index = e->index };
-	uint32_t *regs[4] = { &e->eax, &e->ebx, &e->ecx, &e->edx };
+	struct kvm_cpuid_entry2 s = {.function = e->function, .index = e->index};
+	uint32_t *regs[4] = {&e->eax, &e->ebx, &e->ecx, &e->edx};
 	uint32_t sup[4];
 
 	filter(e);
@@ -415,8 +424,8 @@ void cpuid_mask(struct kvm_cpuid_entry2 *e)
 			*regs[i] &= sup[i];
 }
 
-static int add(struct kvm_cpuid_entry2 *out, uint32_t max, uint32_t *n, uint32_t leaf,
-	       uint32_t sub, struct cpuid_regs r, bool host)
+static int add(struct kvm_cpuid_entry2 *out, uint32_t max, uint32_t *n, uint32_t leaf, uint32_t sub,
+	       struct cpuid_regs r, bool host)
 {
 	struct kvm_cpuid_entry2 *e;
 
@@ -457,7 +466,7 @@ static bool listed(uint32_t leaf, uint32_t sub)
 int cpuid_supported(struct kvm_cpuid_entry2 *out, uint32_t max)
 {
 	uint32_t max_basic = cpuid(0, 0).eax, max_ext = cpuid(0x80000000, 0).eax, n = 0;
-	struct cpuid_regs sig = { HV_CPUID_MAX_LEAF, 0, 0, 0 };
+	struct cpuid_regs sig = {HV_CPUID_MAX_LEAF, 0, 0, 0};
 
 	if (max_basic > 0x1f)
 		max_basic = 0x1f;
@@ -472,7 +481,7 @@ int cpuid_supported(struct kvm_cpuid_entry2 *out, uint32_t max)
 	memcpy(&sig.ecx, HV_CPUID_SIGNATURE + 4, 4);
 	memcpy(&sig.edx, HV_CPUID_SIGNATURE + 8, 4);
 	if (add(out, max, &n, HV_CPUID_SIGNATURE_LEAF, 0, sig, false) < 0 ||
-	    add(out, max, &n, HV_CPUID_MAX_LEAF, 0, (struct cpuid_regs){ 0, 0, 0, 0 }, false) < 0)
+	    add(out, max, &n, HV_CPUID_MAX_LEAF, 0, (struct cpuid_regs){0, 0, 0, 0}, false) < 0)
 		return -HV_E2BIG;
 	for (uint32_t leaf = 0x80000000; leaf <= max_ext; leaf++)
 		if (add(out, max, &n, leaf, 0, cpuid(leaf, 0), true) < 0)
@@ -566,12 +575,12 @@ static void runtime_fields(struct vcpu *v, uint32_t leaf, uint32_t sub, struct c
 struct cpuid_regs vcpu_cpuid(struct vcpu *v, uint32_t leaf, uint32_t subleaf)
 {
 	const struct kvm_cpuid_entry2 *e = find(v, leaf, subleaf);
-	struct cpuid_regs r = { 0, 0, 0, 0 };
+	struct cpuid_regs r = {0, 0, 0, 0};
 
 	if (!e)
 		e = out_of_range(v, leaf, subleaf);
 	if (e) {
-		r = (struct cpuid_regs){ e->eax, e->ebx, e->ecx, e->edx };
+		r = (struct cpuid_regs){e->eax, e->ebx, e->ecx, e->edx};
 		runtime_fields(v, e->function, subleaf, &r);
 	} else if ((leaf == 0xb || leaf == 0x1f) && find(v, leaf, 1)) {
 		/* An undefined topology level: ECX[7:0] echoes the subleaf, EDX the x2APIC ID. */
@@ -589,7 +598,7 @@ static struct kvm_cpuid_entry2 as_seen(struct vcpu *v, const struct kvm_cpuid_en
 
 	if (mask)
 		cpuid_mask(&out);
-	r = (struct cpuid_regs){ out.eax, out.ebx, out.ecx, out.edx };
+	r = (struct cpuid_regs){out.eax, out.ebx, out.ecx, out.edx};
 	runtime_fields(v, out.function, out.index, &r);
 	out.eax = r.eax;
 	out.ebx = r.ebx;
@@ -628,8 +637,10 @@ bool vcpu_cpuid_has(const struct vcpu *v, struct cpuid_feature f)
 
 	if (!e)
 		return false;
-	r = f.reg == CPUID_EAX ? e->eax : f.reg == CPUID_EBX ? e->ebx :
-	    f.reg == CPUID_ECX ? e->ecx : e->edx;
+	r = f.reg == CPUID_EAX	 ? e->eax
+	    : f.reg == CPUID_EBX ? e->ebx
+	    : f.reg == CPUID_ECX ? e->ecx
+				 : e->edx;
 	return r >> f.bit & 1;
 }
 
@@ -676,15 +687,15 @@ uint64_t vcpu_cpuid_cr4_reserved(const struct vcpu *v)
 		struct cpuid_feature f;
 		uint64_t cr4;
 	} gated[] = {
-		{ CPUID_FEATURE(1, 0, CPUID_ECX, 26), CR4_OSXSAVE },
-		{ CPUID_FEATURE(7, 0, CPUID_EBX, 7), G_CR4(20) /* SMEP */ },
-		{ CPUID_FEATURE(7, 0, CPUID_EBX, 20), G_CR4_SMAP },
-		{ CPUID_FEATURE(7, 0, CPUID_EBX, 0), G_CR4_FSGSBASE },
-		{ CPUID_FEATURE(7, 0, CPUID_ECX, 3), G_CR4_PKE },
-		{ CPUID_FEATURE(7, 0, CPUID_ECX, 16), CR4_LA57 },
-		{ CPUID_FEATURE(7, 0, CPUID_ECX, 2), G_CR4_UMIP },
-		{ CPUID_FEATURE(1, 0, CPUID_ECX, 5), CR4_VMXE },
-		{ CPUID_FEATURE(1, 0, CPUID_ECX, 17), CR4_PCIDE },
+	    {CPUID_FEATURE(1, 0, CPUID_ECX, 26), CR4_OSXSAVE},
+	    {CPUID_FEATURE(7, 0, CPUID_EBX, 7), G_CR4(20) /* SMEP */},
+	    {CPUID_FEATURE(7, 0, CPUID_EBX, 20), G_CR4_SMAP},
+	    {CPUID_FEATURE(7, 0, CPUID_EBX, 0), G_CR4_FSGSBASE},
+	    {CPUID_FEATURE(7, 0, CPUID_ECX, 3), G_CR4_PKE},
+	    {CPUID_FEATURE(7, 0, CPUID_ECX, 16), CR4_LA57},
+	    {CPUID_FEATURE(7, 0, CPUID_ECX, 2), G_CR4_UMIP},
+	    {CPUID_FEATURE(1, 0, CPUID_ECX, 5), CR4_VMXE},
+	    {CPUID_FEATURE(1, 0, CPUID_ECX, 17), CR4_PCIDE},
 	};
 	uint64_t rsvd = ~(uint64_t)G_CR4_KNOWN;
 

@@ -10,17 +10,17 @@
 #include "vmx/vmx_controls.h"
 #include "vmx/vmx_ops.h"
 
-#define EPT_LEVELS 4
-#define EPT_MEMTYPE_WB (6ull << 3)   /* leaf entries, bits 5:3 */
-#define EPT_LARGE (1ull << 7)        /* a leaf at level 2 (2 MiB) */
-#define EPT_ADDR_MASK 0x000ffffffffff000ull
-#define EPTP_WB 6ull
-#define EPTP_WALK_4 (3ull << 3)      /* page-walk length minus one */
-#define EPT_WALK_BITS 48             /* what a 4-level walk translates */
-#define SIZE_2M (2ull << 20)
+#define EPT_LEVELS     4
+#define EPT_MEMTYPE_WB (6ull << 3) /* leaf entries, bits 5:3 */
+#define EPT_LARGE      (1ull << 7) /* a leaf at level 2 (2 MiB) */
+#define EPT_ADDR_MASK  0x000ffffffffff000ull
+#define EPTP_WB	       6ull
+#define EPTP_WALK_4    (3ull << 3) /* page-walk length minus one */
+#define EPT_WALK_BITS  48	   /* what a 4-level walk translates */
+#define SIZE_2M	       (2ull << 20)
 
 /* Bytes one entry of a level-@level table covers (1: 4 KiB ... 4: 512 GiB). */
-#define LEVEL_SIZE(level) (1ull << (12 + 9 * ((level) - 1)))
+#define LEVEL_SIZE(level) (1ull << (12 + 9 * ((level)-1)))
 
 static uint64_t *table(uint64_t pa)
 {

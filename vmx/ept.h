@@ -28,19 +28,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EPT_R (1ull << 0)
-#define EPT_W (1ull << 1)
-#define EPT_X (1ull << 2)
+#define EPT_R	(1ull << 0)
+#define EPT_W	(1ull << 1)
+#define EPT_X	(1ull << 2)
 #define EPT_RWX (EPT_R | EPT_W | EPT_X)
 
 struct ept {
-	uint64_t pml4;      /* physical address of the root table */
-	uint64_t eptp;      /* the VMCS EPT pointer */
+	uint64_t pml4;	    /* physical address of the root table */
+	uint64_t eptp;	    /* the VMCS EPT pointer */
 	uint64_t gpa_limit; /* first guest-physical address that cannot be mapped */
 	uint64_t retired;   /* table pages out of the tree, freed by ept_flush (list) */
 	uint32_t tables;    /* table pages in the tree, root included */
 	uint32_t n_retired;
-	bool large_2m;      /* 2 MiB leaves allowed (capability) */
+	bool large_2m; /* 2 MiB leaves allowed (capability) */
 };
 
 /* min(2^48, 2^MAXPHYADDR) of this CPU (CPUID 0x80000008, 36 bits without it). */

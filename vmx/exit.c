@@ -25,7 +25,7 @@
 typedef enum exit_action (*exit_handler)(struct vcpu *v);
 
 #define NAME_ROW(id, nr, name) [nr] = name,
-static const char *const exit_reason_names[EXIT_REASON_MAX] = { VMX_EXIT_REASONS(NAME_ROW) };
+static const char *const exit_reason_names[EXIT_REASON_MAX] = {VMX_EXIT_REASONS(NAME_ROW)};
 
 const char *vmx_exit_reason_name(unsigned reason)
 {
@@ -50,7 +50,7 @@ static enum exit_action internal_error(struct vcpu *v, uint32_t suberror, unsign
 static enum exit_action unhandled(struct vcpu *v)
 {
 	unsigned reason = v->exit.reason;
-	uint64_t data[2] = { reason, v->exit.qual };
+	uint64_t data[2] = {reason, v->exit.qual};
 
 	log_err("vm %s vcpu %d: unhandled exit %u (%s), qualification 0x%llx, rip 0x%llx",
 		v->vm->name, v->id, reason, vmx_exit_reason_name(reason),
@@ -95,11 +95,11 @@ static enum exit_action handle_exception_nmi(struct vcpu *v)
 	 * reports as KVM_INTERNAL_ERROR_SIMUL_EX.
 	 */
 	if (exit_event_valid(x->idt_info) && vector != VEC_PF) {
-		uint64_t data[4] = { x->idt_info, info, x->intr_error, 0 };
+		uint64_t data[4] = {x->idt_info, info, x->intr_error, 0};
 
 		v->inject.valid = false; /* reported, not re-injected */
-		log_err("vm %s vcpu %d: exception %u while delivering event 0x%x",
-			v->vm->name, v->id, vector, x->idt_info);
+		log_err("vm %s vcpu %d: exception %u while delivering event 0x%x", v->vm->name,
+			v->id, vector, x->idt_info);
 		return internal_error(v, KVM_INTERNAL_ERROR_SIMUL_EX, 4, data);
 	}
 	if (vector == VEC_BP && (v->guest_debug & KVM_GUESTDBG_USE_SW_BP)) {
@@ -127,7 +127,6 @@ static enum exit_action handle_external_interrupt(struct vcpu *v)
 	sti_nop_cli();
 	return EXIT_RESUME;
 }
-
 
 /*
  * Exits whose work vcpu_run does before the next entry: an interrupt or
@@ -176,7 +175,7 @@ static enum exit_action handle_sipi(struct vcpu *v)
 
 static enum exit_action handle_task_switch(struct vcpu *v)
 {
-	uint64_t data[2] = { EXIT_REASON_TASK_SWITCH, v->exit.qual };
+	uint64_t data[2] = {EXIT_REASON_TASK_SWITCH, v->exit.qual};
 
 	log_err("vm %s vcpu %d: hardware task switch (selector 0x%llx) is not emulated",
 		v->vm->name, v->id, (unsigned long long)(data[1] & 0xffff));
@@ -343,7 +342,8 @@ static enum exit_action handle_cr_access(struct vcpu *v)
 		err = vcpu_set_cr0(v, cr0 & ~CR0_TS);
 		break;
 	case CR_LMSW: /* loads PE, MP, EM, TS; cannot clear PE */
-		err = vcpu_set_cr0(v, (cr0 & ~0xeull) | (exit_lmsw_source(x) & 0xf) | (cr0 & CR0_PE));
+		err =
+		    vcpu_set_cr0(v, (cr0 & ~0xeull) | (exit_lmsw_source(x) & 0xf) | (cr0 & CR0_PE));
 		break;
 	}
 	if (err)
@@ -387,7 +387,7 @@ static enum exit_action handle_string_io(struct vcpu *v, uint8_t size, bool in)
 	uint8_t *pio = (uint8_t *)v->run + VCPU_PIO_OFFSET;
 
 	if (!asz) {
-		uint64_t data[2] = { EXIT_REASON_IO_INSTRUCTION, x->insn_info };
+		uint64_t data[2] = {EXIT_REASON_IO_INSTRUCTION, x->insn_info};
 
 		log_err("vm %s vcpu %d: string I/O exit with undefined address size (info 0x%x)",
 			v->vm->name, v->id, (unsigned)x->insn_info);
@@ -408,7 +408,7 @@ static enum exit_action handle_string_io(struct vcpu *v, uint8_t size, bool in)
 		vcpu_walk_ctx(v, &ctx, pdptes);
 		got = guest_read_linear_res(&ctx, la, pio, count * size, vcpu_walk_user(v), &res);
 		if (got < size) {
-			uint64_t data[2] = { EXIT_REASON_IO_INSTRUCTION, la };
+			uint64_t data[2] = {EXIT_REASON_IO_INSTRUCTION, la};
 
 			if (res.status == WALK_PAGE_FAULT) {
 				v->cr2 = res.la;
@@ -508,7 +508,8 @@ static size_t fetch_instruction(struct vcpu *v, uint8_t *buf, size_t max)
 	uint64_t pdptes[4];
 
 	vcpu_walk_ctx(v, &ctx, pdptes);
-	return guest_read_linear(&ctx, vcpu_linear_rip(v), buf, max, WALK_FETCH | vcpu_walk_user(v));
+	return guest_read_linear(&ctx, vcpu_linear_rip(v), buf, max,
+				 WALK_FETCH | vcpu_walk_user(v));
 }
 
 /*
@@ -528,11 +529,12 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 	int err;
 
 	if (exit_event_valid(x->idt_info)) {
-		uint64_t data[5] = { x->idt_info, x->full_reason, x->qual, gpa, 0 };
+		uint64_t data[5] = {x->idt_info, x->full_reason, x->qual, gpa, 0};
 
 		v->inject.valid = false; /* reported, not re-injected */
-		log_err("vm %s vcpu %d: event 0x%x delivery touched 0x%llx, where there is no memory",
-			v->vm->name, v->id, x->idt_info, (unsigned long long)gpa);
+		log_err(
+		    "vm %s vcpu %d: event 0x%x delivery touched 0x%llx, where there is no memory",
+		    v->vm->name, v->id, x->idt_info, (unsigned long long)gpa);
 		return internal_error(v, KVM_INTERNAL_ERROR_DELIVERY_EV, 5, data);
 	}
 	/* An IRET that unblocked NMIs faulted: blocking comes back (SDM 27.2.3). */
@@ -540,7 +542,7 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 			     vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) | (1u << 3));
 	if (exit_ept_fetch(x)) {
-		uint64_t data[2] = { EXIT_REASON_EPT_VIOLATION, gpa };
+		uint64_t data[2] = {EXIT_REASON_EPT_VIOLATION, gpa};
 
 		log_err("vm %s vcpu %d: instruction fetch from 0x%llx, where there is no memory",
 			v->vm->name, v->id, (unsigned long long)gpa);
@@ -550,7 +552,7 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 	v->mmio_mode = vcpu_code_mode(v);
 	err = insn_decode_mmio(bytes, got, v->mmio_mode, &v->mmio);
 	if (err < 0) {
-		uint64_t data[4] = { EXIT_REASON_EPT_VIOLATION, gpa, got, 0 };
+		uint64_t data[4] = {EXIT_REASON_EPT_VIOLATION, gpa, got, 0};
 
 		memcpy(&data[3], bytes, got < 8 ? got : 8);
 		log_err("vm %s vcpu %d: cannot emulate the MMIO access to 0x%llx at rip 0x%llx",
@@ -581,7 +583,7 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 
 static enum exit_action handle_ept_misconfig(struct vcpu *v)
 {
-	uint64_t data[2] = { EXIT_REASON_EPT_MISCONFIG, v->exit.gpa };
+	uint64_t data[2] = {EXIT_REASON_EPT_MISCONFIG, v->exit.gpa};
 
 	log_err("vm %s vcpu %d: EPT misconfiguration at 0x%llx: a hypervisor bug", v->vm->name,
 		v->id, (unsigned long long)data[1]);
@@ -590,44 +592,44 @@ static enum exit_action handle_ept_misconfig(struct vcpu *v)
 }
 
 static const exit_handler handlers[EXIT_REASON_MAX] = {
-	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
-	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
-	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
-	[EXIT_REASON_INIT] = handle_init,
-	[EXIT_REASON_SIPI] = handle_sipi,
-	[EXIT_REASON_INTERRUPT_WINDOW] = resume,
-	[EXIT_REASON_NMI_WINDOW] = resume,
-	[EXIT_REASON_TASK_SWITCH] = handle_task_switch,
-	[EXIT_REASON_CPUID] = handle_cpuid,
-	[EXIT_REASON_GETSEC] = inject_ud,
-	[EXIT_REASON_HLT] = handle_hlt,
-	[EXIT_REASON_INVD] = skip,
-	[EXIT_REASON_RSM] = inject_ud,
-	[EXIT_REASON_VMCALL] = handle_vmcall,
-	[EXIT_REASON_VMCLEAR] = inject_ud,
-	[EXIT_REASON_VMLAUNCH] = inject_ud,
-	[EXIT_REASON_VMPTRLD] = inject_ud,
-	[EXIT_REASON_VMPTRST] = inject_ud,
-	[EXIT_REASON_VMREAD] = inject_ud,
-	[EXIT_REASON_VMRESUME] = inject_ud,
-	[EXIT_REASON_VMWRITE] = inject_ud,
-	[EXIT_REASON_VMXOFF] = inject_ud,
-	[EXIT_REASON_VMXON] = inject_ud,
-	[EXIT_REASON_CR_ACCESS] = handle_cr_access,
-	[EXIT_REASON_IO_INSTRUCTION] = handle_io,
-	[EXIT_REASON_RDMSR] = handle_rdmsr,
-	[EXIT_REASON_WRMSR] = handle_wrmsr,
-	[EXIT_REASON_MWAIT] = inject_ud,
-	[EXIT_REASON_MONITOR] = inject_ud,
-	[EXIT_REASON_PAUSE] = skip,
-	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
-	[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
-	[EXIT_REASON_INVEPT] = inject_ud,
-	[EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer,
-	[EXIT_REASON_INVVPID] = inject_ud,
-	[EXIT_REASON_WBINVD] = skip,
-	[EXIT_REASON_XSETBV] = handle_xsetbv,
-	[EXIT_REASON_VMFUNC] = inject_ud,
+    [EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
+    [EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+    [EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+    [EXIT_REASON_INIT] = handle_init,
+    [EXIT_REASON_SIPI] = handle_sipi,
+    [EXIT_REASON_INTERRUPT_WINDOW] = resume,
+    [EXIT_REASON_NMI_WINDOW] = resume,
+    [EXIT_REASON_TASK_SWITCH] = handle_task_switch,
+    [EXIT_REASON_CPUID] = handle_cpuid,
+    [EXIT_REASON_GETSEC] = inject_ud,
+    [EXIT_REASON_HLT] = handle_hlt,
+    [EXIT_REASON_INVD] = skip,
+    [EXIT_REASON_RSM] = inject_ud,
+    [EXIT_REASON_VMCALL] = handle_vmcall,
+    [EXIT_REASON_VMCLEAR] = inject_ud,
+    [EXIT_REASON_VMLAUNCH] = inject_ud,
+    [EXIT_REASON_VMPTRLD] = inject_ud,
+    [EXIT_REASON_VMPTRST] = inject_ud,
+    [EXIT_REASON_VMREAD] = inject_ud,
+    [EXIT_REASON_VMRESUME] = inject_ud,
+    [EXIT_REASON_VMWRITE] = inject_ud,
+    [EXIT_REASON_VMXOFF] = inject_ud,
+    [EXIT_REASON_VMXON] = inject_ud,
+    [EXIT_REASON_CR_ACCESS] = handle_cr_access,
+    [EXIT_REASON_IO_INSTRUCTION] = handle_io,
+    [EXIT_REASON_RDMSR] = handle_rdmsr,
+    [EXIT_REASON_WRMSR] = handle_wrmsr,
+    [EXIT_REASON_MWAIT] = inject_ud,
+    [EXIT_REASON_MONITOR] = inject_ud,
+    [EXIT_REASON_PAUSE] = skip,
+    [EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
+    [EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
+    [EXIT_REASON_INVEPT] = inject_ud,
+    [EXIT_REASON_PREEMPTION_TIMER] = handle_preemption_timer,
+    [EXIT_REASON_INVVPID] = inject_ud,
+    [EXIT_REASON_WBINVD] = skip,
+    [EXIT_REASON_XSETBV] = handle_xsetbv,
+    [EXIT_REASON_VMFUNC] = inject_ud,
 };
 
 /*

@@ -14,7 +14,7 @@
 #include "vmx/vcpu.h"
 
 enum exit_action {
-	EXIT_RESUME,        /* handled: enter the guest again */
+	EXIT_RESUME,	    /* handled: enter the guest again */
 	EXIT_TO_CONTROLLER, /* kvm_run is filled: KVM_RUN returns */
 };
 

@@ -26,17 +26,56 @@
 
 /* What KVM_GET_MSR_INDEX_LIST reports (msrs_to_save and emulated_msrs, as implemented here). */
 const uint32_t vcpu_msr_list[] = {
-	MSR_IA32_TSC, MSR_IA32_APIC_BASE, MSR_IA32_TSC_ADJUST, MSR_IA32_SPEC_CTRL,
-	MSR_IA32_UCODE_REV, MSR_MTRR_CAP, MSR_IA32_ARCH_CAPABILITIES,
-	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	MSR_IA32_MISC_ENABLE,
-	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207, /* variable MTRRs */
-	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
-	MSR_MTRR_FIX_64K_00000, MSR_MTRR_FIX_16K_80000, MSR_MTRR_FIX_16K_A0000,
-	0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f, /* fixed 4K MTRRs */
-	MSR_IA32_PAT, MSR_MTRR_DEF_TYPE, MSR_IA32_PERF_CAPABILITIES,
-	MSR_IA32_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_FS_BASE, MSR_GS_BASE,
-	MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
+    MSR_IA32_TSC,
+    MSR_IA32_APIC_BASE,
+    MSR_IA32_TSC_ADJUST,
+    MSR_IA32_SPEC_CTRL,
+    MSR_IA32_UCODE_REV,
+    MSR_MTRR_CAP,
+    MSR_IA32_ARCH_CAPABILITIES,
+    MSR_IA32_SYSENTER_CS,
+    MSR_IA32_SYSENTER_ESP,
+    MSR_IA32_SYSENTER_EIP,
+    MSR_IA32_MISC_ENABLE,
+    0x200,
+    0x201,
+    0x202,
+    0x203,
+    0x204,
+    0x205,
+    0x206,
+    0x207, /* variable MTRRs */
+    0x208,
+    0x209,
+    0x20a,
+    0x20b,
+    0x20c,
+    0x20d,
+    0x20e,
+    0x20f,
+    MSR_MTRR_FIX_64K_00000,
+    MSR_MTRR_FIX_16K_80000,
+    MSR_MTRR_FIX_16K_A0000,
+    0x268,
+    0x269,
+    0x26a,
+    0x26b,
+    0x26c,
+    0x26d,
+    0x26e,
+    0x26f, /* fixed 4K MTRRs */
+    MSR_IA32_PAT,
+    MSR_MTRR_DEF_TYPE,
+    MSR_IA32_PERF_CAPABILITIES,
+    MSR_IA32_EFER,
+    MSR_STAR,
+    MSR_LSTAR,
+    MSR_CSTAR,
+    MSR_FMASK,
+    MSR_FS_BASE,
+    MSR_GS_BASE,
+    MSR_KERNEL_GS_BASE,
+    MSR_TSC_AUX,
 };
 const unsigned vcpu_msr_count = sizeof(vcpu_msr_list) / sizeof(vcpu_msr_list[0]);
 
@@ -133,7 +172,8 @@ enum apic_mode { APIC_DISABLED, APIC_INVALID, APIC_XAPIC, APIC_X2APIC };
 
 static enum apic_mode apic_mode(uint64_t base)
 {
-	return (enum apic_mode)((base & APIC_BASE_ENABLE ? 2 : 0) | (base & APIC_BASE_EXTD ? 1 : 0));
+	return (enum apic_mode)((base & APIC_BASE_ENABLE ? 2 : 0) |
+				(base & APIC_BASE_EXTD ? 1 : 0));
 }
 
 static int set_apic_base(struct vcpu *v, uint64_t val, bool host)
@@ -224,7 +264,8 @@ static const struct vcpu *tsc_last_sync(const struct vcpu *v)
 	for (unsigned i = 0; i < v->vm->n_vcpus; i++) {
 		const struct vcpu *o = v->vm->vcpus[i];
 
-		if (o && o->msrs.tsc_sync_gen && (!last || o->msrs.tsc_sync_gen > last->msrs.tsc_sync_gen))
+		if (o && o->msrs.tsc_sync_gen &&
+		    (!last || o->msrs.tsc_sync_gen > last->msrs.tsc_sync_gen))
 			last = o;
 	}
 	return last;
@@ -259,18 +300,42 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 	uint64_t *mtrr;
 
 	switch (msr) {
-	case MSR_IA32_EFER: *val = vmcs_read64(VMCS_GUEST_IA32_EFER); break;
-	case MSR_IA32_PAT: *val = vmcs_read64(VMCS_GUEST_IA32_PAT); break;
-	case MSR_IA32_SYSENTER_CS: *val = vmcs_read32(VMCS_GUEST_SYSENTER_CS); break;
-	case MSR_IA32_SYSENTER_ESP: *val = vmcs_readl(VMCS_GUEST_SYSENTER_ESP); break;
-	case MSR_IA32_SYSENTER_EIP: *val = vmcs_readl(VMCS_GUEST_SYSENTER_EIP); break;
-	case MSR_FS_BASE: *val = vmcs_readl(VMCS_GUEST_FS_BASE); break;
-	case MSR_GS_BASE: *val = vmcs_readl(VMCS_GUEST_GS_BASE); break;
-	case MSR_KERNEL_GS_BASE: *val = v->kernel_gs_base; break;
-	case MSR_STAR: *val = v->star | v->msrs.star_low; break;
-	case MSR_LSTAR: *val = v->lstar; break;
-	case MSR_CSTAR: *val = v->cstar; break;
-	case MSR_FMASK: *val = v->fmask; break;
+	case MSR_IA32_EFER:
+		*val = vmcs_read64(VMCS_GUEST_IA32_EFER);
+		break;
+	case MSR_IA32_PAT:
+		*val = vmcs_read64(VMCS_GUEST_IA32_PAT);
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*val = vmcs_read32(VMCS_GUEST_SYSENTER_CS);
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*val = vmcs_readl(VMCS_GUEST_SYSENTER_ESP);
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*val = vmcs_readl(VMCS_GUEST_SYSENTER_EIP);
+		break;
+	case MSR_FS_BASE:
+		*val = vmcs_readl(VMCS_GUEST_FS_BASE);
+		break;
+	case MSR_GS_BASE:
+		*val = vmcs_readl(VMCS_GUEST_GS_BASE);
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*val = v->kernel_gs_base;
+		break;
+	case MSR_STAR:
+		*val = v->star | v->msrs.star_low;
+		break;
+	case MSR_LSTAR:
+		*val = v->lstar;
+		break;
+	case MSR_CSTAR:
+		*val = v->cstar;
+		break;
+	case MSR_FMASK:
+		*val = v->fmask;
+		break;
 	case MSR_TSC_AUX:
 		/* __kvm_get_msr: the guest needs RDTSCP or RDPID in its CPUID. */
 		if (!host && (!host_has_tsc_aux() ||
@@ -278,12 +343,24 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 			return -1;
 		*val = v->tsc_aux;
 		break;
-	case MSR_IA32_TSC: *val = rdtsc() + vmcs_read64(VMCS_TSC_OFFSET); break;
-	case MSR_IA32_TSC_ADJUST: *val = v->msrs.tsc_adjust; break;
-	case MSR_IA32_APIC_BASE: *val = v->apic_base; break;
-	case MSR_IA32_MISC_ENABLE: *val = v->msrs.misc_enable; break;
-	case MSR_IA32_UCODE_REV: *val = v->msrs.ucode_rev; break;
-	case MSR_MTRR_CAP: *val = MTRR_CAP_VALUE; break;
+	case MSR_IA32_TSC:
+		*val = rdtsc() + vmcs_read64(VMCS_TSC_OFFSET);
+		break;
+	case MSR_IA32_TSC_ADJUST:
+		*val = v->msrs.tsc_adjust;
+		break;
+	case MSR_IA32_APIC_BASE:
+		*val = v->apic_base;
+		break;
+	case MSR_IA32_MISC_ENABLE:
+		*val = v->msrs.misc_enable;
+		break;
+	case MSR_IA32_UCODE_REV:
+		*val = v->msrs.ucode_rev;
+		break;
+	case MSR_MTRR_CAP:
+		*val = MTRR_CAP_VALUE;
+		break;
 	case MSR_IA32_SPEC_CTRL:
 		/* vmx_get_msr: hidden from the guest; the host reads 0. */
 		if (!host && !guest_has_spec_ctrl(v))

@@ -13,21 +13,21 @@
 
 struct vcpu;
 
-#define VCPU_MTRR_VAR 8     /* variable-range pairs (KVM_NR_VAR_MTRR) */
-#define VCPU_MTRR_FIXED 11  /* 64K_00000, 16K_80000, 16K_A0000, 4K_C0000 .. 4K_F8000 */
+#define VCPU_MTRR_VAR	8  /* variable-range pairs (KVM_NR_VAR_MTRR) */
+#define VCPU_MTRR_FIXED 11 /* 64K_00000, 16K_80000, 16K_A0000, 4K_C0000 .. 4K_F8000 */
 
 /* The MSR state of a vCPU that neither the VMCS nor struct vcpu's syscall fields hold. */
 struct vcpu_msrs {
 	uint64_t misc_enable;
 	uint64_t tsc_adjust;
 	uint64_t ucode_rev;
-	uint32_t star_low;              /* IA32_STAR[31:0]: the guest's, kept out of the CPU */
-	uint64_t arch_caps, perf_caps;  /* host-written only: the guest cannot see them */
+	uint32_t star_low;	       /* IA32_STAR[31:0]: the guest's, kept out of the CPU */
+	uint64_t arch_caps, perf_caps; /* host-written only: the guest cannot see them */
 	uint64_t mtrr_def_type;
 	uint64_t mtrr_fixed[VCPU_MTRR_FIXED];
 	uint64_t mtrr_var[2 * VCPU_MTRR_VAR]; /* PHYSBASE0, PHYSMASK0, PHYSBASE1, ... */
 	/* The vCPU's last TSC synchronisation (creation, or a host write): */
-	uint64_t tsc_sync_gen;          /* 0: none yet */
+	uint64_t tsc_sync_gen; /* 0: none yet */
 	uint64_t tsc_sync_offset;
 };
 

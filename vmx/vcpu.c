@@ -22,11 +22,11 @@
 extern char vmx_exit_entry[];
 
 /* Segment access rights (VMCS format = KVM's fields packed, SDM 24.4.1). */
-#define AR_UNUSABLE (1u << 16)
-#define INTERRUPTIBILITY_STI (1u << 0)
+#define AR_UNUSABLE	       (1u << 16)
+#define INTERRUPTIBILITY_STI   (1u << 0)
 #define INTERRUPTIBILITY_MOVSS (1u << 1)
-#define INTERRUPTIBILITY_NMI (1u << 3)
-#define ACTIVITY_ACTIVE 0
+#define INTERRUPTIBILITY_NMI   (1u << 3)
+#define ACTIVITY_ACTIVE	       0
 
 /* CR0 bits the hypervisor owns: writes exit and are checked here. */
 #define CR0_HOST_OWNED (CR0_PE | CR0_PG | CR0_NE | CR0_CD | CR0_NW)
@@ -35,10 +35,10 @@ extern char vmx_exit_entry[];
 #define PAT_RESET 0x0007040600070406ull
 
 /* DR6 after RESET (SDM 17.2.3); DR7's is 0x400. */
-#define DR6_RESET 0xffff0ff0ull
-#define DR7_RESET 0x400ull
+#define DR6_RESET      0xffff0ff0ull
+#define DR7_RESET      0x400ull
 #define DR6_RESET_ONES 0xfffe0ff0ull /* bits that read as 1 (bit 16: RTM, active low) */
-#define DR7_WRITABLE 0xffff2fffull   /* bits 12, 14 and 15 are reserved zero */
+#define DR7_WRITABLE   0xffff2fffull /* bits 12, 14 and 15 are reserved zero */
 
 static struct vcpu *current_vcpu;
 static int load_pdptes(struct vcpu *v, uint64_t cr3);
@@ -48,7 +48,7 @@ static uint32_t exception_bitmap(const struct vcpu *v);
 static void put_state(struct vcpu *v);
 static void get_state(struct vcpu *v);
 /* VPIDs in use (bit n: VPID n); 0 belongs to VMX root operation. */
-static uint64_t vpid_used[65536 / 64] = { 1 };
+static uint64_t vpid_used[65536 / 64] = {1};
 
 static uint16_t vpid_alloc(void)
 {
@@ -175,7 +175,8 @@ static void set_segment(uint32_t sel_f, const struct kvm_segment *s)
 	/* __vmx_set_segment() with unrestricted guest: every type but LDTR's is accessed. */
 	if (sel_f != VMCS_GUEST_LDTR_SEL)
 		ar |= 1;
-	if (s->unusable || (!s->present && sel_f != VMCS_GUEST_CS_SEL && sel_f != VMCS_GUEST_TR_SEL))
+	if (s->unusable ||
+	    (!s->present && sel_f != VMCS_GUEST_CS_SEL && sel_f != VMCS_GUEST_TR_SEL))
 		ar = AR_UNUSABLE;
 	vmcs_write_checked(VMCS_GUEST_ES_SEL + idx, s->selector);
 	vmcs_write_checked(VMCS_GUEST_ES_LIMIT + idx, s->limit);
@@ -214,7 +215,7 @@ static void reset_state(struct vcpu *v)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
-	struct kvm_segment data = { .limit = 0xffff, .type = 3, .s = 1, .present = 1 };
+	struct kvm_segment data = {.limit = 0xffff, .type = 3, .s = 1, .present = 1};
 
 	memset(&s, 0, sizeof(s));
 	s.cs = data;
@@ -222,8 +223,8 @@ static void reset_state(struct vcpu *v)
 	s.cs.selector = 0xf000;
 	s.cs.base = 0xffff0000;
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.tr = (struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1 };
-	s.ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
+	s.tr = (struct kvm_segment){.limit = 0xffff, .type = 11, .present = 1};
+	s.ldt = (struct kvm_segment){.limit = 0xffff, .type = 2, .present = 1};
 	s.gdt.limit = s.idt.limit = 0xffff;
 	s.cr0 = CR0_ET | CR0_NW | CR0_CD;
 	s.apic_base = 0;
@@ -443,14 +444,14 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_regs *in)
 }
 
 static const uint32_t seg_fields[] = {
-	VMCS_GUEST_CS_SEL, VMCS_GUEST_DS_SEL, VMCS_GUEST_ES_SEL, VMCS_GUEST_FS_SEL,
-	VMCS_GUEST_GS_SEL, VMCS_GUEST_SS_SEL, VMCS_GUEST_TR_SEL, VMCS_GUEST_LDTR_SEL,
+    VMCS_GUEST_CS_SEL, VMCS_GUEST_DS_SEL, VMCS_GUEST_ES_SEL, VMCS_GUEST_FS_SEL,
+    VMCS_GUEST_GS_SEL, VMCS_GUEST_SS_SEL, VMCS_GUEST_TR_SEL, VMCS_GUEST_LDTR_SEL,
 };
 
 int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
 {
-	struct kvm_segment *segs[] = { &s->cs, &s->ds, &s->es, &s->fs,
-				       &s->gs, &s->ss, &s->tr, &s->ldt };
+	struct kvm_segment *segs[] = {&s->cs, &s->ds, &s->es, &s->fs,
+				      &s->gs, &s->ss, &s->tr, &s->ldt};
 
 	vcpu_load(v);
 	memset(s, 0, sizeof(*s));
@@ -506,8 +507,8 @@ static bool sregs_valid(struct vcpu *v, const struct kvm_sregs *s)
 int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *in)
 {
 	struct kvm_sregs s = *in; /* copied once, then checked, then used */
-	const struct kvm_segment *segs[] = { &s.cs, &s.ds, &s.es, &s.fs,
-					     &s.gs, &s.ss, &s.tr, &s.ldt };
+	const struct kvm_segment *segs[] = {&s.cs, &s.ds, &s.es, &s.fs,
+					    &s.gs, &s.ss, &s.tr, &s.ldt};
 
 	vcpu_load(v); /* its CPUID answers below read its VMCS */
 	if (!sregs_valid(v, &s))
@@ -737,7 +738,7 @@ int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *in)
 			return -HV_EINVAL;
 		info = INTR_INFO_VALID | e.exception.nr |
 		       (e.exception.nr == VEC_BP || e.exception.nr == 4 ? INTR_TYPE_SW_EXCEPTION
-									 : INTR_TYPE_HW_EXCEPTION) |
+									: INTR_TYPE_HW_EXCEPTION) |
 		       (e.exception.has_error_code ? INTR_INFO_DELIVER_ERROR : 0);
 	}
 	if (e.interrupt.injected && e.interrupt.soft) {
@@ -751,9 +752,9 @@ int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *in)
 	v->inject.info = info;
 	v->inject.error = e.exception.has_error_code ? e.exception.error_code : 0;
 	v->inject.reinject = false;
-	v->inject.len = !is_soft(info & INTR_TYPE_MASK)			? 0
-			: (info & INTR_TYPE_MASK) == INTR_TYPE_SW_INTR ? 2 /* INT n */
-									: 1; /* INT3, INTO */
+	v->inject.len = !is_soft(info & INTR_TYPE_MASK)		       ? 0
+			: (info & INTR_TYPE_MASK) == INTR_TYPE_SW_INTR ? 2  /* INT n */
+								       : 1; /* INT3, INTO */
 	v->irq_pending = e.interrupt.injected && !e.interrupt.soft;
 	v->irq_vector = e.interrupt.nr;
 	if (e.nmi.injected)
@@ -1017,7 +1018,8 @@ int vcpu_set_cr4(struct vcpu *v, uint64_t val)
  */
 static void inject_events(struct vcpu *v)
 {
-	uint32_t want = v->proc_ctls & ~(VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
+	uint32_t want =
+	    v->proc_ctls & ~(VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
 	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	uint64_t rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
 	bool protected_mode = vmcs_readl(VMCS_GUEST_CR0) & CR0_PE;
@@ -1055,7 +1057,8 @@ static void inject_events(struct vcpu *v)
 		v->nmi_pending = false;
 		injected = true;
 	} else if (v->irq_pending && !shadow && (rflags & RFLAGS_IF)) {
-		vmcs_write32(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | v->irq_vector);
+		vmcs_write32(VMCS_ENTRY_INTR_INFO,
+			     INTR_INFO_VALID | INTR_TYPE_EXT_INTR | v->irq_vector);
 		v->irq_pending = false;
 		injected = true;
 	}
@@ -1153,8 +1156,8 @@ static bool rip_unchanged(struct vcpu *v)
 {
 	if (vcpu_linear_rip(v) == v->io_rip)
 		return true;
-	log_debug("vm %s vcpu %d: RIP moved by the controller: I/O completion dropped",
-		  v->vm->name, v->id);
+	log_debug("vm %s vcpu %d: RIP moved by the controller: I/O completion dropped", v->vm->name,
+		  v->id);
 	return false;
 }
 
@@ -1205,8 +1208,9 @@ static void complete_ins(struct vcpu *v)
 				v->cr2 = res.la;
 				vcpu_queue_exception(v, VEC_PF, true, res.error_code);
 			} else {
-				log_warn("vm %s vcpu %d: INS to 0x%llx, which is not RAM: data dropped",
-					 v->vm->name, v->id, (unsigned long long)la);
+				log_warn(
+				    "vm %s vcpu %d: INS to 0x%llx, which is not RAM: data dropped",
+				    v->vm->name, v->id, (unsigned long long)la);
 			}
 			return;
 		}
@@ -1340,11 +1344,11 @@ static void read_exit_info(struct vcpu *v, uint32_t full_reason)
 	x->reason = full_reason & 0xffff;
 	x->qual = vmcs_readl(VMCS_EXIT_QUALIFICATION);
 	x->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
-	x->intr_error = x->intr_info & INTR_INFO_DELIVER_ERROR ? vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE) : 0;
+	x->intr_error =
+	    x->intr_info & INTR_INFO_DELIVER_ERROR ? vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE) : 0;
 	x->idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
-	x->idt_error = x->idt_info & INTR_INFO_DELIVER_ERROR
-			       ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE)
-			       : 0;
+	x->idt_error =
+	    x->idt_info & INTR_INFO_DELIVER_ERROR ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE) : 0;
 	x->insn_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
 	x->insn_info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
 	x->gla = vmcs_readl(VMCS_GUEST_LINEAR_ADDRESS);

@@ -17,7 +17,7 @@
 #include "vmx/msr.h"
 
 /* KVM's layout: the PIO data page follows struct kvm_run. */
-#define VCPU_RUN_PAGES 2
+#define VCPU_RUN_PAGES	2
 #define VCPU_PIO_OFFSET 4096
 
 /*
@@ -25,10 +25,10 @@
  * adds the VMCS of an L2 guest, and a VMCS may link a shadow VMCS.
  */
 struct vmcs {
-	uint64_t pa;            /* physical address of the 4 KiB region */
-	bool launched;          /* VMLAUNCH succeeded since the last VMCLEAR */
-	int cpu;                /* the CPU it is active on, or -1 */
-	struct vmcs *shadow;    /* a linked shadow VMCS, or NULL */
+	uint64_t pa;	     /* physical address of the 4 KiB region */
+	bool launched;	     /* VMLAUNCH succeeded since the last VMCLEAR */
+	int cpu;	     /* the CPU it is active on, or -1 */
+	struct vmcs *shadow; /* a linked shadow VMCS, or NULL */
 };
 
 /*
@@ -36,13 +36,13 @@ struct vmcs {
  * and read by the handlers through the accessors in vmx/exit.h.
  */
 struct vmx_exit_info {
-	uint32_t reason;        /* basic exit reason (bits 15:0) */
-	uint32_t full_reason;   /* with the entry-failure and other flags */
-	uint64_t qual;          /* exit qualification */
-	uint32_t intr_info, intr_error;  /* VM-exit interruption information */
-	uint32_t idt_info, idt_error;    /* IDT-vectoring information */
+	uint32_t reason;		/* basic exit reason (bits 15:0) */
+	uint32_t full_reason;		/* with the entry-failure and other flags */
+	uint64_t qual;			/* exit qualification */
+	uint32_t intr_info, intr_error; /* VM-exit interruption information */
+	uint32_t idt_info, idt_error;	/* IDT-vectoring information */
 	uint32_t insn_len, insn_info;
-	uint64_t gla, gpa;      /* guest-linear and guest-physical address */
+	uint64_t gla, gpa; /* guest-linear and guest-physical address */
 };
 
 /*
@@ -56,22 +56,22 @@ struct vcpu {
 	struct vm *vm;
 	int id;
 	uint64_t gpr[GPR_COUNT];
-	struct vmcs vmcs01;             /* the vCPU's own guest */
-	struct vmcs *loaded_vmcs;       /* the one VM entries use */
+	struct vmcs vmcs01;	  /* the vCPU's own guest */
+	struct vmcs *loaded_vmcs; /* the one VM entries use */
 	uint16_t vpid;
-	struct kvm_run *run;            /* VCPU_RUN_PAGES pages */
+	struct kvm_run *run; /* VCPU_RUN_PAGES pages */
 	uint64_t io_bitmap_a, io_bitmap_b, msr_bitmap;
 	uint32_t proc_ctls, entry_ctls; /* cached: they change at run time */
-	struct vmx_exit_info exit;      /* the last exit, decoded once */
+	struct vmx_exit_info exit;	/* the last exit, decoded once */
 
 	/* What the next KVM_RUN completes before entering the guest. */
 	vcpu_completion complete_io;
-	uint64_t io_rip;                /* linear RIP of the instruction that waits */
-	uint8_t pending_len;            /* instruction length to skip */
+	uint64_t io_rip;     /* linear RIP of the instruction that waits */
+	uint8_t pending_len; /* instruction length to skip */
 	uint8_t io_size;
-	struct {                        /* an INS waiting for its data */
+	struct { /* an INS waiting for its data */
 		uint64_t la, count;
-		uint8_t addr_size;      /* 2, 4 or 8 bytes */
+		uint8_t addr_size; /* 2, 4 or 8 bytes */
 		bool rep, down;
 	} ins;
 	struct mmio_insn mmio;
@@ -80,13 +80,13 @@ struct vcpu {
 	/* Next VM entry's event: an exception or a re-injected delivery. */
 	struct {
 		bool valid;
-		bool reinject;          /* from IDT-vectoring information */
+		bool reinject; /* from IDT-vectoring information */
 		uint32_t info, error, len;
 	} inject;
 	bool irq_pending, nmi_pending;
 	uint8_t irq_vector;
-	bool triple_fault;              /* the next KVM_RUN return is KVM_EXIT_SHUTDOWN */
-	uint8_t cr8;                    /* the task-priority register (CR8 exits) */
+	bool triple_fault; /* the next KVM_RUN return is KVM_EXIT_SHUTDOWN */
+	uint8_t cr8;	   /* the task-priority register (CR8 exits) */
 
 	/*
 	 * State the VMCS does not switch: in the CPU while this vCPU is
@@ -94,7 +94,7 @@ struct vcpu {
 	 */
 	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
 	uint64_t apic_base, xcr0, cr2;
-	uint64_t db[4], dr6;            /* DR7 is in the VMCS */
+	uint64_t db[4], dr6; /* DR7 is in the VMCS */
 	/*
 	 * DR6/DR7 as KVM_SET_DEBUGREGS gave them, and what the hardware got
 	 * (fixed bits added): KVM_GET_DEBUGREGS returns the given values until
@@ -103,21 +103,21 @@ struct vcpu {
 	struct {
 		uint64_t dr6, dr7, dr6_hw, dr7_hw;
 	} dbg_set;
-	void *xstate;                   /* x87/SSE/AVX save area (vmx/xstate.h) */
+	void *xstate; /* x87/SSE/AVX save area (vmx/xstate.h) */
 
-	uint32_t guest_debug;           /* KVM_GUESTDBG_* in force */
-	bool tf_by_debugger;            /* RFLAGS.TF is set for KVM_GUESTDBG_SINGLESTEP */
-	bool has_run;                   /* a VM entry succeeded once (kvm_vcpu_has_run) */
-	bool singlestep_exit;           /* an emulated instruction stepped: KVM_EXIT_DEBUG */
-	uint8_t bp_len;                 /* length of the INT3 that last exited */
+	uint32_t guest_debug; /* KVM_GUESTDBG_* in force */
+	bool tf_by_debugger;  /* RFLAGS.TF is set for KVM_GUESTDBG_SINGLESTEP */
+	bool has_run;	      /* a VM entry succeeded once (kvm_vcpu_has_run) */
+	bool singlestep_exit; /* an emulated instruction stepped: KVM_EXIT_DEBUG */
+	uint8_t bp_len;	      /* length of the INT3 that last exited */
 
-	struct cpuid_table cpuid;       /* KVM_SET_CPUID2; the supported set at first */
-	struct vcpu_msrs msrs;          /* other MSR state (vmx/msr.c, vcpu_msr_reset) */
+	struct cpuid_table cpuid; /* KVM_SET_CPUID2; the supported set at first */
+	struct vcpu_msrs msrs;	  /* other MSR state (vmx/msr.c, vcpu_msr_reset) */
 
-	volatile bool stop_request;     /* KVM_RUN returns KVM_EXIT_INTR */
-	uint64_t tsc_deadline;          /* 0, or stop once the TSC passes it (checked
-					 * before each entry; the preemption timer
-					 * makes sure entries keep coming) */
+	volatile bool stop_request; /* KVM_RUN returns KVM_EXIT_INTR */
+	uint64_t tsc_deadline;	    /* 0, or stop once the TSC passes it (checked
+				     * before each entry; the preemption timer
+				     * makes sure entries keep coming) */
 	uint64_t exit_counts[EXIT_REASON_MAX];
 };
 
@@ -200,24 +200,24 @@ int vcpu_set_cr4(struct vcpu *v, uint64_t val);
 void vcpu_set_proc_ctls(struct vcpu *v, uint32_t ctls);
 void vcpu_sync_long_mode(struct vcpu *v, uint64_t efer);
 
-#define INTR_INFO_VALID (1u << 31)
-#define INTR_INFO_DELIVER_ERROR (1u << 11)
-#define INTR_TYPE_EXT_INTR (0u << 8)
-#define INTR_TYPE_NMI (2u << 8)
-#define INTR_TYPE_HW_EXCEPTION (3u << 8)
-#define INTR_TYPE_SW_INTR (4u << 8)
+#define INTR_INFO_VALID		    (1u << 31)
+#define INTR_INFO_DELIVER_ERROR	    (1u << 11)
+#define INTR_TYPE_EXT_INTR	    (0u << 8)
+#define INTR_TYPE_NMI		    (2u << 8)
+#define INTR_TYPE_HW_EXCEPTION	    (3u << 8)
+#define INTR_TYPE_SW_INTR	    (4u << 8)
 #define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8)
-#define INTR_TYPE_SW_EXCEPTION (6u << 8)
-#define INTR_TYPE_MASK (7u << 8)
+#define INTR_TYPE_SW_EXCEPTION	    (6u << 8)
+#define INTR_TYPE_MASK		    (7u << 8)
 
-#define VEC_DE 0
-#define VEC_DB 1
+#define VEC_DE	0
+#define VEC_DB	1
 #define VEC_NMI 2
-#define VEC_BP 3
-#define VEC_UD 6
-#define VEC_DF 8
-#define VEC_GP 13
-#define VEC_PF 14
-#define VEC_MC 18
+#define VEC_BP	3
+#define VEC_UD	6
+#define VEC_DF	8
+#define VEC_GP	13
+#define VEC_PF	14
+#define VEC_MC	18
 
 #endif

@@ -112,13 +112,13 @@ static int slot_create(struct vm *vm, struct memslot *s,
 	}
 	ept_flush(&vm->ept);
 	*s = (struct memslot){
-		.used = true,
-		.flags = r->flags,
-		.gpa = r->guest_phys_addr,
-		.size = r->memory_size,
-		.hpa = hpa,
-		.user_addr = r->userspace_addr,
-		.hashes = phys_to_virt(hashes),
+	    .used = true,
+	    .flags = r->flags,
+	    .gpa = r->guest_phys_addr,
+	    .size = r->memory_size,
+	    .hpa = hpa,
+	    .user_addr = r->userspace_addr,
+	    .hashes = phys_to_virt(hashes),
 	};
 	return 0;
 }
@@ -154,7 +154,8 @@ static int slot_move(struct vm *vm, struct memslot *s, uint64_t gpa, uint32_t fl
 
 		if (back < 0)
 			log_err("vm %s: slot at 0x%llx cannot be mapped back (%d): unreachable "
-				"for the guest", vm->name, (unsigned long long)old, back);
+				"for the guest",
+				vm->name, (unsigned long long)old, back);
 		ept_prune(&vm->ept, gpa, s->size);
 		ept_flush(&vm->ept);
 		return rc;

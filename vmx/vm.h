@@ -17,16 +17,16 @@
 
 #define VM_MAX_SLOTS 8
 #define VM_MAX_VCPUS 4
-#define VM_NAME_MAX 32
+#define VM_NAME_MAX  32
 
 struct vcpu;
 
 struct memslot {
 	bool used;
-	uint32_t flags;      /* KVM_MEM_* */
+	uint32_t flags; /* KVM_MEM_* */
 	uint64_t gpa, size;
-	uint64_t hpa;        /* contiguous backing pages */
-	uint64_t user_addr;  /* the controller's view, echoed back */
+	uint64_t hpa;	    /* contiguous backing pages */
+	uint64_t user_addr; /* the controller's view, echoed back */
 	/*
 	 * Per page, vm_page_hash() of the remote controller's copy (see
 	 * MEM_CHANGED in abi/hvwire.h); 0 = all zero, as the slot starts.

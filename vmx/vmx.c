@@ -21,31 +21,31 @@ static uint64_t vmxon_region;
 
 /* SDM vol. 3C, 31.4 "VM Instruction Error Numbers". */
 static const char *const vmx_error_names[] = {
-	[1] = "VMCALL executed in VMX root operation",
-	[2] = "VMCLEAR with invalid physical address",
-	[3] = "VMCLEAR with VMXON pointer",
-	[4] = "VMLAUNCH with non-clear VMCS",
-	[5] = "VMRESUME with non-launched VMCS",
-	[6] = "VMRESUME after VMXOFF",
-	[7] = "VM entry with invalid control field(s)",
-	[8] = "VM entry with invalid host-state field(s)",
-	[9] = "VMPTRLD with invalid physical address",
-	[10] = "VMPTRLD with VMXON pointer",
-	[11] = "VMPTRLD with incorrect VMCS revision identifier",
-	[12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
-	[13] = "VMWRITE to read-only VMCS component",
-	[15] = "VMXON executed in VMX root operation",
-	[16] = "VM entry with invalid executive-VMCS pointer",
-	[17] = "VM entry with non-launched executive VMCS",
-	[18] = "VM entry with executive-VMCS pointer not VMXON pointer",
-	[19] = "VMCALL with non-clear VMCS",
-	[20] = "VMCALL with invalid VM-exit control fields",
-	[22] = "VMCALL with incorrect MSEG revision identifier",
-	[23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
-	[24] = "VMCALL with invalid SMM-monitor features",
-	[25] = "VM entry with invalid VM-execution control fields in executive VMCS",
-	[26] = "VM entry with events blocked by MOV SS",
-	[28] = "invalid operand to INVEPT/INVVPID",
+    [1] = "VMCALL executed in VMX root operation",
+    [2] = "VMCLEAR with invalid physical address",
+    [3] = "VMCLEAR with VMXON pointer",
+    [4] = "VMLAUNCH with non-clear VMCS",
+    [5] = "VMRESUME with non-launched VMCS",
+    [6] = "VMRESUME after VMXOFF",
+    [7] = "VM entry with invalid control field(s)",
+    [8] = "VM entry with invalid host-state field(s)",
+    [9] = "VMPTRLD with invalid physical address",
+    [10] = "VMPTRLD with VMXON pointer",
+    [11] = "VMPTRLD with incorrect VMCS revision identifier",
+    [12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+    [13] = "VMWRITE to read-only VMCS component",
+    [15] = "VMXON executed in VMX root operation",
+    [16] = "VM entry with invalid executive-VMCS pointer",
+    [17] = "VM entry with non-launched executive VMCS",
+    [18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+    [19] = "VMCALL with non-clear VMCS",
+    [20] = "VMCALL with invalid VM-exit control fields",
+    [22] = "VMCALL with incorrect MSEG revision identifier",
+    [23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
+    [24] = "VMCALL with invalid SMM-monitor features",
+    [25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+    [26] = "VM entry with events blocked by MOV SS",
+    [28] = "invalid operand to INVEPT/INVVPID",
 };
 
 const char *vmx_error_name(uint32_t err)
@@ -83,18 +83,18 @@ static void name_bits(char *buf, size_t len, uint32_t bits, const char *const *n
 }
 
 #define NAME_ROW(id, bit, name) [bit] = name,
-static const char *const pin_names[32] = { VMX_PIN_CONTROLS(NAME_ROW) };
-static const char *const proc_names[32] = { VMX_PROC_CONTROLS(NAME_ROW) };
-static const char *const proc2_names[32] = { VMX_PROC2_CONTROLS(NAME_ROW) };
-static const char *const exit_names[32] = { VMX_EXIT_CONTROLS(NAME_ROW) };
-static const char *const entry_names[32] = { VMX_ENTRY_CONTROLS(NAME_ROW) };
+static const char *const pin_names[32] = {VMX_PIN_CONTROLS(NAME_ROW)};
+static const char *const proc_names[32] = {VMX_PROC_CONTROLS(NAME_ROW)};
+static const char *const proc2_names[32] = {VMX_PROC2_CONTROLS(NAME_ROW)};
+static const char *const exit_names[32] = {VMX_EXIT_CONTROLS(NAME_ROW)};
+static const char *const entry_names[32] = {VMX_ENTRY_CONTROLS(NAME_ROW)};
 
 /*
  * One control field: the bits the CPU forces to 1, plus the required bits
  * (all must be allowed), plus the optional bits the CPU allows.
  */
-static int adjust(const char *what, struct vmx_ctl_msr cap, uint32_t required,
-		  uint32_t optional, const char *const *names, uint32_t *out)
+static int adjust(const char *what, struct vmx_ctl_msr cap, uint32_t required, uint32_t optional,
+		  const char *const *names, uint32_t *out)
 {
 	uint32_t missing = required & ~cap.may1;
 
@@ -116,25 +116,27 @@ static int negotiate_controls(void)
 	int bad = 0;
 
 	if (!c->has_proc2) {
-		log_err("vmx: secondary processor-based controls are required (EPT, unrestricted guest) but not offered");
+		log_err("vmx: secondary processor-based controls are required (EPT, unrestricted "
+			"guest) but not offered");
 		return -1;
 	}
 	bad |= adjust("pin-based", c->pin, VMX_PIN_EXT_INTR_EXITING | VMX_PIN_NMI_EXITING,
 		      VMX_PIN_VIRTUAL_NMIS | VMX_PIN_PREEMPTION_TIMER, pin_names, &v->pin);
 	bad |= adjust("processor-based", c->proc,
 		      VMX_PROC_HLT_EXITING | VMX_PROC_IO_BITMAPS | VMX_PROC_MSR_BITMAPS |
-			      VMX_PROC_SECONDARY_CONTROLS | VMX_PROC_TSC_OFFSETTING |
-			      /* CPUID hides MONITOR/MWAIT: they raise #UD (exit.c) */
-			      VMX_PROC_MWAIT_EXITING | VMX_PROC_MONITOR_EXITING |
-			      /* CR8 is per vCPU (no TPR shadow without a local APIC) */
-			      VMX_PROC_CR8_LOAD_EXITING | VMX_PROC_CR8_STORE_EXITING,
+			  VMX_PROC_SECONDARY_CONTROLS | VMX_PROC_TSC_OFFSETTING |
+			  /* CPUID hides MONITOR/MWAIT: they raise #UD (exit.c) */
+			  VMX_PROC_MWAIT_EXITING | VMX_PROC_MONITOR_EXITING |
+			  /* CR8 is per vCPU (no TPR shadow without a local APIC) */
+			  VMX_PROC_CR8_LOAD_EXITING | VMX_PROC_CR8_STORE_EXITING,
 		      0, proc_names, &v->proc);
-	bad |= adjust("secondary", c->proc2, VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST,
-		      VMX_PROC2_VPID | VMX_PROC2_RDTSCP | VMX_PROC2_INVPCID | VMX_PROC2_WBINVD_EXITING,
-		      proc2_names, &v->proc2);
+	bad |=
+	    adjust("secondary", c->proc2, VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST,
+		   VMX_PROC2_VPID | VMX_PROC2_RDTSCP | VMX_PROC2_INVPCID | VMX_PROC2_WBINVD_EXITING,
+		   proc2_names, &v->proc2);
 	bad |= adjust("VM-exit", c->exit,
 		      VMX_EXIT_HOST_ADDR_SPACE_SIZE | VMX_EXIT_SAVE_EFER | VMX_EXIT_LOAD_EFER |
-			      VMX_EXIT_SAVE_PAT | VMX_EXIT_LOAD_PAT | VMX_EXIT_SAVE_DEBUG_CONTROLS,
+			  VMX_EXIT_SAVE_PAT | VMX_EXIT_LOAD_PAT | VMX_EXIT_SAVE_DEBUG_CONTROLS,
 		      0, exit_names, &v->exit);
 	bad |= adjust("VM-entry", c->entry,
 		      VMX_ENTRY_LOAD_EFER | VMX_ENTRY_LOAD_PAT | VMX_ENTRY_LOAD_DEBUG_CONTROLS, 0,
@@ -144,13 +146,15 @@ static int negotiate_controls(void)
 	/* Windows are switched on only while an event waits for one. */
 	if (!(c->proc.may1 & VMX_PROC_INTR_WINDOW_EXITING) ||
 	    !(c->proc.may1 & VMX_PROC_NMI_WINDOW_EXITING)) {
-		log_err("vmx: interrupt-window and NMI-window exiting are required for event injection");
+		log_err("vmx: interrupt-window and NMI-window exiting are required for event "
+			"injection");
 		return -1;
 	}
 	/* EPT: 4-level walk, write-back tables, INVEPT. */
 	if (!(c->ept_vpid & VMX_CAP_EPT_PWL4) || !(c->ept_vpid & VMX_CAP_EPT_WB) ||
 	    !(c->ept_vpid & VMX_CAP_INVEPT)) {
-		log_err("vmx: EPT lacks a 4-level walk, write-back paging structures or INVEPT (caps 0x%llx)",
+		log_err("vmx: EPT lacks a 4-level walk, write-back paging structures or INVEPT "
+			"(caps 0x%llx)",
 			(unsigned long long)c->ept_vpid);
 		return -1;
 	}
@@ -159,7 +163,8 @@ static int negotiate_controls(void)
 		v->proc2 &= ~VMX_PROC2_VPID;
 	v->preemption_timer = v->pin & VMX_PIN_PREEMPTION_TIMER;
 	v->timer_rate = c->misc & 0x1f;
-	log_info("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x, VPID %s, preemption timer %s",
+	log_info("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x, VPID "
+		 "%s, preemption timer %s",
 		 v->pin, v->proc, v->proc2, v->exit, v->entry, v->vpid ? "on" : "off",
 		 v->preemption_timer ? "on" : "off");
 	return 0;
@@ -178,9 +183,10 @@ static int check_fixed_bits(void)
 	uint64_t bad4 = (~cr4 & vmx_caps.cr4_fixed0) | (cr4 & ~vmx_caps.cr4_fixed1);
 
 	if (bad0 || bad4) {
-		log_err("vmx: CR0=0x%llx CR4=0x%llx violate the VMX fixed bits (CR0 bits 0x%llx, CR4 bits 0x%llx)",
-			(unsigned long long)cr0, (unsigned long long)cr4,
-			(unsigned long long)bad0, (unsigned long long)bad4);
+		log_err("vmx: CR0=0x%llx CR4=0x%llx violate the VMX fixed bits (CR0 bits 0x%llx, "
+			"CR4 bits 0x%llx)",
+			(unsigned long long)cr0, (unsigned long long)cr4, (unsigned long long)bad0,
+			(unsigned long long)bad4);
 		return -1;
 	}
 	return 0;
@@ -218,11 +224,11 @@ int vmx_init(void)
 	return 0;
 }
 
-#define DUMP_ROW(name, enc) { #name, enc },
+#define DUMP_ROW(name, enc) {#name, enc},
 static const struct {
 	const char *name;
 	uint32_t enc;
-} vmcs_field_names[] = { VMCS_FIELDS(DUMP_ROW) };
+} vmcs_field_names[] = {VMCS_FIELDS(DUMP_ROW)};
 
 void vmcs_dump(void)
 {
@@ -232,6 +238,7 @@ void vmcs_dump(void)
 
 		if (vmcs_read_safe(vmcs_field_names[i].enc, &v))
 			continue;
-		console_printf("  %-28s %016llx\n", vmcs_field_names[i].name, (unsigned long long)v);
+		console_printf("  %-28s %016llx\n", vmcs_field_names[i].name,
+			       (unsigned long long)v);
 	}
 }

@@ -13,9 +13,9 @@ extern struct vmx_caps vmx_caps;
 /* Controls negotiated once at start-up (vmx_init) from the capability MSRs. */
 struct vmx_config {
 	uint32_t pin, proc, proc2, exit, entry;
-	bool vpid;            /* VPIDs tag guest TLB entries */
+	bool vpid; /* VPIDs tag guest TLB entries */
 	bool preemption_timer;
-	unsigned timer_rate;  /* the timer counts down every 2^rate TSC ticks */
+	unsigned timer_rate; /* the timer counts down every 2^rate TSC ticks */
 };
 
 extern struct vmx_config vmx_config;

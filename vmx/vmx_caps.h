@@ -23,11 +23,11 @@ struct vmx_ctl_msr {
 struct vmx_caps {
 	uint64_t basic, misc, vmcs_enum;
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
-	bool true_ctls;      /* BASIC[55]: the TRUE_* MSRs exist and rule */
+	bool true_ctls;				   /* BASIC[55]: the TRUE_* MSRs exist and rule */
 	struct vmx_ctl_msr pin, proc, exit, entry; /* TRUE_* where they exist */
 	bool has_proc2, has_proc3, has_ept_vpid, has_vmfunc;
 	struct vmx_ctl_msr proc2;
-	uint64_t proc3;      /* allowed-1 bits; all may be 0 */
+	uint64_t proc3; /* allowed-1 bits; all may be 0 */
 	uint64_t ept_vpid, vmfunc;
 };
 

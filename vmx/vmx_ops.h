@@ -21,15 +21,17 @@
 /* The SDM's name for a VM-instruction error number ("?" if unknown). */
 const char *vmx_error_name(uint32_t err);
 
-void vmx_fail(const char *insn, uint64_t operand, uint32_t err)
-	__attribute__((noreturn));
+void vmx_fail(const char *insn, uint64_t operand, uint32_t err) __attribute__((noreturn));
 
 /* VMfailValid (ZF=1): the error number is in the current VMCS. */
 static inline uint32_t vmx_read_error(void)
 {
 	uint64_t v = 0;
 
-	__asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"((uint64_t)VMCS_VM_INSTRUCTION_ERROR) : "cc");
+	__asm__ volatile("vmread %1, %0"
+			 : "=rm"(v)
+			 : "r"((uint64_t)VMCS_VM_INSTRUCTION_ERROR)
+			 : "cc");
 	return (uint32_t)v;
 }
 
@@ -41,21 +43,18 @@ static inline uint32_t vmx_result(uint8_t cf, uint8_t zf)
 	return zf ? vmx_read_error() : 0;
 }
 
-#define VMX_INSN_PA(name, mnemonic)                                         \
-	static inline uint32_t name##_safe(uint64_t pa)                    \
-	{                                                                   \
-		uint8_t cf, zf;                                             \
-		__asm__ volatile(mnemonic " %2"                             \
-				 : "=@ccc"(cf), "=@ccz"(zf)                 \
-				 : "m"(pa)                                  \
-				 : "memory");                               \
-		return vmx_result(cf, zf);                                  \
-	}                                                                   \
-	static inline void name(uint64_t pa)                               \
-	{                                                                   \
-		uint32_t err = name##_safe(pa);                             \
-		if (err)                                                    \
-			vmx_fail(mnemonic, pa, err);                        \
+#define VMX_INSN_PA(name, mnemonic)                                                                \
+	static inline uint32_t name##_safe(uint64_t pa)                                            \
+	{                                                                                          \
+		uint8_t cf, zf;                                                                    \
+		__asm__ volatile(mnemonic " %2" : "=@ccc"(cf), "=@ccz"(zf) : "m"(pa) : "memory");  \
+		return vmx_result(cf, zf);                                                         \
+	}                                                                                          \
+	static inline void name(uint64_t pa)                                                       \
+	{                                                                                          \
+		uint32_t err = name##_safe(pa);                                                    \
+		if (err)                                                                           \
+			vmx_fail(mnemonic, pa, err);                                               \
 	}
 VMX_INSN_PA(vmxon, "vmxon")
 VMX_INSN_PA(vmclear, "vmclear")
@@ -106,22 +105,54 @@ static inline void vmcs_write_checked(uint32_t enc, uint64_t val)
 
 /* Called (and so failing the link with its message) on a width mismatch. */
 extern void vmcs_field_width_mismatch(void)
-	__attribute__((error("VMCS field accessed with the wrong width")));
+    __attribute__((error("VMCS field accessed with the wrong width")));
 
-#define VMCS_CHECK_WIDTH(enc, w)                                            \
-	do {                                                                \
-		if (__builtin_constant_p(enc) && VMCS_WIDTH(enc) != (w))    \
-			vmcs_field_width_mismatch();                        \
+#define VMCS_CHECK_WIDTH(enc, w)                                                                   \
+	do {                                                                                       \
+		if (__builtin_constant_p(enc) && VMCS_WIDTH(enc) != (w))                           \
+			vmcs_field_width_mismatch();                                               \
 	} while (0)
 
-#define vmcs_read16(enc) ({ VMCS_CHECK_WIDTH(enc, VMCS_W16); (uint16_t)vmcs_read_checked(enc); })
-#define vmcs_read32(enc) ({ VMCS_CHECK_WIDTH(enc, VMCS_W32); (uint32_t)vmcs_read_checked(enc); })
-#define vmcs_read64(enc) ({ VMCS_CHECK_WIDTH(enc, VMCS_W64); vmcs_read_checked(enc); })
-#define vmcs_readl(enc)  ({ VMCS_CHECK_WIDTH(enc, VMCS_WNAT); vmcs_read_checked(enc); })
-#define vmcs_write16(enc, v) do { VMCS_CHECK_WIDTH(enc, VMCS_W16); vmcs_write_checked(enc, (uint16_t)(v)); } while (0)
-#define vmcs_write32(enc, v) do { VMCS_CHECK_WIDTH(enc, VMCS_W32); vmcs_write_checked(enc, (uint32_t)(v)); } while (0)
-#define vmcs_write64(enc, v) do { VMCS_CHECK_WIDTH(enc, VMCS_W64); vmcs_write_checked(enc, (uint64_t)(v)); } while (0)
-#define vmcs_writel(enc, v)  do { VMCS_CHECK_WIDTH(enc, VMCS_WNAT); vmcs_write_checked(enc, (uint64_t)(v)); } while (0)
+#define vmcs_read16(enc)                                                                           \
+	({                                                                                         \
+		VMCS_CHECK_WIDTH(enc, VMCS_W16);                                                   \
+		(uint16_t) vmcs_read_checked(enc);                                                 \
+	})
+#define vmcs_read32(enc)                                                                           \
+	({                                                                                         \
+		VMCS_CHECK_WIDTH(enc, VMCS_W32);                                                   \
+		(uint32_t) vmcs_read_checked(enc);                                                 \
+	})
+#define vmcs_read64(enc)                                                                           \
+	({                                                                                         \
+		VMCS_CHECK_WIDTH(enc, VMCS_W64);                                                   \
+		vmcs_read_checked(enc);                                                            \
+	})
+#define vmcs_readl(enc)                                                                            \
+	({                                                                                         \
+		VMCS_CHECK_WIDTH(enc, VMCS_WNAT);                                                  \
+		vmcs_read_checked(enc);                                                            \
+	})
+#define vmcs_write16(enc, v)                                                                       \
+	do {                                                                                       \
+		VMCS_CHECK_WIDTH(enc, VMCS_W16);                                                   \
+		vmcs_write_checked(enc, (uint16_t)(v));                                            \
+	} while (0)
+#define vmcs_write32(enc, v)                                                                       \
+	do {                                                                                       \
+		VMCS_CHECK_WIDTH(enc, VMCS_W32);                                                   \
+		vmcs_write_checked(enc, (uint32_t)(v));                                            \
+	} while (0)
+#define vmcs_write64(enc, v)                                                                       \
+	do {                                                                                       \
+		VMCS_CHECK_WIDTH(enc, VMCS_W64);                                                   \
+		vmcs_write_checked(enc, (uint64_t)(v));                                            \
+	} while (0)
+#define vmcs_writel(enc, v)                                                                        \
+	do {                                                                                       \
+		VMCS_CHECK_WIDTH(enc, VMCS_WNAT);                                                  \
+		vmcs_write_checked(enc, (uint64_t)(v));                                            \
+	} while (0)
 
 struct invept_desc {
 	uint64_t eptp, reserved;
@@ -131,26 +162,23 @@ struct invvpid_desc {
 	uint64_t vpid, gla;
 };
 
-#define INVEPT_SINGLE_CONTEXT 1
-#define INVEPT_ALL_CONTEXT 2
+#define INVEPT_SINGLE_CONTEXT  1
+#define INVEPT_ALL_CONTEXT     2
 #define INVVPID_SINGLE_CONTEXT 1
-#define INVVPID_ALL_CONTEXT 2
+#define INVVPID_ALL_CONTEXT    2
 
 static inline uint32_t invept_safe(uint64_t type, uint64_t eptp)
 {
-	struct invept_desc d = { eptp, 0 };
+	struct invept_desc d = {eptp, 0};
 	uint8_t cf, zf;
 
-	__asm__ volatile("invept %2, %3"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : "m"(d), "r"(type)
-			 : "memory");
+	__asm__ volatile("invept %2, %3" : "=@ccc"(cf), "=@ccz"(zf) : "m"(d), "r"(type) : "memory");
 	return vmx_result(cf, zf);
 }
 
 static inline uint32_t invvpid_safe(uint64_t type, uint16_t vpid)
 {
-	struct invvpid_desc d = { vpid, 0 };
+	struct invvpid_desc d = {vpid, 0};
 	uint8_t cf, zf;
 
 	__asm__ volatile("invvpid %2, %3"

@@ -8,25 +8,25 @@
 #include "vmx/xstate.h"
 
 /* The FXSAVE image (SDM Vol. 1, 10.5.1), also XSAVE's legacy region. */
-#define FX_FCW 0
-#define FX_FSW 2
-#define FX_FTW 4
-#define FX_FOP 6
-#define FX_FIP 8
-#define FX_FDP 16
-#define FX_MXCSR 24
+#define FX_FCW	      0
+#define FX_FSW	      2
+#define FX_FTW	      4
+#define FX_FOP	      6
+#define FX_FIP	      8
+#define FX_FDP	      16
+#define FX_MXCSR      24
 #define FX_MXCSR_MASK 28
-#define FX_ST0 32
-#define FX_XMM0 160
-#define FX_SIZE 512
-#define XSAVE_HEADER 512 /* XSTATE_BV, XCOMP_BV, reserved: 64 bytes */
-#define XSAVE_MIN (XSAVE_HEADER + 64)
+#define FX_ST0	      32
+#define FX_XMM0	      160
+#define FX_SIZE	      512
+#define XSAVE_HEADER  512 /* XSTATE_BV, XCOMP_BV, reserved: 64 bytes */
+#define XSAVE_MIN     (XSAVE_HEADER + 64)
 
-#define FCW_RESET 0x037f
-#define MXCSR_RESET 0x1f80
+#define FCW_RESET	   0x037f
+#define MXCSR_RESET	   0x1f80
 #define MXCSR_MASK_DEFAULT 0xffbf /* when FXSAVE stores a zero mask */
 
-#define CR4_OSFXSR (1ul << 9)
+#define CR4_OSFXSR     (1ul << 9)
 #define CR4_OSXMMEXCPT (1ul << 10)
 
 /*
@@ -84,7 +84,8 @@ void xstate_init(void)
 	memcpy(&mask, probe + FX_MXCSR_MASK, sizeof(mask));
 	if (mask)
 		mxcsr_mask = mask;
-	log_info("xstate: guest FPU state saved with %s, %zu-byte areas, XCR0 up to 0x%llx, MXCSR mask 0x%x",
+	log_info("xstate: guest FPU state saved with %s, %zu-byte areas, XCR0 up to 0x%llx, MXCSR "
+		 "mask 0x%x",
 		 use_xsave ? "XSAVE" : "FXSAVE", area_size, (unsigned long long)all_xcr0,
 		 mxcsr_mask);
 }

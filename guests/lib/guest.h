@@ -17,11 +17,11 @@
 #include "abi/hv_guest.h"
 #include "x86.h"
 
-#define __noreturn __attribute__((noreturn))
-#define __printf(a, b) __attribute__((format(printf, a, b)))
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define __noreturn	 __attribute__((noreturn))
+#define __printf(a, b)	 __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
 #define __stringify_1(x) #x
-#define __stringify(x) __stringify_1(x)
+#define __stringify(x)	 __stringify_1(x)
 
 /* The program's entry point. */
 void guest_main(void);
@@ -65,7 +65,7 @@ void done_with(uint32_t result) __noreturn;
 struct trap_record {
 	int vector;
 	uint32_t error_code; /* 0 for vectors without one */
-	uint32_t eip;        /* as pushed: the faulting instruction, after it for traps */
+	uint32_t eip;	     /* as pushed: the faulting instruction, after it for traps */
 	uint32_t cs;
 	uint32_t eflags;
 	uint32_t cr2; /* read in the handler for #PF, else 0 */
@@ -99,20 +99,20 @@ bool expect_no_exception(const char *name, void (*fn)(void *), void *arg);
  * label name##_end: the addresses an exception must report (a fault the
  * former, a trap the latter). Both strings may clobber EAX, ECX and EDX only.
  */
-#define GUEST_INSN(name, setup, insn)                                                  \
-	void name(void *);                                                             \
-	extern const char name##_at[], name##_end[];                                   \
-	asm(".pushsection .text\n"                                                     \
-	    ".globl " #name ", " #name "_at, " #name "_end\n"                          \
-	    ".type " #name ", @function\n" #name ":\n\t" setup "\n" #name "_at:\n\t" insn \
-	    "\n" #name "_end:\n\tret\n"                                                \
-	    ".size " #name ", . - " #name "\n"                                         \
+#define GUEST_INSN(name, setup, insn)                                                              \
+	void name(void *);                                                                         \
+	extern const char name##_at[], name##_end[];                                               \
+	asm(".pushsection .text\n"                                                                 \
+	    ".globl " #name ", " #name "_at, " #name "_end\n"                                      \
+	    ".type " #name ", @function\n" #name ":\n\t" setup "\n" #name "_at:\n\t" insn          \
+	    "\n" #name "_end:\n\tret\n"                                                            \
+	    ".size " #name ", . - " #name "\n"                                                     \
 	    ".popsection")
 
 /* ---- entry state and multiboot ------------------------------------------ */
 
 #define MB1_BOOTLOADER_MAGIC 0x2badb002u
-#define MB1_INFO_MEMORY      (1u << 0)
+#define MB1_INFO_MEMORY	     (1u << 0)
 #define MB1_INFO_CMDLINE     (1u << 2)
 
 struct mb1_info {

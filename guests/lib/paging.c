@@ -9,7 +9,7 @@
  */
 #include "guest.h"
 
-#define PAGE_SIZE 4096u
+#define PAGE_SIZE  4096u
 #define PT_ENTRIES 1024u
 
 static uint32_t page_dir[PT_ENTRIES] __attribute__((aligned(PAGE_SIZE)));

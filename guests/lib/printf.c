@@ -19,8 +19,7 @@ static void emit(struct sink *s, char c)
 	s->len++;
 }
 
-static void emit_padded(struct sink *s, const char *str, size_t n, int width, bool left,
-			char pad)
+static void emit_padded(struct sink *s, const char *str, size_t n, int width, bool left, char pad)
 {
 	int fill = width > (int)n ? width - (int)n : 0;
 
@@ -152,7 +151,7 @@ static int format(struct sink *s, const char *fmt, va_list ap)
 
 int vprintf(const char *fmt, va_list ap)
 {
-	struct sink s = { 0 };
+	struct sink s = {0};
 
 	return format(&s, fmt, ap);
 }
@@ -170,7 +169,7 @@ int printf(const char *fmt, ...)
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct sink s = { .buf = buf, .size = size };
+	struct sink s = {.buf = buf, .size = size};
 	int n = format(&s, fmt, ap);
 
 	if (size)

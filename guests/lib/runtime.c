@@ -25,7 +25,7 @@ struct table_desc {
 	uint32_t base;
 } __attribute__((packed));
 
-#define IDT_VECTORS       32
+#define IDT_VECTORS	  32
 #define GATE_INTERRUPT_32 0x8e /* present, DPL 0, 32-bit interrupt gate */
 
 extern const uint32_t trap_stubs[IDT_VECTORS];
@@ -36,12 +36,12 @@ void guest_start(void) __noreturn;
 
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(8)));
 
-struct trap_record last_trap = { .vector = NO_EXCEPTION };
+struct trap_record last_trap = {.vector = NO_EXCEPTION};
 unsigned guest_passed, guest_failed;
 
 static const char *const vector_names[IDT_VECTORS] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
-	"#NP", "#SS", "#GP", "#PF", "15",  "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
+    "#NP", "#SS", "#GP", "#PF", "15",  "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
 static const char *vector_name(int v)
@@ -53,7 +53,7 @@ static const char *vector_name(int v)
 
 static void idt_init(void)
 {
-	struct table_desc d = { .limit = sizeof(idt) - 1, .base = (uint32_t)idt };
+	struct table_desc d = {.limit = sizeof(idt) - 1, .base = (uint32_t)idt};
 
 	for (int i = 0; i < IDT_VECTORS; i++) {
 		idt[i].offset_lo = trap_stubs[i] & 0xffff;

@@ -2,7 +2,7 @@
 /* COM1 output, polled like on hardware: wait for THR empty, then write. */
 #include "guest.h"
 
-#define COM1 HV_GUEST_COM1_PORT
+#define COM1	 HV_GUEST_COM1_PORT
 #define UART_THR 0
 #define UART_IER 1
 #define UART_FCR 2
@@ -13,7 +13,7 @@
 #define UART_DLM 1
 
 #define LCR_DLAB   0x80
-#define LCR_8N1    0x03
+#define LCR_8N1	   0x03
 #define LSR_THRE   0x20
 #define SPIN_LIMIT 1000000 /* a UART that never drains must not hang the test */
 

@@ -18,9 +18,9 @@
 #define CR0_CD (1u << 30)
 #define CR0_PG (1u << 31)
 
-#define CR4_PSE    (1u << 4)
-#define CR4_PAE    (1u << 5)
-#define CR4_PGE    (1u << 7)
+#define CR4_PSE	   (1u << 4)
+#define CR4_PAE	   (1u << 5)
+#define CR4_PGE	   (1u << 7)
 #define CR4_OSFXSR (1u << 9)
 #define CR4_VMXE   (1u << 13)
 
@@ -28,12 +28,12 @@
 #define EFLAGS_IF (1u << 9)
 #define EFLAGS_VM (1u << 17)
 
-#define MSR_IA32_TSC           0x10u
-#define MSR_IA32_SYSENTER_CS   0x174u
-#define MSR_IA32_SYSENTER_ESP  0x175u
-#define MSR_IA32_SYSENTER_EIP  0x176u
-#define MSR_IA32_PAT           0x277u
-#define MSR_EFER               0xc0000080u
+#define MSR_IA32_TSC	      0x10u
+#define MSR_IA32_SYSENTER_CS  0x174u
+#define MSR_IA32_SYSENTER_ESP 0x175u
+#define MSR_IA32_SYSENTER_EIP 0x176u
+#define MSR_IA32_PAT	      0x277u
+#define MSR_EFER	      0xc0000080u
 
 #define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)
@@ -41,18 +41,18 @@
 #define EFER_NXE (1u << 11)
 
 /* CPUID feature bits used by the tests. */
-#define CPUID1_ECX_VMX        (1u << 5)
+#define CPUID1_ECX_VMX	      (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUID1_EDX_PSE        (1u << 3)
-#define CPUID1_EDX_TSC        (1u << 4)
-#define CPUID1_EDX_MSR        (1u << 5)
-#define CPUID1_EDX_PAE        (1u << 6)
-#define CPUID1_EDX_PGE        (1u << 13)
-#define CPUID1_EDX_PAT        (1u << 16)
-#define CPUID1_EDX_FXSR       (1u << 24)
-#define CPUID1_EDX_SSE2       (1u << 26)
-#define CPUID81_EDX_NX        (1u << 20)
-#define CPUID81_EDX_LM        (1u << 29)
+#define CPUID1_EDX_PSE	      (1u << 3)
+#define CPUID1_EDX_TSC	      (1u << 4)
+#define CPUID1_EDX_MSR	      (1u << 5)
+#define CPUID1_EDX_PAE	      (1u << 6)
+#define CPUID1_EDX_PGE	      (1u << 13)
+#define CPUID1_EDX_PAT	      (1u << 16)
+#define CPUID1_EDX_FXSR	      (1u << 24)
+#define CPUID1_EDX_SSE2	      (1u << 26)
+#define CPUID81_EDX_NX	      (1u << 20)
+#define CPUID81_EDX_LM	      (1u << 29)
 
 /* Exception vectors. */
 #define VEC_DE 0
@@ -65,11 +65,11 @@
 #define VEC_PF 14
 
 /* Selectors of the runtime's GDT (guests/lib/crt0.S). */
-#define SEL_CODE32 0x08
-#define SEL_DATA32 0x10
-#define SEL_CODE64 0x18
+#define SEL_CODE32     0x08
+#define SEL_DATA32     0x10
+#define SEL_CODE64     0x18
 #define SEL_NOTPRESENT 0x20 /* a data segment with P=0 (for #NP) */
-#define GDT_ENTRIES 5
+#define GDT_ENTRIES    5
 
 struct cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;
@@ -95,8 +95,7 @@ static inline uint64_t rdmsr(uint32_t msr)
 
 static inline void wrmsr(uint32_t msr, uint64_t val)
 {
-	asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
-		     : "memory");
+	asm volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)) : "memory");
 }
 
 static inline uint64_t rdtsc(void)
@@ -249,10 +248,7 @@ static inline long vmcall4(uint32_t nr, uint32_t a0, uint32_t a1, uint32_t a2, u
 {
 	long ret;
 
-	asm volatile("vmcall"
-		     : "=a"(ret)
-		     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3)
-		     : "memory");
+	asm volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3) : "memory");
 	return ret;
 }
 

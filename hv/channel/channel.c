@@ -38,11 +38,11 @@
 #include "vmx/vmx.h"
 
 /* > 11 s of 115200 baud: all a controller can send while a 64 KiB answer goes out. */
-#define RING_SIZE (128u * 1024)
-#define COM1_PORT 0x3f8
-#define COM2_PORT 0x2f8
-#define COM1_IRQ 4
-#define COM2_IRQ 3
+#define RING_SIZE	  (128u * 1024)
+#define COM1_PORT	  0x3f8
+#define COM2_PORT	  0x2f8
+#define COM1_IRQ	  4
+#define COM2_IRQ	  3
 #define HV_VERSION_STRING "hv 0.4"
 /* A partial frame with no new byte for this long is line noise. */
 #define IDLE_RESYNC_TICKS 200 /* ms at the 1 kHz tick */
@@ -180,9 +180,9 @@ static bool virtio_link_init(void)
  */
 struct qframe {
 	bool used;
-	bool run_safe;	/* may be served while a vCPU runs (channel.h) */
-	bool is_run;	/* KVM_RUN of vcpu (vm, vcpu) */
-	bool kicked;	/* a KICK came for it while it waited: it returns -EINTR */
+	bool run_safe; /* may be served while a vCPU runs (channel.h) */
+	bool is_run;   /* KVM_RUN of vcpu (vm, vcpu) */
+	bool kicked;   /* a KICK came for it while it waited: it returns -EINTR */
 	uint8_t type;
 	uint32_t seq, len;
 	uint32_t vm, vcpu;
@@ -191,9 +191,9 @@ struct qframe {
 };
 
 static struct qframe queue[CHANNEL_QUEUE_FRAMES];
-static unsigned queue_slots;	/* slots with storage */
+static unsigned queue_slots; /* slots with storage */
 static uint64_t queue_order;
-static struct qframe *serving;	/* the queued frame being served, or NULL */
+static struct qframe *serving; /* the queued frame being served, or NULL */
 static uint64_t queued_total, busy_total;
 
 static void queue_init(void)
@@ -261,8 +261,8 @@ static struct qframe *queue_oldest(bool in_run)
 static struct qframe *queued_run(uint32_t vm, uint32_t vcpu)
 {
 	for (unsigned i = 0; i < queue_slots; i++)
-		if (queue[i].used && queue[i].is_run && &queue[i] != serving &&
-		    queue[i].vm == vm && queue[i].vcpu == vcpu)
+		if (queue[i].used && queue[i].is_run && &queue[i] != serving && queue[i].vm == vm &&
+		    queue[i].vcpu == vcpu)
 			return &queue[i];
 	return NULL;
 }
@@ -325,7 +325,8 @@ static void flush_urgent(void)
 static void answer_busy(const struct hvw_frame *f)
 {
 	busy_total++;
-	log_warn_ratelimited("hv: channel: seq %u (%s) during a run: the request queue is full (%u); answered -EBUSY",
+	log_warn_ratelimited("hv: channel: seq %u (%s) during a run: the request queue is full "
+			     "(%u); answered -EBUSY",
 			     f->seq, hvw_type_name(f->type), queue_slots);
 	if (n_urgent == URGENT_MAX) {
 		urgent_lost++;
@@ -409,7 +410,7 @@ static bool idle_resync(void)
 
 /* ---- during a run ---- */
 
-static struct vcpu *running;	/* the vCPU of the KVM_RUN in progress, or NULL */
+static struct vcpu *running; /* the vCPU of the KVM_RUN in progress, or NULL */
 static uint32_t running_vm;
 
 static struct vcpu *find_vcpu(uint32_t vm_handle, uint32_t id)
@@ -441,11 +442,13 @@ static bool kick(const struct hvw_frame *f, const char **why)
 		log_debug("hv: channel: KICK vm %u vcpu %u: stopping its run", k.vm, k.vcpu);
 	} else if ((q = queued_run(k.vm, k.vcpu)) != NULL) {
 		q->kicked = true;
-		log_debug("hv: channel: KICK vm %u vcpu %u: its queued KVM_RUN (seq %u) will return -EINTR",
+		log_debug("hv: channel: KICK vm %u vcpu %u: its queued KVM_RUN (seq %u) will "
+			  "return -EINTR",
 			  k.vm, k.vcpu, q->seq);
 	} else if (!find_vcpu(k.vm, k.vcpu)) {
-		log_warn_ratelimited("hv: channel: KICK for vm %u vcpu %u, which does not exist; ignored",
-				     k.vm, k.vcpu);
+		log_warn_ratelimited(
+		    "hv: channel: KICK for vm %u vcpu %u, which does not exist; ignored", k.vm,
+		    k.vcpu);
 	} else {
 		log_debug("hv: channel: KICK vm %u vcpu %u outside its KVM_RUN; ignored", k.vm,
 			  k.vcpu);
@@ -464,8 +467,8 @@ static void during_run(const struct hvw_frame *f)
 	case HVW_KICK:
 		/* No answer from interrupt context: a bad KICK gets a log line. */
 		if (!kick(f, &why))
-			log_warn_ratelimited("hv: channel: %s (%u bytes) during a run; ignored", why,
-					     f->len);
+			log_warn_ratelimited("hv: channel: %s (%u bytes) during a run; ignored",
+					     why, f->len);
 		return;
 	case HVW_HELLO_REQ:
 		/*
@@ -474,7 +477,8 @@ static void during_run(const struct hvw_frame *f)
 		 * holding the line for ever; the HELLO is answered after it.
 		 */
 		running->stop_request = true;
-		log_info_ratelimited("hv: channel: HELLO during the KVM_RUN of vm %u vcpu %d: a new controller; the run is stopped",
+		log_info_ratelimited("hv: channel: HELLO during the KVM_RUN of vm %u vcpu %d: a "
+				     "new controller; the run is stopped",
 				     running_vm, running->id);
 		break;
 	case HVW_CLOSE:
@@ -488,7 +492,8 @@ static void during_run(const struct hvw_frame *f)
 		return answer_busy(f);
 	if (stop) {
 		running->stop_request = true;
-		log_info_ratelimited("hv: channel: CLOSE of vm %u during the KVM_RUN of its vcpu %d: the run is stopped",
+		log_info_ratelimited("hv: channel: CLOSE of vm %u during the KVM_RUN of its vcpu "
+				     "%d: the run is stopped",
 				     running_vm, running->id);
 	}
 }
@@ -541,7 +546,7 @@ static void send_error(uint32_t seq, int err, const char *text)
 
 static void send_result(uint32_t seq, int64_t result, const void *out, uint32_t len)
 {
-	struct hvw_ioctl_resp r = { .result = result, .arg = out, .arg_len = len };
+	struct hvw_ioctl_resp r = {.result = result, .arg = out, .arg_len = len};
 
 	send(hvw_encode_ioctl_resp(tx, sizeof(tx), seq, &r));
 }
@@ -549,7 +554,7 @@ static void send_result(uint32_t seq, int64_t result, const void *out, uint32_t 
 static void do_hello(const struct hvw_frame *f)
 {
 	struct hvw_hello_req req;
-	struct hvw_hello_resp resp = { 0 };
+	struct hvw_hello_resp resp = {0};
 	struct cpuid_regs v = cpuid(0, 0);
 	char vendor[13];
 	int ver;
@@ -634,8 +639,9 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 	if (compact) {
 		rc = hvr_apply_request(run, VCPU_RUN_PAGES * PAGE_SIZE, arg, len, &flags);
 		if (rc < 0)
-			log_warn_ratelimited("hv: channel: seq %u malformed compact KVM_RUN for vm %u vcpu %u",
-					     seq, h->vm, h->vcpu);
+			log_warn_ratelimited(
+			    "hv: channel: seq %u malformed compact KVM_RUN for vm %u vcpu %u", seq,
+			    h->vm, h->vcpu);
 		else
 			memcpy(&base, &run->s.hv, sizeof(base));
 	} else {
@@ -832,8 +838,8 @@ static void do_mem_changed(const struct hvw_frame *f)
 		}
 		cur += PAGE_SIZE;
 	}
-	log_debug("hv: channel: MEM_CHANGED vm %u 0x%llx+0x%llx: %u pages scanned, %u sent",
-		  r.vm, (unsigned long long)r.gpa, (unsigned long long)r.len, scanned, count);
+	log_debug("hv: channel: MEM_CHANGED vm %u 0x%llx+0x%llx: %u pages scanned, %u sent", r.vm,
+		  (unsigned long long)r.gpa, (unsigned long long)r.len, scanned, count);
 	/* next == end (0 past 2^64) when the range is done. */
 	hvw_mem_changed_put_head(tx + HVW_HDR_LEN, cur == end ? r.gpa + r.len : cur, count);
 	send(hvw_encode(tx, sizeof(tx), HVW_MEM_CHANGED_RESP, f->seq, tx + HVW_HDR_LEN, used));
@@ -961,7 +967,8 @@ void channel_serve(void)
 			__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
 	link.flush(); /* the POWER_OFF answer must leave before we quit */
-	log_info("hv: channel: %llu requests were queued during runs, %llu answered -EBUSY; %llu bytes received while answers went out",
+	log_info("hv: channel: %llu requests were queued during runs, %llu answered -EBUSY; %llu "
+		 "bytes received while answers went out",
 		 (unsigned long long)queued_total, (unsigned long long)busy_total,
 		 (unsigned long long)drained_while_sending);
 	hv_power_off();

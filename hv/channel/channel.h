@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The controller channel: frames of abi/hvwire.h over a link, a 16550 UART
- * (channel=com2 by default) or a virtio-console (channel=virtio). Requests go to the KVM API (hv/kvm/kvm_api.c),
- * guest memory reads/writes to the VM's slots; each gets one response.
+ * (channel=com2 by default) or a virtio-console (channel=virtio). Requests go to the KVM API
+ * (hv/kvm/kvm_api.c), guest memory reads/writes to the VM's slots; each gets one response.
  *
  * The channel always answers. While a KVM_RUN is in progress (the serve
  * loop is inside vcpu_run()), what arrives is still decoded, from the

@@ -22,7 +22,7 @@
 
 /* Upstream's three sets and this hypervisor's extension sets (abi/kvm_x86.h). */
 #define KVM_SYNC_SUPPORTED                                                                         \
-	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS | HV_SYNC_X86_DEBUGREGS |   \
+	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS | HV_SYNC_X86_DEBUGREGS |    \
 	 HV_SYNC_X86_FPU | HV_SYNC_X86_MSRS)
 #define VCPU_MMAP_SIZE (VCPU_RUN_PAGES * 4096)
 
@@ -337,7 +337,7 @@ static long vcpu_ioctl_run(struct ioctl_ctx *c)
 	struct kvm_run *run = v->run;
 	uint64_t dirty = *(volatile uint64_t *)&run->kvm_dirty_regs;
 	uint64_t valid = *(volatile uint64_t *)&run->kvm_valid_regs;
-	struct hv_sync_msrs msrs = { .nmsrs = 0 };
+	struct hv_sync_msrs msrs = {.nmsrs = 0};
 	bool msrs_ok = false;
 	long rc = 0;
 
@@ -534,41 +534,41 @@ static long vcpu_ioctl_guest_debug(struct ioctl_ctx *c)
 /* ---- tables ------------------------------------------------------------ */
 
 static const struct ioctl_row system_ioctls[] = {
-	{ .nr = KVM_GET_API_VERSION, .fn = sys_api_version },
-	{ .nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension },
-	{ .nr = KVM_GET_VCPU_MMAP_SIZE, .fn = sys_vcpu_mmap_size },
-	{ .nr = KVM_CREATE_VM, .fn = sys_create_vm },
-	{ .nr = KVM_GET_MSR_INDEX_LIST, .fn = sys_msr_index_list },
-	{ .nr = KVM_GET_SUPPORTED_CPUID, .fn = sys_supported_cpuid },
+    {.nr = KVM_GET_API_VERSION, .fn = sys_api_version},
+    {.nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension},
+    {.nr = KVM_GET_VCPU_MMAP_SIZE, .fn = sys_vcpu_mmap_size},
+    {.nr = KVM_CREATE_VM, .fn = sys_create_vm},
+    {.nr = KVM_GET_MSR_INDEX_LIST, .fn = sys_msr_index_list},
+    {.nr = KVM_GET_SUPPORTED_CPUID, .fn = sys_supported_cpuid},
 };
 
 static const struct ioctl_row vm_ioctls[] = {
-	{ .nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension },
-	{ .nr = KVM_SET_USER_MEMORY_REGION, .fn = vm_set_region },
-	{ .nr = KVM_CREATE_VCPU, .fn = vm_create_vcpu },
-	{ .nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap },
+    {.nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension},
+    {.nr = KVM_SET_USER_MEMORY_REGION, .fn = vm_set_region},
+    {.nr = KVM_CREATE_VCPU, .fn = vm_create_vcpu},
+    {.nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap},
 };
 
 static const struct ioctl_row vcpu_ioctls[] = {
-	{ .nr = KVM_RUN, .fn = vcpu_ioctl_run },
-	{ .nr = KVM_GET_REGS, .fn = vcpu_ioctl_get_regs },
-	{ .nr = KVM_SET_REGS, .fn = vcpu_ioctl_set_regs },
-	{ .nr = KVM_GET_SREGS, .fn = vcpu_ioctl_get_sregs },
-	{ .nr = KVM_SET_SREGS, .fn = vcpu_ioctl_set_sregs },
-	{ .nr = KVM_INTERRUPT, .fn = vcpu_ioctl_interrupt },
-	{ .nr = KVM_NMI, .fn = vcpu_ioctl_nmi },
-	{ .nr = KVM_SET_GUEST_DEBUG, .fn = vcpu_ioctl_guest_debug },
-	{ .nr = KVM_GET_MSRS, .fn = vcpu_ioctl_get_msrs },
-	{ .nr = KVM_SET_MSRS, .fn = vcpu_ioctl_set_msrs },
-	{ .nr = KVM_SET_CPUID2, .fn = vcpu_ioctl_set_cpuid2 },
-	{ .nr = KVM_GET_CPUID2, .fn = vcpu_ioctl_get_cpuid2 },
-	{ .nr = KVM_GET_FPU, .fn = vcpu_ioctl_get_fpu },
-	{ .nr = KVM_SET_FPU, .fn = vcpu_ioctl_set_fpu },
-	{ .nr = KVM_GET_DEBUGREGS, .fn = vcpu_ioctl_get_debugregs },
-	{ .nr = KVM_SET_DEBUGREGS, .fn = vcpu_ioctl_set_debugregs },
-	{ .nr = KVM_GET_VCPU_EVENTS, .fn = vcpu_ioctl_get_events },
-	{ .nr = KVM_SET_VCPU_EVENTS, .fn = vcpu_ioctl_set_events },
-	{ .nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap },
+    {.nr = KVM_RUN, .fn = vcpu_ioctl_run},
+    {.nr = KVM_GET_REGS, .fn = vcpu_ioctl_get_regs},
+    {.nr = KVM_SET_REGS, .fn = vcpu_ioctl_set_regs},
+    {.nr = KVM_GET_SREGS, .fn = vcpu_ioctl_get_sregs},
+    {.nr = KVM_SET_SREGS, .fn = vcpu_ioctl_set_sregs},
+    {.nr = KVM_INTERRUPT, .fn = vcpu_ioctl_interrupt},
+    {.nr = KVM_NMI, .fn = vcpu_ioctl_nmi},
+    {.nr = KVM_SET_GUEST_DEBUG, .fn = vcpu_ioctl_guest_debug},
+    {.nr = KVM_GET_MSRS, .fn = vcpu_ioctl_get_msrs},
+    {.nr = KVM_SET_MSRS, .fn = vcpu_ioctl_set_msrs},
+    {.nr = KVM_SET_CPUID2, .fn = vcpu_ioctl_set_cpuid2},
+    {.nr = KVM_GET_CPUID2, .fn = vcpu_ioctl_get_cpuid2},
+    {.nr = KVM_GET_FPU, .fn = vcpu_ioctl_get_fpu},
+    {.nr = KVM_SET_FPU, .fn = vcpu_ioctl_set_fpu},
+    {.nr = KVM_GET_DEBUGREGS, .fn = vcpu_ioctl_get_debugregs},
+    {.nr = KVM_SET_DEBUGREGS, .fn = vcpu_ioctl_set_debugregs},
+    {.nr = KVM_GET_VCPU_EVENTS, .fn = vcpu_ioctl_get_events},
+    {.nr = KVM_SET_VCPU_EVENTS, .fn = vcpu_ioctl_set_events},
+    {.nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap},
 };
 
 #define ROWS(t) t, sizeof(t) / sizeof(t[0])
@@ -613,10 +613,10 @@ int kvm_api_destroy_vm(uint32_t h)
 	return 0;
 }
 
-long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned long nr,
-		   void *arg, size_t arg_len)
+long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned long nr, void *arg,
+		   size_t arg_len)
 {
-	struct ioctl_ctx c = { .arg = arg, .arg_len = arg_len };
+	struct ioctl_ctx c = {.arg = arg, .arg_len = arg_len};
 	const struct kvm_ioctl_desc *d = kvm_ioctl_find(nr);
 	const struct ioctl_row *row;
 	unsigned int fd_kind;

@@ -33,8 +33,8 @@ struct kvm_run;
  * it as an 8-byte value, or 0 when arg_len is 0. Returns >= 0, or a
  * negative Linux errno exactly as ioctl(2) would report it.
  */
-long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned long nr,
-		   void *arg, size_t arg_len);
+long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned long nr, void *arg,
+		   size_t arg_len);
 
 /* Closing a VM handle: the VM, its vCPUs and memory go away. */
 int kvm_api_destroy_vm(uint32_t vm);

@@ -13,11 +13,11 @@
 #include "hv/lib/log.h"
 
 /* Longest piece of a bad word quoted back in a warning. */
-#define ECHO_MAX	64
+#define ECHO_MAX 64
 
 /* Highest port a 16550 may start at: it decodes 8 consecutive ports. */
-#define UART_PORT_MAX	0xfff8u
-#define UART_PORT_SPAN	8u
+#define UART_PORT_MAX  0xfff8u
+#define UART_PORT_SPAN 8u
 
 struct keyword {
 	const char *word;
@@ -30,9 +30,9 @@ struct opt_row {
 	bool (*parse)(struct hv_options *o, const char *v, size_t len);
 	size_t off;
 	size_t size;
-	const char *syntax;	/* accepted values, quoted in warnings */
-	const char *dflt;	/* parsed by options_defaults() */
-	bool secret;		/* never echo the value */
+	const char *syntax; /* accepted values, quoted in warnings */
+	const char *dflt;   /* parsed by options_defaults() */
+	bool secret;	    /* never echo the value */
 	const char *help;
 };
 
@@ -52,8 +52,7 @@ static bool word_eq(const char *v, size_t len, const char *word)
 	return word[len] == '\0';
 }
 
-static bool match_keyword(const struct keyword *kw, size_t n, const char *v,
-			  size_t len, int *out)
+static bool match_keyword(const struct keyword *kw, size_t n, const char *v, size_t len, int *out)
 {
 	size_t i;
 
@@ -87,8 +86,7 @@ static int hex_digit(char c)
 }
 
 /* Digits only, no sign, value <= max; stops overflow before it happens. */
-static bool parse_uint(const char *v, size_t len, unsigned base,
-		       uint32_t max, uint32_t *out)
+static bool parse_uint(const char *v, size_t len, unsigned base, uint32_t max, uint32_t *out)
 {
 	uint32_t val = 0;
 	size_t i;
@@ -109,10 +107,10 @@ static bool parse_uint(const char *v, size_t len, unsigned base,
 }
 
 static const struct keyword com_ports[] = {
-	{ "com1", HV_COM1_PORT },
-	{ "com2", HV_COM2_PORT },
-	{ "com3", HV_COM3_PORT },
-	{ "com4", HV_COM4_PORT },
+    {"com1", HV_COM1_PORT},
+    {"com2", HV_COM2_PORT},
+    {"com3", HV_COM3_PORT},
+    {"com4", HV_COM4_PORT},
 };
 
 /* com1..com4 or 0x<hex>, a port a UART's 8 registers fit behind. */
@@ -143,9 +141,8 @@ static bool parse_console(struct hv_options *o, const char *v, size_t len)
 		return false;
 	if (comma) {
 		/* The UART divides its base rate by an integer divisor. */
-		if (!parse_uint(comma + 1, len - plen - 1, 10,
-				HV_UART_BASE_BAUD, &baud) ||
-		    !baud || HV_UART_BASE_BAUD % baud)
+		if (!parse_uint(comma + 1, len - plen - 1, 10, HV_UART_BASE_BAUD, &baud) || !baud ||
+		    HV_UART_BASE_BAUD % baud)
 			return false;
 	}
 	o->console.baud = baud;
@@ -153,10 +150,10 @@ static bool parse_console(struct hv_options *o, const char *v, size_t len)
 }
 
 static const struct keyword loglevels[] = {
-	{ "error", LOG_ERROR },
-	{ "warn", LOG_WARN },
-	{ "info", LOG_INFO },
-	{ "debug", LOG_DEBUG },
+    {"error", LOG_ERROR},
+    {"warn", LOG_WARN},
+    {"info", LOG_INFO},
+    {"debug", LOG_DEBUG},
 };
 
 static bool parse_loglevel(struct hv_options *o, const char *v, size_t len)
@@ -184,8 +181,7 @@ static bool parse_channel(struct hv_options *o, const char *v, size_t len)
 	return parse_port(v, len, &o->channel.port);
 }
 
-static bool parse_channel_key(struct hv_options *o, const char *v,
-			      size_t len)
+static bool parse_channel_key(struct hv_options *o, const char *v, size_t len)
 {
 	struct hv_key_opt *k = &o->channel_key;
 	size_t i;
@@ -193,9 +189,8 @@ static bool parse_channel_key(struct hv_options *o, const char *v,
 
 	memset(k, 0, sizeof(*k));
 	if (!len)
-		return true;	/* explicitly no key */
-	if (len % 2 || len < 2 * HV_CHANNEL_KEY_MIN ||
-	    len > 2 * HV_CHANNEL_KEY_MAX)
+		return true; /* explicitly no key */
+	if (len % 2 || len < 2 * HV_CHANNEL_KEY_MIN || len > 2 * HV_CHANNEL_KEY_MAX)
 		return false;
 	for (i = 0; i < len / 2; i++) {
 		hi = hex_digit(v[2 * i]);
@@ -211,8 +206,8 @@ static bool parse_channel_key(struct hv_options *o, const char *v,
 }
 
 static const struct keyword on_done_words[] = {
-	{ "halt", HV_ON_DONE_HALT },
-	{ "exit", HV_ON_DONE_EXIT },
+    {"halt", HV_ON_DONE_HALT},
+    {"exit", HV_ON_DONE_EXIT},
 };
 
 static bool parse_on_done(struct hv_options *o, const char *v, size_t len)
@@ -226,13 +221,9 @@ static bool parse_on_done(struct hv_options *o, const char *v, size_t len)
 }
 
 static const struct keyword selftests[] = {
-	{ "none", HV_SELFTEST_NONE },
-	{ "ud", HV_SELFTEST_UD },
-	{ "pf", HV_SELFTEST_PF },
-	{ "gp", HV_SELFTEST_GP },
-	{ "de", HV_SELFTEST_DE },
-	{ "vmentry", HV_SELFTEST_VMENTRY },
-	{ "kvmapi", HV_SELFTEST_KVMAPI },
+    {"none", HV_SELFTEST_NONE},	    {"ud", HV_SELFTEST_UD}, {"pf", HV_SELFTEST_PF},
+    {"gp", HV_SELFTEST_GP},	    {"de", HV_SELFTEST_DE}, {"vmentry", HV_SELFTEST_VMENTRY},
+    {"kvmapi", HV_SELFTEST_KVMAPI},
 };
 
 static bool parse_selftest(struct hv_options *o, const char *v, size_t len)
@@ -245,27 +236,23 @@ static bool parse_selftest(struct hv_options *o, const char *v, size_t len)
 	return true;
 }
 
-#define FIELD(f) offsetof(struct hv_options, f), \
-		 sizeof(((struct hv_options *)0)->f)
+#define FIELD(f) offsetof(struct hv_options, f), sizeof(((struct hv_options *)0)->f)
 
 static const struct opt_row options[] = {
-	{ "console", parse_console, FIELD(console),
-	  "com1|com2|com3|com4|0x<port>[,<baud dividing 115200>]",
-	  "com1,115200", false, "serial port for the log" },
-	{ "loglevel", parse_loglevel, FIELD(loglevel),
-	  "error|warn|info|debug", "info", false,
-	  "least important log level printed" },
-	{ "channel", parse_channel, FIELD(channel),
-	  "com1|com2|com3|com4|0x<port>|virtio|none", "com2", false,
-	  "transport of the control channel" },
-	{ "channel_key", parse_channel_key, FIELD(channel_key),
-	  "32..128 hex digits, even count", "", true,
-	  "control channel key (reserved)" },
-	{ "on_done", parse_on_done, FIELD(on_done), "halt|exit", "halt", false,
-	  "when finished: halt, or write the status to the emulator's exit port" },
-	{ "selftest", parse_selftest, FIELD(selftest), "none|ud|pf|gp|de|vmentry|kvmapi",
-	  "none", false,
-	  "after boot: raise this exception to show the exception dump, (vmentry) run a VM the CPU must refuse, (kvmapi) check the KVM API" },
+    {"console", parse_console, FIELD(console),
+     "com1|com2|com3|com4|0x<port>[,<baud dividing 115200>]", "com1,115200", false,
+     "serial port for the log"},
+    {"loglevel", parse_loglevel, FIELD(loglevel), "error|warn|info|debug", "info", false,
+     "least important log level printed"},
+    {"channel", parse_channel, FIELD(channel), "com1|com2|com3|com4|0x<port>|virtio|none", "com2",
+     false, "transport of the control channel"},
+    {"channel_key", parse_channel_key, FIELD(channel_key), "32..128 hex digits, even count", "",
+     true, "control channel key (reserved)"},
+    {"on_done", parse_on_done, FIELD(on_done), "halt|exit", "halt", false,
+     "when finished: halt, or write the status to the emulator's exit port"},
+    {"selftest", parse_selftest, FIELD(selftest), "none|ud|pf|gp|de|vmentry|kvmapi", "none", false,
+     "after boot: raise this exception to show the exception dump, (vmentry) run a VM the CPU must "
+     "refuse, (kvmapi) check the KVM API"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -284,8 +271,7 @@ void options_defaults(struct hv_options *o)
 		const struct opt_row *r = &options[i];
 
 		if (!r->parse(o, r->dflt, strlen(r->dflt)))
-			log_err("cmdline: default %s='%s' does not parse (bug)",
-				r->name, r->dflt);
+			log_err("cmdline: default %s='%s' does not parse (bug)", r->name, r->dflt);
 	}
 }
 
@@ -324,8 +310,8 @@ static void warn_unknown(const char *w, size_t len)
 		n += l;
 	}
 	known[n] = '\0';
-	log_warn("cmdline: unknown option '%.*s%s' ignored (known: %s)",
-		 echo_len(len), w, echo_more(len), known);
+	log_warn("cmdline: unknown option '%.*s%s' ignored (known: %s)", echo_len(len), w,
+		 echo_more(len), known);
 }
 
 /* Put back the default of just the fields row @r owns. */
@@ -337,38 +323,34 @@ static void restore_default(struct hv_options *o, const struct opt_row *r)
 	memcpy((char *)o + r->off, (const char *)&d + r->off, r->size);
 }
 
-static void apply_option(struct hv_options *o, const struct opt_row *r,
-			 const char *v, size_t len)
+static void apply_option(struct hv_options *o, const struct opt_row *r, const char *v, size_t len)
 {
 	if (r->parse(o, v, len))
 		return;
 	restore_default(o, r);
 	if (r->secret)
-		log_warn("cmdline: %s invalid (%s; %u characters given); using %s",
-			 r->name, r->syntax, (unsigned)len, dflt_text(r));
+		log_warn("cmdline: %s invalid (%s; %u characters given); using %s", r->name,
+			 r->syntax, (unsigned)len, dflt_text(r));
 	else
-		log_warn("cmdline: %s='%.*s%s' invalid (%s); using %s", r->name,
-			 echo_len(len), v, echo_more(len), r->syntax,
-			 dflt_text(r));
+		log_warn("cmdline: %s='%.*s%s' invalid (%s); using %s", r->name, echo_len(len), v,
+			 echo_more(len), r->syntax, dflt_text(r));
 }
 
 /* GRUB passes only the arguments, but other loaders lead with the file. */
 static bool looks_like_path(const char *w, size_t len)
 {
-	return (w[0] == '/' || w[0] == '(' || memchr(w, '/', len)) &&
-	       !memchr(w, '=', len);
+	return (w[0] == '/' || w[0] == '(' || memchr(w, '/', len)) && !memchr(w, '=', len);
 }
 
-static void apply_word(struct hv_options *o, const char *w, size_t len,
-		       bool first)
+static void apply_word(struct hv_options *o, const char *w, size_t len, bool first)
 {
 	const char *eq = memchr(w, '=', len);
 	const struct opt_row *r;
 	size_t nlen;
 
 	if (first && looks_like_path(w, len)) {
-		log_debug("cmdline: '%.*s%s' taken as the kernel path",
-			  echo_len(len), w, echo_more(len));
+		log_debug("cmdline: '%.*s%s' taken as the kernel path", echo_len(len), w,
+			  echo_more(len));
 		return;
 	}
 	nlen = eq ? (size_t)(eq - w) : len;
@@ -394,8 +376,7 @@ static void check_conflicts(struct hv_options *o)
 		return;
 	if ((a > b ? a - b : b - a) >= UART_PORT_SPAN)
 		return;
-	log_warn("cmdline: channel port 0x%x overlaps console port 0x%x; channel disabled",
-		 b, a);
+	log_warn("cmdline: channel port 0x%x overlaps console port 0x%x; channel disabled", b, a);
 	o->channel.kind = HV_CHANNEL_NONE;
 	o->channel.port = 0;
 }
@@ -455,13 +436,12 @@ void options_dump(const struct hv_options *o)
 	char chan[12];
 
 	/* The key is a secret: say whether one is set, never what it is. */
-	log_info("cmdline: console=0x%x,%u loglevel=%s channel=%s channel_key=%s on_done=%s selftest=%s",
-		 o->console.port, o->console.baud,
-		 keyword_name(loglevels, 4, o->loglevel),
-		 channel_text(&o->channel, chan),
-		 o->channel_key.len ? "set" : "none",
-		 keyword_name(on_done_words, 2, o->on_done),
-		 keyword_name(selftests, sizeof(selftests) / sizeof(selftests[0]), o->selftest));
+	log_info(
+	    "cmdline: console=0x%x,%u loglevel=%s channel=%s channel_key=%s on_done=%s selftest=%s",
+	    o->console.port, o->console.baud, keyword_name(loglevels, 4, o->loglevel),
+	    channel_text(&o->channel, chan), o->channel_key.len ? "set" : "none",
+	    keyword_name(on_done_words, 2, o->on_done),
+	    keyword_name(selftests, sizeof(selftests) / sizeof(selftests[0]), o->selftest));
 }
 
 void options_help(void)
@@ -469,7 +449,6 @@ void options_help(void)
 	size_t i;
 
 	for (i = 0; i < N_OPTIONS; i++)
-		log_info("cmdline: %s=%s (default %s): %s", options[i].name,
-			 options[i].syntax, dflt_text(&options[i]),
-			 options[i].help);
+		log_info("cmdline: %s=%s (default %s): %s", options[i].name, options[i].syntax,
+			 dflt_text(&options[i]), options[i].help);
 }

@@ -17,17 +17,17 @@
 #include "hv/lib/log.h"
 
 /* channel_key: 32..128 hex digits, i.e. 16..64 bytes. */
-#define HV_CHANNEL_KEY_MIN	16
-#define HV_CHANNEL_KEY_MAX	64
+#define HV_CHANNEL_KEY_MIN 16
+#define HV_CHANNEL_KEY_MAX 64
 
 /* The standard PC serial ports. */
-#define HV_COM1_PORT	0x3f8
-#define HV_COM2_PORT	0x2f8
-#define HV_COM3_PORT	0x3e8
-#define HV_COM4_PORT	0x2e8
+#define HV_COM1_PORT 0x3f8
+#define HV_COM2_PORT 0x2f8
+#define HV_COM3_PORT 0x3e8
+#define HV_COM4_PORT 0x2e8
 
 /* The UART's reference rate: the baud rate must divide it (divisor). */
-#define HV_UART_BASE_BAUD	115200u
+#define HV_UART_BASE_BAUD 115200u
 
 enum hv_channel_kind {
 	HV_CHANNEL_NONE,
@@ -36,18 +36,18 @@ enum hv_channel_kind {
 };
 
 enum hv_on_done {
-	HV_ON_DONE_HALT,	/* stay up, halted */
-	HV_ON_DONE_EXIT,	/* write the exit status to the emulator's exit port */
+	HV_ON_DONE_HALT, /* stay up, halted */
+	HV_ON_DONE_EXIT, /* write the exit status to the emulator's exit port */
 };
 
 enum hv_selftest {
 	HV_SELFTEST_NONE,
-	HV_SELFTEST_UD,		/* invalid opcode */
-	HV_SELFTEST_PF,		/* page fault */
-	HV_SELFTEST_GP,		/* general protection */
-	HV_SELFTEST_DE,		/* divide error */
-	HV_SELFTEST_VMENTRY,	/* a VM whose state the CPU refuses at VM entry */
-	HV_SELFTEST_KVMAPI,	/* the KVM API's answers and errors */
+	HV_SELFTEST_UD,	     /* invalid opcode */
+	HV_SELFTEST_PF,	     /* page fault */
+	HV_SELFTEST_GP,	     /* general protection */
+	HV_SELFTEST_DE,	     /* divide error */
+	HV_SELFTEST_VMENTRY, /* a VM whose state the CPU refuses at VM entry */
+	HV_SELFTEST_KVMAPI,  /* the KVM API's answers and errors */
 };
 
 struct hv_console_opt {
@@ -57,11 +57,11 @@ struct hv_console_opt {
 
 struct hv_channel_opt {
 	enum hv_channel_kind kind;
-	uint16_t port;		/* HV_CHANNEL_UART only */
+	uint16_t port; /* HV_CHANNEL_UART only */
 };
 
 struct hv_key_opt {
-	uint8_t len;		/* 0 = no key */
+	uint8_t len; /* 0 = no key */
 	uint8_t bytes[HV_CHANNEL_KEY_MAX];
 };
 
@@ -69,7 +69,7 @@ struct hv_options {
 	struct hv_console_opt console;
 	enum log_level loglevel;
 	struct hv_channel_opt channel;
-	struct hv_key_opt channel_key;	/* secret: never logged */
+	struct hv_key_opt channel_key; /* secret: never logged */
 	enum hv_on_done on_done;
 	enum hv_selftest selftest;
 };

@@ -19,10 +19,10 @@ void log_set_level(enum log_level level)
 void hv_log(enum log_level level, const char *fmt, ...)
 {
 	static const char *const prefix[] = {
-		[LOG_ERROR] = "error: ",
-		[LOG_WARN] = "warning: ",
-		[LOG_INFO] = "",
-		[LOG_DEBUG] = "debug: ",
+	    [LOG_ERROR] = "error: ",
+	    [LOG_WARN] = "warning: ",
+	    [LOG_INFO] = "",
+	    [LOG_DEBUG] = "debug: ",
 	};
 	char line[LOG_LINE_MAX];
 	va_list ap;

@@ -13,8 +13,7 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
-void hv_log(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void hv_log(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Lines above this level are dropped (the hypervisor's loglevel= option). */
 void log_set_level(enum log_level level);
@@ -39,13 +38,13 @@ void log_set_level(enum log_level level);
  * (it may stand still while interrupts are off; the limiter then only
  * suppresses longer), and whatever clock a host unit test defines.
  */
-#define LOG_RATELIMIT_BURST		5
-#define LOG_RATELIMIT_INTERVAL_MS	1000
+#define LOG_RATELIMIT_BURST	  5
+#define LOG_RATELIMIT_INTERVAL_MS 1000
 
 struct log_ratelimit {
-	uint64_t window_start;	/* ms, log_clock_ms() */
-	uint32_t printed;	/* lines let through in this window */
-	uint32_t suppressed;	/* lines dropped since the last one let through */
+	uint64_t window_start; /* ms, log_clock_ms() */
+	uint32_t printed;      /* lines let through in this window */
+	uint32_t suppressed;   /* lines dropped since the last one let through */
 	bool started;
 };
 
@@ -84,16 +83,16 @@ static inline bool log_ratelimit_ok(struct log_ratelimit *rl, uint32_t *suppress
 				  LOG_RATELIMIT_INTERVAL_MS, suppressed);
 }
 
-#define log_ratelimited(level, ...)                                                       \
-	do {                                                                              \
-		static struct log_ratelimit rl_;                                          \
-		uint32_t n_;                                                              \
-		if (log_ratelimit_ok(&rl_, &n_)) {                                        \
-			if (n_)                                                           \
-				hv_log((level), "log: %u similar lines suppressed (%s:%d)", \
-				       (unsigned)n_, __FILE__, __LINE__);                 \
-			hv_log((level), __VA_ARGS__);                                     \
-		}                                                                         \
+#define log_ratelimited(level, ...)                                                                \
+	do {                                                                                       \
+		static struct log_ratelimit rl_;                                                   \
+		uint32_t n_;                                                                       \
+		if (log_ratelimit_ok(&rl_, &n_)) {                                                 \
+			if (n_)                                                                    \
+				hv_log((level), "log: %u similar lines suppressed (%s:%d)",        \
+				       (unsigned)n_, __FILE__, __LINE__);                          \
+			hv_log((level), __VA_ARGS__);                                              \
+		}                                                                                  \
 	} while (0)
 
 #define log_err_ratelimited(...)   log_ratelimited(LOG_ERROR, __VA_ARGS__)

@@ -17,8 +17,9 @@ void page_free(uint64_t pa)
 
 uint64_t pages_alloc_zeroed(size_t npages, size_t align_pages)
 {
-	uint64_t pa = npages == 1 && align_pages <= 1 ? pmm_alloc_page(&hv_pmm)
-						     : pmm_alloc_contig(&hv_pmm, npages, align_pages);
+	uint64_t pa = npages == 1 && align_pages <= 1
+			  ? pmm_alloc_page(&hv_pmm)
+			  : pmm_alloc_contig(&hv_pmm, npages, align_pages);
 
 	if (pa)
 		memset(phys_to_virt(pa), 0, npages * PAGE_SIZE);

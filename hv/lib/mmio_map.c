@@ -11,15 +11,15 @@
 #include "hv/lib/mm.h"
 #include "hv/lib/x86.h"
 
-#define PTE_P (1ull << 0)
-#define PTE_W (1ull << 1)
-#define PTE_PWT (1ull << 3)
-#define PTE_PCD (1ull << 4)
-#define PTE_PS (1ull << 7)
-#define PTE_ADDR 0x000ffffffffff000ull
-#define PTE_ADDR_2M 0x000fffffffe00000ull
-#define PTE_ADDR_1G 0x000fffffc0000000ull
-#define SIZE_2M (2ull << 20)
+#define PTE_P	       (1ull << 0)
+#define PTE_W	       (1ull << 1)
+#define PTE_PWT	       (1ull << 3)
+#define PTE_PCD	       (1ull << 4)
+#define PTE_PS	       (1ull << 7)
+#define PTE_ADDR       0x000ffffffffff000ull
+#define PTE_ADDR_2M    0x000fffffffe00000ull
+#define PTE_ADDR_1G    0x000fffffc0000000ull
+#define SIZE_2M	       (2ull << 20)
 #define LOWER_HALF_END (1ull << 47) /* identity: virtual must be canonical */
 
 static unsigned phys_bits(void)
@@ -98,7 +98,8 @@ bool mmio_map(uint64_t pa, uint64_t len)
 		return end >= pa;
 	limit = bits >= 47 ? LOWER_HALF_END : 1ull << bits;
 	if (end < pa || end > limit) {
-		log_err("mmio: [0x%llx-0x%llx) is beyond the %u-bit physical/identity limit 0x%llx; not mapped",
+		log_err("mmio: [0x%llx-0x%llx) is beyond the %u-bit physical/identity limit "
+			"0x%llx; not mapped",
 			(unsigned long long)pa, (unsigned long long)end, bits,
 			(unsigned long long)limit);
 		return false;
@@ -108,7 +109,8 @@ bool mmio_map(uint64_t pa, uint64_t len)
 		if (!map_2m(p, &added))
 			return false;
 	if (added)
-		log_info("mmio: [0x%llx-0x%llx) mapped uncached, %u x 2 MiB above the 4 GiB identity map",
+		log_info("mmio: [0x%llx-0x%llx) mapped uncached, %u x 2 MiB above the 4 GiB "
+			 "identity map",
 			 (unsigned long long)pa, (unsigned long long)end, added);
 	return true;
 }

@@ -17,11 +17,11 @@
 #include "hv/lib/log.h"
 #include "hv/lib/pmm.h"
 
-#define PAGE_MASK	(PMM_PAGE_SIZE - 1)
-#define MIB		(1024ull * 1024ull)
+#define PAGE_MASK (PMM_PAGE_SIZE - 1)
+#define MIB	  (1024ull * 1024ull)
 
 /* How many overlaps are listed one by one before a summary line. */
-#define OVERLAPS_LISTED	4
+#define OVERLAPS_LISTED 4
 
 /* The bounds within which usable memory may lie, page aligned. */
 struct sweep {
@@ -65,8 +65,7 @@ static uint64_t region_end(const struct mb2_region *r)
 }
 
 /* Available entry @i rounded inward and clipped to the sweep bounds. */
-static bool avail_span(const struct sweep *sw, unsigned i,
-		       struct phys_range *s)
+static bool avail_span(const struct sweep *sw, unsigned i, struct phys_range *s)
 {
 	const struct mb2_region *r = &sw->cfg->regions[i];
 
@@ -82,8 +81,7 @@ static bool avail_span(const struct sweep *sw, unsigned i,
  * the caller's reserved ranges. An inverted reserved range is taken with
  * its ends swapped: blocking too much is safe, blocking nothing is not.
  */
-static bool block_span(const struct sweep *sw, unsigned i,
-		       struct phys_range *s)
+static bool block_span(const struct sweep *sw, unsigned i, struct phys_range *s)
 {
 	const struct pmm_config *cfg = sw->cfg;
 	uint64_t b, e;
@@ -114,8 +112,7 @@ static unsigned n_blockers(const struct sweep *sw)
 }
 
 /* Lowest available address >= @from, or false if there is none. */
-static bool next_available(const struct sweep *sw, uint64_t from,
-			   uint64_t *at)
+static bool next_available(const struct sweep *sw, uint64_t from, uint64_t *at)
 {
 	struct phys_range s;
 	bool found = false;
@@ -155,8 +152,7 @@ static uint64_t available_until(const struct sweep *sw, uint64_t a)
 	while (grew) {
 		grew = false;
 		for (i = 0; i < sw->cfg->n_regions; i++) {
-			if (avail_span(sw, i, &s) && s.base <= end &&
-			    s.end > end) {
+			if (avail_span(sw, i, &s) && s.base <= end && s.end > end) {
 				end = s.end;
 				grew = true;
 			}
@@ -166,8 +162,7 @@ static uint64_t available_until(const struct sweep *sw, uint64_t a)
 }
 
 /* First blocker start inside (a, end), else end. */
-static uint64_t clip_at_blocker(const struct sweep *sw, uint64_t a,
-				uint64_t end)
+static uint64_t clip_at_blocker(const struct sweep *sw, uint64_t a, uint64_t end)
 {
 	struct phys_range s;
 	unsigned i;
@@ -179,8 +174,7 @@ static uint64_t clip_at_blocker(const struct sweep *sw, uint64_t a,
 }
 
 /* The next usable run starting at or after @from. */
-static bool next_usable(const struct sweep *sw, uint64_t from,
-			struct phys_range *run)
+static bool next_usable(const struct sweep *sw, uint64_t from, struct phys_range *run)
 {
 	uint64_t a = from, until;
 
@@ -190,7 +184,7 @@ static bool next_usable(const struct sweep *sw, uint64_t from,
 		until = blocked_until(sw, a);
 		if (!until)
 			break;
-		a = until;	/* strictly greater: the sweep always advances */
+		a = until; /* strictly greater: the sweep always advances */
 	}
 	run->base = a;
 	run->end = clip_at_blocker(sw, a, available_until(sw, a));
@@ -201,8 +195,7 @@ static bool next_usable(const struct sweep *sw, uint64_t from,
  * Keep zones sorted; once the table is full, the smallest run (new or
  * old) is the one given up, so the memory lost is as little as possible.
  */
-static void add_zone(struct pmm *p, const struct phys_range *run,
-		     uint64_t *dropped)
+static void add_zone(struct pmm *p, const struct phys_range *run, uint64_t *dropped)
 {
 	uint64_t npages = (run->end - run->base) >> PMM_PAGE_SHIFT;
 	struct pmm_zone *z = p->zones;
@@ -233,16 +226,16 @@ static void build_zones(struct pmm *p, const struct sweep *sw)
 	while (from < sw->hi && next_usable(sw, from, &run)) {
 		/* Cannot happen; but a stuck sweep would hang the boot. */
 		if (run.end <= run.base || run.base < from) {
-			log_err("pmm: map sweep stalled at 0x%lx (bug)",
-				(unsigned long)from);
+			log_err("pmm: map sweep stalled at 0x%lx (bug)", (unsigned long)from);
 			break;
 		}
 		add_zone(p, &run, &dropped);
 		from = run.end;
 	}
 	if (dropped)
-		log_warn("pmm: more than %u usable runs; %lu pages in the smallest runs left unused",
-			 PMM_MAX_ZONES, (unsigned long)dropped);
+		log_warn(
+		    "pmm: more than %u usable runs; %lu pages in the smallest runs left unused",
+		    PMM_MAX_ZONES, (unsigned long)dropped);
 }
 
 /* Log what the sweep silently fixes, so a broken firmware map is visible. */
@@ -260,18 +253,18 @@ static void report_region(const struct sweep *sw, const struct mb2_region *r)
 		return;
 	/* Past 2^52 the map is wrong; below it the caller chose a limit. */
 	if (region_end(r) > PMM_PHYS_LIMIT)
-		log_warn("pmm: available region [0x%lx-0x%lx) reaches past the 52-bit physical limit; the excess is ignored",
+		log_warn("pmm: available region [0x%lx-0x%lx) reaches past the 52-bit physical "
+			 "limit; the excess is ignored",
 			 (unsigned long)r->base, (unsigned long)region_end(r));
 	else
 		log_info("pmm: available memory [0x%lx-0x%lx) above max_addr 0x%lx ignored",
-			 (unsigned long)max_u64(r->base, sw->hi),
-			 (unsigned long)region_end(r), (unsigned long)sw->hi);
+			 (unsigned long)max_u64(r->base, sw->hi), (unsigned long)region_end(r),
+			 (unsigned long)sw->hi);
 }
 
 static bool overlap(const struct mb2_region *a, const struct mb2_region *b)
 {
-	return a->len && b->len && a->base < region_end(b) &&
-	       b->base < region_end(a);
+	return a->len && b->len && a->base < region_end(b) && b->base < region_end(a);
 }
 
 static void report_overlaps(const struct pmm_config *cfg)
@@ -288,11 +281,10 @@ static void report_overlaps(const struct pmm_config *cfg)
 			if (b->type == MB2_MEM_AVAILABLE || !overlap(a, b))
 				continue;
 			if (n++ < OVERLAPS_LISTED)
-				log_warn("pmm: available [0x%lx-0x%lx) overlaps %s [0x%lx-0x%lx); %s wins",
-					 (unsigned long)a->base,
-					 (unsigned long)region_end(a),
-					 mb2_region_type_name(b->type),
-					 (unsigned long)b->base,
+				log_warn("pmm: available [0x%lx-0x%lx) overlaps %s [0x%lx-0x%lx); "
+					 "%s wins",
+					 (unsigned long)a->base, (unsigned long)region_end(a),
+					 mb2_region_type_name(b->type), (unsigned long)b->base,
 					 (unsigned long)region_end(b),
 					 mb2_region_type_name(b->type));
 		}
@@ -312,7 +304,8 @@ static void report_map(const struct sweep *sw)
 	report_overlaps(cfg);
 	for (i = 0; i < cfg->n_reserved; i++)
 		if (cfg->reserved[i].end < cfg->reserved[i].base)
-			log_err("pmm: reserved range %u is inverted [0x%lx-0x%lx); reserving [0x%lx-0x%lx)",
+			log_err("pmm: reserved range %u is inverted [0x%lx-0x%lx); reserving "
+				"[0x%lx-0x%lx)",
 				i, (unsigned long)cfg->reserved[i].base,
 				(unsigned long)cfg->reserved[i].end,
 				(unsigned long)cfg->reserved[i].end,
@@ -362,13 +355,13 @@ static void cap_bitmap(struct pmm *p)
 	log_warn("pmm: bitmap capped at %lu MiB; %lu pages above 0x%lx left unmanaged",
 		 (unsigned long)(PMM_MAX_BITMAP_BYTES / MIB), (unsigned long)lost,
 		 (unsigned long)(keep ? p->zones[keep - 1].base +
-			 (p->zones[keep - 1].npages << PMM_PAGE_SHIFT) : 0));
+					    (p->zones[keep - 1].npages << PMM_PAGE_SHIFT)
+				      : 0));
 }
 
 static void remove_zone(struct pmm *p, unsigned i)
 {
-	memmove(&p->zones[i], &p->zones[i + 1],
-		(p->n_zones - i - 1) * sizeof(p->zones[0]));
+	memmove(&p->zones[i], &p->zones[i + 1], (p->n_zones - i - 1) * sizeof(p->zones[0]));
 	p->n_zones--;
 }
 
@@ -394,8 +387,7 @@ static bool place_bitmap(struct pmm *p, uint64_t bytes)
 			remove_zone(p, i);
 		return true;
 	}
-	log_err("pmm: no usable run holds the %lu-page bitmap",
-		(unsigned long)need);
+	log_err("pmm: no usable run holds the %lu-page bitmap", (unsigned long)need);
 	return false;
 }
 
@@ -429,7 +421,7 @@ static int init_fail(struct pmm *p)
 
 int pmm_init(struct pmm *p, const struct pmm_config *cfg)
 {
-	struct sweep sw = { .cfg = cfg };
+	struct sweep sw = {.cfg = cfg};
 	uint64_t bytes;
 	void *bits;
 
@@ -457,8 +449,7 @@ int pmm_init(struct pmm *p, const struct pmm_config *cfg)
 	}
 	bits = cfg->phys_to_virt ? cfg->phys_to_virt(p->bitmap_pa) : NULL;
 	if (!bits) {
-		log_err("pmm: bitmap at 0x%lx is not mapped",
-			(unsigned long)p->bitmap_pa);
+		log_err("pmm: bitmap at 0x%lx is not mapped", (unsigned long)p->bitmap_pa);
 		return init_fail(p);
 	}
 	layout_bitmap(p, bits);
@@ -502,7 +493,7 @@ static uint64_t zone_find_free(struct pmm_zone *z)
 			return w * 64 + (uint64_t)__builtin_ctzll(~z->bits[w]);
 		}
 	}
-	return z->npages;	/* unreachable while nfree is right */
+	return z->npages; /* unreachable while nfree is right */
 }
 
 uint64_t pmm_alloc_page(struct pmm *p)
@@ -536,8 +527,7 @@ static uint64_t first_used(const struct pmm_zone *z, uint64_t i, uint64_t n)
 }
 
 /* Smallest index >= @i whose physical page number is a multiple of @align. */
-static uint64_t align_index(const struct pmm_zone *z, uint64_t i,
-			    uint64_t align)
+static uint64_t align_index(const struct pmm_zone *z, uint64_t i, uint64_t align)
 {
 	uint64_t pfn = (z->base >> PMM_PAGE_SHIFT) + i;
 
@@ -545,8 +535,7 @@ static uint64_t align_index(const struct pmm_zone *z, uint64_t i,
 }
 
 /* Start index of a free aligned run of @n pages in @z, or z->npages. */
-static uint64_t zone_find_run(const struct pmm_zone *z, uint64_t n,
-			      uint64_t align)
+static uint64_t zone_find_run(const struct pmm_zone *z, uint64_t n, uint64_t align)
 {
 	uint64_t i = align_index(z, 0, align), j;
 
@@ -570,7 +559,8 @@ uint64_t pmm_alloc_contig(struct pmm *p, size_t npages, size_t align_pages)
 		return 0;
 	}
 	if (align & (align - 1) || align > (PMM_PHYS_LIMIT >> PMM_PAGE_SHIFT)) {
-		log_warn("pmm: contiguous allocation alignment of %lu pages invalid (power of two up to 2^40); refused",
+		log_warn("pmm: contiguous allocation alignment of %lu pages invalid (power of two "
+			 "up to 2^40); refused",
 			 (unsigned long)align_pages);
 		return 0;
 	}
@@ -586,8 +576,8 @@ uint64_t pmm_alloc_contig(struct pmm *p, size_t npages, size_t align_pages)
 			set_used(p, z, i + k);
 		return page_addr(z, i);
 	}
-	log_debug("pmm: no run of %lu free pages aligned to %lu pages",
-		  (unsigned long)npages, (unsigned long)align);
+	log_debug("pmm: no run of %lu free pages aligned to %lu pages", (unsigned long)npages,
+		  (unsigned long)align);
 	return 0;
 }
 
@@ -611,25 +601,25 @@ static struct pmm_zone *zone_of(struct pmm *p, uint64_t pa)
 }
 
 /* Common checks of a free; returns the zone and page index, or NULL. */
-static struct pmm_zone *free_target(struct pmm *p, uint64_t pa, size_t n,
-				    uint64_t *idx)
+static struct pmm_zone *free_target(struct pmm *p, uint64_t pa, size_t n, uint64_t *idx)
 {
 	struct pmm_zone *z;
 
 	if (pa & PAGE_MASK) {
-		log_warn("pmm: free of unaligned address 0x%lx ignored",
-			 (unsigned long)pa);
+		log_warn("pmm: free of unaligned address 0x%lx ignored", (unsigned long)pa);
 		return NULL;
 	}
 	z = zone_of(p, pa);
 	if (!z) {
-		log_warn("pmm: free of 0x%lx ignored: not an allocatable page (reserved, bitmap or outside memory)",
+		log_warn("pmm: free of 0x%lx ignored: not an allocatable page (reserved, bitmap or "
+			 "outside memory)",
 			 (unsigned long)pa);
 		return NULL;
 	}
 	*idx = (pa - z->base) >> PMM_PAGE_SHIFT;
 	if (n > z->npages - *idx) {
-		log_warn("pmm: free of %lu pages at 0x%lx ignored: runs past the usable run ending 0x%lx",
+		log_warn("pmm: free of %lu pages at 0x%lx ignored: runs past the usable run ending "
+			 "0x%lx",
 			 (unsigned long)n, (unsigned long)pa,
 			 (unsigned long)page_addr(z, z->npages));
 		return NULL;
@@ -658,8 +648,7 @@ void pmm_free_contig(struct pmm *p, uint64_t pa, size_t npages)
 	uint64_t idx, k;
 
 	if (!npages) {
-		log_warn("pmm: free of 0 pages at 0x%lx ignored",
-			 (unsigned long)pa);
+		log_warn("pmm: free of 0 pages at 0x%lx ignored", (unsigned long)pa);
 		return;
 	}
 	z = free_target(p, pa, npages, &idx);
@@ -667,9 +656,10 @@ void pmm_free_contig(struct pmm *p, uint64_t pa, size_t npages)
 		return;
 	for (k = 0; k < npages; k++) {
 		if (!test_bit(z, idx + k)) {
-			log_warn("pmm: free of %lu pages at 0x%lx ignored: page 0x%lx is not allocated",
-				 (unsigned long)npages, (unsigned long)pa,
-				 (unsigned long)page_addr(z, idx + k));
+			log_warn(
+			    "pmm: free of %lu pages at 0x%lx ignored: page 0x%lx is not allocated",
+			    (unsigned long)npages, (unsigned long)pa,
+			    (unsigned long)page_addr(z, idx + k));
 			return;
 		}
 	}
@@ -694,25 +684,24 @@ void pmm_dump(const struct pmm *p)
 	for (i = 0; i < p->n_zones; i++) {
 		const struct pmm_zone *z = &p->zones[i];
 
-		log_info("pmm: usable [0x%lx-0x%lx) %lu pages, %lu free",
-			 (unsigned long)z->base,
-			 (unsigned long)page_addr(z, z->npages),
-			 (unsigned long)z->npages, (unsigned long)z->nfree);
+		log_info("pmm: usable [0x%lx-0x%lx) %lu pages, %lu free", (unsigned long)z->base,
+			 (unsigned long)page_addr(z, z->npages), (unsigned long)z->npages,
+			 (unsigned long)z->nfree);
 	}
-	log_info("pmm: %lu of %lu pages free (%lu of %lu MiB) in %u runs; bitmap at 0x%lx, %lu bytes",
-		 (unsigned long)p->free_pages, (unsigned long)p->total_pages,
-		 (unsigned long)(p->free_pages >> (20 - PMM_PAGE_SHIFT)),
-		 (unsigned long)(p->total_pages >> (20 - PMM_PAGE_SHIFT)),
-		 p->n_zones, (unsigned long)p->bitmap_pa,
-		 (unsigned long)p->bitmap_bytes);
+	log_info(
+	    "pmm: %lu of %lu pages free (%lu of %lu MiB) in %u runs; bitmap at 0x%lx, %lu bytes",
+	    (unsigned long)p->free_pages, (unsigned long)p->total_pages,
+	    (unsigned long)(p->free_pages >> (20 - PMM_PAGE_SHIFT)),
+	    (unsigned long)(p->total_pages >> (20 - PMM_PAGE_SHIFT)), p->n_zones,
+	    (unsigned long)p->bitmap_pa, (unsigned long)p->bitmap_bytes);
 }
 
-static bool push_range(struct phys_range *out, unsigned max, unsigned *n,
-		       uint64_t base, uint64_t end, const char *what)
+static bool push_range(struct phys_range *out, unsigned max, unsigned *n, uint64_t base,
+		       uint64_t end, const char *what)
 {
 	if (*n >= max) {
-		log_err("pmm: no room to reserve %s [0x%lx-0x%lx) (list of %u full)",
-			what, (unsigned long)base, (unsigned long)end, max);
+		log_err("pmm: no room to reserve %s [0x%lx-0x%lx) (list of %u full)", what,
+			(unsigned long)base, (unsigned long)end, max);
 		return false;
 	}
 	out[*n].base = base;
@@ -721,15 +710,13 @@ static bool push_range(struct phys_range *out, unsigned max, unsigned *n,
 	return true;
 }
 
-unsigned pmm_collect_mb2_reserved(const struct mb2_info *mb,
-				  struct phys_range *out, unsigned max)
+unsigned pmm_collect_mb2_reserved(const struct mb2_info *mb, struct phys_range *out, unsigned max)
 {
 	const struct mb2_framebuffer *fb = &mb->fb;
 	unsigned n = 0, i;
 
-	if (mb->total_size &&
-	    !push_range(out, max, &n, mb->info_phys,
-			mb->info_phys + mb->total_size, "the boot information"))
+	if (mb->total_size && !push_range(out, max, &n, mb->info_phys,
+					  mb->info_phys + mb->total_size, "the boot information"))
 		return n;
 	for (i = 0; i < mb->n_modules; i++) {
 		const struct mb2_module *m = &mb->modules[i];
@@ -743,8 +730,7 @@ unsigned pmm_collect_mb2_reserved(const struct mb2_info *mb,
 			return n;
 	}
 	if (fb->present)
-		push_range(out, max, &n, fb->addr,
-			   fb->addr + (uint64_t)fb->pitch * fb->height,
+		push_range(out, max, &n, fb->addr, fb->addr + (uint64_t)fb->pitch * fb->height,
 			   "the framebuffer");
 	return n;
 }

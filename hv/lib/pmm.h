@@ -25,24 +25,24 @@
 
 #include "boot/multiboot2.h"
 
-#define PMM_PAGE_SHIFT	12
-#define PMM_PAGE_SIZE	(1ull << PMM_PAGE_SHIFT)
+#define PMM_PAGE_SHIFT 12
+#define PMM_PAGE_SIZE  (1ull << PMM_PAGE_SHIFT)
 
 /*
  * Nothing at or above this address is managed: x86-64 physical addresses
  * have at most 52 bits, so a map entry beyond it is bogus.
  */
-#define PMM_PHYS_LIMIT	(1ull << 52)
+#define PMM_PHYS_LIMIT (1ull << 52)
 
 /* Usable runs kept; beyond this the smallest runs are dropped (logged). */
-#define PMM_MAX_ZONES	128
+#define PMM_MAX_ZONES 128
 
 /*
  * Largest bitmap we build: 64 MiB covers 2 TiB of usable memory. Memory
  * above that amount is left unmanaged (logged) rather than spending an
  * unbounded amount of early memory on bookkeeping.
  */
-#define PMM_MAX_BITMAP_BYTES	(64ull << 20)
+#define PMM_MAX_BITMAP_BYTES (64ull << 20)
 
 /* A physical range [base, end). */
 struct phys_range {
@@ -70,19 +70,19 @@ struct pmm_config {
 };
 
 struct pmm_zone {
-	uint64_t base;		/* page aligned */
+	uint64_t base; /* page aligned */
 	uint64_t npages;
 	uint64_t nfree;
-	uint64_t *bits;		/* ceil(npages / 64) words, 1 = allocated */
-	uint64_t hint;		/* word index where the next search starts */
+	uint64_t *bits; /* ceil(npages / 64) words, 1 = allocated */
+	uint64_t hint;	/* word index where the next search starts */
 };
 
 struct pmm {
 	struct pmm_zone zones[PMM_MAX_ZONES];
 	unsigned n_zones;
-	uint64_t total_pages;	/* pages managed (bitmap pages excluded) */
+	uint64_t total_pages; /* pages managed (bitmap pages excluded) */
 	uint64_t free_pages;
-	uint64_t bitmap_pa;	/* 0 when init failed */
+	uint64_t bitmap_pa; /* 0 when init failed */
 	uint64_t bitmap_bytes;
 };
 
@@ -119,7 +119,6 @@ void pmm_dump(const struct pmm *p);
  * the framebuffer. The hypervisor adds its own image. Returns the number
  * of ranges written; logs (and stops) if @max is too small.
  */
-unsigned pmm_collect_mb2_reserved(const struct mb2_info *mb,
-				  struct phys_range *out, unsigned max);
+unsigned pmm_collect_mb2_reserved(const struct mb2_info *mb, struct phys_range *out, unsigned max);
 
 #endif

@@ -21,19 +21,19 @@
 #define CR0_CD (1ul << 30)
 #define CR0_PG (1ul << 31)
 /* The CR0 bits that exist (KVM's ~CR0_RESERVED_BITS). */
-#define CR0_KNOWN                                                                         \
-	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | \
-	 CR0_CD | CR0_PG)
-#define CR4_PSE (1ul << 4)
-#define CR4_PAE (1ul << 5)
-#define CR4_PGE (1ul << 7)
-#define CR4_SMEP (1ul << 20)
-#define CR4_LA57 (1ul << 12)
-#define CR4_VMXE (1ul << 13)
-#define CR4_SMXE (1ul << 14)
-#define CR4_PCIDE (1ul << 17)
+#define CR0_KNOWN                                                                                  \
+	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | \
+	 CR0_PG)
+#define CR4_PSE	    (1ul << 4)
+#define CR4_PAE	    (1ul << 5)
+#define CR4_PGE	    (1ul << 7)
+#define CR4_SMEP    (1ul << 20)
+#define CR4_LA57    (1ul << 12)
+#define CR4_VMXE    (1ul << 13)
+#define CR4_SMXE    (1ul << 14)
+#define CR4_PCIDE   (1ul << 17)
 #define CR4_OSXSAVE (1ul << 18)
-#define CR4_PKS (1ul << 24)
+#define CR4_PKS	    (1ul << 24)
 
 /* EFLAGS bits. */
 #define RFLAGS_TF (1ul << 8)
@@ -63,8 +63,7 @@ static inline uint64_t rdmsr(uint32_t msr)
 
 static inline void wrmsr(uint32_t msr, uint64_t val)
 {
-	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val),
-			 "d"((uint32_t)(val >> 32)));
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
 }
 
 static inline uint64_t rdtsc(void)
@@ -93,12 +92,12 @@ static inline void outl(uint16_t port, uint32_t val)
 	__asm__ volatile("outl %0, %1" ::"a"(val), "Nd"(port));
 }
 
-#define DEFINE_READ_CR(n)                                                  \
-	static inline uint64_t read_cr##n(void)                            \
-	{                                                                  \
-		uint64_t v;                                                \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));          \
-		return v;                                                  \
+#define DEFINE_READ_CR(n)                                                                          \
+	static inline uint64_t read_cr##n(void)                                                    \
+	{                                                                                          \
+		uint64_t v;                                                                        \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                                  \
+		return v;                                                                          \
 	}
 DEFINE_READ_CR(0)
 DEFINE_READ_CR(2)
@@ -124,9 +123,18 @@ static inline uint64_t read_rflags(void)
 	return v;
 }
 
-static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
-static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
-static inline void pause(void) { __asm__ volatile("pause"); }
+static inline void cli(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+}
+static inline void hlt(void)
+{
+	__asm__ volatile("hlt" ::: "memory");
+}
+static inline void pause(void)
+{
+	__asm__ volatile("pause");
+}
 
 struct __attribute__((packed)) desc_ptr {
 	uint16_t limit;
@@ -165,16 +173,16 @@ static inline void write_cr2(uint64_t v)
 }
 
 /* Debug registers 0-3 and 6 (DR7 of a guest lives in its VMCS). */
-#define DEFINE_DR(n)                                                       \
-	static inline uint64_t read_dr##n(void)                            \
-	{                                                                  \
-		uint64_t v;                                                \
-		__asm__ volatile("mov %%dr" #n ", %0" : "=r"(v));          \
-		return v;                                                  \
-	}                                                                  \
-	static inline void write_dr##n(uint64_t v)                         \
-	{                                                                  \
-		__asm__ volatile("mov %0, %%dr" #n ::"r"(v) : "memory");   \
+#define DEFINE_DR(n)                                                                               \
+	static inline uint64_t read_dr##n(void)                                                    \
+	{                                                                                          \
+		uint64_t v;                                                                        \
+		__asm__ volatile("mov %%dr" #n ", %0" : "=r"(v));                                  \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_dr##n(uint64_t v)                                                 \
+	{                                                                                          \
+		__asm__ volatile("mov %0, %%dr" #n ::"r"(v) : "memory");                           \
 	}
 DEFINE_DR(0)
 DEFINE_DR(1)

@@ -12,21 +12,21 @@
 #include "vmx/vcpu.h"
 
 /* Guest COM1: enough of a 16550 for drivers that probe and program it. */
-#define COM_THR 0
-#define COM_LCR 3
-#define COM_LSR 5
-#define COM_LCR_DLAB 0x80
-#define COM_LSR_IDLE 0x60       /* transmitter empty: a guest never waits */
-#define LOG_NOISE_LIMIT 8       /* unassigned accesses logged per guest */
+#define COM_THR		 0
+#define COM_LCR		 3
+#define COM_LSR		 5
+#define COM_LCR_DLAB	 0x80
+#define COM_LSR_IDLE	 0x60 /* transmitter empty: a guest never waits */
+#define LOG_NOISE_LIMIT	 8    /* unassigned accesses logged per guest */
 #define CONSOLE_LINE_MAX 200
 
 extern const uint8_t demo_guest_start[], demo_guest_end[];
 
 struct guest_run {
-	uint32_t handle;        /* the VM, as KVM_CREATE_VM returned it */
+	uint32_t handle; /* the VM, as KVM_CREATE_VM returned it */
 	struct vm *vm;
-	struct kvm_run *run;    /* vCPU 0's kvm_run ("mmap" of the vCPU) */
-	uint8_t com_regs[8];    /* last value written per register */
+	struct kvm_run *run;	/* vCPU 0's kvm_run ("mmap" of the vCPU) */
+	uint8_t com_regs[8];	/* last value written per register */
 	uint8_t com_divisor[2]; /* DLL, DLM: offsets 0 and 1 while DLAB is set */
 	char line[CONSOLE_LINE_MAX + 1];
 	unsigned line_len;
@@ -170,11 +170,12 @@ static bool handle_exit(struct guest_run *g, long rc)
 		log_info("vm %s: triple fault (KVM_EXIT_SHUTDOWN)", name);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		log_info("vm %s: VM entry failed (KVM_EXIT_FAIL_ENTRY), hardware reason 0x%llx", name,
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		log_info("vm %s: VM entry failed (KVM_EXIT_FAIL_ENTRY), hardware reason 0x%llx",
+			 name, (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		log_info("vm %s: internal error (KVM_EXIT_INTERNAL_ERROR) suberror %u, data 0x%llx 0x%llx",
+		log_info("vm %s: internal error (KVM_EXIT_INTERNAL_ERROR) suberror %u, data 0x%llx "
+			 "0x%llx",
 			 name, run->internal.suberror,
 			 (unsigned long long)(run->internal.ndata > 0 ? run->internal.data[0] : 0),
 			 (unsigned long long)(run->internal.ndata > 1 ? run->internal.data[1] : 0));
@@ -185,11 +186,13 @@ static bool handle_exit(struct guest_run *g, long rc)
 	case KVM_EXIT_DEBUG: {
 		/* No breakpoints of our own: every INT3 is the guest's. */
 		struct kvm_guest_debug dbg = {
-			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP,
+		    .control =
+			KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP,
 		};
 
 		if (g->breakpoints++ < LOG_NOISE_LIMIT)
-			log_info("vm %s: breakpoint at 0x%llx (KVM_EXIT_DEBUG), handed back to the guest",
+			log_info("vm %s: breakpoint at 0x%llx (KVM_EXIT_DEBUG), handed back to the "
+				 "guest",
 				 name, (unsigned long long)run->debug.arch.pc);
 		else if (g->breakpoints == LOG_NOISE_LIMIT + 1)
 			log_info("vm %s: further breakpoints not logged", name);
@@ -215,8 +218,14 @@ static long set_entry_state(struct guest_run *g, const struct guest_entry *e)
 	if (rc < 0)
 		return rc;
 	if (e->mode == GUEST_MODE_PROTECTED32) {
-		struct kvm_segment code = { .base = 0, .limit = 0xffffffff, .selector = 0x08,
-					    .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };
+		struct kvm_segment code = {.base = 0,
+					   .limit = 0xffffffff,
+					   .selector = 0x08,
+					   .type = 11,
+					   .present = 1,
+					   .s = 1,
+					   .db = 1,
+					   .g = 1};
 		struct kvm_segment data = code;
 
 		data.selector = 0x10;
@@ -225,7 +234,7 @@ static long set_entry_state(struct guest_run *g, const struct guest_entry *e)
 		s.ds = s.es = s.fs = s.gs = s.ss = data;
 		s.cr0 = 0x11; /* PE | ET */
 	} else {
-		struct kvm_segment seg = { .limit = 0xffff, .type = 3, .present = 1, .s = 1 };
+		struct kvm_segment seg = {.limit = 0xffff, .type = 3, .present = 1, .s = 1};
 
 		s.ds = s.es = s.fs = s.gs = s.ss = seg;
 		seg.type = 11;
@@ -253,7 +262,7 @@ static long set_entry_state(struct guest_run *g, const struct guest_entry *e)
  */
 static long open_vm(struct guest_run *g, const char *name, uint64_t mem_size)
 {
-	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = mem_size };
+	struct kvm_userspace_memory_region ram = {.slot = 0, .memory_size = mem_size};
 	uint64_t vcpu_id = 0;
 	long rc = kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CREATE_VM, NULL, 0);
 
@@ -273,11 +282,11 @@ static long open_vm(struct guest_run *g, const char *name, uint64_t mem_size)
 }
 
 /* VM, memory and vCPU through the KVM API, then the image into memory. */
-static long create_guest(struct guest_run *g, const struct guest_spec *spec,
-			 const uint8_t *image, size_t len)
+static long create_guest(struct guest_run *g, const struct guest_spec *spec, const uint8_t *image,
+			 size_t len)
 {
 	/* Every INT3 exits first, so KVM_EXIT_DEBUG is seen and logged. */
-	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
+	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP};
 	struct guest_entry entry;
 	long rc = open_vm(g, spec->name, spec->mem_size);
 
@@ -299,7 +308,7 @@ static long create_guest(struct guest_run *g, const struct guest_spec *spec,
 
 static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t len)
 {
-	struct guest_run g = { 0 };
+	struct guest_run g = {0};
 	long rc = create_guest(&g, spec, image, len);
 
 	if (rc < 0) {
@@ -343,7 +352,7 @@ unsigned boot_guests_run(const struct mb2_info *mb)
 
 int boot_guests_entry_failure_selftest(void)
 {
-	struct guest_run g = { 0 };
+	struct guest_run g = {0};
 	struct kvm_sregs s;
 	long rc = open_vm(&g, "entryfail", 1 << 20);
 
@@ -354,7 +363,8 @@ int boot_guests_entry_failure_selftest(void)
 		rc = vcpu_ioctl(&g, KVM_SET_SREGS, &s, sizeof(s));
 	}
 	if (rc == 0) {
-		log_info("hv: selftest: entering a VM whose TR has type 2 (LDT); the CPU must refuse it");
+		log_info("hv: selftest: entering a VM whose TR has type 2 (LDT); the CPU must "
+			 "refuse it");
 		handle_exit(&g, vcpu_ioctl(&g, KVM_RUN, NULL, 0));
 		rc = g.run->exit_reason == KVM_EXIT_FAIL_ENTRY ? 0 : -1;
 	}

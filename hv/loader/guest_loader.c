@@ -27,98 +27,98 @@
 #include "hv/lib/log.h"
 #include "hv/lib/unaligned.h"
 
-#define KIB	1024ull
-#define MIB	(1024ull * 1024ull)
+#define KIB 1024ull
+#define MIB (1024ull * 1024ull)
 
 /* The guest's physical layout below 1 MiB (see guest_e820()). */
-#define LOW_MEM_END	0x9fc00ull	/* end of available low memory */
-#define EBDA_END	0xa0000ull
-#define BIOS_START	0xf0000ull
-#define HIGH_MEM	0x100000ull
-#define INFO_LOW_START	0x1000ull	/* page 0 stays free for the guest */
+#define LOW_MEM_END    0x9fc00ull /* end of available low memory */
+#define EBDA_END       0xa0000ull
+#define BIOS_START     0xf0000ull
+#define HIGH_MEM       0x100000ull
+#define INFO_LOW_START 0x1000ull /* page 0 stays free for the guest */
 
 /* Multiboot (0.6.96) image header. */
-#define MB1_HDR_MAGIC		0x1badb002u
-#define MB1_SEARCH		8192u
-#define MB1_HDR_MIN		12u	/* magic, flags, checksum */
-#define MB1_HDR_ADDR_LEN	32u	/* ... through entry_addr */
-#define MB1_F_PAGE_ALIGN	(1u << 0)
-#define MB1_F_MEMINFO		(1u << 1)
-#define MB1_F_VIDEO		(1u << 2)
-#define MB1_F_ADDRESS		(1u << 16)
-#define MB1_F_REQUIRED		0xffffu	/* bits a loader must honour or refuse */
+#define MB1_HDR_MAGIC	 0x1badb002u
+#define MB1_SEARCH	 8192u
+#define MB1_HDR_MIN	 12u /* magic, flags, checksum */
+#define MB1_HDR_ADDR_LEN 32u /* ... through entry_addr */
+#define MB1_F_PAGE_ALIGN (1u << 0)
+#define MB1_F_MEMINFO	 (1u << 1)
+#define MB1_F_VIDEO	 (1u << 2)
+#define MB1_F_ADDRESS	 (1u << 16)
+#define MB1_F_REQUIRED	 0xffffu /* bits a loader must honour or refuse */
 
 /* Multiboot information structure: offsets of the fields we fill. */
-#define MB1_INFO_LEN		116u
-#define MB1_INFO_FLAGS		0u
-#define MB1_INFO_MEM_LOWER	4u
-#define MB1_INFO_MEM_UPPER	8u
-#define MB1_INFO_CMDLINE	16u
-#define MB1_INFO_MMAP_LENGTH	44u
-#define MB1_INFO_MMAP_ADDR	48u
-#define MB1_INFO_LOADER_NAME	64u
-#define MB1_INFO_F_MEM		(1u << 0)
-#define MB1_INFO_F_CMDLINE	(1u << 2)
-#define MB1_INFO_F_MMAP		(1u << 6)
-#define MB1_INFO_F_LOADER	(1u << 9)
-#define MB1_MMAP_ENTRY_LEN	24u	/* size prefix + base + length + type */
+#define MB1_INFO_LEN	     116u
+#define MB1_INFO_FLAGS	     0u
+#define MB1_INFO_MEM_LOWER   4u
+#define MB1_INFO_MEM_UPPER   8u
+#define MB1_INFO_CMDLINE     16u
+#define MB1_INFO_MMAP_LENGTH 44u
+#define MB1_INFO_MMAP_ADDR   48u
+#define MB1_INFO_LOADER_NAME 64u
+#define MB1_INFO_F_MEM	     (1u << 0)
+#define MB1_INFO_F_CMDLINE   (1u << 2)
+#define MB1_INFO_F_MMAP	     (1u << 6)
+#define MB1_INFO_F_LOADER    (1u << 9)
+#define MB1_MMAP_ENTRY_LEN   24u /* size prefix + base + length + type */
 
 /* Multiboot2 image header and its tags. */
-#define MB2_HDR_MAGIC		0xe85250d6u
-#define MB2_SEARCH		32768u
-#define MB2_HDR_FIXED		16u	/* magic, architecture, length, checksum */
-#define MB2_ARCH_I386		0u
-#define MB2_HTAG_OPTIONAL	1u	/* tag flags bit 0 */
-#define MB2_CONSOLE_REQUIRED	1u	/* console flags bit 0 */
-#define MB2_MMAP_ENTRY_LEN	24u
+#define MB2_HDR_MAGIC	     0xe85250d6u
+#define MB2_SEARCH	     32768u
+#define MB2_HDR_FIXED	     16u /* magic, architecture, length, checksum */
+#define MB2_ARCH_I386	     0u
+#define MB2_HTAG_OPTIONAL    1u /* tag flags bit 0 */
+#define MB2_CONSOLE_REQUIRED 1u /* console flags bit 0 */
+#define MB2_MMAP_ENTRY_LEN   24u
 
 enum mb2_htag {
-	MB2H_END		= 0,
-	MB2H_INFO_REQUEST	= 1,
-	MB2H_ADDRESS		= 2,
-	MB2H_ENTRY		= 3,
-	MB2H_CONSOLE		= 4,
-	MB2H_FRAMEBUFFER	= 5,
-	MB2H_MODULE_ALIGN	= 6,
-	MB2H_EFI_BS		= 7,
-	MB2H_ENTRY_EFI32	= 8,
-	MB2H_ENTRY_EFI64	= 9,
-	MB2H_RELOCATABLE	= 10,
+	MB2H_END = 0,
+	MB2H_INFO_REQUEST = 1,
+	MB2H_ADDRESS = 2,
+	MB2H_ENTRY = 3,
+	MB2H_CONSOLE = 4,
+	MB2H_FRAMEBUFFER = 5,
+	MB2H_MODULE_ALIGN = 6,
+	MB2H_EFI_BS = 7,
+	MB2H_ENTRY_EFI32 = 8,
+	MB2H_ENTRY_EFI64 = 9,
+	MB2H_RELOCATABLE = 10,
 	MB2H_NR_KNOWN
 };
 
 /* ELF, as much of it as loading by program headers needs. */
-#define EI_CLASS		4
-#define EI_DATA			5
-#define EI_VERSION		6
-#define EI_NIDENT		16
-#define ELFCLASS32		1
-#define ELFCLASS64		2
-#define ELFDATA2LSB		1
-#define ET_EXEC			2
-#define EM_386			3
-#define EM_X86_64		62
-#define PT_LOAD			1
-#define ELF32_EHDR_LEN		52u
-#define ELF64_EHDR_LEN		64u
-#define ELF32_PHDR_LEN		32u
-#define ELF64_PHDR_LEN		56u
+#define EI_CLASS       4
+#define EI_DATA	       5
+#define EI_VERSION     6
+#define EI_NIDENT      16
+#define ELFCLASS32     1
+#define ELFCLASS64     2
+#define ELFDATA2LSB    1
+#define ET_EXEC	       2
+#define EM_386	       3
+#define EM_X86_64      62
+#define PT_LOAD	       1
+#define ELF32_EHDR_LEN 52u
+#define ELF64_EHDR_LEN 64u
+#define ELF32_PHDR_LEN 32u
+#define ELF64_PHDR_LEN 56u
 
 /*
  * Real kernels have a handful of program headers; a table of thousands
  * is a broken or hostile image, and a bound keeps the walk cheap.
  */
-#define ELF_PHNUM_MAX		64u
-#define LOADER_SEG_MAX		16u
+#define ELF_PHNUM_MAX  64u
+#define LOADER_SEG_MAX 16u
 
 /* Longest piece of a bad command-line word quoted back in an error. */
-#define ECHO_MAX		64
+#define ECHO_MAX 64
 
-#define LOADER_NAME		"hv"
+#define LOADER_NAME "hv"
 
 _Static_assert(GUEST_MB2_BOOT_MAGIC == MB2_BOOTLOADER_MAGIC, "multiboot2 magic");
-_Static_assert(GUEST_MEM_AVAILABLE == MB2_MEM_AVAILABLE &&
-	       GUEST_MEM_RESERVED == MB2_MEM_RESERVED, "memory types");
+_Static_assert(GUEST_MEM_AVAILABLE == MB2_MEM_AVAILABLE && GUEST_MEM_RESERVED == MB2_MEM_RESERVED,
+	       "memory types");
 
 /* One load in progress: what every helper needs to check and to log. */
 struct ld {
@@ -130,14 +130,14 @@ struct ld {
 	uint64_t mem_size;
 };
 
-#define ld_err(l, fmt, ...) log_err("loader: %s: " fmt, (l)->name, ##__VA_ARGS__)
+#define ld_err(l, fmt, ...)   log_err("loader: %s: " fmt, (l)->name, ##__VA_ARGS__)
 #define ld_debug(l, fmt, ...) log_debug("loader: %s: " fmt, (l)->name, ##__VA_ARGS__)
 
 /* A piece of the image placed at [paddr, paddr + memsz), zero past filesz. */
 struct seg {
 	uint64_t paddr;
-	uint64_t vaddr;		/* ELF: where the image was linked to run */
-	uint64_t off;		/* in the image */
+	uint64_t vaddr; /* ELF: where the image was linked to run */
+	uint64_t off;	/* in the image */
 	uint64_t filesz;
 	uint64_t memsz;
 };
@@ -145,8 +145,8 @@ struct seg {
 struct plan {
 	struct seg seg[LOADER_SEG_MAX];
 	unsigned nseg;
-	bool entry_is_phys;	/* from a header field, else the ELF e_entry */
-	uint64_t entry;		/* as given; physical after plan_entry() */
+	bool entry_is_phys; /* from a header field, else the ELF e_entry */
+	uint64_t entry;	    /* as given; physical after plan_entry() */
 	uint64_t info_addr;
 	uint64_t info_len;
 };
@@ -193,8 +193,8 @@ static unsigned long long ull(uint64_t v)
 static bool mem_put(const struct ld *l, uint64_t gpa, const void *src, uint64_t n)
 {
 	if (!in_range(gpa, n, l->mem_size)) {
-		ld_err(l, "internal error: %llu-byte write at 0x%llx outside guest memory",
-		       ull(n), ull(gpa));
+		ld_err(l, "internal error: %llu-byte write at 0x%llx outside guest memory", ull(n),
+		       ull(gpa));
 		return false;
 	}
 	if (n)
@@ -205,8 +205,8 @@ static bool mem_put(const struct ld *l, uint64_t gpa, const void *src, uint64_t 
 static bool mem_zero(const struct ld *l, uint64_t gpa, uint64_t n)
 {
 	if (!in_range(gpa, n, l->mem_size)) {
-		ld_err(l, "internal error: %llu-byte clear at 0x%llx outside guest memory",
-		       ull(n), ull(gpa));
+		ld_err(l, "internal error: %llu-byte clear at 0x%llx outside guest memory", ull(n),
+		       ull(gpa));
 		return false;
 	}
 	if (n)
@@ -222,7 +222,7 @@ static bool mem_zero(const struct ld *l, uint64_t gpa, uint64_t n)
 struct writer {
 	const struct ld *l;
 	uint64_t base;
-	uint64_t pos;		/* offset from base */
+	uint64_t pos; /* offset from base */
 	uint64_t cap;
 	bool measure;
 	bool ok;
@@ -271,10 +271,10 @@ static uint32_t w_addr(const struct writer *w)
 unsigned guest_e820(uint64_t mem_size, struct guest_e820_entry map[GUEST_E820_MAX])
 {
 	static const struct guest_e820_entry layout[GUEST_E820_MAX] = {
-		{ 0, LOW_MEM_END, GUEST_MEM_AVAILABLE },
-		{ LOW_MEM_END, EBDA_END - LOW_MEM_END, GUEST_MEM_RESERVED },
-		{ BIOS_START, HIGH_MEM - BIOS_START, GUEST_MEM_RESERVED },
-		{ HIGH_MEM, 0, GUEST_MEM_AVAILABLE },	/* up to mem_size */
+	    {0, LOW_MEM_END, GUEST_MEM_AVAILABLE},
+	    {LOW_MEM_END, EBDA_END - LOW_MEM_END, GUEST_MEM_RESERVED},
+	    {BIOS_START, HIGH_MEM - BIOS_START, GUEST_MEM_RESERVED},
+	    {HIGH_MEM, 0, GUEST_MEM_AVAILABLE}, /* up to mem_size */
 	};
 	unsigned i, n = 0;
 
@@ -366,8 +366,8 @@ static char lower(char c)
 
 static bool name_char_ok(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
 }
 
 /* "guest<index>" without snprintf: this file only uses <string.h>. */
@@ -431,7 +431,7 @@ static int bad_value(const struct guest_spec *s, const char *key, const char *v,
 
 static int parse_type(struct guest_spec *s, const char *v, size_t n)
 {
-	static const enum guest_type types[] = { GUEST_TYPE_RAW, GUEST_TYPE_MB1, GUEST_TYPE_MB2 };
+	static const enum guest_type types[] = {GUEST_TYPE_RAW, GUEST_TYPE_MB1, GUEST_TYPE_MB2};
 	size_t i, k;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -522,7 +522,8 @@ static int check_name(unsigned index, const char *v, size_t n)
 	}
 	for (i = 0; i < n; i++) {
 		if (!name_char_ok(v[i])) {
-			log_err("loader: module %u: bad name= value '%.*s': only A-Z a-z 0-9 _ . - allowed",
+			log_err("loader: module %u: bad name= value '%.*s': only A-Z a-z 0-9 _ . - "
+				"allowed",
 				index, echo_len(n), v);
 			return -HV_EINVAL;
 		}
@@ -549,7 +550,7 @@ static int take_guest_cmdline(struct guest_spec *s, const char *rest)
 
 int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out)
 {
-	static const char *const keys[] = { "name", "type", "mem", "load", "budget" };
+	static const char *const keys[] = {"name", "type", "mem", "load", "budget"};
 	const char *s, *w;
 	size_t n;
 	unsigned seen = 0, nword = 0;
@@ -594,7 +595,8 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 			continue;
 		}
 		if (!eq) {
-			log_err("loader: %s: '%.*s' is not key=value (keys: name type mem load budget; '--' starts the guest command line)",
+			log_err("loader: %s: '%.*s' is not key=value (keys: name type mem load "
+				"budget; '--' starts the guest command line)",
 				out->name, echo_len(n), w);
 			return -HV_EINVAL;
 		}
@@ -605,7 +607,8 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 			if (strlen(keys[k]) == klen && !memcmp(w, keys[k], klen))
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0])) {
-			log_err("loader: %s: unknown key '%.*s' in '%.*s' (keys: name type mem load budget)",
+			log_err("loader: %s: unknown key '%.*s' in '%.*s' (keys: name type mem "
+				"load budget)",
 				out->name, echo_len(klen), w, echo_len(n), w);
 			return -HV_EINVAL;
 		}
@@ -617,7 +620,7 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 		seen |= 1u << k;
 		switch (k) {
 		case 0:
-			rc = 0;		/* taken in the first pass */
+			rc = 0; /* taken in the first pass */
 			break;
 		case 1:
 			rc = parse_type(out, v, vlen);
@@ -677,12 +680,16 @@ static int plan_check_segments(const struct ld *l, const struct plan *p)
 			return -HV_EINVAL;
 		}
 		if (!in_range(s->paddr, s->memsz, l->mem_size)) {
-			ld_err(l, "segment %u [0x%llx-0x%llx) is beyond guest memory (%llu MiB; see mem=)",
+			ld_err(l,
+			       "segment %u [0x%llx-0x%llx) is beyond guest memory (%llu MiB; see "
+			       "mem=)",
 			       i, ull(s->paddr), ull(s->paddr + s->memsz), ull(l->mem_size / MIB));
 			return -HV_ENOSPC;
 		}
 		if (!in_available_ram(l->mem_size, s->paddr, s->memsz)) {
-			ld_err(l, "segment %u [0x%llx-0x%llx) is not in available guest RAM (hole at [0x%llx-0x%llx))",
+			ld_err(l,
+			       "segment %u [0x%llx-0x%llx) is not in available guest RAM (hole at "
+			       "[0x%llx-0x%llx))",
 			       i, ull(s->paddr), ull(s->paddr + s->memsz), ull(LOW_MEM_END),
 			       ull(HIGH_MEM));
 			return -HV_EINVAL;
@@ -691,7 +698,8 @@ static int plan_check_segments(const struct ld *l, const struct plan *p)
 			const struct seg *t = &p->seg[j];
 
 			if (ranges_overlap(s->paddr, s->memsz, t->paddr, t->memsz)) {
-				ld_err(l, "segments %u [0x%llx-0x%llx) and %u [0x%llx-0x%llx) overlap",
+				ld_err(l,
+				       "segments %u [0x%llx-0x%llx) and %u [0x%llx-0x%llx) overlap",
 				       j, ull(t->paddr), ull(t->paddr + t->memsz), i, ull(s->paddr),
 				       ull(s->paddr + s->memsz));
 				return -HV_EINVAL;
@@ -758,7 +766,9 @@ static int plan_info(const struct ld *l, struct plan *p, uint64_t len)
 		a = HIGH_MEM;
 	if (in_range(a, len, l->mem_size) && range_clear(p, a, len))
 		goto found;
-	ld_err(l, "no room for the %llu-byte info block: [0x%llx-0x%llx) is taken and nothing is free from 0x%llx to the end of guest memory (%llu MiB)",
+	ld_err(l,
+	       "no room for the %llu-byte info block: [0x%llx-0x%llx) is taken and nothing is free "
+	       "from 0x%llx to the end of guest memory (%llu MiB)",
 	       ull(len), ull(INFO_LOW_START), ull(LOW_MEM_END), ull(a), ull(l->mem_size / MIB));
 	return -HV_ENOSPC;
 found:
@@ -775,12 +785,14 @@ found:
 static int plan_from_addresses(const struct ld *l, uint64_t hdr_off, const struct addr_fields *a,
 			       bool from_start, struct plan *p)
 {
-	struct seg s = { 0 };
+	struct seg s = {0};
 	uint64_t gap;
 
 	if (from_start) {
 		if (a->header_addr < hdr_off) {
-			ld_err(l, "header_addr 0x%x is below the header's file offset 0x%llx: loading from the file start would begin below 0",
+			ld_err(l,
+			       "header_addr 0x%x is below the header's file offset 0x%llx: loading "
+			       "from the file start would begin below 0",
 			       a->header_addr, ull(hdr_off));
 			return -HV_EINVAL;
 		}
@@ -794,7 +806,9 @@ static int plan_from_addresses(const struct ld *l, uint64_t hdr_off, const struc
 		}
 		gap = a->header_addr - a->load_addr;
 		if (gap > hdr_off) {
-			ld_err(l, "header_addr 0x%x - load_addr 0x%x = 0x%llx exceeds the header's file offset 0x%llx",
+			ld_err(l,
+			       "header_addr 0x%x - load_addr 0x%x = 0x%llx exceeds the header's "
+			       "file offset 0x%llx",
 			       a->header_addr, a->load_addr, ull(gap), ull(hdr_off));
 			return -HV_EINVAL;
 		}
@@ -812,7 +826,9 @@ static int plan_from_addresses(const struct ld *l, uint64_t hdr_off, const struc
 		}
 		s.filesz = a->load_end_addr - s.paddr;
 		if (!in_range(s.off, s.filesz, l->len)) {
-			ld_err(l, "load_end_addr 0x%x needs 0x%llx bytes from file offset 0x%llx; the image has %llu bytes",
+			ld_err(l,
+			       "load_end_addr 0x%x needs 0x%llx bytes from file offset 0x%llx; the "
+			       "image has %llu bytes",
 			       a->load_end_addr, ull(s.filesz), ull(s.off), ull(l->len));
 			return -HV_EINVAL;
 		}
@@ -905,7 +921,9 @@ static int plan_from_elf(const struct ld *l, struct plan *p, const char *no_addr
 		return -HV_EINVAL;
 	}
 	if (!in_range(phoff, (uint64_t)phnum * phentsize, l->len)) {
-		ld_err(l, "ELF program headers (offset 0x%llx, %u x %u bytes) run past the image end (%llu bytes)",
+		ld_err(l,
+		       "ELF program headers (offset 0x%llx, %u x %u bytes) run past the image end "
+		       "(%llu bytes)",
 		       ull(phoff), phnum, phentsize, ull(l->len));
 		return -HV_EINVAL;
 	}
@@ -940,7 +958,9 @@ static int plan_from_elf(const struct ld *l, struct plan *p, const char *no_addr
 			continue;
 		}
 		if (s.filesz && !in_range(s.off, s.filesz, l->len)) {
-			ld_err(l, "program header %llu: file bytes at offset 0x%llx, 0x%llx long, run past the image end (%llu bytes)",
+			ld_err(l,
+			       "program header %llu: file bytes at offset 0x%llx, 0x%llx long, run "
+			       "past the image end (%llu bytes)",
 			       ull(i), ull(s.off), ull(s.filesz), ull(l->len));
 			return -HV_EINVAL;
 		}
@@ -963,8 +983,8 @@ static bool load_segments(const struct ld *l, const struct plan *p)
 	for (i = 0; i < p->nseg; i++) {
 		const struct seg *s = &p->seg[i];
 
-		ld_debug(l, "segment %u: [0x%llx-0x%llx), 0x%llx bytes from file offset 0x%llx",
-			 i, ull(s->paddr), ull(s->paddr + s->memsz), ull(s->filesz), ull(s->off));
+		ld_debug(l, "segment %u: [0x%llx-0x%llx), 0x%llx bytes from file offset 0x%llx", i,
+			 ull(s->paddr), ull(s->paddr + s->memsz), ull(s->filesz), ull(s->off));
 		if (!mem_put(l, s->paddr, l->img + s->off, s->filesz) ||
 		    !mem_zero(l, s->paddr + s->filesz, s->memsz - s->filesz))
 			return false;
@@ -974,7 +994,8 @@ static bool load_segments(const struct ld *l, const struct plan *p)
 
 static void log_loaded(const struct ld *l, const char *type, const struct plan *p)
 {
-	log_info("loader: %s: %s image %llu bytes, entry 0x%llx, %u segments, info block at 0x%llx, memory %llu MiB",
+	log_info("loader: %s: %s image %llu bytes, entry 0x%llx, %u segments, info block at "
+		 "0x%llx, memory %llu MiB",
 		 l->name, type, ull(l->len), ull(p->entry), p->nseg, ull(p->info_addr),
 		 ull(l->mem_size / MIB));
 }
@@ -988,7 +1009,7 @@ static int finish_multiboot(const struct ld *l, struct plan *p, const char *type
 			    void (*build)(const struct ld *l, struct writer *w), uint32_t magic,
 			    struct guest_entry *entry)
 {
-	struct writer w = { .l = l, .measure = true, .ok = true };
+	struct writer w = {.l = l, .measure = true, .ok = true};
 	int rc;
 
 	rc = plan_check_segments(l, p);
@@ -1003,7 +1024,7 @@ static int finish_multiboot(const struct ld *l, struct plan *p, const char *type
 
 	if (!load_segments(l, p) || !mem_zero(l, p->info_addr, p->info_len))
 		return -HV_EINVAL;
-	w = (struct writer){ .l = l, .base = p->info_addr, .cap = p->info_len, .ok = true };
+	w = (struct writer){.l = l, .base = p->info_addr, .cap = p->info_len, .ok = true};
 	build(l, &w);
 	if (!w.ok)
 		return -HV_EINVAL;
@@ -1090,7 +1111,7 @@ static void mb1_build_info(const struct ld *l, struct writer *w)
 static int load_mb1(const struct ld *l, struct guest_entry *entry)
 {
 	uint64_t off, window = l->len < MB1_SEARCH ? l->len : MB1_SEARCH;
-	struct plan p = { 0 };
+	struct plan p = {0};
 	uint32_t flags, unsupported;
 	int rc;
 
@@ -1112,14 +1133,18 @@ static int load_mb1(const struct ld *l, struct guest_entry *entry)
 	 * none) and memory information is always given; video modes are not.
 	 */
 	if (flags & MB1_F_VIDEO) {
-		ld_err(l, "multiboot header flags 0x%x require a video mode (bit 2); guests have no display",
+		ld_err(l,
+		       "multiboot header flags 0x%x require a video mode (bit 2); guests have no "
+		       "display",
 		       flags);
 		return -HV_EINVAL;
 	}
 	unsupported = flags & MB1_F_REQUIRED & ~(MB1_F_PAGE_ALIGN | MB1_F_MEMINFO);
 	if (unsupported) {
-		ld_err(l, "multiboot header flags 0x%x have required bits 0x%x this loader does not know",
-		       flags, unsupported);
+		ld_err(
+		    l,
+		    "multiboot header flags 0x%x have required bits 0x%x this loader does not know",
+		    flags, unsupported);
 		return -HV_EINVAL;
 	}
 
@@ -1127,7 +1152,9 @@ static int load_mb1(const struct ld *l, struct guest_entry *entry)
 		struct addr_fields a;
 
 		if (!in_range(off, MB1_HDR_ADDR_LEN, window)) {
-			ld_err(l, "multiboot header at offset 0x%llx: its address fields (flag 16) run past byte %llu",
+			ld_err(l,
+			       "multiboot header at offset 0x%llx: its address fields (flag 16) "
+			       "run past byte %llu",
 			       ull(off), ull(window));
 			return -HV_EINVAL;
 		}
@@ -1193,11 +1220,28 @@ static bool mb2_info_provided(uint32_t type)
 static const char *mb2_info_name(uint32_t type)
 {
 	static const char *const names[MB2_TAG_NR_KNOWN] = {
-		"end", "cmdline", "loader name", "module", "basic meminfo", "boot device",
-		"memory map", "VBE", "framebuffer", "ELF sections", "APM", "EFI32 system table",
-		"EFI64 system table", "SMBIOS", "ACPI v1 RSDP", "ACPI v2 RSDP", "network",
-		"EFI memory map", "EFI boot services", "EFI32 image handle",
-		"EFI64 image handle", "load base",
+	    "end",
+	    "cmdline",
+	    "loader name",
+	    "module",
+	    "basic meminfo",
+	    "boot device",
+	    "memory map",
+	    "VBE",
+	    "framebuffer",
+	    "ELF sections",
+	    "APM",
+	    "EFI32 system table",
+	    "EFI64 system table",
+	    "SMBIOS",
+	    "ACPI v1 RSDP",
+	    "ACPI v2 RSDP",
+	    "network",
+	    "EFI memory map",
+	    "EFI boot services",
+	    "EFI32 image handle",
+	    "EFI64 image handle",
+	    "load base",
 	};
 
 	return type < MB2_TAG_NR_KNOWN ? names[type] : "unknown";
@@ -1205,10 +1249,9 @@ static const char *mb2_info_name(uint32_t type)
 
 /* Smallest size of each header tag we read fields from. */
 static const uint32_t mb2_htag_min[MB2H_NR_KNOWN] = {
-	[MB2H_END] = 8,		  [MB2H_INFO_REQUEST] = 8, [MB2H_ADDRESS] = 24,
-	[MB2H_ENTRY] = 12,	  [MB2H_CONSOLE] = 12,	   [MB2H_FRAMEBUFFER] = 20,
-	[MB2H_MODULE_ALIGN] = 8,  [MB2H_EFI_BS] = 8,	   [MB2H_ENTRY_EFI32] = 12,
-	[MB2H_ENTRY_EFI64] = 12,  [MB2H_RELOCATABLE] = 24,
+    [MB2H_END] = 8,	     [MB2H_INFO_REQUEST] = 8, [MB2H_ADDRESS] = 24,     [MB2H_ENTRY] = 12,
+    [MB2H_CONSOLE] = 12,     [MB2H_FRAMEBUFFER] = 20, [MB2H_MODULE_ALIGN] = 8, [MB2H_EFI_BS] = 8,
+    [MB2H_ENTRY_EFI32] = 12, [MB2H_ENTRY_EFI64] = 12, [MB2H_RELOCATABLE] = 24,
 };
 
 static int mb2_info_request(const struct ld *l, const uint8_t *t, uint32_t size, bool optional)
@@ -1225,7 +1268,9 @@ static int mb2_info_request(const struct ld *l, const uint8_t *t, uint32_t size,
 				 want, mb2_info_name(want));
 			continue;
 		}
-		ld_err(l, "multiboot2 header requires boot information tag %u (%s); guests get only cmdline, loader name, basic meminfo and memory map",
+		ld_err(l,
+		       "multiboot2 header requires boot information tag %u (%s); guests get only "
+		       "cmdline, loader name, basic meminfo and memory map",
 		       want, mb2_info_name(want));
 		return -HV_EINVAL;
 	}
@@ -1268,25 +1313,30 @@ static int mb2_header_tag(const struct ld *l, struct mb2_hdr *h, const uint8_t *
 	case MB2H_CONSOLE:
 		v = ld32(t + 8);
 		if ((v & MB2_CONSOLE_REQUIRED) && !optional) {
-			ld_err(l, "multiboot2 header requires a console described in the boot information (console flags 0x%x); guests get none",
+			ld_err(l,
+			       "multiboot2 header requires a console described in the boot "
+			       "information (console flags 0x%x); guests get none",
 			       v);
 			return -HV_EINVAL;
 		}
 		return 0;
 	case MB2H_FRAMEBUFFER:
 		if (!optional) {
-			ld_err(l, "multiboot2 header requires a framebuffer (%ux%ux%u); guests have no display",
+			ld_err(l,
+			       "multiboot2 header requires a framebuffer (%ux%ux%u); guests have "
+			       "no display",
 			       ld32(t + 8), ld32(t + 12), ld32(t + 16));
 			return -HV_EINVAL;
 		}
 		ld_debug(l, "optional framebuffer request ignored");
 		return 0;
 	case MB2H_MODULE_ALIGN:
-		return 0;	/* guests get no modules */
+		return 0; /* guests get no modules */
 	case MB2H_EFI_BS:
 		/* Required, it says the image can only start under EFI. */
 		if (!optional) {
-			ld_err(l, "multiboot2 header requires EFI boot services (tag 7); guests start without firmware");
+			ld_err(l, "multiboot2 header requires EFI boot services (tag 7); guests "
+				  "start without firmware");
 			return -HV_EINVAL;
 		}
 		return 0;
@@ -1302,7 +1352,8 @@ static int mb2_header_tag(const struct ld *l, struct mb2_hdr *h, const uint8_t *
 		return 0;
 	default:
 		if (!optional) {
-			ld_err(l, "multiboot2 header tag type %u is required and not supported", type);
+			ld_err(l, "multiboot2 header tag type %u is required and not supported",
+			       type);
 			return -HV_EINVAL;
 		}
 		ld_debug(l, "optional multiboot2 header tag type %u ignored", type);
@@ -1319,7 +1370,8 @@ static int mb2_header(const struct ld *l, uint64_t off, struct mb2_hdr *h)
 	int rc;
 
 	if (arch != MB2_ARCH_I386) {
-		ld_err(l, "multiboot2 header architecture %u: only 0 (i386 protected mode) runs here",
+		ld_err(l,
+		       "multiboot2 header architecture %u: only 0 (i386 protected mode) runs here",
 		       arch);
 		return -HV_EINVAL;
 	}
@@ -1329,7 +1381,8 @@ static int mb2_header(const struct ld *l, uint64_t off, struct mb2_hdr *h)
 		return -HV_EINVAL;
 	}
 	if (!in_range(off, hlen, window)) {
-		ld_err(l, "multiboot2 header at offset 0x%llx, header_length %u, runs past byte %llu",
+		ld_err(l,
+		       "multiboot2 header at offset 0x%llx, header_length %u, runs past byte %llu",
 		       ull(off), hlen, ull(window));
 		return -HV_EINVAL;
 	}
@@ -1351,7 +1404,9 @@ static int mb2_header(const struct ld *l, uint64_t off, struct mb2_hdr *h)
 		if (type == MB2H_END)
 			return 0;
 		if (size < 8 || size > end - pos) {
-			ld_err(l, "multiboot2 header tag type %u at offset 0x%llx has size %u (must be 8..%llu)",
+			ld_err(l,
+			       "multiboot2 header tag type %u at offset 0x%llx has size %u (must "
+			       "be 8..%llu)",
 			       type, ull(pos), size, ull(end - pos));
 			return -HV_EINVAL;
 		}
@@ -1378,7 +1433,7 @@ static void mb2_build_info(const struct ld *l, struct writer *w)
 	size_t clen = strlen(l->spec->cmdline);
 	uint32_t total;
 
-	w_u32(w, 0);	/* total_size, patched below */
+	w_u32(w, 0); /* total_size, patched below */
 	w_u32(w, 0);
 
 	mb2_tag(w, MB2_TAG_CMDLINE, (uint32_t)(8 + clen + 1));
@@ -1393,7 +1448,7 @@ static void mb2_build_info(const struct ld *l, struct writer *w)
 
 	mb2_tag(w, MB2_TAG_MMAP, 16 + n * MB2_MMAP_ENTRY_LEN);
 	w_u32(w, MB2_MMAP_ENTRY_LEN);
-	w_u32(w, 0);	/* entry_version */
+	w_u32(w, 0); /* entry_version */
 	for (i = 0; i < n; i++) {
 		w_u64(w, map[i].base);
 		w_u64(w, map[i].len);
@@ -1411,14 +1466,14 @@ static void mb2_build_info(const struct ld *l, struct writer *w)
 static int load_mb2(const struct ld *l, struct guest_entry *entry)
 {
 	uint64_t off, window = l->len < MB2_SEARCH ? l->len : MB2_SEARCH;
-	struct mb2_hdr h = { 0 };
-	struct plan p = { 0 };
+	struct mb2_hdr h = {0};
+	struct plan p = {0};
 	int rc;
 
 	switch (mb2_find(l, &off)) {
 	case FIND_NONE:
-		ld_err(l, "no multiboot2 header (magic 0x%x) in the first %llu bytes", MB2_HDR_MAGIC,
-		       ull(window));
+		ld_err(l, "no multiboot2 header (magic 0x%x) in the first %llu bytes",
+		       MB2_HDR_MAGIC, ull(window));
 		return -HV_EINVAL;
 	case FIND_BAD_SUM:
 		ld_err(l, "multiboot2 header at offset 0x%llx has a bad checksum", ull(off));
@@ -1432,7 +1487,9 @@ static int load_mb2(const struct ld *l, struct guest_entry *entry)
 
 	if (h.has_addr) {
 		if (!h.has_entry) {
-			ld_err(l, "multiboot2 address tag without an entry address tag: no entry point");
+			ld_err(
+			    l,
+			    "multiboot2 address tag without an entry address tag: no entry point");
 			return -HV_EINVAL;
 		}
 		rc = plan_from_addresses(l, off, &h.addr, h.addr.load_addr == UINT32_MAX, &p);
@@ -1462,7 +1519,9 @@ static int load_raw(const struct ld *l, struct guest_entry *entry)
 	}
 	/* Real-mode code sees only the first MiB; the top of it is firmware's. */
 	if (l->len > LOW_MEM_END - load) {
-		ld_err(l, "raw image of %llu bytes at 0x%x would end at 0x%llx, past the end of low memory 0x%llx",
+		ld_err(l,
+		       "raw image of %llu bytes at 0x%x would end at 0x%llx, past the end of low "
+		       "memory 0x%llx",
 		       ull(l->len), load, ull(load + l->len), ull(LOW_MEM_END));
 		return -HV_ENOSPC;
 	}
@@ -1473,7 +1532,8 @@ static int load_raw(const struct ld *l, struct guest_entry *entry)
 	entry->rip = load;
 	/* The stack grows down from just below the image, as is customary. */
 	entry->rsp = load;
-	log_info("loader: %s: raw image %llu bytes, entry 0x%x (CS:IP 0000:%04x), 1 segment, no info block, memory %llu MiB",
+	log_info("loader: %s: raw image %llu bytes, entry 0x%x (CS:IP 0000:%04x), 1 segment, no "
+		 "info block, memory %llu MiB",
 		 l->name, ull(l->len), load, load, ull(l->mem_size / MIB));
 	return 0;
 }
@@ -1494,7 +1554,8 @@ static int detect_type(const struct ld *l, enum guest_type *type)
 		*type = GUEST_TYPE_MB1;
 		return 0;
 	}
-	ld_err(l, "type= missing and the image has no valid multiboot2 or multiboot header; give type=raw, mb1 or mb2");
+	ld_err(l, "type= missing and the image has no valid multiboot2 or multiboot header; give "
+		  "type=raw, mb1 or mb2");
 	return -HV_EINVAL;
 }
 
@@ -1507,8 +1568,8 @@ static size_t bounded_len(const char *s, size_t cap)
 	return n;
 }
 
-int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image_len,
-	       uint8_t *mem, uint64_t mem_size, struct guest_entry *entry)
+int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image_len, uint8_t *mem,
+	       uint64_t mem_size, struct guest_entry *entry)
 {
 	char name[GUEST_NAME_MAX];
 	enum guest_type type;
@@ -1523,12 +1584,18 @@ int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image
 	/* A hand-made spec may lack the NUL; never print past the array. */
 	memcpy(name, spec->name, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
-	l = (struct ld){ .name = name, .spec = spec, .img = image, .len = image_len,
-			 .mem = mem, .mem_size = mem_size };
+	l = (struct ld){.name = name,
+			.spec = spec,
+			.img = image,
+			.len = image_len,
+			.mem = mem,
+			.mem_size = mem_size};
 
 	if (!mem || mem_size < GUEST_MEM_MIN || mem_size > GUEST_MEM_MAX ||
 	    mem_size % GUEST_PAGE_SIZE) {
-		ld_err(&l, "guest memory of 0x%llx bytes%s unusable (need 1 MiB..1 GiB, a multiple of 4 KiB)",
+		ld_err(&l,
+		       "guest memory of 0x%llx bytes%s unusable (need 1 MiB..1 GiB, a multiple of "
+		       "4 KiB)",
 		       ull(mem_size), mem ? "" : " (no buffer)");
 		return -HV_EINVAL;
 	}

@@ -41,13 +41,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GUEST_NAME_MAX		32	/* bytes including the NUL */
-#define GUEST_CMDLINE_MAX	256	/* bytes including the NUL */
+#define GUEST_NAME_MAX	  32  /* bytes including the NUL */
+#define GUEST_CMDLINE_MAX 256 /* bytes including the NUL */
 
-#define GUEST_MEM_DEFAULT	(16ull << 20)
-#define GUEST_MEM_MIN		(1ull << 20)
-#define GUEST_MEM_MAX		(1ull << 30)
-#define GUEST_PAGE_SIZE		4096ull
+#define GUEST_MEM_DEFAULT (16ull << 20)
+#define GUEST_MEM_MIN	  (1ull << 20)
+#define GUEST_MEM_MAX	  (1ull << 30)
+#define GUEST_PAGE_SIZE	  4096ull
 
 /*
  * Raw images start in real mode at CS:IP = 0:load with SS:SP = 0:load (the
@@ -56,16 +56,16 @@
  * which real-mode code expects to leave alone. The image must end by
  * 0x9fc00, the top of available low memory.
  */
-#define GUEST_RAW_LOAD_DEFAULT	0x7c00u
-#define GUEST_RAW_LOAD_MIN	0x500u
-#define GUEST_RAW_LOAD_LIMIT	0x10000u	/* exclusive */
+#define GUEST_RAW_LOAD_DEFAULT 0x7c00u
+#define GUEST_RAW_LOAD_MIN     0x500u
+#define GUEST_RAW_LOAD_LIMIT   0x10000u /* exclusive */
 
 /* Values EAX holds when a multiboot / multiboot2 guest is entered. */
-#define GUEST_MB1_BOOT_MAGIC	0x2badb002u
-#define GUEST_MB2_BOOT_MAGIC	0x36d76289u
+#define GUEST_MB1_BOOT_MAGIC 0x2badb002u
+#define GUEST_MB2_BOOT_MAGIC 0x36d76289u
 
 enum guest_type {
-	GUEST_TYPE_AUTO,	/* decided by guest_load() from the image */
+	GUEST_TYPE_AUTO, /* decided by guest_load() from the image */
 	GUEST_TYPE_RAW,
 	GUEST_TYPE_MB1,
 	GUEST_TYPE_MB2,
@@ -75,26 +75,26 @@ struct guest_spec {
 	char name[GUEST_NAME_MAX];
 	enum guest_type type;
 	uint64_t mem_size;
-	uint32_t load;			/* raw only */
-	uint64_t tsc_budget;		/* budget=: stop after this many TSC ticks; 0 = none */
+	uint32_t load;	     /* raw only */
+	uint64_t tsc_budget; /* budget=: stop after this many TSC ticks; 0 = none */
 	char cmdline[GUEST_CMDLINE_MAX];
 };
 
 enum guest_cpu_mode {
-	GUEST_MODE_REAL,		/* CS = cs (base cs << 4), IP = rip */
-	GUEST_MODE_PROTECTED32,		/* flat 4 GiB segments, paging off */
+	GUEST_MODE_REAL,	/* CS = cs (base cs << 4), IP = rip */
+	GUEST_MODE_PROTECTED32, /* flat 4 GiB segments, paging off */
 };
 
 struct guest_entry {
 	enum guest_cpu_mode mode;
-	uint64_t rip, rsp, rax, rbx;	/* rsp 0: the guest sets its own */
-	uint16_t cs;			/* real mode only */
+	uint64_t rip, rsp, rax, rbx; /* rsp 0: the guest sets its own */
+	uint16_t cs;		     /* real mode only */
 };
 
 /* Memory-map entry types: the values of E820, multiboot and multiboot2. */
-#define GUEST_MEM_AVAILABLE	1u
-#define GUEST_MEM_RESERVED	2u
-#define GUEST_E820_MAX		4
+#define GUEST_MEM_AVAILABLE 1u
+#define GUEST_MEM_RESERVED  2u
+#define GUEST_E820_MAX	    4
 
 struct guest_e820_entry {
 	uint64_t base;
@@ -132,7 +132,7 @@ unsigned guest_e820(uint64_t mem_size, struct guest_e820_entry map[GUEST_E820_MA
  * write. Nothing outside [mem, mem + mem_size) is ever written and
  * nothing outside [image, image + image_len) is ever read.
  */
-int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image_len,
-	       uint8_t *mem, uint64_t mem_size, struct guest_entry *entry);
+int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image_len, uint8_t *mem,
+	       uint64_t mem_size, struct guest_entry *entry);
 
 #endif

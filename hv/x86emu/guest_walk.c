@@ -14,23 +14,23 @@
 
 #include "hv/x86emu/guest_walk.h"
 
-#define G_CR0_WP	(1ull << 16)
-#define G_CR0_PG	(1ull << 31)
-#define G_CR4_PSE	(1ull << 4)
-#define G_CR4_PAE	(1ull << 5)
-#define G_CR4_LA57	(1ull << 12)
-#define G_CR4_SMEP	(1ull << 20)
-#define G_CR4_SMAP	(1ull << 21)
-#define G_EFER_LMA	(1ull << 10)
-#define G_EFER_NXE	(1ull << 11)
+#define G_CR0_WP   (1ull << 16)
+#define G_CR0_PG   (1ull << 31)
+#define G_CR4_PSE  (1ull << 4)
+#define G_CR4_PAE  (1ull << 5)
+#define G_CR4_LA57 (1ull << 12)
+#define G_CR4_SMEP (1ull << 20)
+#define G_CR4_SMAP (1ull << 21)
+#define G_EFER_LMA (1ull << 10)
+#define G_EFER_NXE (1ull << 11)
 
-#define PTE_P		(1ull << 0)
-#define PTE_RW		(1ull << 1)
-#define PTE_US		(1ull << 2)
-#define PTE_PS		(1ull << 7)
-#define PTE_XD		(1ull << 63)
+#define PTE_P  (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2)
+#define PTE_PS (1ull << 7)
+#define PTE_XD (1ull << 63)
 
-#define PAGE_4K		0x1000ull
+#define PAGE_4K 0x1000ull
 
 /* Bits @hi..@lo (inclusive) set; 0 if hi < lo. */
 static uint64_t bits(unsigned hi, unsigned lo)
@@ -64,8 +64,7 @@ enum guest_paging_mode guest_paging_mode(const struct guest_walk_ctx *ctx)
 		return lma ? GUEST_PAGING_BAD : GUEST_PAGING_32;
 	if (!lma)
 		return GUEST_PAGING_PAE;
-	return (ctx->cr4 & G_CR4_LA57) ? GUEST_PAGING_5LEVEL :
-					 GUEST_PAGING_4LEVEL;
+	return (ctx->cr4 & G_CR4_LA57) ? GUEST_PAGING_5LEVEL : GUEST_PAGING_4LEVEL;
 }
 
 /* The state of one walk. */
@@ -74,8 +73,8 @@ struct walk {
 	enum guest_paging_mode mode;
 	uint64_t la;
 	unsigned access;
-	unsigned m;		/* MAXPHYADDR */
-	bool nxe;		/* XD bits are in use (never in 32-bit paging) */
+	unsigned m; /* MAXPHYADDR */
+	bool nxe;   /* XD bits are in use (never in 32-bit paging) */
 	/* Rights accumulated over the levels walked so far. */
 	bool rw, us, xd;
 	struct guest_walk_result *res;
@@ -96,8 +95,7 @@ static int page_fault(struct walk *w, uint32_t bits_, unsigned level)
 
 	/* I/D is reported only when SMEP or (PAE-style paging and NXE). */
 	if ((w->access & WALK_FETCH) &&
-	    ((ctx->cr4 & G_CR4_SMEP) ||
-	     (w->mode != GUEST_PAGING_32 && (ctx->efer & G_EFER_NXE))))
+	    ((ctx->cr4 & G_CR4_SMEP) || (w->mode != GUEST_PAGING_32 && (ctx->efer & G_EFER_NXE))))
 		ec |= PF_ERR_ID;
 	w->res->error_code = ec;
 	w->res->gpa = 0;
@@ -105,11 +103,10 @@ static int page_fault(struct walk *w, uint32_t bits_, unsigned level)
 }
 
 /* Read a 4- or 8-byte entry; 0, or a WALK_UNBACKED failure. */
-static int read_entry(struct walk *w, uint64_t gpa, size_t size,
-		      unsigned level, uint64_t *entry)
+static int read_entry(struct walk *w, uint64_t gpa, size_t size, unsigned level, uint64_t *entry)
 {
 	const struct guest_walk_ctx *ctx = w->ctx;
-	uint8_t b[8] = { 0 };
+	uint8_t b[8] = {0};
 	size_t i;
 
 	if (!ctx->read_phys || ctx->read_phys(ctx->opaque, gpa, b, size) < 0) {
@@ -154,8 +151,7 @@ static bool allowed(const struct walk *w)
 	return !(write && !w->rw && (ctx->cr0 & G_CR0_WP));
 }
 
-static int leaf(struct walk *w, uint64_t gpa, uint64_t page_size,
-		unsigned level)
+static int leaf(struct walk *w, uint64_t gpa, uint64_t page_size, unsigned level)
 {
 	if (!allowed(w))
 		return page_fault(w, PF_ERR_P, level);
@@ -173,8 +169,7 @@ static int walk_32(struct walk *w)
 	uint64_t pde, pte;
 	int err;
 
-	err = read_entry(w, (ctx->cr3 & 0xfffff000u) | ((w->la >> 20) & 0xffc),
-			 4, 2, &pde);
+	err = read_entry(w, (ctx->cr3 & 0xfffff000u) | ((w->la >> 20) & 0xffc), 4, 2, &pde);
 	if (err)
 		return err;
 	if (!(pde & PTE_P))
@@ -188,13 +183,11 @@ static int walk_32(struct walk *w)
 
 		if (pde & bits(21, m - 19))
 			return page_fault(w, PF_ERR_P | PF_ERR_RSVD, 2);
-		return leaf(w, (pde & 0xffc00000u) | (high << 32) |
-				       (w->la & 0x3fffff),
-			    4ull << 20, 2);
+		return leaf(w, (pde & 0xffc00000u) | (high << 32) | (w->la & 0x3fffff), 4ull << 20,
+			    2);
 	}
 
-	err = read_entry(w, (pde & 0xfffff000u) | ((w->la >> 10) & 0xffc), 4,
-			 1, &pte);
+	err = read_entry(w, (pde & 0xfffff000u) | ((w->la >> 10) & 0xffc), 4, 1, &pte);
 	if (err)
 		return err;
 	if (!(pte & PTE_P))
@@ -207,8 +200,7 @@ static int walk_32(struct walk *w)
  * 8-byte entries, 9 bits per level, from @top down to the PTE, the table
  * at @table. @rsvd: reserved bits of every entry at these levels.
  */
-static int walk_tables(struct walk *w, uint64_t table, unsigned top,
-		       uint64_t rsvd)
+static int walk_tables(struct walk *w, uint64_t table, unsigned top, uint64_t rsvd)
 {
 	uint64_t addr_mask = bits(w->m - 1, 12);
 	unsigned level;
@@ -219,8 +211,7 @@ static int walk_tables(struct walk *w, uint64_t table, unsigned top,
 		uint64_t e, r = rsvd;
 		bool is_leaf;
 
-		err = read_entry(w, table + ((w->la >> shift) & 0x1ff) * 8, 8,
-				 level, &e);
+		err = read_entry(w, table + ((w->la >> shift) & 0x1ff) * 8, 8, level, &e);
 		if (err)
 			return err;
 		if (!(e & PTE_P))
@@ -238,13 +229,12 @@ static int walk_tables(struct walk *w, uint64_t table, unsigned top,
 		if (is_leaf) {
 			uint64_t size = 1ull << shift;
 
-			return leaf(w, (e & bits(w->m - 1, shift)) |
-					       (w->la & (size - 1)),
-				    size, level);
+			return leaf(w, (e & bits(w->m - 1, shift)) | (w->la & (size - 1)), size,
+				    level);
 		}
 		table = e & addr_mask;
 	}
-	return page_fault(w, 0, 1);	/* not reached */
+	return page_fault(w, 0, 1); /* not reached */
 }
 
 /* PAE: four PDPTEs, then PD and PT with 8-byte entries. */
@@ -258,8 +248,7 @@ static int walk_pae(struct walk *w)
 	if (ctx->pdptes) {
 		pdpte = ctx->pdptes[idx];
 	} else {
-		err = read_entry(w, (ctx->cr3 & 0xffffffe0u) + idx * 8, 8, 3,
-				 &pdpte);
+		err = read_entry(w, (ctx->cr3 & 0xffffffe0u) + idx * 8, 8, 3, &pdpte);
 		if (err)
 			return err;
 	}
@@ -308,15 +297,13 @@ int guest_walk(const struct guest_walk_ctx *ctx, uint64_t la, unsigned access,
 		w.la = res->la = la;
 		/* Canonical: bits 63:47 (63:56 with LA57) all equal. */
 		top = w.mode == GUEST_PAGING_5LEVEL ? la >> 56 : la >> 47;
-		if (top != 0 && top != (w.mode == GUEST_PAGING_5LEVEL ? 0xffull :
-								       0x1ffffull))
+		if (top != 0 && top != (w.mode == GUEST_PAGING_5LEVEL ? 0xffull : 0x1ffffull))
 			return fail(&w, WALK_NONCANONICAL, 0);
 		{
 			uint64_t rsvd = bits(51, w.m) | (w.nxe ? 0 : PTE_XD);
 
 			return walk_tables(&w, ctx->cr3 & bits(w.m - 1, 12),
-					   w.mode == GUEST_PAGING_5LEVEL ? 5 : 4,
-					   rsvd);
+					   w.mode == GUEST_PAGING_5LEVEL ? 5 : 4, rsvd);
 		}
 	case GUEST_PAGING_BAD:
 		break;
@@ -325,9 +312,8 @@ int guest_walk(const struct guest_walk_ctx *ctx, uint64_t la, unsigned access,
 	return fail(&w, WALK_BAD_STATE, 0);
 }
 
-size_t guest_read_linear_res(const struct guest_walk_ctx *ctx, uint64_t la,
-			     void *buf, size_t len, unsigned access,
-			     struct guest_walk_result *res)
+size_t guest_read_linear_res(const struct guest_walk_ctx *ctx, uint64_t la, void *buf, size_t len,
+			     unsigned access, struct guest_walk_result *res)
 {
 	enum guest_paging_mode mode = guest_paging_mode(ctx);
 	bool wide = mode == GUEST_PAGING_4LEVEL || mode == GUEST_PAGING_5LEVEL;
@@ -362,8 +348,8 @@ size_t guest_read_linear_res(const struct guest_walk_ctx *ctx, uint64_t la,
 	return done;
 }
 
-size_t guest_read_linear(const struct guest_walk_ctx *ctx, uint64_t la,
-			 void *buf, size_t len, unsigned access)
+size_t guest_read_linear(const struct guest_walk_ctx *ctx, uint64_t la, void *buf, size_t len,
+			 unsigned access)
 {
 	struct guest_walk_result res;
 

@@ -37,8 +37,7 @@
  * reads for paging-structure entries and with chunks that never cross a
  * 4 KiB boundary for data.
  */
-typedef int (*guest_read_phys_fn)(void *opaque, uint64_t gpa, void *buf,
-				  size_t len);
+typedef int (*guest_read_phys_fn)(void *opaque, uint64_t gpa, void *buf, size_t len);
 
 /* Guest state the walk depends on. */
 struct guest_walk_ctx {
@@ -51,34 +50,34 @@ struct guest_walk_ctx {
 	 */
 	const uint64_t *pdptes;
 	guest_read_phys_fn read_phys;
-	void *opaque;		/* passed to read_phys */
+	void *opaque; /* passed to read_phys */
 };
 
 /* Access flags, at the bit positions of the #PF error code. */
-#define WALK_READ	0u
-#define WALK_WRITE	(1u << 1)	/* a write (else a read) */
-#define WALK_USER	(1u << 2)	/* CPL 3 (else supervisor) */
-#define WALK_FETCH	(1u << 4)	/* an instruction fetch */
+#define WALK_READ  0u
+#define WALK_WRITE (1u << 1) /* a write (else a read) */
+#define WALK_USER  (1u << 2) /* CPL 3 (else supervisor) */
+#define WALK_FETCH (1u << 4) /* an instruction fetch */
 /*
  * RFLAGS.AC = 1 for an explicit supervisor data access: SMAP lets it touch
  * user pages. Leave it clear for implicit supervisor accesses.
  */
-#define WALK_AC		(1u << 8)
+#define WALK_AC (1u << 8)
 
 /* #PF error-code bits. */
-#define PF_ERR_P	(1u << 0)	/* protection violation (else not present) */
-#define PF_ERR_W	(1u << 1)
-#define PF_ERR_U	(1u << 2)
-#define PF_ERR_RSVD	(1u << 3)
-#define PF_ERR_ID	(1u << 4)
+#define PF_ERR_P    (1u << 0) /* protection violation (else not present) */
+#define PF_ERR_W    (1u << 1)
+#define PF_ERR_U    (1u << 2)
+#define PF_ERR_RSVD (1u << 3)
+#define PF_ERR_ID   (1u << 4)
 
 enum guest_paging_mode {
-	GUEST_PAGING_NONE,	/* CR0.PG = 0 */
+	GUEST_PAGING_NONE, /* CR0.PG = 0 */
 	GUEST_PAGING_32,
 	GUEST_PAGING_PAE,
 	GUEST_PAGING_4LEVEL,
 	GUEST_PAGING_5LEVEL,
-	GUEST_PAGING_BAD,	/* EFER.LMA with CR0.PG or CR4.PAE clear: impossible */
+	GUEST_PAGING_BAD, /* EFER.LMA with CR0.PG or CR4.PAE clear: impossible */
 };
 
 enum guest_walk_status {
@@ -95,14 +94,14 @@ enum guest_walk_status {
 };
 
 struct guest_walk_result {
-	int status;		/* enum guest_walk_status */
+	int status; /* enum guest_walk_status */
 	/* The translation (WALK_OK); the unbacked address (WALK_UNBACKED). */
 	uint64_t gpa;
 	/* The linear address translated or faulting (CR2 for a #PF); for
 	 * modes other than 4/5-level, truncated to 32 bits. */
 	uint64_t la;
-	uint64_t page_size;	/* WALK_OK: 4 KiB, 2 MiB, 4 MiB or 1 GiB */
-	uint32_t error_code;	/* WALK_PAGE_FAULT: PF_ERR_* */
+	uint64_t page_size;  /* WALK_OK: 4 KiB, 2 MiB, 4 MiB or 1 GiB */
+	uint32_t error_code; /* WALK_PAGE_FAULT: PF_ERR_* */
 	/* Paging level that ended the walk: 1 = PTE .. 5 = PML5E; 0 when
 	 * paging is off or the walk did not start. */
 	uint8_t level;
@@ -126,12 +125,11 @@ int guest_walk(const struct guest_walk_ctx *ctx, uint64_t la, unsigned access,
  * @res->status is WALK_OK and @res describes the translation of @la.
  * Linear addresses wrap at 4 GiB outside 4/5-level paging.
  */
-size_t guest_read_linear_res(const struct guest_walk_ctx *ctx, uint64_t la,
-			     void *buf, size_t len, unsigned access,
-			     struct guest_walk_result *res);
+size_t guest_read_linear_res(const struct guest_walk_ctx *ctx, uint64_t la, void *buf, size_t len,
+			     unsigned access, struct guest_walk_result *res);
 
 /* guest_read_linear_res() without the result. */
-size_t guest_read_linear(const struct guest_walk_ctx *ctx, uint64_t la,
-			 void *buf, size_t len, unsigned access);
+size_t guest_read_linear(const struct guest_walk_ctx *ctx, uint64_t la, void *buf, size_t len,
+			 unsigned access);
 
 #endif

@@ -15,24 +15,24 @@
 #include "hv/x86emu/insn_decode.h"
 #include "hv/lib/log.h"
 
-#define REX_B	0x1
-#define REX_X	0x2
-#define REX_R	0x4
-#define REX_W	0x8
+#define REX_B 0x1
+#define REX_X 0x2
+#define REX_R 0x4
+#define REX_W 0x8
 
 struct decoder {
 	const uint8_t *bytes;
-	size_t lim;		/* min(avail, INSN_MAX_LEN) */
-	size_t avail;		/* as given, for the log line */
-	size_t pos;		/* next byte to read */
+	size_t lim;   /* min(avail, INSN_MAX_LEN) */
+	size_t avail; /* as given, for the log line */
+	size_t pos;   /* next byte to read */
 	enum insn_cpu_mode mode;
 	/* Prefix state. */
-	bool opsize;		/* 66 */
-	bool adsize;		/* 67 */
-	uint8_t rep;		/* F2, F3 or 0 */
+	bool opsize; /* 66 */
+	bool adsize; /* 67 */
+	uint8_t rep; /* F2, F3 or 0 */
 	bool lock;
 	int seg;
-	uint8_t rex;		/* effective REX byte or 0 */
+	uint8_t rex; /* effective REX byte or 0 */
 	/* ModRM. */
 	uint8_t mod, reg, rm;
 };
@@ -74,11 +74,10 @@ static int refuse(const struct decoder *d, int err, const char *what)
 
 	hex_bytes(hex, d->bytes, d->lim);
 	if (err == INSN_ERR_NEED_MORE)
-		log_debug("insn: %s (%s mode, %llu bytes available): %s", what,
-			  mode_name(d->mode), (unsigned long long)d->avail, hex);
+		log_debug("insn: %s (%s mode, %llu bytes available): %s", what, mode_name(d->mode),
+			  (unsigned long long)d->avail, hex);
 	else
-		log_warn("insn: %s (%s mode): %s", what, mode_name(d->mode),
-			 hex);
+		log_warn("insn: %s (%s mode): %s", what, mode_name(d->mode), hex);
 	return err;
 }
 
@@ -90,8 +89,7 @@ static int refuse(const struct decoder *d, int err, const char *what)
 static int need(const struct decoder *d, size_t n)
 {
 	if (d->pos + n > INSN_MAX_LEN)
-		return refuse(d, INSN_ERR_INVALID,
-			      "instruction longer than 15 bytes");
+		return refuse(d, INSN_ERR_INVALID, "instruction longer than 15 bytes");
 	if (d->pos + n > d->lim)
 		return refuse(d, INSN_ERR_NEED_MORE,
 			      "instruction continues past the readable bytes");
@@ -194,8 +192,7 @@ static int modrm(struct decoder *d, const char *name)
 }
 
 /* ModRM.reg as a register number, extended by REX.R. */
-static void reg_operand(const struct decoder *d, unsigned size,
-			struct mmio_insn *out)
+static void reg_operand(const struct decoder *d, unsigned size, struct mmio_insn *out)
 {
 	unsigned r = d->reg | ((d->rex & REX_R) ? 8 : 0);
 
@@ -210,16 +207,16 @@ static void reg_operand(const struct decoder *d, unsigned size,
 
 /* Names of refused instructions, for the log line. */
 static const char *const alu_names[8] = {
-	"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp",
+    "add", "or", "adc", "sbb", "and", "sub", "xor", "cmp",
 };
 static const char *const grp2_names[8] = {
-	"rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar",
+    "rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar",
 };
 static const char *const grp3_names[8] = {
-	"test", "test", "not", "neg", "mul", "imul", "div", "idiv",
+    "test", "test", "not", "neg", "mul", "imul", "div", "idiv",
 };
 static const char *const grp5_names[8] = {
-	"inc", "dec", "call", "call far", "jmp", "jmp far", "push", "(undefined)",
+    "inc", "dec", "call", "call far", "jmp", "jmp far", "push", "(undefined)",
 };
 
 /* ModRM.reg of the byte at the current position, or -1 if not readable. */
@@ -230,8 +227,7 @@ static int peek_reg(const struct decoder *d)
 	return (d->bytes[d->pos] >> 3) & 7;
 }
 
-static const char *group_name(const char *const names[8], int reg,
-			      const char *unknown)
+static const char *group_name(const char *const names[8], int reg, const char *unknown)
 {
 	return reg < 0 ? unknown : names[reg];
 }
@@ -338,8 +334,8 @@ static const char *unsupported_text(char *buf, const char *name)
 	return buf;
 }
 
-int insn_decode_mmio(const uint8_t *bytes, size_t avail,
-		     enum insn_cpu_mode mode, struct mmio_insn *out)
+int insn_decode_mmio(const uint8_t *bytes, size_t avail, enum insn_cpu_mode mode,
+		     struct mmio_insn *out)
 {
 	struct decoder d;
 	char text[80];
@@ -433,8 +429,7 @@ opcode:
 		break;
 	case 0x63:
 		if (mode != INSN_MODE_64)
-			return refuse(&d, INSN_ERR_UNSUPPORTED,
-				      unsupported_text(text, "arpl"));
+			return refuse(&d, INSN_ERR_UNSUPPORTED, unsupported_text(text, "arpl"));
 		name = "movsxd";
 		/* REX.W: r64 <- r/m32; else r32 <- r/m32 or r16 <- r/m16. */
 		out->size = (uint8_t)(osz == 8 ? 4 : osz);
@@ -457,8 +452,7 @@ opcode:
 			break;
 		default:
 			return refuse(&d, INSN_ERR_UNSUPPORTED,
-				      unsupported_text(text,
-						       two_byte_name(op2)));
+				      unsupported_text(text, two_byte_name(op2)));
 		}
 		break;
 	default:
@@ -562,8 +556,8 @@ uint64_t mmio_store_value(const struct mmio_insn *in, const uint64_t gpr[16])
 	return v & size_mask(in->size);
 }
 
-void mmio_complete_load(const struct mmio_insn *in, uint64_t data,
-			uint64_t gpr[16], enum insn_cpu_mode mode)
+void mmio_complete_load(const struct mmio_insn *in, uint64_t data, uint64_t gpr[16],
+			enum insn_cpu_mode mode)
 {
 	uint64_t *r, v;
 
@@ -598,8 +592,8 @@ void mmio_complete_load(const struct mmio_insn *in, uint64_t data,
 	}
 }
 
-enum insn_cpu_mode insn_cpu_mode_of(uint64_t cr0, uint64_t efer,
-				    uint64_t rflags, bool cs_l, bool cs_d)
+enum insn_cpu_mode insn_cpu_mode_of(uint64_t cr0, uint64_t efer, uint64_t rflags, bool cs_l,
+				    bool cs_d)
 {
 	const uint64_t cr0_pe = 1ull << 0, efer_lma = 1ull << 10;
 	const uint64_t rflags_vm = 1ull << 17;

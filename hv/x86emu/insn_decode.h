@@ -40,13 +40,13 @@
 #include <stdint.h>
 
 /* Architectural limit: a longer instruction raises #GP. */
-#define INSN_MAX_LEN	15
+#define INSN_MAX_LEN 15
 
 /* Default operand/address size of the code being run. */
 enum insn_cpu_mode {
-	INSN_MODE_16,	/* real mode, virtual-8086, or CS.D = 0 */
-	INSN_MODE_32,	/* protected mode with CS.D = 1, or compat. mode */
-	INSN_MODE_64,	/* IA-32e mode with CS.L = 1 */
+	INSN_MODE_16, /* real mode, virtual-8086, or CS.D = 0 */
+	INSN_MODE_32, /* protected mode with CS.D = 1, or compat. mode */
+	INSN_MODE_64, /* IA-32e mode with CS.L = 1 */
 };
 
 /* Errors of insn_decode_mmio() (it returns 0 on success). */
@@ -73,22 +73,22 @@ enum insn_seg {
 };
 
 enum mmio_kind {
-	MMIO_SRC_REG,	/* store of a register (@reg, @high_byte) */
-	MMIO_SRC_IMM,	/* store of an immediate (@imm) */
-	MMIO_DST_REG,	/* load into a register (@reg, @high_byte, @ext) */
+	MMIO_SRC_REG, /* store of a register (@reg, @high_byte) */
+	MMIO_SRC_IMM, /* store of an immediate (@imm) */
+	MMIO_DST_REG, /* load into a register (@reg, @high_byte, @ext) */
 };
 
 /* How a load's @size bytes become the @dst_size bytes written. */
 enum mmio_ext {
-	MMIO_EXT_NONE,	/* plain MOV: @dst_size == @size */
-	MMIO_EXT_ZERO,	/* MOVZX */
-	MMIO_EXT_SIGN,	/* MOVSX, MOVSXD */
+	MMIO_EXT_NONE, /* plain MOV: @dst_size == @size */
+	MMIO_EXT_ZERO, /* MOVZX */
+	MMIO_EXT_SIGN, /* MOVSX, MOVSXD */
 };
 
 struct mmio_insn {
-	uint8_t len;		/* total instruction length in bytes */
-	uint8_t size;		/* memory access size: 1, 2, 4 or 8 */
-	bool is_write;		/* guest stores to memory */
+	uint8_t len;   /* total instruction length in bytes */
+	uint8_t size;  /* memory access size: 1, 2, 4 or 8 */
+	bool is_write; /* guest stores to memory */
 	enum mmio_kind kind;
 	/*
 	 * Architectural register number 0..15 (RAX=0, RCX, RDX, RBX, RSP,
@@ -97,17 +97,17 @@ struct mmio_insn {
 	 */
 	uint8_t reg;
 	bool high_byte;
-	uint64_t imm;		/* MMIO_SRC_IMM: the value, @size bytes */
-	uint8_t ext;		/* enum mmio_ext (loads) */
-	uint8_t dst_size;	/* loads: bytes written to the register; 0 for stores */
+	uint64_t imm;	  /* MMIO_SRC_IMM: the value, @size bytes */
+	uint8_t ext;	  /* enum mmio_ext (loads) */
+	uint8_t dst_size; /* loads: bytes written to the register; 0 for stores */
 	/*
 	 * Segment override (enum insn_seg) or -1. In 64-bit mode ES/CS/SS/DS
 	 * overrides have no effect and are reported as -1; the last of several
 	 * overrides wins.
 	 */
 	int seg;
-	uint8_t addr_size;	/* effective address size: 2, 4 or 8 */
-	bool lock;		/* an F0 prefix was present */
+	uint8_t addr_size; /* effective address size: 2, 4 or 8 */
+	bool lock;	   /* an F0 prefix was present */
 };
 
 /*
@@ -118,8 +118,8 @@ struct mmio_insn {
  * ...") naming the bytes: a warning for UNSUPPORTED/INVALID, a debug line
  * for NEED_MORE. @out is undefined after an error.
  */
-int insn_decode_mmio(const uint8_t *bytes, size_t avail,
-		     enum insn_cpu_mode mode, struct mmio_insn *out);
+int insn_decode_mmio(const uint8_t *bytes, size_t avail, enum insn_cpu_mode mode,
+		     struct mmio_insn *out);
 
 /*
  * The value a store writes (@size bytes, upper bits zero), from the guest
@@ -135,14 +135,14 @@ uint64_t mmio_store_value(const struct mmio_insn *in, const uint64_t gpr[16]);
  * IA-32e mode; keeping them is what the CPU does), a 64-bit write replaces.
  * Does nothing for a store.
  */
-void mmio_complete_load(const struct mmio_insn *in, uint64_t data,
-			uint64_t gpr[16], enum insn_cpu_mode mode);
+void mmio_complete_load(const struct mmio_insn *in, uint64_t data, uint64_t gpr[16],
+			enum insn_cpu_mode mode);
 
 /*
  * The code mode from guest state: CR0.PE = 0 or RFLAGS.VM = 1 gives 16;
  * EFER.LMA = 1 with CS.L = 1 gives 64; otherwise CS.D picks 32 or 16.
  */
-enum insn_cpu_mode insn_cpu_mode_of(uint64_t cr0, uint64_t efer,
-				    uint64_t rflags, bool cs_l, bool cs_d);
+enum insn_cpu_mode insn_cpu_mode_of(uint64_t cr0, uint64_t efer, uint64_t rflags, bool cs_l,
+				    bool cs_d);
 
 #endif

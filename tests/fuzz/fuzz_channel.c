@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char fuzz_target_name[] = "channel";
 
 #define MAX_ENTRIES_PER_RUN 32
-#define MEM_LIMIT_PAGES 4096
+#define MEM_LIMIT_PAGES	    4096
 
 static void fail(const char *what)
 {
@@ -62,14 +62,14 @@ static void fail(const char *what)
 
 /* ---- the line -------------------------------------------------------------- */
 
-static const uint8_t *stream;       /* the controller's bytes */
+static const uint8_t *stream; /* the controller's bytes */
 static size_t stream_len, stream_pos;
-static size_t arrived;              /* stream bytes the UART has received */
-static size_t taken;                /* ... of which uart_getc() handed out */
+static size_t arrived; /* stream bytes the UART has received */
+static size_t taken;   /* ... of which uart_getc() handed out */
 static uint8_t chunk_seed, chunk_mode;
 static bool arrive_while_sending;
 
-static uint8_t *out;                /* what the server sent */
+static uint8_t *out; /* what the server sent */
 static size_t out_len, out_cap;
 
 /* The reference decoder sees every byte the server takes, in order. */
@@ -78,7 +78,7 @@ static size_t ref_fed;
 
 static size_t next_chunk(void)
 {
-	static const size_t sizes[] = { 1, 3, 7, 16, 64, 500, 4096 };
+	static const size_t sizes[] = {1, 3, 7, 16, 64, 500, 4096};
 
 	chunk_seed = (uint8_t)(chunk_seed * 37 + 11);
 	if (chunk_mode < 4)
@@ -237,8 +237,8 @@ static uint32_t channel_guest(struct fake_guest *g)
 		return EXIT_REASON_PREEMPTION_TIMER;
 	case 2:
 		g->gpr[GPR_RAX] = s8();
-		fake_vmcs_set(VMCS_EXIT_QUALIFICATION, (uint64_t)(0x3f8 + (k >> 4)) << 16 |
-						       (k & 8 ? 8 : 0));
+		fake_vmcs_set(VMCS_EXIT_QUALIFICATION,
+			      (uint64_t)(0x3f8 + (k >> 4)) << 16 | (k & 8 ? 8 : 0));
 		return exit_len(EXIT_REASON_IO_INSTRUCTION, 1);
 	case 3:
 		fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, 0xfee00000 + s8() * 8);
@@ -357,8 +357,8 @@ static void collect_answers(void)
 /* Has the server answered as many requests as the reference decoder saw? */
 static bool caught_up(void)
 {
-	unsigned kick_answers = n_ans_seq0_errors < n_malformed_kicks ? n_ans_seq0_errors
-								      : n_malformed_kicks;
+	unsigned kick_answers =
+	    n_ans_seq0_errors < n_malformed_kicks ? n_ans_seq0_errors : n_malformed_kicks;
 
 	ref_catch_up();
 	collect_answers();
@@ -374,12 +374,15 @@ static void check_answers(void)
 	if (outdec.bytes_discarded || hvw_decoder_buffered(&outdec))
 		fail("the server sent bytes that are not whole, valid frames");
 	if (getenv("FUZZ_TRACE")) {
-		fprintf(stderr, "channel: %u requests, %u malformed KICKs, %u answers, %zu bytes out\n",
+		fprintf(stderr,
+			"channel: %u requests, %u malformed KICKs, %u answers, %zu bytes out\n",
 			n_req, n_malformed_kicks, n_ans, out_len);
 		for (unsigned i = 0; i < n_req; i++)
-			fprintf(stderr, "channel:   request type %u seq %u\n", req[i].type, req[i].seq);
+			fprintf(stderr, "channel:   request type %u seq %u\n", req[i].type,
+				req[i].seq);
 		for (unsigned j = 0; j < n_ans; j++)
-			fprintf(stderr, "channel:   answer type %u seq %u\n", ans_type[j], ans_seq[j]);
+			fprintf(stderr, "channel:   answer type %u seq %u\n", ans_type[j],
+				ans_seq[j]);
 	}
 	if (req_overflow || ans_overflow)
 		return;
@@ -393,14 +396,16 @@ static void check_answers(void)
 				used[j] = true;
 				hits++;
 				if (!answer_fits(req[i].type, ans_type[j])) {
-					fprintf(stderr, "request type %u seq %u answered with type %u\n",
+					fprintf(stderr,
+						"request type %u seq %u answered with type %u\n",
 						req[i].type, req[i].seq, ans_type[j]);
 					fail("an answer of the wrong type");
 				}
 				break;
 			}
 		if (!hits) {
-			fprintf(stderr, "request %u of %u (type %u, seq %u) has no answer (%u answers)\n",
+			fprintf(stderr,
+				"request %u of %u (type %u, seq %u) has no answer (%u answers)\n",
 				i + 1, n_req, req[i].type, req[i].seq, n_ans);
 			fail("a well-formed request got no answer");
 		}
@@ -408,11 +413,13 @@ static void check_answers(void)
 	for (unsigned j = 0; j < n_ans; j++) {
 		if (used[j])
 			continue;
-		if (ans_seq[j] == 0 && ans_type[j] == HVW_ERROR && seq0_answers < n_malformed_kicks) {
+		if (ans_seq[j] == 0 && ans_type[j] == HVW_ERROR &&
+		    seq0_answers < n_malformed_kicks) {
 			seq0_answers++;
 			continue;
 		}
-		fprintf(stderr, "answer type %u seq %u answers no request\n", ans_type[j], ans_seq[j]);
+		fprintf(stderr, "answer type %u seq %u answers no request\n", ans_type[j],
+			ans_seq[j]);
 		fail("an answer too many");
 	}
 }

@@ -37,21 +37,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FZ_CHECK(c)							\
-	do {								\
-		if (!(c))						\
-			fz_fail(__FILE__, __LINE__, #c);		\
+#define FZ_CHECK(c)                                                                                \
+	do {                                                                                       \
+		if (!(c))                                                                          \
+			fz_fail(__FILE__, __LINE__, #c);                                           \
 	} while (0)
 
 static void fz_fail(const char *file, int line, const char *what)
 {
-	fprintf(stderr, "fuzz_hvwire: %s:%d: check failed: %s\n", file, line,
-		what);
+	fprintf(stderr, "fuzz_hvwire: %s:%d: check failed: %s\n", file, line, what);
 	abort();
 }
 
-#define STREAM_CAP	(256u << 10)
-#define MAX_SPANS	(STREAM_CAP / HVW_OVERHEAD + 1)
+#define STREAM_CAP (256u << 10)
+#define MAX_SPANS  (STREAM_CAP / HVW_OVERHEAD + 1)
 
 struct span {
 	size_t off, size;
@@ -262,8 +261,8 @@ static void parse_all(const uint8_t *p, uint32_t len)
 	check_errno(ret);
 	if (ret == 0) {
 		FZ_CHECK(e.err < 0 && e.err >= -HVW_MAX_ERRNO);
-		FZ_CHECK(strlen(e.text) == (len - 4 > HVW_ERROR_TEXT_MAX ?
-					    HVW_ERROR_TEXT_MAX : len - 4));
+		FZ_CHECK(strlen(e.text) ==
+			 (len - 4 > HVW_ERROR_TEXT_MAX ? HVW_ERROR_TEXT_MAX : len - 4));
 		FZ_CHECK(str_ok(e.text, sizeof(e.text)));
 		n = hvw_encode_error(enc, sizeof(enc), 77, e.err, e.text);
 		FZ_CHECK(n == HVW_FRAME_SIZE(4 + strlen(e.text)));
@@ -312,7 +311,7 @@ static uint32_t xorshift(uint32_t *x)
 	return *x;
 }
 
-static const size_t chunk_max[8] = { 1, 2, 7, 64, 1000, 4096, 70000, SIZE_MAX };
+static const size_t chunk_max[8] = {1, 2, 7, 64, 1000, 4096, 70000, SIZE_MAX};
 
 static void decode_stream(const uint8_t *s, size_t n, uint8_t ctl, uint8_t seed)
 {
@@ -423,7 +422,7 @@ static void rdstr(struct reader *r, char *dst, size_t cap)
 
 struct builder {
 	size_t len;
-	size_t last_off, last_size;	/* the last valid frame written */
+	size_t last_off, last_size; /* the last valid frame written */
 };
 
 static void add_valid(struct builder *b, size_t size)
@@ -554,8 +553,8 @@ static void add_typed(struct builder *b, struct reader *r, uint8_t *out, size_t 
  */
 static size_t build_stream(const uint8_t *in, size_t n)
 {
-	struct reader r = { in, n };
-	struct builder b = { 0, 0, 0 };
+	struct reader r = {in, n};
+	struct builder b = {0, 0, 0};
 	const uint8_t *src;
 	uint8_t *out;
 	size_t cap, k, i;
@@ -585,8 +584,7 @@ static size_t build_stream(const uint8_t *in, size_t n)
 			src = rdbytes(&r, &k);
 			memcpy(out + HVW_HDR_LEN, src, k);
 			memset(out + HVW_HDR_LEN + k, HVW_MAGIC0, len - k);
-			add_valid(&b, hvw_encode(out, cap, type, rd32(&r),
-						 out + HVW_HDR_LEN, len));
+			add_valid(&b, hvw_encode(out, cap, type, rd32(&r), out + HVW_HDR_LEN, len));
 			break;
 		case 2: /* a large frame of one repeated byte */
 			len = rd16(&r) | (uint32_t)(op & 8) << 13;
@@ -594,8 +592,8 @@ static size_t build_stream(const uint8_t *in, size_t n)
 				len = HVW_MAX_PAYLOAD - (len & 63);
 			fill = rd8(&r);
 			memset(out + HVW_HDR_LEN, fill, len);
-			add_valid(&b, hvw_encode(out, cap, op >> 4, rd32(&r),
-						 out + HVW_HDR_LEN, len));
+			add_valid(&b,
+				  hvw_encode(out, cap, op >> 4, rd32(&r), out + HVW_HDR_LEN, len));
 			break;
 		case 3: /* a typed record through its encoder */
 			add_typed(&b, &r, out, cap);
@@ -676,7 +674,7 @@ static void fuzz_hvrun(const uint8_t *p, size_t n, uint8_t ctl)
 	fz_shadow_keep = fz_shadow;
 	r = hvr_apply_response(&fz_page.run, sizeof(fz_page), &fz_shadow, p, n);
 	FZ_CHECK(r < 0 ? !memcmp(&fz_page, &fz_keep, sizeof(fz_page)) &&
-				 !memcmp(&fz_shadow, &fz_shadow_keep, sizeof(fz_shadow))
+			     !memcmp(&fz_shadow, &fz_shadow_keep, sizeof(fz_shadow))
 		       : (size_t)r == n);
 }
 
@@ -712,8 +710,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size < 4096 ? size : 4096;
 	k = seed % (n + 1);
 	FZ_CHECK(hvw_crc32c(data, n) == crc_bitwise(data, n));
-	FZ_CHECK(hvw_crc32c_update(hvw_crc32c(data, k), data + k, n - k) ==
-		 crc_bitwise(data, n));
+	FZ_CHECK(hvw_crc32c_update(hvw_crc32c(data, k), data + k, n - k) == crc_bitwise(data, n));
 
 	/* Every parser on the raw input. */
 	parse_all(data + 2, (uint32_t)((size - 2) > UINT32_MAX ? UINT32_MAX : size - 2));

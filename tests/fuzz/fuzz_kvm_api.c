@@ -57,9 +57,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char fuzz_target_name[] = "kvm_api";
 
-#define MAX_STEPS 48
+#define MAX_STEPS	    48
 #define MAX_ENTRIES_PER_RUN 24
-#define MEM_LIMIT_PAGES 2048 /* 8 MiB of fake RAM */
+#define MEM_LIMIT_PAGES	    2048 /* 8 MiB of fake RAM */
 
 /* ---- input ------------------------------------------------------------- */
 
@@ -110,20 +110,20 @@ static void fill(void *buf, size_t len)
 static uint64_t pick64(void)
 {
 	static const uint64_t v[] = {
-		0,
-		1,
-		0xfff,
-		0x1000,
-		0x100000,
-		0x200000,
-		0xfffff000,
-		0x100000000ull,
-		0x00007ffffffff000ull,
-		0x0000800000000000ull,
-		0xffff800000000000ull,
-		0x8000000000000000ull,
-		0xfffffffffffff000ull,
-		~0ull,
+	    0,
+	    1,
+	    0xfff,
+	    0x1000,
+	    0x100000,
+	    0x200000,
+	    0xfffff000,
+	    0x100000000ull,
+	    0x00007ffffffff000ull,
+	    0x0000800000000000ull,
+	    0xffff800000000000ull,
+	    0x8000000000000000ull,
+	    0xfffffffffffff000ull,
+	    ~0ull,
 	};
 	uint8_t k = u8();
 
@@ -177,25 +177,27 @@ static void guest_page_tables(void)
 		e32 = i << 22 | 0x83;
 		guest_store(0x14000 + 4 * i, &e32, 4);
 	}
-	fake_vmcs_set(VMCS_GUEST_CR3, efer & EFER_LMA ? 0x10000 : cr4 & CR4_PAE ? 0x13000 : 0x14000);
+	fake_vmcs_set(VMCS_GUEST_CR3, efer & EFER_LMA ? 0x10000
+				      : cr4 & CR4_PAE ? 0x13000
+						      : 0x14000);
 }
 
 /* An instruction that touches memory, at the guest's RIP (identity-mapped). */
 static void guest_mmio_insn(void)
 {
 	static const uint8_t insns[][8] = {
-		{ 6, 0x89, 0x05, 0x00, 0x00, 0x20, 0x00 }, /* mov [disp32], eax */
-		{ 6, 0x8b, 0x05, 0x00, 0x00, 0x20, 0x00 }, /* mov eax, [disp32] */
-		{ 2, 0x88, 0x07 },                         /* mov [edi], al */
-		{ 6, 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12 }, /* mov dword [eax], imm32 */
-		{ 3, 0x0f, 0xb6, 0x03 },                   /* movzx eax, byte [ebx] */
-		{ 3, 0x66, 0x89, 0x01 },                   /* mov [ecx], ax */
-		{ 3, 0x48, 0x89, 0x02 },                   /* mov [rdx], rax */
-		{ 5, 0xa3, 0x00, 0x00, 0x20, 0x00 },       /* mov [moffs], eax */
-		{ 3, 0xc6, 0x00, 0x5a },                   /* mov byte [eax], imm8 */
-		{ 2, 0x8a, 0x06 },                         /* mov al, [esi] */
-		{ 4, 0x0f, 0xb7, 0x04, 0x24 },             /* movzx eax, word [esp] */
-		{ 2, 0x87, 0x01 },                         /* xchg [ecx], eax */
+	    {6, 0x89, 0x05, 0x00, 0x00, 0x20, 0x00}, /* mov [disp32], eax */
+	    {6, 0x8b, 0x05, 0x00, 0x00, 0x20, 0x00}, /* mov eax, [disp32] */
+	    {2, 0x88, 0x07},			     /* mov [edi], al */
+	    {6, 0xc7, 0x00, 0x78, 0x56, 0x34, 0x12}, /* mov dword [eax], imm32 */
+	    {3, 0x0f, 0xb6, 0x03},		     /* movzx eax, byte [ebx] */
+	    {3, 0x66, 0x89, 0x01},		     /* mov [ecx], ax */
+	    {3, 0x48, 0x89, 0x02},		     /* mov [rdx], rax */
+	    {5, 0xa3, 0x00, 0x00, 0x20, 0x00},	     /* mov [moffs], eax */
+	    {3, 0xc6, 0x00, 0x5a},		     /* mov byte [eax], imm8 */
+	    {2, 0x8a, 0x06},			     /* mov al, [esi] */
+	    {4, 0x0f, 0xb7, 0x04, 0x24},	     /* movzx eax, word [esp] */
+	    {2, 0x87, 0x01},			     /* xchg [ecx], eax */
 	};
 	const uint8_t *i = insns[u8() % (sizeof(insns) / sizeof(insns[0]))];
 	uint64_t rip;
@@ -211,11 +213,26 @@ static void guest_mmio_insn(void)
 }
 
 static const uint32_t msr_pick[] = {
-	MSR_IA32_TSC,	       MSR_IA32_APIC_BASE, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
-	MSR_IA32_SYSENTER_EIP, MSR_IA32_MISC_ENABLE, MSR_IA32_PAT,	 MSR_IA32_EFER,
-	MSR_STAR,	       MSR_LSTAR,	   MSR_CSTAR,		 MSR_FMASK,
-	MSR_FS_BASE,	       MSR_GS_BASE,	   MSR_KERNEL_GS_BASE,	 MSR_TSC_AUX,
-	MSR_IA32_FEATURE_CONTROL, 0x1b0,	   0x48,		 0x10a,
+    MSR_IA32_TSC,
+    MSR_IA32_APIC_BASE,
+    MSR_IA32_SYSENTER_CS,
+    MSR_IA32_SYSENTER_ESP,
+    MSR_IA32_SYSENTER_EIP,
+    MSR_IA32_MISC_ENABLE,
+    MSR_IA32_PAT,
+    MSR_IA32_EFER,
+    MSR_STAR,
+    MSR_LSTAR,
+    MSR_CSTAR,
+    MSR_FMASK,
+    MSR_FS_BASE,
+    MSR_GS_BASE,
+    MSR_KERNEL_GS_BASE,
+    MSR_TSC_AUX,
+    MSR_IA32_FEATURE_CONTROL,
+    0x1b0,
+    0x48,
+    0x10a,
 };
 
 static uint32_t pick_msr(void)
@@ -270,7 +287,8 @@ static void vectoring(void)
 		fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1 + u8() % 15);
 	fake_vmcs_set(VMCS_IDT_VECTORING_INFO, info);
 	/* An event was being delivered: no STI or MOV SS blocking was left. */
-	fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY) & ~3ull);
+	fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY,
+		      fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY) & ~3ull);
 }
 
 /* What the guest may change without an exit. */
@@ -361,8 +379,8 @@ static uint32_t fuzz_guest(struct fake_guest *g)
 			bool err = has_error_code(v) && (fake_vmcs_get(VMCS_GUEST_CR0) & CR0_PE);
 
 			fake_vmcs_set(VMCS_EXIT_INTR_INFO, 0x80000000u |
-							   (v == 3 || v == 4 ? 6u : 3u) << 8 | v |
-							   (err ? 1u << 11 : 0));
+							       (v == 3 || v == 4 ? 6u : 3u) << 8 |
+							       v | (err ? 1u << 11 : 0));
 			if (err)
 				fake_vmcs_set(VMCS_EXIT_INTR_ERROR_CODE, u16());
 			if (v == 3 || v == 4)
@@ -473,20 +491,20 @@ static uint32_t fuzz_guest(struct fake_guest *g)
 		return exit_insn(EXIT_REASON_PAUSE);
 	case 31: {
 		static const uint32_t ud[] = {
-			EXIT_REASON_GETSEC,  EXIT_REASON_INVD,	  EXIT_REASON_RSM,
-			EXIT_REASON_VMCLEAR, EXIT_REASON_VMLAUNCH, EXIT_REASON_VMPTRLD,
-			EXIT_REASON_VMPTRST, EXIT_REASON_VMREAD,   EXIT_REASON_VMRESUME,
-			EXIT_REASON_VMWRITE, EXIT_REASON_VMXOFF,   EXIT_REASON_VMXON,
-			EXIT_REASON_MWAIT,   EXIT_REASON_MONITOR,  EXIT_REASON_INVEPT,
-			EXIT_REASON_INVVPID, EXIT_REASON_WBINVD,   EXIT_REASON_VMFUNC,
+		    EXIT_REASON_GETSEC,	 EXIT_REASON_INVD,     EXIT_REASON_RSM,
+		    EXIT_REASON_VMCLEAR, EXIT_REASON_VMLAUNCH, EXIT_REASON_VMPTRLD,
+		    EXIT_REASON_VMPTRST, EXIT_REASON_VMREAD,   EXIT_REASON_VMRESUME,
+		    EXIT_REASON_VMWRITE, EXIT_REASON_VMXOFF,   EXIT_REASON_VMXON,
+		    EXIT_REASON_MWAIT,	 EXIT_REASON_MONITOR,  EXIT_REASON_INVEPT,
+		    EXIT_REASON_INVVPID, EXIT_REASON_WBINVD,   EXIT_REASON_VMFUNC,
 		};
 
 		return exit_insn(ud[u8() % (sizeof(ud) / sizeof(ud[0]))]);
 	}
 	case 32:
 		/* VM-entry failure: invalid guest state, MSR loading, machine check. */
-		return 0x80000000u | (u8() & 1 ? EXIT_REASON_INVALID_GUEST_STATE
-					      : EXIT_REASON_MSR_LOADING);
+		return 0x80000000u |
+		       (u8() & 1 ? EXIT_REASON_INVALID_GUEST_STATE : EXIT_REASON_MSR_LOADING);
 	case 33: {
 		/* Any other basic reason; those whose information the cases above
 		 * build (hardware never leaves it undefined) become unknown ones. */
@@ -507,7 +525,7 @@ static uint32_t fuzz_guest(struct fake_guest *g)
 
 /* ---- observable state -------------------------------------------------- */
 
-#define VIEW_MSRS 64
+#define VIEW_MSRS  64
 #define VIEW_CPUID 128
 
 struct vcpu_view {
@@ -517,8 +535,9 @@ struct vcpu_view {
 	struct kvm_debugregs dregs;
 	struct kvm_fpu fpu;
 	uint64_t msrs[(sizeof(struct kvm_msrs) + VIEW_MSRS * sizeof(struct kvm_msr_entry)) / 8];
-	uint64_t cpuid[(sizeof(struct kvm_cpuid2) + VIEW_CPUID * sizeof(struct kvm_cpuid_entry2) +
-			7) / 8];
+	uint64_t
+	    cpuid[(sizeof(struct kvm_cpuid2) + VIEW_CPUID * sizeof(struct kvm_cpuid_entry2) + 7) /
+		  8];
 	uint8_t run[sizeof(struct kvm_run)];
 };
 
@@ -579,24 +598,71 @@ static void view_world(struct world *w)
 /* ---- steps ------------------------------------------------------------- */
 
 enum kind {
-	K_SYS_RANDOM, K_VM_RANDOM, K_VCPU_RANDOM,
-	K_CREATE_VM, K_SET_REGION, K_CREATE_VCPU, K_SET_MSRS, K_GET_MSRS,
-	K_SET_CPUID, K_GET_CPUID, K_SUPPORTED_CPUID, K_MSR_LIST, K_SET_SREGS,
-	K_SET_REGS, K_SET_EVENTS, K_SET_DEBUGREGS, K_SET_FPU, K_GUEST_DEBUG,
-	K_INTERRUPT, K_NMI, K_ENABLE_CAP, K_CHECK_EXT, K_RUN, K_RUN_B, K_RUN_C,
-	K_MEM_WRITE, K_DESTROY, K_GET_ANY,
+	K_SYS_RANDOM,
+	K_VM_RANDOM,
+	K_VCPU_RANDOM,
+	K_CREATE_VM,
+	K_SET_REGION,
+	K_CREATE_VCPU,
+	K_SET_MSRS,
+	K_GET_MSRS,
+	K_SET_CPUID,
+	K_GET_CPUID,
+	K_SUPPORTED_CPUID,
+	K_MSR_LIST,
+	K_SET_SREGS,
+	K_SET_REGS,
+	K_SET_EVENTS,
+	K_SET_DEBUGREGS,
+	K_SET_FPU,
+	K_GUEST_DEBUG,
+	K_INTERRUPT,
+	K_NMI,
+	K_ENABLE_CAP,
+	K_CHECK_EXT,
+	K_RUN,
+	K_RUN_B,
+	K_RUN_C,
+	K_MEM_WRITE,
+	K_DESTROY,
+	K_GET_ANY,
 	K_COUNT
 };
 
 static const unsigned long known_requests[] = {
-	KVM_GET_API_VERSION, KVM_CREATE_VM, KVM_GET_MSR_INDEX_LIST, KVM_CHECK_EXTENSION,
-	KVM_GET_VCPU_MMAP_SIZE, KVM_GET_SUPPORTED_CPUID, KVM_CREATE_VCPU,
-	KVM_SET_USER_MEMORY_REGION, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS,
-	KVM_SET_SREGS, KVM_INTERRUPT, KVM_SET_GUEST_DEBUG, KVM_GET_MSRS, KVM_SET_MSRS,
-	KVM_GET_FPU, KVM_SET_FPU, KVM_SET_CPUID2, KVM_GET_CPUID2, KVM_NMI,
-	KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS,
-	KVM_ENABLE_CAP, KVM_GET_MP_STATE, KVM_SET_MP_STATE, KVM_X86_SET_MSR_FILTER,
-	KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE, KVM_GET_MSR_FEATURE_INDEX_LIST,
+    KVM_GET_API_VERSION,
+    KVM_CREATE_VM,
+    KVM_GET_MSR_INDEX_LIST,
+    KVM_CHECK_EXTENSION,
+    KVM_GET_VCPU_MMAP_SIZE,
+    KVM_GET_SUPPORTED_CPUID,
+    KVM_CREATE_VCPU,
+    KVM_SET_USER_MEMORY_REGION,
+    KVM_RUN,
+    KVM_GET_REGS,
+    KVM_SET_REGS,
+    KVM_GET_SREGS,
+    KVM_SET_SREGS,
+    KVM_INTERRUPT,
+    KVM_SET_GUEST_DEBUG,
+    KVM_GET_MSRS,
+    KVM_SET_MSRS,
+    KVM_GET_FPU,
+    KVM_SET_FPU,
+    KVM_SET_CPUID2,
+    KVM_GET_CPUID2,
+    KVM_NMI,
+    KVM_GET_VCPU_EVENTS,
+    KVM_SET_VCPU_EVENTS,
+    KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS,
+    KVM_ENABLE_CAP,
+    KVM_GET_MP_STATE,
+    KVM_SET_MP_STATE,
+    KVM_X86_SET_MSR_FILTER,
+    KVM_GET_NESTED_STATE,
+    KVM_SET_NESTED_STATE,
+    KVM_GET_MSR_FEATURE_INDEX_LIST,
 };
 
 static uint8_t argbuf[70000] __attribute__((aligned(16)));
@@ -614,8 +680,8 @@ static uint64_t sync_mask(void)
 static size_t arg_region(void)
 {
 	struct kvm_userspace_memory_region *r = (void *)argbuf;
-	static const uint64_t sizes[] = { 0, 0x1000, 0x2000, 0x10000, 0x200000, 0x201000,
-					  0x400000, 0x1000000000ull };
+	static const uint64_t sizes[] = {0,	   0x1000,   0x2000,   0x10000,
+					 0x200000, 0x201000, 0x400000, 0x1000000000ull};
 	uint8_t k = u8();
 
 	r->slot = k & 0x80 ? u32() : k % 10;
@@ -753,8 +819,8 @@ static size_t arg_debugregs(void)
 static unsigned long random_request(void)
 {
 	uint8_t k = u8();
-	unsigned long nr = known_requests[u8() % (sizeof(known_requests) /
-						  sizeof(known_requests[0]))];
+	unsigned long nr =
+	    known_requests[u8() % (sizeof(known_requests) / sizeof(known_requests[0]))];
 
 	if (k < 128)
 		return nr;
@@ -843,8 +909,9 @@ static long do_step(uint32_t *vm_out, uint32_t *id_out, unsigned long *nr_out, b
 	case K_SYS_RANDOM:
 	case K_VM_RANDOM:
 	case K_VCPU_RANDOM:
-		target = kind == K_SYS_RANDOM ? KVM_TARGET_SYSTEM
-			 : kind == K_VM_RANDOM ? KVM_TARGET_VM : KVM_TARGET_VCPU;
+		target = kind == K_SYS_RANDOM  ? KVM_TARGET_SYSTEM
+			 : kind == K_VM_RANDOM ? KVM_TARGET_VM
+					       : KVM_TARGET_VCPU;
 		if (u8() == 0xff)
 			target = (enum kvm_target)u8();
 		nr = random_request();
@@ -977,9 +1044,9 @@ static long do_step(uint32_t *vm_out, uint32_t *id_out, unsigned long *nr_out, b
 		*nr_out = 0;
 		return kvm_api_destroy_vm(vm);
 	case K_GET_ANY: {
-		static const unsigned long gets[] = { KVM_GET_REGS, KVM_GET_SREGS,
-						      KVM_GET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
-						      KVM_GET_FPU };
+		static const unsigned long gets[] = {KVM_GET_REGS, KVM_GET_SREGS,
+						     KVM_GET_VCPU_EVENTS, KVM_GET_DEBUGREGS,
+						     KVM_GET_FPU};
 
 		nr = gets[u8() % 5];
 		len = u8() < 250 ? HV_IOC_SIZE(nr) : u8();
@@ -994,7 +1061,6 @@ static long do_step(uint32_t *vm_out, uint32_t *id_out, unsigned long *nr_out, b
 	return kvm_api_ioctl(target, vm, id, nr, argbuf, len);
 }
 
-
 /* Name the part of two vCPU views that differs, and where. */
 static void explain(const struct vcpu_view *a, const struct vcpu_view *b)
 {
@@ -1002,14 +1068,15 @@ static void explain(const struct vcpu_view *a, const struct vcpu_view *b)
 		const char *name;
 		size_t off, len;
 	} parts[] = {
-#define PART(f) { #f, offsetof(struct vcpu_view, f), sizeof(((struct vcpu_view *)0)->f) }
-		PART(regs), PART(sregs), PART(events), PART(dregs), PART(fpu), PART(msrs),
-		PART(cpuid), PART(run),
+#define PART(f) {#f, offsetof(struct vcpu_view, f), sizeof(((struct vcpu_view *)0)->f)}
+	    PART(regs), PART(sregs), PART(events), PART(dregs),
+	    PART(fpu),	PART(msrs),  PART(cpuid),  PART(run),
 #undef PART
 	};
 
 	for (unsigned i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		const uint8_t *x = (const uint8_t *)a + parts[i].off, *y = (const uint8_t *)b + parts[i].off;
+		const uint8_t *x = (const uint8_t *)a + parts[i].off,
+			      *y = (const uint8_t *)b + parts[i].off;
 
 		for (size_t j = 0; j < parts[i].len; j++)
 			if (x[j] != y[j]) {
@@ -1050,15 +1117,15 @@ static void check_invariants(long rc, uint32_t vm, uint32_t id, unsigned long nr
 		if (nr == KVM_RUN)
 			memcpy(after_v.run, before_v.run, sizeof(after_v.run));
 		if (memcmp(&before_v, &after_v, sizeof(before_v))) {
-			fprintf(stderr, "request 0x%lx refused with %ld: vm %u vcpu %u changed\n", nr,
-				rc, vm, id);
+			fprintf(stderr, "request 0x%lx refused with %ld: vm %u vcpu %u changed\n",
+				nr, rc, vm, id);
 			explain(&before_v, &after_v);
 			fail("a refused call changed a vCPU's state");
 		}
 	}
 }
 
-static enum fake_model booted = (enum fake_model)-1;
+static enum fake_model booted = (enum fake_model) - 1;
 static uint64_t sync_supported;
 static bool trace; /* FUZZ_TRACE set: one line per step on stderr */
 static uint64_t boot_pages;
@@ -1088,8 +1155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		uint64_t cap = KVM_CAP_SYNC_REGS;
 
-		sync_supported = (uint64_t)kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0, KVM_CHECK_EXTENSION,
-							 &cap, sizeof(cap));
+		sync_supported = (uint64_t)kvm_api_ioctl(KVM_TARGET_SYSTEM, 0, 0,
+							 KVM_CHECK_EXTENSION, &cap, sizeof(cap));
 	}
 
 	for (unsigned step = 0; step < MAX_STEPS && in_n; step++) {
@@ -1118,14 +1185,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Unknown sync-register bits: refused before anything. */
 			struct kvm_run *run = kvm_api_run_page(vm, id);
 
-			checked = run && ((run->kvm_valid_regs | run->kvm_dirty_regs) & ~sync_supported);
+			checked =
+			    run && ((run->kvm_valid_regs | run->kvm_dirty_regs) & ~sync_supported);
 		}
 		if (trace)
-			fprintf(stderr, "kvm_api: step %u: request 0x%lx vm %u vcpu %u -> %ld%s\n", step,
-				nr, vm, id, rc,
-				nr == KVM_RUN && kvm_api_run_page(vm, id) ? " (see exit_reason)" : "");
+			fprintf(stderr, "kvm_api: step %u: request 0x%lx vm %u vcpu %u -> %ld%s\n",
+				step, nr, vm, id, rc,
+				nr == KVM_RUN && kvm_api_run_page(vm, id) ? " (see exit_reason)"
+									  : "");
 		if (trace && nr == KVM_RUN && kvm_api_run_page(vm, id))
-			fprintf(stderr, "kvm_api:   exit_reason %u after %u entries (data 0x%llx 0x%llx 0x%llx 0x%llx)\n",
+			fprintf(stderr,
+				"kvm_api:   exit_reason %u after %u entries (data 0x%llx 0x%llx "
+				"0x%llx 0x%llx)\n",
 				kvm_api_run_page(vm, id)->exit_reason, run_entries,
 				(unsigned long long)kvm_api_run_page(vm, id)->internal.data[0],
 				(unsigned long long)kvm_api_run_page(vm, id)->internal.data[1],

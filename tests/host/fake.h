@@ -27,9 +27,9 @@
 /* ---- the CPU -------------------------------------------------------- */
 
 enum fake_model {
-	FAKE_MODEL_SKYLAKE,     /* XSAVE (x87, SSE, AVX), no LA57, no PKS */
-	FAKE_MODEL_ICELAKE,     /* also LA57, PKU, AVX-512 state */
-	FAKE_MODEL_OLD,         /* FXSAVE only, no RDTSCP, no VPID, no 2 MiB EPT */
+	FAKE_MODEL_SKYLAKE, /* XSAVE (x87, SSE, AVX), no LA57, no PKS */
+	FAKE_MODEL_ICELAKE, /* also LA57, PKU, AVX-512 state */
+	FAKE_MODEL_OLD,	    /* FXSAVE only, no RDTSCP, no VPID, no 2 MiB EPT */
 };
 
 /*
@@ -103,9 +103,9 @@ struct fake_guest;
 typedef uint32_t (*fake_guest_fn)(struct fake_guest *g);
 
 struct fake_guest {
-	uint64_t *gpr;              /* GPR_* indices; RSP is in the VMCS */
+	uint64_t *gpr;		    /* GPR_* indices; RSP is in the VMCS */
 	struct fake_event injected; /* delivered by this entry */
-	unsigned entry;             /* entries since fake_vmx_reset_counters() */
+	unsigned entry;		    /* entries since fake_vmx_reset_counters() */
 	void *opaque;
 };
 
@@ -118,15 +118,15 @@ extern void *fake_guest_opaque;
  * reason 33 with bit 31) may be the controller's doing.
  */
 struct fake_vmx_stats {
-	unsigned entries;           /* successful ones */
+	unsigned entries; /* successful ones */
 	unsigned launches, resumes;
 	unsigned fail_launch_state; /* VMfailValid 4 or 5 */
-	unsigned fail_controls;     /* VMfailValid 7 */
+	unsigned fail_controls;	    /* VMfailValid 7 */
 	unsigned fail_guest_state;  /* exit reason 33 */
-	unsigned window_exits;      /* interrupt/NMI window exits made by the fake */
+	unsigned window_exits;	    /* interrupt/NMI window exits made by the fake */
 	unsigned invept, invvpid;
-	char last_failure[160];     /* which check, and the values */
-	uint32_t last_failure_check;/* FAKE_CHECK_* of the last failure */
+	char last_failure[160];	     /* which check, and the values */
+	uint32_t last_failure_check; /* FAKE_CHECK_* of the last failure */
 };
 extern struct fake_vmx_stats fake_vmx_stats;
 void fake_vmx_reset_counters(void);
@@ -137,17 +137,17 @@ void fake_vmx_reset(void);
 /* Entry checks, numbered so a harness can tell a known failure. */
 enum fake_check {
 	FAKE_CHECK_NONE,
-	FAKE_CHECK_INTR_TYPE,       /* reserved interruption type */
-	FAKE_CHECK_INTR_VECTOR,     /* vector wrong for the type */
-	FAKE_CHECK_INTR_RESERVED,   /* bits 30:12 */
-	FAKE_CHECK_ERROR_CODE_BIT,  /* deliver-error-code where none is, or the reverse */
-	FAKE_CHECK_ERROR_CODE_WIDTH,/* bits 31:16 of the error code */
-	FAKE_CHECK_INSN_LEN,        /* soft event length not 1..15 */
-	FAKE_CHECK_CONTROLS,        /* a control bit the CPU does not allow */
-	FAKE_CHECK_GUEST_CR,        /* CR0/CR4 fixed bits, PG without PE */
-	FAKE_CHECK_GUEST_EFER,      /* LMA/LME against IA-32e mode, PAE */
-	FAKE_CHECK_GUEST_RFLAGS,    /* reserved bits */
-	FAKE_CHECK_GUEST_INTR,      /* interruptibility against IF and the event */
+	FAKE_CHECK_INTR_TYPE,	     /* reserved interruption type */
+	FAKE_CHECK_INTR_VECTOR,	     /* vector wrong for the type */
+	FAKE_CHECK_INTR_RESERVED,    /* bits 30:12 */
+	FAKE_CHECK_ERROR_CODE_BIT,   /* deliver-error-code where none is, or the reverse */
+	FAKE_CHECK_ERROR_CODE_WIDTH, /* bits 31:16 of the error code */
+	FAKE_CHECK_INSN_LEN,	     /* soft event length not 1..15 */
+	FAKE_CHECK_CONTROLS,	     /* a control bit the CPU does not allow */
+	FAKE_CHECK_GUEST_CR,	     /* CR0/CR4 fixed bits, PG without PE */
+	FAKE_CHECK_GUEST_EFER,	     /* LMA/LME against IA-32e mode, PAE */
+	FAKE_CHECK_GUEST_RFLAGS,     /* reserved bits */
+	FAKE_CHECK_GUEST_INTR,	     /* interruptibility against IF and the event */
 	FAKE_CHECK_GUEST_ACTIVITY,
 };
 

@@ -13,12 +13,12 @@
 #include "tests/host/fake.h"
 #include "vmx/vmx_controls.h"
 
-#define XCR0_X87 (1ull << 0)
-#define XCR0_SSE (1ull << 1)
-#define XCR0_AVX (1ull << 2)
-#define XCR0_AVX512 (7ull << 5)
-#define XCR0_PKRU (1ull << 9)
-#define CR4_OSFXSR (1ul << 9)
+#define XCR0_X87	(1ull << 0)
+#define XCR0_SSE	(1ull << 1)
+#define XCR0_AVX	(1ull << 2)
+#define XCR0_AVX512	(7ull << 5)
+#define XCR0_PKRU	(1ull << 9)
+#define CR4_OSFXSR	(1ul << 9)
 #define CR4_OSXSAVE_BIT (1ul << 18)
 
 static enum fake_model model;
@@ -64,7 +64,7 @@ static void msr_add(uint32_t index, uint64_t value, bool writable)
 {
 	if (n_msrs == MAX_MSRS)
 		fake_host_fault("fake CPU: MSR table full");
-	msrs[n_msrs++] = (struct msr_row){ index, value, writable };
+	msrs[n_msrs++] = (struct msr_row){index, value, writable};
 }
 
 static struct msr_row *msr_find(uint32_t index)
@@ -187,8 +187,7 @@ static uint64_t xcr0_supported(void)
 static const struct {
 	uint32_t offset, size;
 } xcomp[10] = {
-	[2] = { 576, 256 }, [5] = { 1088, 64 }, [6] = { 1152, 512 },
-	[7] = { 1664, 1024 }, [9] = { 2688, 8 },
+    [2] = {576, 256}, [5] = {1088, 64}, [6] = {1152, 512}, [7] = {1664, 1024}, [9] = {2688, 8},
 };
 
 static uint32_t xsave_size(uint64_t xcr0)
@@ -203,7 +202,7 @@ static uint32_t xsave_size(uint64_t xcr0)
 
 struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 {
-	struct cpuid_regs r = { 0, 0, 0, 0 };
+	struct cpuid_regs r = {0, 0, 0, 0};
 	bool old = model == FAKE_MODEL_OLD, ice = model == FAKE_MODEL_ICELAKE;
 	uint32_t max_basic = old ? 0xb : 0x16;
 
@@ -222,8 +221,7 @@ struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 		/* SSE3 PCLMUL MONITOR VMX SMX SSSE3 CX16 PDCM PCID SSE4.1/4.2 x2APIC
 		 * MOVBE POPCNT TSC-deadline AES, and XSAVE/AVX/F16C/RDRAND past old. */
 		r.ecx = 0x1 | 0x2 | 0x8 | 0x20 | 0x40 | 0x200 | 0x2000 | 0x8000 | 0x20000 |
-			0x80000 | 0x100000 | 0x200000 | 0x400000 | 0x800000 | 0x1000000 |
-			0x2000000;
+			0x80000 | 0x100000 | 0x200000 | 0x400000 | 0x800000 | 0x1000000 | 0x2000000;
 		if (!old)
 			r.ecx |= (1u << 26) | (1u << 28) | (1u << 29) | (1u << 30);
 		if (!old && (cpu.cr4 & CR4_OSXSAVE_BIT))
@@ -232,8 +230,8 @@ struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 		break;
 	case 4:
 		if (sub < 4) {
-			static const uint32_t eax[4] = { 0x1c004121, 0x1c004122, 0x1c004143,
-							 0x1c03c163 };
+			static const uint32_t eax[4] = {0x1c004121, 0x1c004122, 0x1c004143,
+							0x1c03c163};
 			r.eax = eax[sub];
 			r.ebx = 0x01c0003f;
 			r.ecx = 0x3f;
@@ -297,8 +295,8 @@ struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 static uint64_t cr4_supported(void)
 {
 	/* VME..OSXMMEXCPT, VMXE, SMXE, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP */
-	uint64_t s = 0x7ff | CR4_VMXE | CR4_SMXE | (1ul << 16) | CR4_PCIDE | (1ul << 20) |
-		     (1ul << 21);
+	uint64_t s =
+	    0x7ff | CR4_VMXE | CR4_SMXE | (1ul << 16) | CR4_PCIDE | (1ul << 20) | (1ul << 21);
 
 	if (model != FAKE_MODEL_OLD)
 		s |= CR4_OSXSAVE_BIT;
@@ -307,10 +305,22 @@ static uint64_t cr4_supported(void)
 	return s;
 }
 
-uint64_t read_cr0(void) { return cpu.cr0; }
-uint64_t read_cr2(void) { return cpu.cr2; }
-uint64_t read_cr3(void) { return cpu.cr3; }
-uint64_t read_cr4(void) { return cpu.cr4; }
+uint64_t read_cr0(void)
+{
+	return cpu.cr0;
+}
+uint64_t read_cr2(void)
+{
+	return cpu.cr2;
+}
+uint64_t read_cr3(void)
+{
+	return cpu.cr3;
+}
+uint64_t read_cr4(void)
+{
+	return cpu.cr4;
+}
 
 void write_cr0(uint64_t v)
 {
@@ -319,7 +329,10 @@ void write_cr0(uint64_t v)
 	cpu.cr0 = v;
 }
 
-void write_cr2(uint64_t v) { cpu.cr2 = v; }
+void write_cr2(uint64_t v)
+{
+	cpu.cr2 = v;
+}
 
 void write_cr4(uint64_t v)
 {
@@ -331,34 +344,78 @@ void write_cr4(uint64_t v)
 	cpu.cr4 = v;
 }
 
-uint64_t read_rflags(void) { return 0x2; }
-void cli(void) {}
-void hlt(void) { fake_host_fault("hlt: the host would stop here"); }
+uint64_t read_rflags(void)
+{
+	return 0x2;
+}
+void cli(void)
+{
+}
+void hlt(void)
+{
+	fake_host_fault("hlt: the host would stop here");
+}
 
-void lgdt(const struct desc_ptr *p) { (void)p; }
-void lidt(const struct desc_ptr *p) { (void)p; }
+void lgdt(const struct desc_ptr *p)
+{
+	(void)p;
+}
+void lidt(const struct desc_ptr *p)
+{
+	(void)p;
+}
 
 struct desc_ptr sgdt(void)
 {
-	return (struct desc_ptr){ .limit = 0x27, .base = 0x10000 };
+	return (struct desc_ptr){.limit = 0x27, .base = 0x10000};
 }
 
 struct desc_ptr sidt(void)
 {
-	return (struct desc_ptr){ .limit = 0xfff, .base = 0x11000 };
+	return (struct desc_ptr){.limit = 0xfff, .base = 0x11000};
 }
 
-void ltr(uint16_t sel) { (void)sel; }
+void ltr(uint16_t sel)
+{
+	(void)sel;
+}
 
-uint64_t read_dr0(void) { return cpu.dr[0]; }
-uint64_t read_dr1(void) { return cpu.dr[1]; }
-uint64_t read_dr2(void) { return cpu.dr[2]; }
-uint64_t read_dr3(void) { return cpu.dr[3]; }
-uint64_t read_dr6(void) { return cpu.dr6; }
-void write_dr0(uint64_t v) { cpu.dr[0] = v; }
-void write_dr1(uint64_t v) { cpu.dr[1] = v; }
-void write_dr2(uint64_t v) { cpu.dr[2] = v; }
-void write_dr3(uint64_t v) { cpu.dr[3] = v; }
+uint64_t read_dr0(void)
+{
+	return cpu.dr[0];
+}
+uint64_t read_dr1(void)
+{
+	return cpu.dr[1];
+}
+uint64_t read_dr2(void)
+{
+	return cpu.dr[2];
+}
+uint64_t read_dr3(void)
+{
+	return cpu.dr[3];
+}
+uint64_t read_dr6(void)
+{
+	return cpu.dr6;
+}
+void write_dr0(uint64_t v)
+{
+	cpu.dr[0] = v;
+}
+void write_dr1(uint64_t v)
+{
+	cpu.dr[1] = v;
+}
+void write_dr2(uint64_t v)
+{
+	cpu.dr[2] = v;
+}
+void write_dr3(uint64_t v)
+{
+	cpu.dr[3] = v;
+}
 
 void write_dr6(uint64_t v)
 {
@@ -373,9 +430,18 @@ uint64_t fake_dr(unsigned n)
 	return n < 4 ? cpu.dr[n] : cpu.dr6;
 }
 
-uint64_t fake_cr2(void) { return cpu.cr2; }
-void fake_set_cr2(uint64_t v) { cpu.cr2 = v; }
-uint64_t fake_xcr0(void) { return cpu.xcr0; }
+uint64_t fake_cr2(void)
+{
+	return cpu.cr2;
+}
+void fake_set_cr2(uint64_t v)
+{
+	cpu.cr2 = v;
+}
+uint64_t fake_xcr0(void)
+{
+	return cpu.xcr0;
+}
 
 void xsetbv(uint32_t index, uint64_t val)
 {
@@ -428,11 +494,14 @@ void outl(uint16_t port, uint32_t val)
 
 /* ---- x87/SSE/AVX ----------------------------------------------------- */
 
-#define FX_MXCSR 24
+#define FX_MXCSR      24
 #define FX_MXCSR_MASK 28
-#define XHDR 512
+#define XHDR	      512
 
-const uint8_t *fake_fpu_image(void) { return cpu.fpu; }
+const uint8_t *fake_fpu_image(void)
+{
+	return cpu.fpu;
+}
 
 uint8_t *fake_fpu_image_mut(void)
 {
@@ -509,8 +578,9 @@ void fake_fpu_insn(const char *text, const void *carea)
 		memcpy(&bv, area + XHDR, 8);
 		memcpy(&comp, area + XHDR + 8, 8);
 		if ((bv & ~cpu.xcr0) || comp || memcmp(area + XHDR + 16, zero, 48))
-			fake_host_fault("xrstor: bad header (XSTATE_BV 0x%llx, XCOMP_BV 0x%llx) (#GP)",
-					(unsigned long long)bv, (unsigned long long)comp);
+			fake_host_fault(
+			    "xrstor: bad header (XSTATE_BV 0x%llx, XCOMP_BV 0x%llx) (#GP)",
+			    (unsigned long long)bv, (unsigned long long)comp);
 		if (rfbm & (XCR0_SSE | XCR0_AVX))
 			load_mxcsr(area, "xrstor");
 		if (rfbm & XCR0_X87) {
@@ -556,8 +626,8 @@ static uint64_t ctl(uint32_t must1, uint32_t may1)
 void fake_cpu_init(enum fake_model m)
 {
 	bool old = m == FAKE_MODEL_OLD;
-	uint64_t ept = VMX_CAP_EPT_EXEC_ONLY | VMX_CAP_EPT_PWL4 | VMX_CAP_EPT_UC |
-		       VMX_CAP_EPT_WB | VMX_CAP_INVEPT | VMX_CAP_INVEPT_ALL;
+	uint64_t ept = VMX_CAP_EPT_EXEC_ONLY | VMX_CAP_EPT_PWL4 | VMX_CAP_EPT_UC | VMX_CAP_EPT_WB |
+		       VMX_CAP_INVEPT | VMX_CAP_INVEPT_ALL;
 	uint32_t proc2 = VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST | VMX_PROC2_WBINVD_EXITING |
 			 VMX_PROC2_DESC_TABLE_EXITING | VMX_PROC2_VIRT_APIC_ACCESSES;
 
@@ -573,12 +643,11 @@ void fake_cpu_init(enum fake_model m)
 	cpu.tsc = 1000000;
 	fpu_reset();
 	if (!old) {
-		ept |= VMX_CAP_EPT_2MB | VMX_CAP_EPT_1GB | VMX_CAP_INVEPT_SINGLE |
-		       VMX_CAP_EPT_AD | VMX_CAP_INVVPID | VMX_CAP_INVVPID_ADDR |
-		       VMX_CAP_INVVPID_SINGLE | VMX_CAP_INVVPID_ALL |
-		       VMX_CAP_INVVPID_SINGLE_GLOBALS;
-		proc2 |= VMX_PROC2_RDTSCP | VMX_PROC2_VPID | VMX_PROC2_INVPCID |
-			 VMX_PROC2_XSAVES | VMX_PROC2_PML;
+		ept |= VMX_CAP_EPT_2MB | VMX_CAP_EPT_1GB | VMX_CAP_INVEPT_SINGLE | VMX_CAP_EPT_AD |
+		       VMX_CAP_INVVPID | VMX_CAP_INVVPID_ADDR | VMX_CAP_INVVPID_SINGLE |
+		       VMX_CAP_INVVPID_ALL | VMX_CAP_INVVPID_SINGLE_GLOBALS;
+		proc2 |= VMX_PROC2_RDTSCP | VMX_PROC2_VPID | VMX_PROC2_INVPCID | VMX_PROC2_XSAVES |
+			 VMX_PROC2_PML;
 	}
 	if (m == FAKE_MODEL_ICELAKE)
 		ept |= VMX_CAP_EPT_PWL5;

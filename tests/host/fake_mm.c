@@ -14,8 +14,8 @@
 #include "hv/lib/mm.h"
 #include "tests/host/fake.h"
 
-#define PHYS_BASE 0x100000000ull /* fake RAM starts at 4 GiB */
-#define PHYS_END (1ull << 45)
+#define PHYS_BASE  0x100000000ull /* fake RAM starts at 4 GiB */
+#define PHYS_END   (1ull << 45)
 #define MAX_BLOCKS 4096
 
 struct block {
@@ -128,7 +128,7 @@ uint64_t pages_alloc_zeroed(size_t npages, size_t align_pages)
 		return 0;
 	memset(va, 0, size);
 	memmove(&blocks[at + 1], &blocks[at], (n_blocks - at) * sizeof(blocks[0]));
-	blocks[at] = (struct block){ .pa = pa, .npages = npages, .va = va };
+	blocks[at] = (struct block){.pa = pa, .npages = npages, .va = va};
 	n_blocks++;
 	next_pa = pa + size;
 	pages_in_use += npages;
@@ -146,8 +146,9 @@ void pages_free(uint64_t pa, size_t npages)
 
 	if (i < 0 || blocks[i].pa != pa || blocks[i].npages != npages) {
 		fake_mm_bad_frees++;
-		log_err("fake mm: free of 0x%llx (%zu pages), which is not an allocation of that size",
-			(unsigned long long)pa, npages);
+		log_err(
+		    "fake mm: free of 0x%llx (%zu pages), which is not an allocation of that size",
+		    (unsigned long long)pa, npages);
 		return;
 	}
 	free(blocks[i].va);

@@ -80,7 +80,9 @@ void fake_machine_boot(enum fake_model model)
 {
 	fake_cpu_init(model);
 	if (vmx_init() < 0) {
-		fprintf(stderr, "fake: vmx_init() refused the fake CPU (model %d; %llu pages in %u blocks held)\n",
+		fprintf(stderr,
+			"fake: vmx_init() refused the fake CPU (model %d; %llu pages in %u blocks "
+			"held)\n",
 			model, (unsigned long long)fake_mm_pages_in_use(), fake_mm_blocks_in_use());
 		abort();
 	}

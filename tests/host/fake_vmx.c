@@ -21,12 +21,12 @@
 #include "vmx/vmx_controls.h"
 #include "vmx/vmx_ops.h"
 
-#define REGION_MARK 0x53434d56u /* "VMCS" */
-#define LAUNCH_CLEAR 0
+#define REGION_MARK	0x53434d56u /* "VMCS" */
+#define LAUNCH_CLEAR	0
 #define LAUNCH_LAUNCHED 1
 
 #define FIELD_ROW(name, enc) enc,
-static const uint32_t field_enc[] = { VMCS_FIELDS(FIELD_ROW) };
+static const uint32_t field_enc[] = {VMCS_FIELDS(FIELD_ROW)};
 #undef FIELD_ROW
 #define N_FIELDS (sizeof(field_enc) / sizeof(field_enc[0]))
 
@@ -237,8 +237,8 @@ uint32_t invept_safe(uint64_t type, uint64_t eptp)
 	if ((type == 1 && !(caps & VMX_CAP_INVEPT_SINGLE)) ||
 	    (type == 2 && !(caps & VMX_CAP_INVEPT_ALL)) || type < 1 || type > 2)
 		return fail(28);
-	if (type == 1 && (!fake_mm_valid(eptp & ~0xfffull, 4096) || (eptp & 7) != 6 ||
-			  (eptp >> 3 & 7) != 3))
+	if (type == 1 &&
+	    (!fake_mm_valid(eptp & ~0xfffull, 4096) || (eptp & 7) != 6 || (eptp >> 3 & 7) != 3))
 		return fail(28);
 	return 0;
 }
@@ -326,13 +326,13 @@ void fake_vmx_reset_counters(void)
 
 /* ---- VM entry ------------------------------------------------------------ */
 
-#define INFO_VALID (1u << 31)
-#define INFO_ERR (1u << 11)
+#define INFO_VALID   (1u << 31)
+#define INFO_ERR     (1u << 11)
 #define INFO_TYPE(i) ((i) >> 8 & 7)
-#define INTR_STI 1u
-#define INTR_MOVSS 2u
-#define INTR_SMI 4u
-#define INTR_NMI 8u
+#define INTR_STI     1u
+#define INTR_MOVSS   2u
+#define INTR_SMI     4u
+#define INTR_NMI     8u
 
 static uint64_t f(uint32_t enc)
 {
@@ -358,11 +358,11 @@ static bool controls_ok(void)
 	static const struct {
 		uint32_t field, msr;
 	} ctls[] = {
-		{ VMCS_PIN_CONTROLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS },
-		{ VMCS_PROC_CONTROLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS },
-		{ VMCS_EXIT_CONTROLS, MSR_IA32_VMX_TRUE_EXIT_CTLS },
-		{ VMCS_ENTRY_CONTROLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS },
-		{ VMCS_PROC2_CONTROLS, MSR_IA32_VMX_PROCBASED_CTLS2 },
+	    {VMCS_PIN_CONTROLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS},
+	    {VMCS_PROC_CONTROLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS},
+	    {VMCS_EXIT_CONTROLS, MSR_IA32_VMX_TRUE_EXIT_CTLS},
+	    {VMCS_ENTRY_CONTROLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS},
+	    {VMCS_PROC2_CONTROLS, MSR_IA32_VMX_PROCBASED_CTLS2},
 	};
 	uint32_t info = (uint32_t)f(VMCS_ENTRY_INTR_INFO);
 	uint32_t type = INFO_TYPE(info), vec = info & 0xff;
@@ -381,21 +381,23 @@ static bool controls_ok(void)
 	if (!(info & INFO_VALID))
 		return true;
 	if (type == 1 || type == 7)
-		return check_fail(FAKE_CHECK_INTR_TYPE, "interruption info 0x%llx: type %llu",
-				  info, type);
+		return check_fail(FAKE_CHECK_INTR_TYPE, "interruption info 0x%llx: type %llu", info,
+				  type);
 	if ((type == 2 && vec != 2) || (type == 3 && vec > 31))
 		return check_fail(FAKE_CHECK_INTR_VECTOR, "interruption info 0x%llx: vector %llu",
 				  info, vec);
 	if (info & 0x7ffff000)
-		return check_fail(FAKE_CHECK_INTR_RESERVED, "interruption info 0x%llx%.0llx", info, 0);
+		return check_fail(FAKE_CHECK_INTR_RESERVED, "interruption info 0x%llx%.0llx", info,
+				  0);
 	{
 		bool want_err = (!ug || (cr0 & CR0_PE)) && type == 3 &&
 				(vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21);
 
 		if (!!(info & INFO_ERR) != want_err)
-			return check_fail(FAKE_CHECK_ERROR_CODE_BIT,
-					  "interruption info 0x%llx: deliver-error-code with guest CR0 0x%llx",
-					  info, cr0);
+			return check_fail(
+			    FAKE_CHECK_ERROR_CODE_BIT,
+			    "interruption info 0x%llx: deliver-error-code with guest CR0 0x%llx",
+			    info, cr0);
 	}
 	if ((info & INFO_ERR) && (f(VMCS_ENTRY_EXCEPTION_ERROR_CODE) >> 16))
 		return check_fail(FAKE_CHECK_ERROR_CODE_WIDTH,
@@ -407,7 +409,8 @@ static bool controls_ok(void)
 
 		if (len > 15 || (len == 0 && !zero_ok))
 			return check_fail(FAKE_CHECK_INSN_LEN,
-					  "soft event 0x%llx with instruction length %llu", info, len);
+					  "soft event 0x%llx with instruction length %llu", info,
+					  len);
 	}
 	return true;
 }
@@ -417,7 +420,8 @@ static bool guest_ok(void)
 {
 	uint64_t cr0 = f(VMCS_GUEST_CR0), cr4 = f(VMCS_GUEST_CR4), efer = f(VMCS_GUEST_IA32_EFER);
 	uint64_t rflags = f(VMCS_GUEST_RFLAGS);
-	uint32_t entry = (uint32_t)f(VMCS_ENTRY_CONTROLS), intr = (uint32_t)f(VMCS_GUEST_INTERRUPTIBILITY);
+	uint32_t entry = (uint32_t)f(VMCS_ENTRY_CONTROLS),
+		 intr = (uint32_t)f(VMCS_GUEST_INTERRUPTIBILITY);
 	uint32_t info = (uint32_t)f(VMCS_ENTRY_INTR_INFO);
 	bool ug = f(VMCS_PROC2_CONTROLS) & VMX_PROC2_UNRESTRICTED_GUEST;
 	uint64_t fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0), fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
@@ -431,33 +435,34 @@ static bool guest_ok(void)
 	    (cr4 & ~rdmsr(MSR_IA32_VMX_CR4_FIXED1)))
 		return check_fail(FAKE_CHECK_GUEST_CR, "guest CR4 0x%llx%.0llx", cr4, 0);
 	if (ia32e && (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE)))
-		return check_fail(FAKE_CHECK_GUEST_EFER, "IA-32e mode guest with CR0 0x%llx CR4 0x%llx",
-				  cr0, cr4);
+		return check_fail(FAKE_CHECK_GUEST_EFER,
+				  "IA-32e mode guest with CR0 0x%llx CR4 0x%llx", cr0, cr4);
 	if (!ia32e && (cr4 & CR4_PCIDE))
-		return check_fail(FAKE_CHECK_GUEST_CR, "CR4.PCIDE outside IA-32e mode (CR4 0x%llx)%.0llx",
-				  cr4, 0);
+		return check_fail(FAKE_CHECK_GUEST_CR,
+				  "CR4.PCIDE outside IA-32e mode (CR4 0x%llx)%.0llx", cr4, 0);
 	if ((entry & VMX_ENTRY_LOAD_EFER) &&
-	    ((efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) || !!(efer & EFER_LMA) != ia32e ||
-	     ((cr0 & CR0_PG) && !!(efer & EFER_LME) != ia32e)))
-		return check_fail(FAKE_CHECK_GUEST_EFER, "guest EFER 0x%llx, entry controls 0x%llx", efer,
-				  entry);
+	    ((efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) ||
+	     !!(efer & EFER_LMA) != ia32e || ((cr0 & CR0_PG) && !!(efer & EFER_LME) != ia32e)))
+		return check_fail(FAKE_CHECK_GUEST_EFER, "guest EFER 0x%llx, entry controls 0x%llx",
+				  efer, entry);
 	if ((rflags & ~0x3f7fd7ull) || !(rflags & 2))
 		return check_fail(FAKE_CHECK_GUEST_RFLAGS, "guest RFLAGS 0x%llx%.0llx", rflags, 0);
 	if ((intr & ~0x1full) || (intr & 3) == 3 || ((intr & INTR_STI) && !(rflags & RFLAGS_IF)) ||
 	    (intr & INTR_SMI))
-		return check_fail(FAKE_CHECK_GUEST_INTR, "interruptibility 0x%llx, RFLAGS 0x%llx", intr,
-				  rflags);
+		return check_fail(FAKE_CHECK_GUEST_INTR, "interruptibility 0x%llx, RFLAGS 0x%llx",
+				  intr, rflags);
 	if ((info & INFO_VALID) && INFO_TYPE(info) == 0 && (intr & 3))
-		return check_fail(FAKE_CHECK_GUEST_INTR,
-				  "external interrupt 0x%llx injected under STI/MOV SS blocking 0x%llx",
-				  info, intr);
+		return check_fail(
+		    FAKE_CHECK_GUEST_INTR,
+		    "external interrupt 0x%llx injected under STI/MOV SS blocking 0x%llx", info,
+		    intr);
 	if ((info & INFO_VALID) && INFO_TYPE(info) == 2 && (intr & INTR_MOVSS))
-		return check_fail(FAKE_CHECK_GUEST_INTR, "NMI 0x%llx injected under MOV SS blocking 0x%llx",
-				  info, intr);
+		return check_fail(FAKE_CHECK_GUEST_INTR,
+				  "NMI 0x%llx injected under MOV SS blocking 0x%llx", info, intr);
 	if ((info & INFO_VALID) && INFO_TYPE(info) == 2 && (intr & INTR_NMI) &&
 	    (f(VMCS_PIN_CONTROLS) & VMX_PIN_VIRTUAL_NMIS))
-		return check_fail(FAKE_CHECK_GUEST_INTR, "NMI 0x%llx injected under NMI blocking 0x%llx",
-				  info, intr);
+		return check_fail(FAKE_CHECK_GUEST_INTR,
+				  "NMI 0x%llx injected under NMI blocking 0x%llx", info, intr);
 	if (f(VMCS_GUEST_ACTIVITY_STATE) > 3)
 		return check_fail(FAKE_CHECK_GUEST_ACTIVITY, "activity state %llu%.0llx",
 				  f(VMCS_GUEST_ACTIVITY_STATE), 0);
@@ -488,7 +493,7 @@ static uint32_t default_guest(struct fake_guest *g)
 int vmx_enter(uint64_t gpr[GPR_COUNT], int launched)
 {
 	struct region *r = cur();
-	struct fake_guest g = { .gpr = gpr, .opaque = fake_guest_opaque };
+	struct fake_guest g = {.gpr = gpr, .opaque = fake_guest_opaque};
 	uint32_t info, reason;
 	uint32_t proc, intr;
 	uint64_t rflags;
@@ -522,7 +527,8 @@ int vmx_enter(uint64_t gpr[GPR_COUNT], int launched)
 	if (info & INFO_VALID) {
 		g.injected.valid = true;
 		g.injected.info = info;
-		g.injected.error = info & INFO_ERR ? (uint32_t)f(VMCS_ENTRY_EXCEPTION_ERROR_CODE) : 0;
+		g.injected.error =
+		    info & INFO_ERR ? (uint32_t)f(VMCS_ENTRY_EXCEPTION_ERROR_CODE) : 0;
 		g.injected.len = (uint32_t)f(VMCS_ENTRY_INSTRUCTION_LEN);
 		/* Delivering an NMI blocks the next one (virtual NMIs). */
 		if (INFO_TYPE(info) == 2 && (f(VMCS_PIN_CONTROLS) & VMX_PIN_VIRTUAL_NMIS))

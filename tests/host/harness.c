@@ -94,7 +94,7 @@ int64_t h_pages_held(void)
 
 uint32_t h_vm_with_vcpu(uint64_t mem)
 {
-	struct kvm_userspace_memory_region r = { .slot = 0, .memory_size = mem };
+	struct kvm_userspace_memory_region r = {.slot = 0, .memory_size = mem};
 	long vm = h_sys(KVM_CREATE_VM, NULL, 0);
 	uint64_t id = 0;
 
@@ -113,8 +113,14 @@ struct kvm_run *h_run_page(uint32_t vm, uint32_t id)
 
 static struct kvm_segment seg(uint16_t sel, uint8_t type, bool code64)
 {
-	return (struct kvm_segment){ .selector = sel, .limit = 0xffffffff, .type = type, .s = 1,
-				     .present = 1, .db = !code64, .l = code64, .g = 1 };
+	return (struct kvm_segment){.selector = sel,
+				    .limit = 0xffffffff,
+				    .type = type,
+				    .s = 1,
+				    .present = 1,
+				    .db = !code64,
+				    .l = code64,
+				    .g = 1};
 }
 
 long h_set_mode(uint32_t vm, uint32_t id, enum h_mode mode)
@@ -128,8 +134,8 @@ long h_set_mode(uint32_t vm, uint32_t id, enum h_mode mode)
 		return 0;
 	s.cs = seg(0x8, 11, mode == H_LONG64);
 	s.ds = s.es = s.fs = s.gs = s.ss = seg(0x10, 3, false);
-	s.tr = (struct kvm_segment){ .selector = 0x18, .limit = 0x67, .type = 11, .present = 1 };
-	s.ldt = (struct kvm_segment){ .unusable = 1 };
+	s.tr = (struct kvm_segment){.selector = 0x18, .limit = 0x67, .type = 11, .present = 1};
+	s.ldt = (struct kvm_segment){.unusable = 1};
 	s.cr0 = CR0_PE | CR0_ET | CR0_NE;
 	s.cr4 = 0;
 	s.efer = 0;
@@ -160,6 +166,6 @@ uint32_t h_exit_cr(unsigned cr, unsigned type, unsigned reg, unsigned lmsw_src)
 uint32_t h_exit_io(uint16_t port, unsigned size, bool in, bool string, bool rep, unsigned len)
 {
 	fake_vmcs_set(VMCS_EXIT_QUALIFICATION, (uint64_t)port << 16 | (size - 1) | (in ? 8 : 0) |
-					       (string ? 16 : 0) | (rep ? 32 : 0));
+						   (string ? 16 : 0) | (rep ? 32 : 0));
 	return h_exit_insn(EXIT_REASON_IO_INSTRUCTION, len);
 }

@@ -72,8 +72,8 @@ static void test_regressions(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_seeds),
-	TEST_ENTRY(test_regressions),
+    TEST_ENTRY(test_seeds),
+    TEST_ENTRY(test_regressions),
 };
 
 CHECK_MAIN(tests)

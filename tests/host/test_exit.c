@@ -21,15 +21,15 @@
 #include "vmx/vmx_controls.h"
 #include "vmx/vmx_ops.h"
 
-#define MEM (1u << 20)
-#define RIP0 0x1000ull
-#define GP_INFO (0x80000000u | 3u << 8 | 13u | 1u << 11)
-#define INFO_VALID 0x80000000u
-#define TYPE_EXT 0u
-#define TYPE_NMI (2u << 8)
-#define TYPE_HW (3u << 8)
+#define MEM	    (1u << 20)
+#define RIP0	    0x1000ull
+#define GP_INFO	    (0x80000000u | 3u << 8 | 13u | 1u << 11)
+#define INFO_VALID  0x80000000u
+#define TYPE_EXT    0u
+#define TYPE_NMI    (2u << 8)
+#define TYPE_HW	    (3u << 8)
 #define TYPE_SW_INT (4u << 8)
-#define INFO_ERR (1u << 11)
+#define INFO_ERR    (1u << 11)
 
 /* ---- shared steps ------------------------------------------------------- */
 
@@ -99,7 +99,7 @@ static void at_rip0(uint32_t vm)
 static uint32_t vm_in(enum h_mode mode, uint64_t rflags)
 {
 	uint32_t vm = h_vm_with_vcpu(MEM);
-	struct kvm_regs r = { .rip = RIP0, .rflags = rflags };
+	struct kvm_regs r = {.rip = RIP0, .rflags = rflags};
 
 	if (h_set_mode(vm, 0, mode) || h_cpu(vm, 0, KVM_SET_REGS, &r, sizeof(r)))
 		abort();
@@ -130,7 +130,7 @@ static struct kvm_regs regs_of(uint32_t vm)
  * past it and nothing was injected), 0 if #GP(0) came instead. */
 static int cr_write(uint32_t vm, h_step mov)
 {
-	h_step steps[] = { mov, step_observe };
+	h_step steps[] = {mov, step_observe};
 
 	at_rip0(vm);
 	h_steps(steps, 2);
@@ -247,7 +247,7 @@ static void test_cr0_long_mode_refused_with_cs_l(void)
 static void test_cr0_pae_paging_loads_pdptes(void)
 {
 	struct kvm_sregs s;
-	uint64_t pdpte[4] = { 0x20001, 0, 0, 0 };
+	uint64_t pdpte[4] = {0x20001, 0, 0, 0};
 	uint32_t vm;
 	void *hva;
 
@@ -339,7 +339,8 @@ static void test_cr4_reserved_and_hidden_bits(void)
 /* A bit of the vCPU's CPUID table (reg 0-3: EAX..EDX). */
 static int cpuid_has(uint32_t vm, uint32_t leaf, uint32_t index, int reg, unsigned bit)
 {
-	static uint64_t buf[(sizeof(struct kvm_cpuid2) + 256 * sizeof(struct kvm_cpuid_entry2)) / 8];
+	static uint64_t
+	    buf[(sizeof(struct kvm_cpuid2) + 256 * sizeof(struct kvm_cpuid_entry2)) / 8];
 	struct kvm_cpuid2 *t = (struct kvm_cpuid2 *)buf;
 
 	t->nent = 256;
@@ -347,7 +348,7 @@ static int cpuid_has(uint32_t vm, uint32_t leaf, uint32_t index, int reg, unsign
 		return -1;
 	for (unsigned i = 0; i < t->nent; i++) {
 		const struct kvm_cpuid_entry2 *e = &t->entries[i];
-		uint32_t r[4] = { e->eax, e->ebx, e->ecx, e->edx };
+		uint32_t r[4] = {e->eax, e->ebx, e->ecx, e->edx};
 
 		if (e->function == leaf && e->index == index)
 			return r[reg] >> bit & 1;
@@ -450,7 +451,7 @@ static uint32_t step_guest_clts(struct fake_guest *g)
 static void test_cr0_guest_owned_ts_reported(void)
 {
 	struct kvm_sregs s;
-	h_step steps[] = { step_guest_clts };
+	h_step steps[] = {step_guest_clts};
 	uint32_t vm;
 
 	h_reset();
@@ -486,7 +487,7 @@ static uint32_t step_rdmsr(struct fake_guest *g)
 /* 1: the WRMSR/RDMSR took, 0: #GP(0). */
 static int msr_insn(uint32_t vm, h_step step, uint32_t msr, uint64_t val)
 {
-	h_step steps[] = { step, step_observe };
+	h_step steps[] = {step, step_observe};
 
 	t_val = val;
 	t_val2 = msr;
@@ -503,8 +504,8 @@ static int msr_insn(uint32_t vm, h_step step, uint32_t msr, uint64_t val)
 
 static void test_msr_canonical_bases(void)
 {
-	static const uint32_t bases[] = { MSR_LSTAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_FS_BASE,
-					  MSR_GS_BASE };
+	static const uint32_t bases[] = {MSR_LSTAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_FS_BASE,
+					 MSR_GS_BASE};
 	uint32_t vm;
 
 	h_reset();
@@ -529,15 +530,15 @@ static void test_msr_set_msrs_stops_at_bad_value(void)
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[3];
-	} m = { .h.nmsrs = 3 };
+	} m = {.h.nmsrs = 3};
 	unsigned writes;
 	uint32_t vm;
 
 	h_reset();
 	vm = vm_in(H_LONG64, 2);
-	m.e[0] = (struct kvm_msr_entry){ .index = MSR_STAR, .data = 0x0023001000000000ull };
-	m.e[1] = (struct kvm_msr_entry){ .index = MSR_LSTAR, .data = 0x1234567812345678ull };
-	m.e[2] = (struct kvm_msr_entry){ .index = MSR_CSTAR, .data = 0x1000 };
+	m.e[0] = (struct kvm_msr_entry){.index = MSR_STAR, .data = 0x0023001000000000ull};
+	m.e[1] = (struct kvm_msr_entry){.index = MSR_LSTAR, .data = 0x1234567812345678ull};
+	m.e[2] = (struct kvm_msr_entry){.index = MSR_CSTAR, .data = 0x1000};
 	writes = fake_wrmsr_log.count;
 	CHECK_EQ(h_cpu(vm, 0, KVM_SET_MSRS, &m, sizeof(m)), 1);
 	CHECK_EQ(fake_wrmsr_log.count, writes + 1);
@@ -557,7 +558,8 @@ static void test_msr_efer(void)
 	h_reset();
 	vm = vm_in(H_PROT32, 2);
 	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, 1u << 1), 0); /* reserved */
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, EFER_LMA), 1); /* LMA: read-only, ignored */
+	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, EFER_LMA),
+		 1); /* LMA: read-only, ignored */
 	CHECK_EQ(sregs_of(vm).efer, 0);
 	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, EFER_LME | EFER_NXE | EFER_SCE), 1);
 	CHECK_EQ(sregs_of(vm).efer, EFER_LME | EFER_NXE | EFER_SCE);
@@ -597,7 +599,7 @@ static void test_msr_tsc_aux_without_rdtscp(void)
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[1];
-	} m = { .h.nmsrs = 1, .e[0] = { .index = MSR_TSC_AUX, .data = 1 } };
+	} m = {.h.nmsrs = 1, .e[0] = {.index = MSR_TSC_AUX, .data = 1}};
 	uint32_t vm;
 
 	h_machine(FAKE_MODEL_OLD);
@@ -621,9 +623,9 @@ static uint32_t step_set_if(struct fake_guest *g)
 
 static void test_irq_waits_for_if(void)
 {
-	struct kvm_interrupt irq = { .irq = 0x30 };
-	h_step steps[] = { step_observe };
-	h_step steps2[] = { step_set_if, step_observe };
+	struct kvm_interrupt irq = {.irq = 0x30};
+	h_step steps[] = {step_observe};
+	h_step steps2[] = {step_set_if, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -646,7 +648,7 @@ static void test_irq_waits_for_if(void)
 static void test_irq_not_injected_in_sti_shadow(void)
 {
 	struct kvm_vcpu_events e;
-	h_step steps[] = { step_observe };
+	h_step steps[] = {step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -679,8 +681,8 @@ static uint32_t step_unblock_nmi(struct fake_guest *g)
 
 static void test_nmi_blocked_then_window(void)
 {
-	h_step steps[] = { step_observe };
-	h_step steps2[] = { step_unblock_nmi, step_observe };
+	h_step steps[] = {step_observe};
+	h_step steps2[] = {step_unblock_nmi, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -701,8 +703,8 @@ static void test_nmi_blocked_then_window(void)
 
 static void test_nmi_first_then_irq(void)
 {
-	struct kvm_interrupt irq = { .irq = 0x50 };
-	h_step steps[] = { step_pause, step_observe };
+	struct kvm_interrupt irq = {.irq = 0x50};
+	h_step steps[] = {step_pause, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -728,8 +730,8 @@ static uint32_t step_record_timer(struct fake_guest *g)
 
 static void test_irq_after_nmi_not_delayed(void)
 {
-	struct kvm_interrupt irq = { .irq = 0x50 };
-	h_step steps[] = { step_record_timer };
+	struct kvm_interrupt irq = {.irq = 0x50};
+	h_step steps[] = {step_record_timer};
 	uint32_t vm;
 
 	h_reset();
@@ -745,8 +747,8 @@ static void test_irq_after_nmi_not_delayed(void)
 static void test_exception_then_irq_window(void)
 {
 	struct kvm_vcpu_events e;
-	struct kvm_interrupt irq = { .irq = 0x60 };
-	h_step steps[] = { step_observe };
+	struct kvm_interrupt irq = {.irq = 0x60};
+	h_step steps[] = {step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -771,7 +773,7 @@ static uint32_t step_gp_in_real_mode(struct fake_guest *g)
 /* Real mode has no error codes; upstream strips it (kvm_inject_exception). */
 static void test_no_error_code_in_real_mode(void)
 {
-	h_step steps[] = { step_gp_in_real_mode, step_observe };
+	h_step steps[] = {step_gp_in_real_mode, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -787,7 +789,7 @@ static void test_no_error_code_in_real_mode(void)
 static void test_error_code_16_bits(void)
 {
 	struct kvm_vcpu_events e;
-	h_step steps[] = { step_observe };
+	h_step steps[] = {step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -808,7 +810,7 @@ static void test_error_code_16_bits(void)
 static void test_error_code_delivered_in_protected_mode(void)
 {
 	struct kvm_vcpu_events e, out;
-	h_step steps[] = { step_observe };
+	h_step steps[] = {step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -865,7 +867,7 @@ static uint32_t step_vectoring(struct fake_guest *g)
 
 static void test_idt_vectoring_reinjected(void)
 {
-	h_step steps[] = { step_vectoring, step_observe };
+	h_step steps[] = {step_vectoring, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -889,7 +891,7 @@ static uint32_t step_vectoring_nmi(struct fake_guest *g)
 /* __vmx_complete_interrupts(): re-injecting an NMI clears blocking by NMI first. */
 static void test_nmi_reinjection_clears_blocking(void)
 {
-	h_step steps[] = { step_vectoring_nmi, step_observe };
+	h_step steps[] = {step_vectoring_nmi, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -912,7 +914,7 @@ static uint32_t step_vectoring_gp_then_cr0_gp(struct fake_guest *g)
 /* kvm_multiple_exception(): contributory then contributory is #DF (error code 0). */
 static void test_contributory_pair_is_double_fault(void)
 {
-	h_step steps[] = { step_vectoring_gp_then_cr0_gp, step_observe };
+	h_step steps[] = {step_vectoring_gp_then_cr0_gp, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -934,7 +936,7 @@ static void test_set_cpuid_after_run(void)
 		struct kvm_cpuid2 h;
 		struct kvm_cpuid_entry2 e[80];
 	} t, before;
-	h_step steps[] = { step_observe };
+	h_step steps[] = {step_observe};
 	size_t len;
 	uint32_t vm;
 
@@ -974,7 +976,7 @@ static uint32_t step_in(struct fake_guest *g)
 
 static void test_io_out(void)
 {
-	h_step steps[] = { step_out };
+	h_step steps[] = {step_out};
 	struct kvm_run *run;
 	uint32_t vm;
 
@@ -1001,13 +1003,13 @@ static void test_io_in_completion(void)
 		unsigned size;
 		uint64_t want;
 	} cases[] = {
-		{ 1, 0xaaaaaaaaaaaaaa78ull },
-		{ 2, 0xaaaaaaaaaaaa5678ull },
-		{ 4, 0x0000000012345678ull }, /* IN EAX zero-extends */
+	    {1, 0xaaaaaaaaaaaaaa78ull},
+	    {2, 0xaaaaaaaaaaaa5678ull},
+	    {4, 0x0000000012345678ull}, /* IN EAX zero-extends */
 	};
 
 	for (unsigned i = 0; i < 3; i++) {
-		h_step steps[] = { step_in };
+		h_step steps[] = {step_in};
 		struct kvm_run *run;
 		uint32_t vm;
 
@@ -1052,8 +1054,8 @@ static uint32_t step_rep_outs(struct fake_guest *g)
 
 static void test_string_io(void)
 {
-	h_step ins[] = { step_rep_ins };
-	h_step outs[] = { step_rep_outs };
+	h_step ins[] = {step_rep_ins};
+	h_step outs[] = {step_rep_outs};
 	struct kvm_run *run;
 	struct kvm_regs r;
 	uint8_t buf[6];
@@ -1102,16 +1104,16 @@ static uint32_t step_cpuid1(struct fake_guest *g)
 
 static void test_cpuid_leaf1(void)
 {
-	h_step steps[] = { step_cpuid1, step_observe };
+	h_step steps[] = {step_cpuid1, step_observe};
 	uint32_t vm;
 
 	h_reset();
 	vm = vm_in(H_PROT32, 2);
 	h_steps(steps, 2);
 	CHECK_EQ(run0(vm), 0);
-	CHECK_EQ(seen.rcx & (1u << 5), 0);         /* VMX hidden */
+	CHECK_EQ(seen.rcx & (1u << 5), 0);	   /* VMX hidden */
 	CHECK_EQ(seen.rcx & (1u << 31), 1u << 31); /* a hypervisor */
-	CHECK_EQ(seen.rcx & (1u << 27), 0);        /* OSXSAVE follows the guest's CR4 */
+	CHECK_EQ(seen.rcx & (1u << 27), 0);	   /* OSXSAVE follows the guest's CR4 */
 	t_val = CR4_OSXSAVE;
 	CHECK_EQ(cr_write(vm, step_mov_cr4), 1);
 	h_steps(steps, 2);
@@ -1129,8 +1131,8 @@ static uint32_t step_xsetbv(struct fake_guest *g)
 
 static void test_xsetbv(void)
 {
-	static const uint64_t bad[] = { 0, 2, 5, 1ull << 9, 1ull << 63 };
-	h_step steps[] = { step_xsetbv, step_observe };
+	static const uint64_t bad[] = {0, 2, 5, 1ull << 9, 1ull << 63};
+	h_step steps[] = {step_xsetbv, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -1168,8 +1170,8 @@ static uint32_t step_bad_guest(struct fake_guest *g)
 
 static void test_unknown_exit_and_entry_failure(void)
 {
-	h_step steps[] = { step_unknown };
-	h_step bad[] = { step_bad_guest };
+	h_step steps[] = {step_unknown};
+	h_step bad[] = {step_bad_guest};
 	struct kvm_run *run;
 	uint32_t vm;
 
@@ -1212,7 +1214,7 @@ static void test_regs_roundtrip(void)
 
 static void test_sregs_roundtrip(void)
 {
-	enum h_mode modes[] = { H_REAL, H_PROT32, H_PAE32, H_LONG64 };
+	enum h_mode modes[] = {H_REAL, H_PROT32, H_PAE32, H_LONG64};
 
 	for (unsigned m = 0; m < 4; m++) {
 		struct kvm_sregs s, out;
@@ -1221,8 +1223,8 @@ static void test_sregs_roundtrip(void)
 		h_reset();
 		vm = vm_in(modes[m], 2);
 		s = sregs_of(vm);
-		s.gdt = (struct kvm_dtable){ .base = 0x5000, .limit = 0x37 };
-		s.idt = (struct kvm_dtable){ .base = 0x6000, .limit = 0xfff };
+		s.gdt = (struct kvm_dtable){.base = 0x5000, .limit = 0x37};
+		s.idt = (struct kvm_dtable){.base = 0x6000, .limit = 0xfff};
 		s.cr2 = 0x1234;
 		s.apic_base = 0xfee00900;
 		s.fs.base = 0x7000;
@@ -1311,7 +1313,6 @@ static void test_duplicate_vcpu_id_leaks_nothing(void)
 	CHECK_EQ(h_pages_held(), held);
 }
 
-
 /* ---- FPU, debug registers, guest debugging ------------------------------- */
 
 static void set_xmm0(uint32_t vm, uint32_t id, uint8_t pattern)
@@ -1336,7 +1337,7 @@ static uint32_t step_guest_sse(struct fake_guest *g)
 
 static void test_fpu_state_follows_its_vcpu(void)
 {
-	h_step steps[] = { step_guest_sse };
+	h_step steps[] = {step_guest_sse};
 	struct kvm_fpu f;
 	uint64_t id = 1;
 	uint32_t vm;
@@ -1433,7 +1434,7 @@ static uint32_t step_outs_bad_asz(struct fake_guest *g)
 
 static void test_string_io_undefined_address_size(void)
 {
-	h_step steps[] = { step_outs_bad_asz };
+	h_step steps[] = {step_outs_bad_asz};
 	struct kvm_run *run;
 	uint32_t vm;
 
@@ -1456,9 +1457,9 @@ static uint32_t step_int3(struct fake_guest *g)
 
 static void test_int3_exits_to_debugger(void)
 {
-	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
-	h_step steps[] = { step_int3 };
-	h_step after[] = { step_observe };
+	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP};
+	h_step steps[] = {step_int3};
+	h_step after[] = {step_observe};
 	struct kvm_run *run;
 	uint32_t vm;
 
@@ -1496,9 +1497,11 @@ static uint32_t step_ept(struct fake_guest *g)
 
 static void test_mmio_write_and_read(void)
 {
-	static const uint8_t store[] = { 0x89, 0x05, 0x00, 0x00, 0x20, 0x00 }; /* mov [0x200000], eax */
-	static const uint8_t load[] = { 0x8b, 0x05, 0x00, 0x00, 0x20, 0x00 };  /* mov eax, [0x200000] */
-	h_step steps[] = { step_ept };
+	static const uint8_t store[] = {0x89, 0x05, 0x00,
+					0x00, 0x20, 0x00}; /* mov [0x200000], eax */
+	static const uint8_t load[] = {0x8b, 0x05, 0x00,
+				       0x00, 0x20, 0x00}; /* mov eax, [0x200000] */
+	h_step steps[] = {step_ept};
 	struct kvm_run *run;
 	uint32_t vm;
 
@@ -1538,7 +1541,7 @@ static void test_mmio_write_and_read(void)
 
 	/* 64-bit code (identity-mapped with 2 MiB pages): a 32-bit load zero-extends. */
 	{
-		static const uint8_t load64[] = { 0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00 };
+		static const uint8_t load64[] = {0x8b, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00};
 		uint64_t pml4e = 0x11003, pdpte = 0x12003, pde = 0x83;
 
 		vm = vm_in(H_LONG64, 2);
@@ -1565,7 +1568,7 @@ static void test_mmio_write_and_read(void)
 
 static void test_sync_regs(void)
 {
-	h_step steps[] = { step_observe };
+	h_step steps[] = {step_observe};
 	struct kvm_run *run;
 	uint64_t cap = KVM_CAP_SYNC_REGS;
 	long mask = h_sys(KVM_CHECK_EXTENSION, &cap, sizeof(cap));
@@ -1601,7 +1604,10 @@ static void test_sync_regs(void)
 static long region(uint32_t vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
+	    .slot = slot,
+	    .flags = flags,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
 	};
 
 	return h_vm(vm, KVM_SET_USER_MEMORY_REGION, &r, sizeof(r));
@@ -1617,12 +1623,12 @@ static void test_memory_region_checks(void)
 	CHECK(vm > 0);
 	CHECK_EQ(region(vm, 0, 0, 0, 0x10000), 0);
 	held = h_pages_held();
-	CHECK_EQ(region(vm, 1, 0, 0x8000, 0x10000), -HV_EEXIST); /* overlap */
-	CHECK_EQ(region(vm, 1, 0, 0x10800, 0x1000), -HV_EINVAL); /* unaligned */
+	CHECK_EQ(region(vm, 1, 0, 0x8000, 0x10000), -HV_EEXIST);	       /* overlap */
+	CHECK_EQ(region(vm, 1, 0, 0x10800, 0x1000), -HV_EINVAL);	       /* unaligned */
 	CHECK_EQ(region(vm, 1, 0, 0xfffffffffffff000ull, 0x2000), -HV_EINVAL); /* wraps */
-	CHECK_EQ(region(vm, 1, 4, 0x20000, 0x1000), -HV_EINVAL); /* unknown flag */
-	CHECK_EQ(region(vm, 8, 0, 0x20000, 0x1000), -HV_EINVAL); /* no such slot */
-	CHECK_EQ(region(vm, 0, 0, 0, 0x20000), -HV_EINVAL);      /* a slot cannot grow */
+	CHECK_EQ(region(vm, 1, 4, 0x20000, 0x1000), -HV_EINVAL);	       /* unknown flag */
+	CHECK_EQ(region(vm, 8, 0, 0x20000, 0x1000), -HV_EINVAL);	       /* no such slot */
+	CHECK_EQ(region(vm, 0, 0, 0, 0x20000), -HV_EINVAL); /* a slot cannot grow */
 	CHECK_EQ(h_pages_held(), held);
 	/* Move, then read-only elsewhere, then delete. */
 	CHECK_EQ(region(vm, 0, 0, 0x100000, 0x10000), 0);
@@ -1685,63 +1691,63 @@ static void test_vcpu_create_out_of_memory(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_cr0_pg_without_pe),
-	TEST_ENTRY(test_cr0_nw_without_cd),
-	TEST_ENTRY(test_cr0_upper_bits),
-	TEST_ENTRY(test_cr0_long_mode_needs_pae),
-	TEST_ENTRY(test_cr0_long_mode_refused_with_cs_l),
-	TEST_ENTRY(test_cr0_pae_paging_loads_pdptes),
-	TEST_ENTRY(test_cr0_lmsw_and_clts),
-	TEST_ENTRY(test_cr4_reserved_and_hidden_bits),
-	TEST_ENTRY(test_cr4_long_mode_rules),
-	TEST_ENTRY(test_cr4_pcide_in_long_mode),
-	TEST_ENTRY(test_msr_canonical_bases),
-	TEST_ENTRY(test_msr_set_msrs_stops_at_bad_value),
-	TEST_ENTRY(test_msr_efer),
-	TEST_ENTRY(test_msr_pat_apic_tsc_aux_unknown),
-	TEST_ENTRY(test_msr_tsc_aux_without_rdtscp),
-	TEST_ENTRY(test_irq_waits_for_if),
-	TEST_ENTRY(test_irq_not_injected_in_sti_shadow),
-	TEST_ENTRY(test_nmi_blocked_then_window),
-	TEST_ENTRY(test_nmi_first_then_irq),
-	TEST_ENTRY(test_exception_then_irq_window),
-	TEST_ENTRY(test_error_code_delivered_in_protected_mode),
-	TEST_ENTRY(test_set_events_refusals_change_nothing),
-	TEST_ENTRY(test_idt_vectoring_reinjected),
-	TEST_ENTRY(test_io_out),
-	TEST_ENTRY(test_io_in_completion),
-	TEST_ENTRY(test_string_io),
-	TEST_ENTRY(test_cpuid_leaf1),
-	TEST_ENTRY(test_xsetbv),
-	TEST_ENTRY(test_unknown_exit_and_entry_failure),
-	TEST_ENTRY(test_regs_roundtrip),
-	TEST_ENTRY(test_sregs_roundtrip),
-	TEST_ENTRY(test_sregs_refused_change_nothing),
-	TEST_ENTRY(test_no_leak_after_destroy),
-	TEST_ENTRY(test_fpu_state_follows_its_vcpu),
-	TEST_ENTRY(test_debugregs_follow_their_vcpu),
-	TEST_ENTRY(test_int3_exits_to_debugger),
-	TEST_ENTRY(test_mmio_write_and_read),
-	TEST_ENTRY(test_sync_regs),
-	TEST_ENTRY(test_memory_region_checks),
-	TEST_ENTRY(test_vm_and_vcpu_limits),
-	TEST_ENTRY(test_vcpu_create_out_of_memory),
-	/* Upstream's behaviour, which this hypervisor meets now. */
-	TEST_ENTRY(test_no_error_code_in_real_mode),
-	TEST_ENTRY(test_error_code_16_bits),
-	TEST_ENTRY(test_cr4_pcide_outside_long_mode),
-	TEST_ENTRY(test_cr4_pcide_with_cr3_pcid),
-	TEST_ENTRY(test_cr0_guest_owned_ts_reported),
-	TEST_ENTRY(test_irq_after_nmi_not_delayed),
-	TEST_ENTRY(test_duplicate_vcpu_id_leaks_nothing),
-	TEST_ENTRY(test_cr0_clear_pg_in_64bit_mode),
-	TEST_ENTRY(test_cr0_reserved_low_bits_dropped),
-	TEST_ENTRY(test_sregs_accessed_bit),
-	TEST_ENTRY(test_debugregs_exact_roundtrip),
-	TEST_ENTRY(test_string_io_undefined_address_size),
-	TEST_ENTRY(test_nmi_reinjection_clears_blocking),
-	TEST_ENTRY(test_contributory_pair_is_double_fault),
-	TEST_ENTRY(test_set_cpuid_after_run),
+    TEST_ENTRY(test_cr0_pg_without_pe),
+    TEST_ENTRY(test_cr0_nw_without_cd),
+    TEST_ENTRY(test_cr0_upper_bits),
+    TEST_ENTRY(test_cr0_long_mode_needs_pae),
+    TEST_ENTRY(test_cr0_long_mode_refused_with_cs_l),
+    TEST_ENTRY(test_cr0_pae_paging_loads_pdptes),
+    TEST_ENTRY(test_cr0_lmsw_and_clts),
+    TEST_ENTRY(test_cr4_reserved_and_hidden_bits),
+    TEST_ENTRY(test_cr4_long_mode_rules),
+    TEST_ENTRY(test_cr4_pcide_in_long_mode),
+    TEST_ENTRY(test_msr_canonical_bases),
+    TEST_ENTRY(test_msr_set_msrs_stops_at_bad_value),
+    TEST_ENTRY(test_msr_efer),
+    TEST_ENTRY(test_msr_pat_apic_tsc_aux_unknown),
+    TEST_ENTRY(test_msr_tsc_aux_without_rdtscp),
+    TEST_ENTRY(test_irq_waits_for_if),
+    TEST_ENTRY(test_irq_not_injected_in_sti_shadow),
+    TEST_ENTRY(test_nmi_blocked_then_window),
+    TEST_ENTRY(test_nmi_first_then_irq),
+    TEST_ENTRY(test_exception_then_irq_window),
+    TEST_ENTRY(test_error_code_delivered_in_protected_mode),
+    TEST_ENTRY(test_set_events_refusals_change_nothing),
+    TEST_ENTRY(test_idt_vectoring_reinjected),
+    TEST_ENTRY(test_io_out),
+    TEST_ENTRY(test_io_in_completion),
+    TEST_ENTRY(test_string_io),
+    TEST_ENTRY(test_cpuid_leaf1),
+    TEST_ENTRY(test_xsetbv),
+    TEST_ENTRY(test_unknown_exit_and_entry_failure),
+    TEST_ENTRY(test_regs_roundtrip),
+    TEST_ENTRY(test_sregs_roundtrip),
+    TEST_ENTRY(test_sregs_refused_change_nothing),
+    TEST_ENTRY(test_no_leak_after_destroy),
+    TEST_ENTRY(test_fpu_state_follows_its_vcpu),
+    TEST_ENTRY(test_debugregs_follow_their_vcpu),
+    TEST_ENTRY(test_int3_exits_to_debugger),
+    TEST_ENTRY(test_mmio_write_and_read),
+    TEST_ENTRY(test_sync_regs),
+    TEST_ENTRY(test_memory_region_checks),
+    TEST_ENTRY(test_vm_and_vcpu_limits),
+    TEST_ENTRY(test_vcpu_create_out_of_memory),
+    /* Upstream's behaviour, which this hypervisor meets now. */
+    TEST_ENTRY(test_no_error_code_in_real_mode),
+    TEST_ENTRY(test_error_code_16_bits),
+    TEST_ENTRY(test_cr4_pcide_outside_long_mode),
+    TEST_ENTRY(test_cr4_pcide_with_cr3_pcid),
+    TEST_ENTRY(test_cr0_guest_owned_ts_reported),
+    TEST_ENTRY(test_irq_after_nmi_not_delayed),
+    TEST_ENTRY(test_duplicate_vcpu_id_leaks_nothing),
+    TEST_ENTRY(test_cr0_clear_pg_in_64bit_mode),
+    TEST_ENTRY(test_cr0_reserved_low_bits_dropped),
+    TEST_ENTRY(test_sregs_accessed_bit),
+    TEST_ENTRY(test_debugregs_exact_roundtrip),
+    TEST_ENTRY(test_string_io_undefined_address_size),
+    TEST_ENTRY(test_nmi_reinjection_clears_blocking),
+    TEST_ENTRY(test_contributory_pair_is_double_fault),
+    TEST_ENTRY(test_set_cpuid_after_run),
 };
 
 int main(void)

@@ -18,48 +18,48 @@
 #ifndef TESTS_REMOTE_GUEST_H
 #define TESTS_REMOTE_GUEST_H
 
-#define G_MEM_SIZE	0x8000
-#define G_VEC		0x0800
-#define G_LOAD		0x1000
-#define G_LOAD_MAX	0x0800		/* room for a blob */
-#define G_DATA		0x3000
-#define G_RESULT	0x4000
-#define G_STACK		0x7000
+#define G_MEM_SIZE 0x8000
+#define G_VEC	   0x0800
+#define G_LOAD	   0x1000
+#define G_LOAD_MAX 0x0800 /* room for a blob */
+#define G_DATA	   0x3000
+#define G_RESULT   0x4000
+#define G_STACK	   0x7000
 
-#define G_PORT		0x520		/* the guest reports with a 32-bit OUT here */
-#define G_BENCH_PORT	0x70		/* the benchmark's I/O port */
+#define G_PORT	     0x520 /* the guest reports with a 32-bit OUT here */
+#define G_BENCH_PORT 0x70  /* the benchmark's I/O port */
 
-#define G_NR_STUBS	64
-#define G_STUB_SIZE	16
-#define G_MARK_VEC	0xe0000000	/* | vector: the stub of that vector ran */
-#define G_IRQ_VECTOR	0x30		/* KVM_INTERRUPT's vector in the tests */
+#define G_NR_STUBS   64
+#define G_STUB_SIZE  16
+#define G_MARK_VEC   0xe0000000 /* | vector: the stub of that vector ran */
+#define G_IRQ_VECTOR 0x30	/* KVM_INTERRUPT's vector in the tests */
 
 /* g_outloop: offsets from G_LOAD. */
-#define OL_LOOP		0x10		/* 1: out eax; jmp 1b */
-#define OL_SKIP		0x20		/* mov $OL_SKIPPED, %eax (6 bytes) */
-#define OL_AFTER	0x28		/* out eax; hlt */
-#define OL_SKIPPED	0x1111
+#define OL_LOOP	   0x10 /* 1: out eax; jmp 1b */
+#define OL_SKIP	   0x20 /* mov $OL_SKIPPED, %eax (6 bytes) */
+#define OL_AFTER   0x28 /* out eax; hlt */
+#define OL_SKIPPED 0x1111
 
 /* g_msr: the values the guest writes, and the MSRs. */
-#define MSR_SYSENTER_CS		0x174
-#define MSR_SYSENTER_ESP	0x175
-#define MSR_SYSENTER_EIP	0x176
-#define GM_CS_VAL	0xbeef
-#define GM_ESP_VAL	0x6000
+#define MSR_SYSENTER_CS	 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define GM_CS_VAL	 0xbeef
+#define GM_ESP_VAL	 0x6000
 
 /* g_fpu: what it stores where, and the marker of its OUT. */
-#define GF_FCW_AT	(G_RESULT + 0x00)	/* FNSTCW of the loaded state */
-#define GF_MXCSR_AT	(G_RESULT + 0x04)	/* STMXCSR */
-#define GF_XMM0_AT	(G_RESULT + 0x10)	/* MOVDQU %xmm0 */
-#define GF_FCW_SRC	(G_DATA + 0x00)		/* FLDCW from here */
-#define GF_MXCSR_SRC	(G_DATA + 0x04)		/* LDMXCSR from here */
-#define GF_XMM1_SRC	(G_DATA + 0x10)		/* MOVDQU into %xmm1 */
-#define GF_DONE		0xf0f0d0e1
+#define GF_FCW_AT    (G_RESULT + 0x00) /* FNSTCW of the loaded state */
+#define GF_MXCSR_AT  (G_RESULT + 0x04) /* STMXCSR */
+#define GF_XMM0_AT   (G_RESULT + 0x10) /* MOVDQU %xmm0 */
+#define GF_FCW_SRC   (G_DATA + 0x00)   /* FLDCW from here */
+#define GF_MXCSR_SRC (G_DATA + 0x04)   /* LDMXCSR from here */
+#define GF_XMM1_SRC  (G_DATA + 0x10)   /* MOVDQU into %xmm1 */
+#define GF_DONE	     0xf0f0d0e1
 
 /* g_dr: the value it writes to DR1. */
-#define GD_DR1_VAL	0x5a5a0000
+#define GD_DR1_VAL 0x5a5a0000
 
 /* g_mem: bytes copied from G_DATA to G_RESULT; ~dword at G_RESULT + GMEM_LEN. */
-#define GMEM_LEN	0x100
+#define GMEM_LEN 0x100
 
 #endif

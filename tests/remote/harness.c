@@ -127,7 +127,7 @@ static int vm_slot(struct vm **out)
 
 int vm_new(struct vm **out)
 {
-	struct kvm_userspace_memory_region r = { 0 };
+	struct kvm_userspace_memory_region r = {0};
 	struct vm *vm = NULL;
 	int fd;
 
@@ -140,7 +140,7 @@ int vm_new(struct vm **out)
 	memset(vm->mem, 0, G_MEM_SIZE);
 	for (uint32_t v = 0; v < G_NR_STUBS; v++) {
 		put16(vm->mem, v * 4, (uint16_t)(G_VEC + v * G_STUB_SIZE)); /* offset */
-		put16(vm->mem, v * 4 + 2, 0);				       /* segment */
+		put16(vm->mem, v * 4 + 2, 0);				    /* segment */
 	}
 	memcpy(vm->mem + G_VEC, BLOB(g_vectors).p, BLOB(g_vectors).n);
 	r.slot = 0;
@@ -367,8 +367,8 @@ int run_refused(struct vcpu *v, int err, const char *what)
 	rc = get_rip(v, &rip);
 	if (rc != T_PASS)
 		return rc;
-	CHECK(rip == G_LOAD, "%s: refused, but the guest ran (RIP 0x%" PRIx64 ", not 0x%x)",
-	      what, rip, G_LOAD);
+	CHECK(rip == G_LOAD, "%s: refused, but the guest ran (RIP 0x%" PRIx64 ", not 0x%x)", what,
+	      rip, G_LOAD);
 	return T_PASS;
 }
 

@@ -33,7 +33,7 @@ struct blob {
 };
 
 #define DECLARE_BLOB(name) extern const uint8_t blob_##name[], blob_##name##_end[]
-#define BLOB(name) ((struct blob){ blob_##name, (size_t)(blob_##name##_end - blob_##name) })
+#define BLOB(name)	   ((struct blob){blob_##name, (size_t)(blob_##name##_end - blob_##name)})
 DECLARE_BLOB(g_vectors);
 DECLARE_BLOB(g_outloop);
 DECLARE_BLOB(g_sregs);
@@ -49,19 +49,19 @@ DECLARE_BLOB(g_mem_loop);
 DECLARE_BLOB(g_channel_spin);
 DECLARE_BLOB(g_hostile);
 
-#define CR0_PE	(1ull << 0)
-#define CR0_MP	(1ull << 1)
-#define CR0_EM	(1ull << 2)
-#define CR0_TS	(1ull << 3)
-#define CR0_NW	(1ull << 29)
-#define CR0_CD	(1ull << 30)
-#define CR0_PG	(1ull << 31)
-#define CR4_PAE	(1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
+#define CR0_PE	     (1ull << 0)
+#define CR0_MP	     (1ull << 1)
+#define CR0_EM	     (1ull << 2)
+#define CR0_TS	     (1ull << 3)
+#define CR0_NW	     (1ull << 29)
+#define CR0_CD	     (1ull << 30)
+#define CR0_PG	     (1ull << 31)
+#define CR4_PAE	     (1ull << 5)
+#define CR4_OSFXSR   (1ull << 9)
+#define EFER_LME     (1ull << 8)
+#define EFER_LMA     (1ull << 10)
 #define RFLAGS_FIXED 0x2ull
-#define RFLAGS_IF (1ull << 9)
+#define RFLAGS_IF    (1ull << 9)
 
 #define HV_SYNC_ALL (HV_SYNC_X86_DEBUGREGS | HV_SYNC_X86_FPU | HV_SYNC_X86_MSRS)
 
@@ -69,96 +69,96 @@ DECLARE_BLOB(g_hostile);
 
 #define MAX_VMS 7 /* of KVM_API_MAX_VMS (8): one stays for other programs */
 
-#define CHECK(cond, ...)                         \
-	do {                                     \
-		if (!(cond))                     \
-			return fail(__VA_ARGS__); \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			return fail(__VA_ARGS__);                                                  \
 	} while (0)
 
-#define OK(var, what, call)                                                              \
-	do {                                                                             \
-		errno = 0;                                                               \
-		(var) = (call);                                                          \
-		if ((var) < 0)                                                           \
-			return fail("%s: -1/%s (%s)", (what), en(errno), hvk_last_error()); \
+#define OK(var, what, call)                                                                        \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		(var) = (call);                                                                    \
+		if ((var) < 0)                                                                     \
+			return fail("%s: -1/%s (%s)", (what), en(errno), hvk_last_error());        \
 	} while (0)
 
-#define ERRNO(what, call, err)                                                             \
-	do {                                                                               \
-		int r_, e_;                                                                \
-		errno = 0;                                                                 \
-		r_ = (call);                                                               \
-		e_ = errno;                                                                \
-		if (r_ != -1 || e_ != (err))                                               \
-			return fail("%s: %s, expected -1/%s", (what), result_str(r_, e_), \
-				    en(err));                                              \
+#define ERRNO(what, call, err)                                                                     \
+	do {                                                                                       \
+		int r_, e_;                                                                        \
+		errno = 0;                                                                         \
+		r_ = (call);                                                                       \
+		e_ = errno;                                                                        \
+		if (r_ != -1 || e_ != (err))                                                       \
+			return fail("%s: %s, expected -1/%s", (what), result_str(r_, e_),          \
+				    en(err));                                                      \
 	} while (0)
 
-#define EQUALS(what, call, want)                                                              \
-	do {                                                                                  \
-		int r_, e_;                                                                   \
-		errno = 0;                                                                    \
-		r_ = (call);                                                                  \
-		e_ = errno;                                                                   \
-		if (r_ != (want))                                                             \
-			return fail("%s: %s, expected %d", (what), result_str(r_, e_), (want)); \
+#define EQUALS(what, call, want)                                                                   \
+	do {                                                                                       \
+		int r_, e_;                                                                        \
+		errno = 0;                                                                         \
+		r_ = (call);                                                                       \
+		e_ = errno;                                                                        \
+		if (r_ != (want))                                                                  \
+			return fail("%s: %s, expected %d", (what), result_str(r_, e_), (want));    \
 	} while (0)
 
-#define VM0(var)                          \
-	do {                              \
-		(var) = first_vm();       \
-		if (!(var))               \
-			return T_FAIL;    \
+#define VM0(var)                                                                                   \
+	do {                                                                                       \
+		(var) = first_vm();                                                                \
+		if (!(var))                                                                        \
+			return T_FAIL;                                                             \
 	} while (0)
 
-#define SHARED_VCPU(v, blob, cr4)                            \
-	do {                                                 \
-		int rc_ = vcpu_shared((v), BLOB(blob), (cr4)); \
-		if (rc_ != T_PASS)                           \
-			return rc_;                          \
+#define SHARED_VCPU(v, blob, cr4)                                                                  \
+	do {                                                                                       \
+		int rc_ = vcpu_shared((v), BLOB(blob), (cr4));                                     \
+		if (rc_ != T_PASS)                                                                 \
+			return rc_;                                                                \
 	} while (0)
 
-#define NEED_SYNC(bit, name)                                                                  \
-	do {                                                                                  \
-		uint64_t m_ = sync_mask();                                                    \
-		if (!(m_ & (bit)))                                                            \
-			return fail("KVM_CAP_SYNC_REGS (0x%llx) does not offer %s", \
-				    (unsigned long long)m_, (name));                          \
+#define NEED_SYNC(bit, name)                                                                       \
+	do {                                                                                       \
+		uint64_t m_ = sync_mask();                                                         \
+		if (!(m_ & (bit)))                                                                 \
+			return fail("KVM_CAP_SYNC_REGS (0x%llx) does not offer %s",                \
+				    (unsigned long long)m_, (name));                               \
 	} while (0)
 
-#define RUN_EXPECT(v, want, what)                          \
-	do {                                               \
-		int rc_ = run_expect((v), (want), (what)); \
-		if (rc_ != T_PASS)                         \
-			return rc_;                        \
+#define RUN_EXPECT(v, want, what)                                                                  \
+	do {                                                                                       \
+		int rc_ = run_expect((v), (want), (what));                                         \
+		if (rc_ != T_PASS)                                                                 \
+			return rc_;                                                                \
 	} while (0)
 
-#define RUN_OUT(v, data, what)                          \
-	do {                                            \
-		int rc_ = run_out((v), (data), (what)); \
-		if (rc_ != T_PASS)                      \
-			return rc_;                     \
+#define RUN_OUT(v, data, what)                                                                     \
+	do {                                                                                       \
+		int rc_ = run_out((v), (data), (what));                                            \
+		if (rc_ != T_PASS)                                                                 \
+			return rc_;                                                                \
 	} while (0)
 
-#define NEW_VCPU(v, blob, cr4)                            \
-	do {                                              \
-		int rc_ = vcpu_new((v), BLOB(blob), (cr4)); \
-		if (rc_ != T_PASS)                        \
-			return rc_;                       \
+#define NEW_VCPU(v, blob, cr4)                                                                     \
+	do {                                                                                       \
+		int rc_ = vcpu_new((v), BLOB(blob), (cr4));                                        \
+		if (rc_ != T_PASS)                                                                 \
+			return rc_;                                                                \
 	} while (0)
 
-#define RUN_REFUSED(v, err, what)                          \
-	do {                                               \
-		int rc_ = run_refused((v), (err), (what)); \
-		if (rc_ != T_PASS)                         \
-			return rc_;                        \
+#define RUN_REFUSED(v, err, what)                                                                  \
+	do {                                                                                       \
+		int rc_ = run_refused((v), (err), (what));                                         \
+		if (rc_ != T_PASS)                                                                 \
+			return rc_;                                                                \
 	} while (0)
 
-#define TRY(call)                      \
-	do {                           \
-		int rc_ = (call);      \
-		if (rc_ != T_PASS)     \
-			return rc_;    \
+#define TRY(call)                                                                                  \
+	do {                                                                                       \
+		int rc_ = (call);                                                                  \
+		if (rc_ != T_PASS)                                                                 \
+			return rc_;                                                                \
 	} while (0)
 
 struct vm {
@@ -197,14 +197,17 @@ struct test {
 };
 
 /* A table of cases, ended by a row whose name is NULL. */
-#define TEST_END { NULL, NULL, ANY }
+#define TEST_END                                                                                   \
+	{                                                                                          \
+		NULL, NULL, ANY                                                                    \
+	}
 
 /* The tables (kvm_remote_test.c runs them in this order). */
-extern const struct test vcpu_tests[];  /* t_vcpu.c */
+extern const struct test vcpu_tests[]; /* t_vcpu.c */
 
 /* The tables of the t_*.c files. */
-extern const struct test memory_tests[]; /* t_memory.c */
-extern const struct test msr_tests[];    /* t_msr.c */
+extern const struct test memory_tests[];  /* t_memory.c */
+extern const struct test msr_tests[];	  /* t_msr.c */
 extern const struct test channel_tests[]; /* t_channel.c */
 extern const struct test hostile_tests[]; /* t_hostile.c */
 

@@ -37,7 +37,6 @@
 
 #include "tests/remote/harness.h"
 
-
 static int t_handshake(void)
 {
 	const char *id = hvk_identity(H);
@@ -138,8 +137,8 @@ static int t_vcpu_mmap_size(void)
 	CHECK(r >= (KVM_PIO_PAGE_OFFSET + 1) * 4096,
 	      "KVM_GET_VCPU_MMAP_SIZE = %d leaves no room for the PIO page (page %d)", r,
 	      KVM_PIO_PAGE_OFFSET);
-	CHECK(r <= HVK_RUN_MAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE = %d, more than hvk_mmap maps (%d)",
-	      r, HVK_RUN_MAP_SIZE);
+	CHECK(r <= HVK_RUN_MAP_SIZE, "KVM_GET_VCPU_MMAP_SIZE = %d, more than hvk_mmap maps (%d)", r,
+	      HVK_RUN_MAP_SIZE);
 	return T_PASS;
 }
 
@@ -321,7 +320,8 @@ static int t_sync_load_sregs(void)
 	sr.cr2 = 0xc2c2f00d;
 	memcpy(&v.run->s.regs.sregs, &sr, sizeof(sr));
 	v.run->kvm_dirty_regs = KVM_SYNC_X86_SREGS;
-	RUN_EXPECT(&v, 0x5151d5d5, "KVM_RUN, dirty SREGS with DS base 0x100 (guest reads DS:G_DATA)");
+	RUN_EXPECT(&v, 0x5151d5d5,
+		   "KVM_RUN, dirty SREGS with DS base 0x100 (guest reads DS:G_DATA)");
 	CHECK(!(v.run->kvm_dirty_regs & KVM_SYNC_X86_SREGS),
 	      "kvm_dirty_regs still has SREGS after the run (0x%llx)",
 	      (unsigned long long)v.run->kvm_dirty_regs);
@@ -406,9 +406,8 @@ static int t_sync_msrs_store(void)
 	e = m->entries;
 	CHECK(m->nmsrs == 3, "s.hv.msrs.nmsrs %u after the store, expected 3", m->nmsrs);
 	CHECK(e[0].index == MSR_SYSENTER_CS && e[1].index == MSR_SYSENTER_ESP &&
-		      e[2].index == MSR_SYSENTER_EIP,
-	      "the store changed the indices: 0x%x 0x%x 0x%x", e[0].index, e[1].index,
-	      e[2].index);
+		  e[2].index == MSR_SYSENTER_EIP,
+	      "the store changed the indices: 0x%x 0x%x 0x%x", e[0].index, e[1].index, e[2].index);
 	CHECK(e[0].data == GM_CS_VAL, "SYSENTER_CS reported 0x%llx, the guest wrote 0x%x",
 	      (unsigned long long)e[0].data, GM_CS_VAL);
 	CHECK(e[1].data == GM_ESP_VAL, "SYSENTER_ESP reported 0x%llx, the guest wrote 0x%x",
@@ -602,9 +601,9 @@ static int t_vcpu_events(void)
 	NEW_VCPU(&v, g_outloop, 0);
 	OK(r, "KVM_GET_VCPU_EVENTS", ioc(v.fd, KVM_GET_VCPU_EVENTS, &ev));
 	CHECK(!ev.exception.injected && !ev.interrupt.injected && !ev.nmi.injected &&
-		      !ev.nmi.pending,
-	      "a fresh vCPU has events: exception %u interrupt %u nmi %u/%u",
-	      ev.exception.injected, ev.interrupt.injected, ev.nmi.injected, ev.nmi.pending);
+		  !ev.nmi.pending,
+	      "a fresh vCPU has events: exception %u interrupt %u nmi %u/%u", ev.exception.injected,
+	      ev.interrupt.injected, ev.nmi.injected, ev.nmi.pending);
 	OK(r, "KVM_SET_VCPU_EVENTS (what GET said)", ioc(v.fd, KVM_SET_VCPU_EVENTS, &ev));
 	/* An injected #UD is delivered through the real-mode IVT at entry. */
 	memset(&ev, 0, sizeof(ev));
@@ -662,7 +661,7 @@ static int t_fpu(void)
 	OK(r, "KVM_GET_FPU", ioc(v.fd, KVM_GET_FPU, &got));
 	xmm_pattern(want, 0xc0);
 	CHECK(got.fcw == FPU_FCW_GUEST && got.mxcsr == FPU_MXCSR_GUEST &&
-		      !memcmp(got.xmm[1], want, 16),
+		  !memcmp(got.xmm[1], want, 16),
 	      "KVM_GET_FPU after the guest's loads: fcw 0x%x mxcsr 0x%x (expected 0x%x 0x%x) or "
 	      "XMM1 differ",
 	      got.fcw, got.mxcsr, FPU_FCW_GUEST, FPU_MXCSR_GUEST);
@@ -690,9 +689,9 @@ static int t_msrs(void)
 	NEW_VCPU(&v, g_msr, 0);
 	memset(&m, 0, sizeof(m));
 	m.h.nmsrs = 3;
-	m.e[0] = (struct kvm_msr_entry){ .index = MSR_SYSENTER_CS, .data = 0x10 };
-	m.e[1] = (struct kvm_msr_entry){ .index = MSR_SYSENTER_ESP, .data = 0x7000 };
-	m.e[2] = (struct kvm_msr_entry){ .index = MSR_SYSENTER_EIP, .data = 0xfeed0000 };
+	m.e[0] = (struct kvm_msr_entry){.index = MSR_SYSENTER_CS, .data = 0x10};
+	m.e[1] = (struct kvm_msr_entry){.index = MSR_SYSENTER_ESP, .data = 0x7000};
+	m.e[2] = (struct kvm_msr_entry){.index = MSR_SYSENTER_EIP, .data = 0xfeed0000};
 	EQUALS("KVM_SET_MSRS of 3", ioc(v.fd, KVM_SET_MSRS, &m), 3);
 	for (int i = 0; i < 3; i++)
 		m.e[i].data = 0;
@@ -705,14 +704,14 @@ static int t_msrs(void)
 	m.h.nmsrs = 2;
 	EQUALS("KVM_GET_MSRS of 2", ioc(v.fd, KVM_GET_MSRS, &m), 2);
 	CHECK(m.e[0].data == GM_CS_VAL && m.e[1].data == GM_ESP_VAL,
-	      "KVM_GET_MSRS after the guest's WRMSRs: 0x%llx 0x%llx", (unsigned long long)m.e[0].data,
-	      (unsigned long long)m.e[1].data);
+	      "KVM_GET_MSRS after the guest's WRMSRs: 0x%llx 0x%llx",
+	      (unsigned long long)m.e[0].data, (unsigned long long)m.e[1].data);
 	return T_PASS;
 }
 
 static int t_interrupt_if0(void)
 {
-	struct kvm_interrupt irq = { .irq = G_IRQ_VECTOR };
+	struct kvm_interrupt irq = {.irq = G_IRQ_VECTOR};
 	struct vcpu v;
 	int r;
 
@@ -771,8 +770,8 @@ static int t_memory_coherence(void)
 		first = get32(mem + G_DATA);
 		memset(mem + G_RESULT, 0xee, GMEM_LEN + 4); /* the guest's stores overwrite it */
 		if (round) {
-			struct kvm_regs regs = { .rip = G_LOAD, .rsp = G_STACK,
-						 .rflags = RFLAGS_FIXED };
+			struct kvm_regs regs = {
+			    .rip = G_LOAD, .rsp = G_STACK, .rflags = RFLAGS_FIXED};
 
 			if (hvk_ioctl(H, v.fd, KVM_SET_REGS, &regs) < 0) {
 				rc = fail("KVM_SET_REGS: %s", en(errno));
@@ -797,16 +796,18 @@ static int t_memory_coherence(void)
 
 			while (mem[G_RESULT + i] == mem[G_DATA + i])
 				i++;
-			rc = fail("round %d: local G_RESULT+0x%x is 0x%02x after the run, the guest "
-				  "copied 0x%02x",
-				  round + 1, i, mem[G_RESULT + i], mem[G_DATA + i]);
+			rc =
+			    fail("round %d: local G_RESULT+0x%x is 0x%02x after the run, the guest "
+				 "copied 0x%02x",
+				 round + 1, i, mem[G_RESULT + i], mem[G_DATA + i]);
 			break;
 		}
 		want_not = ~first;
 		if (get32(mem + G_RESULT + GMEM_LEN) != want_not)
-			rc = fail("round %d: local dword at G_RESULT+0x%x is 0x%x, the guest stored "
-				  "0x%x",
-				  round + 1, GMEM_LEN, get32(mem + G_RESULT + GMEM_LEN), want_not);
+			rc =
+			    fail("round %d: local dword at G_RESULT+0x%x is 0x%x, the guest stored "
+				 "0x%x",
+				 round + 1, GMEM_LEN, get32(mem + G_RESULT + GMEM_LEN), want_not);
 	}
 	hvk_set_sync(H, saved);
 	return rc;
@@ -868,7 +869,7 @@ static int t_err_not_kvm_ioctl(void)
 /* Requests sent to the wrong kind of fd, with Linux's answers. */
 static int t_err_wrong_target_system(void)
 {
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 
 	ERRNO("KVM_GET_REGS on /dev/kvm", ioc(KVM, KVM_GET_REGS, &regs), EINVAL);
 	ERRNO("KVM_CREATE_VCPU on /dev/kvm", ioc_int(KVM, KVM_CREATE_VCPU, 0), EINVAL);
@@ -891,7 +892,7 @@ static int t_err_wrong_target_vm(void)
 
 static int t_err_wrong_target_vcpu(void)
 {
-	struct kvm_userspace_memory_region r = { 0 };
+	struct kvm_userspace_memory_region r = {0};
 	struct vcpu v;
 
 	SHARED_VCPU(&v, g_outloop, 0);
@@ -902,15 +903,14 @@ static int t_err_wrong_target_vcpu(void)
 	return T_PASS;
 }
 
-static int region(int vm_fd, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
-		  void *mem)
+static int region(int vm_fd, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size, void *mem)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)mem,
+	    .slot = slot,
+	    .flags = flags,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)mem,
 	};
 
 	return ioc(vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
@@ -1100,13 +1100,13 @@ static int t_err_set_msrs_unknown(void)
 	SHARED_VCPU(&v, g_msr, 0);
 	memset(&m, 0, sizeof(m));
 	m.h.nmsrs = 2;
-	m.e[0] = (struct kvm_msr_entry){ .index = MSR_SYSENTER_CS, .data = 0x5555 };
-	m.e[1] = (struct kvm_msr_entry){ .index = MSR_SYSENTER_ESP, .data = 0x5555 };
+	m.e[0] = (struct kvm_msr_entry){.index = MSR_SYSENTER_CS, .data = 0x5555};
+	m.e[1] = (struct kvm_msr_entry){.index = MSR_SYSENTER_ESP, .data = 0x5555};
 	EQUALS("KVM_SET_MSRS {0x174, 0x175}", ioc(v.fd, KVM_SET_MSRS, &m), 2);
 	m.h.nmsrs = 3;
-	m.e[0] = (struct kvm_msr_entry){ .index = MSR_SYSENTER_CS, .data = 0x20 };
-	m.e[1] = (struct kvm_msr_entry){ .index = 0xc0de0001, .data = 1 };
-	m.e[2] = (struct kvm_msr_entry){ .index = MSR_SYSENTER_ESP, .data = 0x1 };
+	m.e[0] = (struct kvm_msr_entry){.index = MSR_SYSENTER_CS, .data = 0x20};
+	m.e[1] = (struct kvm_msr_entry){.index = 0xc0de0001, .data = 1};
+	m.e[2] = (struct kvm_msr_entry){.index = MSR_SYSENTER_ESP, .data = 0x1};
 	EQUALS("KVM_SET_MSRS {0x174, unknown 0xc0de0001, 0x175}", ioc(v.fd, KVM_SET_MSRS, &m), 1);
 	m.e[1].index = MSR_SYSENTER_ESP;
 	m.h.nmsrs = 2;
@@ -1114,7 +1114,8 @@ static int t_err_set_msrs_unknown(void)
 	EQUALS("KVM_GET_MSRS {0x174, 0x175}", ioc(v.fd, KVM_GET_MSRS, &m), 2);
 	CHECK(m.e[0].data == 0x20, "SYSENTER_CS 0x%llx, set to 0x20 before the unknown MSR",
 	      (unsigned long long)m.e[0].data);
-	CHECK(m.e[1].data == 0x5555, "SYSENTER_ESP 0x%llx: written after the unknown MSR stopped it",
+	CHECK(m.e[1].data == 0x5555,
+	      "SYSENTER_ESP 0x%llx: written after the unknown MSR stopped it",
 	      (unsigned long long)m.e[1].data);
 	m.e[1].index = 0xc0de0001;
 	EQUALS("KVM_GET_MSRS {0x174, unknown}", ioc(v.fd, KVM_GET_MSRS, &m), 1);
@@ -1153,7 +1154,7 @@ static int t_err_msrs_e2big(void)
 
 static int t_err_interrupt_range(void)
 {
-	struct kvm_interrupt irq = { .irq = 256 };
+	struct kvm_interrupt irq = {.irq = 256};
 	struct vcpu v;
 
 	SHARED_VCPU(&v, g_outloop, 0);
@@ -1343,86 +1344,81 @@ static int t_err_mem_unbacked(void)
 /* ==== the list ==== */
 
 static const struct test base_tests[] = {
-	{ "handshake", t_handshake, ANY },
-	{ "api_version", t_api_version, ANY },
-	{ "check_extension", t_check_extension, ANY },
-	{ "cap_sync_regs", t_cap_sync_regs, ANY },
-	{ "cap_sync_regs_hv", t_cap_sync_regs_hv, NEEDS_VMX },
-	{ "vcpu_mmap_size", t_vcpu_mmap_size, ANY },
-	{ "err_bad_fd", t_err_bad_fd, ANY },
-	{ "err_unknown_ioctl_system", t_err_unknown_ioctl_system, ANY },
-	{ "err_not_kvm_ioctl", t_err_not_kvm_ioctl, ANY },
-	{ "err_msr_index_list", t_err_msr_index_list, NEEDS_VMX },
-	{ "create_vm_nodev", t_create_vm_nodev, NO_VMX },
-	{ "create_vm", t_create_vm, NEEDS_VMX },
-	/* KVM_CAP_SYNC_REGS, upstream sets */
-	{ "sync_bad_valid", t_sync_bad_valid, NEEDS_VMX },
-	{ "sync_bad_dirty", t_sync_bad_dirty, NEEDS_VMX },
-	{ "sync_store_regs", t_sync_store_regs, NEEDS_VMX },
-	{ "sync_load_regs", t_sync_load_regs, NEEDS_VMX },
-	{ "sync_load_rip", t_sync_load_rip, NEEDS_VMX },
-	{ "sync_store_sregs", t_sync_store_sregs, NEEDS_VMX },
-	{ "sync_load_sregs", t_sync_load_sregs, NEEDS_VMX },
-	{ "sync_store_events", t_sync_store_events, NEEDS_VMX },
-	{ "sync_load_events", t_sync_load_events, NEEDS_VMX },
-	/* the extension sets */
-	{ "sync_msrs_load", t_sync_msrs_load, NEEDS_VMX },
-	{ "sync_msrs_store", t_sync_msrs_store, NEEDS_VMX },
-	{ "sync_msrs_e2big", t_sync_msrs_e2big, NEEDS_VMX },
-	{ "sync_msrs_zero", t_sync_msrs_zero, NEEDS_VMX },
-	{ "sync_fpu_load", t_sync_fpu_load, NEEDS_VMX },
-	{ "sync_fpu_store", t_sync_fpu_store, NEEDS_VMX },
-	{ "sync_debugregs_load", t_sync_debugregs_load, NEEDS_VMX },
-	{ "sync_debugregs_store", t_sync_debugregs_store, NEEDS_VMX },
-	/* vCPU state */
-	{ "vcpu_events", t_vcpu_events, NEEDS_VMX },
-	{ "debugregs", t_debugregs, NEEDS_VMX },
-	{ "fpu", t_fpu, NEEDS_VMX },
-	{ "msrs", t_msrs, NEEDS_VMX },
-	{ "interrupt_if0", t_interrupt_if0, NEEDS_VMX },
-	{ "immediate_exit", t_immediate_exit, NEEDS_VMX },
-	{ "memory_coherence", t_memory_coherence, NEEDS_VMX },
-	/* errnos */
-	{ "err_unknown_ioctl_vm", t_err_unknown_ioctl_vm, NEEDS_VMX },
-	{ "err_unknown_ioctl_vcpu", t_err_unknown_ioctl_vcpu, NEEDS_VMX },
-	{ "err_wrong_target_system", t_err_wrong_target_system, NEEDS_VMX },
-	{ "err_wrong_target_vm", t_err_wrong_target_vm, NEEDS_VMX },
-	{ "err_wrong_target_vcpu", t_err_wrong_target_vcpu, NEEDS_VMX },
-	{ "err_region_unaligned", t_err_region_unaligned, NEEDS_VMX },
-	{ "err_region_flags", t_err_region_flags, NEEDS_VMX },
-	{ "err_region_overlap", t_err_region_overlap, NEEDS_VMX },
-	{ "err_region_slot", t_err_region_slot, NEEDS_VMX },
-	{ "err_region_resize", t_err_region_resize, NEEDS_VMX },
-	{ "err_create_vcpu_dup", t_err_create_vcpu_dup, NEEDS_VMX },
-	{ "err_create_vcpu_id", t_err_create_vcpu_id, NEEDS_VMX },
-	{ "err_create_vm_type", t_err_create_vm_type, NEEDS_VMX },
-	{ "err_cpuid2_e2big", t_err_cpuid2_e2big, NEEDS_VMX },
-	{ "err_set_msrs_unknown", t_err_set_msrs_unknown, NEEDS_VMX },
-	{ "err_msrs_e2big", t_err_msrs_e2big, NEEDS_VMX },
-	{ "err_interrupt_range", t_err_interrupt_range, NEEDS_VMX },
-	{ "err_sregs_pg_no_pe", t_err_sregs_pg_no_pe, NEEDS_VMX },
-	{ "err_sregs_cr0_high", t_err_sregs_cr0_high, NEEDS_VMX },
-	{ "err_sregs_nw_no_cd", t_err_sregs_nw_no_cd, NEEDS_VMX },
-	{ "err_sregs_lme_no_pae", t_err_sregs_lme_no_pae, NEEDS_VMX },
-	{ "err_sregs_lma_no_pg", t_err_sregs_lma_no_pg, NEEDS_VMX },
-	{ "err_sregs_cs_l", t_err_sregs_cs_l, NEEDS_VMX },
-	{ "err_guest_debug", t_err_guest_debug, NEEDS_VMX },
-	{ "err_vcpu_events", t_err_vcpu_events, NEEDS_VMX },
-	{ "err_debugregs", t_err_debugregs, NEEDS_VMX },
-	{ "err_enable_cap_vcpu", t_err_enable_cap_vcpu, NEEDS_VMX },
-	{ "err_enable_cap_vm", t_err_enable_cap_vm, NEEDS_VMX },
-	{ "err_mem_unbacked", t_err_mem_unbacked, NEEDS_VMX },
-	TEST_END,
+    {"handshake", t_handshake, ANY},
+    {"api_version", t_api_version, ANY},
+    {"check_extension", t_check_extension, ANY},
+    {"cap_sync_regs", t_cap_sync_regs, ANY},
+    {"cap_sync_regs_hv", t_cap_sync_regs_hv, NEEDS_VMX},
+    {"vcpu_mmap_size", t_vcpu_mmap_size, ANY},
+    {"err_bad_fd", t_err_bad_fd, ANY},
+    {"err_unknown_ioctl_system", t_err_unknown_ioctl_system, ANY},
+    {"err_not_kvm_ioctl", t_err_not_kvm_ioctl, ANY},
+    {"err_msr_index_list", t_err_msr_index_list, NEEDS_VMX},
+    {"create_vm_nodev", t_create_vm_nodev, NO_VMX},
+    {"create_vm", t_create_vm, NEEDS_VMX},
+    /* KVM_CAP_SYNC_REGS, upstream sets */
+    {"sync_bad_valid", t_sync_bad_valid, NEEDS_VMX},
+    {"sync_bad_dirty", t_sync_bad_dirty, NEEDS_VMX},
+    {"sync_store_regs", t_sync_store_regs, NEEDS_VMX},
+    {"sync_load_regs", t_sync_load_regs, NEEDS_VMX},
+    {"sync_load_rip", t_sync_load_rip, NEEDS_VMX},
+    {"sync_store_sregs", t_sync_store_sregs, NEEDS_VMX},
+    {"sync_load_sregs", t_sync_load_sregs, NEEDS_VMX},
+    {"sync_store_events", t_sync_store_events, NEEDS_VMX},
+    {"sync_load_events", t_sync_load_events, NEEDS_VMX},
+    /* the extension sets */
+    {"sync_msrs_load", t_sync_msrs_load, NEEDS_VMX},
+    {"sync_msrs_store", t_sync_msrs_store, NEEDS_VMX},
+    {"sync_msrs_e2big", t_sync_msrs_e2big, NEEDS_VMX},
+    {"sync_msrs_zero", t_sync_msrs_zero, NEEDS_VMX},
+    {"sync_fpu_load", t_sync_fpu_load, NEEDS_VMX},
+    {"sync_fpu_store", t_sync_fpu_store, NEEDS_VMX},
+    {"sync_debugregs_load", t_sync_debugregs_load, NEEDS_VMX},
+    {"sync_debugregs_store", t_sync_debugregs_store, NEEDS_VMX},
+    /* vCPU state */
+    {"vcpu_events", t_vcpu_events, NEEDS_VMX},
+    {"debugregs", t_debugregs, NEEDS_VMX},
+    {"fpu", t_fpu, NEEDS_VMX},
+    {"msrs", t_msrs, NEEDS_VMX},
+    {"interrupt_if0", t_interrupt_if0, NEEDS_VMX},
+    {"immediate_exit", t_immediate_exit, NEEDS_VMX},
+    {"memory_coherence", t_memory_coherence, NEEDS_VMX},
+    /* errnos */
+    {"err_unknown_ioctl_vm", t_err_unknown_ioctl_vm, NEEDS_VMX},
+    {"err_unknown_ioctl_vcpu", t_err_unknown_ioctl_vcpu, NEEDS_VMX},
+    {"err_wrong_target_system", t_err_wrong_target_system, NEEDS_VMX},
+    {"err_wrong_target_vm", t_err_wrong_target_vm, NEEDS_VMX},
+    {"err_wrong_target_vcpu", t_err_wrong_target_vcpu, NEEDS_VMX},
+    {"err_region_unaligned", t_err_region_unaligned, NEEDS_VMX},
+    {"err_region_flags", t_err_region_flags, NEEDS_VMX},
+    {"err_region_overlap", t_err_region_overlap, NEEDS_VMX},
+    {"err_region_slot", t_err_region_slot, NEEDS_VMX},
+    {"err_region_resize", t_err_region_resize, NEEDS_VMX},
+    {"err_create_vcpu_dup", t_err_create_vcpu_dup, NEEDS_VMX},
+    {"err_create_vcpu_id", t_err_create_vcpu_id, NEEDS_VMX},
+    {"err_create_vm_type", t_err_create_vm_type, NEEDS_VMX},
+    {"err_cpuid2_e2big", t_err_cpuid2_e2big, NEEDS_VMX},
+    {"err_set_msrs_unknown", t_err_set_msrs_unknown, NEEDS_VMX},
+    {"err_msrs_e2big", t_err_msrs_e2big, NEEDS_VMX},
+    {"err_interrupt_range", t_err_interrupt_range, NEEDS_VMX},
+    {"err_sregs_pg_no_pe", t_err_sregs_pg_no_pe, NEEDS_VMX},
+    {"err_sregs_cr0_high", t_err_sregs_cr0_high, NEEDS_VMX},
+    {"err_sregs_nw_no_cd", t_err_sregs_nw_no_cd, NEEDS_VMX},
+    {"err_sregs_lme_no_pae", t_err_sregs_lme_no_pae, NEEDS_VMX},
+    {"err_sregs_lma_no_pg", t_err_sregs_lma_no_pg, NEEDS_VMX},
+    {"err_sregs_cs_l", t_err_sregs_cs_l, NEEDS_VMX},
+    {"err_guest_debug", t_err_guest_debug, NEEDS_VMX},
+    {"err_vcpu_events", t_err_vcpu_events, NEEDS_VMX},
+    {"err_debugregs", t_err_debugregs, NEEDS_VMX},
+    {"err_enable_cap_vcpu", t_err_enable_cap_vcpu, NEEDS_VMX},
+    {"err_enable_cap_vm", t_err_enable_cap_vm, NEEDS_VMX},
+    {"err_mem_unbacked", t_err_mem_unbacked, NEEDS_VMX},
+    TEST_END,
 };
 
 /* Every table of cases, in the order they run (each t_*.c adds one). */
 static const struct test *const test_tables[] = {
-	base_tests,
-	vcpu_tests,
-	memory_tests,
-	msr_tests,
-	channel_tests,
-	hostile_tests,
+    base_tests, vcpu_tests, memory_tests, msr_tests, channel_tests, hostile_tests,
 };
 
 #define NTABLES (sizeof(test_tables) / sizeof(test_tables[0]))
@@ -1529,7 +1525,7 @@ static void bench_print(const char *tag, const char *label, const struct bench_r
 
 static int bench(unsigned long n)
 {
-	struct bench_result a = { 0 }, b = { 0 };
+	struct bench_result a = {0}, b = {0};
 	size_t run = sizeof(struct kvm_run);
 	size_t req = HVW_FRAME_SIZE(HVW_IOCTL_REQ_HDR_LEN + run);
 	size_t resp = HVW_FRAME_SIZE(HVW_IOCTL_RESP_HDR_LEN + run + 4);
@@ -1566,23 +1562,25 @@ static int bench(unsigned long n)
 	       11520.0 / ((double)(a.d.bytes_in + a.d.bytes_out) / ea), 11520.0 / bpe_b);
 	printf("bench: goal one round trip per exit with sync regs: %s (%.2f)\n",
 	       rpe_b <= 1.0 + 1e-9 ? "met" : "NOT met", rpe_b);
-	printf("bench: goal under 256 bytes per exit: %s (%.0f)\n",
-	       bpe_b < 256 ? "met" : "NOT met", bpe_b);
+	printf("bench: goal under 256 bytes per exit: %s (%.0f)\n", bpe_b < 256 ? "met" : "NOT met",
+	       bpe_b);
 	if (bpe_b > (double)(req + resp) - 16 && bpe_b < (double)(req + resp) + 16) {
-		printf("bench: where a KVM_RUN's bytes go: request frame %zu = %d frame header + %d "
-		       "ioctl header + %zu struct kvm_run (%zu fixed + %d kvm_run.s) + %d CRC; answer "
-		       "frame %zu = %d + %d result + %zu kvm_run + 4 OUT data + %d\n",
-		       req, HVW_HDR_LEN, HVW_IOCTL_REQ_HDR_LEN, run, run - SYNC_REGS_SIZE_BYTES,
-		       SYNC_REGS_SIZE_BYTES, HVW_CRC_LEN, resp, HVW_HDR_LEN,
-		       HVW_IOCTL_RESP_HDR_LEN, run, HVW_CRC_LEN);
+		printf(
+		    "bench: where a KVM_RUN's bytes go: request frame %zu = %d frame header + %d "
+		    "ioctl header + %zu struct kvm_run (%zu fixed + %d kvm_run.s) + %d CRC; answer "
+		    "frame %zu = %d + %d result + %zu kvm_run + 4 OUT data + %d\n",
+		    req, HVW_HDR_LEN, HVW_IOCTL_REQ_HDR_LEN, run, run - SYNC_REGS_SIZE_BYTES,
+		    SYNC_REGS_SIZE_BYTES, HVW_CRC_LEN, resp, HVW_HDR_LEN, HVW_IOCTL_RESP_HDR_LEN,
+		    run, HVW_CRC_LEN);
 		printf("bench: of kvm_run.s (%d bytes each way) the REGS set uses %zu; the other "
 		       "%zu cross the wire unused, twice per exit\n",
 		       SYNC_REGS_SIZE_BYTES, sizeof(struct kvm_regs),
 		       SYNC_REGS_SIZE_BYTES - sizeof(struct kvm_regs));
 	} else {
-		printf("bench: KVM_RUN frames average %.1f bytes out + %.1f in, less than the whole "
-		       "struct kvm_run (%zu + %zu): a compact form is in use\n",
-		       (double)b.d.bytes_out / eb, (double)b.d.bytes_in / eb, req, resp);
+		printf(
+		    "bench: KVM_RUN frames average %.1f bytes out + %.1f in, less than the whole "
+		    "struct kvm_run (%zu + %zu): a compact form is in use\n",
+		    (double)b.d.bytes_out / eb, (double)b.d.bytes_in / eb, req, resp);
 	}
 	printf("bench: (a) adds per exit KVM_GET_REGS (%zu out, the %zu-byte record sent though "
 	       "the kernel would only write it, + %zu in) and KVM_SET_REGS (%zu out + %zu in)\n",
@@ -1598,31 +1596,30 @@ static int bench(unsigned long n)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: kvm_remote_test -c WHERE [-v] [-P] [-t GLOB]... [-l]\n"
-		"       kvm_remote_test -c WHERE --bench N [-P]\n"
-		"       kvm_remote_test -c WHERE --power-off\n"
-		"  -c WHERE      what hvk_open() takes: fd:N, tcp:HOST:PORT, unix:PATH, device\n"
-		"  -t GLOB       run only the cases whose name matches (repeatable)\n"
-		"  -l            list the cases\n"
-		"  -P            ask the hypervisor to power off at the end\n"
-		"  -T SECONDS    request timeout (default 60)\n"
-		"  -v            print every exit on stderr\n");
+	fprintf(f, "usage: kvm_remote_test -c WHERE [-v] [-P] [-t GLOB]... [-l]\n"
+		   "       kvm_remote_test -c WHERE --bench N [-P]\n"
+		   "       kvm_remote_test -c WHERE --power-off\n"
+		   "  -c WHERE      what hvk_open() takes: fd:N, tcp:HOST:PORT, unix:PATH, device\n"
+		   "  -t GLOB       run only the cases whose name matches (repeatable)\n"
+		   "  -l            list the cases\n"
+		   "  -P            ask the hypervisor to power off at the end\n"
+		   "  -T SECONDS    request timeout (default 60)\n"
+		   "  -v            print every exit on stderr\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "bench", required_argument, NULL, 'B' },
-		{ "power-off", no_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"bench", required_argument, NULL, 'B'},
+	    {"power-off", no_argument, NULL, 'O'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *where = NULL, *globs[64];
 	int nglobs = 0, c, passed = 0, failed = 0, skipped = 0, timeout_s = 60;
 	bool list = false, power_off = false, power_off_only = false;
 	unsigned long bench_n = 0;
-	struct hvk_options o = { .client = "kvm_remote_test" };
+	struct hvk_options o = {.client = "kvm_remote_test"};
 	struct hvk_stats st;
 	double t0;
 
@@ -1707,43 +1704,44 @@ int main(int argc, char **argv)
 	}
 
 	for (size_t k = 0; k < NTABLES; k++)
-	for (const struct test *t = test_tables[k]; t->name; t++) {
-		bool match = !nglobs;
-		int rc;
+		for (const struct test *t = test_tables[k]; t->name; t++) {
+			bool match = !nglobs;
+			int rc;
 
-		for (int g = 0; g < nglobs && !match; g++)
-			match = !fnmatch(globs[g], t->name, 0);
-		if (!match)
-			continue;
-		why[0] = 0;
-		if (t->need == NEEDS_VMX && !VMX)
-			rc = skip("no VT-x (HELLO flags lack HVW_HELLO_FLAG_VMX; KVM_CREATE_VM is "
-				  "ENODEV)");
-		else if (t->need == NO_VMX && VMX)
-			rc = skip("VT-x present");
-		else
-			rc = t->fn();
-		switch (rc) {
-		case T_PASS:
-			printf("PASS %s\n", t->name);
-			passed++;
-			break;
-		case T_SKIP:
-			printf("SKIP %s: %s\n", t->name, why);
-			skipped++;
-			break;
-		default:
-			printf("FAIL %s: %s\n", t->name, why);
-			failed++;
-			break;
+			for (int g = 0; g < nglobs && !match; g++)
+				match = !fnmatch(globs[g], t->name, 0);
+			if (!match)
+				continue;
+			why[0] = 0;
+			if (t->need == NEEDS_VMX && !VMX)
+				rc = skip("no VT-x (HELLO flags lack HVW_HELLO_FLAG_VMX; "
+					  "KVM_CREATE_VM is "
+					  "ENODEV)");
+			else if (t->need == NO_VMX && VMX)
+				rc = skip("VT-x present");
+			else
+				rc = t->fn();
+			switch (rc) {
+			case T_PASS:
+				printf("PASS %s\n", t->name);
+				passed++;
+				break;
+			case T_SKIP:
+				printf("SKIP %s: %s\n", t->name, why);
+				skipped++;
+				break;
+			default:
+				printf("FAIL %s: %s\n", t->name, why);
+				failed++;
+				break;
+			}
 		}
-	}
 	hvk_stats(H, &st);
 	printf("# %.1f s, %d VMs, %" PRIu64 " requests (%" PRIu64 " KVM_RUN), %" PRIu64
 	       " bytes out, %" PRIu64 " bytes in, %" PRIu64 " pages pushed, %" PRIu64
 	       " pulled, %" PRIu64 " garbage bytes, %" PRIu64 " timeouts\n",
-	       now_s() - t0, nvms, st.requests, st.runs, st.bytes_out, st.bytes_in,
-	       st.pages_pushed, st.pages_pulled, st.garbage_bytes, st.timeouts);
+	       now_s() - t0, nvms, st.requests, st.runs, st.bytes_out, st.bytes_in, st.pages_pushed,
+	       st.pages_pulled, st.garbage_bytes, st.timeouts);
 	if (power_off) {
 		if (hvk_power_off(H) < 0) {
 			printf("FAIL power-off: %s\n", hvk_last_error());

@@ -26,16 +26,16 @@
 
 #include "tests/remote/harness.h"
 
-#define GC_OUT		0x10		/* g_channel_spin.S: OUT GC_OUT_VAL, then HLT */
-#define GC_OUT_VAL	0xc0ffee
-#define QUEUE_FRAMES	8		/* CHANNEL_QUEUE_FRAMES, hv/channel/channel.h */
-#define CVM_MEM		0x20000		/* 128 KiB: a 64 KiB read fits */
-#define BIG_GPA		0x10000
-#define BIG_LEN		0x10000
+#define GC_OUT	     0x10 /* g_channel_spin.S: OUT GC_OUT_VAL, then HLT */
+#define GC_OUT_VAL   0xc0ffee
+#define QUEUE_FRAMES 8	     /* CHANNEL_QUEUE_FRAMES, hv/channel/channel.h */
+#define CVM_MEM	     0x20000 /* 128 KiB: a 64 KiB read fits */
+#define BIG_GPA	     0x10000
+#define BIG_LEN	     0x10000
 #ifndef ANSWER_MS
-#define ANSWER_MS	180000		/* an answer that must come */
+#define ANSWER_MS 180000 /* an answer that must come */
 #endif
-#define QUIET_MS	300		/* how long an answer that must not come is awaited */
+#define QUIET_MS 300 /* how long an answer that must not come is awaited */
 
 /* ---- a VM of our own ---- */
 
@@ -49,7 +49,7 @@ struct cvm {
 
 static int cvm_open(struct cvm *c, int nvcpus, bool if_on)
 {
-	struct kvm_userspace_memory_region r = { 0 };
+	struct kvm_userspace_memory_region r = {0};
 	struct kvm_regs regs;
 	int fd, rc;
 
@@ -80,7 +80,8 @@ static int cvm_open(struct cvm *c, int nvcpus, bool if_on)
 		CHECK(v->run != MAP_FAILED, "hvk_mmap: %s (%s)", en(errno), hvk_last_error());
 		TRY(vcpu_reset(v, 0));
 		if (if_on) {
-			/* Bochs gives such a guest external-interrupt exits: the line is read at once. */
+			/* Bochs gives such a guest external-interrupt exits: the line is read at
+			 * once. */
 			OK(rc, "KVM_GET_REGS", ioc(v->fd, KVM_GET_REGS, &regs));
 			regs.rflags |= RFLAGS_IF;
 			OK(rc, "KVM_SET_REGS", ioc(v->fd, KVM_SET_REGS, &regs));
@@ -131,8 +132,8 @@ static int send_ioctl(uint32_t *seq, uint32_t nr, uint16_t target, uint32_t vm, 
 		      const void *arg, uint32_t len)
 {
 	static uint8_t pl[HVW_IOCTL_REQ_HDR_LEN + sizeof(struct kvm_run)];
-	struct hvw_ioctl_req_hdr h = { .nr = nr, .target = target, .vm = vm, .vcpu = vcpu,
-				       .arg_len = len };
+	struct hvw_ioctl_req_hdr h = {
+	    .nr = nr, .target = target, .vm = vm, .vcpu = vcpu, .arg_len = len};
 	int r;
 
 	CHECK(len <= sizeof(pl) - HVW_IOCTL_REQ_HDR_LEN, "argument too long");
@@ -161,7 +162,7 @@ static int send_run(uint32_t *seq, const struct cvm *c, int vcpu)
 static int send_kick(const struct cvm *c, int vcpu)
 {
 	uint8_t pl[HVW_KICK_LEN];
-	uint32_t k[2] = { c->handle, (uint32_t)vcpu }, seq;
+	uint32_t k[2] = {c->handle, (uint32_t)vcpu}, seq;
 	int r;
 
 	memcpy(pl, k, sizeof(pl));
@@ -220,8 +221,7 @@ static int not_yet(uint32_t seq, int ms, const char *what)
 }
 
 /* An IOCTL_RESP to @seq: its result; its argument in answer[] (*@arg_len bytes). */
-static int collect_ioctl(uint32_t seq, int ms, int64_t *result, uint32_t *arg_len,
-			 const char *what)
+static int collect_ioctl(uint32_t seq, int ms, int64_t *result, uint32_t *arg_len, const char *what)
 {
 	struct hvw_ioctl_resp resp;
 	struct hvw_error e;
@@ -256,7 +256,7 @@ static int collect_run(uint32_t seq, int ms, bool want_out, const char *what)
 		uint32_t val = 0;
 
 		CHECK(res == 0 && run.exit_reason == KVM_EXIT_IO &&
-			      run.io.direction == KVM_EXIT_IO_OUT && len == sizeof(run) + 4,
+			  run.io.direction == KVM_EXIT_IO_OUT && len == sizeof(run) + 4,
 		      "%s: result %lld, %s, expected the guest's OUT", what, (long long)res,
 		      exit_str(&run));
 		memcpy(&val, answer + sizeof(run), 4);
@@ -282,9 +282,9 @@ struct regs_req {
 struct ctx {
 	struct cvm c;
 	struct runner rn;
-	pthread_t t;		/* a thread with a blocking request (q) */
+	pthread_t t; /* a thread with a blocking request (q) */
 	bool t_started;
-	struct regs_req q;	/* outlives the case's frame: the thread writes it */
+	struct regs_req q; /* outlives the case's frame: the thread writes it */
 };
 
 static void ctx_end(struct ctx *x)
@@ -353,7 +353,7 @@ static int requests_during_run(struct ctx *x, bool if_on)
 
 			TRY(collect(s_read, ANSWER_MS, &type, &len, "MEM_READ"));
 			CHECK(type == HVW_MEM_READ_RESP && len == 16 &&
-				      !memcmp(answer, BLOB(g_channel_spin).p, 16),
+				  !memcmp(answer, BLOB(g_channel_spin).p, 16),
 			      "MEM_READ: %s of %u bytes, not the guest's first 16",
 			      hvw_type_name(type), len);
 		}
@@ -365,7 +365,7 @@ static int requests_during_run(struct ctx *x, bool if_on)
 
 static int t_requests_during_run(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = requests_during_run(&x, true);
 
 	ctx_end(&x);
@@ -374,7 +374,7 @@ static int t_requests_during_run(void)
 
 static int t_request_during_run_if0(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = requests_during_run(&x, false);
 
 	ctx_end(&x);
@@ -396,8 +396,7 @@ static int queue_full(struct ctx *x)
 		TRY(send_check_extension(&seq[i], KVM_CAP_USER_MEMORY));
 	for (int i = QUEUE_FRAMES; i < N; i++) {
 		TRY(collect(seq[i], ANSWER_MS, &type, &len, "request beyond the queue"));
-		CHECK(type == HVW_ERROR && hvw_parse_error(answer, len, &e) == 0 &&
-			      e.err == -EBUSY,
+		CHECK(type == HVW_ERROR && hvw_parse_error(answer, len, &e) == 0 && e.err == -EBUSY,
 		      "request %d beyond the queue: %s, expected ERROR -EBUSY", i,
 		      hvw_type_name(type));
 	}
@@ -418,7 +417,7 @@ static int queue_full(struct ctx *x)
 
 static int t_queue_full(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = queue_full(&x);
 
 	ctx_end(&x);
@@ -448,7 +447,7 @@ static int run_twice(struct ctx *x)
 
 static int t_run_twice(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = run_twice(&x);
 
 	if (rc != T_PASS && x.c.open) {
@@ -493,7 +492,7 @@ static int kick_queued_run(struct ctx *x)
 
 static int t_kick_queued_run(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = kick_queued_run(&x);
 
 	if (rc != T_PASS && x.c.open) {
@@ -516,7 +515,7 @@ static int close_during_run(struct ctx *x)
 	run_end(&x->rn, false);
 	TRY(run_was_stopped(&x->rn, "the looping vCPU of the closed VM"));
 	ERRNO("HVW_CLOSE of its handle again", hvk_close_vm_handle(H, x->c.handle), EBADF);
-	ERRNO("KVM_GET_REGS on its vCPU", ioc(x->c.v[0].fd, KVM_GET_REGS, &(struct kvm_regs){ 0 }),
+	ERRNO("KVM_GET_REGS on its vCPU", ioc(x->c.v[0].fd, KVM_GET_REGS, &(struct kvm_regs){0}),
 	      EBADF);
 	hvk_close_fd(H, x->c.v[0].fd);
 	return T_PASS;
@@ -524,7 +523,7 @@ static int close_during_run(struct ctx *x)
 
 static int t_close_during_run(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = close_during_run(&x);
 
 	ctx_end(&x);
@@ -534,7 +533,7 @@ static int t_close_during_run(void)
 /* A HELLO (a new controller) during a run: the run stops and the HELLO is answered. */
 static int hello_during_run(struct ctx *x)
 {
-	uint8_t pl[HVW_HELLO_REQ_LEN] = { 0 }, type;
+	uint8_t pl[HVW_HELLO_REQ_LEN] = {0}, type;
 	struct hvw_hello_resp hr;
 	uint32_t one = HVW_VERSION, seq, len;
 	int r;
@@ -547,7 +546,7 @@ static int hello_during_run(struct ctx *x)
 	OK(r, "hvk_send_frame(HELLO_REQ)", hvk_send_frame(H, HVW_HELLO_REQ, pl, sizeof(pl), &seq));
 	TRY(collect(seq, ANSWER_MS, &type, &len, "HELLO"));
 	CHECK(type == HVW_HELLO_RESP && hvw_parse_hello_resp(answer, len, &hr) == 0 &&
-		      hr.version == HVW_VERSION,
+		  hr.version == HVW_VERSION,
 	      "HELLO during a run: %s", hvw_type_name(type));
 	run_end(&x->rn, false);
 	TRY(run_was_stopped(&x->rn, "the looping vCPU, after a HELLO"));
@@ -558,7 +557,7 @@ static int hello_during_run(struct ctx *x)
 
 static int t_hello_during_run(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = hello_during_run(&x);
 
 	ctx_end(&x);
@@ -610,7 +609,8 @@ static int long_answer(struct ctx *x)
 	TRY(collect_ioctl(s_w, ANSWER_MS, &res, NULL, "MEM_WRITE sent during the answer"));
 	CHECK(res == 0, "MEM_WRITE: result %lld", (long long)res);
 	for (int i = 0; i < 4; i++) {
-		TRY(collect_ioctl(s_e[i], ANSWER_MS, &res, NULL, "CHECK_EXTENSION during the answer"));
+		TRY(collect_ioctl(s_e[i], ANSWER_MS, &res, NULL,
+				  "CHECK_EXTENSION during the answer"));
 		CHECK(res == 1, "KVM_CHECK_EXTENSION %d: %lld", i, (long long)res);
 	}
 	TRY(send_mem_read(&s_back, &x->c, 0x8000, sizeof(page)));
@@ -620,14 +620,16 @@ static int long_answer(struct ctx *x)
 	hvk_stats(H, &s1);
 	CHECK(s1.garbage_bytes == s0.garbage_bytes, "%llu bytes of garbage on the way back",
 	      (unsigned long long)(s1.garbage_bytes - s0.garbage_bytes));
-	printf("# chan_long_answer: 5 requests sent %.2f s after a 64 KiB MEM_READ, whose answer was "
-	       "in after %.2f s\n", t_sent, t_big);
+	printf(
+	    "# chan_long_answer: 5 requests sent %.2f s after a 64 KiB MEM_READ, whose answer was "
+	    "in after %.2f s\n",
+	    t_sent, t_big);
 	return T_PASS;
 }
 
 static int t_long_answer(void)
 {
-	struct ctx x = { 0 };
+	struct ctx x = {0};
 	int rc = long_answer(&x);
 
 	ctx_end(&x);
@@ -635,13 +637,13 @@ static int t_long_answer(void)
 }
 
 const struct test channel_tests[] = {
-	{ "chan_requests_during_run", t_requests_during_run, NEEDS_VMX },
-	{ "chan_request_during_run_if0", t_request_during_run_if0, NEEDS_VMX },
-	{ "chan_queue_full", t_queue_full, NEEDS_VMX },
-	{ "chan_run_twice", t_run_twice, NEEDS_VMX },
-	{ "chan_kick_queued_run", t_kick_queued_run, NEEDS_VMX },
-	{ "chan_close_during_run", t_close_during_run, NEEDS_VMX },
-	{ "chan_hello_during_run", t_hello_during_run, NEEDS_VMX },
-	{ "chan_long_answer", t_long_answer, NEEDS_VMX },
-	TEST_END,
+    {"chan_requests_during_run", t_requests_during_run, NEEDS_VMX},
+    {"chan_request_during_run_if0", t_request_during_run_if0, NEEDS_VMX},
+    {"chan_queue_full", t_queue_full, NEEDS_VMX},
+    {"chan_run_twice", t_run_twice, NEEDS_VMX},
+    {"chan_kick_queued_run", t_kick_queued_run, NEEDS_VMX},
+    {"chan_close_during_run", t_close_during_run, NEEDS_VMX},
+    {"chan_hello_during_run", t_hello_during_run, NEEDS_VMX},
+    {"chan_long_answer", t_long_answer, NEEDS_VMX},
+    TEST_END,
 };

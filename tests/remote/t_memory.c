@@ -49,11 +49,11 @@ static int set_region(int vm_fd, uint32_t slot, uint32_t flags, uint64_t gpa, ui
 		      const void *mem)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)mem,
+	    .slot = slot,
+	    .flags = flags,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)mem,
 	};
 
 	return ioc(vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
@@ -160,15 +160,15 @@ static int probe_mmio(struct mvm *m, uint64_t gpa, const char *what)
 			    "mapping)",
 			    what, get32((const uint8_t *)run + run->io.data_offset), gpa);
 	if (run->exit_reason != KVM_EXIT_MMIO)
-		return fail("%s: %s, expected an MMIO read exit at 0x%" PRIx64, what,
-			    exit_str(run), gpa);
+		return fail("%s: %s, expected an MMIO read exit at 0x%" PRIx64, what, exit_str(run),
+			    gpa);
 	if (run->mmio.phys_addr != gpa || run->mmio.len != 4 || run->mmio.is_write)
 		return fail("%s: MMIO exit at 0x%llx len %u write %u, expected a 4-byte read at "
 			    "0x%" PRIx64,
 			    what, (unsigned long long)run->mmio.phys_addr, run->mmio.len,
 			    run->mmio.is_write, gpa);
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	memcpy(run->mmio.data, &(uint32_t){ MMIO_FILL }, 4);
+	memcpy(run->mmio.data, &(uint32_t){MMIO_FILL}, 4);
 	snprintf(buf, sizeof(buf), "%s: after the MMIO read at 0x%" PRIx64, what, gpa);
 	return run_expect(&m->v, MMIO_FILL, buf);
 }
@@ -185,13 +185,13 @@ static int host_word(struct mvm *m, uint64_t gpa, uint32_t want, const char *wha
 	return T_PASS;
 }
 
-#define PROBE(m, gpa, want, what) TRY(probe((m), (gpa), (want), (what)))
-#define PROBE_MMIO(m, gpa, what) TRY(probe_mmio((m), (gpa), (what)))
+#define PROBE(m, gpa, want, what)     TRY(probe((m), (gpa), (want), (what)))
+#define PROBE_MMIO(m, gpa, what)      TRY(probe_mmio((m), (gpa), (what)))
 #define HOST_WORD(m, gpa, want, what) TRY(host_word((m), (gpa), (want), (what)))
-#define REGION_OK(what, call)              \
-	do {                               \
-		int r_;                    \
-		OK(r_, (what), (call));    \
+#define REGION_OK(what, call)                                                                      \
+	do {                                                                                       \
+		int r_;                                                                            \
+		OK(r_, (what), (call));                                                            \
 	} while (0)
 
 /* The first IVT entry of slot 0 (offset G_VEC, segment 0), as the guest reads it. */
@@ -200,13 +200,13 @@ static int host_word(struct mvm *m, uint64_t gpa, uint32_t want, const char *wha
 /* ---- the sentinel: another VM's memory nothing here may touch ---- */
 
 #define SENT_SLOT 7
-#define SENT_GPA ((uint64_t)0x40000000)
+#define SENT_GPA  ((uint64_t)0x40000000)
 #define SENT_SIZE 0x200000ull /* one 2 MiB page where the EPT allows it */
-#define SENT_LEN 64
+#define SENT_LEN  64
 
 static uint8_t *sent_mem;
 static int sent_fd = -1;
-static const uint64_t sent_offs[] = { 0, PG, SENT_SIZE / 2, SENT_SIZE - SENT_LEN };
+static const uint64_t sent_offs[] = {0, PG, SENT_SIZE / 2, SENT_SIZE - SENT_LEN};
 
 static int sentinel_check(const char *when)
 {
@@ -283,7 +283,6 @@ static int delete_unmaps(struct mvm *m)
 	PROBE(m, 0, IVT0, "slot 0 untouched");
 	return T_PASS;
 }
-
 
 /* A moved slot leaves its old place at once and keeps its contents; so do in-place changes. */
 static int move_unmaps(struct mvm *m)
@@ -398,7 +397,7 @@ static unsigned host_phys_bits(void)
 /* Guest-physical addresses the EPT cannot map are EINVAL and alias nothing. */
 static int region_limits(struct mvm *m)
 {
-	uint8_t *b = slot_mem(m, 2 * PG), tmp[4] = { 1, 2, 3, 4 };
+	uint8_t *b = slot_mem(m, 2 * PG), tmp[4] = {1, 2, 3, 4};
 	unsigned bits = host_phys_bits(), lim = bits < 48 ? bits : 48;
 	const uint64_t top = 1ull << lim, above = 1ull << 48;
 	int fd = m->vm.fd;
@@ -409,8 +408,7 @@ static int region_limits(struct mvm *m)
 			top);
 	poke(b, 0, 0x11a50000);
 	ERRNO("slot 1 at 2^48 + 0x10000", set_region(fd, 1, 0, above + 0x10000, PG, b), EINVAL);
-	ERRNO("MEM_WRITE at 2^48 + 0x10000", hvk_mem_write(H, fd, above + 0x10000, tmp, 4),
-	      EFAULT);
+	ERRNO("MEM_WRITE at 2^48 + 0x10000", hvk_mem_write(H, fd, above + 0x10000, tmp, 4), EFAULT);
 	PROBE_MMIO(m, 0x10000, "the slot refused at 2^48 + 0x10000 is not at 0x10000");
 	ERRNO("slot 1 at 2^48 (slot 0's alias)", set_region(fd, 1, 0, above, PG, b), EINVAL);
 	PROBE(m, 0, IVT0, "slot 0 after a slot was refused at its alias");
@@ -473,15 +471,15 @@ static int all_bytes(const uint8_t *p, size_t n, uint8_t v, size_t *at)
 	return 1;
 }
 
-#define SAME(m, gpa, len, v, what)                                                             \
-	do {                                                                                   \
-		uint8_t got_[0x100];                                                           \
-		size_t at_ = 0;                                                                \
-		int r_;                                                                        \
-		OK(r_, (what), hvk_mem_read(H, (m)->vm.fd, (gpa), got_, (len)));              \
-		CHECK(all_bytes(got_, (len), (v), &at_),                                       \
-		      "%s: byte at 0x%" PRIx64 " is 0x%02x, expected 0x%02x", (what),          \
-		      (uint64_t)(gpa) + at_, got_[at_], (v));                                  \
+#define SAME(m, gpa, len, v, what)                                                                 \
+	do {                                                                                       \
+		uint8_t got_[0x100];                                                               \
+		size_t at_ = 0;                                                                    \
+		int r_;                                                                            \
+		OK(r_, (what), hvk_mem_read(H, (m)->vm.fd, (gpa), got_, (len)));                   \
+		CHECK(all_bytes(got_, (len), (v), &at_),                                           \
+		      "%s: byte at 0x%" PRIx64 " is 0x%02x, expected 0x%02x", (what),              \
+		      (uint64_t)(gpa) + at_, got_[at_], (v));                                      \
 	} while (0)
 
 /* MEM_WRITE/MEM_READ not backed from end to end: EFAULT, nothing written. */
@@ -503,8 +501,7 @@ static int mem_span(struct mvm *m)
 	SAME(m, 0x7f00, 0x100, 0xaa, "slot 0's end after the refused MEM_WRITE");
 	ERRNO("MEM_WRITE across slot 2's end", hvk_mem_write(H, fd, 0x11ff0, buf, 0x20), EFAULT);
 	SAME(m, 0x11f00, 0x100, 0xbb, "slot 2's end after the refused MEM_WRITE");
-	ERRNO("MEM_WRITE from a hole into slot 1", hvk_mem_write(H, fd, 0xfff0, buf, 0x20),
-	      EFAULT);
+	ERRNO("MEM_WRITE from a hole into slot 1", hvk_mem_write(H, fd, 0xfff0, buf, 0x20), EFAULT);
 	SAME(m, 0x10000, 0x10, 0, "slot 1's start after the refused MEM_WRITE");
 	big = malloc(0x8000);
 	CHECK(big, "out of memory");
@@ -552,7 +549,7 @@ static int close_reuse(struct mvm *m)
 }
 
 /* 2 MiB EPT pages: moves between aligned and unaligned places, then delete. */
-static const uint64_t big_offs[] = { 0, 0x1ff000, 0x200000, 0x3ffffc };
+static const uint64_t big_offs[] = {0, 0x1ff000, 0x200000, 0x3ffffc};
 #define BIG_SIZE 0x400000ull
 
 static int probe_big(struct mvm *m, uint64_t gpa, bool mapped, const char *what)
@@ -593,10 +590,10 @@ static int large_pages(struct mvm *m)
 	return T_PASS;
 }
 
-#define CASE(name)                              \
-	static int t_mem_##name(void)           \
-	{                                       \
-		return with_mvm(name);          \
+#define CASE(name)                                                                                 \
+	static int t_mem_##name(void)                                                              \
+	{                                                                                          \
+		return with_mvm(name);                                                             \
 	}
 CASE(delete_unmaps)
 CASE(move_unmaps)
@@ -608,13 +605,13 @@ CASE(close_reuse)
 CASE(large_pages)
 
 const struct test memory_tests[] = {
-	{ "mem_delete_unmaps", t_mem_delete_unmaps, NEEDS_VMX },
-	{ "mem_move_unmaps", t_mem_move_unmaps, NEEDS_VMX },
-	{ "mem_modify_refused", t_mem_modify_refused, NEEDS_VMX },
-	{ "mem_region_limits", t_mem_region_limits, NEEDS_VMX },
-	{ "mem_failed_create_keeps", t_mem_failed_create_keeps, NEEDS_VMX },
-	{ "mem_span", t_mem_mem_span, NEEDS_VMX },
-	{ "mem_close_reuse", t_mem_close_reuse, NEEDS_VMX },
-	{ "mem_large_pages", t_mem_large_pages, NEEDS_VMX },
-	TEST_END,
+    {"mem_delete_unmaps", t_mem_delete_unmaps, NEEDS_VMX},
+    {"mem_move_unmaps", t_mem_move_unmaps, NEEDS_VMX},
+    {"mem_modify_refused", t_mem_modify_refused, NEEDS_VMX},
+    {"mem_region_limits", t_mem_region_limits, NEEDS_VMX},
+    {"mem_failed_create_keeps", t_mem_failed_create_keeps, NEEDS_VMX},
+    {"mem_span", t_mem_mem_span, NEEDS_VMX},
+    {"mem_close_reuse", t_mem_close_reuse, NEEDS_VMX},
+    {"mem_large_pages", t_mem_large_pages, NEEDS_VMX},
+    TEST_END,
 };

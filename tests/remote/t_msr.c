@@ -22,14 +22,14 @@
 #include "tests/remote/harness.h"
 
 /* g_msr_probe.S's layout. */
-#define GMP_OPS		(G_DATA + 16)
-#define GMP_DONE	0x6d5200d0
+#define GMP_OPS	 (G_DATA + 16)
+#define GMP_DONE 0x6d5200d0
 /* g_msr_cpuid.S's layout. */
-#define GMC_PAIRS	(G_DATA + 16)
-#define GMC_DONE	0x6d5200c1
+#define GMC_PAIRS (G_DATA + 16)
+#define GMC_DONE  0x6d5200c1
 
-#define MAX_STEPS	160
-#define MAX_CPUID	256
+#define MAX_STEPS 160
+#define MAX_CPUID 256
 
 /* MSR numbers (SDM vol. 4). */
 #define M_TSC		0x10
@@ -48,8 +48,8 @@
 #define M_MTRR_BASE0	0x200
 #define M_MTRR_MASK0	0x201
 #define M_MTRR_FIX64K	0x250
-#define M_MTRR_FIX4K_C0	0x268
-#define M_MTRR_FIX4K_F8	0x26f
+#define M_MTRR_FIX4K_C0 0x268
+#define M_MTRR_FIX4K_F8 0x26f
 #define M_PAT		0x277
 #define M_MTRR_DEF	0x2ff
 #define M_PERF_CAPS	0x345
@@ -65,8 +65,8 @@
 #define M_KGS_BASE	0xc0000102
 #define M_TSC_AUX	0xc0000103
 
-#define PAT_DEFAULT	0x0007040600070406ull
-#define CR4_OSXSAVE	(1ull << 18)
+#define PAT_DEFAULT 0x0007040600070406ull
+#define CR4_OSXSAVE (1ull << 18)
 
 /* ---- KVM_GET/SET_MSRS ---- */
 
@@ -89,7 +89,7 @@ static int msrs_ioctl(struct vcpu *v, unsigned long req, struct kvm_msr_entry *e
 /* KVM_GET_MSRS of one MSR, which must be read. */
 static int get_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
-	struct kvm_msr_entry e = { .index = msr };
+	struct kvm_msr_entry e = {.index = msr};
 	int r = msrs_ioctl(v, KVM_GET_MSRS, &e, 1);
 
 	if (r != 1)
@@ -101,36 +101,36 @@ static int get_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
 /* KVM_SET_MSRS of one MSR: the count (0 refused, 1 done) or -1. */
 static int set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 {
-	struct kvm_msr_entry e = { .index = msr, .data = val };
+	struct kvm_msr_entry e = {.index = msr, .data = val};
 
 	return msrs_ioctl(v, KVM_SET_MSRS, &e, 1);
 }
 
 #define GET(v, msr, var) TRY(get_msr((v), (msr), &(var)))
 
-#define SET_OK(v, msr, val)                                                                    \
-	do {                                                                                   \
-		int r_ = set_msr((v), (msr), (val));                                           \
-		if (r_ != 1)                                                                   \
-			return fail("KVM_SET_MSRS 0x%x = 0x%llx: %s, expected 1", (msr),      \
-				    (unsigned long long)(val), result_str(r_, errno));         \
+#define SET_OK(v, msr, val)                                                                        \
+	do {                                                                                       \
+		int r_ = set_msr((v), (msr), (val));                                               \
+		if (r_ != 1)                                                                       \
+			return fail("KVM_SET_MSRS 0x%x = 0x%llx: %s, expected 1", (msr),           \
+				    (unsigned long long)(val), result_str(r_, errno));             \
 	} while (0)
 
-#define SET_REFUSED(v, msr, val)                                                               \
-	do {                                                                                   \
-		int r_ = set_msr((v), (msr), (val));                                           \
-		if (r_ != 0)                                                                   \
-			return fail("KVM_SET_MSRS 0x%x = 0x%llx: %s, expected 0 (refused)",   \
-				    (msr), (unsigned long long)(val), result_str(r_, errno));  \
+#define SET_REFUSED(v, msr, val)                                                                   \
+	do {                                                                                       \
+		int r_ = set_msr((v), (msr), (val));                                               \
+		if (r_ != 0)                                                                       \
+			return fail("KVM_SET_MSRS 0x%x = 0x%llx: %s, expected 0 (refused)", (msr), \
+				    (unsigned long long)(val), result_str(r_, errno));             \
 	} while (0)
 
-#define EXPECT_MSR(v, msr, want)                                                               \
-	do {                                                                                   \
-		uint64_t got_;                                                                 \
-		GET((v), (msr), got_);                                                         \
-		if (got_ != (uint64_t)(want))                                                  \
-			return fail("MSR 0x%x reads 0x%llx, expected 0x%llx", (msr),          \
-				    (unsigned long long)got_, (unsigned long long)(want));     \
+#define EXPECT_MSR(v, msr, want)                                                                   \
+	do {                                                                                       \
+		uint64_t got_;                                                                     \
+		GET((v), (msr), got_);                                                             \
+		if (got_ != (uint64_t)(want))                                                      \
+			return fail("MSR 0x%x reads 0x%llx, expected 0x%llx", (msr),               \
+				    (unsigned long long)got_, (unsigned long long)(want));         \
 	} while (0)
 
 /* ---- the guest's RDMSR/WRMSR (g_msr_probe) ---- */
@@ -138,19 +138,19 @@ static int set_msr(struct vcpu *v, uint32_t msr, uint64_t val)
 enum { RD, WR };
 
 struct step {
-	int op;          /* RD or WR */
+	int op; /* RD or WR */
 	uint32_t msr;
-	uint64_t val;    /* WR: the value written */
-	bool gp;         /* #GP expected */
-	bool check;      /* RD: the value must be want */
+	uint64_t val; /* WR: the value written */
+	bool gp;      /* #GP expected */
+	bool check;   /* RD: the value must be want */
 	uint64_t want;
 };
 
-#define W_OK(m, v) ((struct step){ WR, (m), (v), false, false, 0 })
-#define W_GP(m, v) ((struct step){ WR, (m), (v), true, false, 0 })
-#define R_IS(m, w) ((struct step){ RD, (m), 0, false, true, (w) })
-#define R_ANY(m) ((struct step){ RD, (m), 0, false, false, 0 })
-#define R_GP(m) ((struct step){ RD, (m), 0, true, false, 0 })
+#define W_OK(m, v) ((struct step){WR, (m), (v), false, false, 0})
+#define W_GP(m, v) ((struct step){WR, (m), (v), true, false, 0})
+#define R_IS(m, w) ((struct step){RD, (m), 0, false, true, (w)})
+#define R_ANY(m)   ((struct step){RD, (m), 0, false, false, 0})
+#define R_GP(m)	   ((struct step){RD, (m), 0, true, false, 0})
 
 struct steps {
 	unsigned n;
@@ -173,7 +173,8 @@ static const char *op_str(const struct step *s)
 	if (s->op == RD)
 		snprintf(buf, sizeof(buf), "RDMSR 0x%x", s->msr);
 	else
-		snprintf(buf, sizeof(buf), "WRMSR 0x%x, 0x%llx", s->msr, (unsigned long long)s->val);
+		snprintf(buf, sizeof(buf), "WRMSR 0x%x, 0x%llx", s->msr,
+			 (unsigned long long)s->val);
 	return buf;
 }
 
@@ -204,9 +205,9 @@ static int run_steps(struct vcpu *v, struct steps *l, const char *what)
 		l->got[i] = get32(buf + 16 * i + 4) | (uint64_t)get32(buf + 16 * i + 8) << 32;
 		CHECK(l->gp[i] == s->gp, "%s: step %u, %s: %s, expected %s", what, i, op_str(s),
 		      l->gp[i] ? "#GP" : "no fault", s->gp ? "#GP" : "no fault");
-		CHECK(!s->check || l->got[i] == s->want, "%s: step %u, %s read 0x%llx, expected 0x%llx",
-		      what, i, op_str(s), (unsigned long long)l->got[i],
-		      (unsigned long long)s->want);
+		CHECK(!s->check || l->got[i] == s->want,
+		      "%s: step %u, %s read 0x%llx, expected 0x%llx", what, i, op_str(s),
+		      (unsigned long long)l->got[i], (unsigned long long)s->want);
 	}
 	return T_PASS;
 }
@@ -233,8 +234,9 @@ static int get_cpuid(int fd, unsigned long req, struct kvm_cpuid2 **out)
 	r = ioc(fd, req, c);
 	if (r < 0) {
 		free(c);
-		return fail("%s: -1/%s (%s)", req == KVM_GET_CPUID2 ? "KVM_GET_CPUID2" :
-			    "KVM_GET_SUPPORTED_CPUID", en(errno), hvk_last_error());
+		return fail("%s: -1/%s (%s)",
+			    req == KVM_GET_CPUID2 ? "KVM_GET_CPUID2" : "KVM_GET_SUPPORTED_CPUID",
+			    en(errno), hvk_last_error());
 	}
 	*out = c;
 	return T_PASS;
@@ -317,7 +319,7 @@ struct own_vm {
 
 static int own_vm_open(struct own_vm *o)
 {
-	struct kvm_userspace_memory_region r = { 0 };
+	struct kvm_userspace_memory_region r = {0};
 	int fd;
 
 	memset(o, 0, sizeof(*o));
@@ -384,9 +386,10 @@ static int delay(struct vcpu *v, int n)
 static int t_index_list(void)
 {
 	static const uint32_t want[] = {
-		M_SYSENTER_CS, M_SYSENTER_ESP, M_SYSENTER_EIP, M_STAR, M_CSTAR, M_KGS_BASE,
-		M_FMASK, M_LSTAR, M_TSC, M_PAT, M_TSC_AUX, M_SPEC_CTRL, M_TSC_ADJUST,
-		M_ARCH_CAPS, M_PERF_CAPS, M_MISC_ENABLE, M_UCODE_REV, M_MTRR_DEF, M_MTRRCAP,
+	    M_SYSENTER_CS, M_SYSENTER_ESP, M_SYSENTER_EIP, M_STAR,	M_CSTAR,
+	    M_KGS_BASE,	   M_FMASK,	   M_LSTAR,	   M_TSC,	M_PAT,
+	    M_TSC_AUX,	   M_SPEC_CTRL,	   M_TSC_ADJUST,   M_ARCH_CAPS, M_PERF_CAPS,
+	    M_MISC_ENABLE, M_UCODE_REV,	   M_MTRR_DEF,	   M_MTRRCAP,
 	};
 	struct kvm_msr_list *l = calloc(1, sizeof(*l) + 256 * sizeof(uint32_t));
 	struct kvm_msr_entry *e = calloc(256, sizeof(*e));
@@ -418,8 +421,8 @@ static int t_index_list(void)
 	for (uint32_t j = 0; j < n; j++)
 		e[j].index = l->indices[j];
 	if ((r = msrs_ioctl(&v, KVM_GET_MSRS, e, n)) != (int)n) {
-		fail("KVM_GET_MSRS of the %u listed MSRs: %s (stops at 0x%x)", n, result_str(r, errno),
-		     r >= 0 && (uint32_t)r < n ? e[r].index : 0);
+		fail("KVM_GET_MSRS of the %u listed MSRs: %s (stops at 0x%x)", n,
+		     result_str(r, errno), r >= 0 && (uint32_t)r < n ? e[r].index : 0);
 		goto out;
 	}
 	/* Written back as read: all but IA32_MTRRCAP (kvm_set_msr_common has no case for it). */
@@ -448,10 +451,11 @@ out:
 static int reset_body(struct own_vm *o)
 {
 	static const uint32_t zero[] = {
-		M_EFER, M_SYSENTER_CS, M_SYSENTER_ESP, M_SYSENTER_EIP, M_STAR, M_LSTAR, M_CSTAR,
-		M_FMASK, M_KGS_BASE, M_FS_BASE, M_GS_BASE, M_TSC_AUX, M_TSC_ADJUST, M_SPEC_CTRL,
-		M_MTRR_DEF, M_MTRR_BASE0, M_MTRR_MASK0, M_MTRR_BASE0 + 14, M_MTRR_BASE0 + 15,
-		M_MTRR_FIX64K, M_MTRR_FIX4K_C0, M_MTRR_FIX4K_F8,
+	    M_EFER,	     M_SYSENTER_CS,   M_SYSENTER_ESP,	 M_SYSENTER_EIP,    M_STAR,
+	    M_LSTAR,	     M_CSTAR,	      M_FMASK,		 M_KGS_BASE,	    M_FS_BASE,
+	    M_GS_BASE,	     M_TSC_AUX,	      M_TSC_ADJUST,	 M_SPEC_CTRL,	    M_MTRR_DEF,
+	    M_MTRR_BASE0,    M_MTRR_MASK0,    M_MTRR_BASE0 + 14, M_MTRR_BASE0 + 15, M_MTRR_FIX64K,
+	    M_MTRR_FIX4K_C0, M_MTRR_FIX4K_F8,
 	};
 	struct vcpu v[2];
 	struct kvm_sregs sr;
@@ -472,8 +476,8 @@ static int reset_body(struct own_vm *o)
 		EXPECT_MSR(&v[i], M_MTRRCAP, 0x508);
 		OK(r, "KVM_GET_SREGS", ioc(v[i].fd, KVM_GET_SREGS, &sr));
 		CHECK(sr.apic_base == apic && sr.efer == 0,
-		      "vCPU %d: KVM_GET_SREGS apic_base 0x%llx efer 0x%llx, expected 0x%llx and 0", i,
-		      (unsigned long long)sr.apic_base, (unsigned long long)sr.efer,
+		      "vCPU %d: KVM_GET_SREGS apic_base 0x%llx efer 0x%llx, expected 0x%llx and 0",
+		      i, (unsigned long long)sr.apic_base, (unsigned long long)sr.efer,
 		      (unsigned long long)apic);
 	}
 	return T_PASS;
@@ -507,9 +511,11 @@ static int tsc_body(struct own_vm *o)
 	GET(&old, M_TSC, t_old);
 	GET(&a0, M_TSC, t0);
 	GET(&a1, M_TSC, t1);
-	CHECK(t0 < t_old, "a new VM's vCPU 0 reads TSC 0x%llx, an older vCPU 0x%llx: it did not start at 0",
+	CHECK(t0 < t_old,
+	      "a new VM's vCPU 0 reads TSC 0x%llx, an older vCPU 0x%llx: it did not start at 0",
 	      (unsigned long long)t0, (unsigned long long)t_old);
-	CHECK(t1 >= t0, "vCPU 1, made later, reads TSC 0x%llx after vCPU 0 read 0x%llx: not the VM's TSC",
+	CHECK(t1 >= t0,
+	      "vCPU 1, made later, reads TSC 0x%llx after vCPU 0 read 0x%llx: not the VM's TSC",
 	      (unsigned long long)t1, (unsigned long long)t0);
 	/* A host write of 0 is "synchronize with the VM", not "set to 0". */
 	SET_OK(&a1, M_TSC, 0);
@@ -522,7 +528,7 @@ static int tsc_body(struct own_vm *o)
 
 static int t_reset_tsc(void)
 {
-	struct own_vm o = { 0 };
+	struct own_vm o = {0};
 	int rc = tsc_body(&o);
 
 	own_vm_close(&o);
@@ -565,7 +571,8 @@ static int t_tsc_adjust(void)
 
 		if (!(after >= y && after - y < TSC_SLACK) ||
 		    !(moved <= y - before && y - before - moved < TSC_SLACK)) {
-			rc = fail("guest TSC 0x%llx, WRMSR TSC 0x%llx, then TSC 0x%llx and TSC_ADJUST 0x%llx (was 0x%llx)",
+			rc = fail("guest TSC 0x%llx, WRMSR TSC 0x%llx, then TSC 0x%llx and "
+				  "TSC_ADJUST 0x%llx (was 0x%llx)",
 				  (unsigned long long)before, (unsigned long long)y,
 				  (unsigned long long)after, (unsigned long long)adj,
 				  (unsigned long long)adj0);
@@ -598,8 +605,9 @@ static int t_tsc_adjust(void)
 		}
 		if ((rc = get_msr(&v, M_TSC_ADJUST, &t)) != T_PASS)
 			goto out;
-		rc = t == 5 ? T_PASS : fail("TSC_ADJUST reads 0x%llx after the host wrote 5",
-					    (unsigned long long)t);
+		rc = t == 5 ? T_PASS
+			    : fail("TSC_ADJUST reads 0x%llx after the host wrote 5",
+				   (unsigned long long)t);
 	}
 out:
 	free(l);
@@ -613,7 +621,7 @@ out:
  */
 static int t_guest_canonical(void)
 {
-	static const uint32_t msrs[] = { M_LSTAR, M_CSTAR, M_KGS_BASE, M_FS_BASE, M_GS_BASE };
+	static const uint32_t msrs[] = {M_LSTAR, M_CSTAR, M_KGS_BASE, M_FS_BASE, M_GS_BASE};
 	struct steps *l = calloc(1, sizeof(*l));
 	struct vcpu v;
 	int rc;
@@ -683,17 +691,17 @@ static int t_guest_reserved(void)
 		add(l, R_GP(M_TSC_AUX));
 		add(l, W_GP(M_TSC_AUX, 0));
 	}
-	add(l, W_OK(M_EFER, 1));                /* SCE */
-	add(l, W_GP(M_EFER, 1 | 2));            /* bit 1 */
-	add(l, W_GP(M_EFER, 1 | 1ull << 12));   /* SVME */
-	add(l, W_GP(M_EFER, 1 | 1ull << 14));   /* FFXSR */
+	add(l, W_OK(M_EFER, 1));	      /* SCE */
+	add(l, W_GP(M_EFER, 1 | 2));	      /* bit 1 */
+	add(l, W_GP(M_EFER, 1 | 1ull << 12)); /* SVME */
+	add(l, W_GP(M_EFER, 1 | 1ull << 14)); /* FFXSR */
 	add(l, W_GP(M_EFER, 1 | 1ull << 63));
 	add(l, R_IS(M_EFER, 1));
-	if (has(c, 0x80000001, 0, EDX, 20)) {   /* NX */
+	if (has(c, 0x80000001, 0, EDX, 20)) { /* NX */
 		add(l, W_OK(M_EFER, 0x801));
 		add(l, R_IS(M_EFER, 0x801));
 	}
-	if (has(c, 0x80000001, 0, EDX, 29)) {   /* LM: LME may change with paging off */
+	if (has(c, 0x80000001, 0, EDX, 29)) { /* LM: LME may change with paging off */
 		add(l, W_OK(M_EFER, 0x101));
 		add(l, R_IS(M_EFER, 0x101));
 	}
@@ -742,15 +750,15 @@ static int t_guest_apic_base(void)
 	add(l, R_IS(M_APIC_BASE, 0xfed00800));
 	add(l, W_GP(M_APIC_BASE, 0xfed00801));
 	add(l, W_GP(M_APIC_BASE, 0xfed00880));
-	add(l, W_GP(M_APIC_BASE, 0xfed00a00));          /* bit 9 */
-	add(l, W_GP(M_APIC_BASE, 0xfed00c00));          /* x2APIC, not offered */
-	add(l, W_GP(M_APIC_BASE, 0xfed00400));          /* x2APIC without xAPIC */
-	add(l, W_GP(M_APIC_BASE, above | 0xfed00800));  /* at MAXPHYADDR */
+	add(l, W_GP(M_APIC_BASE, 0xfed00a00));	       /* bit 9 */
+	add(l, W_GP(M_APIC_BASE, 0xfed00c00));	       /* x2APIC, not offered */
+	add(l, W_GP(M_APIC_BASE, 0xfed00400));	       /* x2APIC without xAPIC */
+	add(l, W_GP(M_APIC_BASE, above | 0xfed00800)); /* at MAXPHYADDR */
 	add(l, W_GP(M_APIC_BASE, 1ull << 63 | 0xfed00800));
 	add(l, R_IS(M_APIC_BASE, 0xfed00800));
-	add(l, W_OK(M_APIC_BASE, 0xfee00900));          /* BSP */
+	add(l, W_OK(M_APIC_BASE, 0xfee00900)); /* BSP */
 	add(l, R_IS(M_APIC_BASE, 0xfee00900));
-	add(l, W_OK(M_APIC_BASE, 0));                   /* disabled */
+	add(l, W_OK(M_APIC_BASE, 0)); /* disabled */
 	add(l, R_IS(M_APIC_BASE, 0));
 	add(l, W_OK(M_APIC_BASE, 0xfee00800));
 	rc = run_steps(&v, l, "IA32_APIC_BASE WRMSRs");
@@ -783,11 +791,11 @@ static int t_guest_misc_enable(void)
 		return rc;
 	}
 	add(l, R_IS(M_MISC_ENABLE, 0x1800));
-	add(l, W_OK(M_MISC_ENABLE, 0x1801));      /* fast strings */
+	add(l, W_OK(M_MISC_ENABLE, 0x1801)); /* fast strings */
 	add(l, R_IS(M_MISC_ENABLE, 0x1801));
-	add(l, W_GP(M_MISC_ENABLE, 0x0801));      /* clears PEBS unavailable */
-	add(l, W_GP(M_MISC_ENABLE, 0x1001));      /* clears BTS unavailable */
-	add(l, W_OK(M_MISC_ENABLE, 0x1881));      /* EMON: ignored */
+	add(l, W_GP(M_MISC_ENABLE, 0x0801)); /* clears PEBS unavailable */
+	add(l, W_GP(M_MISC_ENABLE, 0x1001)); /* clears BTS unavailable */
+	add(l, W_OK(M_MISC_ENABLE, 0x1881)); /* EMON: ignored */
 	add(l, R_IS(M_MISC_ENABLE, 0x1801));
 	add(l, W_OK(M_UCODE_REV, 0x42));
 	add(l, R_IS(M_UCODE_REV, ucode));
@@ -872,28 +880,28 @@ static int t_host_bad_values(void)
 		uint32_t msr;
 		uint64_t good, bad;
 	} cases[] = {
-		{ M_LSTAR, 0xffff800000003000ull, 0x0000800000000000ull },
-		{ M_CSTAR, 0x1000, 0x8000000000000000ull },
-		{ M_KGS_BASE, 0x2000, 0x00ff000000000000ull },
-		{ M_FS_BASE, 0x3000, 0x0001000000000000ull },
-		{ M_GS_BASE, 0x4000, 0xfffe000000000000ull },
-		{ M_FMASK, 0x700, 0x100000000ull },
-		{ M_EFER, 0, 2 },
-		{ M_EFER, 0, 1ull << 14 },
-		{ M_PAT, PAT_DEFAULT, 0x0007040600070402ull },
-		{ M_APIC_BASE, 0xfee00800, 0xfee00801 },
-		{ M_APIC_BASE, 0xfee00800, 0xfee00a00 },
-		{ M_APIC_BASE, 0xfee00800, 0xfee00c00 },
-		{ M_APIC_BASE, 0xfee00800, 0xfee00400 },
-		{ M_APIC_BASE, 0xfee00800, 0 }, /* bad: set below from MAXPHYADDR */
-		{ M_MTRR_DEF, 0x806, 0x1806 },
-		{ M_MTRR_BASE0, 0x6, 0x2 },
-		{ M_MTRR_MASK0, 0x800, 0x801 },
-		{ M_TSC_AUX, 0x5, 0x100000000ull },
-		{ M_SPEC_CTRL, 0, 1 },
-		{ M_PERF_CAPS, 0, 1 },
-		{ M_MTRRCAP, 0x508, 0x508 },
-		{ M_PRED_CMD, 0, 2 },
+	    {M_LSTAR, 0xffff800000003000ull, 0x0000800000000000ull},
+	    {M_CSTAR, 0x1000, 0x8000000000000000ull},
+	    {M_KGS_BASE, 0x2000, 0x00ff000000000000ull},
+	    {M_FS_BASE, 0x3000, 0x0001000000000000ull},
+	    {M_GS_BASE, 0x4000, 0xfffe000000000000ull},
+	    {M_FMASK, 0x700, 0x100000000ull},
+	    {M_EFER, 0, 2},
+	    {M_EFER, 0, 1ull << 14},
+	    {M_PAT, PAT_DEFAULT, 0x0007040600070402ull},
+	    {M_APIC_BASE, 0xfee00800, 0xfee00801},
+	    {M_APIC_BASE, 0xfee00800, 0xfee00a00},
+	    {M_APIC_BASE, 0xfee00800, 0xfee00c00},
+	    {M_APIC_BASE, 0xfee00800, 0xfee00400},
+	    {M_APIC_BASE, 0xfee00800, 0}, /* bad: set below from MAXPHYADDR */
+	    {M_MTRR_DEF, 0x806, 0x1806},
+	    {M_MTRR_BASE0, 0x6, 0x2},
+	    {M_MTRR_MASK0, 0x800, 0x801},
+	    {M_TSC_AUX, 0x5, 0x100000000ull},
+	    {M_SPEC_CTRL, 0, 1},
+	    {M_PERF_CAPS, 0, 1},
+	    {M_MTRRCAP, 0x508, 0x508},
+	    {M_PRED_CMD, 0, 2},
 	};
 	struct kvm_cpuid2 *c = NULL;
 	struct vcpu v;
@@ -905,9 +913,9 @@ static int t_host_bad_values(void)
 	SET_OK(&v, M_STAR, 3);
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct kvm_msr_entry e[3] = {
-			{ .index = M_SYSENTER_CS, .data = 0x10 + i },
-			{ .index = cases[i].msr, .data = cases[i].bad },
-			{ .index = M_STAR, .data = 7 },
+		    {.index = M_SYSENTER_CS, .data = 0x10 + i},
+		    {.index = cases[i].msr, .data = cases[i].bad},
+		    {.index = M_STAR, .data = 7},
 		};
 		int r;
 
@@ -966,11 +974,11 @@ static int clear_cpuid_flags(struct vcpu *v, const uint32_t (*flags)[4], unsigne
 static int t_host_initiated(void)
 {
 	static const uint32_t hide[][4] = {
-		{ 0x80000001, 0, EDX, 27 }, /* RDTSCP */
-		{ 7, 0, ECX, 22 },          /* RDPID */
-		{ 0x80000001, 0, EDX, 29 }, /* LM */
-		{ 0x80000001, 0, EDX, 20 }, /* NX */
-		{ 7, 0, EBX, 1 },           /* TSC_ADJUST */
+	    {0x80000001, 0, EDX, 27}, /* RDTSCP */
+	    {7, 0, ECX, 22},	      /* RDPID */
+	    {0x80000001, 0, EDX, 29}, /* LM */
+	    {0x80000001, 0, EDX, 20}, /* NX */
+	    {7, 0, EBX, 1},	      /* TSC_ADJUST */
 	};
 	struct steps *l = calloc(1, sizeof(*l));
 	struct kvm_cpuid2 *s = NULL;
@@ -1015,9 +1023,9 @@ static int t_host_initiated(void)
 	add(l, W_GP(M_PRED_CMD, 1));
 	add(l, R_GP(M_PRED_CMD));
 	add(l, R_IS(M_UCODE_REV, 0x4200000000ull));
-	add(l, W_OK(M_MISC_ENABLE, 0x1));         /* EMON stays */
+	add(l, W_OK(M_MISC_ENABLE, 0x1)); /* EMON stays */
 	add(l, R_IS(M_MISC_ENABLE, 0x81));
-	add(l, W_GP(M_MISC_ENABLE, 0x1881));      /* sets the read-only bits */
+	add(l, W_GP(M_MISC_ENABLE, 0x1881)); /* sets the read-only bits */
 	rc = run_steps(&v, l, "hidden MSRs from the guest");
 	if (rc != T_PASS)
 		goto out;
@@ -1028,9 +1036,9 @@ static int t_host_initiated(void)
 	l->n = 0;
 	add(l, R_GP(M_TSC_AUX));
 	add(l, W_GP(M_TSC_AUX, 0));
-	add(l, W_GP(M_EFER, 0x100));            /* LME without LM */
-	add(l, W_GP(M_EFER, 0x800));            /* NXE without NX */
-	add(l, W_OK(M_TSC_ADJUST, 5));          /* ignored without the flag */
+	add(l, W_GP(M_EFER, 0x100));   /* LME without LM */
+	add(l, W_GP(M_EFER, 0x800));   /* NXE without NX */
+	add(l, W_OK(M_TSC_ADJUST, 5)); /* ignored without the flag */
 	add(l, R_IS(M_TSC_ADJUST, 0));
 	if ((rc = run_steps(&w, l, "WRMSRs without their CPUID flags")) != T_PASS)
 		goto out;
@@ -1069,19 +1077,32 @@ static int t_cpuid_supported_hidden(void)
 		unsigned bit;
 		const char *name;
 	} hidden[] = {
-		{ 1, 0, ECX, 3, "MONITOR" },      { 1, 0, ECX, 5, "VMX" },
-		{ 1, 0, ECX, 6, "SMX" },          { 1, 0, ECX, 15, "PDCM" },
-		{ 1, 0, ECX, 21, "x2APIC" },      { 1, 0, ECX, 24, "TSC-deadline" },
-		{ 1, 0, ECX, 27, "OSXSAVE" },     { 1, 0, EDX, 7, "MCE" },
-		{ 1, 0, EDX, 14, "MCA" },         { 1, 0, EDX, 21, "DS" },
-		{ 1, 0, EDX, 22, "ACPI" },        { 7, 0, EBX, 2, "SGX" },
-		{ 7, 0, EBX, 25, "Intel PT" },    { 7, 0, ECX, 4, "OSPKE" },
-		{ 7, 0, ECX, 5, "WAITPKG" },      { 7, 0, ECX, 16, "LA57" },
-		{ 7, 0, ECX, 24, "bus-lock detection" }, { 7, 0, ECX, 31, "PKS" },
-		{ 7, 0, EDX, 26, "IBRS/IBPB (SPEC_CTRL)" }, { 7, 0, EDX, 27, "STIBP" },
-		{ 7, 0, EDX, 28, "L1D_FLUSH" },   { 7, 0, EDX, 29, "ARCH_CAPABILITIES" },
-		{ 7, 0, EDX, 30, "CORE_CAPABILITIES" }, { 7, 0, EDX, 31, "SSBD" },
-		{ 0xd, 1, EAX, 3, "XSAVES" },     { 0x80000008, 0, EBX, 12, "AMD IBPB" },
+	    {1, 0, ECX, 3, "MONITOR"},
+	    {1, 0, ECX, 5, "VMX"},
+	    {1, 0, ECX, 6, "SMX"},
+	    {1, 0, ECX, 15, "PDCM"},
+	    {1, 0, ECX, 21, "x2APIC"},
+	    {1, 0, ECX, 24, "TSC-deadline"},
+	    {1, 0, ECX, 27, "OSXSAVE"},
+	    {1, 0, EDX, 7, "MCE"},
+	    {1, 0, EDX, 14, "MCA"},
+	    {1, 0, EDX, 21, "DS"},
+	    {1, 0, EDX, 22, "ACPI"},
+	    {7, 0, EBX, 2, "SGX"},
+	    {7, 0, EBX, 25, "Intel PT"},
+	    {7, 0, ECX, 4, "OSPKE"},
+	    {7, 0, ECX, 5, "WAITPKG"},
+	    {7, 0, ECX, 16, "LA57"},
+	    {7, 0, ECX, 24, "bus-lock detection"},
+	    {7, 0, ECX, 31, "PKS"},
+	    {7, 0, EDX, 26, "IBRS/IBPB (SPEC_CTRL)"},
+	    {7, 0, EDX, 27, "STIBP"},
+	    {7, 0, EDX, 28, "L1D_FLUSH"},
+	    {7, 0, EDX, 29, "ARCH_CAPABILITIES"},
+	    {7, 0, EDX, 30, "CORE_CAPABILITIES"},
+	    {7, 0, EDX, 31, "SSBD"},
+	    {0xd, 1, EAX, 3, "XSAVES"},
+	    {0x80000008, 0, EBX, 12, "AMD IBPB"},
 	};
 	struct kvm_cpuid2 *s = NULL;
 	const struct kvm_cpuid_entry2 *e;
@@ -1090,8 +1111,8 @@ static int t_cpuid_supported_hidden(void)
 	TRY(get_cpuid(KVM, KVM_GET_SUPPORTED_CPUID, &s));
 	for (unsigned i = 0; rc == T_PASS && i < sizeof(hidden) / sizeof(hidden[0]); i++)
 		if (has(s, hidden[i].leaf, hidden[i].sub, hidden[i].reg, hidden[i].bit))
-			rc = fail("KVM_GET_SUPPORTED_CPUID offers %s (0x%x.%u bit %u)", hidden[i].name,
-				  hidden[i].leaf, hidden[i].sub, hidden[i].bit);
+			rc = fail("KVM_GET_SUPPORTED_CPUID offers %s (0x%x.%u bit %u)",
+				  hidden[i].name, hidden[i].leaf, hidden[i].sub, hidden[i].bit);
 	if (rc == T_PASS && !has(s, 1, 0, ECX, 31))
 		rc = fail("the hypervisor flag (CPUID.1:ECX[31]) is not offered");
 	if (rc == T_PASS && find(s, 7, 0) && !has(s, 7, 0, EBX, 1))
@@ -1103,7 +1124,8 @@ static int t_cpuid_supported_hidden(void)
 		rc = fail("leaf 0xa (performance monitoring) is not empty: eax 0x%x", e->eax);
 	if (rc == T_PASS && (e = find(s, 5, 0)) && (e->eax || e->ebx || e->ecx || e->edx))
 		rc = fail("leaf 5 (MONITOR) is not empty");
-	if (rc == T_PASS && (e = find(s, 0x80000007, 0)) && (e->eax || e->ebx || e->ecx || e->edx & ~0x100u))
+	if (rc == T_PASS && (e = find(s, 0x80000007, 0)) &&
+	    (e->eax || e->ebx || e->ecx || e->edx & ~0x100u))
 		rc = fail("leaf 0x80000007 has more than the invariant TSC: edx 0x%x", e->edx);
 	if (rc == T_PASS && (e = find(s, 0x80000008, 0)) && (e->eax >> 8 & 0xff) != 48)
 		rc = fail("leaf 0x80000008 offers %u-bit linear addresses, expected 48 (no LA57)",
@@ -1120,10 +1142,10 @@ static const struct {
 	int reg;
 	uint32_t runtime; /* flags the vCPU's state sets */
 } feature_regs[] = {
-	{ 1, 0, ECX, 1u << 27 }, { 1, 0, EDX, 1u << 9 }, { 7, 0, EBX, 0 }, { 7, 0, ECX, 1u << 4 },
-	{ 7, 0, EDX, 0 },        { 7, 1, EAX, 0 },       { 0xd, 1, EAX, 0 },
-	{ 0x80000001, 0, ECX, 0 }, { 0x80000001, 0, EDX, 0 }, { 0x80000007, 0, EDX, 0 },
-	{ 0x80000008, 0, EBX, 0 },
+    {1, 0, ECX, 1u << 27},   {1, 0, EDX, 1u << 9},    {7, 0, EBX, 0},
+    {7, 0, ECX, 1u << 4},    {7, 0, EDX, 0},	      {7, 1, EAX, 0},
+    {0xd, 1, EAX, 0},	     {0x80000001, 0, ECX, 0}, {0x80000001, 0, EDX, 0},
+    {0x80000007, 0, EDX, 0}, {0x80000008, 0, EBX, 0},
 };
 
 static void set_reg(struct kvm_cpuid_entry2 *e, int reg, uint32_t val)
@@ -1145,7 +1167,7 @@ static void set_reg(struct kvm_cpuid_entry2 *e, int reg, uint32_t val)
  */
 static int t_cpuid_set_masked(void)
 {
-	static const uint32_t hidden_leaves[3] = { 0xa, 0x14, 0x40000001 };
+	static const uint32_t hidden_leaves[3] = {0xa, 0x14, 0x40000001};
 	struct kvm_cpuid2 *s = NULL, *c = NULL, *g = NULL;
 	const struct kvm_cpuid_entry2 *e;
 	struct vcpu v;
@@ -1182,8 +1204,10 @@ static int t_cpuid_set_masked(void)
 	if (get_cpuid(v.fd, KVM_GET_CPUID2, &g) != T_PASS)
 		goto out;
 	for (unsigned k = 0; k < sizeof(feature_regs) / sizeof(feature_regs[0]); k++) {
-		const struct kvm_cpuid_entry2 *want = find(s, feature_regs[k].leaf, feature_regs[k].sub);
-		const struct kvm_cpuid_entry2 *got = find(g, feature_regs[k].leaf, feature_regs[k].sub);
+		const struct kvm_cpuid_entry2 *want =
+		    find(s, feature_regs[k].leaf, feature_regs[k].sub);
+		const struct kvm_cpuid_entry2 *got =
+		    find(g, feature_regs[k].leaf, feature_regs[k].sub);
 		uint32_t extra;
 
 		if (!want || !got)
@@ -1191,8 +1215,10 @@ static int t_cpuid_set_masked(void)
 		extra = reg_of(got, feature_regs[k].reg) & ~reg_of(want, feature_regs[k].reg) &
 			~feature_regs[k].runtime;
 		if (extra) {
-			rc = fail("KVM_SET_CPUID2 kept flags 0x%x of 0x%x.%u reg %d, outside KVM_GET_SUPPORTED_CPUID",
-				  extra, feature_regs[k].leaf, feature_regs[k].sub, feature_regs[k].reg);
+			rc = fail("KVM_SET_CPUID2 kept flags 0x%x of 0x%x.%u reg %d, outside "
+				  "KVM_GET_SUPPORTED_CPUID",
+				  extra, feature_regs[k].leaf, feature_regs[k].sub,
+				  feature_regs[k].reg);
 			goto out;
 		}
 	}
@@ -1234,7 +1260,8 @@ static int compare_table(struct vcpu *v, uint32_t xcr0, uint64_t cr4, const char
 		const struct kvm_cpuid_entry2 *t = &after->entries[i], *g = &seen[i];
 
 		if (t->eax != g->eax || t->ebx != g->ebx || t->ecx != g->ecx || t->edx != g->edx) {
-			rc = fail("%s: CPUID 0x%x.%u in the guest 0x%x 0x%x 0x%x 0x%x, KVM_GET_CPUID2 0x%x 0x%x 0x%x 0x%x",
+			rc = fail("%s: CPUID 0x%x.%u in the guest 0x%x 0x%x 0x%x 0x%x, "
+				  "KVM_GET_CPUID2 0x%x 0x%x 0x%x 0x%x",
 				  what, t->function, t->index, g->eax, g->ebx, g->ecx, g->edx,
 				  t->eax, t->ebx, t->ecx, t->edx);
 			goto out;
@@ -1299,19 +1326,19 @@ static int t_cpuid_out_of_range(void)
 
 	CHECK(c, "out of memory");
 	c->nent = 4;
-	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 0, .eax = 1 };
+	c->entries[0] = (struct kvm_cpuid_entry2){.function = 0, .eax = 1};
 	memcpy(&c->entries[0].ebx, "Genu", 4);
 	memcpy(&c->entries[0].edx, "ineI", 4);
 	memcpy(&c->entries[0].ecx, "ntel", 4);
-	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 1, .eax = 0x806f8, .ebx = 0x10800,
-						   .ecx = 0x80000201, .edx = 0x11 };
-	c->entries[2] = (struct kvm_cpuid_entry2){ .function = 0x80000000, .eax = 0x80000001 };
-	c->entries[3] = (struct kvm_cpuid_entry2){ .function = 0x40000000, .eax = 0x40000000 };
-	pairs[0] = (struct kvm_cpuid_entry2){ .function = 1 };
-	pairs[1] = (struct kvm_cpuid_entry2){ .function = 2 };
-	pairs[2] = (struct kvm_cpuid_entry2){ .function = 0x80000002 };
-	pairs[3] = (struct kvm_cpuid_entry2){ .function = 0x40000001 };
-	pairs[4] = (struct kvm_cpuid_entry2){ .function = 0x1000 };
+	c->entries[1] = (struct kvm_cpuid_entry2){
+	    .function = 1, .eax = 0x806f8, .ebx = 0x10800, .ecx = 0x80000201, .edx = 0x11};
+	c->entries[2] = (struct kvm_cpuid_entry2){.function = 0x80000000, .eax = 0x80000001};
+	c->entries[3] = (struct kvm_cpuid_entry2){.function = 0x40000000, .eax = 0x40000000};
+	pairs[0] = (struct kvm_cpuid_entry2){.function = 1};
+	pairs[1] = (struct kvm_cpuid_entry2){.function = 2};
+	pairs[2] = (struct kvm_cpuid_entry2){.function = 0x80000002};
+	pairs[3] = (struct kvm_cpuid_entry2){.function = 0x40000001};
+	pairs[4] = (struct kvm_cpuid_entry2){.function = 0x1000};
 	if ((rc = vcpu_new(&v, BLOB(g_msr_cpuid), 0)) != T_PASS)
 		goto out;
 	rc = T_FAIL;
@@ -1331,7 +1358,8 @@ static int t_cpuid_out_of_range(void)
 	for (int i = 0; i < 5; i++)
 		if (seen[i].eax != top->eax || seen[i].ebx != top->ebx || seen[i].ecx != top->ecx ||
 		    seen[i].edx != top->edx) {
-			rc = fail("CPUID 0x%x: 0x%x 0x%x 0x%x 0x%x, expected leaf 1's 0x%x 0x%x 0x%x 0x%x",
+			rc = fail("CPUID 0x%x: 0x%x 0x%x 0x%x 0x%x, expected leaf 1's 0x%x 0x%x "
+				  "0x%x 0x%x",
 				  pairs[i].function, seen[i].eax, seen[i].ebx, seen[i].ecx,
 				  seen[i].edx, top->eax, top->ebx, top->ecx, top->edx);
 			goto out;
@@ -1379,33 +1407,33 @@ static int t_cpuid_msr_features(void)
 		uint32_t msr;
 		bool gated; /* #GP when the flag is clear */
 	} pairs[] = {
-		{ 1, 0, EDX, 4, M_TSC, false },           /* TSC */
-		{ 1, 0, EDX, 9, M_APIC_BASE, false },     /* APIC */
-		{ 1, 0, EDX, 11, M_SYSENTER_CS, false },  /* SEP */
-		{ 1, 0, EDX, 11, M_SYSENTER_ESP, false },
-		{ 1, 0, EDX, 11, M_SYSENTER_EIP, false },
-		{ 1, 0, EDX, 12, M_MTRRCAP, false },      /* MTRR */
-		{ 1, 0, EDX, 12, M_MTRR_DEF, false },
-		{ 1, 0, EDX, 12, M_MTRR_BASE0, false },
-		{ 1, 0, EDX, 12, M_MTRR_FIX64K, false },
-		{ 1, 0, EDX, 16, M_PAT, false },          /* PAT */
-		{ 7, 0, EBX, 1, M_TSC_ADJUST, false },    /* TSC_ADJUST */
-		{ 0x80000001, 0, EDX, 27, M_TSC_AUX, true }, /* RDTSCP */
-		{ 0x80000001, 0, EDX, 29, M_EFER, false },   /* LM */
-		{ 0x80000001, 0, EDX, 11, M_STAR, false },   /* SYSCALL */
-		{ 0x80000001, 0, EDX, 29, M_LSTAR, false },
-		{ 0x80000001, 0, EDX, 29, M_CSTAR, false },
-		{ 0x80000001, 0, EDX, 29, M_FMASK, false },
-		{ 0x80000001, 0, EDX, 29, M_KGS_BASE, false },
-		{ 0x80000001, 0, EDX, 29, M_FS_BASE, false },
-		{ 0x80000001, 0, EDX, 29, M_GS_BASE, false },
-		{ 7, 0, EDX, 26, M_SPEC_CTRL, true },     /* IBRS/IBPB */
-		{ 7, 0, EDX, 29, M_ARCH_CAPS, true },     /* ARCH_CAPABILITIES */
-		{ 1, 0, ECX, 15, M_PERF_CAPS, true },     /* PDCM */
-		{ 1, 0, EDX, 7, M_MCG_CAP, true },        /* MCE */
-		{ 1, 0, EDX, 14, M_MCG_CAP, true },       /* MCA */
-		{ 1, 0, ECX, 21, M_X2APIC_ID, true },     /* x2APIC */
-		{ 1, 0, ECX, 24, M_TSC_DEADLINE, true },  /* TSC deadline */
+	    {1, 0, EDX, 4, M_TSC, false},	   /* TSC */
+	    {1, 0, EDX, 9, M_APIC_BASE, false},	   /* APIC */
+	    {1, 0, EDX, 11, M_SYSENTER_CS, false}, /* SEP */
+	    {1, 0, EDX, 11, M_SYSENTER_ESP, false},
+	    {1, 0, EDX, 11, M_SYSENTER_EIP, false},
+	    {1, 0, EDX, 12, M_MTRRCAP, false}, /* MTRR */
+	    {1, 0, EDX, 12, M_MTRR_DEF, false},
+	    {1, 0, EDX, 12, M_MTRR_BASE0, false},
+	    {1, 0, EDX, 12, M_MTRR_FIX64K, false},
+	    {1, 0, EDX, 16, M_PAT, false},	       /* PAT */
+	    {7, 0, EBX, 1, M_TSC_ADJUST, false},       /* TSC_ADJUST */
+	    {0x80000001, 0, EDX, 27, M_TSC_AUX, true}, /* RDTSCP */
+	    {0x80000001, 0, EDX, 29, M_EFER, false},   /* LM */
+	    {0x80000001, 0, EDX, 11, M_STAR, false},   /* SYSCALL */
+	    {0x80000001, 0, EDX, 29, M_LSTAR, false},
+	    {0x80000001, 0, EDX, 29, M_CSTAR, false},
+	    {0x80000001, 0, EDX, 29, M_FMASK, false},
+	    {0x80000001, 0, EDX, 29, M_KGS_BASE, false},
+	    {0x80000001, 0, EDX, 29, M_FS_BASE, false},
+	    {0x80000001, 0, EDX, 29, M_GS_BASE, false},
+	    {7, 0, EDX, 26, M_SPEC_CTRL, true},	   /* IBRS/IBPB */
+	    {7, 0, EDX, 29, M_ARCH_CAPS, true},	   /* ARCH_CAPABILITIES */
+	    {1, 0, ECX, 15, M_PERF_CAPS, true},	   /* PDCM */
+	    {1, 0, EDX, 7, M_MCG_CAP, true},	   /* MCE */
+	    {1, 0, EDX, 14, M_MCG_CAP, true},	   /* MCA */
+	    {1, 0, ECX, 21, M_X2APIC_ID, true},	   /* x2APIC */
+	    {1, 0, ECX, 24, M_TSC_DEADLINE, true}, /* TSC deadline */
 	};
 	struct steps *l = calloc(1, sizeof(*l));
 	struct kvm_cpuid2 *c = NULL;
@@ -1437,22 +1465,20 @@ static int t_cpuid_msr_features(void)
 	return rc;
 }
 
-const struct test msr_tests[] = {
-	{ "msr_index_list", t_index_list, NEEDS_VMX },
-	{ "msr_reset_values", t_reset_values, NEEDS_VMX },
-	{ "msr_reset_tsc", t_reset_tsc, NEEDS_VMX },
-	{ "msr_tsc_adjust", t_tsc_adjust, NEEDS_VMX },
-	{ "msr_guest_canonical", t_guest_canonical, NEEDS_VMX },
-	{ "msr_guest_reserved", t_guest_reserved, NEEDS_VMX },
-	{ "msr_guest_apic_base", t_guest_apic_base, NEEDS_VMX },
-	{ "msr_guest_misc_enable", t_guest_misc_enable, NEEDS_VMX },
-	{ "msr_guest_mtrr", t_guest_mtrr, NEEDS_VMX },
-	{ "msr_host_bad_values", t_host_bad_values, NEEDS_VMX },
-	{ "msr_host_initiated", t_host_initiated, NEEDS_VMX },
-	{ "cpuid_supported_hidden", t_cpuid_supported_hidden, NEEDS_VMX },
-	{ "cpuid_set_masked", t_cpuid_set_masked, NEEDS_VMX },
-	{ "cpuid_guest_matches", t_cpuid_guest_matches, NEEDS_VMX },
-	{ "cpuid_out_of_range", t_cpuid_out_of_range, NEEDS_VMX },
-	{ "cpuid_msr_features", t_cpuid_msr_features, NEEDS_VMX },
-	TEST_END
-};
+const struct test msr_tests[] = {{"msr_index_list", t_index_list, NEEDS_VMX},
+				 {"msr_reset_values", t_reset_values, NEEDS_VMX},
+				 {"msr_reset_tsc", t_reset_tsc, NEEDS_VMX},
+				 {"msr_tsc_adjust", t_tsc_adjust, NEEDS_VMX},
+				 {"msr_guest_canonical", t_guest_canonical, NEEDS_VMX},
+				 {"msr_guest_reserved", t_guest_reserved, NEEDS_VMX},
+				 {"msr_guest_apic_base", t_guest_apic_base, NEEDS_VMX},
+				 {"msr_guest_misc_enable", t_guest_misc_enable, NEEDS_VMX},
+				 {"msr_guest_mtrr", t_guest_mtrr, NEEDS_VMX},
+				 {"msr_host_bad_values", t_host_bad_values, NEEDS_VMX},
+				 {"msr_host_initiated", t_host_initiated, NEEDS_VMX},
+				 {"cpuid_supported_hidden", t_cpuid_supported_hidden, NEEDS_VMX},
+				 {"cpuid_set_masked", t_cpuid_set_masked, NEEDS_VMX},
+				 {"cpuid_guest_matches", t_cpuid_guest_matches, NEEDS_VMX},
+				 {"cpuid_out_of_range", t_cpuid_out_of_range, NEEDS_VMX},
+				 {"cpuid_msr_features", t_cpuid_msr_features, NEEDS_VMX},
+				 TEST_END};

@@ -13,16 +13,16 @@
 DECLARE_BLOB(g_vcpu);
 DECLARE_BLOB(g_long);
 
-#define CR0_ET (1ull << 4)
-#define CR4_PCIDE (1ull << 17)
-#define DR6_BS (1ull << 14)
-#define MSR_IA32_TSC 0x10
-#define MSR_GS_BASE 0xc0000101
+#define CR0_ET		   (1ull << 4)
+#define CR4_PCIDE	   (1ull << 17)
+#define DR6_BS		   (1ull << 14)
+#define MSR_IA32_TSC	   0x10
+#define MSR_GS_BASE	   0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 
 static int set_rip(struct vcpu *v, uint64_t rip)
 {
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 	int r;
 
 	OK(r, "KVM_GET_REGS", ioc(v->fd, KVM_GET_REGS, &regs));
@@ -90,7 +90,7 @@ static int set_msr(struct vcpu *v, uint32_t index, uint64_t val)
  */
 static int t_io_out_rip(void)
 {
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 	struct vcpu v;
 
 	NEW_VCPU(&v, g_outloop, 0);
@@ -125,7 +125,7 @@ static int t_io_out_rip_moved(void)
 /* The IN's data lands in EAX and RIP moves past it on the next KVM_RUN. */
 static int t_io_in_complete(void)
 {
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 	struct vcpu v;
 	uint32_t data = 0x12345678;
 
@@ -167,7 +167,7 @@ static int t_io_in_rip_moved(void)
  */
 static int t_immediate_exit_keeps_exit(void)
 {
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 	struct vcpu v;
 
 	NEW_VCPU(&v, g_outloop, 0);
@@ -177,9 +177,10 @@ static int t_immediate_exit_keeps_exit(void)
 	v.run->ready_for_interrupt_injection = 1;
 	ERRNO("KVM_RUN with immediate_exit", hvk_ioctl(H, v.fd, KVM_RUN, 0), EINTR);
 	v.run->immediate_exit = 0;
-	CHECK(v.run->exit_reason == KVM_EXIT_IO, "exit_reason %u (%s) after immediate_exit, "
-	      "expected the last exit's KVM_EXIT_IO", v.run->exit_reason,
-	      hvk_exit_name(v.run->exit_reason) ?: "?");
+	CHECK(v.run->exit_reason == KVM_EXIT_IO,
+	      "exit_reason %u (%s) after immediate_exit, "
+	      "expected the last exit's KVM_EXIT_IO",
+	      v.run->exit_reason, hvk_exit_name(v.run->exit_reason) ?: "?");
 	CHECK(!v.run->if_flag && !v.run->ready_for_interrupt_injection,
 	      "if_flag %u ready_for_interrupt_injection %u with IF=0 after the -EINTR return",
 	      v.run->if_flag, v.run->ready_for_interrupt_injection);
@@ -201,7 +202,7 @@ static int t_immediate_exit_keeps_exit(void)
 static int t_irq_window_open(void)
 {
 	struct vcpu v;
-	struct kvm_interrupt irq = { .irq = G_IRQ_VECTOR };
+	struct kvm_interrupt irq = {.irq = G_IRQ_VECTOR};
 	int r;
 
 	NEW_VCPU(&v, g_vcpu, 0);
@@ -228,8 +229,8 @@ static int t_irq_window_open(void)
  */
 static int t_irq_with_blocked_nmi(void)
 {
-	struct kvm_vcpu_events ev = { 0 };
-	struct kvm_interrupt irq = { .irq = G_IRQ_VECTOR };
+	struct kvm_vcpu_events ev = {0};
+	struct kvm_interrupt irq = {.irq = G_IRQ_VECTOR};
 	struct vcpu v;
 	int r;
 
@@ -241,15 +242,14 @@ static int t_irq_with_blocked_nmi(void)
 	ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
 	OK(r, "KVM_SET_VCPU_EVENTS (NMI pending, masked)", ioc(v.fd, KVM_SET_VCPU_EVENTS, &ev));
 	OK(r, "KVM_INTERRUPT", ioc(v.fd, KVM_INTERRUPT, &irq));
-	RUN_EXPECT(&v, G_MARK_VEC | G_IRQ_VECTOR,
-		   "the interrupt, though a masked NMI waits");
+	RUN_EXPECT(&v, G_MARK_VEC | G_IRQ_VECTOR, "the interrupt, though a masked NMI waits");
 	return T_PASS;
 }
 
 /* kvm_vcpu_ioctl_interrupt(): a second KVM_INTERRUPT while one waits is ENXIO. */
 static int t_interrupt_twice(void)
 {
-	struct kvm_interrupt irq = { .irq = G_IRQ_VECTOR };
+	struct kvm_interrupt irq = {.irq = G_IRQ_VECTOR};
 	struct vcpu v;
 	int r;
 
@@ -267,7 +267,7 @@ static int t_interrupt_twice(void)
  */
 static int t_run_cr8(void)
 {
-	struct kvm_sregs sr = { 0 };
+	struct kvm_sregs sr = {0};
 	struct vcpu v;
 	int r;
 
@@ -293,8 +293,8 @@ static int t_run_cr8(void)
  */
 static int t_singlestep_emulated(void)
 {
-	struct kvm_debugregs dr = { 0 };
-	struct kvm_regs regs = { 0 };
+	struct kvm_debugregs dr = {0};
+	struct kvm_regs regs = {0};
 	uint16_t frame[3];
 	struct vcpu v;
 	int r;
@@ -317,7 +317,7 @@ static int debug_exit_at(struct vcpu *v, uint64_t pc, const char *what)
 {
 	TRY(run_exit(v, KVM_EXIT_DEBUG, what));
 	CHECK(v->run->debug.arch.exception == 1 && v->run->debug.arch.pc == pc &&
-		      (v->run->debug.arch.dr6 & DR6_BS),
+		  (v->run->debug.arch.dr6 & DR6_BS),
 	      "%s: debug exit exception %u pc 0x%llx dr6 0x%llx, expected #DB at 0x%llx with BS",
 	      what, v->run->debug.arch.exception, (unsigned long long)v->run->debug.arch.pc,
 	      (unsigned long long)v->run->debug.arch.dr6, (unsigned long long)pc);
@@ -332,8 +332,8 @@ static int debug_exit_at(struct vcpu *v, uint64_t pc, const char *what)
  */
 static int t_guestdbg_singlestep(void)
 {
-	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
-	struct kvm_regs regs = { 0 };
+	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP};
+	struct kvm_regs regs = {0};
 	struct vcpu v;
 	int r;
 
@@ -362,7 +362,7 @@ static int t_guestdbg_singlestep(void)
  */
 static int t_sregs_guest_owned_cr0(void)
 {
-	struct kvm_sregs sr = { 0 };
+	struct kvm_sregs sr = {0};
 	uint32_t cr0;
 	struct vcpu v;
 	int r;
@@ -404,10 +404,10 @@ static int t_delivery_fault(void)
 	TRY(set_rip(&v, G_LOAD + VC_DELIV));
 	TRY(run_exit(&v, KVM_EXIT_INTERNAL_ERROR, "INT with the stack outside memory"));
 	CHECK(v.run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV,
-	      "suberror %u, expected KVM_INTERNAL_ERROR_DELIVERY_EV (%u)",
-	      v.run->internal.suberror, KVM_INTERNAL_ERROR_DELIVERY_EV);
-	CHECK(v.run->internal.ndata >= 3 && (v.run->internal.data[0] & 0x800000ff) ==
-						    (0x80000000u | G_IRQ_VECTOR),
+	      "suberror %u, expected KVM_INTERNAL_ERROR_DELIVERY_EV (%u)", v.run->internal.suberror,
+	      KVM_INTERNAL_ERROR_DELIVERY_EV);
+	CHECK(v.run->internal.ndata >= 3 &&
+		  (v.run->internal.data[0] & 0x800000ff) == (0x80000000u | G_IRQ_VECTOR),
 	      "data[0] 0x%llx (ndata %u): expected the vectoring information of INT 0x%x",
 	      (unsigned long long)v.run->internal.data[0], v.run->internal.ndata, G_IRQ_VECTOR);
 	return T_PASS;
@@ -420,7 +420,7 @@ static int t_delivery_fault(void)
  */
 static int t_inject_error_code_real_mode(void)
 {
-	struct kvm_vcpu_events ev = { 0 };
+	struct kvm_vcpu_events ev = {0};
 	struct vcpu v;
 	int r;
 
@@ -443,7 +443,7 @@ static int t_inject_error_code_real_mode(void)
  */
 static int t_failed_entry_recovers(void)
 {
-	struct kvm_sregs sr = { 0 }, bad = { 0 };
+	struct kvm_sregs sr = {0}, bad = {0};
 	struct vcpu v;
 	int r;
 
@@ -468,10 +468,10 @@ static int t_failed_entry_recovers(void)
 static int t_reset_state(void)
 {
 	struct kvm_cpuid2 *cpuid;
-	struct kvm_debugregs dr = { 0 };
-	struct kvm_sregs sr = { 0 };
-	struct kvm_regs regs = { 0 };
-	struct kvm_fpu fpu = { 0 };
+	struct kvm_debugregs dr = {0};
+	struct kvm_sregs sr = {0};
+	struct kvm_regs regs = {0};
+	struct kvm_fpu fpu = {0};
 	int fd, r, id;
 	uint32_t rdx = 0x600;
 	uint64_t apic_base;
@@ -505,20 +505,20 @@ static int t_reset_state(void)
 	CHECK(r >= 0, "KVM_GET_CPUID2: -1/%s", en(errno));
 	CHECK(regs.rip == 0xfff0 && regs.rflags == 2, "RIP 0x%llx RFLAGS 0x%llx",
 	      (unsigned long long)regs.rip, (unsigned long long)regs.rflags);
-	CHECK(regs.rdx == rdx, "RDX 0x%llx, expected CPUID.1:EAX 0x%x", (unsigned long long)regs.rdx,
-	      rdx);
+	CHECK(regs.rdx == rdx, "RDX 0x%llx, expected CPUID.1:EAX 0x%x",
+	      (unsigned long long)regs.rdx, rdx);
 	CHECK(!regs.rax && !regs.rbx && !regs.rcx && !regs.rsp && !regs.rsi && !regs.rdi &&
-		      !regs.rbp && !regs.r8 && !regs.r15,
+		  !regs.rbp && !regs.r8 && !regs.r15,
 	      "a general register is not 0 after reset");
 	CHECK(sr.cs.selector == 0xf000 && sr.cs.base == 0xffff0000 && sr.cs.limit == 0xffff &&
-		      sr.cs.type == 11 && sr.cs.present && sr.cs.s,
+		  sr.cs.type == 11 && sr.cs.present && sr.cs.s,
 	      "CS %x base 0x%llx limit 0x%x type %u", sr.cs.selector,
 	      (unsigned long long)sr.cs.base, sr.cs.limit, sr.cs.type);
 	CHECK(sr.ds.selector == 0 && sr.ds.base == 0 && sr.ds.limit == 0xffff && sr.ds.type == 3,
 	      "DS %x base 0x%llx limit 0x%x type %u", sr.ds.selector,
 	      (unsigned long long)sr.ds.base, sr.ds.limit, sr.ds.type);
 	CHECK(sr.tr.type == 11 && sr.ldt.type == 2 && sr.gdt.limit == 0xffff &&
-		      sr.idt.limit == 0xffff,
+		  sr.idt.limit == 0xffff,
 	      "TR type %u LDT type %u GDT limit 0x%x IDT limit 0x%x", sr.tr.type, sr.ldt.type,
 	      sr.gdt.limit, sr.idt.limit);
 	CHECK(sr.cr0 == (CR0_ET | CR0_NW | CR0_CD), "CR0 0x%llx, expected 0x60000010",
@@ -556,7 +556,7 @@ static int t_tsc_starts_near_zero(void)
 	vm->nvcpus = 1;
 	/* The older first: without the offset the later read is the larger. */
 	TRY(get_msr(&a, MSR_IA32_TSC, &ta));
-	TRY(get_msr(&(struct vcpu){ .fd = fd, .vm = vm }, MSR_IA32_TSC, &tb));
+	TRY(get_msr(&(struct vcpu){.fd = fd, .vm = vm}, MSR_IA32_TSC, &tb));
 	CHECK(tb < ta, "the new VM's TSC 0x%llx is not below the older VM's 0x%llx",
 	      (unsigned long long)tb, (unsigned long long)ta);
 	return T_PASS;
@@ -569,7 +569,7 @@ static int t_tsc_starts_near_zero(void)
  */
 static int t_err_sregs_apic_base_cr3(void)
 {
-	struct kvm_sregs sr = { 0 }, s = { 0 };
+	struct kvm_sregs sr = {0}, s = {0};
 	struct vcpu v;
 	int r;
 
@@ -602,8 +602,8 @@ static int t_err_sregs_apic_base_cr3(void)
  */
 static int t_sregs_pae_pdptes(void)
 {
-	struct kvm_sregs sr = { 0 };
-	struct kvm_regs regs = { 0 };
+	struct kvm_sregs sr = {0};
+	struct kvm_regs regs = {0};
 	struct vcpu v;
 	uint64_t pdpte = VL_PD | 1, pde = 0x83; /* PD; a 2 MiB page at 0, P|RW|PS */
 	uint64_t zero = 0;
@@ -615,7 +615,8 @@ static int t_sregs_pae_pdptes(void)
 	for (int i = 1; i < 4; i++)
 		memcpy(v.vm->mem + VL_PML4 + 8 * i, &zero, 8);
 	memcpy(v.vm->mem + VL_PD, &pde, 8);
-	OK(r, "hvk_mem_write (tables)", hvk_mem_write(H, v.vm->fd, VL_PML4, v.vm->mem + VL_PML4, 32));
+	OK(r, "hvk_mem_write (tables)",
+	   hvk_mem_write(H, v.vm->fd, VL_PML4, v.vm->mem + VL_PML4, 32));
 	OK(r, "hvk_mem_write (PD)", hvk_mem_write(H, v.vm->fd, VL_PD, v.vm->mem + VL_PD, 8));
 	OK(r, "KVM_GET_SREGS", ioc(v.fd, KVM_GET_SREGS, &sr));
 	sr.cs.db = 1;
@@ -653,8 +654,8 @@ static void put64(uint8_t *mem, uint32_t gpa, uint64_t v)
  */
 static int vcpu_long(struct vcpu *v, uint32_t entry)
 {
-	struct kvm_sregs sr = { 0 };
-	struct kvm_regs regs = { 0 };
+	struct kvm_sregs sr = {0};
+	struct kvm_regs regs = {0};
 	uint8_t *m = v->vm->mem;
 	int r;
 
@@ -667,8 +668,9 @@ static int vcpu_long(struct vcpu *v, uint32_t entry)
 	for (int i = 0; i < VL_NR_STUBS; i++) {
 		uint64_t h = G_LOAD + (uint64_t)i * VL_STUB_SIZE;
 
-		put64(m, VL_IDT + 16 * i, (h & 0xffff) | ((uint64_t)VL_CS << 16) |
-						  (0x8eull << 40) | ((h >> 16 & 0xffff) << 48));
+		put64(m, VL_IDT + 16 * i,
+		      (h & 0xffff) | ((uint64_t)VL_CS << 16) | (0x8eull << 40) |
+			  ((h >> 16 & 0xffff) << 48));
 		put64(m, VL_IDT + 16 * i + 8, h >> 32);
 	}
 	OK(r, "hvk_mem_write (PML4)", hvk_mem_write(H, v->vm->fd, VL_PML4, m + VL_PML4, 8));
@@ -713,8 +715,8 @@ static int vcpu_long(struct vcpu *v, uint32_t entry)
  */
 static int t_cr8_per_vcpu(void)
 {
-	struct kvm_regs regs = { 0 };
-	struct kvm_sregs sr = { 0 };
+	struct kvm_regs regs = {0};
+	struct kvm_sregs sr = {0};
 	struct vcpu a, b;
 	uint32_t got;
 	int r;
@@ -744,7 +746,7 @@ static int t_cr8_per_vcpu(void)
  */
 static int t_cr8_set_tpr_exit(void)
 {
-	struct kvm_regs regs = { 0 };
+	struct kvm_regs regs = {0};
 	struct vcpu v;
 	uint32_t got;
 	int r;
@@ -794,28 +796,28 @@ static int t_swapgs_kernel_gs_base(void)
 }
 
 const struct test vcpu_tests[] = {
-	{ "vcpu_io_out_rip", t_io_out_rip, NEEDS_VMX },
-	{ "vcpu_io_out_rip_moved", t_io_out_rip_moved, NEEDS_VMX },
-	{ "vcpu_io_in_complete", t_io_in_complete, NEEDS_VMX },
-	{ "vcpu_io_in_rip_moved", t_io_in_rip_moved, NEEDS_VMX },
-	{ "vcpu_immediate_exit_keeps_exit", t_immediate_exit_keeps_exit, NEEDS_VMX },
-	{ "vcpu_irq_window_open", t_irq_window_open, NEEDS_VMX },
-	{ "vcpu_irq_with_blocked_nmi", t_irq_with_blocked_nmi, NEEDS_VMX },
-	{ "vcpu_interrupt_twice", t_interrupt_twice, NEEDS_VMX },
-	{ "vcpu_run_cr8", t_run_cr8, NEEDS_VMX },
-	{ "vcpu_singlestep_emulated", t_singlestep_emulated, NEEDS_VMX },
-	{ "vcpu_guestdbg_singlestep", t_guestdbg_singlestep, NEEDS_VMX },
-	{ "vcpu_sregs_guest_owned_cr0", t_sregs_guest_owned_cr0, NEEDS_VMX },
-	{ "vcpu_cr4_pcide_gp", t_cr4_pcide_gp, NEEDS_VMX },
-	{ "vcpu_delivery_fault", t_delivery_fault, NEEDS_VMX },
-	{ "vcpu_inject_error_code_real_mode", t_inject_error_code_real_mode, NEEDS_VMX },
-	{ "vcpu_failed_entry_recovers", t_failed_entry_recovers, NEEDS_VMX },
-	{ "vcpu_reset_state", t_reset_state, NEEDS_VMX },
-	{ "vcpu_tsc_starts_near_zero", t_tsc_starts_near_zero, NEEDS_VMX },
-	{ "vcpu_err_sregs_apic_base_cr3", t_err_sregs_apic_base_cr3, NEEDS_VMX },
-	{ "vcpu_sregs_pae_pdptes", t_sregs_pae_pdptes, NEEDS_VMX },
-	{ "vcpu_cr8_per_vcpu", t_cr8_per_vcpu, NEEDS_VMX },
-	{ "vcpu_cr8_set_tpr_exit", t_cr8_set_tpr_exit, NEEDS_VMX },
-	{ "vcpu_swapgs_kernel_gs_base", t_swapgs_kernel_gs_base, NEEDS_VMX },
-	TEST_END,
+    {"vcpu_io_out_rip", t_io_out_rip, NEEDS_VMX},
+    {"vcpu_io_out_rip_moved", t_io_out_rip_moved, NEEDS_VMX},
+    {"vcpu_io_in_complete", t_io_in_complete, NEEDS_VMX},
+    {"vcpu_io_in_rip_moved", t_io_in_rip_moved, NEEDS_VMX},
+    {"vcpu_immediate_exit_keeps_exit", t_immediate_exit_keeps_exit, NEEDS_VMX},
+    {"vcpu_irq_window_open", t_irq_window_open, NEEDS_VMX},
+    {"vcpu_irq_with_blocked_nmi", t_irq_with_blocked_nmi, NEEDS_VMX},
+    {"vcpu_interrupt_twice", t_interrupt_twice, NEEDS_VMX},
+    {"vcpu_run_cr8", t_run_cr8, NEEDS_VMX},
+    {"vcpu_singlestep_emulated", t_singlestep_emulated, NEEDS_VMX},
+    {"vcpu_guestdbg_singlestep", t_guestdbg_singlestep, NEEDS_VMX},
+    {"vcpu_sregs_guest_owned_cr0", t_sregs_guest_owned_cr0, NEEDS_VMX},
+    {"vcpu_cr4_pcide_gp", t_cr4_pcide_gp, NEEDS_VMX},
+    {"vcpu_delivery_fault", t_delivery_fault, NEEDS_VMX},
+    {"vcpu_inject_error_code_real_mode", t_inject_error_code_real_mode, NEEDS_VMX},
+    {"vcpu_failed_entry_recovers", t_failed_entry_recovers, NEEDS_VMX},
+    {"vcpu_reset_state", t_reset_state, NEEDS_VMX},
+    {"vcpu_tsc_starts_near_zero", t_tsc_starts_near_zero, NEEDS_VMX},
+    {"vcpu_err_sregs_apic_base_cr3", t_err_sregs_apic_base_cr3, NEEDS_VMX},
+    {"vcpu_sregs_pae_pdptes", t_sregs_pae_pdptes, NEEDS_VMX},
+    {"vcpu_cr8_per_vcpu", t_cr8_per_vcpu, NEEDS_VMX},
+    {"vcpu_cr8_set_tpr_exit", t_cr8_set_tpr_exit, NEEDS_VMX},
+    {"vcpu_swapgs_kernel_gs_base", t_swapgs_kernel_gs_base, NEEDS_VMX},
+    TEST_END,
 };

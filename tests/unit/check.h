@@ -24,7 +24,10 @@ struct check_test {
 	void (*fn)(void);
 };
 
-#define TEST_ENTRY(fn) { #fn, fn }
+#define TEST_ENTRY(fn)                                                                             \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 
 /* Why the running test failed; empty while it passes. */
 static char check_why[512];
@@ -32,70 +35,65 @@ static char check_why[512];
 static inline void check_fail(const char *file, int line, const char *msg)
 {
 	if (!check_why[0])
-		snprintf(check_why, sizeof(check_why), "%s:%d: %s", file, line,
-			 msg);
+		snprintf(check_why, sizeof(check_why), "%s:%d: %s", file, line, msg);
 }
 
-#define CHECK(expr)							\
-	do {								\
-		if (!(expr)) {						\
-			check_fail(__FILE__, __LINE__, #expr);		\
-			return;						\
-		}							\
+#define CHECK(expr)                                                                                \
+	do {                                                                                       \
+		if (!(expr)) {                                                                     \
+			check_fail(__FILE__, __LINE__, #expr);                                     \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* Integer equality; both sides shown in hex and decimal on failure. */
-#define CHECK_EQ(a, b)							\
-	do {								\
-		unsigned long long va_ = (unsigned long long)(a);	\
-		unsigned long long vb_ = (unsigned long long)(b);	\
-		if (va_ != vb_) {					\
-			char m_[256];					\
-			snprintf(m_, sizeof(m_),			\
-				 "%s == %s (0x%llx [%lld] vs 0x%llx [%lld])", \
-				 #a, #b, va_, (long long)va_, vb_,	\
-				 (long long)vb_);			\
-			check_fail(__FILE__, __LINE__, m_);		\
-			return;						\
-		}							\
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		unsigned long long va_ = (unsigned long long)(a);                                  \
+		unsigned long long vb_ = (unsigned long long)(b);                                  \
+		if (va_ != vb_) {                                                                  \
+			char m_[256];                                                              \
+			snprintf(m_, sizeof(m_), "%s == %s (0x%llx [%lld] vs 0x%llx [%lld])", #a,  \
+				 #b, va_, (long long)va_, vb_, (long long)vb_);                    \
+			check_fail(__FILE__, __LINE__, m_);                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(a, b)							\
-	do {								\
-		const char *sa_ = (a), *sb_ = (b);			\
-		if (strcmp(sa_, sb_) != 0) {				\
-			char m_[256];					\
-			snprintf(m_, sizeof(m_), "%s == %s ('%.80s' vs '%.80s')", \
-				 #a, #b, sa_, sb_);			\
-			check_fail(__FILE__, __LINE__, m_);		\
-			return;						\
-		}							\
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *sa_ = (a), *sb_ = (b);                                                 \
+		if (strcmp(sa_, sb_) != 0) {                                                       \
+			char m_[256];                                                              \
+			snprintf(m_, sizeof(m_), "%s == %s ('%.80s' vs '%.80s')", #a, #b, sa_,     \
+				 sb_);                                                             \
+			check_fail(__FILE__, __LINE__, m_);                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* A line at @level containing every given substring was logged. */
-#define CHECK_LOGGED(level, ...)					\
-	do {								\
-		if (!logcap_find((level), __VA_ARGS__, (const char *)0)) { \
-			char m_[256];					\
-			snprintf(m_, sizeof(m_),			\
-				 "no %s line logged containing: %s",	\
-				 logcap_level_name(level), #__VA_ARGS__); \
-			check_fail(__FILE__, __LINE__, m_);		\
-			return;						\
-		}							\
+#define CHECK_LOGGED(level, ...)                                                                   \
+	do {                                                                                       \
+		if (!logcap_find((level), __VA_ARGS__, (const char *)0)) {                         \
+			char m_[256];                                                              \
+			snprintf(m_, sizeof(m_), "no %s line logged containing: %s",               \
+				 logcap_level_name(level), #__VA_ARGS__);                          \
+			check_fail(__FILE__, __LINE__, m_);                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* Nothing at warning level or worse was logged. */
-#define CHECK_NO_WARNINGS()						\
-	do {								\
-		if (logcap_count(LOG_WARN) || logcap_count(LOG_ERROR)) { \
-			char m_[400];					\
-			snprintf(m_, sizeof(m_),			\
-				 "unexpected warning/error logged: '%.300s'", \
-				 logcap_first_at_most(LOG_WARN));	\
-			check_fail(__FILE__, __LINE__, m_);		\
-			return;						\
-		}							\
+#define CHECK_NO_WARNINGS()                                                                        \
+	do {                                                                                       \
+		if (logcap_count(LOG_WARN) || logcap_count(LOG_ERROR)) {                           \
+			char m_[400];                                                              \
+			snprintf(m_, sizeof(m_), "unexpected warning/error logged: '%.300s'",      \
+				 logcap_first_at_most(LOG_WARN));                                  \
+			check_fail(__FILE__, __LINE__, m_);                                        \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static inline int check_main(const struct check_test *t, size_t n)
@@ -109,8 +107,7 @@ static inline int check_main(const struct check_test *t, size_t n)
 		t[i].fn();
 		/* Every line must be one event: no embedded newline. */
 		if (!check_why[0] && logcap_multiline())
-			check_fail(__FILE__, __LINE__,
-				   "a log message contained a newline");
+			check_fail(__FILE__, __LINE__, "a log message contained a newline");
 		if (check_why[0]) {
 			printf("FAIL %s: %s\n", t[i].name, check_why);
 			failed++;
@@ -124,10 +121,10 @@ static inline int check_main(const struct check_test *t, size_t n)
 	return failed ? 1 : 0;
 }
 
-#define CHECK_MAIN(tests)						\
-	int main(void)							\
-	{								\
-		return check_main(tests, sizeof(tests) / sizeof(tests[0])); \
+#define CHECK_MAIN(tests)                                                                          \
+	int main(void)                                                                             \
+	{                                                                                          \
+		return check_main(tests, sizeof(tests) / sizeof(tests[0]));                        \
 	}
 
 #endif

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+
+/* clang-format off: the list below is data, laid out by hand. */
+// clang-format off
 /*
  * One list of every record, field, constant and ioctl number of abi/kvm.h,
  * turned into a table of measured facts (sizes, offsets, alignments, kinds,
@@ -530,3 +533,4 @@ const size_t KVM_ABI_TABLE_LEN = sizeof(KVM_ABI_TABLE) / sizeof(KVM_ABI_TABLE[0]
 #undef KVM_ABI_M
 
 #endif /* KVM_ABI_TABLE */
+// clang-format on

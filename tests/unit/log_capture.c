@@ -7,8 +7,8 @@
 
 #include "tests/unit/log_capture.h"
 
-#define RING_LINES	1024
-#define LINE_MAX_LEN	512
+#define RING_LINES   1024
+#define LINE_MAX_LEN 512
 
 struct logcap_line {
 	enum log_level level;
@@ -16,7 +16,7 @@ struct logcap_line {
 };
 
 static struct logcap_line ring[RING_LINES];
-static unsigned ring_next;	/* total lines since reset */
+static unsigned ring_next; /* total lines since reset */
 static unsigned counts[LOG_DEBUG + 1];
 static bool saw_newline;
 

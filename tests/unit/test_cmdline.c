@@ -82,12 +82,22 @@ static void test_console_forms(void)
 static void test_console_invalid(void)
 {
 	static const char *const bad[] = {
-		"console=com5", "console=0x", "console=0x0", "console=0xfff9",
-		"console=0x10000", "console=0x3f8g", "console=3f8",
-		"console=com1,", "console=com1,0", "console=com1,7",
-		"console=com1,115201", "console=com1,9600x",
-		"console=com1,-9600", "console=com1,9600,1", "console=",
-		"console=0x99999999999999999999",
+	    "console=com5",
+	    "console=0x",
+	    "console=0x0",
+	    "console=0xfff9",
+	    "console=0x10000",
+	    "console=0x3f8g",
+	    "console=3f8",
+	    "console=com1,",
+	    "console=com1,0",
+	    "console=com1,7",
+	    "console=com1,115201",
+	    "console=com1,9600x",
+	    "console=com1,-9600",
+	    "console=com1,9600,1",
+	    "console=",
+	    "console=0x99999999999999999999",
 	};
 	unsigned i;
 
@@ -97,12 +107,12 @@ static void test_console_invalid(void)
 		CHECK_EQ(o.console.port, 0x3f8);
 		CHECK_EQ(o.console.baud, 115200);
 		CHECK_EQ(logcap_count(LOG_WARN), 1);
-		if (!logcap_find(LOG_WARN, "cmdline: console='", bad[i] + 8,
-				 "' invalid (", "); using com1,115200", NULL)) {
+		if (!logcap_find(LOG_WARN, "cmdline: console='", bad[i] + 8, "' invalid (",
+				 "); using com1,115200", NULL)) {
 			char m[400];
 
-			snprintf(m, sizeof(m), "no warning naming '%s' (got '%.300s')",
-				 bad[i], logcap_first_at_most(LOG_WARN));
+			snprintf(m, sizeof(m), "no warning naming '%s' (got '%.300s')", bad[i],
+				 logcap_first_at_most(LOG_WARN));
 			check_fail(__FILE__, __LINE__, m);
 			return;
 		}
@@ -115,10 +125,10 @@ static void test_loglevel(void)
 		const char *word;
 		enum log_level level;
 	} ok[] = {
-		{ "loglevel=error", LOG_ERROR },
-		{ "loglevel=warn", LOG_WARN },
-		{ "loglevel=info", LOG_INFO },
-		{ "loglevel=debug", LOG_DEBUG },
+	    {"loglevel=error", LOG_ERROR},
+	    {"loglevel=warn", LOG_WARN},
+	    {"loglevel=info", LOG_INFO},
+	    {"loglevel=debug", LOG_DEBUG},
 	};
 	unsigned i;
 
@@ -248,10 +258,10 @@ static void test_channel_key(void)
 static void test_channel_key_invalid(void)
 {
 	static const char *const bad[] = {
-		"channel_key=0011223344556677889900112233445",	/* 31 */
-		"channel_key=001122334455667788990011223344",	/* 30 */
-		"channel_key=00112233445566778899aabbccddeefg",	/* g */
-		"channel_key=00112233445566778899aabbccddeeff0",	/* odd 33 */
+	    "channel_key=0011223344556677889900112233445",   /* 31 */
+	    "channel_key=001122334455667788990011223344",    /* 30 */
+	    "channel_key=00112233445566778899aabbccddeefg",  /* g */
+	    "channel_key=00112233445566778899aabbccddeeff0", /* odd 33 */
 	};
 	char long_key[200];
 	unsigned i;
@@ -293,11 +303,9 @@ static void test_selftest(void)
 		const char *w;
 		enum hv_selftest v;
 	} ok[] = {
-		{ "selftest=none", HV_SELFTEST_NONE },
-		{ "selftest=ud", HV_SELFTEST_UD },
-		{ "selftest=pf", HV_SELFTEST_PF },
-		{ "selftest=gp", HV_SELFTEST_GP },
-		{ "selftest=de", HV_SELFTEST_DE },
+	    {"selftest=none", HV_SELFTEST_NONE}, {"selftest=ud", HV_SELFTEST_UD},
+	    {"selftest=pf", HV_SELFTEST_PF},	 {"selftest=gp", HV_SELFTEST_GP},
+	    {"selftest=de", HV_SELFTEST_DE},
 	};
 	unsigned i;
 
@@ -354,17 +362,15 @@ static void test_dump(void)
 	options_defaults(&o);
 	options_dump(&o);
 	CHECK_EQ(logcap_count(LOG_INFO), 1);
-	CHECK_LOGGED(LOG_INFO,
-		     "cmdline: console=0x3f8,115200 loglevel=info channel=0x2f8 "
-		     "channel_key=none on_done=halt selftest=none");
+	CHECK_LOGGED(LOG_INFO, "cmdline: console=0x3f8,115200 loglevel=info channel=0x2f8 "
+			       "channel_key=none on_done=halt selftest=none");
 	logcap_reset();
 	options_parse(&o, "console=0x2e8,38400 loglevel=warn channel=none "
 			  "channel_key=000102030405060708090a0b0c0d0e0f "
 			  "on_done=exit selftest=de");
 	options_dump(&o);
-	CHECK_LOGGED(LOG_INFO,
-		     "cmdline: console=0x2e8,38400 loglevel=warn channel=none "
-		     "channel_key=set on_done=exit selftest=de");
+	CHECK_LOGGED(LOG_INFO, "cmdline: console=0x2e8,38400 loglevel=warn channel=none "
+			       "channel_key=set on_done=exit selftest=de");
 	CHECK(!logcap_find(LOGCAP_ANY, "0a0b", NULL));
 	options_parse(&o, "channel=virtio");
 	options_dump(&o);
@@ -384,26 +390,26 @@ static void test_help(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_defaults),
-	TEST_ENTRY(test_empty_and_null),
-	TEST_ENTRY(test_all_options),
-	TEST_ENTRY(test_console_forms),
-	TEST_ENTRY(test_console_invalid),
-	TEST_ENTRY(test_loglevel),
-	TEST_ENTRY(test_unknown_option),
-	TEST_ENTRY(test_leading_path),
-	TEST_ENTRY(test_whitespace),
-	TEST_ENTRY(test_channel),
-	TEST_ENTRY(test_channel_console_conflict),
-	TEST_ENTRY(test_channel_key),
-	TEST_ENTRY(test_channel_key_invalid),
-	TEST_ENTRY(test_on_done),
-	TEST_ENTRY(test_selftest),
-	TEST_ENTRY(test_repeats),
-	TEST_ENTRY(test_parse_resets),
-	TEST_ENTRY(test_long_word),
-	TEST_ENTRY(test_dump),
-	TEST_ENTRY(test_help),
+    TEST_ENTRY(test_defaults),
+    TEST_ENTRY(test_empty_and_null),
+    TEST_ENTRY(test_all_options),
+    TEST_ENTRY(test_console_forms),
+    TEST_ENTRY(test_console_invalid),
+    TEST_ENTRY(test_loglevel),
+    TEST_ENTRY(test_unknown_option),
+    TEST_ENTRY(test_leading_path),
+    TEST_ENTRY(test_whitespace),
+    TEST_ENTRY(test_channel),
+    TEST_ENTRY(test_channel_console_conflict),
+    TEST_ENTRY(test_channel_key),
+    TEST_ENTRY(test_channel_key_invalid),
+    TEST_ENTRY(test_on_done),
+    TEST_ENTRY(test_selftest),
+    TEST_ENTRY(test_repeats),
+    TEST_ENTRY(test_parse_resets),
+    TEST_ENTRY(test_long_word),
+    TEST_ENTRY(test_dump),
+    TEST_ENTRY(test_help),
 };
 
 CHECK_MAIN(tests)

@@ -108,7 +108,7 @@ static bool unmapped(const struct ept *e, uint64_t gpa)
 }
 
 #define HPA 0x80000000ull /* 2 MiB aligned; never dereferenced */
-#define M2 0x200000ull
+#define M2  0x200000ull
 
 static void test_map_lookup_4k(void)
 {
@@ -384,20 +384,20 @@ static void test_flush_all_context(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_map_lookup_4k),
-	TEST_ENTRY(test_map_refuses),
-	TEST_ENTRY(test_reach),
-	TEST_ENTRY(test_large_leaves),
-	TEST_ENTRY(test_unmap_inside_large),
-	TEST_ENTRY(test_unmap_across_large),
-	TEST_ENTRY(test_unmap_split_nomem),
-	TEST_ENTRY(test_map_overlap),
-	TEST_ENTRY(test_map_nomem_rolls_back),
-	TEST_ENTRY(test_prune_then_flush),
-	TEST_ENTRY(test_map_over_empty_table),
-	TEST_ENTRY(test_unmap_sparse_fast),
-	TEST_ENTRY(test_move_rollback_needs_no_page),
-	TEST_ENTRY(test_flush_all_context),
+    TEST_ENTRY(test_map_lookup_4k),
+    TEST_ENTRY(test_map_refuses),
+    TEST_ENTRY(test_reach),
+    TEST_ENTRY(test_large_leaves),
+    TEST_ENTRY(test_unmap_inside_large),
+    TEST_ENTRY(test_unmap_across_large),
+    TEST_ENTRY(test_unmap_split_nomem),
+    TEST_ENTRY(test_map_overlap),
+    TEST_ENTRY(test_map_nomem_rolls_back),
+    TEST_ENTRY(test_prune_then_flush),
+    TEST_ENTRY(test_map_over_empty_table),
+    TEST_ENTRY(test_unmap_sparse_fast),
+    TEST_ENTRY(test_move_rollback_needs_no_page),
+    TEST_ENTRY(test_flush_all_context),
 };
 
 CHECK_MAIN(tests)

@@ -19,25 +19,25 @@
 #include "hv/loader/guest_loader.h"
 #include "tests/unit/check.h"
 
-#define MEM_SIZE	(2ull << 20)
-#define MEM_CAP		(4ull << 20)	/* largest guest memory a test uses */
-#define CANARY_LEN	4096
-#define CANARY		0xa5
-#define FILL		0xcc		/* guest memory before a load */
-#define IMG_CAP		(1024 * 1024)	/* raw images up to the EBDA */
-#define LOADER_TEST_SEGS 17		/* one more than the loader tracks */
+#define MEM_SIZE	 (2ull << 20)
+#define MEM_CAP		 (4ull << 20) /* largest guest memory a test uses */
+#define CANARY_LEN	 4096
+#define CANARY		 0xa5
+#define FILL		 0xcc	       /* guest memory before a load */
+#define IMG_CAP		 (1024 * 1024) /* raw images up to the EBDA */
+#define LOADER_TEST_SEGS 17	       /* one more than the loader tracks */
 
-#define PT_LOAD		1
-#define PT_NOTE		4
-#define HH		0xffffffff80000000ull	/* higher-half link base */
-#define MB1_OFF		0x200
-#define MB2_OFF		0x200
-#define MB1_MAGIC	0x1badb002u
-#define MB2_MAGIC	0xe85250d6u
-#define TAG_OPT		1		/* multiboot2 header tag "optional" */
+#define PT_LOAD	  1
+#define PT_NOTE	  4
+#define HH	  0xffffffff80000000ull /* higher-half link base */
+#define MB1_OFF	  0x200
+#define MB2_OFF	  0x200
+#define MB1_MAGIC 0x1badb002u
+#define MB2_MAGIC 0xe85250d6u
+#define TAG_OPT	  1 /* multiboot2 header tag "optional" */
 
 static uint8_t guest[MEM_CAP + CANARY_LEN];
-static uint8_t fill_ref[MEM_CAP];	/* what untouched guest memory holds */
+static uint8_t fill_ref[MEM_CAP]; /* what untouched guest memory holds */
 static struct guest_spec spec;
 static struct guest_entry ent;
 
@@ -235,7 +235,7 @@ static void mb1_hdr(struct img *m, size_t off, uint32_t flags)
 {
 	put32(m->b + off, MB1_MAGIC);
 	put32(m->b + off + 4, flags);
-	put32(m->b + off + 8, (uint32_t)-(MB1_MAGIC + flags));
+	put32(m->b + off + 8, (uint32_t) - (MB1_MAGIC + flags));
 }
 
 static void mb1_addr(struct img *m, size_t off, uint32_t header_addr, uint32_t load_addr,
@@ -292,16 +292,16 @@ static void mb2_finish(struct img *m)
 	mb2_resum(m, mb2_at);
 }
 
-static const uint32_t std_request[] = { 1, 2, 4, 6 };
+static const uint32_t std_request[] = {1, 2, 4, 6};
 
 /* The header a typical kernel carries; every tag is one we honour. */
 static void mb2_std_tags(struct img *m)
 {
 	mb2_tag32(m, 1, 0, std_request, 4);
-	mb2_tag32(m, 4, TAG_OPT, (const uint32_t[]){ 2 }, 1);
-	mb2_tag32(m, 5, TAG_OPT, (const uint32_t[]){ 1024, 768, 32 }, 3);
+	mb2_tag32(m, 4, TAG_OPT, (const uint32_t[]){2}, 1);
+	mb2_tag32(m, 5, TAG_OPT, (const uint32_t[]){1024, 768, 32}, 3);
 	mb2_tag(m, 6, 0, NULL, 0);
-	mb2_tag32(m, 10, TAG_OPT, (const uint32_t[]){ 0x100000, 0x1000000, 0x1000, 0 }, 4);
+	mb2_tag32(m, 10, TAG_OPT, (const uint32_t[]){0x100000, 0x1000000, 0x1000, 0}, 4);
 }
 
 /*
@@ -309,9 +309,9 @@ static void mb2_std_tags(struct img *m)
  * data [0x102000, 0x102100) from 0x2000 with bss up to 0x103000.
  */
 static const struct tseg mb1_segs[] = {
-	{ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x1000, 0x1000 },
-	{ PT_NOTE, 0x2080, 0, 0, 0x20, 0x20 },
-	{ PT_LOAD, 0x2000, 0x102000, 0x102000, 0x100, 0x1000 },
+    {PT_LOAD, 0x1000, 0x100000, 0x100000, 0x1000, 0x1000},
+    {PT_NOTE, 0x2080, 0, 0, 0x20, 0x20},
+    {PT_LOAD, 0x2000, 0x102000, 0x102000, 0x100, 0x1000},
 };
 
 static void build_mb1_elf(struct img *m)
@@ -327,8 +327,8 @@ static void build_mb1_elf(struct img *m)
  * [0x104000, 0x104800) from 0x3000; entry HH + 0x100040.
  */
 static const struct tseg mb2_segs[] = {
-	{ PT_LOAD, 0x1000, HH + 0x100000, 0x100000, 0x2000, 0x3000 },
-	{ PT_LOAD, 0x3000, HH + 0x104000, 0x104000, 0x800, 0x800 },
+    {PT_LOAD, 0x1000, HH + 0x100000, 0x100000, 0x2000, 0x3000},
+    {PT_LOAD, 0x3000, HH + 0x104000, 0x104000, 0x800, 0x800},
 };
 
 static void build_mb2_elf(struct img *m)
@@ -354,8 +354,8 @@ static void build_mb2_aout(struct img *m, uint32_t load_addr)
 	img_init(m, 0x1800);
 	mb2_begin(m, 0x40);
 	mb2_tag32(m, 1, 0, std_request, 4);
-	mb2_tag32(m, 2, 0, (const uint32_t[]){ 0x100040, load_addr, 0, 0x103000 }, 4);
-	mb2_tag32(m, 3, 0, (const uint32_t[]){ 0x100100 }, 1);
+	mb2_tag32(m, 2, 0, (const uint32_t[]){0x100040, load_addr, 0, 0x103000}, 4);
+	mb2_tag32(m, 3, 0, (const uint32_t[]){0x100100}, 1);
 	mb2_finish(m);
 }
 
@@ -364,8 +364,9 @@ static void build_mb2_aout(struct img *m, uint32_t load_addr)
 
 static void test_spec_full(void)
 {
-	CHECK_EQ(guest_spec_parse("name=web-1.a_B type=mb2 mem=64M -- console=ttyS0  quiet", 3,
-				  &spec), 0);
+	CHECK_EQ(
+	    guest_spec_parse("name=web-1.a_B type=mb2 mem=64M -- console=ttyS0  quiet", 3, &spec),
+	    0);
 	CHECK_NO_WARNINGS();
 	CHECK_STR(spec.name, "web-1.a_B");
 	CHECK_EQ(spec.type, GUEST_TYPE_MB2);
@@ -399,15 +400,15 @@ static void test_spec_sizes(void)
 		const char *line;
 		uint64_t bytes;
 	} t[] = {
-		{ "mem=1M", 1ull << 20 },
-		{ "mem=1m", 1ull << 20 },
-		{ "mem=4096K", 4ull << 20 },
-		{ "mem=1G", 1ull << 30 },
-		{ "mem=1048576", 1ull << 20 },
-		{ "mem=0x200000", 2ull << 20 },
-		{ "mem=0X300000", 3ull << 20 },
-		{ "mem=0x400k", 1ull << 20 },
-		{ "mem=1052672", (1ull << 20) + 4096 },
+	    {"mem=1M", 1ull << 20},
+	    {"mem=1m", 1ull << 20},
+	    {"mem=4096K", 4ull << 20},
+	    {"mem=1G", 1ull << 30},
+	    {"mem=1048576", 1ull << 20},
+	    {"mem=0x200000", 2ull << 20},
+	    {"mem=0X300000", 3ull << 20},
+	    {"mem=0x400k", 1ull << 20},
+	    {"mem=1052672", (1ull << 20) + 4096},
 	};
 	size_t i;
 
@@ -470,7 +471,7 @@ static void test_spec_guest_cmdline(void)
 	CHECK_STR(spec.cmdline, "");
 	CHECK_EQ(guest_spec_parse("type=mb1 --\t a=1  -- b name=x", 0, &spec), 0);
 	CHECK_STR(spec.cmdline, "a=1  -- b name=x");
-	CHECK_STR(spec.name, "guest0");		/* name= after -- is the guest's */
+	CHECK_STR(spec.name, "guest0"); /* name= after -- is the guest's */
 	CHECK_EQ(guest_spec_parse("-- only", 1, &spec), 0);
 	CHECK_STR(spec.cmdline, "only");
 	CHECK_EQ(spec.type, GUEST_TYPE_AUTO);
@@ -484,7 +485,8 @@ static void test_spec_guest_cmdline(void)
 	CHECK_NO_WARNINGS();
 	snprintf(line, sizeof(line), "name=lc type=mb2 -- %sd", want);
 	CHECK(guest_spec_parse(line, 0, &spec) < 0);
-	CHECK_LOGGED(LOG_ERROR, "loader: lc: guest command line after -- is 256 bytes (at most 255)");
+	CHECK_LOGGED(LOG_ERROR,
+		     "loader: lc: guest command line after -- is 256 bytes (at most 255)");
 }
 
 static void test_spec_name_limits(void)
@@ -493,7 +495,8 @@ static void test_spec_name_limits(void)
 	CHECK_STR(spec.name, "abcdefghijabcdefghijabcdefghijk");
 	CHECK_EQ(strlen(spec.name), 31);
 	CHECK(guest_spec_parse("name=abcdefghijabcdefghijabcdefghijkl type=raw", 5, &spec) < 0);
-	CHECK_LOGGED(LOG_ERROR, "loader: module 5: bad name= value 'abcdefghijabcdefghijabcdefghijkl'",
+	CHECK_LOGGED(LOG_ERROR,
+		     "loader: module 5: bad name= value 'abcdefghijabcdefghijabcdefghijkl'",
 		     "1..31 characters");
 }
 
@@ -503,41 +506,42 @@ static void test_spec_bad(void)
 		const char *line;
 		const char *want1, *want2;
 	} t[] = {
-		{ "name= type=raw", "bad name= value ''", "1..31" },
-		{ "name=a/b type=raw", "bad name= value 'a/b'", "A-Z a-z 0-9 _ . -" },
-		{ "name=x\x01y", "bad name= value", "allowed" },
-		{ "name=g type=elf", "loader: g: bad type= value 'elf'", "raw, mb1 or mb2" },
-		{ "type=", "bad type= value ''", "raw" },
-		{ "type=mb", "bad type= value 'mb'", "raw" },
-		{ "mem=0", "bad mem= value '0'", "1M..1G" },
-		{ "mem=512K", "bad mem= value '512K'", "1M..1G" },
-		{ "mem=2G", "bad mem= value '2G'", "1M..1G" },
-		{ "mem=1073745920", "bad mem= value '1073745920'", "1M..1G" },
-		{ "mem=1000000", "bad mem= value '1000000'", "1M..1G" },
-		{ "mem=1048577", "bad mem= value '1048577'", "multiple of 4K" },
-		{ "mem=12X", "bad mem= value '12X'", "unknown suffix" },
-		{ "mem=16MB", "bad mem= value '16MB'", "junk after" },
-		{ "mem=", "bad mem= value ''", "expected a size" },
-		{ "mem=M", "bad mem= value 'M'", "expected a size" },
-		{ "mem=0x", "bad mem= value '0x'", "unknown suffix" },
-		{ "mem=99999999999999999999", "bad mem= value '99999999999999999999'", "expected a size" },
-		{ "mem=17179869184G", "bad mem= value '17179869184G'", "too large" },
-		{ "mem=-1M", "bad mem= value '-1M'", "expected a size" },
-		{ "foo=1", "unknown key 'foo' in 'foo=1'", "keys: name type mem load" },
-		{ "=1", "unknown key '' in '=1'", "keys" },
-		{ "bareword type=raw", "'bareword' is not key=value", "--" },
-		{ "type=raw --x", "'--x' is not key=value", "--" },
-		{ "name=a name=b", "loader: a: name= given twice (again as 'name=b')", "twice" },
-		{ "type=raw type=mb1", "type= given twice", "type=mb1" },
-		{ "mem=2M mem=2M", "mem= given twice", "mem=2M" },
-		{ "type=mb1 load=0x1000", "load=0x1000 applies to type=raw only (type=mb1)", "raw" },
-		{ "load=0x1000", "load=0x1000 applies to type=raw only (type=auto)", "raw" },
-		{ "type=raw load=0x4ff", "bad load= value '0x4ff'", "0x500..0xffff" },
-		{ "type=raw load=0x10000", "bad load= value '0x10000'", "0x500..0xffff" },
-		{ "type=raw load=abc", "bad load= value 'abc'", "expected an address" },
-		{ "type=raw load=0x7c00x", "bad load= value '0x7c00x'", "expected an address" },
-		{ "type=raw load=", "bad load= value ''", "expected an address" },
-		{ "name=zz mem=3", "loader: zz: bad mem= value '3'", "1M..1G" },
+	    {"name= type=raw", "bad name= value ''", "1..31"},
+	    {"name=a/b type=raw", "bad name= value 'a/b'", "A-Z a-z 0-9 _ . -"},
+	    {"name=x\x01y", "bad name= value", "allowed"},
+	    {"name=g type=elf", "loader: g: bad type= value 'elf'", "raw, mb1 or mb2"},
+	    {"type=", "bad type= value ''", "raw"},
+	    {"type=mb", "bad type= value 'mb'", "raw"},
+	    {"mem=0", "bad mem= value '0'", "1M..1G"},
+	    {"mem=512K", "bad mem= value '512K'", "1M..1G"},
+	    {"mem=2G", "bad mem= value '2G'", "1M..1G"},
+	    {"mem=1073745920", "bad mem= value '1073745920'", "1M..1G"},
+	    {"mem=1000000", "bad mem= value '1000000'", "1M..1G"},
+	    {"mem=1048577", "bad mem= value '1048577'", "multiple of 4K"},
+	    {"mem=12X", "bad mem= value '12X'", "unknown suffix"},
+	    {"mem=16MB", "bad mem= value '16MB'", "junk after"},
+	    {"mem=", "bad mem= value ''", "expected a size"},
+	    {"mem=M", "bad mem= value 'M'", "expected a size"},
+	    {"mem=0x", "bad mem= value '0x'", "unknown suffix"},
+	    {"mem=99999999999999999999", "bad mem= value '99999999999999999999'",
+	     "expected a size"},
+	    {"mem=17179869184G", "bad mem= value '17179869184G'", "too large"},
+	    {"mem=-1M", "bad mem= value '-1M'", "expected a size"},
+	    {"foo=1", "unknown key 'foo' in 'foo=1'", "keys: name type mem load"},
+	    {"=1", "unknown key '' in '=1'", "keys"},
+	    {"bareword type=raw", "'bareword' is not key=value", "--"},
+	    {"type=raw --x", "'--x' is not key=value", "--"},
+	    {"name=a name=b", "loader: a: name= given twice (again as 'name=b')", "twice"},
+	    {"type=raw type=mb1", "type= given twice", "type=mb1"},
+	    {"mem=2M mem=2M", "mem= given twice", "mem=2M"},
+	    {"type=mb1 load=0x1000", "load=0x1000 applies to type=raw only (type=mb1)", "raw"},
+	    {"load=0x1000", "load=0x1000 applies to type=raw only (type=auto)", "raw"},
+	    {"type=raw load=0x4ff", "bad load= value '0x4ff'", "0x500..0xffff"},
+	    {"type=raw load=0x10000", "bad load= value '0x10000'", "0x500..0xffff"},
+	    {"type=raw load=abc", "bad load= value 'abc'", "expected an address"},
+	    {"type=raw load=0x7c00x", "bad load= value '0x7c00x'", "expected an address"},
+	    {"type=raw load=", "bad load= value ''", "expected an address"},
+	    {"name=zz mem=3", "loader: zz: bad mem= value '3'", "1M..1G"},
 	};
 	size_t i;
 
@@ -554,7 +558,8 @@ static void test_spec_bad(void)
 			char m[300];
 
 			snprintf(m, sizeof(m), "'%s': no error with '%s' and '%s' (got '%s')",
-				 t[i].line, t[i].want1, t[i].want2, logcap_first_at_most(LOG_ERROR));
+				 t[i].line, t[i].want1, t[i].want2,
+				 logcap_first_at_most(LOG_ERROR));
 			check_fail(__FILE__, __LINE__, m);
 			return;
 		}
@@ -574,7 +579,7 @@ static void test_spec_echo_clamped(void)
 	CHECK(guest_spec_parse(line, 0, &spec) < 0);
 	strcpy(want, "value '");
 	memset(want + 7, 'x', 64);
-	strcpy(want + 71, "':");		/* 64 characters, then the quote */
+	strcpy(want + 71, "':"); /* 64 characters, then the quote */
 	CHECK_LOGGED(LOG_ERROR, "bad type= ", want);
 	CHECK(strlen(logcap_first_at_most(LOG_ERROR)) < 200);
 }
@@ -617,10 +622,10 @@ static void check_mb1_info(uint64_t at, const char *cmdline, uint32_t mem_upper)
 	uint32_t mmap = get32(i + 48), cmd = get32(i + 16), name = get32(i + 64);
 	const uint8_t *e;
 
-	CHECK_EQ(get32(i), 0x245);	/* mem, cmdline, mmap, loader name */
+	CHECK_EQ(get32(i), 0x245); /* mem, cmdline, mmap, loader name */
 	CHECK_EQ(get32(i + 4), 639);
 	CHECK_EQ(get32(i + 8), mem_upper);
-	CHECK_EQ(get32(i + 20), 0);	/* no modules */
+	CHECK_EQ(get32(i + 20), 0); /* no modules */
 	CHECK_EQ(get32(i + 44), 4 * 24);
 	CHECK_EQ(mmap, at + 120);
 	CHECK_STR((const char *)guest + name, "hv");
@@ -661,15 +666,15 @@ static void test_mb1_elf32(void)
 	CHECK(memcmp(guest + 0x100000, im.b + 0x1000, 0x1000) == 0);
 	CHECK_EQ(guest[0x100005], im.b[0x1005]);
 	CHECK(memcmp(guest + 0x102000, im.b + 0x2000, 0x100) == 0);
-	CHECK(zeroed(0x102100, 0xf00));		/* bss */
-	CHECK_EQ(guest[0x101000], FILL);	/* gap between segments */
-	CHECK_EQ(guest[0x103000], FILL);	/* after bss */
-	CHECK_EQ(guest[0xfff], FILL);		/* before the info block */
+	CHECK(zeroed(0x102100, 0xf00));	 /* bss */
+	CHECK_EQ(guest[0x101000], FILL); /* gap between segments */
+	CHECK_EQ(guest[0x103000], FILL); /* after bss */
+	CHECK_EQ(guest[0xfff], FILL);	 /* before the info block */
 	check_mb1_info(0x1000, "console=ttyS0 x=1", 1024);
 	if (check_why[0])
 		return;
-	CHECK_LOGGED(LOG_INFO,
-		     "loader: t: mb1 image 8448 bytes, entry 0x100010, 2 segments, info block at 0x1000, memory 2 MiB");
+	CHECK_LOGGED(LOG_INFO, "loader: t: mb1 image 8448 bytes, entry 0x100010, 2 segments, info "
+			       "block at 0x1000, memory 2 MiB");
 }
 
 static void test_mb1_aout(void)
@@ -695,7 +700,7 @@ static void test_mb1_aout(void)
 	CHECK_EQ(load(&im), 0);
 	CHECK(memcmp(guest + 0x100020, im.b + 0x20, 0xfe0) == 0);
 	CHECK_EQ(guest[0x10001f], FILL);
-	CHECK_EQ(guest[0x101000], FILL);	/* no bss */
+	CHECK_EQ(guest[0x101000], FILL); /* no bss */
 	CHECK_EQ(ent.rip, 0x100020);
 
 	/* load_end_addr 0: the rest of the file. */
@@ -721,7 +726,8 @@ static void test_mb1_bigger_memory(void)
 static void check_mb2_info(uint64_t at, const char *cmdline, uint32_t mem_upper)
 {
 	static struct mb2_info mb;
-	uint64_t want_total = 8 + ((8 + strlen(cmdline) + 1 + 7) & ~7ull) + 16 + 16 + 16 + 4 * 24 + 8;
+	uint64_t want_total =
+	    8 + ((8 + strlen(cmdline) + 1 + 7) & ~7ull) + 16 + 16 + 16 + 4 * 24 + 8;
 
 	CHECK_EQ(at % 8, 0);
 	CHECK_EQ(mb2_parse(guest + at, MEM_SIZE - at, at, &mb), 0);
@@ -761,7 +767,7 @@ static void test_mb2_elf64_higher_half(void)
 	CHECK_NO_WARNINGS();
 	CHECK(canary_ok(MEM_SIZE));
 	CHECK_EQ(ent.mode, GUEST_MODE_PROTECTED32);
-	CHECK_EQ(ent.rip, 0x100040);		/* e_entry translated to physical */
+	CHECK_EQ(ent.rip, 0x100040); /* e_entry translated to physical */
 	CHECK_EQ(ent.rax, 0x36d76289);
 	CHECK_EQ(ent.rbx, 0x1000);
 	CHECK_EQ(ent.rsp, 0);
@@ -770,25 +776,25 @@ static void test_mb2_elf64_higher_half(void)
 	CHECK_EQ(guest[0x103000], FILL);
 	CHECK(memcmp(guest + 0x104000, im.b + 0x3000, 0x800) == 0);
 	CHECK_EQ(guest[0x104800], FILL);
-	CHECK_LOGGED(LOG_INFO,
-		     "loader: t: mb2 image 14336 bytes, entry 0x100040, 2 segments, info block at 0x1000, memory 2 MiB");
+	CHECK_LOGGED(LOG_INFO, "loader: t: mb2 image 14336 bytes, entry 0x100040, 2 segments, info "
+			       "block at 0x1000, memory 2 MiB");
 	check_mb2_info(0x1000, "root=/dev/vda quiet", 1024);
 }
 
 static void test_mb2_elf32_and_entry_tag(void)
 {
 	static const struct tseg s[] = {
-		{ PT_LOAD, 0x1000, 0x200000, 0x100000, 0x1000, 0x1000 },
+	    {PT_LOAD, 0x1000, 0x200000, 0x100000, 0x1000, 0x1000},
 	};
 
 	img_init(&im, 0x2000);
 	elf_build(&im, false, 0x200000, s, 1);
 	mb2_begin(&im, MB2_OFF);
-	mb2_tag32(&im, 3, 0, (const uint32_t[]){ 0x100800 }, 1);	/* physical */
+	mb2_tag32(&im, 3, 0, (const uint32_t[]){0x100800}, 1); /* physical */
 	mb2_finish(&im);
 	spec_set(GUEST_TYPE_MB2, "");
 	CHECK_EQ(load(&im), 0);
-	CHECK_EQ(ent.rip, 0x100800);		/* the tag wins over e_entry */
+	CHECK_EQ(ent.rip, 0x100800); /* the tag wins over e_entry */
 	CHECK(memcmp(guest + 0x100000, im.b + 0x1000, 0x1000) == 0);
 	check_mb2_info(0x1000, "", 1024);
 	if (check_why[0])
@@ -842,11 +848,11 @@ static void test_raw(void)
 	CHECK(memcmp(guest + 0x7c00, im.b, 512) == 0);
 	CHECK_EQ(guest[0x7bff], FILL);
 	CHECK_EQ(guest[0x7e00], FILL);
-	CHECK_EQ(guest[0x1000], FILL);		/* no info block */
+	CHECK_EQ(guest[0x1000], FILL); /* no info block */
 	CHECK_LOGGED(LOG_INFO, "loader: r: raw image 512 bytes, entry 0x7c00 (CS:IP 0000:7c00)");
 
 	CHECK_EQ(guest_spec_parse("name=r type=raw load=0x500", 0, &spec), 0);
-	img_init(&im, 0x9fc00 - 0x500);		/* exactly up to the EBDA */
+	img_init(&im, 0x9fc00 - 0x500); /* exactly up to the EBDA */
 	CHECK_EQ(load(&im), 0);
 	CHECK(memcmp(guest + 0x500, im.b, im.len) == 0);
 	CHECK_EQ(guest[0x4ff], FILL);
@@ -859,11 +865,12 @@ static void test_raw_refused(void)
 	img_init(&im, 0x9fc00 - 0x500 + 1);
 	CHECK_EQ(guest_spec_parse("name=r type=raw load=0x500", 0, &spec), 0);
 	CHECK(load(&im) < 0);
-	CHECK_LOGGED(LOG_ERROR, "loader: r: raw image of 653057 bytes at 0x500 would end at 0x9fc01",
+	CHECK_LOGGED(LOG_ERROR,
+		     "loader: r: raw image of 653057 bytes at 0x500 would end at 0x9fc01",
 		     "0x9fc00");
 	CHECK(mem_untouched(MEM_SIZE));
 
-	img_init(&im, 0x98001);			/* fits at 0x500, not at 0x7c00 */
+	img_init(&im, 0x98001); /* fits at 0x500, not at 0x7c00 */
 	spec_set(GUEST_TYPE_RAW, "");
 	CHECK(load(&im) < 0);
 	CHECK_LOGGED(LOG_ERROR, "raw image of 622593 bytes at 0x7c00 would end at 0x9fc01");
@@ -918,7 +925,7 @@ static void test_auto_detect(void)
 /* A segment at physical 0 is allowed: there is no BIOS in the guest. */
 static void test_segment_at_zero(void)
 {
-	static const struct tseg s[] = { { PT_LOAD, 0x1000, 0, 0, 0x800, 0x800 } };
+	static const struct tseg s[] = {{PT_LOAD, 0x1000, 0, 0, 0x800, 0x800}};
 
 	img_init(&im, 0x1800);
 	elf_build(&im, false, 0x10, s, 1);
@@ -934,8 +941,8 @@ static void test_segment_at_zero(void)
 static void test_info_placement(void)
 {
 	struct tseg s[3] = {
-		{ PT_LOAD, 0x1000, 0x1000, 0x1000, 0x100, 0x1000 },
-		{ PT_LOAD, 0x1000, 0x3000, 0x3000, 0x100, 0x1000 },
+	    {PT_LOAD, 0x1000, 0x1000, 0x1000, 0x100, 0x1000},
+	    {PT_LOAD, 0x1000, 0x3000, 0x3000, 0x100, 0x1000},
 	};
 
 	/* Pages 0x1000 and 0x3000 taken: the first free one is 0x2000. */
@@ -950,8 +957,8 @@ static void test_info_placement(void)
 		return;
 
 	/* All of low memory and [1M, 1M + 6K) taken: right after, page aligned. */
-	s[0] = (struct tseg){ PT_LOAD, 0x1000, 0, 0, 0x100, 0x9fc00 };
-	s[1] = (struct tseg){ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, 0x1800 };
+	s[0] = (struct tseg){PT_LOAD, 0x1000, 0, 0, 0x100, 0x9fc00};
+	s[1] = (struct tseg){PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, 0x1800};
 	elf_build(&im, false, 0x100000, s, 2);
 	spec_set(GUEST_TYPE_MB2, "d");
 	mb2_begin(&im, MB2_OFF);
@@ -981,8 +988,8 @@ static void test_info_placement(void)
 
 static void test_empty_image(void)
 {
-	static const enum guest_type types[] = { GUEST_TYPE_AUTO, GUEST_TYPE_RAW, GUEST_TYPE_MB1,
-						  GUEST_TYPE_MB2 };
+	static const enum guest_type types[] = {GUEST_TYPE_AUTO, GUEST_TYPE_RAW, GUEST_TYPE_MB1,
+						GUEST_TYPE_MB2};
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
@@ -1019,7 +1026,7 @@ static void test_bad_arguments(void)
 	{
 		char want[128] = "loader: ";
 
-		memset(want + 8, 'n', GUEST_NAME_MAX - 1);	/* clamped to 31 */
+		memset(want + 8, 'n', GUEST_NAME_MAX - 1); /* clamped to 31 */
 		strcpy(want + 8 + GUEST_NAME_MAX - 1, ": guest command line is not NUL-terminated");
 		CHECK_LOGGED(LOG_ERROR, want);
 	}
@@ -1030,14 +1037,14 @@ static void test_bad_arguments(void)
 }
 
 /* Load @m as @type expecting a refusal whose error line holds @want. */
-#define CHECK_REFUSED(m, len, type, want)					\
-	do {									\
-		spec_set((type), "x");						\
-		logcap_reset();							\
-		CHECK(load_sized((m), (len), MEM_SIZE) < 0);			\
-		CHECK_LOGGED(LOG_ERROR, "loader: t: ", want);			\
-		CHECK(mem_untouched(MEM_SIZE));					\
-		CHECK(canary_ok(MEM_SIZE));					\
+#define CHECK_REFUSED(m, len, type, want)                                                          \
+	do {                                                                                       \
+		spec_set((type), "x");                                                             \
+		logcap_reset();                                                                    \
+		CHECK(load_sized((m), (len), MEM_SIZE) < 0);                                       \
+		CHECK_LOGGED(LOG_ERROR, "loader: t: ", want);                                      \
+		CHECK(mem_untouched(MEM_SIZE));                                                    \
+		CHECK(canary_ok(MEM_SIZE));                                                        \
 	} while (0)
 
 static void test_elf_truncated(void)
@@ -1052,13 +1059,15 @@ static void test_elf_truncated(void)
 	img_init(&im, 0x1100);
 	elf_build_at(&im, false, 0x100000, 0x300, mb1_segs, 3);
 	mb1_hdr(&im, MB1_OFF, 0);
-	CHECK_REFUSED(&im, 0x320, GUEST_TYPE_MB1,
-		      "ELF program headers (offset 0x300, 3 x 32 bytes) run past the image end (800 bytes)");
+	CHECK_REFUSED(
+	    &im, 0x320, GUEST_TYPE_MB1,
+	    "ELF program headers (offset 0x300, 3 x 32 bytes) run past the image end (800 bytes)");
 
 	/* Segment bytes cut off. */
 	build_mb1_elf(&im);
 	CHECK_REFUSED(&im, 0x2080, GUEST_TYPE_MB1,
-		      "program header 2: file bytes at offset 0x2000, 0x100 long, run past the image end (8320 bytes)");
+		      "program header 2: file bytes at offset 0x2000, 0x100 long, run past the "
+		      "image end (8320 bytes)");
 
 	/* Not ELF at all and no address fields. */
 	img_init(&im, 0x1000);
@@ -1068,18 +1077,21 @@ static void test_elf_truncated(void)
 	img_init(&im, 0x1000);
 	mb2_begin(&im, 0);
 	mb2_finish(&im);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "not an ELF file and the multiboot2 header has no address tag");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "not an ELF file and the multiboot2 header has no address tag");
 }
 
 static void test_elf_phdr_table(void)
 {
 	build_mb1_elf(&im);
 	put32(im.b + 28, 0x10000000);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "ELF program headers (offset 0x10000000, 3 x 32 bytes) run past");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "ELF program headers (offset 0x10000000, 3 x 32 bytes) run past");
 
 	build_mb2_elf(&im);
-	put64(im.b + 32, 0xffffffffffffffc0ull);	/* phoff + size wraps */
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "ELF program headers (offset 0xffffffffffffffc0");
+	put64(im.b + 32, 0xffffffffffffffc0ull); /* phoff + size wraps */
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "ELF program headers (offset 0xffffffffffffffc0");
 
 	build_mb1_elf(&im);
 	put16(im.b + 44, 0xffff);
@@ -1136,7 +1148,7 @@ static void test_elf_segments(void)
 	unsigned i;
 
 	/* Past the end of guest memory. */
-	s[0] = (struct tseg){ PT_LOAD, 0x1000, 0x1ff000, 0x1ff000, 0x100, 0x2000 };
+	s[0] = (struct tseg){PT_LOAD, 0x1000, 0x1ff000, 0x1ff000, 0x100, 0x2000};
 	img_init(&im, 0x1100);
 	elf_build(&im, false, 0x1ff000, s, 1);
 	mb1_hdr(&im, MB1_OFF, 0);
@@ -1144,7 +1156,8 @@ static void test_elf_segments(void)
 		      "segment 0 [0x1ff000-0x201000) is beyond guest memory (2 MiB; see mem=)");
 	s[0].paddr = 0xfffff000;
 	elf_build(&im, false, 0xfffff000, s, 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "segment 0 [0xfffff000-0x100001000) is beyond guest memory");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "segment 0 [0xfffff000-0x100001000) is beyond guest memory");
 
 	/* Wrapping paddr + memsz (ELF64). */
 	s[0].paddr = 0xfffffffffffff000ull;
@@ -1153,60 +1166,66 @@ static void test_elf_segments(void)
 	mb1_hdr(&im, MB1_OFF, 0);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
 		      "segment 0 at 0xfffffffffffff000, 0x2000 bytes, wraps the address space");
-	s[0] = (struct tseg){ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, UINT64_MAX };
+	s[0] = (struct tseg){PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, UINT64_MAX};
 	elf_build(&im, true, 0x100000, s, 1);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "wraps the address space");
 
 	/* p_filesz > p_memsz. */
-	s[0] = (struct tseg){ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, 0xff };
+	s[0] = (struct tseg){PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, 0xff};
 	elf_build(&im, true, 0x100000, s, 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "program header 0: p_filesz 0x100 > p_memsz 0xff");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "program header 0: p_filesz 0x100 > p_memsz 0xff");
 	s[0].memsz = 0;
 	elf_build(&im, true, 0x100000, s, 1);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "p_filesz 0x100 > p_memsz 0x0");
 
 	/* p_offset + p_filesz wrapping (ELF32 and ELF64). */
-	s[0] = (struct tseg){ PT_LOAD, 0xffffffff, 0x100000, 0x100000, 0x10, 0x10 };
+	s[0] = (struct tseg){PT_LOAD, 0xffffffff, 0x100000, 0x100000, 0x10, 0x10};
 	elf_build(&im, false, 0x100000, s, 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "file bytes at offset 0xffffffff, 0x10 long, run past");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "file bytes at offset 0xffffffff, 0x10 long, run past");
 	s[0].off = UINT64_MAX - 8;
 	s[0].filesz = s[0].memsz = 0x100;
 	elf_build(&im, true, 0x100000, s, 1);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "file bytes at offset 0xfffffffffffffff7");
 
 	/* In the hole the memory map reserves, or between its pieces. */
-	s[0] = (struct tseg){ PT_LOAD, 0x1000, 0x9f000, 0x9f000, 0x100, 0x2000 };
+	s[0] = (struct tseg){PT_LOAD, 0x1000, 0x9f000, 0x9f000, 0x100, 0x2000};
 	elf_build(&im, false, 0x9f000, s, 1);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
-		      "segment 0 [0x9f000-0xa1000) is not in available guest RAM (hole at [0x9fc00-0x100000))");
+		      "segment 0 [0x9f000-0xa1000) is not in available guest RAM (hole at "
+		      "[0x9fc00-0x100000))");
 	s[0].paddr = s[0].vaddr = 0xb8000;
 	elf_build(&im, false, 0xb8000, s, 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "segment 0 [0xb8000-0xba000) is not in available");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "segment 0 [0xb8000-0xba000) is not in available");
 	s[0].paddr = s[0].vaddr = 0xff000;
 	elf_build(&im, false, 0xff000, s, 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "segment 0 [0xff000-0x101000) is not in available");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "segment 0 [0xff000-0x101000) is not in available");
 
 	/* Overlapping segments. */
-	s[0] = (struct tseg){ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, 0x2000 };
-	s[1] = (struct tseg){ PT_LOAD, 0x1000, 0x101fff, 0x101fff, 0x10, 0x10 };
+	s[0] = (struct tseg){PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, 0x2000};
+	s[1] = (struct tseg){PT_LOAD, 0x1000, 0x101fff, 0x101fff, 0x10, 0x10};
 	elf_build(&im, false, 0x100000, s, 2);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
 		      "segments 0 [0x100000-0x102000) and 1 [0x101fff-0x10200f) overlap");
-	s[1].paddr = 0x102000;	/* adjacent is fine */
+	s[1].paddr = 0x102000; /* adjacent is fine */
 	elf_build(&im, false, 0x100000, s, 2);
 	spec_set(GUEST_TYPE_MB1, "");
 	CHECK_EQ(load(&im), 0);
 
 	/* No loadable segment. */
 	s[0].type = PT_NOTE;
-	s[1] = (struct tseg){ PT_LOAD, 0x1000, 0x100000, 0x100000, 0, 0 };
+	s[1] = (struct tseg){PT_LOAD, 0x1000, 0x100000, 0x100000, 0, 0};
 	elf_build(&im, false, 0x100000, s, 2);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "ELF has no non-empty PT_LOAD segment among 2 program headers");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "ELF has no non-empty PT_LOAD segment among 2 program headers");
 
 	/* More loadable segments than the loader tracks. */
 	for (i = 0; i < LOADER_TEST_SEGS; i++)
-		s[i] = (struct tseg){ PT_LOAD, 0x1000, 0x100000 + i * 0x1000, 0x100000 + i * 0x1000,
-				      0x10, 0x10 };
+		s[i] = (struct tseg){PT_LOAD, 0x1000, 0x100000 + i * 0x1000, 0x100000 + i * 0x1000,
+				     0x10,    0x10};
 	img_init(&im, 0x1100);
 	elf_build_at(&im, false, 0x100000, 0x400, s, LOADER_TEST_SEGS);
 	mb1_hdr(&im, MB1_OFF, 0);
@@ -1220,11 +1239,12 @@ static void test_elf_segments(void)
 static void test_entry_outside(void)
 {
 	build_mb1_elf(&im);
-	put32(im.b + 24, 0x101000);		/* the gap between the segments */
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "ELF entry 0x101000 is outside every loaded segment");
-	put32(im.b + 24, 0x103000);		/* one past the bss */
+	put32(im.b + 24, 0x101000); /* the gap between the segments */
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "ELF entry 0x101000 is outside every loaded segment");
+	put32(im.b + 24, 0x103000); /* one past the bss */
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "ELF entry 0x103000");
-	put32(im.b + 24, 0x102fff);		/* last bss byte: inside */
+	put32(im.b + 24, 0x102fff); /* last bss byte: inside */
 	spec_set(GUEST_TYPE_MB1, "");
 	CHECK_EQ(load(&im), 0);
 
@@ -1235,7 +1255,8 @@ static void test_entry_outside(void)
 
 	build_mb1_aout(&im);
 	mb1_addr(&im, 0x40, 0x100040, 0x100000, 0x101800, 0x104000, 0x104000);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "physical entry 0x104000 is outside every loaded segment");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "physical entry 0x104000 is outside every loaded segment");
 	build_mb2_aout(&im, 0x100000);
 	put32(im.b + 0x40 + 16 + 24 + 24 + 8, 0xfffff);
 	mb2_resum(&im, 0x40);
@@ -1247,7 +1268,8 @@ static void test_mb1_header_search(void)
 	/* Bad checksum. */
 	build_mb1_elf(&im);
 	put32(im.b + MB1_OFF + 8, get32(im.b + MB1_OFF + 8) + 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "multiboot header at offset 0x200 has a bad checksum");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "multiboot header at offset 0x200 has a bad checksum");
 
 	/* The last position entirely inside the first 8192 bytes. */
 	build_mb1_elf(&im);
@@ -1260,7 +1282,8 @@ static void test_mb1_header_search(void)
 	build_mb1_elf(&im);
 	put32(im.b + MB1_OFF, 0);
 	mb1_hdr(&im, 8184, 0x3);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "no multiboot header (magic 0x1badb002) in the first 8192 bytes");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "no multiboot header (magic 0x1badb002) in the first 8192 bytes");
 	build_mb1_elf(&im);
 	put32(im.b + MB1_OFF, 0);
 	mb1_hdr(&im, 8192, 0x3);
@@ -1274,23 +1297,27 @@ static void test_mb1_header_search(void)
 
 	/* Shorter than the window: the window is the image. */
 	img_init(&im, 100);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "no multiboot header (magic 0x1badb002) in the first 100 bytes");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "no multiboot header (magic 0x1badb002) in the first 100 bytes");
 	CHECK_REFUSED(&im, 1, GUEST_TYPE_MB1, "in the first 1 bytes");
 
 	/* Address fields that do not fit in the window. */
 	img_init(&im, 0x2100);
 	mb1_hdr(&im, 8172, 0x10000);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
-		      "multiboot header at offset 0x1fec: its address fields (flag 16) run past byte 8192");
+	CHECK_REFUSED(
+	    &im, im.len, GUEST_TYPE_MB1,
+	    "multiboot header at offset 0x1fec: its address fields (flag 16) run past byte 8192");
 }
 
 static void test_mb1_flags(void)
 {
 	build_mb1_elf(&im);
 	mb1_hdr(&im, MB1_OFF, 0x7);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "multiboot header flags 0x7 require a video mode (bit 2)");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "multiboot header flags 0x7 require a video mode (bit 2)");
 	mb1_hdr(&im, MB1_OFF, 0x8);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "flags 0x8 have required bits 0x8 this loader does not know");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "flags 0x8 have required bits 0x8 this loader does not know");
 	mb1_hdr(&im, MB1_OFF, 0x8003);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "required bits 0x8000");
 	/* Bits 17-31 are optional: ignored. */
@@ -1304,39 +1331,48 @@ static void test_mb1_address_fields(void)
 {
 	build_mb1_aout(&im);
 	mb1_addr(&im, 0x40, 0x100040, 0x100041, 0, 0, 0x100080);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "load_addr 0x100041 is above header_addr 0x100040");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "load_addr 0x100041 is above header_addr 0x100040");
 	mb1_addr(&im, 0x40, 0x100040, 0xfffff, 0, 0, 0x100080);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
-		      "header_addr 0x100040 - load_addr 0xfffff = 0x41 exceeds the header's file offset 0x40");
+		      "header_addr 0x100040 - load_addr 0xfffff = 0x41 exceeds the header's file "
+		      "offset 0x40");
 	mb1_addr(&im, 0x40, 0x100040, 0x100000, 0xfffff, 0, 0x100080);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "load_end_addr 0xfffff is below the load address 0x100000");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "load_end_addr 0xfffff is below the load address 0x100000");
 	mb1_addr(&im, 0x40, 0x100040, 0x100000, 0x101801, 0, 0x100080);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
-		      "load_end_addr 0x101801 needs 0x1801 bytes from file offset 0x0; the image has 6144 bytes");
+		      "load_end_addr 0x101801 needs 0x1801 bytes from file offset 0x0; the image "
+		      "has 6144 bytes");
 	mb1_addr(&im, 0x40, 0x100040, 0x100000, 0x101000, 0x100fff, 0x100080);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
 		      "bss_end_addr 0x100fff is below the end of the loaded data 0x101000");
 	mb1_addr(&im, 0x40, 0x40, 0, 0, 0, 0x80);
 	spec_set(GUEST_TYPE_MB1, "");
-	CHECK_EQ(load(&im), 0);			/* at 0, info block after it */
+	CHECK_EQ(load(&im), 0); /* at 0, info block after it */
 	CHECK_EQ(ent.rbx, 0x2000);
 	mb1_addr(&im, 0x40, 0x40, 0, 0, 0xa0000, 0x80);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "segment 0 [0x0-0xa0000) is not in available guest RAM");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "segment 0 [0x0-0xa0000) is not in available guest RAM");
 	mb1_addr(&im, 0x40, 0x40, 0, 0, 0x3ff000, 0x80);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "segment 0 [0x0-0x3ff000) is beyond guest memory");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "segment 0 [0x0-0x3ff000) is beyond guest memory");
 	mb1_addr(&im, 0x40, 0x100040, 0x100000, 0x100000, 0, 0x100000);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "address fields describe nothing to load");
 	mb1_addr(&im, 0x40, 0xffffffffu, 0xffffffc0u, 0, 0, 0xffffffc0u);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "segment 0 [0xffffffc0-0x1000017bf) is beyond guest memory");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "segment 0 [0xffffffc0-0x1000017bf) is beyond guest memory");
 	mb1_addr(&im, 0x40, 0xffffffffu, 0xffffffc0u, 0, 0xffffffffu, 0xffffffc0u);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1, "bss_end_addr 0xffffffff is below the end of the loaded data 0x1000017bf");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB1,
+		      "bss_end_addr 0xffffffff is below the end of the loaded data 0x1000017bf");
 }
 
 static void test_mb2_header_search(void)
 {
 	build_mb2_elf(&im);
 	put32(im.b + MB2_OFF + 12, get32(im.b + MB2_OFF + 12) ^ 0x100);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "multiboot2 header at offset 0x200 has a bad checksum");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "multiboot2 header at offset 0x200 has a bad checksum");
 
 	/* Beyond the 32 KiB window. */
 	img_init(&im, 0x8100);
@@ -1368,7 +1404,7 @@ static void test_mb2_header_search(void)
 static void test_mb2_header_fields(void)
 {
 	build_mb2_elf(&im);
-	put32(im.b + MB2_OFF + 4, 4);		/* MIPS */
+	put32(im.b + MB2_OFF + 4, 4); /* MIPS */
 	mb2_resum(&im, MB2_OFF);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "multiboot2 header architecture 4: only 0");
 
@@ -1380,18 +1416,21 @@ static void test_mb2_header_fields(void)
 	build_mb2_elf(&im);
 	put32(im.b + MB2_OFF + 8, 0xfffffff0u);
 	mb2_resum(&im, MB2_OFF);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "header_length 4294967280, runs past byte 14336");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "header_length 4294967280, runs past byte 14336");
 
 	/* header_length ends before the end tag. */
 	build_mb2_elf(&im);
 	put32(im.b + MB2_OFF + 8, 16 + 24 + 16);
 	mb2_resum(&im, MB2_OFF);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "multiboot2 header has no end tag within header_length 56");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "multiboot2 header has no end tag within header_length 56");
 
 	/* A tag size below 8, or past header_length. */
 	build_mb2_elf(&im);
 	put32(im.b + MB2_OFF + 16 + 4, 4);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "multiboot2 header tag type 1 at offset 0x210 has size 4");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "multiboot2 header tag type 1 at offset 0x210 has size 4");
 	build_mb2_elf(&im);
 	put32(im.b + MB2_OFF + 16 + 4, 0x1000);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "has size 4096 (must be 8..");
@@ -1399,26 +1438,27 @@ static void test_mb2_header_fields(void)
 	/* A known tag shorter than its fields. */
 	img_init(&im, 0x1800);
 	mb2_begin(&im, 0x40);
-	mb2_tag32(&im, 2, 0, (const uint32_t[]){ 0x100040, 0x100000 }, 2);
+	mb2_tag32(&im, 2, 0, (const uint32_t[]){0x100040, 0x100000}, 2);
 	mb2_finish(&im);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "multiboot2 header tag type 2 has size 16; it needs 24");
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "multiboot2 header tag type 2 has size 16; it needs 24");
 
 	/* Address tag without an entry, duplicate tags. */
 	img_init(&im, 0x1800);
 	mb2_begin(&im, 0x40);
-	mb2_tag32(&im, 2, 0, (const uint32_t[]){ 0x100040, 0x100000, 0, 0 }, 4);
+	mb2_tag32(&im, 2, 0, (const uint32_t[]){0x100040, 0x100000, 0, 0}, 4);
 	mb2_finish(&im);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "address tag without an entry address tag");
 	img_init(&im, 0x1800);
 	mb2_begin(&im, 0x40);
-	mb2_tag32(&im, 3, 0, (const uint32_t[]){ 0x100100 }, 1);
-	mb2_tag32(&im, 3, 0, (const uint32_t[]){ 0x100100 }, 1);
+	mb2_tag32(&im, 3, 0, (const uint32_t[]){0x100100}, 1);
+	mb2_tag32(&im, 3, 0, (const uint32_t[]){0x100100}, 1);
 	mb2_finish(&im);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "two entry address tags");
 	img_init(&im, 0x1800);
 	mb2_begin(&im, 0x40);
-	mb2_tag32(&im, 2, 0, (const uint32_t[]){ 0x100040, 0x100000, 0, 0 }, 4);
-	mb2_tag32(&im, 2, 0, (const uint32_t[]){ 0x100040, 0x100000, 0, 0 }, 4);
+	mb2_tag32(&im, 2, 0, (const uint32_t[]){0x100040, 0x100000, 0, 0}, 4);
+	mb2_tag32(&im, 2, 0, (const uint32_t[]){0x100040, 0x100000, 0, 0}, 4);
 	mb2_finish(&im);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "two address tags");
 
@@ -1443,8 +1483,8 @@ static void build_mb2_with(struct img *m, uint16_t type, uint16_t flags, const u
 
 static void test_mb2_requirements(void)
 {
-	static const uint32_t fb[] = { 8 };
-	static const uint32_t many[] = { 1, 2, 4, 6, 3, 21 };
+	static const uint32_t fb[] = {8};
+	static const uint32_t many[] = {1, 2, 4, 6, 3, 21};
 
 	/* Information requests: what we give, what we do not. */
 	build_mb2_with(&im, 1, 0, fb, 1);
@@ -1452,7 +1492,7 @@ static void test_mb2_requirements(void)
 		      "multiboot2 header requires boot information tag 8 (framebuffer)");
 	build_mb2_with(&im, 1, 0, many, 6);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "requires boot information tag 3 (module)");
-	build_mb2_with(&im, 1, 0, (const uint32_t[]){ 99 }, 1);
+	build_mb2_with(&im, 1, 0, (const uint32_t[]){99}, 1);
 	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "requires boot information tag 99 (unknown)");
 	build_mb2_with(&im, 1, TAG_OPT, many, 6);
 	spec_set(GUEST_TYPE_MB2, "");
@@ -1461,19 +1501,21 @@ static void test_mb2_requirements(void)
 	CHECK_NO_WARNINGS();
 
 	/* Framebuffer. */
-	build_mb2_with(&im, 5, 0, (const uint32_t[]){ 800, 600, 32 }, 3);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "multiboot2 header requires a framebuffer (800x600x32)");
-	build_mb2_with(&im, 5, TAG_OPT, (const uint32_t[]){ 800, 600, 32 }, 3);
+	build_mb2_with(&im, 5, 0, (const uint32_t[]){800, 600, 32}, 3);
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "multiboot2 header requires a framebuffer (800x600x32)");
+	build_mb2_with(&im, 5, TAG_OPT, (const uint32_t[]){800, 600, 32}, 3);
 	spec_set(GUEST_TYPE_MB2, "");
 	CHECK_EQ(load(&im), 0);
 
 	/* Console flags: console_required can only be met optionally. */
-	build_mb2_with(&im, 4, 0, (const uint32_t[]){ 3 }, 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "requires a console described in the boot information (console flags 0x3)");
-	build_mb2_with(&im, 4, TAG_OPT, (const uint32_t[]){ 1 }, 1);
+	build_mb2_with(&im, 4, 0, (const uint32_t[]){3}, 1);
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "requires a console described in the boot information (console flags 0x3)");
+	build_mb2_with(&im, 4, TAG_OPT, (const uint32_t[]){1}, 1);
 	spec_set(GUEST_TYPE_MB2, "");
 	CHECK_EQ(load(&im), 0);
-	build_mb2_with(&im, 4, 0, (const uint32_t[]){ 2 }, 1);
+	build_mb2_with(&im, 4, 0, (const uint32_t[]){2}, 1);
 	CHECK_EQ(load(&im), 0);
 
 	/* EFI boot services. */
@@ -1482,14 +1524,15 @@ static void test_mb2_requirements(void)
 	build_mb2_with(&im, 7, TAG_OPT, NULL, 0);
 	spec_set(GUEST_TYPE_MB2, "");
 	CHECK_EQ(load(&im), 0);
-	build_mb2_with(&im, 9, 0, (const uint32_t[]){ 0x100000 }, 1);
+	build_mb2_with(&im, 9, 0, (const uint32_t[]){0x100000}, 1);
 	CHECK_EQ(load(&im), 0);
-	CHECK_EQ(ent.rip, 0x100040);		/* the EFI entry is not used */
+	CHECK_EQ(ent.rip, 0x100040); /* the EFI entry is not used */
 
 	/* Unknown tags. */
-	build_mb2_with(&im, 42, 0, (const uint32_t[]){ 1 }, 1);
-	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2, "multiboot2 header tag type 42 is required and not supported");
-	build_mb2_with(&im, 42, TAG_OPT, (const uint32_t[]){ 1 }, 1);
+	build_mb2_with(&im, 42, 0, (const uint32_t[]){1}, 1);
+	CHECK_REFUSED(&im, im.len, GUEST_TYPE_MB2,
+		      "multiboot2 header tag type 42 is required and not supported");
+	build_mb2_with(&im, 42, TAG_OPT, (const uint32_t[]){1}, 1);
 	spec_set(GUEST_TYPE_MB2, "");
 	CHECK_EQ(load(&im), 0);
 }
@@ -1498,8 +1541,8 @@ static void test_mb2_requirements(void)
 static void test_refusal_writes_nothing(void)
 {
 	struct tseg s[2] = {
-		{ PT_LOAD, 0x1000, 0, 0, 0x100, 0x9fc00 },
-		{ PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, MEM_SIZE - 0x100000 },
+	    {PT_LOAD, 0x1000, 0, 0, 0x100, 0x9fc00},
+	    {PT_LOAD, 0x1000, 0x100000, 0x100000, 0x100, MEM_SIZE - 0x100000},
 	};
 
 	img_init(&im, 0x1100);
@@ -1510,7 +1553,7 @@ static void test_refusal_writes_nothing(void)
 	CHECK(load(&im) < 0);
 	CHECK(mem_untouched(MEM_SIZE));
 	CHECK(canary_ok(MEM_SIZE));
-	CHECK_EQ(ent.mode, 0);		/* the entry is cleared, not left stale */
+	CHECK_EQ(ent.mode, 0); /* the entry is cleared, not left stale */
 	CHECK_EQ(ent.rip, 0);
 }
 
@@ -1528,8 +1571,9 @@ static uint32_t rnd(void)
 }
 
 static const uint64_t interesting[] = {
-	0, 1, 8, 0xff, 0x1000, 0x9fc00, 0xa0000, 0x100000, 0x1fffff, 0x200000,
-	0x7fffffff, 0x80000000, 0xfffffff8, 0xffffffff, HH, UINT64_MAX, UINT64_MAX - 7,
+    0,		1,	    8,	      0xff,	  0x1000,	  0x9fc00,
+    0xa0000,	0x100000,   0x1fffff, 0x200000,	  0x7fffffff,	  0x80000000,
+    0xfffffff8, 0xffffffff, HH,	      UINT64_MAX, UINT64_MAX - 7,
 };
 
 static void mutate(uint8_t *p, size_t len, size_t hdr_off, size_t hdr_len)
@@ -1541,9 +1585,9 @@ static void mutate(uint8_t *p, size_t len, size_t hdr_off, size_t hdr_len)
 		unsigned where = rnd() % 10;
 
 		if (where < 4)
-			at = rnd() % 0x140;		/* ELF header, program headers */
+			at = rnd() % 0x140; /* ELF header, program headers */
 		else if (where < 8)
-			at = hdr_off + rnd() % hdr_len;	/* multiboot header */
+			at = hdr_off + rnd() % hdr_len; /* multiboot header */
 		else
 			at = rnd() % len;
 		if (at >= len)
@@ -1585,7 +1629,7 @@ static void fix_checksum(uint8_t *p, size_t len, size_t off, bool mb2)
 
 		put32(p + off + 12, (uint32_t)-s);
 	} else if (!mb2 && off + 12 <= len) {
-		put32(p + off + 8, (uint32_t)-(get32(p + off) + get32(p + off + 4)));
+		put32(p + off + 8, (uint32_t) - (get32(p + off) + get32(p + off + 4)));
 	}
 }
 
@@ -1678,8 +1722,9 @@ static void test_fuzz_mb2_aout(void)
 static void test_fuzz_spec(void)
 {
 	static const char *const words[] = {
-		"name=", "type=", "mem=", "load=", "--", "raw", "mb1", "mb2", "0x", "1", "7c00",
-		"M", "K", "G", "=", " ", "\t", "/p", "x", "name=a", "type=raw", "mem=4M",
+	    "name=", "type=", "mem=", "load=",	"--",	    "raw",    "mb1", "mb2",
+	    "0x",    "1",     "7c00", "M",	"K",	    "G",      "=",   " ",
+	    "\t",    "/p",    "x",    "name=a", "type=raw", "mem=4M",
 	};
 	char line[GUEST_CMDLINE_MAX + 64];
 	unsigned it;
@@ -1714,47 +1759,47 @@ static void test_fuzz_spec(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_spec_full),
-	TEST_ENTRY(test_spec_defaults),
-	TEST_ENTRY(test_spec_sizes),
-	TEST_ENTRY(test_spec_type_and_load),
-	TEST_ENTRY(test_spec_path_word),
-	TEST_ENTRY(test_spec_budget),
-	TEST_ENTRY(test_spec_guest_cmdline),
-	TEST_ENTRY(test_spec_name_limits),
-	TEST_ENTRY(test_spec_bad),
-	TEST_ENTRY(test_spec_echo_clamped),
-	TEST_ENTRY(test_e820),
-	TEST_ENTRY(test_mb1_elf32),
-	TEST_ENTRY(test_mb1_aout),
-	TEST_ENTRY(test_mb1_bigger_memory),
-	TEST_ENTRY(test_mb2_elf64_higher_half),
-	TEST_ENTRY(test_mb2_elf32_and_entry_tag),
-	TEST_ENTRY(test_mb2_address_tag),
-	TEST_ENTRY(test_raw),
-	TEST_ENTRY(test_raw_refused),
-	TEST_ENTRY(test_auto_detect),
-	TEST_ENTRY(test_segment_at_zero),
-	TEST_ENTRY(test_info_placement),
-	TEST_ENTRY(test_empty_image),
-	TEST_ENTRY(test_bad_arguments),
-	TEST_ENTRY(test_elf_truncated),
-	TEST_ENTRY(test_elf_phdr_table),
-	TEST_ENTRY(test_elf_header_fields),
-	TEST_ENTRY(test_elf_segments),
-	TEST_ENTRY(test_entry_outside),
-	TEST_ENTRY(test_mb1_header_search),
-	TEST_ENTRY(test_mb1_flags),
-	TEST_ENTRY(test_mb1_address_fields),
-	TEST_ENTRY(test_mb2_header_search),
-	TEST_ENTRY(test_mb2_header_fields),
-	TEST_ENTRY(test_mb2_requirements),
-	TEST_ENTRY(test_refusal_writes_nothing),
-	TEST_ENTRY(test_fuzz_mb1_elf),
-	TEST_ENTRY(test_fuzz_mb2_elf),
-	TEST_ENTRY(test_fuzz_mb1_aout),
-	TEST_ENTRY(test_fuzz_mb2_aout),
-	TEST_ENTRY(test_fuzz_spec),
+    TEST_ENTRY(test_spec_full),
+    TEST_ENTRY(test_spec_defaults),
+    TEST_ENTRY(test_spec_sizes),
+    TEST_ENTRY(test_spec_type_and_load),
+    TEST_ENTRY(test_spec_path_word),
+    TEST_ENTRY(test_spec_budget),
+    TEST_ENTRY(test_spec_guest_cmdline),
+    TEST_ENTRY(test_spec_name_limits),
+    TEST_ENTRY(test_spec_bad),
+    TEST_ENTRY(test_spec_echo_clamped),
+    TEST_ENTRY(test_e820),
+    TEST_ENTRY(test_mb1_elf32),
+    TEST_ENTRY(test_mb1_aout),
+    TEST_ENTRY(test_mb1_bigger_memory),
+    TEST_ENTRY(test_mb2_elf64_higher_half),
+    TEST_ENTRY(test_mb2_elf32_and_entry_tag),
+    TEST_ENTRY(test_mb2_address_tag),
+    TEST_ENTRY(test_raw),
+    TEST_ENTRY(test_raw_refused),
+    TEST_ENTRY(test_auto_detect),
+    TEST_ENTRY(test_segment_at_zero),
+    TEST_ENTRY(test_info_placement),
+    TEST_ENTRY(test_empty_image),
+    TEST_ENTRY(test_bad_arguments),
+    TEST_ENTRY(test_elf_truncated),
+    TEST_ENTRY(test_elf_phdr_table),
+    TEST_ENTRY(test_elf_header_fields),
+    TEST_ENTRY(test_elf_segments),
+    TEST_ENTRY(test_entry_outside),
+    TEST_ENTRY(test_mb1_header_search),
+    TEST_ENTRY(test_mb1_flags),
+    TEST_ENTRY(test_mb1_address_fields),
+    TEST_ENTRY(test_mb2_header_search),
+    TEST_ENTRY(test_mb2_header_fields),
+    TEST_ENTRY(test_mb2_requirements),
+    TEST_ENTRY(test_refusal_writes_nothing),
+    TEST_ENTRY(test_fuzz_mb1_elf),
+    TEST_ENTRY(test_fuzz_mb2_elf),
+    TEST_ENTRY(test_fuzz_mb1_aout),
+    TEST_ENTRY(test_fuzz_mb2_aout),
+    TEST_ENTRY(test_fuzz_spec),
 };
 
 int main(void)

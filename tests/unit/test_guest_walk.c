@@ -13,25 +13,25 @@
 #include "hv/x86emu/guest_walk.h"
 #include "tests/unit/check.h"
 
-#define MEM_SIZE	(4u << 20)
+#define MEM_SIZE (4u << 20)
 
-#define CR0_PE		(1ull << 0)
-#define CR0_WP		(1ull << 16)
-#define CR0_PG		(1ull << 31)
-#define CR4_PSE		(1ull << 4)
-#define CR4_PAE		(1ull << 5)
-#define CR4_LA57	(1ull << 12)
-#define CR4_SMEP	(1ull << 20)
-#define CR4_SMAP	(1ull << 21)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
-#define EFER_NXE	(1ull << 11)
+#define CR0_PE	 (1ull << 0)
+#define CR0_WP	 (1ull << 16)
+#define CR0_PG	 (1ull << 31)
+#define CR4_PSE	 (1ull << 4)
+#define CR4_PAE	 (1ull << 5)
+#define CR4_LA57 (1ull << 12)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
 
-#define P	0x1ull
-#define RW	0x2ull
-#define US	0x4ull
-#define PS	0x80ull
-#define XD	(1ull << 63)
+#define P  0x1ull
+#define RW 0x2ull
+#define US 0x4ull
+#define PS 0x80ull
+#define XD (1ull << 63)
 
 struct fake_mem {
 	uint8_t *bytes;
@@ -62,8 +62,7 @@ static void put32(uint64_t gpa, uint32_t v)
 }
 
 /* Fresh zeroed memory and a context in the given mode. */
-static struct guest_walk_ctx setup(uint64_t cr0, uint64_t cr3, uint64_t cr4,
-				   uint64_t efer)
+static struct guest_walk_ctx setup(uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer)
 {
 	struct guest_walk_ctx c;
 
@@ -81,17 +80,16 @@ static struct guest_walk_ctx setup(uint64_t cr0, uint64_t cr3, uint64_t cr4,
 	return c;
 }
 
-#define LONG_CR0	(CR0_PE | CR0_PG)
-#define LONG_EFER	(EFER_LME | EFER_LMA)
+#define LONG_CR0  (CR0_PE | CR0_PG)
+#define LONG_EFER (EFER_LME | EFER_LMA)
 
 /*
  * 4-level tables for LA_4K = 0x0000008080604567: PML4 index 1, PDPT
  * index 2, PD index 3, PT index 4, offset 0x567. PML4 at 0x1000, PDPT at
  * 0x2000, PD at 0x3000, PT at 0x4000, data frame 0x9000.
  */
-#define LA_4K	0x0000008080604567ull
-static void map_long_4k(uint64_t pml4e, uint64_t pdpte, uint64_t pde,
-			uint64_t pte)
+#define LA_4K 0x0000008080604567ull
+static void map_long_4k(uint64_t pml4e, uint64_t pdpte, uint64_t pde, uint64_t pte)
 {
 	put64(0x1000 + 1 * 8, pml4e);
 	put64(0x2000 + 2 * 8, pdpte);
@@ -101,8 +99,8 @@ static void map_long_4k(uint64_t pml4e, uint64_t pdpte, uint64_t pde,
 
 static void map_long_default(void)
 {
-	map_long_4k(0x2000 | P | RW | US, 0x3000 | P | RW | US,
-		    0x4000 | P | RW | US, 0x9000 | P | RW | US);
+	map_long_4k(0x2000 | P | RW | US, 0x3000 | P | RW | US, 0x4000 | P | RW | US,
+		    0x9000 | P | RW | US);
 }
 
 static void test_mode_select(void)
@@ -355,13 +353,11 @@ static void test_pae_faults(void)
 	CHECK_EQ(guest_walk(&c, 0xc0605678, WALK_READ, &r), WALK_OK);
 
 	/* Bits 62:M are reserved in PAE entries (unlike 4-level paging). */
-	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US,
-		(1ull << 55) | 0x8000 | P | RW | US);
+	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US, (1ull << 55) | 0x8000 | P | RW | US);
 	CHECK_EQ(guest_walk(&c, 0xc0605678, WALK_READ, &r), WALK_PAGE_FAULT);
 	CHECK_EQ(r.error_code, PF_ERR_P | PF_ERR_RSVD);
 	/* Physical bit 40: reserved with MAXPHYADDR 36, fine with 52. */
-	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US,
-		(1ull << 40) | 0x8000 | P | RW | US);
+	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US, (1ull << 40) | 0x8000 | P | RW | US);
 	CHECK_EQ(guest_walk(&c, 0xc0605678, WALK_READ, &r), WALK_OK);
 	CHECK_EQ(r.gpa, (1ull << 40) | 0x8678);
 	c.maxphyaddr = 36;
@@ -385,7 +381,7 @@ static void test_pae_pdpte_registers(void)
 {
 	struct guest_walk_ctx c = setup(PAE_CR0, 0x1000, CR4_PAE, 0);
 	struct guest_walk_result r;
-	uint64_t regs[4] = { 0, 0, 0, 0x2000 | P };
+	uint64_t regs[4] = {0, 0, 0, 0x2000 | P};
 	unsigned reads;
 
 	map_pae(0x1000, 0, 0x3000 | P | RW | US, 0x8000 | P | RW | US);
@@ -394,7 +390,7 @@ static void test_pae_pdpte_registers(void)
 	reads = fm.reads;
 	CHECK_EQ(guest_walk(&c, 0xc0605678, WALK_READ, &r), WALK_OK);
 	CHECK_EQ(r.gpa, 0x8678);
-	CHECK_EQ(fm.reads - reads, 2);	/* PDE and PTE only */
+	CHECK_EQ(fm.reads - reads, 2); /* PDE and PTE only */
 	regs[3] = 0;
 	put64(0x1000 + 3 * 8, 0x2000 | P);
 	CHECK_EQ(guest_walk(&c, 0xc0605678, WALK_READ, &r), WALK_PAGE_FAULT);
@@ -464,8 +460,7 @@ static void test_long_large_pages(void)
 
 static void test_long_not_present(void)
 {
-	struct guest_walk_ctx c = setup(LONG_CR0, 0x1000, CR4_PAE,
-					LONG_EFER | EFER_NXE);
+	struct guest_walk_ctx c = setup(LONG_CR0, 0x1000, CR4_PAE, LONG_EFER | EFER_NXE);
 	struct guest_walk_result r;
 
 	map_long_default();
@@ -539,8 +534,8 @@ static void test_long_rights(void)
 	CHECK_EQ(r.error_code, PF_ERR_P | PF_ERR_W);
 
 	/* Supervisor at the PTE only. */
-	map_long_4k(0x2000 | P | RW | US, 0x3000 | P | RW | US,
-		    0x4000 | P | RW | US, 0x9000 | P | RW);
+	map_long_4k(0x2000 | P | RW | US, 0x3000 | P | RW | US, 0x4000 | P | RW | US,
+		    0x9000 | P | RW);
 	CHECK_EQ(guest_walk(&c, LA_4K, WALK_USER, &r), WALK_PAGE_FAULT);
 	CHECK_EQ(r.error_code, PF_ERR_P | PF_ERR_U);
 	CHECK_EQ(guest_walk(&c, LA_4K, WALK_WRITE, &r), WALK_OK);
@@ -557,13 +552,12 @@ static void test_long_rights(void)
 
 static void test_long_nx_smep_smap(void)
 {
-	struct guest_walk_ctx c = setup(LONG_CR0, 0x1000, CR4_PAE,
-					LONG_EFER | EFER_NXE);
+	struct guest_walk_ctx c = setup(LONG_CR0, 0x1000, CR4_PAE, LONG_EFER | EFER_NXE);
 	struct guest_walk_result r;
 
 	/* XD at the PD level. */
-	map_long_4k(0x2000 | P | RW | US, 0x3000 | P | RW | US,
-		    XD | 0x4000 | P | RW | US, 0x9000 | P | RW | US);
+	map_long_4k(0x2000 | P | RW | US, 0x3000 | P | RW | US, XD | 0x4000 | P | RW | US,
+		    0x9000 | P | RW | US);
 	CHECK_EQ(guest_walk(&c, LA_4K, WALK_READ, &r), WALK_OK);
 	CHECK_EQ(guest_walk(&c, LA_4K, WALK_FETCH, &r), WALK_PAGE_FAULT);
 	CHECK_EQ(r.error_code, PF_ERR_P | PF_ERR_ID);
@@ -597,48 +591,38 @@ static void test_long_canonical(void)
 	struct guest_walk_ctx c = setup(LONG_CR0, 0x1000, CR4_PAE, LONG_EFER);
 	struct guest_walk_result r;
 
-	CHECK_EQ(guest_walk(&c, 0x0000800000000000ull, WALK_READ, &r),
-		 WALK_NONCANONICAL);
+	CHECK_EQ(guest_walk(&c, 0x0000800000000000ull, WALK_READ, &r), WALK_NONCANONICAL);
 	CHECK_EQ(r.la, 0x0000800000000000ull);
-	CHECK_EQ(guest_walk(&c, 0xffff7fffffffffffull, WALK_READ, &r),
-		 WALK_NONCANONICAL);
-	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_READ, &r),
-		 WALK_NONCANONICAL);
+	CHECK_EQ(guest_walk(&c, 0xffff7fffffffffffull, WALK_READ, &r), WALK_NONCANONICAL);
+	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_READ, &r), WALK_NONCANONICAL);
 	CHECK_EQ(fm.reads, 0);
 	/* Canonical but unmapped: a #PF, not #GP. */
-	CHECK_EQ(guest_walk(&c, 0xffff800000000000ull, WALK_READ, &r),
-		 WALK_PAGE_FAULT);
+	CHECK_EQ(guest_walk(&c, 0xffff800000000000ull, WALK_READ, &r), WALK_PAGE_FAULT);
 }
 
 /* 5-level: PML5 at 0x5000, index 1 (LA bit 48) -> the 4-level tables. */
 static void test_5level(void)
 {
-	struct guest_walk_ctx c = setup(LONG_CR0, 0x5000, CR4_PAE | CR4_LA57,
-					LONG_EFER);
+	struct guest_walk_ctx c = setup(LONG_CR0, 0x5000, CR4_PAE | CR4_LA57, LONG_EFER);
 	struct guest_walk_result r;
 
 	map_long_default();
 	put64(0x5000 + 1 * 8, 0x1000 | P | RW | US);
-	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_WRITE | WALK_USER, &r),
-		 WALK_OK);
+	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_WRITE | WALK_USER, &r), WALK_OK);
 	CHECK_EQ(r.gpa, 0x9567);
 	CHECK_EQ(guest_walk(&c, LA_4K, WALK_READ, &r), WALK_PAGE_FAULT);
 	CHECK_EQ(r.level, 5);
 	CHECK_EQ(r.error_code, 0);
 	/* Canonical means bits 63:56 equal bit 56 now. */
-	CHECK_EQ(guest_walk(&c, 0x0100000000000000ull, WALK_READ, &r),
-		 WALK_NONCANONICAL);
-	CHECK_EQ(guest_walk(&c, 0xff00000000000000ull, WALK_READ, &r),
-		 WALK_PAGE_FAULT);
+	CHECK_EQ(guest_walk(&c, 0x0100000000000000ull, WALK_READ, &r), WALK_NONCANONICAL);
+	CHECK_EQ(guest_walk(&c, 0xff00000000000000ull, WALK_READ, &r), WALK_PAGE_FAULT);
 	/* User bit clear at level 5 only. */
 	put64(0x5000 + 1 * 8, 0x1000 | P | RW);
-	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_USER, &r),
-		 WALK_PAGE_FAULT);
+	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_USER, &r), WALK_PAGE_FAULT);
 	CHECK_EQ(r.error_code, PF_ERR_P | PF_ERR_U);
 	/* PS in a PML5E is reserved. */
 	put64(0x5000 + 1 * 8, 0x1000 | PS | P | RW);
-	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_READ, &r),
-		 WALK_PAGE_FAULT);
+	CHECK_EQ(guest_walk(&c, 0x0001008080604567ull, WALK_READ, &r), WALK_PAGE_FAULT);
 	CHECK_EQ(r.error_code, PF_ERR_P | PF_ERR_RSVD);
 	CHECK_EQ(r.level, 5);
 }
@@ -669,17 +653,16 @@ static void test_unbacked_tables(void)
 /* An 8-byte read straddling two pages mapped to non-contiguous frames. */
 static void test_read_straddle(void)
 {
-	struct guest_walk_ctx c = setup(LONG_CR0, 0x1000, CR4_PAE,
-					LONG_EFER | EFER_NXE);
+	struct guest_walk_ctx c = setup(LONG_CR0, 0x1000, CR4_PAE, LONG_EFER | EFER_NXE);
 	struct guest_walk_result r;
-	const uint64_t page = LA_4K & ~0xfffull;	/* PT index 4 */
+	const uint64_t page = LA_4K & ~0xfffull; /* PT index 4 */
 	uint8_t buf[8];
 
 	map_long_default();
-	put64(0x4000 + 5 * 8, 0x6000 | P | RW | US);	/* next page: lower frame */
+	put64(0x4000 + 5 * 8, 0x6000 | P | RW | US); /* next page: lower frame */
 	memcpy(fm.bytes + 0x9ffc, "\x01\x02\x03\x04", 4);
 	memcpy(fm.bytes + 0x6000, "\x05\x06\x07\x08", 4);
-	memcpy(fm.bytes + 0xa000, "\xee\xee\xee\xee", 4);	/* contiguous: wrong */
+	memcpy(fm.bytes + 0xa000, "\xee\xee\xee\xee", 4); /* contiguous: wrong */
 
 	memset(buf, 0, sizeof(buf));
 	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8, WALK_FETCH, &r), 8);
@@ -707,8 +690,7 @@ static void test_read_straddle(void)
 
 	/* First page faulting: nothing read. */
 	put64(0x4000 + 4 * 8, 0x9000 | P | RW);
-	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8,
-				       WALK_FETCH | WALK_USER, &r), 0);
+	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8, WALK_FETCH | WALK_USER, &r), 0);
 	CHECK_EQ(r.status, WALK_PAGE_FAULT);
 	CHECK_EQ(r.la, page + 0xffc);
 	CHECK_EQ(r.error_code, PF_ERR_P | PF_ERR_U | PF_ERR_ID);
@@ -733,8 +715,7 @@ static void test_read_into_noncanonical(void)
 	put64(0x3000 + 511 * 8, 0x4000 | P);
 	put64(0x4000 + 511 * 8, 0x9000 | P);
 	memcpy(fm.bytes + 0x9ffe, "\x90\x91", 2);
-	CHECK_EQ(guest_read_linear_res(&c, 0x00007ffffffffffeull, buf, 4, WALK_FETCH, &r),
-		 2);
+	CHECK_EQ(guest_read_linear_res(&c, 0x00007ffffffffffeull, buf, 4, WALK_FETCH, &r), 2);
 	CHECK(memcmp(buf, "\x90\x91", 2) == 0);
 	CHECK_EQ(r.status, WALK_NONCANONICAL);
 	CHECK_EQ(r.la, 0x0000800000000000ull);
@@ -769,28 +750,28 @@ static void test_read_three_pages(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_mode_select),
-	TEST_ENTRY(test_bad_state),
-	TEST_ENTRY(test_paging_off),
-	TEST_ENTRY(test_32bit_4k),
-	TEST_ENTRY(test_32bit_rights),
-	TEST_ENTRY(test_32bit_4m),
-	TEST_ENTRY(test_32bit_wrap_read),
-	TEST_ENTRY(test_pae_4k_2m),
-	TEST_ENTRY(test_pae_faults),
-	TEST_ENTRY(test_pae_pdpte_registers),
-	TEST_ENTRY(test_long_4k),
-	TEST_ENTRY(test_long_large_pages),
-	TEST_ENTRY(test_long_not_present),
-	TEST_ENTRY(test_long_reserved),
-	TEST_ENTRY(test_long_rights),
-	TEST_ENTRY(test_long_nx_smep_smap),
-	TEST_ENTRY(test_long_canonical),
-	TEST_ENTRY(test_5level),
-	TEST_ENTRY(test_unbacked_tables),
-	TEST_ENTRY(test_read_straddle),
-	TEST_ENTRY(test_read_into_noncanonical),
-	TEST_ENTRY(test_read_three_pages),
+    TEST_ENTRY(test_mode_select),
+    TEST_ENTRY(test_bad_state),
+    TEST_ENTRY(test_paging_off),
+    TEST_ENTRY(test_32bit_4k),
+    TEST_ENTRY(test_32bit_rights),
+    TEST_ENTRY(test_32bit_4m),
+    TEST_ENTRY(test_32bit_wrap_read),
+    TEST_ENTRY(test_pae_4k_2m),
+    TEST_ENTRY(test_pae_faults),
+    TEST_ENTRY(test_pae_pdpte_registers),
+    TEST_ENTRY(test_long_4k),
+    TEST_ENTRY(test_long_large_pages),
+    TEST_ENTRY(test_long_not_present),
+    TEST_ENTRY(test_long_reserved),
+    TEST_ENTRY(test_long_rights),
+    TEST_ENTRY(test_long_nx_smep_smap),
+    TEST_ENTRY(test_long_canonical),
+    TEST_ENTRY(test_5level),
+    TEST_ENTRY(test_unbacked_tables),
+    TEST_ENTRY(test_read_straddle),
+    TEST_ENTRY(test_read_into_noncanonical),
+    TEST_ENTRY(test_read_three_pages),
 };
 
 CHECK_MAIN(tests)

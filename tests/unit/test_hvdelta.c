@@ -11,7 +11,7 @@
 
 static void test_unchanged_is_bitmap_only(void)
 {
-	struct kvm_regs a = { .rax = 1, .rip = 0x1000 }, b = a;
+	struct kvm_regs a = {.rax = 1, .rip = 0x1000}, b = a;
 	uint8_t out[HVD_MAX_ENCODED(sizeof(a))];
 	long n = hvd_encode(out, sizeof(out), &a, &b, sizeof(a));
 
@@ -23,7 +23,8 @@ static void test_unchanged_is_bitmap_only(void)
 
 static void test_rip_rax_round_trip(void)
 {
-	struct kvm_regs base = { .rax = 1, .rcx = 7, .rip = 0x1000, .rflags = 2 }, cur = base, back = base;
+	struct kvm_regs base = {.rax = 1, .rcx = 7, .rip = 0x1000, .rflags = 2}, cur = base,
+			back = base;
 	uint8_t out[HVD_MAX_ENCODED(sizeof(base))];
 	long n;
 
@@ -53,7 +54,7 @@ static void test_every_word_changed(void)
 
 static void test_encode_refuses(void)
 {
-	uint8_t a[16] = { 0 }, b[16] = { 1 }, out[64];
+	uint8_t a[16] = {0}, b[16] = {1}, out[64];
 
 	CHECK_EQ(hvd_encode(out, sizeof(out), a, b, 12), -HV_EINVAL);
 	CHECK_EQ(hvd_encode(out, sizeof(out), a, b, 0), -HV_EINVAL);
@@ -70,7 +71,7 @@ static void test_apply_refuses(void)
 	memset(set, 0x11, sizeof(set));
 	memcpy(keep, set, sizeof(keep));
 	memset(in, 0, sizeof(in));
-	in[0] = 0x7; /* three words claimed */
+	in[0] = 0x7;						       /* three words claimed */
 	CHECK_EQ(hvd_apply(set, sizeof(set), in, 1 + 16), -HV_EINVAL); /* one word short */
 	CHECK(!memcmp(set, keep, sizeof(set)));
 	in[0] = 0x9; /* bit 3: past the last of 3 words */
@@ -108,7 +109,6 @@ static void test_random_round_trips(void)
 		CHECK(!memcmp(back, cur, len));
 	}
 }
-
 
 /* Several sets back to back, in bit order; a bad mask or a cut changes nothing. */
 static void test_sets(void)
@@ -287,15 +287,15 @@ static void test_run_refuses(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_unchanged_is_bitmap_only),
-	TEST_ENTRY(test_rip_rax_round_trip),
-	TEST_ENTRY(test_every_word_changed),
-	TEST_ENTRY(test_encode_refuses),
-	TEST_ENTRY(test_apply_refuses),
-	TEST_ENTRY(test_random_round_trips),
-	TEST_ENTRY(test_sets),
-	TEST_ENTRY(test_run_round_trips),
-	TEST_ENTRY(test_run_refuses),
+    TEST_ENTRY(test_unchanged_is_bitmap_only),
+    TEST_ENTRY(test_rip_rax_round_trip),
+    TEST_ENTRY(test_every_word_changed),
+    TEST_ENTRY(test_encode_refuses),
+    TEST_ENTRY(test_apply_refuses),
+    TEST_ENTRY(test_random_round_trips),
+    TEST_ENTRY(test_sets),
+    TEST_ENTRY(test_run_round_trips),
+    TEST_ENTRY(test_run_refuses),
 };
 
 CHECK_MAIN(tests)

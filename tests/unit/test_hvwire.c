@@ -168,7 +168,7 @@ static bool got_is(size_t i, const struct want *w)
 
 static struct want want_of(uint8_t type, uint32_t seq, const void *p, uint32_t len)
 {
-	struct want w = { type, seq, len, crc_bitwise(p, len) };
+	struct want w = {type, seq, len, crc_bitwise(p, len)};
 
 	return w;
 }
@@ -183,16 +183,16 @@ static uint8_t fbuf[HVW_MAX_FRAME];
  * that ASan reports any read past the payload. Only for checking return
  * values and copied fields: pointers in *@out dangle afterwards.
  */
-#define PARSE_EXACT(fn, p, len, out)					\
-	({								\
-		uint32_t l_ = (len);					\
-		uint8_t *x_ = malloc(l_);				\
-		int r_;							\
-									\
-		memcpy(x_, (p), l_);					\
-		r_ = fn(x_, l_, (out));					\
-		free(x_);						\
-		r_;							\
+#define PARSE_EXACT(fn, p, len, out)                                                               \
+	({                                                                                         \
+		uint32_t l_ = (len);                                                               \
+		uint8_t *x_ = malloc(l_);                                                          \
+		int r_;                                                                            \
+                                                                                                   \
+		memcpy(x_, (p), l_);                                                               \
+		r_ = fn(x_, l_, (out));                                                            \
+		free(x_);                                                                          \
+		r_;                                                                                \
 	})
 
 /* Decode the one frame in fbuf[0, n) in one go; its payload stays valid. */
@@ -259,8 +259,8 @@ static void test_crc_chained(void)
 
 static void test_encode_layout(void)
 {
-	static const uint8_t head[12] = { 0x48, 0x56, 0x01, 0x03, 0x44, 0x33,
-					   0x22, 0x11, 0x03, 0x00, 0x00, 0x00 };
+	static const uint8_t head[12] = {0x48, 0x56, 0x01, 0x03, 0x44, 0x33,
+					 0x22, 0x11, 0x03, 0x00, 0x00, 0x00};
 	uint8_t out[32];
 	size_t n;
 
@@ -291,8 +291,7 @@ static void test_encode_limits(void)
 	CHECK_EQ(hvw_encode(fbuf, sizeof(fbuf), 9, 1, NULL, 0), 16);
 
 	memset(pbuf, 0, sizeof(pbuf));
-	CHECK_EQ(hvw_encode(fbuf, sizeof(fbuf), 5, 1, pbuf, HVW_MAX_PAYLOAD),
-		 HVW_MAX_FRAME);
+	CHECK_EQ(hvw_encode(fbuf, sizeof(fbuf), 5, 1, pbuf, HVW_MAX_PAYLOAD), HVW_MAX_FRAME);
 	CHECK_EQ(hvw_encode(sbuf, sizeof(sbuf), 5, 1, pbuf, HVW_MAX_PAYLOAD + 1), 0);
 	CHECK_EQ(hvw_encode(sbuf, sizeof(sbuf), 5, 1, pbuf, 0xffffffffu), 0);
 	/* The two lengths are added without wrapping. */
@@ -312,8 +311,8 @@ static void test_encode2_parts_and_in_place(void)
 	CHECK_EQ(n1, 56);
 	for (k = 0; k <= 40; k++) {
 		memset(two, 0, sizeof(two));
-		n2 = hvw_encode2(two, sizeof(two), 4, 99, pbuf, (uint32_t)k,
-				 pbuf + k, (uint32_t)(40 - k));
+		n2 = hvw_encode2(two, sizeof(two), 4, 99, pbuf, (uint32_t)k, pbuf + k,
+				 (uint32_t)(40 - k));
 		CHECK_EQ(n2, n1);
 		CHECK(memcmp(one, two, n1) == 0);
 	}
@@ -334,16 +333,15 @@ static void test_put_header_streaming(void)
 	n = hvw_encode(out, sizeof(out), 7, 0xdeadbeefu, "hello", 5);
 	CHECK(memcmp(hdr, out, HVW_HDR_LEN) == 0);
 	crc = hvw_crc32c_update(hvw_crc32c(hdr, sizeof(hdr)), "hello", 5);
-	CHECK_EQ(crc, out[n - 4] | out[n - 3] << 8 | out[n - 2] << 16 |
-			      (uint32_t)out[n - 1] << 24);
+	CHECK_EQ(crc, out[n - 4] | out[n - 3] << 8 | out[n - 2] << 16 | (uint32_t)out[n - 1] << 24);
 }
 
 /* ---- Round trips, one per type ---- */
 
 static void test_rt_hello(void)
 {
-	struct hvw_hello_req q = { 1, 3, "controller 0.1" }, q2;
-	struct hvw_hello_resp r = { 1, 0x5, "hv-minivisor 1.0", 0x0123456789abcdefull }, r2;
+	struct hvw_hello_req q = {1, 3, "controller 0.1"}, q2;
+	struct hvw_hello_resp r = {1, 0x5, "hv-minivisor 1.0", 0x0123456789abcdefull}, r2;
 	struct hvw_frame f;
 	size_t n;
 
@@ -382,7 +380,7 @@ static void test_rt_hello(void)
 static void test_rt_ioctl_req(void)
 {
 	/* KVM_SET_USER_MEMORY_REGION = _IOW(0xAE, 0x46, 32 bytes) */
-	struct hvw_ioctl_req_hdr h = { 0x4020ae46u, HVW_TARGET_VM, 0, 3, 0, 32 };
+	struct hvw_ioctl_req_hdr h = {0x4020ae46u, HVW_TARGET_VM, 0, 3, 0, 32};
 	struct hvw_ioctl_req q;
 	struct hvw_frame f;
 	uint8_t arg[32];
@@ -406,7 +404,7 @@ static void test_rt_ioctl_req(void)
 	CHECK(memcmp(q.arg, arg, 32) == 0);
 
 	/* No argument (KVM_RUN on a vCPU). */
-	h = (struct hvw_ioctl_req_hdr){ 0xae80, HVW_TARGET_VCPU, 0, 1, 2, 0 };
+	h = (struct hvw_ioctl_req_hdr){0xae80, HVW_TARGET_VCPU, 0, 1, 2, 0};
 	n = hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 1, &h, NULL);
 	CHECK_EQ(n, HVW_FRAME_SIZE(20));
 	CHECK_EQ(decode_one(n, &f), 0);
@@ -418,8 +416,7 @@ static void test_rt_ioctl_req(void)
 
 	/* The largest argument. */
 	memset(pbuf, 0x5a, HVW_MAX_ARG);
-	h = (struct hvw_ioctl_req_hdr){ 0xc008ae88u, HVW_TARGET_VCPU, 0, 1, 0,
-					HVW_MAX_ARG };
+	h = (struct hvw_ioctl_req_hdr){0xc008ae88u, HVW_TARGET_VCPU, 0, 1, 0, HVW_MAX_ARG};
 	n = hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 2, &h, pbuf);
 	CHECK_EQ(n, HVW_FRAME_SIZE(20 + HVW_MAX_ARG));
 	CHECK_EQ(decode_one(n, &f), 0);
@@ -430,7 +427,7 @@ static void test_rt_ioctl_req(void)
 
 static void test_rt_ioctl_resp(void)
 {
-	struct hvw_ioctl_resp r = { 12, NULL, 0 }, r2;
+	struct hvw_ioctl_resp r = {12, NULL, 0}, r2;
 	struct hvw_frame f;
 	uint8_t regs[144];
 	size_t n, k;
@@ -455,7 +452,7 @@ static void test_rt_ioctl_resp(void)
 	/* Out-argument bytes (KVM_GET_REGS' record). */
 	for (k = 0; k < sizeof(regs); k++)
 		regs[k] = (uint8_t)k;
-	r = (struct hvw_ioctl_resp){ 0, regs, sizeof(regs) };
+	r = (struct hvw_ioctl_resp){0, regs, sizeof(regs)};
 	n = hvw_encode_ioctl_resp(fbuf, sizeof(fbuf), 7, &r);
 	CHECK_EQ(n, HVW_FRAME_SIZE(8 + sizeof(regs)));
 	CHECK_EQ(decode_one(n, &f), 0);
@@ -468,7 +465,7 @@ static void test_rt_ioctl_resp(void)
 
 static void test_rt_mem_write(void)
 {
-	struct hvw_mem_write w = { 2, 0x100000, NULL, 0, 0 }, w2;
+	struct hvw_mem_write w = {2, 0x100000, NULL, 0, 0}, w2;
 	struct hvw_frame f;
 	size_t n, k;
 
@@ -480,9 +477,9 @@ static void test_rt_mem_write(void)
 	CHECK_EQ(n, HVW_FRAME_SIZE(16 + 1000));
 	CHECK_EQ(decode_one(n, &f), 0);
 	CHECK_EQ(f.type, HVW_MEM_WRITE);
-	CHECK_EQ(f.payload[0], 2);	/* vm */
-	CHECK_EQ(f.payload[4], 0);	/* reserved */
-	CHECK_EQ(f.payload[10], 0x10);	/* gpa 0x100000, little-endian */
+	CHECK_EQ(f.payload[0], 2);     /* vm */
+	CHECK_EQ(f.payload[4], 0);     /* reserved */
+	CHECK_EQ(f.payload[10], 0x10); /* gpa 0x100000, little-endian */
 	CHECK_EQ(hvw_parse_mem_write(f.payload, f.len, &w2), 0);
 	CHECK_EQ(w2.vm, 2);
 	CHECK_EQ(w2.gpa, 0x100000);
@@ -492,7 +489,7 @@ static void test_rt_mem_write(void)
 
 static void test_rt_mem_read(void)
 {
-	struct hvw_mem_read_req r = { 4, 4096, 0xfffff000ull }, r2;
+	struct hvw_mem_read_req r = {4, 4096, 0xfffff000ull}, r2;
 	struct hvw_frame f;
 	size_t n;
 
@@ -500,7 +497,7 @@ static void test_rt_mem_read(void)
 	CHECK_EQ(n, HVW_FRAME_SIZE(16));
 	CHECK_EQ(decode_one(n, &f), 0);
 	CHECK_EQ(f.type, HVW_MEM_READ_REQ);
-	CHECK_EQ(f.payload[5], 0x10);	/* len 4096 */
+	CHECK_EQ(f.payload[5], 0x10); /* len 4096 */
 	CHECK_EQ(hvw_parse_mem_read_req(f.payload, f.len, &r2), 0);
 	CHECK_EQ(r2.vm, 4);
 	CHECK_EQ(r2.len, 4096);
@@ -527,7 +524,7 @@ static void test_rt_error(void)
 	CHECK_EQ(decode_one(n, &f), 0);
 	CHECK_EQ(f.type, HVW_ERROR);
 	CHECK_EQ(f.seq, 0);
-	CHECK_EQ(f.payload[0], 0xe7);	/* -25 */
+	CHECK_EQ(f.payload[0], 0xe7); /* -25 */
 	CHECK_EQ(f.payload[3], 0xff);
 	CHECK_EQ(hvw_parse_error(f.payload, f.len, &e), 0);
 	CHECK_EQ(e.err, -HV_ENOTTY);
@@ -574,8 +571,8 @@ static void test_rt_power_off_and_unknown_type(void)
  * up to @maxgap bytes of garbage before each and after the last; the
  * frames are described in w[]. Returns the stream's length.
  */
-static size_t make_stream(uint8_t *s, size_t cap, struct want *w, size_t nframes,
-			  uint32_t maxlen, size_t maxgap, size_t *gap_total)
+static size_t make_stream(uint8_t *s, size_t cap, struct want *w, size_t nframes, uint32_t maxlen,
+			  size_t maxgap, size_t *gap_total)
 {
 	size_t len = 0, i, g, k;
 	uint32_t plen;
@@ -621,7 +618,7 @@ static void test_decoder_byte_by_byte(void)
 
 static void test_decoder_random_chunks(void)
 {
-	static const size_t maxchunk[] = { 2, 3, 17, 100, 4096, 70000, 0 };
+	static const size_t maxchunk[] = {2, 3, 17, 100, 4096, 70000, 0};
 	struct want w[40];
 	size_t n, gaps, i, c;
 	int round;
@@ -629,8 +626,8 @@ static void test_decoder_random_chunks(void)
 	for (round = 0; round < 4; round++) {
 		for (c = 0; c < sizeof(maxchunk) / sizeof(maxchunk[0]); c++) {
 			rng_seed(100 + round * 10 + c);
-			n = make_stream(sbuf, sizeof(sbuf), w, 40,
-					round == 3 ? 5000 : 500, 0, &gaps);
+			n = make_stream(sbuf, sizeof(sbuf), w, 40, round == 3 ? 5000 : 500, 0,
+					&gaps);
 			CHECK(n > 0);
 			start();
 			feed_chunks(sbuf, n, maxchunk[c]);
@@ -671,8 +668,10 @@ static void test_decoder_split_every_offset(void)
 	size_t n, cut, took;
 
 	rng_seed(4);
-	n = hvw_encode(sbuf, sizeof(sbuf), HVW_IOCTL_REQ, 1, "0123456789abcdefghij"
-		       "klmnopqrstuvwxyz", 36);
+	n = hvw_encode(sbuf, sizeof(sbuf), HVW_IOCTL_REQ, 1,
+		       "0123456789abcdefghij"
+		       "klmnopqrstuvwxyz",
+		       36);
 	w[0] = want_of(HVW_IOCTL_REQ, 1, "0123456789abcdefghijklmnopqrstuvwxyz", 36);
 	n += hvw_encode(sbuf + n, sizeof(sbuf) - n, HVW_POWER_OFF, 2, NULL, 0);
 	w[1] = want_of(HVW_POWER_OFF, 2, NULL, 0);
@@ -694,10 +693,10 @@ static void test_decoder_split_every_offset(void)
 }
 
 /* Frame A damaged at byte @at (bit 0 flipped), then frame B: B is found. */
-static void corrupt_then_good(size_t at, size_t *found, uint64_t *errors,
-			      uint64_t *discarded, size_t *a_size)
+static void corrupt_then_good(size_t at, size_t *found, uint64_t *errors, uint64_t *discarded,
+			      size_t *a_size)
 {
-	static const uint8_t pa[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	static const uint8_t pa[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 	struct want wb = want_of(HVW_IOCTL_RESP, 6, "\0\0\0\0\0\0\0\0", 8);
 	size_t n;
 
@@ -786,7 +785,7 @@ static void test_decoder_false_magic_in_garbage(void)
 
 static void test_decoder_false_length_resync(void)
 {
-	static const uint8_t pl[4] = { 1, 2, 3, 4 };
+	static const uint8_t pl[4] = {1, 2, 3, 4};
 	struct want w = want_of(HVW_HELLO_REQ, 1, pl, sizeof(pl));
 	size_t n;
 
@@ -812,7 +811,7 @@ static void test_decoder_false_length_resync(void)
 
 static void test_decoder_oversize(void)
 {
-	static const uint32_t lens[] = { HVW_MAX_PAYLOAD + 1, 0x7fffffffu, 0xffffffffu };
+	static const uint32_t lens[] = {HVW_MAX_PAYLOAD + 1, 0x7fffffffu, 0xffffffffu};
 	struct want w = want_of(HVW_POWER_OFF, 2, NULL, 0);
 	size_t n, i;
 
@@ -835,7 +834,7 @@ static void test_decoder_bad_version(void)
 {
 	static const uint8_t pl[6] = "abcde";
 	struct want w = want_of(HVW_IOCTL_REQ, 9, pl, sizeof(pl));
-	static const uint8_t versions[] = { 0, 2, 0xff };
+	static const uint8_t versions[] = {0, 2, 0xff};
 	size_t n, a, i;
 
 	for (i = 0; i < sizeof(versions); i++) {
@@ -881,8 +880,7 @@ static void test_decoder_max_frame_and_full_buffer(void)
 	/* With a byte of garbage first, the frame still fits after it goes. */
 	start();
 	sbuf[0] = 'x';
-	n1 = hvw_encode(sbuf + 1, sizeof(sbuf) - 1, HVW_MEM_WRITE, 1, pbuf,
-			HVW_MAX_PAYLOAD);
+	n1 = hvw_encode(sbuf + 1, sizeof(sbuf) - 1, HVW_MEM_WRITE, 1, pbuf, HVW_MAX_PAYLOAD);
 	feed_chunks(sbuf, 1 + n1, 30000);
 	CHECK(!stuck);
 	CHECK_EQ(n_got, 1);
@@ -896,13 +894,19 @@ static void test_decoder_payload_stable_across_feed(void)
 	size_t a, b;
 
 	start();
-	a = hvw_encode(sbuf, sizeof(sbuf), HVW_ERROR, 0, "\xe7\xff\xff\xff" "boom", 8);
+	a = hvw_encode(sbuf, sizeof(sbuf), HVW_ERROR, 0,
+		       "\xe7\xff\xff\xff"
+		       "boom",
+		       8);
 	b = hvw_encode(sbuf + a, sizeof(sbuf) - a, HVW_POWER_OFF, 1, NULL, 0);
 	CHECK_EQ(hvw_decoder_feed(&dec, sbuf, a), a);
 	CHECK_EQ(hvw_decoder_next(&dec, &f), 1);
 	CHECK_EQ(hvw_decoder_feed(&dec, sbuf + a, b), b);
 	/* Feeding did not move or overwrite the frame handed out. */
-	CHECK(memcmp(f.payload, "\xe7\xff\xff\xff" "boom", 8) == 0);
+	CHECK(memcmp(f.payload,
+		     "\xe7\xff\xff\xff"
+		     "boom",
+		     8) == 0);
 	CHECK_EQ(hvw_decoder_next(&dec, &f), 1);
 	CHECK_EQ(f.type, HVW_POWER_OFF);
 	CHECK_EQ(hvw_decoder_next(&dec, &f), 0);
@@ -915,14 +919,14 @@ static void test_decoder_payload_stable_across_feed(void)
 static void test_ioctl_req_hdr_layout(void)
 {
 	static const uint8_t wire[20] = {
-		0x46, 0xae, 0x20, 0x40,	/* nr */
-		0x02, 0x00,		/* target */
-		0x00, 0x00,		/* flags */
-		0x01, 0x02, 0x03, 0x04,	/* vm */
-		0x05, 0x06, 0x07, 0x08,	/* vcpu */
-		0x20, 0x00, 0x00, 0x00,	/* arg_len */
+	    0x46, 0xae, 0x20, 0x40, /* nr */
+	    0x02, 0x00,		    /* target */
+	    0x00, 0x00,		    /* flags */
+	    0x01, 0x02, 0x03, 0x04, /* vm */
+	    0x05, 0x06, 0x07, 0x08, /* vcpu */
+	    0x20, 0x00, 0x00, 0x00, /* arg_len */
 	};
-	struct hvw_ioctl_req_hdr h = { 0x4020ae46u, 2, 0, 0x04030201u, 0x08070605u, 32 }, h2;
+	struct hvw_ioctl_req_hdr h = {0x4020ae46u, 2, 0, 0x04030201u, 0x08070605u, 32}, h2;
 	uint8_t out[20];
 
 	hvw_ioctl_req_hdr_put(out, &h);
@@ -981,8 +985,7 @@ static void test_ioctl_req_hostile(void)
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, 0xffffffecu, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_E2BIG);
 	/* Over the maximum even though the payload really has the bytes. */
-	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, HVW_MAX_ARG + 1,
-			    HVW_MAX_ARG + 1);
+	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, HVW_MAX_ARG + 1, HVW_MAX_ARG + 1);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_E2BIG);
 	len = ioctl_payload(0xae01, HVW_TARGET_VCPU, 0, 1, 1, HVW_MAX_ARG, HVW_MAX_ARG);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), 0);
@@ -1012,13 +1015,13 @@ static void test_ioctl_req_hostile(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 
 	/* The encoder refuses what the parser would. */
-	h = (struct hvw_ioctl_req_hdr){ 0xae01, 3, 0, 0, 0, 0 };
+	h = (struct hvw_ioctl_req_hdr){0xae01, 3, 0, 0, 0, 0};
 	CHECK_EQ(hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 1, &h, NULL), 0);
-	h = (struct hvw_ioctl_req_hdr){ 0xae01, HVW_TARGET_SYSTEM, 0, 1, 0, 0 };
+	h = (struct hvw_ioctl_req_hdr){0xae01, HVW_TARGET_SYSTEM, 0, 1, 0, 0};
 	CHECK_EQ(hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 1, &h, NULL), 0);
-	h = (struct hvw_ioctl_req_hdr){ 0xae01, HVW_TARGET_VCPU, 2, 1, 0, 0 };
+	h = (struct hvw_ioctl_req_hdr){0xae01, HVW_TARGET_VCPU, 2, 1, 0, 0};
 	CHECK_EQ(hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 1, &h, NULL), 0);
-	h = (struct hvw_ioctl_req_hdr){ 0xae01, HVW_TARGET_VCPU, 0, 1, 0, HVW_MAX_ARG + 1 };
+	h = (struct hvw_ioctl_req_hdr){0xae01, HVW_TARGET_VCPU, 0, 1, 0, HVW_MAX_ARG + 1};
 	CHECK_EQ(hvw_encode_ioctl_req(sbuf, sizeof(sbuf), 1, &h, pbuf), 0);
 }
 
@@ -1065,9 +1068,9 @@ static void test_ioctl_resp_hostile(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_resp, pbuf, 8 + HVW_MAX_ARG, &r), 0);
 	CHECK_EQ(r.arg_len, HVW_MAX_ARG);
 
-	r = (struct hvw_ioctl_resp){ -4096, NULL, 0 };
+	r = (struct hvw_ioctl_resp){-4096, NULL, 0};
 	CHECK_EQ(hvw_encode_ioctl_resp(fbuf, sizeof(fbuf), 1, &r), 0);
-	r = (struct hvw_ioctl_resp){ 0, pbuf, HVW_MAX_ARG + 1 };
+	r = (struct hvw_ioctl_resp){0, pbuf, HVW_MAX_ARG + 1};
 	CHECK_EQ(hvw_encode_ioctl_resp(sbuf, sizeof(sbuf), 1, &r), 0);
 }
 
@@ -1120,11 +1123,11 @@ static void test_hello_hostile(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_hello_req, pbuf, 40, &q), -HV_EINVAL);
 
 	/* Version negotiation. */
-	q = (struct hvw_hello_req){ 0, 5, "" };
+	q = (struct hvw_hello_req){0, 5, ""};
 	CHECK_EQ(hvw_hello_version(&q), HVW_VERSION);
-	q = (struct hvw_hello_req){ 2, 3, "" };
+	q = (struct hvw_hello_req){2, 3, ""};
 	CHECK_EQ(hvw_hello_version(&q), -HV_EINVAL);
-	q = (struct hvw_hello_req){ 0, 0, "" };
+	q = (struct hvw_hello_req){0, 0, ""};
 	CHECK_EQ(hvw_hello_version(&q), -HV_EINVAL);
 
 	/* The response's identity: 64 bytes without a NUL. */
@@ -1144,12 +1147,12 @@ static void test_hello_hostile(void)
 	memset(&q, 'x', sizeof(q));
 	q.min_version = q.max_version = 1;
 	CHECK_EQ(hvw_encode_hello_req(fbuf, sizeof(fbuf), 1, &q), 0);
-	q = (struct hvw_hello_req){ 2, 1, "ctl" };
+	q = (struct hvw_hello_req){2, 1, "ctl"};
 	CHECK_EQ(hvw_encode_hello_req(fbuf, sizeof(fbuf), 1, &q), 0);
 	memset(&r, 'x', sizeof(r));
 	CHECK_EQ(hvw_encode_hello_resp(fbuf, sizeof(fbuf), 1, &r), 0);
 	/* Junk after the NUL goes out as zeros. */
-	q = (struct hvw_hello_req){ 1, 1, "ab" };
+	q = (struct hvw_hello_req){1, 1, "ab"};
 	memset(q.client + 3, 'j', sizeof(q.client) - 3);
 	CHECK_EQ(hvw_encode_hello_req(fbuf, sizeof(fbuf), 1, &q), HVW_FRAME_SIZE(40));
 	for (k = 2; k < 32; k++)
@@ -1187,7 +1190,7 @@ static void test_mem_hostile(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
 	len = mem_payload(1, 0x80000001u, 0x1000, 4);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
-	w = (struct hvw_mem_write){ 1, 0, pbuf, 4, 2 };
+	w = (struct hvw_mem_write){1, 0, pbuf, 4, 2};
 	CHECK_EQ(hvw_encode_mem_write(fbuf, sizeof(fbuf), 1, &w), 0);
 	len = mem_payload(1, 0, 0x1000, HVW_MAX_ARG + 1);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_E2BIG);
@@ -1224,13 +1227,13 @@ static void test_mem_hostile(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_read_req, pbuf, 16, &r), 0);
 
 	/* The encoders refuse the same. */
-	w = (struct hvw_mem_write){ 1, UINT64_MAX, pbuf, 2, 0 };
+	w = (struct hvw_mem_write){1, UINT64_MAX, pbuf, 2, 0};
 	CHECK_EQ(hvw_encode_mem_write(fbuf, sizeof(fbuf), 1, &w), 0);
-	w = (struct hvw_mem_write){ 1, 0, pbuf, HVW_MAX_ARG + 1, 0 };
+	w = (struct hvw_mem_write){1, 0, pbuf, HVW_MAX_ARG + 1, 0};
 	CHECK_EQ(hvw_encode_mem_write(sbuf, sizeof(sbuf), 1, &w), 0);
-	r = (struct hvw_mem_read_req){ 1, HVW_MAX_ARG + 1, 0 };
+	r = (struct hvw_mem_read_req){1, HVW_MAX_ARG + 1, 0};
 	CHECK_EQ(hvw_encode_mem_read_req(fbuf, sizeof(fbuf), 1, &r), 0);
-	r = (struct hvw_mem_read_req){ 1, 2, UINT64_MAX };
+	r = (struct hvw_mem_read_req){1, 2, UINT64_MAX};
 	CHECK_EQ(hvw_encode_mem_read_req(fbuf, sizeof(fbuf), 1, &r), 0);
 }
 
@@ -1408,8 +1411,8 @@ static void test_fuzz_regressions(void)
 
 static void test_rt_kick_close(void)
 {
-	struct hvw_kick k = { 7, 3 }, k2;
-	struct hvw_close c = { 9 }, c2;
+	struct hvw_kick k = {7, 3}, k2;
+	struct hvw_close c = {9}, c2;
 	struct hvw_frame f;
 	size_t n;
 	uint32_t i;
@@ -1449,7 +1452,7 @@ static void test_rt_kick_close(void)
 
 static void test_rt_mem_changed_req(void)
 {
-	struct hvw_mem_changed_req r = { 4, 0x100000, 0x100000 }, r2;
+	struct hvw_mem_changed_req r = {4, 0x100000, 0x100000}, r2;
 	struct hvw_frame f;
 	size_t n;
 
@@ -1463,15 +1466,15 @@ static void test_rt_mem_changed_req(void)
 	CHECK_EQ(r2.len, 0x100000);
 
 	/* Alignment, wrap, flags, size. */
-	r = (struct hvw_mem_changed_req){ 1, 0x1001, 0x1000 };
+	r = (struct hvw_mem_changed_req){1, 0x1001, 0x1000};
 	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
-	r = (struct hvw_mem_changed_req){ 1, 0x1000, 0x1800 };
+	r = (struct hvw_mem_changed_req){1, 0x1000, 0x1800};
 	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
-	r = (struct hvw_mem_changed_req){ 1, 0xfffffffffffff000ull, 0x2000 };
+	r = (struct hvw_mem_changed_req){1, 0xfffffffffffff000ull, 0x2000};
 	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
-	r = (struct hvw_mem_changed_req){ 1, 0xfffffffffffff000ull, 0x1000 };
+	r = (struct hvw_mem_changed_req){1, 0xfffffffffffff000ull, 0x1000};
 	CHECK(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r) > 0);
-	r = (struct hvw_mem_changed_req){ 1, 0x5000, 0 };
+	r = (struct hvw_mem_changed_req){1, 0x5000, 0};
 	CHECK(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r) > 0);
 
 	memset(pbuf, 0, 32);
@@ -1502,7 +1505,8 @@ static uint32_t changed_answer_in(uint8_t *pbuf, uint64_t next, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		bool zero = i % 3 == 2;
 
-		hvw_mem_changed_put_entry(pbuf + off, 0x1000ull * (i + 1), zero ? HVW_PAGE_ZERO : 0);
+		hvw_mem_changed_put_entry(pbuf + off, 0x1000ull * (i + 1),
+					  zero ? HVW_PAGE_ZERO : 0);
 		off += HVW_MEM_CHANGED_ENTRY_LEN;
 		if (!zero) {
 			memset(pbuf + off, 0x40 + (int)i, HVW_PAGE_SIZE);
@@ -1596,45 +1600,45 @@ static void test_rt_mem_changed_resp(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_crc_known_vector),
-	TEST_ENTRY(test_crc_matches_bitwise),
-	TEST_ENTRY(test_crc_chained),
-	TEST_ENTRY(test_encode_layout),
-	TEST_ENTRY(test_encode_limits),
-	TEST_ENTRY(test_encode2_parts_and_in_place),
-	TEST_ENTRY(test_put_header_streaming),
-	TEST_ENTRY(test_rt_hello),
-	TEST_ENTRY(test_rt_ioctl_req),
-	TEST_ENTRY(test_rt_ioctl_resp),
-	TEST_ENTRY(test_rt_mem_write),
-	TEST_ENTRY(test_rt_mem_read),
-	TEST_ENTRY(test_rt_error),
-	TEST_ENTRY(test_rt_power_off_and_unknown_type),
-	TEST_ENTRY(test_rt_kick_close),
-	TEST_ENTRY(test_rt_mem_changed_req),
-	TEST_ENTRY(test_rt_mem_changed_resp),
-	TEST_ENTRY(test_decoder_byte_by_byte),
-	TEST_ENTRY(test_decoder_random_chunks),
-	TEST_ENTRY(test_decoder_garbage_before_between),
-	TEST_ENTRY(test_decoder_split_every_offset),
-	TEST_ENTRY(test_decoder_bad_crc),
-	TEST_ENTRY(test_decoder_false_magic_in_garbage),
-	TEST_ENTRY(test_decoder_false_length_resync),
-	TEST_ENTRY(test_decoder_oversize),
-	TEST_ENTRY(test_decoder_bad_version),
-	TEST_ENTRY(test_decoder_max_frame_and_full_buffer),
-	TEST_ENTRY(test_decoder_payload_stable_across_feed),
-	TEST_ENTRY(test_ioctl_req_hdr_layout),
-	TEST_ENTRY(test_ioctl_req_hostile),
-	TEST_ENTRY(test_ioctl_req_copied_once),
-	TEST_ENTRY(test_ioctl_resp_hostile),
-	TEST_ENTRY(test_hello_hostile),
-	TEST_ENTRY(test_mem_hostile),
-	TEST_ENTRY(test_error_hostile),
-	TEST_ENTRY(test_seq_next),
-	TEST_ENTRY(test_type_names),
-	TEST_ENTRY(test_fuzz_seeds),
-	TEST_ENTRY(test_fuzz_regressions),
+    TEST_ENTRY(test_crc_known_vector),
+    TEST_ENTRY(test_crc_matches_bitwise),
+    TEST_ENTRY(test_crc_chained),
+    TEST_ENTRY(test_encode_layout),
+    TEST_ENTRY(test_encode_limits),
+    TEST_ENTRY(test_encode2_parts_and_in_place),
+    TEST_ENTRY(test_put_header_streaming),
+    TEST_ENTRY(test_rt_hello),
+    TEST_ENTRY(test_rt_ioctl_req),
+    TEST_ENTRY(test_rt_ioctl_resp),
+    TEST_ENTRY(test_rt_mem_write),
+    TEST_ENTRY(test_rt_mem_read),
+    TEST_ENTRY(test_rt_error),
+    TEST_ENTRY(test_rt_power_off_and_unknown_type),
+    TEST_ENTRY(test_rt_kick_close),
+    TEST_ENTRY(test_rt_mem_changed_req),
+    TEST_ENTRY(test_rt_mem_changed_resp),
+    TEST_ENTRY(test_decoder_byte_by_byte),
+    TEST_ENTRY(test_decoder_random_chunks),
+    TEST_ENTRY(test_decoder_garbage_before_between),
+    TEST_ENTRY(test_decoder_split_every_offset),
+    TEST_ENTRY(test_decoder_bad_crc),
+    TEST_ENTRY(test_decoder_false_magic_in_garbage),
+    TEST_ENTRY(test_decoder_false_length_resync),
+    TEST_ENTRY(test_decoder_oversize),
+    TEST_ENTRY(test_decoder_bad_version),
+    TEST_ENTRY(test_decoder_max_frame_and_full_buffer),
+    TEST_ENTRY(test_decoder_payload_stable_across_feed),
+    TEST_ENTRY(test_ioctl_req_hdr_layout),
+    TEST_ENTRY(test_ioctl_req_hostile),
+    TEST_ENTRY(test_ioctl_req_copied_once),
+    TEST_ENTRY(test_ioctl_resp_hostile),
+    TEST_ENTRY(test_hello_hostile),
+    TEST_ENTRY(test_mem_hostile),
+    TEST_ENTRY(test_error_hostile),
+    TEST_ENTRY(test_seq_next),
+    TEST_ENTRY(test_type_names),
+    TEST_ENTRY(test_fuzz_seeds),
+    TEST_ENTRY(test_fuzz_regressions),
 };
 
 CHECK_MAIN(tests)

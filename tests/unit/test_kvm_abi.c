@@ -45,37 +45,32 @@ static void why_add(struct why *w, const char *fmt, ...)
 	n = vsnprintf(w->text + w->len, sizeof(w->text) - w->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		w->len += (size_t)n < sizeof(w->text) - w->len ?
-				  (size_t)n : sizeof(w->text) - w->len - 1;
+		w->len +=
+		    (size_t)n < sizeof(w->text) - w->len ? (size_t)n : sizeof(w->text) - w->len - 1;
 }
 
 static unsigned long long facts_compared;
 
 /* One fact of one row; records a mismatch "name: fact ours vs Linux". */
-static void fact(struct why *w, const char *name, const char *what,
-		 unsigned long long ours, unsigned long long linux_,
-		 int as_char)
+static void fact(struct why *w, const char *name, const char *what, unsigned long long ours,
+		 unsigned long long linux_, int as_char)
 {
 	facts_compared++;
 	if (ours == linux_)
 		return;
 	if (as_char)
-		why_add(w, "%s: %s '%c' here, '%c' in Linux", name, what,
-			(int)ours, (int)linux_);
+		why_add(w, "%s: %s '%c' here, '%c' in Linux", name, what, (int)ours, (int)linux_);
 	else
-		why_add(w, "%s: %s %llu (0x%llx) here, %llu (0x%llx) in Linux",
-			name, what, ours, ours, linux_, linux_);
+		why_add(w, "%s: %s %llu (0x%llx) here, %llu (0x%llx) in Linux", name, what, ours,
+			ours, linux_, linux_);
 }
 
-static void compare_row(struct why *w, const struct kvm_abi_row *o,
-			const struct kvm_abi_row *l)
+static void compare_row(struct why *w, const struct kvm_abi_row *o, const struct kvm_abi_row *l)
 {
 	const char *n = l->name;
 
-	if (strcmp(o->name, l->name) || strcmp(o->group, l->group) ||
-	    o->what != l->what) {
-		why_add(w, "tables out of step: '%s' vs '%s'", o->name,
-			l->name);
+	if (strcmp(o->name, l->name) || strcmp(o->group, l->group) || o->what != l->what) {
+		why_add(w, "tables out of step: '%s' vs '%s'", o->name, l->name);
 		return;
 	}
 	switch (l->what) {
@@ -110,8 +105,7 @@ static void compare_row(struct why *w, const struct kvm_abi_row *o,
 		fact(w, n, "value", o->value, l->value, 0);
 		facts_compared++;
 		if (o->ctype != l->ctype)
-			why_add(w, "%s: type %s here, %s in Linux", n,
-				KVM_ABI_CTYPE_NAME(o->ctype),
+			why_add(w, "%s: type %s here, %s in Linux", n, KVM_ABI_CTYPE_NAME(o->ctype),
 				KVM_ABI_CTYPE_NAME(l->ctype));
 		break;
 	default:
@@ -125,8 +119,7 @@ static int is_child(const char *row, const char *parent)
 {
 	size_t pl = strlen(parent);
 
-	return !strncmp(row, parent, pl) && row[pl] == '.' &&
-	       !strchr(row + pl + 1, '.');
+	return !strncmp(row, parent, pl) && row[pl] == '.' && !strchr(row + pl + 1, '.');
 }
 
 static unsigned long long containers_checked;
@@ -135,9 +128,8 @@ static unsigned long long containers_checked;
  * The members and holes listed under rows[c] (a struct, or an aggregate
  * member) must cover each of its bytes. They may overlap (unions).
  */
-static void check_cover(struct why *w, const char *side,
-			const struct kvm_abi_row *rows, size_t b, size_t e,
-			size_t c)
+static void check_cover(struct why *w, const char *side, const struct kvm_abi_row *rows, size_t b,
+			size_t e, size_t c)
 {
 	size_t idx[256], n = 0, i, j;
 	unsigned long long base = rows[c].what == 'S' ? 0 : rows[c].off;
@@ -167,27 +159,24 @@ static void check_cover(struct why *w, const char *side,
 
 		if (m->off > end)
 			why_add(w, "%s (%s): bytes %llu..%llu before %s are not listed",
-				rows[c].name, side, end - base, m->off - base - 1,
-				m->name);
+				rows[c].name, side, end - base, m->off - base - 1, m->name);
 		if (m->off + m->size > end)
 			end = m->off + m->size;
 	}
 	if (end - base != rows[c].size)
-		why_add(w, "%s (%s): listed members end at byte %llu of %llu",
-			rows[c].name, side, end - base, rows[c].size);
+		why_add(w, "%s (%s): listed members end at byte %llu of %llu", rows[c].name, side,
+			end - base, rows[c].size);
 }
 
-static void check_group_cover(struct why *w, const char *side,
-			      const struct kvm_abi_row *rows, size_t b,
-			      size_t e)
+static void check_group_cover(struct why *w, const char *side, const struct kvm_abi_row *rows,
+			      size_t b, size_t e)
 {
 	size_t c;
 
 	if (rows[b].what != 'S')
 		return;
 	for (c = b; c < e; c++)
-		if (rows[c].what == 'S' ||
-		    (rows[c].what == 'F' && rows[c].kind == 'a'))
+		if (rows[c].what == 'S' || (rows[c].what == 'F' && rows[c].kind == 'a'))
 			check_cover(w, side, rows, b, e, c);
 }
 
@@ -199,14 +188,13 @@ int main(void)
 	unsigned nstruct = 0, nmember = 0, nhole = 0, nconst = 0, nioctl = 0;
 
 	if (kvm_abi_ours_len != n) {
-		printf("FAIL tables: %zu rows here, %zu in Linux\n",
-		       kvm_abi_ours_len, n);
+		printf("FAIL tables: %zu rows here, %zu in Linux\n", kvm_abi_ours_len, n);
 		printf("0 passed, 1 failed\n");
 		return 1;
 	}
 
 	for (b = 0; b < n; b = e) {
-		struct why w = { .len = 0, .count = 0 };
+		struct why w = {.len = 0, .count = 0};
 
 		for (e = b; e < n && !strcmp(l[e].group, l[b].group); e++) {
 			compare_row(&w, &o[e], &l[e]);
@@ -214,8 +202,7 @@ int main(void)
 				nstruct++;
 			else if (l[e].what == 'H')
 				nhole++;
-			else if (l[e].what == 'C' &&
-				 !strcmp(l[e].group, "ioctl numbers"))
+			else if (l[e].what == 'C' && !strcmp(l[e].group, "ioctl numbers"))
 				nioctl++;
 			else if (l[e].what == 'C')
 				nconst++;
@@ -232,8 +219,7 @@ int main(void)
 		check_group_cover(&w, "here", o, b, e);
 
 		if (w.count) {
-			printf("FAIL %s: %u problem(s): %s%s\n", l[b].group,
-			       w.count, w.text,
+			printf("FAIL %s: %u problem(s): %s%s\n", l[b].group, w.count, w.text,
 			       w.len + 2 >= sizeof(w.text) ? " ..." : "");
 			failed++;
 		} else {
@@ -245,8 +231,7 @@ int main(void)
 	printf("compared %zu rows: %u structs, %u members, %u holes, "
 	       "%u constants, %u ioctl numbers; %llu facts; %llu aggregates "
 	       "checked for coverage in each table\n",
-	       n, nstruct, nmember, nhole, nconst, nioctl, facts_compared,
-	       containers_checked / 2);
+	       n, nstruct, nmember, nhole, nconst, nioctl, facts_compared, containers_checked / 2);
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

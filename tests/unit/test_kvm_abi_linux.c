@@ -5,7 +5,7 @@
  */
 #include <linux/kvm.h>
 
-#define KVM_ABI_TABLE kvm_abi_linux
+#define KVM_ABI_TABLE	  kvm_abi_linux
 #define KVM_ABI_TABLE_LEN kvm_abi_linux_len
-#define KVM_ABI_LINUX 1
+#define KVM_ABI_LINUX	  1
 #include "tests/unit/kvm_abi_fields.h"

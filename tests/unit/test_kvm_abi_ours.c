@@ -5,6 +5,6 @@
  */
 #include "abi/kvm.h"
 
-#define KVM_ABI_TABLE kvm_abi_ours
+#define KVM_ABI_TABLE	  kvm_abi_ours
 #define KVM_ABI_TABLE_LEN kvm_abi_ours_len
 #include "tests/unit/kvm_abi_fields.h"

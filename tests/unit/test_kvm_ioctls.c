@@ -138,12 +138,12 @@ static void test_record_len_counted(void)
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[3];
-	} msrs = { .h.nmsrs = 3 };
+	} msrs = {.h.nmsrs = 3};
 	struct {
 		struct kvm_cpuid2 h;
 		struct kvm_cpuid_entry2 e[2];
-	} cpuid = { .h.nent = 2 };
-	struct kvm_msr_list list = { .nmsrs = 5 };
+	} cpuid = {.h.nent = 2};
+	struct kvm_msr_list list = {.nmsrs = 5};
 
 	CHECK_EQ(kvm_ioctl_record_len(KVM_GET_MSRS, &msrs, sizeof(msrs)), sizeof(msrs));
 	CHECK_EQ(kvm_ioctl_record_len(KVM_SET_MSRS, &msrs, SIZE_MAX), 8 + 3 * 16);
@@ -179,19 +179,24 @@ static void test_record_len_short_header(void)
 static void test_record_len_overflow(void)
 {
 	const struct kvm_ioctl_desc wide = {
-		.nr = UNKNOWN_NR,
-		.name = "WIDE",
-		.shape = HV_SHAPE_COUNTED,
-		.size = 16,
-		.count_off = 8,
-		.count_width = 8,
-		.entry_size = 40,
+	    .nr = UNKNOWN_NR,
+	    .name = "WIDE",
+	    .shape = HV_SHAPE_COUNTED,
+	    .size = 16,
+	    .count_off = 8,
+	    .count_width = 8,
+	    .entry_size = 40,
 	};
 	const struct kvm_ioctl_desc bad = {
-		.nr = UNKNOWN_NR, .name = "BAD", .shape = HV_SHAPE_COUNTED,
-		.size = 8, .count_off = 6, .count_width = 4, .entry_size = 4,
+	    .nr = UNKNOWN_NR,
+	    .name = "BAD",
+	    .shape = HV_SHAPE_COUNTED,
+	    .size = 8,
+	    .count_off = 6,
+	    .count_width = 4,
+	    .entry_size = 4,
 	};
-	uint64_t hdr[2] = { 0, UINT64_MAX };
+	uint64_t hdr[2] = {0, UINT64_MAX};
 	uint64_t fits = (SIZE_MAX - 16) / 40;
 
 	CHECK_EQ(kvm_ioctl_counted_len(&wide, hdr, sizeof(hdr)), SIZE_MAX);
@@ -207,16 +212,11 @@ static void test_record_len_overflow(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_list_is_not_empty),
-	TEST_ENTRY(test_sizes_match_records),
-	TEST_ENTRY(test_counted_fields),
-	TEST_ENTRY(test_matches_linux),
-	TEST_ENTRY(test_no_duplicates),
-	TEST_ENTRY(test_find_and_names),
-	TEST_ENTRY(test_record_len_fixed),
-	TEST_ENTRY(test_record_len_counted),
-	TEST_ENTRY(test_record_len_short_header),
-	TEST_ENTRY(test_record_len_overflow),
+    TEST_ENTRY(test_list_is_not_empty),	      TEST_ENTRY(test_sizes_match_records),
+    TEST_ENTRY(test_counted_fields),	      TEST_ENTRY(test_matches_linux),
+    TEST_ENTRY(test_no_duplicates),	      TEST_ENTRY(test_find_and_names),
+    TEST_ENTRY(test_record_len_fixed),	      TEST_ENTRY(test_record_len_counted),
+    TEST_ENTRY(test_record_len_short_header), TEST_ENTRY(test_record_len_overflow),
 };
 
 CHECK_MAIN(tests)

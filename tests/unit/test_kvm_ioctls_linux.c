@@ -13,7 +13,6 @@ extern const struct kvm_ioctl_desc kvm_ioctls_linux[];
 extern const size_t kvm_ioctls_linux_count;
 
 const struct kvm_ioctl_desc kvm_ioctls_linux[] = {
-	KVM_IOCTL_LIST(KVM_IOCTL_DESC_INT, KVM_IOCTL_DESC_REC, KVM_IOCTL_DESC_ARR)
-};
+    KVM_IOCTL_LIST(KVM_IOCTL_DESC_INT, KVM_IOCTL_DESC_REC, KVM_IOCTL_DESC_ARR)};
 
 const size_t kvm_ioctls_linux_count = sizeof(kvm_ioctls_linux) / sizeof(kvm_ioctls_linux[0]);

@@ -50,7 +50,8 @@ static void test_reopen_reports_suppressed(void)
 	fake_now += 1;
 	reopen_site(101);
 	CHECK_EQ(logcap_count(LOG_WARN), LOG_RATELIMIT_BURST + 2);
-	CHECK_LOGGED(LOG_WARN, "log: 96 similar lines suppressed (tests/unit/test_log_ratelimit.c:");
+	CHECK_LOGGED(LOG_WARN,
+		     "log: 96 similar lines suppressed (tests/unit/test_log_ratelimit.c:");
 	CHECK_LOGGED(LOG_WARN, "chan: bad frame 101");
 	/* The count starts again: the next line has nothing to report. */
 	reopen_site(102);
@@ -87,7 +88,7 @@ static void test_flood(void)
 
 static void test_clock_backwards(void)
 {
-	struct log_ratelimit rl = { 0 };
+	struct log_ratelimit rl = {0};
 	uint32_t n = 77;
 
 	CHECK(log_ratelimit_pass(&rl, 1000, 1, 100, &n));
@@ -105,7 +106,7 @@ static void test_clock_backwards(void)
 /* A clock that stands still (interrupts off): everything after the burst is held back. */
 static void test_clock_stopped(void)
 {
-	struct log_ratelimit rl = { 0 };
+	struct log_ratelimit rl = {0};
 	uint32_t n = 0;
 	unsigned let = 0;
 
@@ -119,7 +120,7 @@ static void test_clock_stopped(void)
 
 static void test_count_saturates(void)
 {
-	struct log_ratelimit rl = { 0 };
+	struct log_ratelimit rl = {0};
 	uint32_t n = 0;
 
 	CHECK(log_ratelimit_pass(&rl, 0, 1, 10, &n));
@@ -150,14 +151,10 @@ static void test_levels(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_burst_then_quiet),
-	TEST_ENTRY(test_reopen_reports_suppressed),
-	TEST_ENTRY(test_call_sites_independent),
-	TEST_ENTRY(test_flood),
-	TEST_ENTRY(test_clock_backwards),
-	TEST_ENTRY(test_clock_stopped),
-	TEST_ENTRY(test_count_saturates),
-	TEST_ENTRY(test_levels),
+    TEST_ENTRY(test_burst_then_quiet),	     TEST_ENTRY(test_reopen_reports_suppressed),
+    TEST_ENTRY(test_call_sites_independent), TEST_ENTRY(test_flood),
+    TEST_ENTRY(test_clock_backwards),	     TEST_ENTRY(test_clock_stopped),
+    TEST_ENTRY(test_count_saturates),	     TEST_ENTRY(test_levels),
 };
 
 CHECK_MAIN(tests)

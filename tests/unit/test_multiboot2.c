@@ -12,8 +12,8 @@
 #include "boot/multiboot2.h"
 #include "tests/unit/check.h"
 
-#define INFO_PHYS	0x10000ull
-#define BLK_CAP		(64 * 1024)
+#define INFO_PHYS 0x10000ull
+#define BLK_CAP	  (64 * 1024)
 
 /* A boot-information block under construction. */
 struct blk {
@@ -41,8 +41,7 @@ static void b_init(struct blk *b)
 }
 
 /* A tag whose header claims @size, followed by @n payload bytes. */
-static void b_tag_sized(struct blk *b, uint32_t type, uint32_t size,
-			const void *payload, size_t n)
+static void b_tag_sized(struct blk *b, uint32_t type, uint32_t size, const void *payload, size_t n)
 {
 	put32(b->buf + b->len, type);
 	put32(b->buf + b->len + 4, size);
@@ -72,8 +71,7 @@ static void b_seal(struct blk *b)
 	put32(b->buf, (uint32_t)b->len);
 }
 
-static void b_module(struct blk *b, uint32_t start, uint32_t end,
-		     const char *cmd)
+static void b_module(struct blk *b, uint32_t start, uint32_t end, const char *cmd)
 {
 	uint8_t p[512];
 	size_t n = strlen(cmd) + 1;
@@ -90,8 +88,7 @@ struct ent {
 };
 
 /* Memory map with the given entry size (>= 24); extra bytes are 0xee. */
-static void b_mmap_esize(struct blk *b, const struct ent *e, unsigned n,
-			 uint32_t esize)
+static void b_mmap_esize(struct blk *b, const struct ent *e, unsigned n, uint32_t esize)
 {
 	static uint8_t p[16 + 300 * 64];
 	unsigned i;
@@ -125,8 +122,7 @@ static uint8_t sum8(const uint8_t *p, size_t n)
 }
 
 /* A valid RSDP of @ver (1: 20 bytes, 2: 36 bytes) in r[]. */
-static size_t make_rsdp(uint8_t *r, unsigned ver, uint32_t rsdt,
-			uint64_t xsdt)
+static size_t make_rsdp(uint8_t *r, unsigned ver, uint32_t rsdt, uint64_t xsdt)
 {
 	size_t n = ver == 1 ? 20 : 36;
 
@@ -163,12 +159,9 @@ static int parse(const struct blk *b)
 }
 
 static const struct ent std_map[] = {
-	{ 0x0, 0x9fc00, MB2_MEM_AVAILABLE },
-	{ 0x9fc00, 0x400, MB2_MEM_RESERVED },
-	{ 0xf0000, 0x10000, MB2_MEM_RESERVED },
-	{ 0x100000, 0x7ee0000, MB2_MEM_AVAILABLE },
-	{ 0x7fe0000, 0x20000, MB2_MEM_ACPI_RECLAIM },
-	{ 0xfffc0000, 0x40000, MB2_MEM_RESERVED },
+    {0x0, 0x9fc00, MB2_MEM_AVAILABLE},		{0x9fc00, 0x400, MB2_MEM_RESERVED},
+    {0xf0000, 0x10000, MB2_MEM_RESERVED},	{0x100000, 0x7ee0000, MB2_MEM_AVAILABLE},
+    {0x7fe0000, 0x20000, MB2_MEM_ACPI_RECLAIM}, {0xfffc0000, 0x40000, MB2_MEM_RESERVED},
 };
 
 /* A block like GRUB builds for a BIOS boot, plus EFI and firmware tags. */
@@ -292,7 +285,7 @@ static void test_null_and_tiny(void)
 {
 	memset(&mb, 0x5a, sizeof(mb));
 	CHECK(mb2_parse(NULL, 4096, INFO_PHYS, &mb) < 0);
-	CHECK_EQ(mb.n_regions, 0);	/* @out is initialised even on failure */
+	CHECK_EQ(mb.n_regions, 0); /* @out is initialised even on failure */
 	CHECK_LOGGED(LOG_ERROR, "mb2: ", "4096");
 	b_init(&blk);
 	b_end(&blk);
@@ -664,8 +657,7 @@ static void test_modules_too_many(void)
 	b_init(&blk);
 	for (i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "mod%u", i);
-		b_module(&blk, 0x1000000 + i * 0x1000, 0x1000000 + i * 0x1000 + 0x800,
-			 name);
+		b_module(&blk, 0x1000000 + i * 0x1000, 0x1000000 + i * 0x1000 + 0x800, name);
 	}
 	b_end(&blk);
 	b_seal(&blk);
@@ -768,7 +760,7 @@ static void test_rsdp_bad_signature(void)
 
 	make_rsdp(r, 2, 1, 2);
 	r[0] = 'X';
-	r[8] -= 'X' - 'R';	/* both checksums still come to zero */
+	r[8] -= 'X' - 'R'; /* both checksums still come to zero */
 	b_init(&blk);
 	b_tag(&blk, MB2_TAG_ACPI_NEW, r, 36);
 	b_end(&blk);
@@ -917,7 +909,7 @@ static void test_duplicate_after_invalid(void)
 
 static void test_unknown_tag_skipped(void)
 {
-	uint8_t junk[13] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
+	uint8_t junk[13] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
 
 	b_init(&blk);
 	b_tag(&blk, 99, junk, sizeof(junk));
@@ -988,7 +980,7 @@ static void test_framebuffer_invalid(void)
 	CHECK_LOGGED(LOG_WARN, "framebuffer tag", "16 payload bytes, need 24");
 
 	put64(p, 0xfd000000u);
-	put32(p + 8, 100);	/* pitch too small for 1024 x 32 bpp */
+	put32(p + 8, 100); /* pitch too small for 1024 x 32 bpp */
 	put32(p + 12, 1024);
 	put32(p + 16, 768);
 	p[20] = 32;
@@ -1033,10 +1025,8 @@ static void test_dump(void)
 	CHECK_NO_WARNINGS();
 	CHECK_LOGGED(LOG_INFO, "loader 'GRUB 2.06-13+deb12u1'");
 	CHECK_LOGGED(LOG_INFO, "cmdline 'loglevel=debug console=com1'");
-	CHECK_LOGGED(LOG_INFO, "0x0000000000000000-0x000000000009fc00", "639 KiB",
-		     "available");
-	CHECK_LOGGED(LOG_INFO, "0x0000000000100000-0x0000000007fe0000", "126 MiB",
-		     "available");
+	CHECK_LOGGED(LOG_INFO, "0x0000000000000000-0x000000000009fc00", "639 KiB", "available");
+	CHECK_LOGGED(LOG_INFO, "0x0000000000100000-0x0000000007fe0000", "126 MiB", "available");
 	CHECK_LOGGED(LOG_INFO, "1 KiB reserved");
 	CHECK_LOGGED(LOG_INFO, "ACPI reclaimable");
 	CHECK_LOGGED(LOG_INFO, "module 0", "512 KiB", "'guest.bin role=guest'");
@@ -1135,7 +1125,7 @@ static void test_fuzz_mutated_blocks(void)
 			case 1:
 				p[at] ^= (uint8_t)(1u << (rnd() % 8));
 				break;
-			case 2: {	/* an aligned, size-like word */
+			case 2: { /* an aligned, size-like word */
 				uint32_t v = rnd() % 4 ? rnd() % 64 : rnd();
 				size_t a = at & ~(size_t)3;
 
@@ -1160,56 +1150,56 @@ static void test_fuzz_mutated_blocks(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_magic),
-	TEST_ENTRY(test_full_block),
-	TEST_ENTRY(test_minimal_block),
-	TEST_ENTRY(test_null_and_tiny),
-	TEST_ENTRY(test_total_size_too_small),
-	TEST_ENTRY(test_total_size_past_buffer),
-	TEST_ENTRY(test_phys_wrap),
-	TEST_ENTRY(test_unaligned_block),
-	TEST_ENTRY(test_unaligned_phys_warns),
-	TEST_ENTRY(test_tag_past_total),
-	TEST_ENTRY(test_truncated_tag_header),
-	TEST_ENTRY(test_tag_size_below_header),
-	TEST_ENTRY(test_zero_length_tag),
-	TEST_ENTRY(test_empty_payload_tags),
-	TEST_ENTRY(test_missing_end_tag),
-	TEST_ENTRY(test_end_tag_bad_size),
-	TEST_ENTRY(test_data_after_end_ignored),
-	TEST_ENTRY(test_cmdline_without_nul),
-	TEST_ENTRY(test_cmdline_too_long),
-	TEST_ENTRY(test_cmdline_exact_fit),
-	TEST_ENTRY(test_loader_name_too_long),
-	TEST_ENTRY(test_control_chars_replaced),
-	TEST_ENTRY(test_mmap_entry_size_small),
-	TEST_ENTRY(test_mmap_entry_size_odd),
-	TEST_ENTRY(test_mmap_entry_size_large),
-	TEST_ENTRY(test_mmap_partial_entry),
-	TEST_ENTRY(test_mmap_too_many),
-	TEST_ENTRY(test_mmap_header_too_short),
-	TEST_ENTRY(test_modules_too_many),
-	TEST_ENTRY(test_module_end_before_start),
-	TEST_ENTRY(test_module_cmdline_long),
-	TEST_ENTRY(test_module_too_short),
-	TEST_ENTRY(test_rsdp_v1_valid),
-	TEST_ENTRY(test_rsdp_v1_bad_checksum),
-	TEST_ENTRY(test_rsdp_v1_short),
-	TEST_ENTRY(test_rsdp_bad_signature),
-	TEST_ENTRY(test_rsdp_v2_bad_ext_checksum),
-	TEST_ENTRY(test_rsdp_v2_bad_length),
-	TEST_ENTRY(test_rsdp_v2_longer),
-	TEST_ENTRY(test_rsdp_v2_beats_v1),
-	TEST_ENTRY(test_duplicate_tags_first_wins),
-	TEST_ENTRY(test_duplicate_after_invalid),
-	TEST_ENTRY(test_unknown_tag_skipped),
-	TEST_ENTRY(test_efi_tags),
-	TEST_ENTRY(test_efi_mmap_bad_desc_size),
-	TEST_ENTRY(test_framebuffer_invalid),
-	TEST_ENTRY(test_region_type_names),
-	TEST_ENTRY(test_dump),
-	TEST_ENTRY(test_fuzz_random_blocks),
-	TEST_ENTRY(test_fuzz_mutated_blocks),
+    TEST_ENTRY(test_magic),
+    TEST_ENTRY(test_full_block),
+    TEST_ENTRY(test_minimal_block),
+    TEST_ENTRY(test_null_and_tiny),
+    TEST_ENTRY(test_total_size_too_small),
+    TEST_ENTRY(test_total_size_past_buffer),
+    TEST_ENTRY(test_phys_wrap),
+    TEST_ENTRY(test_unaligned_block),
+    TEST_ENTRY(test_unaligned_phys_warns),
+    TEST_ENTRY(test_tag_past_total),
+    TEST_ENTRY(test_truncated_tag_header),
+    TEST_ENTRY(test_tag_size_below_header),
+    TEST_ENTRY(test_zero_length_tag),
+    TEST_ENTRY(test_empty_payload_tags),
+    TEST_ENTRY(test_missing_end_tag),
+    TEST_ENTRY(test_end_tag_bad_size),
+    TEST_ENTRY(test_data_after_end_ignored),
+    TEST_ENTRY(test_cmdline_without_nul),
+    TEST_ENTRY(test_cmdline_too_long),
+    TEST_ENTRY(test_cmdline_exact_fit),
+    TEST_ENTRY(test_loader_name_too_long),
+    TEST_ENTRY(test_control_chars_replaced),
+    TEST_ENTRY(test_mmap_entry_size_small),
+    TEST_ENTRY(test_mmap_entry_size_odd),
+    TEST_ENTRY(test_mmap_entry_size_large),
+    TEST_ENTRY(test_mmap_partial_entry),
+    TEST_ENTRY(test_mmap_too_many),
+    TEST_ENTRY(test_mmap_header_too_short),
+    TEST_ENTRY(test_modules_too_many),
+    TEST_ENTRY(test_module_end_before_start),
+    TEST_ENTRY(test_module_cmdline_long),
+    TEST_ENTRY(test_module_too_short),
+    TEST_ENTRY(test_rsdp_v1_valid),
+    TEST_ENTRY(test_rsdp_v1_bad_checksum),
+    TEST_ENTRY(test_rsdp_v1_short),
+    TEST_ENTRY(test_rsdp_bad_signature),
+    TEST_ENTRY(test_rsdp_v2_bad_ext_checksum),
+    TEST_ENTRY(test_rsdp_v2_bad_length),
+    TEST_ENTRY(test_rsdp_v2_longer),
+    TEST_ENTRY(test_rsdp_v2_beats_v1),
+    TEST_ENTRY(test_duplicate_tags_first_wins),
+    TEST_ENTRY(test_duplicate_after_invalid),
+    TEST_ENTRY(test_unknown_tag_skipped),
+    TEST_ENTRY(test_efi_tags),
+    TEST_ENTRY(test_efi_mmap_bad_desc_size),
+    TEST_ENTRY(test_framebuffer_invalid),
+    TEST_ENTRY(test_region_type_names),
+    TEST_ENTRY(test_dump),
+    TEST_ENTRY(test_fuzz_random_blocks),
+    TEST_ENTRY(test_fuzz_mutated_blocks),
 };
 
 CHECK_MAIN(tests)

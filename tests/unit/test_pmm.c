@@ -12,11 +12,11 @@
 #include "hv/lib/pmm.h"
 #include "tests/unit/check.h"
 
-#define KIB	1024ull
-#define MIB	(1024ull * KIB)
-#define GIB	(1024ull * MIB)
-#define TIB	(1024ull * GIB)
-#define PG	PMM_PAGE_SIZE
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+#define TIB (1024ull * GIB)
+#define PG  PMM_PAGE_SIZE
 
 /* The host buffer standing in for physical [win_base, win_base + win_size). */
 static uint8_t *win;
@@ -47,36 +47,33 @@ static struct pmm pm;
 
 /* The map of a small PC: 640 KiB low memory, 31 MiB above 1 MiB. */
 static const struct mb2_region std_map[] = {
-	{ 0x0, 0x9fc00, MB2_MEM_AVAILABLE },
-	{ 0x9fc00, 0x400, MB2_MEM_RESERVED },
-	{ 0xf0000, 0x10000, MB2_MEM_RESERVED },
-	{ 0x100000, 0x1f00000, MB2_MEM_AVAILABLE },
-	{ 0x2000000, 0x100000, MB2_MEM_ACPI_RECLAIM },
-	{ 0xfffc0000, 0x40000, MB2_MEM_RESERVED },
+    {0x0, 0x9fc00, MB2_MEM_AVAILABLE},		 {0x9fc00, 0x400, MB2_MEM_RESERVED},
+    {0xf0000, 0x10000, MB2_MEM_RESERVED},	 {0x100000, 0x1f00000, MB2_MEM_AVAILABLE},
+    {0x2000000, 0x100000, MB2_MEM_ACPI_RECLAIM}, {0xfffc0000, 0x40000, MB2_MEM_RESERVED},
 };
 
-#define IMAGE_BASE	0x100000ull
-#define IMAGE_END	0x180000ull
-#define MODULE_BASE	0x400000ull
-#define MODULE_END	0x480000ull
+#define IMAGE_BASE  0x100000ull
+#define IMAGE_END   0x180000ull
+#define MODULE_BASE 0x400000ull
+#define MODULE_END  0x480000ull
 
 /* Image, one module, the info block (below 1 MiB, but listed anyway). */
 static const struct phys_range std_reserved[] = {
-	{ IMAGE_BASE, IMAGE_END },
-	{ MODULE_BASE, MODULE_END },
-	{ 0x10000, 0x10800 },
+    {IMAGE_BASE, IMAGE_END},
+    {MODULE_BASE, MODULE_END},
+    {0x10000, 0x10800},
 };
 
 static struct pmm_config cfg_of(const struct mb2_region *r, unsigned nr,
 				const struct phys_range *res, unsigned nres)
 {
 	struct pmm_config c = {
-		.regions = r,
-		.n_regions = nr,
-		.reserved = res,
-		.n_reserved = nres,
-		.min_addr = 1 * MIB,
-		.phys_to_virt = test_p2v,
+	    .regions = r,
+	    .n_regions = nr,
+	    .reserved = res,
+	    .n_reserved = nres,
+	    .min_addr = 1 * MIB,
+	    .phys_to_virt = test_p2v,
 	};
 	return c;
 }
@@ -111,8 +108,7 @@ static bool page_allowed(const struct pmm_config *c, uint64_t pa)
 		return false;
 	for (i = 0; i < c->n_regions; i++) {
 		const struct mb2_region *r = &c->regions[i];
-		uint64_t end = r->base + r->len < r->base ? UINT64_MAX :
-			       r->base + r->len;
+		uint64_t end = r->base + r->len < r->base ? UINT64_MAX : r->base + r->len;
 
 		if (!r->len)
 			continue;
@@ -124,8 +120,7 @@ static bool page_allowed(const struct pmm_config *c, uint64_t pa)
 		}
 	}
 	for (i = 0; i < c->n_reserved; i++)
-		if (overlaps(pa, pa + PG, c->reserved[i].base,
-			     c->reserved[i].end))
+		if (overlaps(pa, pa + PG, c->reserved[i].base, c->reserved[i].end))
 			return false;
 	return in_avail;
 }
@@ -142,8 +137,7 @@ static int cmp_u64(const void *a, const void *b)
  * the count must equal the free count. Pages are returned in @out (the
  * caller frees it) and their number in @n. Returns a failure text or NULL.
  */
-static const char *drain(const struct pmm_config *c, uint64_t **out,
-			 uint64_t *n)
+static const char *drain(const struct pmm_config *c, uint64_t **out, uint64_t *n)
 {
 	uint64_t want = pmm_free_pages(&pm), i, pa;
 	uint64_t *pages = malloc((want + 1) * sizeof(*pages));
@@ -168,14 +162,14 @@ static const char *drain(const struct pmm_config *c, uint64_t **out,
 	return NULL;
 }
 
-#define CHECK_DRAIN(c, pages, n)					\
-	do {								\
-		const char *why_ = drain((c), &(pages), &(n));		\
-		if (why_) {						\
-			free(pages);					\
-			check_fail(__FILE__, __LINE__, why_);		\
-			return;						\
-		}							\
+#define CHECK_DRAIN(c, pages, n)                                                                   \
+	do {                                                                                       \
+		const char *why_ = drain((c), &(pages), &(n));                                     \
+		if (why_) {                                                                        \
+			free(pages);                                                               \
+			check_fail(__FILE__, __LINE__, why_);                                      \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static void test_std_layout(void)
@@ -257,7 +251,7 @@ static void test_free_foreign(void)
 	pmm_free_page(&pm, 0);
 	CHECK_LOGGED(LOG_WARN, "free of 0x0 ignored");
 	pmm_free_page(&pm, 0x9f000);
-	pmm_free_page(&pm, 0x2000000);	/* ACPI */
+	pmm_free_page(&pm, 0x2000000); /* ACPI */
 	pmm_free_page(&pm, 0x7000000000ull);
 	pmm_free_page(&pm, 0x181800);
 	CHECK_LOGGED(LOG_WARN, "unaligned address 0x181800");
@@ -293,8 +287,8 @@ static void test_never_forbidden(void)
 static void test_module_overlaps_image(void)
 {
 	static const struct phys_range res[] = {
-		{ 0x200000, 0x300000 },		/* image */
-		{ 0x280000, 0x380800 },		/* module, unaligned end */
+	    {0x200000, 0x300000}, /* image */
+	    {0x280000, 0x380800}, /* module, unaligned end */
 	};
 	struct pmm_config c = cfg_of(std_map, 6, res, 2);
 	uint64_t *pages = NULL, n, i;
@@ -318,14 +312,14 @@ static void test_module_overlaps_image(void)
 static void test_overlapping_unsorted(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x3000000, 0x1000000, MB2_MEM_AVAILABLE },	/* 48-64M */
-		{ 0x1800000, 0x100000, MB2_MEM_RESERVED },	/* hole at 24M */
-		{ 0x100000, 0x2000000, MB2_MEM_AVAILABLE },	/* 1-33M */
-		{ 0x1000000, 0x1000000, MB2_MEM_AVAILABLE },	/* dup 16-32M */
-		{ 0x2fff000, 0x3000, MB2_MEM_ACPI_NVS },	/* straddles 48M */
-		{ 0x3400000, 0x10, MB2_MEM_BAD },		/* 16 bytes bad */
-		{ 0x500000, 0, MB2_MEM_RESERVED },		/* zero length */
-		{ 0x600000, 0x1000, 77 },			/* unknown type */
+	    {0x3000000, 0x1000000, MB2_MEM_AVAILABLE}, /* 48-64M */
+	    {0x1800000, 0x100000, MB2_MEM_RESERVED},   /* hole at 24M */
+	    {0x100000, 0x2000000, MB2_MEM_AVAILABLE},  /* 1-33M */
+	    {0x1000000, 0x1000000, MB2_MEM_AVAILABLE}, /* dup 16-32M */
+	    {0x2fff000, 0x3000, MB2_MEM_ACPI_NVS},     /* straddles 48M */
+	    {0x3400000, 0x10, MB2_MEM_BAD},	       /* 16 bytes bad */
+	    {0x500000, 0, MB2_MEM_RESERVED},	       /* zero length */
+	    {0x600000, 0x1000, 77},		       /* unknown type */
 	};
 	struct pmm_config c = cfg_of(map, 8, NULL, 0);
 	uint64_t *pages = NULL, n;
@@ -358,10 +352,10 @@ static void test_overlapping_unsorted(void)
 static void test_rounding(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x100800, 0x102000, MB2_MEM_AVAILABLE },	/* to 0x202800 */
-		{ 0x150800, 0x100, MB2_MEM_RESERVED },
+	    {0x100800, 0x102000, MB2_MEM_AVAILABLE}, /* to 0x202800 */
+	    {0x150800, 0x100, MB2_MEM_RESERVED},
 	};
-	static const struct phys_range res[] = { { 0x1a0fff, 0x1a1001 } };
+	static const struct phys_range res[] = {{0x1a0fff, 0x1a1001}};
 	struct pmm_config c = cfg_of(map, 2, res, 1);
 	uint64_t *pages = NULL, n;
 
@@ -384,16 +378,17 @@ static void test_rounding(void)
 static void test_wrap_around(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x100000, UINT64_MAX, MB2_MEM_AVAILABLE },	/* wraps */
-		{ 0x2000000, UINT64_MAX - 0x1000, MB2_MEM_RESERVED },	/* wraps */
-		{ 0xfffffffffffff000ull, 0x2000, MB2_MEM_AVAILABLE },	/* wraps */
+	    {0x100000, UINT64_MAX, MB2_MEM_AVAILABLE},		/* wraps */
+	    {0x2000000, UINT64_MAX - 0x1000, MB2_MEM_RESERVED}, /* wraps */
+	    {0xfffffffffffff000ull, 0x2000, MB2_MEM_AVAILABLE}, /* wraps */
 	};
 	struct pmm_config c = cfg_of(map, 3, NULL, 0);
 	uint64_t *pages = NULL, n;
 
 	set_window(0, 16 * MIB);
 	CHECK_EQ(pmm_init(&pm, &c), 0);
-	CHECK_LOGGED(LOG_WARN, "pmm: region 0x100000 + 0xffffffffffffffff (type 1) wraps past 2^64");
+	CHECK_LOGGED(LOG_WARN,
+		     "pmm: region 0x100000 + 0xffffffffffffffff (type 1) wraps past 2^64");
 	CHECK_LOGGED(LOG_WARN, "region 0x2000000", "(type 2) wraps");
 	CHECK_LOGGED(LOG_WARN, "region 0xfffffffffffff000", "wraps");
 	CHECK_EQ(pm.n_zones, 1);
@@ -407,9 +402,9 @@ static void test_wrap_around(void)
 static void test_zero_length_regions(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x100000, 0, MB2_MEM_AVAILABLE },
-		{ 0x200000, 0x100000, MB2_MEM_AVAILABLE },
-		{ 0x250000, 0, MB2_MEM_RESERVED },
+	    {0x100000, 0, MB2_MEM_AVAILABLE},
+	    {0x200000, 0x100000, MB2_MEM_AVAILABLE},
+	    {0x250000, 0, MB2_MEM_RESERVED},
 	};
 	struct pmm_config c = cfg_of(map, 3, NULL, 0);
 
@@ -426,16 +421,16 @@ static void check_empty_pmm(void)
 	CHECK_EQ(pmm_free_pages(&pm), 0);
 	CHECK_EQ(pmm_alloc_page(&pm), 0);
 	CHECK_EQ(pmm_alloc_contig(&pm, 1, 1), 0);
-	pmm_free_page(&pm, 0x200000);	/* logged, harmless */
+	pmm_free_page(&pm, 0x200000); /* logged, harmless */
 }
 
 static void test_no_usable_memory(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x0, 0x9fc00, MB2_MEM_AVAILABLE },		/* below 1 MiB */
-		{ 0x100000, 0x1000000, MB2_MEM_RESERVED },
-		{ 0x2000000, 0x800, MB2_MEM_AVAILABLE },	/* < 1 page */
-		{ 0x3000800, 0x1000, MB2_MEM_AVAILABLE },	/* no whole page */
+	    {0x0, 0x9fc00, MB2_MEM_AVAILABLE}, /* below 1 MiB */
+	    {0x100000, 0x1000000, MB2_MEM_RESERVED},
+	    {0x2000000, 0x800, MB2_MEM_AVAILABLE},  /* < 1 page */
+	    {0x3000800, 0x1000, MB2_MEM_AVAILABLE}, /* no whole page */
 	};
 	struct pmm_config c = cfg_of(map, 4, NULL, 0);
 
@@ -456,7 +451,7 @@ static void test_no_usable_memory(void)
 /* Reservations covering all available memory leave nothing. */
 static void test_all_reserved(void)
 {
-	static const struct phys_range res[] = { { 0, 0x2000000 } };
+	static const struct phys_range res[] = {{0, 0x2000000}};
 	struct pmm_config c = cfg_of(std_map, 6, res, 1);
 
 	set_window(0, 16 * MIB);
@@ -468,7 +463,7 @@ static void test_all_reserved(void)
 static void test_only_bitmap_fits(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x100000, 0x1000, MB2_MEM_AVAILABLE },
+	    {0x100000, 0x1000, MB2_MEM_AVAILABLE},
 	};
 	struct pmm_config c = cfg_of(map, 1, NULL, 0);
 
@@ -495,8 +490,8 @@ static void test_p2v_unmapped(void)
 static void test_min_addr_and_page0(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x0, 0x9fc00, MB2_MEM_AVAILABLE },
-		{ 0x100000, 0x100000, MB2_MEM_AVAILABLE },
+	    {0x0, 0x9fc00, MB2_MEM_AVAILABLE},
+	    {0x100000, 0x100000, MB2_MEM_AVAILABLE},
 	};
 	struct pmm_config c = cfg_of(map, 2, NULL, 0);
 	uint64_t *pages = NULL, n;
@@ -510,7 +505,7 @@ static void test_min_addr_and_page0(void)
 	CHECK_EQ(pages[0], 0x2000);
 	free(pages);
 
-	c.min_addr = 0x180001;		/* rounds up to 0x181000 */
+	c.min_addr = 0x180001; /* rounds up to 0x181000 */
 	CHECK_EQ(pmm_init(&pm, &c), 0);
 	CHECK_EQ(pm.bitmap_pa, 0x181000);
 	CHECK_EQ(pm.zones[0].base, 0x182000);
@@ -521,11 +516,10 @@ static void test_max_addr(void)
 {
 	struct pmm_config c = cfg_of(std_map, 6, std_reserved, 3);
 
-	c.max_addr = 0x1000800;		/* rounds down to 16 MiB */
+	c.max_addr = 0x1000800; /* rounds down to 16 MiB */
 	set_window(0, 16 * MIB);
 	CHECK_EQ(pmm_init(&pm, &c), 0);
-	CHECK_EQ(pm.zones[pm.n_zones - 1].base +
-		 pm.zones[pm.n_zones - 1].npages * PG, 0x1000000);
+	CHECK_EQ(pm.zones[pm.n_zones - 1].base + pm.zones[pm.n_zones - 1].npages * PG, 0x1000000);
 	CHECK_EQ(pmm_total_pages(&pm), 639 + (0x1000000 - 0x480000) / PG);
 	CHECK_LOGGED(LOG_INFO, "above max_addr 0x1000000 ignored");
 	CHECK_NO_WARNINGS();
@@ -535,10 +529,10 @@ static void test_max_addr(void)
 static void test_bitmap_placement(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x100000, 0x1000, MB2_MEM_AVAILABLE },	/* 1 page */
-		{ 0x1000000, 40000 * PG, MB2_MEM_AVAILABLE },
+	    {0x100000, 0x1000, MB2_MEM_AVAILABLE}, /* 1 page */
+	    {0x1000000, 40000 * PG, MB2_MEM_AVAILABLE},
 	};
-	static const struct phys_range res[] = { { 0x1000000, 0x1002000 } };
+	static const struct phys_range res[] = {{0x1000000, 0x1002000}};
 	struct pmm_config c = cfg_of(map, 2, res, 1);
 
 	set_window(0, 32 * MIB);
@@ -556,9 +550,9 @@ static void test_bitmap_placement(void)
 static void test_sparse_high_region(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x100000, 0x700000, MB2_MEM_AVAILABLE },
-		{ PMM_PHYS_LIMIT - 64 * MIB, 64 * MIB, MB2_MEM_AVAILABLE },
-		{ PMM_PHYS_LIMIT, 64 * MIB, MB2_MEM_AVAILABLE },	/* beyond */
+	    {0x100000, 0x700000, MB2_MEM_AVAILABLE},
+	    {PMM_PHYS_LIMIT - 64 * MIB, 64 * MIB, MB2_MEM_AVAILABLE},
+	    {PMM_PHYS_LIMIT, 64 * MIB, MB2_MEM_AVAILABLE}, /* beyond */
 	};
 	struct pmm_config c = cfg_of(map, 3, NULL, 0);
 	uint64_t pa, n = 0, last = 0;
@@ -605,7 +599,7 @@ static void test_too_many_runs(void)
 static void test_bitmap_cap(void)
 {
 	static const struct mb2_region map[] = {
-		{ 0x100000, 3 * TIB, MB2_MEM_AVAILABLE },
+	    {0x100000, 3 * TIB, MB2_MEM_AVAILABLE},
 	};
 	struct pmm_config c = cfg_of(map, 1, NULL, 0);
 	uint64_t cap_pages = PMM_MAX_BITMAP_BYTES * 8;
@@ -698,7 +692,7 @@ static void test_free_contig_checks(void)
 	pmm_free_contig(&pm, pa, 8);
 	CHECK_LOGGED(LOG_WARN, "page 0x184000 is not allocated");
 	CHECK_EQ(pmm_free_pages(&pm), before);
-	pmm_free_contig(&pm, 0x3ff000, 2);	/* runs past zone 0 */
+	pmm_free_contig(&pm, 0x3ff000, 2); /* runs past zone 0 */
 	CHECK_LOGGED(LOG_WARN, "runs past the usable run ending 0x400000");
 	pmm_free_contig(&pm, pa, 0);
 	CHECK_LOGGED(LOG_WARN, "free of 0 pages");
@@ -787,11 +781,11 @@ static void test_collect_then_allocate(void)
 	unsigned nr;
 
 	memset(&mb, 0, sizeof(mb));
-	mb.info_phys = 0x1ff0f8;	/* straddles a page boundary */
+	mb.info_phys = 0x1ff0f8; /* straddles a page boundary */
 	mb.total_size = 0x1000;
 	mb.n_modules = 1;
 	mb.modules[0].start = 0x300000;
-	mb.modules[0].end = 0x301000;	/* page-aligned exclusive end */
+	mb.modules[0].end = 0x301000; /* page-aligned exclusive end */
 	nr = pmm_collect_mb2_reserved(&mb, r, 7);
 	r[nr].base = IMAGE_BASE;
 	r[nr].end = IMAGE_END;
@@ -802,8 +796,7 @@ static void test_collect_then_allocate(void)
 	CHECK_DRAIN(&c, pages, n);
 	for (i = 0; i < n; i++) {
 		if (overlaps(pages[i], pages[i] + PG, 0x1ff000, 0x201000) ||
-		    overlaps(pages[i], pages[i] + PG, 0x300000, 0x302000) ||
-		    pages[i] < IMAGE_END) {
+		    overlaps(pages[i], pages[i] + PG, 0x300000, 0x302000) || pages[i] < IMAGE_END) {
 			free(pages);
 			CHECK(!"boot data handed out");
 		}
@@ -813,7 +806,7 @@ static void test_collect_then_allocate(void)
 
 static void test_inverted_reserved(void)
 {
-	static const struct phys_range res[] = { { 0x500000, 0x400000 } };
+	static const struct phys_range res[] = {{0x500000, 0x400000}};
 	struct pmm_config c = cfg_of(std_map, 6, res, 1);
 	uint64_t *pages = NULL, n, i;
 
@@ -845,35 +838,35 @@ static void test_dump(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_std_layout),
-	TEST_ENTRY(test_exhaust_free_realloc),
-	TEST_ENTRY(test_double_free),
-	TEST_ENTRY(test_free_foreign),
-	TEST_ENTRY(test_never_forbidden),
-	TEST_ENTRY(test_module_overlaps_image),
-	TEST_ENTRY(test_overlapping_unsorted),
-	TEST_ENTRY(test_rounding),
-	TEST_ENTRY(test_wrap_around),
-	TEST_ENTRY(test_zero_length_regions),
-	TEST_ENTRY(test_no_usable_memory),
-	TEST_ENTRY(test_all_reserved),
-	TEST_ENTRY(test_only_bitmap_fits),
-	TEST_ENTRY(test_p2v_unmapped),
-	TEST_ENTRY(test_min_addr_and_page0),
-	TEST_ENTRY(test_max_addr),
-	TEST_ENTRY(test_bitmap_placement),
-	TEST_ENTRY(test_sparse_high_region),
-	TEST_ENTRY(test_too_many_runs),
-	TEST_ENTRY(test_bitmap_cap),
-	TEST_ENTRY(test_contig_aligned),
-	TEST_ENTRY(test_contig_bad_args),
-	TEST_ENTRY(test_contig_fragmented),
-	TEST_ENTRY(test_free_contig_checks),
-	TEST_ENTRY(test_random_stress),
-	TEST_ENTRY(test_collect_mb2_reserved),
-	TEST_ENTRY(test_collect_then_allocate),
-	TEST_ENTRY(test_inverted_reserved),
-	TEST_ENTRY(test_dump),
+    TEST_ENTRY(test_std_layout),
+    TEST_ENTRY(test_exhaust_free_realloc),
+    TEST_ENTRY(test_double_free),
+    TEST_ENTRY(test_free_foreign),
+    TEST_ENTRY(test_never_forbidden),
+    TEST_ENTRY(test_module_overlaps_image),
+    TEST_ENTRY(test_overlapping_unsorted),
+    TEST_ENTRY(test_rounding),
+    TEST_ENTRY(test_wrap_around),
+    TEST_ENTRY(test_zero_length_regions),
+    TEST_ENTRY(test_no_usable_memory),
+    TEST_ENTRY(test_all_reserved),
+    TEST_ENTRY(test_only_bitmap_fits),
+    TEST_ENTRY(test_p2v_unmapped),
+    TEST_ENTRY(test_min_addr_and_page0),
+    TEST_ENTRY(test_max_addr),
+    TEST_ENTRY(test_bitmap_placement),
+    TEST_ENTRY(test_sparse_high_region),
+    TEST_ENTRY(test_too_many_runs),
+    TEST_ENTRY(test_bitmap_cap),
+    TEST_ENTRY(test_contig_aligned),
+    TEST_ENTRY(test_contig_bad_args),
+    TEST_ENTRY(test_contig_fragmented),
+    TEST_ENTRY(test_free_contig_checks),
+    TEST_ENTRY(test_random_stress),
+    TEST_ENTRY(test_collect_mb2_reserved),
+    TEST_ENTRY(test_collect_then_allocate),
+    TEST_ENTRY(test_inverted_reserved),
+    TEST_ENTRY(test_dump),
 };
 
 CHECK_MAIN(tests)

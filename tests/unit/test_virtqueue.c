@@ -101,7 +101,7 @@ static void test_init(void)
 static void test_alloc_all_then_none(void)
 {
 	struct virtqueue vq;
-	bool seen[8] = { false };
+	bool seen[8] = {false};
 
 	setup(&vq, 8, true);
 	for (int i = 0; i < 8; i++) {
@@ -188,7 +188,7 @@ static void test_used_id_out_of_range(void)
 	device_reset();
 	a = vq_alloc(&vq);
 	vq_post(&vq, (uint16_t)a, 0x10000, 64, true);
-	device_use(&vq, 4, 10);          /* == size: out of range */
+	device_use(&vq, 4, 10);		 /* == size: out of range */
 	device_use(&vq, (uint32_t)a, 8); /* then a good one */
 	CHECK_EQ(vq_next_used(&vq, &id, &len, WHO), 1);
 	CHECK_EQ(id, a);
@@ -358,20 +358,20 @@ static void test_kick_needed(void)
 }
 
 static const struct check_test tests[] = {
-	TEST_ENTRY(test_size_ok),
-	TEST_ENTRY(test_layout),
-	TEST_ENTRY(test_init),
-	TEST_ENTRY(test_alloc_all_then_none),
-	TEST_ENTRY(test_post_fills_desc_and_avail),
-	TEST_ENTRY(test_used_roundtrip),
-	TEST_ENTRY(test_used_id_out_of_range),
-	TEST_ENTRY(test_used_id_not_held),
-	TEST_ENTRY(test_used_len_too_large),
-	TEST_ENTRY(test_used_idx_runaway),
-	TEST_ENTRY(test_bad_entries_log_limited),
-	TEST_ENTRY(test_index_wraparound),
-	TEST_ENTRY(test_transmit_pattern),
-	TEST_ENTRY(test_kick_needed),
+    TEST_ENTRY(test_size_ok),
+    TEST_ENTRY(test_layout),
+    TEST_ENTRY(test_init),
+    TEST_ENTRY(test_alloc_all_then_none),
+    TEST_ENTRY(test_post_fills_desc_and_avail),
+    TEST_ENTRY(test_used_roundtrip),
+    TEST_ENTRY(test_used_id_out_of_range),
+    TEST_ENTRY(test_used_id_not_held),
+    TEST_ENTRY(test_used_len_too_large),
+    TEST_ENTRY(test_used_idx_runaway),
+    TEST_ENTRY(test_bad_entries_log_limited),
+    TEST_ENTRY(test_index_wraparound),
+    TEST_ENTRY(test_transmit_pattern),
+    TEST_ENTRY(test_kick_needed),
 };
 
 CHECK_MAIN(tests)

@@ -47,8 +47,7 @@ static void keep_answer(uint8_t *payload)
  * Register @w for an answer to one of @seqs, before the request goes out
  * (so that its answer cannot come first).
  */
-void hvki_waiter_add(struct hvk *h, struct hvk_waiter *w, const uint32_t *seqs,
-		     unsigned int nseq)
+void hvki_waiter_add(struct hvk *h, struct hvk_waiter *w, const uint32_t *seqs, unsigned int nseq)
 {
 	w->seqs = seqs;
 	w->nseq = nseq;
@@ -132,8 +131,8 @@ static int read_until(struct hvk *h, struct hvk_waiter *w, int64_t deadline, con
 		if (w->done)
 			return 0;
 		if (h->in_off < h->in_len) {
-			h->in_off += hvw_decoder_feed(&h->dec, h->in + h->in_off,
-						      h->in_len - h->in_off);
+			h->in_off +=
+			    hvw_decoder_feed(&h->dec, h->in + h->in_off, h->in_len - h->in_off);
 			continue;
 		}
 		pthread_mutex_unlock(&h->rx_mu);
@@ -292,7 +291,7 @@ int hvki_transact(struct hvk *h, size_t n, uint32_t seq, uint8_t want, int timeo
 		  bool unlocked, struct hvw_frame *f, const char *what)
 {
 	int64_t deadline = deadline_in(timeout_ms);
-	struct hvk_waiter w = { .own_seq = seq };
+	struct hvk_waiter w = {.own_seq = seq};
 	int r;
 
 	if (deadline >= 0 && h->baud)
@@ -405,6 +404,7 @@ int hvk_wait_frame(struct hvk *h, uint32_t seq, int timeout_ms, uint8_t *type, v
 	free(w->payload);
 	free(w);
 	if (len > cap)
-		return ret_errno(fail(EMSGSIZE, "%s: %u payload bytes, room for %u", what, len, cap));
+		return ret_errno(
+		    fail(EMSGSIZE, "%s: %u payload bytes, room for %u", what, len, cap));
 	return (int)len;
 }

@@ -43,27 +43,27 @@
 #include "abi/kvm_ioctls.h"
 #include "tools/libhvkvm.h"
 
-#define PAGE_SIZE	4096u
-#define CHUNK		HVW_MAX_ARG			/* bytes per MEM_* frame */
-#define CHUNK_PAGES	(CHUNK / PAGE_SIZE)
-#define MAX_SLOTS	32	/* tracked per VM; the hypervisor has fewer */
-#define IDLE_RESYNC_MS	1000	/* a silent line ends a false frame start */
-#define HELLO_RETRY_MS	2000
-#define MAX_HELLOS	64
-#define KICK_SEND_MS	1000	/* a KICK that cannot leave in this time fails */
+#define PAGE_SIZE      4096u
+#define CHUNK	       HVW_MAX_ARG /* bytes per MEM_* frame */
+#define CHUNK_PAGES    (CHUNK / PAGE_SIZE)
+#define MAX_SLOTS      32   /* tracked per VM; the hypervisor has fewer */
+#define IDLE_RESYNC_MS 1000 /* a silent line ends a false frame start */
+#define HELLO_RETRY_MS 2000
+#define MAX_HELLOS     64
+#define KICK_SEND_MS   1000 /* a KICK that cannot leave in this time fails */
 
 struct hvk_slot {
 	bool used;
 	uint32_t id;
-	uint32_t flags;		/* KVM_MEM_* */
+	uint32_t flags; /* KVM_MEM_* */
 	uint64_t gpa, size;
-	uint8_t *mem;		/* the program's memory (userspace_addr) */
-	uint8_t *shadow;	/* what the hypervisor holds, as far as we know */
+	uint8_t *mem;	 /* the program's memory (userspace_addr) */
+	uint8_t *shadow; /* what the hypervisor holds, as far as we know */
 };
 
 struct hvk_vm {
 	uint32_t handle;
-	bool closed;		/* CLOSE sent: its vCPU fds are dead */
+	bool closed; /* CLOSE sent: its vCPU fds are dead */
 	struct hvk_slot slots[MAX_SLOTS];
 	struct hvk_vm *next;
 };
@@ -71,8 +71,8 @@ struct hvk_vm {
 struct hvk_vcpu {
 	struct hvk_vm *vm;
 	uint32_t id;
-	bool in_run;		/* a thread is in its KVM_RUN (h->lock, h->run_cv) */
-	struct kvm_run *run;	/* HVK_RUN_MAP_SIZE bytes */
+	bool in_run;	     /* a thread is in its KVM_RUN (h->lock, h->run_cv) */
+	struct kvm_run *run; /* HVK_RUN_MAP_SIZE bytes */
 	/* The last exit was an IN: these bytes go with the next KVM_RUN. */
 	bool in_pending;
 	uint32_t in_len;
@@ -86,7 +86,7 @@ struct hvk_vcpu {
 	bool shadow_ok;
 	/* KICK state, read by hvk_kick() without the lock (RUN_*). */
 	int run_state;
-	int kick_early;		/* kicked before the KVM_RUN frame left */
+	int kick_early; /* kicked before the KVM_RUN frame left */
 	struct hvk_vcpu *next;
 };
 
@@ -106,15 +106,15 @@ struct hvk_fd {
  * thread that reads the line hands each answer to the waiter of its seq.
  */
 struct hvk_waiter {
-	const uint32_t *seqs;	/* the answer is for one of these */
+	const uint32_t *seqs; /* the answer is for one of these */
 	unsigned int nseq;
-	uint32_t own_seq;	/* seqs points here for a single request */
-	bool async;		/* hvk_send_frame: kept until collected */
+	uint32_t own_seq; /* seqs points here for a single request */
+	bool async;	  /* hvk_send_frame: kept until collected */
 	bool done;
-	int err;		/* done, but the answer could not be kept */
+	int err; /* done, but the answer could not be kept */
 	uint8_t type;
 	uint32_t seq;
-	uint8_t *payload;	/* malloc'd copy of the answer's payload */
+	uint8_t *payload; /* malloc'd copy of the answer's payload */
 	uint32_t len;
 	struct hvk_waiter *next;
 };
@@ -126,7 +126,7 @@ struct hvk {
 	 * answered (the hypervisor queues them until the run ends).
 	 */
 	pthread_mutex_t lock;
-	pthread_cond_t run_cv;	/* a vCPU left KVM_RUN (with lock) */
+	pthread_cond_t run_cv; /* a vCPU left KVM_RUN (with lock) */
 	/*
 	 * The line's receiving side: one thread at a time reads it (reading)
 	 * and hands each answer to its waiter; the others sleep on rx_cv.
@@ -141,11 +141,11 @@ struct hvk {
 	int fd;
 	bool own_fd;
 	bool is_socket;
-	unsigned long baud;	/* a serial device's speed; 0 otherwise */
+	unsigned long baud; /* a serial device's speed; 0 otherwise */
 	int timeout_ms, run_timeout_ms, idle_ms;
 	bool run_timeout_set;
 	unsigned int sync;
-	uint32_t seq;		/* atomic: hvki_next_seq() */
+	uint32_t seq; /* atomic: hvki_next_seq() */
 	struct hvw_hello_resp hello;
 	struct hvk_stats st;
 	struct hvk_fd fds[HVK_FD_MAX];
@@ -165,15 +165,14 @@ struct hvk {
 	 */
 	int wtoken;
 	uint64_t kick_pending[HVK_FD_MAX / 64];
-	uint64_t kicks_sent, kicks_early, kick_bytes;	/* atomic */
+	uint64_t kicks_sent, kicks_early, kick_bytes; /* atomic */
 };
 
 /* ---- Errors (names.c) ---- */
 
 extern __thread char hvki_last_error[512];
 
-__attribute__((format(printf, 2, 3)))
-static inline int fail(int err, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static inline int fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -209,16 +208,13 @@ static inline int64_t deadline_in(int ms)
 	return ms > 0 ? now_ms() + ms : -1;
 }
 
-
 /* ---- The line (link.c) ---- */
 
 int hvki_wait_fd(struct hvk *h, short events, int64_t deadline, int cap);
-int hvki_send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline,
-		    const char *what);
+int hvki_send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline, const char *what);
 void hvki_wtoken_acquire(struct hvk *h);
 int hvki_wtoken_release(struct hvk *h);
-int hvki_send_frame(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline,
-		    const char *what);
+int hvki_send_frame(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline, const char *what);
 int hvki_parse_uint(const char *s, unsigned long max, unsigned long *out);
 int hvki_connect_tcp(const char *spec, int *fdp);
 int hvki_connect_unix(const char *path, int *fdp);
@@ -227,8 +223,7 @@ int hvki_open_serial(const char *spec, int *fdp, unsigned long *baudp);
 /* ---- Frames (frames.c) ---- */
 
 uint32_t hvki_next_seq(struct hvk *h);
-void hvki_waiter_add(struct hvk *h, struct hvk_waiter *w, const uint32_t *seqs,
-		     unsigned int nseq);
+void hvki_waiter_add(struct hvk *h, struct hvk_waiter *w, const uint32_t *seqs, unsigned int nseq);
 void hvki_waiter_cancel(struct hvk *h, struct hvk_waiter *w);
 void hvki_sync_decoder_stats(struct hvk *h);
 int hvki_await(struct hvk *h, struct hvk_waiter *w, uint8_t want, int64_t deadline,

@@ -88,7 +88,7 @@ static void vm_forget(struct hvk_vm *vm)
 /* CLOSE @handle: 0, or a negative errno (EBADF: the hypervisor has no such VM). */
 static int close_remote(struct hvk *h, uint32_t handle)
 {
-	struct hvw_close c = { .vm = handle };
+	struct hvw_close c = {.vm = handle};
 	struct hvw_ioctl_resp resp;
 	struct hvw_frame f;
 	uint32_t seq;
@@ -296,7 +296,7 @@ static int do_create_vm(struct hvk *h, struct hvk_fd *e, unsigned long arg, cons
 	vm->handle = (uint32_t)r;
 	vm->next = h->vms;
 	h->vms = vm;
-	h->fds[fd - HVK_FD_BASE] = (struct hvk_fd){ .kind = FD_VM, .vm = vm };
+	h->fds[fd - HVK_FD_BASE] = (struct hvk_fd){.kind = FD_VM, .vm = vm};
 	return fd;
 }
 
@@ -328,7 +328,7 @@ static int do_create_vcpu(struct hvk *h, struct hvk_fd *e, unsigned long arg, co
 	v->id = (uint32_t)r;
 	v->next = h->vcpus;
 	h->vcpus = v;
-	h->fds[fd - HVK_FD_BASE] = (struct hvk_fd){ .kind = FD_VCPU, .vcpu = v };
+	h->fds[fd - HVK_FD_BASE] = (struct hvk_fd){.kind = FD_VCPU, .vcpu = v};
 	return fd;
 }
 
@@ -434,14 +434,14 @@ static int run_exchange(struct hvk *h, struct hvk_vcpu *v, const struct hvw_ioct
 {
 	uint32_t seq = hvki_next_seq(h);
 	int64_t deadline = deadline_in(h->run_timeout_ms);
-	struct hvk_waiter w = { .own_seq = seq };
+	struct hvk_waiter w = {.own_seq = seq};
 	struct hvw_frame f;
 	size_t n;
 	int r;
 
 	if (deadline >= 0 && h->baud)
-		deadline += (int64_t)((HVW_FRAME_SIZE(hdr->arg_len) + HVW_MAX_FRAME) * 10 * 1000 /
-				      h->baud);
+		deadline +=
+		    (int64_t)((HVW_FRAME_SIZE(hdr->arg_len) + HVW_MAX_FRAME) * 10 * 1000 / h->baud);
 	hvki_waiter_add(h, &w, &w.own_seq, 1);
 	hvki_wtoken_acquire(h);
 	if (__atomic_exchange_n(&v->kick_early, 0, __ATOMIC_SEQ_CST)) {
@@ -565,8 +565,9 @@ static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 		v->in_pending = false;
 		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN) {
 			if (!io_data_ok(run, &off, &n))
-				return fail(EPROTO, "%s: IN exit of size %u count %u at offset %llu",
-					    what, run->io.size, run->io.count,
+				return fail(EPROTO,
+					    "%s: IN exit of size %u count %u at offset %llu", what,
+					    run->io.size, run->io.count,
 					    (unsigned long long)run->io.data_offset);
 			v->in_pending = true;
 			v->in_off = off;

@@ -13,7 +13,7 @@
  */
 int hvki_wait_fd(struct hvk *h, short events, int64_t deadline, int cap)
 {
-	struct pollfd p = { .fd = h->fd, .events = events };
+	struct pollfd p = {.fd = h->fd, .events = events};
 	int ms = cap;
 	int r;
 
@@ -33,8 +33,7 @@ int hvki_wait_fd(struct hvk *h, short events, int64_t deadline, int cap)
 	return r > 0;
 }
 
-int hvki_send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline,
-		    const char *what)
+int hvki_send_bytes(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline, const char *what)
 {
 	while (n) {
 		ssize_t w;
@@ -108,7 +107,7 @@ static int kick_write(struct hvk *h, const uint8_t *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd pf = { .fd = h->fd, .events = POLLOUT };
+			struct pollfd pf = {.fd = h->fd, .events = POLLOUT};
 			struct timespec ts;
 			int64_t now;
 
@@ -224,8 +223,7 @@ int hvk_kick(struct hvk *h, int vcpu_fd)
 }
 
 /* send_bytes with the write token held. */
-int hvki_send_frame(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline,
-		    const char *what)
+int hvki_send_frame(struct hvk *h, const uint8_t *p, size_t n, int64_t deadline, const char *what)
 {
 	int r;
 
@@ -256,7 +254,7 @@ int hvki_connect_tcp(const char *spec, int *fdp)
 {
 	char host[256];
 	const char *colon = strrchr(spec, ':');
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res, *ai;
 	unsigned long port;
 	size_t hl;
@@ -300,7 +298,7 @@ int hvki_connect_tcp(const char *spec, int *fdp)
 
 int hvki_connect_unix(const char *path, int *fdp)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int fd, err;
 
 	if (!*path || strlen(path) >= sizeof(a.sun_path))
@@ -323,13 +321,12 @@ static const struct {
 	unsigned long baud;
 	speed_t speed;
 } bauds[] = {
-	{ 1200, B1200 },       { 2400, B2400 },       { 4800, B4800 },
-	{ 9600, B9600 },       { 19200, B19200 },     { 38400, B38400 },
-	{ 57600, B57600 },     { 115200, B115200 },   { 230400, B230400 },
-	{ 460800, B460800 },   { 500000, B500000 },   { 576000, B576000 },
-	{ 921600, B921600 },   { 1000000, B1000000 }, { 1152000, B1152000 },
-	{ 1500000, B1500000 }, { 2000000, B2000000 }, { 2500000, B2500000 },
-	{ 3000000, B3000000 }, { 3500000, B3500000 }, { 4000000, B4000000 },
+    {1200, B1200},	 {2400, B2400},	      {4800, B4800},	   {9600, B9600},
+    {19200, B19200},	 {38400, B38400},     {57600, B57600},	   {115200, B115200},
+    {230400, B230400},	 {460800, B460800},   {500000, B500000},   {576000, B576000},
+    {921600, B921600},	 {1000000, B1000000}, {1152000, B1152000}, {1500000, B1500000},
+    {2000000, B2000000}, {2500000, B2500000}, {3000000, B3000000}, {3500000, B3500000},
+    {4000000, B4000000},
 };
 
 int hvki_open_serial(const char *spec, int *fdp, unsigned long *baudp)

@@ -9,10 +9,10 @@
 /* ---- Requests ---- */
 
 /* MEM_WRITE of @len bytes (at most CHUNK) at @gpa. */
-static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void *buf,
-			   uint32_t len, uint32_t flags, bool unlocked)
+static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void *buf, uint32_t len,
+			   uint32_t flags, bool unlocked)
 {
-	struct hvw_mem_write w = { .vm = vm, .gpa = gpa, .data = buf, .len = len, .flags = flags };
+	struct hvw_mem_write w = {.vm = vm, .gpa = gpa, .data = buf, .len = len, .flags = flags};
 	uint32_t seq = hvki_next_seq(h);
 	size_t n = hvw_encode_mem_write(h->tx, sizeof(h->tx), seq, &w);
 	struct hvw_ioctl_resp resp;
@@ -36,10 +36,10 @@ static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void 
  * MEM_READ of @len bytes (at most CHUNK) at @gpa; the bytes are in
  * *@out (in the decoder) until the next request.
  */
-static int mem_read_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, uint32_t len,
-			  bool unlocked, const uint8_t **out)
+static int mem_read_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, uint32_t len, bool unlocked,
+			  const uint8_t **out)
 {
-	struct hvw_mem_read_req rq = { .vm = vm, .len = len, .gpa = gpa };
+	struct hvw_mem_read_req rq = {.vm = vm, .len = len, .gpa = gpa};
 	uint32_t seq = hvki_next_seq(h);
 	size_t n = hvw_encode_mem_read_req(h->tx, sizeof(h->tx), seq, &rq);
 	struct hvw_frame f;
@@ -155,7 +155,7 @@ static int changed_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, ui
 	int r;
 
 	while (gpa < stop) {
-		struct hvw_mem_changed_req rq = { .vm = vm->handle, .gpa = gpa, .len = stop - gpa };
+		struct hvw_mem_changed_req rq = {.vm = vm->handle, .gpa = gpa, .len = stop - gpa};
 		uint32_t seq = hvki_next_seq(h), off = 0;
 		size_t n = hvw_encode_mem_changed_req(h->tx, sizeof(h->tx), seq, &rq);
 
@@ -206,8 +206,9 @@ int hvki_sync_vm(struct hvk *h, struct hvk_vm *vm, unsigned int dirs)
 	    !(h->hello.caps & HVW_CAP_MEMORY))
 		for (int i = 0; i < MAX_SLOTS; i++)
 			if (vm->slots[i].used)
-				return fail(EOPNOTSUPP,
-					    "memory sync: the hypervisor has no MEM_WRITE/MEM_READ");
+				return fail(
+				    EOPNOTSUPP,
+				    "memory sync: the hypervisor has no MEM_WRITE/MEM_READ");
 	for (int i = 0; i < MAX_SLOTS; i++) {
 		struct hvk_slot *s = &vm->slots[i];
 

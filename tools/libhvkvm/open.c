@@ -7,7 +7,7 @@
 
 static int handshake(struct hvk *h, const char *client, int retry_ms)
 {
-	struct hvw_hello_req rq = { .min_version = HVW_VERSION, .max_version = HVW_VERSION };
+	struct hvw_hello_req rq = {.min_version = HVW_VERSION, .max_version = HVW_VERSION};
 	int64_t deadline = deadline_in(h->timeout_ms);
 	uint32_t seqs[MAX_HELLOS];
 	unsigned int nseq = 0;
@@ -19,7 +19,7 @@ static int handshake(struct hvk *h, const char *client, int retry_ms)
 		if (*c < 0x20 || *c > 0x7e)
 			*c = '?';
 	for (;;) {
-		struct hvk_waiter w = { 0 };
+		struct hvk_waiter w = {0};
 		int64_t until = deadline;
 		size_t n;
 
@@ -69,7 +69,7 @@ static int handshake(struct hvk *h, const char *client, int retry_ms)
 
 struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
 {
-	struct hvk_options def = { 0 };
+	struct hvk_options def = {0};
 	struct hvk *h;
 	unsigned long n, baud = 0;
 	int fd = -1, r;

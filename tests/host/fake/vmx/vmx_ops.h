@@ -10,20 +10,20 @@
 #ifndef TESTS_HOST_FAKE_VMX_VMX_OPS_H
 #define TESTS_HOST_FAKE_VMX_VMX_OPS_H
 
-#define vmx_read_error hvreal_vmx_read_error
-#define vmx_result hvreal_vmx_result
-#define vmxon hvreal_vmxon
-#define vmxon_safe hvreal_vmxon_safe
-#define vmclear hvreal_vmclear
-#define vmclear_safe hvreal_vmclear_safe
-#define vmptrld hvreal_vmptrld
-#define vmptrld_safe hvreal_vmptrld_safe
-#define vmcs_read_safe hvreal_vmcs_read_safe
-#define vmcs_write_safe hvreal_vmcs_write_safe
-#define vmcs_read_checked hvreal_vmcs_read_checked
+#define vmx_read_error	   hvreal_vmx_read_error
+#define vmx_result	   hvreal_vmx_result
+#define vmxon		   hvreal_vmxon
+#define vmxon_safe	   hvreal_vmxon_safe
+#define vmclear		   hvreal_vmclear
+#define vmclear_safe	   hvreal_vmclear_safe
+#define vmptrld		   hvreal_vmptrld
+#define vmptrld_safe	   hvreal_vmptrld_safe
+#define vmcs_read_safe	   hvreal_vmcs_read_safe
+#define vmcs_write_safe	   hvreal_vmcs_write_safe
+#define vmcs_read_checked  hvreal_vmcs_read_checked
 #define vmcs_write_checked hvreal_vmcs_write_checked
-#define invept_safe hvreal_invept_safe
-#define invvpid_safe hvreal_invvpid_safe
+#define invept_safe	   hvreal_invept_safe
+#define invvpid_safe	   hvreal_invvpid_safe
 
 #include_next "vmx/vmx_ops.h"
 
@@ -51,12 +51,12 @@ uint32_t vmcs_write_safe(uint32_t enc, uint64_t val);
 uint32_t invept_safe(uint64_t type, uint64_t eptp);
 uint32_t invvpid_safe(uint64_t type, uint16_t vpid);
 
-#define FAKE_VMX_CHECKED_PA(name)                                           \
-	static inline void name(uint64_t pa)                                \
-	{                                                                   \
-		uint32_t err = name##_safe(pa);                             \
-		if (err)                                                    \
-			vmx_fail(#name, pa, err);                           \
+#define FAKE_VMX_CHECKED_PA(name)                                                                  \
+	static inline void name(uint64_t pa)                                                       \
+	{                                                                                          \
+		uint32_t err = name##_safe(pa);                                                    \
+		if (err)                                                                           \
+			vmx_fail(#name, pa, err);                                                  \
 	}
 FAKE_VMX_CHECKED_PA(vmxon)
 FAKE_VMX_CHECKED_PA(vmclear)

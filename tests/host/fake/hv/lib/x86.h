@@ -12,40 +12,40 @@
 #ifndef TESTS_HOST_FAKE_HV_X86_H
 #define TESTS_HOST_FAKE_HV_X86_H
 
-#define cpuid hvreal_cpuid
-#define rdmsr hvreal_rdmsr
-#define wrmsr hvreal_wrmsr
-#define rdtsc hvreal_rdtsc
-#define outb hvreal_outb
-#define inb hvreal_inb
-#define outl hvreal_outl
-#define read_cr0 hvreal_read_cr0
-#define read_cr2 hvreal_read_cr2
-#define read_cr3 hvreal_read_cr3
-#define read_cr4 hvreal_read_cr4
-#define write_cr0 hvreal_write_cr0
-#define write_cr2 hvreal_write_cr2
-#define write_cr4 hvreal_write_cr4
+#define cpuid	    hvreal_cpuid
+#define rdmsr	    hvreal_rdmsr
+#define wrmsr	    hvreal_wrmsr
+#define rdtsc	    hvreal_rdtsc
+#define outb	    hvreal_outb
+#define inb	    hvreal_inb
+#define outl	    hvreal_outl
+#define read_cr0    hvreal_read_cr0
+#define read_cr2    hvreal_read_cr2
+#define read_cr3    hvreal_read_cr3
+#define read_cr4    hvreal_read_cr4
+#define write_cr0   hvreal_write_cr0
+#define write_cr2   hvreal_write_cr2
+#define write_cr4   hvreal_write_cr4
 #define read_rflags hvreal_read_rflags
-#define cli hvreal_cli
-#define hlt hvreal_hlt
-#define lgdt hvreal_lgdt
-#define lidt hvreal_lidt
-#define sgdt hvreal_sgdt
-#define sidt hvreal_sidt
-#define read_dr0 hvreal_read_dr0
-#define read_dr1 hvreal_read_dr1
-#define read_dr2 hvreal_read_dr2
-#define read_dr3 hvreal_read_dr3
-#define read_dr6 hvreal_read_dr6
-#define write_dr0 hvreal_write_dr0
-#define write_dr1 hvreal_write_dr1
-#define write_dr2 hvreal_write_dr2
-#define write_dr3 hvreal_write_dr3
-#define write_dr6 hvreal_write_dr6
-#define xsetbv hvreal_xsetbv
+#define cli	    hvreal_cli
+#define hlt	    hvreal_hlt
+#define lgdt	    hvreal_lgdt
+#define lidt	    hvreal_lidt
+#define sgdt	    hvreal_sgdt
+#define sidt	    hvreal_sidt
+#define read_dr0    hvreal_read_dr0
+#define read_dr1    hvreal_read_dr1
+#define read_dr2    hvreal_read_dr2
+#define read_dr3    hvreal_read_dr3
+#define read_dr6    hvreal_read_dr6
+#define write_dr0   hvreal_write_dr0
+#define write_dr1   hvreal_write_dr1
+#define write_dr2   hvreal_write_dr2
+#define write_dr3   hvreal_write_dr3
+#define write_dr6   hvreal_write_dr6
+#define xsetbv	    hvreal_xsetbv
 #define sti_nop_cli hvreal_sti_nop_cli
-#define ltr hvreal_ltr
+#define ltr	    hvreal_ltr
 
 #include_next "hv/lib/x86.h"
 
