@@ -359,12 +359,16 @@ int boot_guests_entry_failure_selftest(void)
 	if (rc == 0)
 		rc = vcpu_ioctl(&g, KVM_GET_SREGS, &s, sizeof(s));
 	if (rc == 0) {
-		s.tr.type = 2; /* an LDT where a busy TSS must be (SDM 26.3.1.2) */
+		/*
+		 * An available TSS where a busy one must be (SDM 26.3.1.2); not
+		 * a type that KVM_SET_SREGS's accessed bit would make valid.
+		 */
+		s.tr.type = 9;
 		rc = vcpu_ioctl(&g, KVM_SET_SREGS, &s, sizeof(s));
 	}
 	if (rc == 0) {
-		log_info("hv: selftest: entering a VM whose TR has type 2 (LDT); the CPU must "
-			 "refuse it");
+		log_info("hv: selftest: entering a VM whose TR has type 9 (available TSS); the CPU "
+			 "must refuse it");
 		handle_exit(&g, vcpu_ioctl(&g, KVM_RUN, NULL, 0));
 		rc = g.run->exit_reason == KVM_EXIT_FAIL_ENTRY ? 0 : -1;
 	}
