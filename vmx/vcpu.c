@@ -868,9 +868,10 @@ void vcpu_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32
 void vcpu_advance_rip(struct vcpu *v, uint64_t len)
 {
 	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	uint64_t rip = vmcs_readl(VMCS_GUEST_RIP) + len;
+	uint64_t old = vmcs_readl(VMCS_GUEST_RIP), rip = old + len;
 
-	if (vcpu_code_mode(v) != INSN_MODE_64)
+	/* skip_emulated_instruction(): wrap at 4 GiB outside 64-bit mode (on a carry). */
+	if (((rip ^ old) >> 31) == 3 && vcpu_code_mode(v) != INSN_MODE_64)
 		rip = (uint32_t)rip;
 	vmcs_writel(VMCS_GUEST_RIP, rip);
 	/* The instruction completed: STI / MOV SS shadows end with it. */
@@ -1016,20 +1017,36 @@ int vcpu_set_cr4(struct vcpu *v, uint64_t val)
  * window also while the controller asked for one
  * (request_interrupt_window).
  */
+/*
+ * An STI shadow with IF=0 fails VM entry and cannot matter: drop it. Only
+ * the controller can leave one (KVM_SET_VCPU_EVENTS, then KVM_SET_REGS
+ * clearing IF), so once per KVM_RUN is enough.
+ */
+static void drop_masked_sti_shadow(struct vcpu *v)
+{
+	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+
+	if ((intr & INTERRUPTIBILITY_STI) && !(vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_STI);
+}
+
 static void inject_events(struct vcpu *v)
 {
 	uint32_t want =
 	    v->proc_ctls & ~(VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
-	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	uint64_t rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
-	bool protected_mode = vmcs_readl(VMCS_GUEST_CR0) & CR0_PE;
+	uint32_t intr;
+	uint64_t rflags;
 	bool shadow, injected = false;
 
-	/* An STI shadow with IF=0 fails VM entry: it cannot matter, drop it. */
-	if ((intr & INTERRUPTIBILITY_STI) && !(rflags & RFLAGS_IF)) {
-		intr &= ~INTERRUPTIBILITY_STI;
-		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr);
+	/* Nothing to deliver and no window wanted: no guest state to read. */
+	if (!v->inject.valid && !v->nmi_pending && !v->irq_pending &&
+	    !v->run->request_interrupt_window) {
+		if (want != v->proc_ctls)
+			vcpu_set_proc_ctls(v, want);
+		return;
 	}
+	intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	rflags = vmcs_readl(VMCS_GUEST_RFLAGS);
 	shadow = intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS);
 	if (v->inject.valid) {
 		uint32_t info = v->inject.info;
@@ -1038,7 +1055,7 @@ static void inject_events(struct vcpu *v)
 		 * No error code outside protected mode (kvm_inject_exception),
 		 * and only 16 bits of one (the VM-entry check on the field).
 		 */
-		if (!protected_mode)
+		if (!(vmcs_readl(VMCS_GUEST_CR0) & CR0_PE))
 			info &= ~INTR_INFO_DELIVER_ERROR;
 		/* Re-injecting an NMI: its delivery never finished (vmx_complete_interrupts). */
 		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI && (intr & INTERRUPTIBILITY_NMI)) {
@@ -1336,23 +1353,43 @@ static int entry_failed(struct vcpu *v, uint32_t hw_reason, const char *why)
 }
 
 /* Everything the handlers need about this exit, read once. */
+/*
+ * The exit-information fields an exit defines beyond reason,
+ * qualification, instruction length and IDT vectoring (SDM 28.2); the
+ * others stay 0 in the record. Reading only these keeps a VM exit's
+ * VMREADs to what its handler can use (nested VMX adds the VMX
+ * instructions' rows when it reflects them to L1).
+ */
+enum { XF_INTR = 1, XF_INSN_INFO = 2, XF_GLA = 4, XF_GPA = 8 };
+static const uint8_t exit_fields[EXIT_REASON_MAX] = {
+    [EXIT_REASON_EXCEPTION_NMI] = XF_INTR,
+    [EXIT_REASON_EXTERNAL_INTERRUPT] = XF_INTR,
+    [EXIT_REASON_IO_INSTRUCTION] = XF_INSN_INFO | XF_GLA,
+    [EXIT_REASON_GDTR_IDTR] = XF_INSN_INFO,
+    [EXIT_REASON_LDTR_TR] = XF_INSN_INFO,
+    [EXIT_REASON_EPT_VIOLATION] = XF_GLA | XF_GPA,
+    [EXIT_REASON_EPT_MISCONFIG] = XF_GPA,
+};
+
 static void read_exit_info(struct vcpu *v, uint32_t full_reason)
 {
 	struct vmx_exit_info *x = &v->exit;
+	unsigned f;
 
 	x->full_reason = full_reason;
 	x->reason = full_reason & 0xffff;
+	f = x->reason < EXIT_REASON_MAX ? exit_fields[x->reason] : 0;
 	x->qual = vmcs_readl(VMCS_EXIT_QUALIFICATION);
-	x->intr_info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+	x->intr_info = f & XF_INTR ? vmcs_read32(VMCS_EXIT_INTR_INFO) : 0;
 	x->intr_error =
 	    x->intr_info & INTR_INFO_DELIVER_ERROR ? vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE) : 0;
 	x->idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
 	x->idt_error =
 	    x->idt_info & INTR_INFO_DELIVER_ERROR ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE) : 0;
 	x->insn_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-	x->insn_info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
-	x->gla = vmcs_readl(VMCS_GUEST_LINEAR_ADDRESS);
-	x->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+	x->insn_info = f & XF_INSN_INFO ? vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO) : 0;
+	x->gla = f & XF_GLA ? vmcs_readl(VMCS_GUEST_LINEAR_ADDRESS) : 0;
+	x->gpa = f & XF_GPA ? vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS) : 0;
 }
 
 /*
@@ -1375,6 +1412,7 @@ int vcpu_run(struct vcpu *v)
 	}
 	if (v->run->immediate_exit)
 		return -HV_EINTR;
+	drop_masked_sti_shadow(v);
 	for (;;) {
 		uint32_t reason;
 		bool launch = !v->loaded_vmcs->launched;
