@@ -37,7 +37,7 @@ OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 CMDLINE     ?= console=com1 loglevel=info
 RUN_CMDLINE ?= $(CMDLINE) on_done=exit
 
-.PHONY: all deps run test bench unit-test check-format format clean distclean
+.PHONY: all deps run serve test bench unit-test check-format format clean distclean
 all: $(BUILD)/hv.elf $(BUILD)/hv.iso tools
 
 deps:
@@ -98,7 +98,12 @@ $(BUILD)/run.iso: $(BUILD)/hv.elf scripts/mkiso.sh
 run: deps $(BUILD)/run.iso
 	python3 tests/run.py --interactive $(BUILD)/run.iso
 
-test: deps $(BUILD)/hv.elf guests tools remote-test
+# The hypervisor stays up under Bochs with its controller channel on a unix
+# socket; run.py prints the hvctl and LD_PRELOAD lines to use it.
+serve: deps $(BUILD)/hv.iso tools
+	python3 tests/run.py --interactive --serve $(BUILD)/channel.sock $(BUILD)/hv.iso
+
+test: deps $(BUILD)/hv.elf $(BUILD)/hv.iso guests tools remote-test
 	@BUILD=$(BUILD) scripts/test.sh
 
 # Source layout (.clang-format, Linux kernel style): make test runs the

@@ -29,6 +29,12 @@ else
 	echo "format 0 1 0" >>"$results"
 fi
 
+echo "== make serve: the channel on a unix socket, one controller after another"
+serve_out=$(python3 tests/serve_test.py "$BUILD" 2>&1)
+echo "$serve_out"
+echo "$serve_out" | awk '/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 }
+	END { printf "serve %d %d 0\n", p, (p + f ? f : 1) }' >>"$results"
+
 echo "== boot scenarios"
 python3 tests/run.py --results "$results" ${SCENARIO_ARGS:-} || true
 

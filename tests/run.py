@@ -1206,6 +1206,9 @@ def interactive(argv):
     ap.add_argument("--kernel", type=Path)
     ap.add_argument("--build", type=Path, default=Path(os.environ.get("BUILD", "build")))
     ap.add_argument("--memory", type=int, default=256, help="MiB")
+    ap.add_argument("--serve", type=Path, metavar="SOCKET",
+                    help="also offer the controller channel (com2) on this unix socket, one "
+                         "controller at a time, and print how to reach it")
     opts = ap.parse_args(argv)
     if opts.iso_arg and opts.iso and opts.iso_arg != opts.iso:
         ap.error("two ISOs given")
@@ -1246,15 +1249,21 @@ def interactive(argv):
             raise SystemExit(f"run.py: {err}")
     (run_dir / "hv.iso").symlink_to(iso)
     port = free_port()
+    chan_port = free_port() if opts.serve else None
     if PLATFORMS[opts.platform].kind == "bochs":
         (run_dir / "bochsrc").write_text(
-            bochs_config(spec, "hv.iso", f"mode=socket-server, dev=127.0.0.1:{port}"))
+            bochs_config(spec, "hv.iso", f"mode=socket-server, dev=127.0.0.1:{port}",
+                         chan_port))
         (run_dir / "bochs.rc").write_text("c\n")
         cmd = [find_bochs(), "-q", "-f", "bochsrc", "-rc", "bochs.rc"]
     else:
-        cmd = qemu_command(spec, "hv.iso", [
-            "-chardev", f"socket,id=con,host=127.0.0.1,port={port},server=on,wait=on",
-            "-serial", "chardev:con"])
+        serial = ["-chardev", f"socket,id=con,host=127.0.0.1,port={port},server=on,wait=on",
+                  "-serial", "chardev:con"]
+        if chan_port:
+            serial += ["-chardev",
+                       f"socket,id=ch0,host=127.0.0.1,port={chan_port},server=on,wait=off",
+                       "-serial", "chardev:ch0"]
+        cmd = qemu_command(spec, "hv.iso", serial)
     (run_dir / "command").write_text(" ".join(_quote(c) for c in cmd) + "\n")
     what = f"ISO {opts.iso}" if opts.iso else f"cmdline '{spec.cmdline}'"
     print(f"run.py: {opts.platform}, {what}; Ctrl-C ends it; "
@@ -1270,6 +1279,7 @@ def interactive(argv):
             raise SystemExit(f"run.py: the emulator did not open its console "
                              f"(see {_rel(run_dir)}/emulator.out)")
         sock.setblocking(False)
+        relay = ChannelRelay(opts.serve, chan_port, proc, opts.build) if opts.serve else None
         if tty:
             import termios
             fd = sys.stdin.fileno()
@@ -1284,7 +1294,10 @@ def interactive(argv):
         with open(run_dir / "console.log", "wb") as log:
             watch = [sock] + ([sys.stdin] if tty else [])
             while True:
-                ready, _, _ = select.select(watch, [], [], 0.2)
+                ready, _, _ = select.select(watch + (relay.sockets() if relay else []), [],
+                                            [], 0.2)
+                if relay:
+                    relay.step(ready)
                 if sock in ready:
                     try:
                         data = sock.recv(4096)
@@ -1302,6 +1315,8 @@ def interactive(argv):
                 if proc.poll() is not None:
                     break
         sock.close()
+        if relay:
+            relay.close()
         try:  # the console closing first is part of a normal exit
             proc.wait(5)
         except subprocess.TimeoutExpired:
@@ -1327,6 +1342,89 @@ def interactive(argv):
         how = "interrupted; emulator stopped"
     print(f"\r\nrun.py: ended ({how})", file=sys.stderr)
     return 130 if interrupted else 0
+
+
+class ChannelRelay:
+    """The emulator's controller channel (a TCP socket server) offered on a
+    unix socket: one controller at a time, bytes passed both ways untouched.
+    A controller that leaves frees the place for the next; what the
+    hypervisor sends while nobody listens is dropped."""
+
+    def __init__(self, path, port, proc, build):
+        self.path = path.absolute()
+        self.chan = connect(port, proc, 60)
+        if self.chan is None:
+            raise SystemExit("run.py: the emulator did not open its channel (com2)")
+        self.chan.setblocking(False)
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.path))
+        self.listener.listen(4)
+        self.listener.setblocking(False)
+        self.client = None
+        tools = Path(build).absolute() / "tools"
+        print(f"run.py: the controller channel is at unix:{self.path}\r\n"
+              f"run.py: in a second terminal, for example:\r\n"
+              f"    {tools}/hvctl -c unix:{self.path} hello\r\n"
+              f"    LD_PRELOAD={tools}/libhvkvm_preload.so "
+              f"HVKVM_CONNECT=unix:{self.path} ./your-kvm-program\r\n",
+              file=sys.stderr, flush=True)
+
+    def sockets(self):
+        return [self.listener, self.chan] + ([self.client] if self.client else [])
+
+    def _drop_client(self):
+        self.client.close()
+        self.client = None
+        print("run.py: channel: the controller left\r", file=sys.stderr, flush=True)
+
+    def step(self, ready):
+        if self.listener in ready:
+            try:
+                conn, _ = self.listener.accept()
+            except BlockingIOError:
+                conn = None
+            if conn and self.client:
+                conn.close()  # one controller at a time
+                print("run.py: channel: a second controller refused (one at a time)\r",
+                      file=sys.stderr, flush=True)
+            elif conn:
+                conn.setblocking(True)
+                self.client = conn
+                print("run.py: channel: a controller connected\r", file=sys.stderr, flush=True)
+        if self.chan in ready:
+            try:
+                data = self.chan.recv(65536)
+            except BlockingIOError:
+                data = None
+            if data and self.client:
+                try:
+                    self.client.sendall(data)
+                except OSError:
+                    self._drop_client()
+        if self.client and self.client in ready:
+            try:
+                data = self.client.recv(65536)
+            except OSError:
+                data = b""
+            if data:
+                self.chan.setblocking(True)
+                self.chan.sendall(data)
+                self.chan.setblocking(False)
+            else:
+                self._drop_client()
+
+    def close(self):
+        for s in (self.client, self.listener, self.chan):
+            if s:
+                s.close()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 # ----------------------------------------------------------------------- main
