@@ -84,6 +84,8 @@
 #define KVM_CAP_INTERNAL_ERROR_DATA    40
 #define KVM_CAP_VCPU_EVENTS	       41
 #define KVM_CAP_DEBUGREGS	       50
+#define KVM_CAP_XSAVE		       55
+#define KVM_CAP_XCRS		       56
 #define KVM_CAP_MAX_VCPUS	       66 /* hard vCPU limit per VM */
 #define KVM_CAP_SYNC_REGS	       74
 #define KVM_CAP_READONLY_MEM	       81
@@ -382,6 +384,10 @@ struct kvm_run {
 #define KVM_SET_VCPU_EVENTS HV_IOW(KVMIO, 0xa0, struct kvm_vcpu_events)
 #define KVM_GET_DEBUGREGS   HV_IOR(KVMIO, 0xa1, struct kvm_debugregs)
 #define KVM_SET_DEBUGREGS   HV_IOW(KVMIO, 0xa2, struct kvm_debugregs)
+#define KVM_GET_XSAVE	    HV_IOR(KVMIO, 0xa4, struct kvm_xsave)
+#define KVM_SET_XSAVE	    HV_IOW(KVMIO, 0xa5, struct kvm_xsave)
+#define KVM_GET_XCRS	    HV_IOR(KVMIO, 0xa6, struct kvm_xcrs)
+#define KVM_SET_XCRS	    HV_IOW(KVMIO, 0xa7, struct kvm_xcrs)
 /* Also valid on a VM handle. */
 #define KVM_ENABLE_CAP	     HV_IOW(KVMIO, 0xa3, struct kvm_enable_cap)
 #define KVM_GET_NESTED_STATE HV_IOWR(KVMIO, 0xbe, struct kvm_nested_state)

@@ -73,13 +73,17 @@ enum hv_ioctl_shape {
 	REC(KVM_SET_FPU, HV_FD_VCPU, struct kvm_fpu)                                               \
 	ARR(KVM_SET_CPUID2, HV_FD_VCPU, struct kvm_cpuid2, nent, struct kvm_cpuid_entry2)          \
 	ARR(KVM_GET_CPUID2, HV_FD_VCPU, struct kvm_cpuid2, nent, struct kvm_cpuid_entry2)          \
-	REC(KVM_GET_MP_STATE, HV_FD_NONE, struct kvm_mp_state)                                     \
-	REC(KVM_SET_MP_STATE, HV_FD_NONE, struct kvm_mp_state)                                     \
+	REC(KVM_GET_MP_STATE, HV_FD_VCPU, struct kvm_mp_state)                                     \
+	REC(KVM_SET_MP_STATE, HV_FD_VCPU, struct kvm_mp_state)                                     \
 	INT(KVM_NMI, HV_FD_VCPU)                                                                   \
 	REC(KVM_GET_VCPU_EVENTS, HV_FD_VCPU, struct kvm_vcpu_events)                               \
 	REC(KVM_SET_VCPU_EVENTS, HV_FD_VCPU, struct kvm_vcpu_events)                               \
 	REC(KVM_GET_DEBUGREGS, HV_FD_VCPU, struct kvm_debugregs)                                   \
 	REC(KVM_SET_DEBUGREGS, HV_FD_VCPU, struct kvm_debugregs)                                   \
+	REC(KVM_GET_XSAVE, HV_FD_VCPU, struct kvm_xsave)                                           \
+	REC(KVM_SET_XSAVE, HV_FD_VCPU, struct kvm_xsave)                                           \
+	REC(KVM_GET_XCRS, HV_FD_VCPU, struct kvm_xcrs)                                             \
+	REC(KVM_SET_XCRS, HV_FD_VCPU, struct kvm_xcrs)                                             \
 	REC(KVM_ENABLE_CAP, HV_FD_VM | HV_FD_VCPU, struct kvm_enable_cap)                          \
 	REC(KVM_GET_NESTED_STATE, HV_FD_NONE, struct kvm_nested_state)                             \
 	REC(KVM_SET_NESTED_STATE, HV_FD_NONE, struct kvm_nested_state)

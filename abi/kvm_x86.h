@@ -294,6 +294,30 @@ struct kvm_debugregs {
 	uint64_t reserved[9];
 };
 
+/* ---- Extended state (KVM_GET_XSAVE / KVM_SET_XSAVE): an XSAVE image ---- */
+
+/* The standard (not compacted) XSAVE layout, 4 KiB: legacy region, header, components. */
+struct kvm_xsave {
+	uint32_t region[1024];
+};
+
+/* ---- Extended control registers (KVM_GET_XCRS / KVM_SET_XCRS) ---- */
+
+#define KVM_MAX_XCRS 16
+
+struct kvm_xcr {
+	uint32_t xcr; /* 0: XCR0 */
+	uint32_t reserved;
+	uint64_t value;
+};
+
+struct kvm_xcrs {
+	uint32_t nr_xcrs;
+	uint32_t flags;
+	struct kvm_xcr xcrs[KVM_MAX_XCRS];
+	uint64_t padding[16];
+};
+
 /* ---- Registers mirrored in kvm_run.s (KVM_CAP_SYNC_REGS) ---- */
 
 /* Bits of kvm_run.kvm_valid_regs / kvm_dirty_regs. */

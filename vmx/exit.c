@@ -487,15 +487,11 @@ static enum exit_action handle_xsetbv(struct vcpu *v)
 {
 	uint32_t index = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
-	uint64_t supported = xstate_guest_xcr0_mask();
 
-	/* x87 always; AVX needs SSE; AVX-512 state needs AVX; nothing unsupported. */
-	if (index != 0 || vcpu_cpl(v) != 0 || !(val & 1) || (val & ~supported) ||
-	    ((val & 4) && !(val & 2)) || ((val & 0xe0) && (val & 0xe0) != 0xe0) ||
-	    ((val & 0xe0) && !(val & 4)))
+	/* kvm_emulate_xsetbv(): CPL 0, XCR0 only, a value __kvm_set_xcr() takes. */
+	if (index != 0 || vcpu_cpl(v) != 0 || !vcpu_xcr0_valid(v, val))
 		return inject_gp(v);
-	v->xcr0 = val;
-	xsetbv(0, val);
+	vcpu_set_xcr0(v, val);
 	return skip(v);
 }
 

@@ -625,6 +625,89 @@ int vcpu_set_fpu(struct vcpu *v, const struct kvm_fpu *f)
 	return rc;
 }
 
+int vcpu_get_xsave(struct vcpu *v, struct kvm_xsave *x)
+{
+	vcpu_load(v);
+	xstate_save(v->xstate, v->xcr0);
+	xstate_get_xsave(v->xstate, x);
+	return 0;
+}
+
+int vcpu_set_xsave(struct vcpu *v, const struct kvm_xsave *x)
+{
+	int rc;
+
+	vcpu_load(v);
+	rc = xstate_set_xsave(v->xstate, x);
+	if (rc == 0)
+		xstate_restore(v->xstate, v->xcr0);
+	return rc;
+}
+
+bool vcpu_xcr0_valid(struct vcpu *v, uint64_t xcr0)
+{
+	struct cpuid_regs d = vcpu_cpuid(v, 0xd, 0);
+	uint64_t valid = ((((uint64_t)d.edx << 32) | d.eax) & xstate_guest_xcr0_mask()) | XCR0_X87;
+
+	if (!(xcr0 & XCR0_X87) || ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE)) || (xcr0 & ~valid))
+		return false;
+	if (!(xcr0 & XCR0_BNDREGS) != !(xcr0 & XCR0_BNDCSR))
+		return false;
+	if ((xcr0 & XCR0_AVX512) && (!(xcr0 & XCR0_AVX) || (xcr0 & XCR0_AVX512) != XCR0_AVX512))
+		return false;
+	return !(xcr0 & XCR0_XTILE) || (xcr0 & XCR0_XTILE) == XCR0_XTILE;
+}
+
+void vcpu_set_xcr0(struct vcpu *v, uint64_t xcr0)
+{
+	vcpu_load(v);
+	v->xcr0 = xcr0;
+	if (xstate_guest_xcr0_mask() != 1)
+		xsetbv(0, xcr0);
+}
+
+int vcpu_get_xcrs(struct vcpu *v, struct kvm_xcrs *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (xstate_guest_xcr0_mask() == 1)
+		return 0; /* no XSAVE on this CPU: nr_xcrs 0 */
+	x->nr_xcrs = 1;
+	x->xcrs[0].xcr = 0;
+	x->xcrs[0].value = v->xcr0;
+	return 0;
+}
+
+int vcpu_set_xcrs(struct vcpu *v, const struct kvm_xcrs *in)
+{
+	uint32_t n = in->nr_xcrs, flags = in->flags; /* copied once */
+
+	if (xstate_guest_xcr0_mask() == 1 || n > KVM_MAX_XCRS || flags)
+		return -HV_EINVAL;
+	vcpu_load(v); /* vcpu_xcr0_valid reads its CPUID */
+	for (uint32_t i = 0; i < n; i++) {
+		struct kvm_xcr x = in->xcrs[i];
+
+		if (x.xcr != 0)
+			continue; /* only XCR0 exists; others are ignored, as upstream */
+		if (!vcpu_xcr0_valid(v, x.value))
+			return -HV_EINVAL;
+		vcpu_set_xcr0(v, x.value);
+		break;
+	}
+	return 0;
+}
+
+int vcpu_get_mp_state(struct vcpu *v, struct kvm_mp_state *m)
+{
+	m->mp_state = KVM_MP_STATE_RUNNABLE;
+	return 0;
+}
+
+int vcpu_set_mp_state(struct vcpu *v, const struct kvm_mp_state *m)
+{
+	return m->mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -HV_EINVAL;
+}
+
 int vcpu_get_debugregs(struct vcpu *v, struct kvm_debugregs *d)
 {
 	vcpu_load(v);

@@ -149,6 +149,25 @@ int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *dbg);
 int vcpu_get_fpu(struct vcpu *v, struct kvm_fpu *f);
 int vcpu_set_fpu(struct vcpu *v, const struct kvm_fpu *f);
 int vcpu_get_debugregs(struct vcpu *v, struct kvm_debugregs *d);
+/* KVM_GET/SET_XSAVE (kvm_vcpu_ioctl_x86_get/set_xsave). */
+int vcpu_get_xsave(struct vcpu *v, struct kvm_xsave *x);
+int vcpu_set_xsave(struct vcpu *v, const struct kvm_xsave *x);
+/* KVM_GET/SET_XCRS (kvm_vcpu_ioctl_x86_get/set_xcrs): XCR0 only. */
+int vcpu_get_xcrs(struct vcpu *v, struct kvm_xcrs *x);
+int vcpu_set_xcrs(struct vcpu *v, const struct kvm_xcrs *x);
+/*
+ * __kvm_set_xcr(): whether @xcr0 may be XCR0 of this vCPU (x87 always, AVX
+ * with SSE, AVX-512 whole and with AVX, only what its CPUID leaf 0xD offers).
+ */
+bool vcpu_xcr0_valid(struct vcpu *v, uint64_t xcr0);
+/* Set XCR0 (already checked), in the CPU too when the vCPU is loaded. */
+void vcpu_set_xcr0(struct vcpu *v, uint64_t xcr0);
+/*
+ * KVM_GET/SET_MP_STATE without an in-kernel irqchip: always RUNNABLE, and
+ * only RUNNABLE may be set (kvm_arch_vcpu_ioctl_set_mpstate).
+ */
+int vcpu_get_mp_state(struct vcpu *v, struct kvm_mp_state *m);
+int vcpu_set_mp_state(struct vcpu *v, const struct kvm_mp_state *m);
 int vcpu_set_debugregs(struct vcpu *v, const struct kvm_debugregs *d);
 int vcpu_get_events(struct vcpu *v, struct kvm_vcpu_events *e);
 int vcpu_set_events(struct vcpu *v, const struct kvm_vcpu_events *e);

@@ -147,6 +147,42 @@ void xstate_get_fpu(const void *area, struct kvm_fpu *out)
 	memcpy(&out->mxcsr, a + FX_MXCSR, 4);
 }
 
+void xstate_get_xsave(const void *area, struct kvm_xsave *out)
+{
+	uint8_t *o = (uint8_t *)out->region;
+
+	memset(out, 0, sizeof(*out));
+	if (!use_xsave) {
+		memcpy(o, area, FX_SIZE);
+		o[XSAVE_HEADER] = 3; /* XSTATE_BV: x87 and SSE */
+		return;
+	}
+	memcpy(o, area, area_size < sizeof(*out) ? area_size : sizeof(*out));
+}
+
+int xstate_set_xsave(void *area, const struct kvm_xsave *in)
+{
+	const uint8_t *p = (const uint8_t *)in->region;
+	uint64_t xstate_bv, xcomp_bv;
+	uint32_t mxcsr;
+
+	memcpy(&xstate_bv, p + XSAVE_HEADER, 8);
+	memcpy(&xcomp_bv, p + XSAVE_HEADER + 8, 8);
+	memcpy(&mxcsr, p + FX_MXCSR, 4);
+	/* Without XSAVE the image is FXSAVE's: x87 and SSE, as KVM_GET_XSAVE gives it. */
+	if (xstate_bv & ~(use_xsave ? all_xcr0 : 3) || xcomp_bv || (mxcsr & ~mxcsr_mask))
+		return -HV_EINVAL;
+	for (unsigned i = 16; i < 64; i++)
+		if (p[XSAVE_HEADER + i])
+			return -HV_EINVAL; /* reserved header bytes */
+	if (!use_xsave) {
+		memcpy(area, p, FX_SIZE);
+		return 0;
+	}
+	memcpy(area, p, area_size < sizeof(*in) ? area_size : sizeof(*in));
+	return 0;
+}
+
 int xstate_set_fpu(void *area, const struct kvm_fpu *in)
 {
 	uint8_t *a = area;

@@ -37,4 +37,17 @@ void xstate_get_fpu(const void *area, struct kvm_fpu *out);
 /* -EINVAL (area untouched) when MXCSR sets a reserved bit. */
 int xstate_set_fpu(void *area, const struct kvm_fpu *in);
 
+/*
+ * KVM_GET_XSAVE: the area as a standard-format XSAVE image (without XSAVE,
+ * the FXSAVE image with XSTATE_BV = x87|SSE, as fpu_copy_guest_fpstate_to_uabi).
+ */
+void xstate_get_xsave(const void *area, struct kvm_xsave *out);
+
+/*
+ * KVM_SET_XSAVE, checked as copy_uabi_to_xstate(): XSTATE_BV only with
+ * components the area holds, XCOMP_BV and the reserved header bytes 0, no
+ * MXCSR bit outside the mask; -EINVAL and nothing changed otherwise.
+ */
+int xstate_set_xsave(void *area, const struct kvm_xsave *in);
+
 #endif

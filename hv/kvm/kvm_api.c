@@ -16,6 +16,7 @@
 #include "hv/kvm/kvm_api.h"
 #include "hv/lib/log.h"
 #include "vmx/vm.h"
+#include "vmx/xstate.h"
 #include "vmx/msr.h"
 #include "vmx/vcpu.h"
 #include "vmx/vmx.h"
@@ -61,7 +62,11 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_XSAVE: /* an FXSAVE image where the CPU has no XSAVE */
+	case KVM_CAP_MP_STATE:
 		return 1;
+	case KVM_CAP_XCRS:
+		return xstate_guest_xcr0_mask() != 1; /* boot_cpu_has(X86_FEATURE_XSAVE) */
 	case KVM_CAP_NR_MEMSLOTS:
 		return VM_MAX_SLOTS;
 	case KVM_CAP_NR_VCPUS:
@@ -474,6 +479,36 @@ static long vcpu_ioctl_set_fpu(struct ioctl_ctx *c)
 	return vcpu_set_fpu(c->vcpu, c->arg);
 }
 
+static long vcpu_ioctl_get_xsave(struct ioctl_ctx *c)
+{
+	return vcpu_get_xsave(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_xsave(struct ioctl_ctx *c)
+{
+	return vcpu_set_xsave(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_get_xcrs(struct ioctl_ctx *c)
+{
+	return vcpu_get_xcrs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_xcrs(struct ioctl_ctx *c)
+{
+	return vcpu_set_xcrs(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_get_mp_state(struct ioctl_ctx *c)
+{
+	return vcpu_get_mp_state(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_mp_state(struct ioctl_ctx *c)
+{
+	return vcpu_set_mp_state(c->vcpu, c->arg);
+}
+
 static long vcpu_ioctl_get_debugregs(struct ioctl_ctx *c)
 {
 	return vcpu_get_debugregs(c->vcpu, c->arg);
@@ -566,6 +601,12 @@ static const struct ioctl_row vcpu_ioctls[] = {
     {.nr = KVM_SET_FPU, .fn = vcpu_ioctl_set_fpu},
     {.nr = KVM_GET_DEBUGREGS, .fn = vcpu_ioctl_get_debugregs},
     {.nr = KVM_SET_DEBUGREGS, .fn = vcpu_ioctl_set_debugregs},
+    {.nr = KVM_GET_XSAVE, .fn = vcpu_ioctl_get_xsave},
+    {.nr = KVM_SET_XSAVE, .fn = vcpu_ioctl_set_xsave},
+    {.nr = KVM_GET_XCRS, .fn = vcpu_ioctl_get_xcrs},
+    {.nr = KVM_SET_XCRS, .fn = vcpu_ioctl_set_xcrs},
+    {.nr = KVM_GET_MP_STATE, .fn = vcpu_ioctl_get_mp_state},
+    {.nr = KVM_SET_MP_STATE, .fn = vcpu_ioctl_set_mp_state},
     {.nr = KVM_GET_VCPU_EVENTS, .fn = vcpu_ioctl_get_events},
     {.nr = KVM_SET_VCPU_EVENTS, .fn = vcpu_ioctl_set_events},
     {.nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap},

@@ -20,6 +20,15 @@
 #define CR0_NW (1ul << 29)
 #define CR0_CD (1ul << 30)
 #define CR0_PG (1ul << 31)
+/* XCR0 bits (SDM 13.3). */
+#define XCR0_X87     0x1ull
+#define XCR0_SSE     0x2ull
+#define XCR0_AVX     0x4ull
+#define XCR0_BNDREGS 0x8ull
+#define XCR0_BNDCSR  0x10ull
+#define XCR0_AVX512  0xe0ull
+#define XCR0_XTILE   0x60000ull
+
 /* The CR0 bits that exist (KVM's ~CR0_RESERVED_BITS). */
 #define CR0_KNOWN                                                                                  \
 	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | \

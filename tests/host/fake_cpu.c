@@ -13,11 +13,7 @@
 #include "tests/host/fake.h"
 #include "vmx/vmx_controls.h"
 
-#define XCR0_X87	(1ull << 0)
-#define XCR0_SSE	(1ull << 1)
-#define XCR0_AVX	(1ull << 2)
-#define XCR0_AVX512	(7ull << 5)
-#define XCR0_PKRU	(1ull << 9)
+#define XCR0_PKRU	(1ull << 9) /* XCR0_X87..XCR0_AVX512: hv/lib/x86.h */
 #define CR4_OSFXSR	(1ul << 9)
 #define CR4_OSXSAVE_BIT (1ul << 18)
 

@@ -795,6 +795,148 @@ static int t_swapgs_kernel_gs_base(void)
 	return T_PASS;
 }
 
+/* ---- XSAVE, XCRs and MP state (kvm_vcpu_ioctl_x86_{get,set}_{xsave,xcrs}) ---- */
+
+/* A refused ioctl: -1 with @err. */
+static int refused(int fd, unsigned long req, void *arg, int err, const char *what)
+{
+	int r;
+
+	errno = 0;
+	r = ioc(fd, req, arg);
+	CHECK(r == -1 && errno == err, "%s: %s, expected -1/%s", what, result_str(r, errno),
+	      en(err));
+	return T_PASS;
+}
+
+/*
+ * KVM_GET_XCRS gives XCR0 (1 after reset); KVM_SET_XCRS takes what
+ * __kvm_set_xcr() takes and refuses flags, more than KVM_MAX_XCRS, no x87,
+ * AVX without SSE; an XCR other than 0 is skipped.
+ */
+static int t_xcrs(void)
+{
+	struct kvm_xcrs x, out;
+	struct vcpu v;
+	int r;
+
+	if (ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) != 1)
+		return skip("KVM_CAP_XCRS is 0: the CPU has no XSAVE");
+	NEW_VCPU(&v, g_outloop, 0);
+	memset(&out, 0xaa, sizeof(out));
+	OK(r, "KVM_GET_XCRS", ioc(v.fd, KVM_GET_XCRS, &out));
+	CHECK(out.nr_xcrs == 1 && out.flags == 0 && out.xcrs[0].xcr == 0 && out.xcrs[0].value == 1,
+	      "KVM_GET_XCRS after reset: nr %u flags %u xcr %u value 0x%llx, expected 1 0 0 0x1",
+	      out.nr_xcrs, out.flags, out.xcrs[0].xcr, (unsigned long long)out.xcrs[0].value);
+	memset(&x, 0, sizeof(x));
+	x.nr_xcrs = 2;
+	x.xcrs[0].xcr = 5; /* not XCR0: skipped */
+	x.xcrs[0].value = 0xdead;
+	x.xcrs[1].xcr = 0;
+	x.xcrs[1].value = 3; /* x87 | SSE */
+	OK(r, "KVM_SET_XCRS of XCR0 = 3", ioc(v.fd, KVM_SET_XCRS, &x));
+	OK(r, "KVM_GET_XCRS", ioc(v.fd, KVM_GET_XCRS, &out));
+	CHECK(out.xcrs[0].value == 3, "XCR0 0x%llx after KVM_SET_XCRS of 3",
+	      (unsigned long long)out.xcrs[0].value);
+	x.nr_xcrs = 1;
+	x.xcrs[0].xcr = 0;
+	x.xcrs[0].value = 2;
+	TRY(refused(v.fd, KVM_SET_XCRS, &x, EINVAL, "XCR0 without x87"));
+	x.xcrs[0].value = 5;
+	TRY(refused(v.fd, KVM_SET_XCRS, &x, EINVAL, "XCR0 with AVX but not SSE"));
+	x.xcrs[0].value = 1ull << 62;
+	TRY(refused(v.fd, KVM_SET_XCRS, &x, EINVAL, "XCR0 bit 62"));
+	x.xcrs[0].value = 3;
+	x.flags = 1;
+	TRY(refused(v.fd, KVM_SET_XCRS, &x, EINVAL, "flags 1"));
+	x.flags = 0;
+	x.nr_xcrs = 17;
+	TRY(refused(v.fd, KVM_SET_XCRS, &x, EINVAL, "nr_xcrs 17"));
+	OK(r, "KVM_GET_XCRS", ioc(v.fd, KVM_GET_XCRS, &out));
+	CHECK(out.xcrs[0].value == 3, "XCR0 0x%llx after refused sets, expected 3 kept",
+	      (unsigned long long)out.xcrs[0].value);
+	return T_PASS;
+}
+
+/*
+ * KVM_GET_XSAVE is the XSAVE image; what KVM_SET_XSAVE loads is what
+ * KVM_GET_XSAVE and KVM_GET_FPU then show. copy_uabi_to_xstate() refuses
+ * XSTATE_BV bits the vCPU cannot hold, XCOMP_BV, reserved header bytes
+ * and MXCSR reserved bits, and a refusal changes nothing.
+ */
+static int t_xsave(void)
+{
+	static struct kvm_xsave x, y;
+	struct kvm_fpu fpu;
+	uint8_t *b = (uint8_t *)x.region;
+	uint64_t bv;
+	struct vcpu v;
+	int r;
+
+	CHECK(ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) == 1, "KVM_CAP_XSAVE is not 1");
+	NEW_VCPU(&v, g_outloop, 0);
+	OK(r, "KVM_GET_XSAVE", ioc(v.fd, KVM_GET_XSAVE, &x));
+	CHECK(b[0] == 0x7f && b[1] == 0x03 && x.region[6] == 0x1f80,
+	      "reset image: FCW 0x%02x%02x MXCSR 0x%x, expected 0x37f 0x1f80", b[1], b[0],
+	      x.region[6]);
+	for (int i = 0; i < 16; i++)
+		b[160 + i] = (uint8_t)(0xa0 + i); /* XMM0 */
+	memcpy(&bv, b + 512, 8);
+	bv |= 3; /* x87 and SSE from the image */
+	memcpy(b + 512, &bv, 8);
+	OK(r, "KVM_SET_XSAVE", ioc(v.fd, KVM_SET_XSAVE, &x));
+	OK(r, "KVM_GET_XSAVE", ioc(v.fd, KVM_GET_XSAVE, &y));
+	CHECK(!memcmp((uint8_t *)y.region + 160, b + 160, 16), "XMM0 not kept by KVM_SET_XSAVE");
+	OK(r, "KVM_GET_FPU", ioc(v.fd, KVM_GET_FPU, &fpu));
+	CHECK(!memcmp(fpu.xmm[0], b + 160, 16), "KVM_GET_FPU does not show XMM0 as set");
+
+	y = x;
+	bv |= 1ull << 62;
+	memcpy((uint8_t *)y.region + 512, &bv, 8);
+	y.region[40] ^= 1; /* XMM0, to see that nothing is taken */
+	TRY(refused(v.fd, KVM_SET_XSAVE, &y, EINVAL, "XSTATE_BV bit 62"));
+	y = x;
+	y.region[(512 + 8) / 4] = 1; /* XCOMP_BV */
+	TRY(refused(v.fd, KVM_SET_XSAVE, &y, EINVAL, "XCOMP_BV 1"));
+	y = x;
+	y.region[(512 + 40) / 4] = 1; /* reserved header bytes */
+	TRY(refused(v.fd, KVM_SET_XSAVE, &y, EINVAL, "a reserved header byte"));
+	y = x;
+	y.region[6] = 0xffffffff; /* MXCSR */
+	TRY(refused(v.fd, KVM_SET_XSAVE, &y, EINVAL, "MXCSR 0xffffffff"));
+	OK(r, "KVM_GET_XSAVE", ioc(v.fd, KVM_GET_XSAVE, &y));
+	CHECK(!memcmp((uint8_t *)y.region + 160, b + 160, 16),
+	      "a refused KVM_SET_XSAVE changed XMM0");
+	return T_PASS;
+}
+
+/*
+ * Without an in-kernel irqchip the vCPU is RUNNABLE and only RUNNABLE may
+ * be set (kvm_arch_vcpu_ioctl_set_mpstate).
+ */
+static int t_mp_state(void)
+{
+	struct kvm_mp_state m = {0xaa};
+	struct vcpu v;
+	int r;
+
+	CHECK(ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_MP_STATE) == 1,
+	      "KVM_CAP_MP_STATE is not 1");
+	NEW_VCPU(&v, g_outloop, 0);
+	OK(r, "KVM_GET_MP_STATE", ioc(v.fd, KVM_GET_MP_STATE, &m));
+	CHECK(m.mp_state == KVM_MP_STATE_RUNNABLE, "mp_state %u, expected RUNNABLE", m.mp_state);
+	m.mp_state = KVM_MP_STATE_RUNNABLE;
+	OK(r, "KVM_SET_MP_STATE RUNNABLE", ioc(v.fd, KVM_SET_MP_STATE, &m));
+	m.mp_state = KVM_MP_STATE_HALTED;
+	TRY(refused(v.fd, KVM_SET_MP_STATE, &m, EINVAL, "KVM_SET_MP_STATE HALTED without irqchip"));
+	m.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+	TRY(refused(v.fd, KVM_SET_MP_STATE, &m, EINVAL, "KVM_SET_MP_STATE INIT_RECEIVED"));
+	m.mp_state = 0xffff;
+	TRY(refused(v.fd, KVM_SET_MP_STATE, &m, EINVAL, "KVM_SET_MP_STATE 0xffff"));
+	RUN_EXPECT(&v, 0, "the vCPU runs");
+	return T_PASS;
+}
+
 const struct test vcpu_tests[] = {
     {"vcpu_io_out_rip", t_io_out_rip, NEEDS_VMX},
     {"vcpu_io_out_rip_moved", t_io_out_rip_moved, NEEDS_VMX},
@@ -819,5 +961,8 @@ const struct test vcpu_tests[] = {
     {"vcpu_cr8_per_vcpu", t_cr8_per_vcpu, NEEDS_VMX},
     {"vcpu_cr8_set_tpr_exit", t_cr8_set_tpr_exit, NEEDS_VMX},
     {"vcpu_swapgs_kernel_gs_base", t_swapgs_kernel_gs_base, NEEDS_VMX},
+    {"vcpu_xcrs", t_xcrs, NEEDS_VMX},
+    {"vcpu_xsave", t_xsave, NEEDS_VMX},
+    {"vcpu_mp_state", t_mp_state, NEEDS_VMX},
     TEST_END,
 };
