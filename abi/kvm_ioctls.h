@@ -56,7 +56,7 @@ enum hv_ioctl_shape {
 	INT(KVM_GET_VCPU_MMAP_SIZE, HV_FD_SYSTEM)                                                  \
 	ARR(KVM_GET_SUPPORTED_CPUID, HV_FD_SYSTEM, struct kvm_cpuid2, nent,                        \
 	    struct kvm_cpuid_entry2)                                                               \
-	ARR(KVM_GET_MSR_FEATURE_INDEX_LIST, HV_FD_NONE, struct kvm_msr_list, nmsrs, uint32_t)      \
+	ARR(KVM_GET_MSR_FEATURE_INDEX_LIST, HV_FD_SYSTEM, struct kvm_msr_list, nmsrs, uint32_t)    \
 	INT(KVM_CREATE_VCPU, HV_FD_VM)                                                             \
 	REC(KVM_SET_USER_MEMORY_REGION, HV_FD_VM, struct kvm_userspace_memory_region)              \
 	REC(KVM_X86_SET_MSR_FILTER, HV_FD_NONE, struct kvm_msr_filter)                             \
@@ -67,7 +67,7 @@ enum hv_ioctl_shape {
 	REC(KVM_SET_SREGS, HV_FD_VCPU, struct kvm_sregs)                                           \
 	REC(KVM_INTERRUPT, HV_FD_VCPU, struct kvm_interrupt)                                       \
 	REC(KVM_SET_GUEST_DEBUG, HV_FD_VCPU, struct kvm_guest_debug)                               \
-	ARR(KVM_GET_MSRS, HV_FD_VCPU, struct kvm_msrs, nmsrs, struct kvm_msr_entry)                \
+	ARR(KVM_GET_MSRS, HV_FD_SYSTEM | HV_FD_VCPU, struct kvm_msrs, nmsrs, struct kvm_msr_entry) \
 	ARR(KVM_SET_MSRS, HV_FD_VCPU, struct kvm_msrs, nmsrs, struct kvm_msr_entry)                \
 	REC(KVM_GET_FPU, HV_FD_VCPU, struct kvm_fpu)                                               \
 	REC(KVM_SET_FPU, HV_FD_VCPU, struct kvm_fpu)                                               \

@@ -21,6 +21,9 @@
 #include "hv/lib/x86.h"
 #include "vmx/cpuid.h"
 #include "vmx/msr.h"
+
+/* IA32_UCODE_REV of a new vCPU (kvm_vcpu_reset's microcode_version). */
+#define UCODE_REV_DEFAULT 0x100000000ull
 #include "vmx/vcpu.h"
 #include "vmx/vmx_ops.h"
 
@@ -295,6 +298,31 @@ static void tsc_adjust_guest(struct vcpu *v, uint64_t delta)
 
 /* ---- reads -------------------------------------------------------------- */
 
+/*
+ * The feature MSRs (msr_based_features_all without the AMD and nested VMX
+ * ones): what a new vCPU holds. ARCH_CAPABILITIES and PERF_CAPABILITIES
+ * are 0 (no mitigation bits claimed, no PMU); IA32_UCODE_REV is the value
+ * a new vCPU reports (KVM's microcode_version default), not the host's.
+ */
+const uint32_t msr_feature_list[] = {MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_PERF_CAPABILITIES,
+				     MSR_IA32_UCODE_REV};
+const unsigned msr_feature_count = sizeof(msr_feature_list) / sizeof(msr_feature_list[0]);
+
+int msr_feature_read(uint32_t msr, uint64_t *val)
+{
+	switch (msr) {
+	case MSR_IA32_ARCH_CAPABILITIES:
+	case MSR_IA32_PERF_CAPABILITIES:
+		*val = 0;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*val = UCODE_REV_DEFAULT;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 {
 	uint64_t *mtrr;
@@ -547,7 +575,7 @@ void vcpu_msr_reset(struct vcpu *v)
 	/* kvm_vcpu_reset */
 	v->msrs.misc_enable = MISC_ENABLE_PEBS_UNAVAIL | MISC_ENABLE_BTS_UNAVAIL;
 	/* __vmx_vcpu_reset */
-	v->msrs.ucode_rev = 0x100000000ull;
+	v->msrs.ucode_rev = UCODE_REV_DEFAULT;
 	/* kvm_lapic_reset: the default base, enabled; the BSP flag on vCPU 0. */
 	v->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 	/* vmx_vcpu_reset and kvm_arch_vcpu_create (PAT); the others start at 0. */

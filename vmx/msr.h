@@ -40,6 +40,15 @@ extern const uint32_t vcpu_msr_list[];
 extern const unsigned vcpu_msr_count;
 
 /*
+ * KVM_GET_MSR_FEATURE_INDEX_LIST: the MSRs that describe what a vCPU can be
+ * given (kvm_get_msr_feature); KVM_GET_MSRS on /dev/kvm reads them with
+ * msr_feature_read(): 0, or -1 for an MSR that is not one of them.
+ */
+extern const uint32_t msr_feature_list[];
+extern const unsigned msr_feature_count;
+int msr_feature_read(uint32_t msr, uint64_t *val);
+
+/*
  * 0, or -1 where the access is refused: #GP for the guest's RDMSR/WRMSR
  * (host false), the end of the count for KVM_GET/SET_MSRS (host true,
  * KVM's host_initiated). No value reaches a hardware MSR unchecked. The

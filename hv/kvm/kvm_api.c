@@ -64,6 +64,7 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_DEBUGREGS:
 	case KVM_CAP_XSAVE: /* an FXSAVE image where the CPU has no XSAVE */
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_GET_MSR_FEATURES:
 		return 1;
 	case KVM_CAP_XCRS:
 		return xstate_guest_xcr0_mask() != 1; /* boot_cpu_has(X86_FEATURE_XSAVE) */
@@ -102,19 +103,30 @@ static long sys_vcpu_mmap_size(struct ioctl_ctx *c)
  * the number needed; fewer than that is E2BIG, and a claimed room the
  * record does not really have is EFAULT (the copy_to_user that fails).
  */
-static long sys_msr_index_list(struct ioctl_ctx *c)
+static long msr_list_answer(struct ioctl_ctx *c, const uint32_t *list, uint32_t count)
 {
 	struct kvm_msr_list *l = c->arg;
 	uint32_t room;
 
 	memcpy(&room, &l->nmsrs, sizeof(room));
-	l->nmsrs = vcpu_msr_count;
-	if (room < vcpu_msr_count)
+	l->nmsrs = count;
+	if (room < count)
 		return -HV_E2BIG;
-	if (c->arg_len < sizeof(*l) + (size_t)vcpu_msr_count * sizeof(uint32_t))
+	if (c->arg_len < sizeof(*l) + (size_t)count * sizeof(uint32_t))
 		return -HV_EFAULT;
-	memcpy(l->indices, vcpu_msr_list, vcpu_msr_count * sizeof(uint32_t));
+	memcpy(l->indices, list, count * sizeof(uint32_t));
 	return 0;
+}
+
+static long sys_msr_index_list(struct ioctl_ctx *c)
+{
+	return msr_list_answer(c, vcpu_msr_list, vcpu_msr_count);
+}
+
+/* KVM_GET_MSR_FEATURE_INDEX_LIST: the same rules (kvm_arch_dev_ioctl). */
+static long sys_msr_feature_index_list(struct ioctl_ctx *c)
+{
+	return msr_list_answer(c, msr_feature_list, msr_feature_count);
 }
 
 /* A kvm_cpuid2 record: nent (copied once) entries must fit arg_len. */
@@ -401,13 +413,16 @@ static long msr_io(struct ioctl_ctx *c, bool write)
 		return -HV_E2BIG; /* KVM's MAX_IO_MSRS rule */
 	if (c->arg_len != sizeof(*m) + (size_t)n * sizeof(struct kvm_msr_entry))
 		return -HV_EFAULT;
-	vcpu_load(c->vcpu);
+	if (c->vcpu)
+		vcpu_load(c->vcpu);
 	for (done = 0; done < n; done++) {
 		struct kvm_msr_entry *e = &m->entries[done];
 		uint32_t index = e->index;
 		int rc;
 
-		if (write)
+		if (!c->vcpu) /* /dev/kvm: the feature MSRs (do_get_msr_feature) */
+			rc = msr_feature_read(index, &e->data);
+		else if (write)
 			rc = vcpu_msr_write(c->vcpu, index, e->data, true);
 		else
 			rc = vcpu_msr_read(c->vcpu, index, &e->data, true);
@@ -418,6 +433,11 @@ static long msr_io(struct ioctl_ctx *c, bool write)
 }
 
 static long vcpu_ioctl_get_msrs(struct ioctl_ctx *c)
+{
+	return msr_io(c, false);
+}
+
+static long sys_get_msrs(struct ioctl_ctx *c)
 {
 	return msr_io(c, false);
 }
@@ -575,6 +595,8 @@ static const struct ioctl_row system_ioctls[] = {
     {.nr = KVM_CREATE_VM, .fn = sys_create_vm},
     {.nr = KVM_GET_MSR_INDEX_LIST, .fn = sys_msr_index_list},
     {.nr = KVM_GET_SUPPORTED_CPUID, .fn = sys_supported_cpuid},
+    {.nr = KVM_GET_MSR_FEATURE_INDEX_LIST, .fn = sys_msr_feature_index_list},
+    {.nr = KVM_GET_MSRS, .fn = sys_get_msrs},
 };
 
 static const struct ioctl_row vm_ioctls[] = {

@@ -378,6 +378,53 @@ static int delay(struct vcpu *v, int n)
 /* ==== the cases ==== */
 
 /*
+ * KVM_GET_MSR_FEATURE_INDEX_LIST follows KVM_GET_MSR_INDEX_LIST's rules
+ * (kvm_arch_dev_ioctl: nmsrs rewritten, fewer is E2BIG) and KVM_GET_MSRS
+ * on /dev/kvm reads those MSRs (do_get_msr_feature), stopping at the first
+ * other one; their values are what a new vCPU reports.
+ */
+static int t_feature_msrs(void)
+{
+	struct {
+		struct kvm_msr_list h;
+		uint32_t idx[64];
+	} l;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} m;
+	bool ucode = false;
+	uint64_t vcpu_val = 0;
+	struct vcpu v;
+	int r;
+
+	CHECK(ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_GET_MSR_FEATURES) == 1,
+	      "KVM_CAP_GET_MSR_FEATURES is not 1");
+	memset(&l, 0, sizeof(l));
+	errno = 0;
+	r = ioc(KVM, KVM_GET_MSR_FEATURE_INDEX_LIST, &l);
+	CHECK(r == -1 && errno == E2BIG && l.h.nmsrs > 0,
+	      "KVM_GET_MSR_FEATURE_INDEX_LIST with nmsrs 0: %s, nmsrs %u (Linux: -1/E2BIG, the "
+	      "count)",
+	      result_str(r, errno), l.h.nmsrs);
+	l.h.nmsrs = 64;
+	OK(r, "KVM_GET_MSR_FEATURE_INDEX_LIST", ioc(KVM, KVM_GET_MSR_FEATURE_INDEX_LIST, &l));
+	for (uint32_t i = 0; i < l.h.nmsrs && i < 64; i++)
+		ucode |= l.idx[i] == M_UCODE_REV;
+	CHECK(ucode, "IA32_UCODE_REV is not a feature MSR (%u listed)", l.h.nmsrs);
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 2;
+	m.e[0].index = M_UCODE_REV;
+	m.e[1].index = M_TSC; /* not a feature MSR: the count stops before it */
+	EQUALS("KVM_GET_MSRS on /dev/kvm", ioc(KVM, KVM_GET_MSRS, &m), 1);
+	NEW_VCPU(&v, g_msr_probe, 0);
+	TRY(get_msr(&v, M_UCODE_REV, &vcpu_val));
+	CHECK(m.e[0].data == vcpu_val, "feature IA32_UCODE_REV 0x%llx, a new vCPU's 0x%llx",
+	      (unsigned long long)m.e[0].data, (unsigned long long)vcpu_val);
+	return T_PASS;
+}
+
+/*
  * KVM_GET_MSR_INDEX_LIST (kvm_init_msr_list: msrs_to_save and
  * emulated_msrs, as far as implemented): it holds the MSRs KVM saves,
  * each can be read with KVM_GET_MSRS (do_get_msr) and written back with
@@ -1466,6 +1513,7 @@ static int t_cpuid_msr_features(void)
 }
 
 const struct test msr_tests[] = {{"msr_index_list", t_index_list, NEEDS_VMX},
+				 {"msr_feature_msrs", t_feature_msrs, NEEDS_VMX},
 				 {"msr_reset_values", t_reset_values, NEEDS_VMX},
 				 {"msr_reset_tsc", t_reset_tsc, NEEDS_VMX},
 				 {"msr_tsc_adjust", t_tsc_adjust, NEEDS_VMX},
