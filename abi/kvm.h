@@ -86,6 +86,8 @@
 #define KVM_CAP_DEBUGREGS	       50
 #define KVM_CAP_XSAVE		       55
 #define KVM_CAP_XCRS		       56
+#define KVM_CAP_TSC_CONTROL	       60
+#define KVM_CAP_GET_TSC_KHZ	       61
 #define KVM_CAP_MAX_VCPUS	       66 /* hard vCPU limit per VM */
 #define KVM_CAP_SYNC_REGS	       74
 #define KVM_CAP_READONLY_MEM	       81
@@ -384,6 +386,8 @@ struct kvm_run {
 #define KVM_SET_VCPU_EVENTS HV_IOW(KVMIO, 0xa0, struct kvm_vcpu_events)
 #define KVM_GET_DEBUGREGS   HV_IOR(KVMIO, 0xa1, struct kvm_debugregs)
 #define KVM_SET_DEBUGREGS   HV_IOW(KVMIO, 0xa2, struct kvm_debugregs)
+#define KVM_SET_TSC_KHZ	    HV_IO(KVMIO, 0xa2)
+#define KVM_GET_TSC_KHZ	    HV_IO(KVMIO, 0xa3)
 #define KVM_GET_XSAVE	    HV_IOR(KVMIO, 0xa4, struct kvm_xsave)
 #define KVM_SET_XSAVE	    HV_IOW(KVMIO, 0xa5, struct kvm_xsave)
 #define KVM_GET_XCRS	    HV_IOR(KVMIO, 0xa6, struct kvm_xcrs)

@@ -80,6 +80,8 @@ enum hv_ioctl_shape {
 	REC(KVM_SET_VCPU_EVENTS, HV_FD_VCPU, struct kvm_vcpu_events)                               \
 	REC(KVM_GET_DEBUGREGS, HV_FD_VCPU, struct kvm_debugregs)                                   \
 	REC(KVM_SET_DEBUGREGS, HV_FD_VCPU, struct kvm_debugregs)                                   \
+	INT(KVM_SET_TSC_KHZ, HV_FD_VCPU)                                                           \
+	INT(KVM_GET_TSC_KHZ, HV_FD_VCPU)                                                           \
 	REC(KVM_GET_XSAVE, HV_FD_VCPU, struct kvm_xsave)                                           \
 	REC(KVM_SET_XSAVE, HV_FD_VCPU, struct kvm_xsave)                                           \
 	REC(KVM_GET_XCRS, HV_FD_VCPU, struct kvm_xcrs)                                             \

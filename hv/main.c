@@ -22,6 +22,7 @@
 #include "hv/lib/halt.h"
 #include "hv/kvm/kvm_api_selftest.h"
 #include "hv/lib/log.h"
+#include "hv/lib/tsc.h"
 #include "hv/lib/mm.h"
 #include "hv/lib/x86.h"
 #include "vmx/vmx.h"
@@ -137,6 +138,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 	}
 
 	cpu_report();
+	tsc_init();
 	status = virtualization_init();
 
 	if (opts.selftest == HV_SELFTEST_KVMAPI) {

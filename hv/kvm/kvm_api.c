@@ -15,6 +15,7 @@
 #include "abi/kvm_ioctls.h"
 #include "hv/kvm/kvm_api.h"
 #include "hv/lib/log.h"
+#include "hv/lib/tsc.h"
 #include "vmx/vm.h"
 #include "vmx/xstate.h"
 #include "vmx/msr.h"
@@ -66,6 +67,10 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_GET_MSR_FEATURES:
 		return 1;
+	case KVM_CAP_GET_TSC_KHZ:
+		return tsc_khz != 0;
+	case KVM_CAP_TSC_CONTROL:
+		return 0; /* no TSC scaling: KVM_SET_TSC_KHZ takes only the host's rate */
 	case KVM_CAP_XCRS:
 		return xstate_guest_xcr0_mask() != 1; /* boot_cpu_has(X86_FEATURE_XSAVE) */
 	case KVM_CAP_NR_MEMSLOTS:
@@ -499,6 +504,28 @@ static long vcpu_ioctl_set_fpu(struct ioctl_ctx *c)
 	return vcpu_set_fpu(c->vcpu, c->arg);
 }
 
+/* KVM_GET_TSC_KHZ: vcpu->arch.virtual_tsc_khz, the host's rate here. */
+static long vcpu_ioctl_get_tsc_khz(struct ioctl_ctx *c)
+{
+	return tsc_khz;
+}
+
+/*
+ * KVM_SET_TSC_KHZ without TSC scaling (kvm_set_tsc_khz, set_tsc_khz): 0
+ * means the host's rate; a rate within tsc_tolerance_ppm (250) of it is
+ * taken as it; any other rate is EINVAL.
+ */
+static long vcpu_ioctl_set_tsc_khz(struct ioctl_ctx *c)
+{
+	uint64_t khz = c->value, tol = (uint64_t)tsc_khz * 250 / 1000000;
+
+	if (!tsc_khz || khz >= UINT32_MAX)
+		return -HV_EINVAL;
+	if (khz == 0 || (khz + tol >= tsc_khz && khz <= tsc_khz + tol))
+		return 0;
+	return -HV_EINVAL;
+}
+
 static long vcpu_ioctl_get_xsave(struct ioctl_ctx *c)
 {
 	return vcpu_get_xsave(c->vcpu, c->arg);
@@ -623,6 +650,8 @@ static const struct ioctl_row vcpu_ioctls[] = {
     {.nr = KVM_SET_FPU, .fn = vcpu_ioctl_set_fpu},
     {.nr = KVM_GET_DEBUGREGS, .fn = vcpu_ioctl_get_debugregs},
     {.nr = KVM_SET_DEBUGREGS, .fn = vcpu_ioctl_set_debugregs},
+    {.nr = KVM_GET_TSC_KHZ, .fn = vcpu_ioctl_get_tsc_khz},
+    {.nr = KVM_SET_TSC_KHZ, .fn = vcpu_ioctl_set_tsc_khz},
     {.nr = KVM_GET_XSAVE, .fn = vcpu_ioctl_get_xsave},
     {.nr = KVM_SET_XSAVE, .fn = vcpu_ioctl_set_xsave},
     {.nr = KVM_GET_XCRS, .fn = vcpu_ioctl_get_xcrs},

@@ -8,10 +8,14 @@
 #include "hv/lib/console.h"
 #include "hv/lib/halt.h"
 #include "hv/lib/log.h"
+#include "hv/lib/tsc.h"
 #include "tests/host/fake.h"
 #include "vmx/vmx.h"
 
 bool fake_console_quiet = true;
+
+/* hv/lib/tsc.c's answer on the fake machine: a 2 GHz TSC. */
+uint32_t tsc_khz = 2000000;
 void (*fake_power_off_hook)(void);
 
 static bool loud(void)

@@ -937,6 +937,39 @@ static int t_mp_state(void)
 	return T_PASS;
 }
 
+/*
+ * KVM_GET_TSC_KHZ is the TSC's rate (vcpu->arch.virtual_tsc_khz); without
+ * TSC scaling (KVM_CAP_TSC_CONTROL 0) KVM_SET_TSC_KHZ takes 0 or a rate
+ * within 250 ppm of it and refuses others (kvm_set_tsc_khz, set_tsc_khz).
+ */
+static int t_tsc_khz(void)
+{
+	struct vcpu v;
+	int khz, r;
+
+	if (ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) != 1)
+		return skip("KVM_CAP_GET_TSC_KHZ is 0: the TSC rate is unknown here");
+	CHECK(ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) == 0,
+	      "KVM_CAP_TSC_CONTROL is not 0, yet there is no TSC scaling");
+	NEW_VCPU(&v, g_outloop, 0);
+	OK(khz, "KVM_GET_TSC_KHZ", ioc_int(v.fd, KVM_GET_TSC_KHZ, 0));
+	CHECK(khz >= 10000 && khz <= 10000000, "KVM_GET_TSC_KHZ %d: not between 10 MHz and 10 GHz",
+	      khz);
+	OK(r, "KVM_SET_TSC_KHZ 0 (the host's rate)", ioc_int(v.fd, KVM_SET_TSC_KHZ, 0));
+	OK(r, "KVM_SET_TSC_KHZ of its own rate",
+	   ioc_int(v.fd, KVM_SET_TSC_KHZ, (unsigned long)khz));
+	errno = 0;
+	r = ioc_int(v.fd, KVM_SET_TSC_KHZ, (unsigned long)khz * 2);
+	CHECK(r == -1 && errno == EINVAL,
+	      "KVM_SET_TSC_KHZ of twice the rate: %s (Linux: -1/EINVAL)", result_str(r, errno));
+	errno = 0;
+	r = ioc_int(v.fd, KVM_SET_TSC_KHZ, (unsigned long)khz / 2);
+	CHECK(r == -1 && errno == EINVAL, "KVM_SET_TSC_KHZ of half the rate: %s (Linux: -1/EINVAL)",
+	      result_str(r, errno));
+	EQUALS("KVM_GET_TSC_KHZ after the refusals", ioc_int(v.fd, KVM_GET_TSC_KHZ, 0), khz);
+	return T_PASS;
+}
+
 const struct test vcpu_tests[] = {
     {"vcpu_io_out_rip", t_io_out_rip, NEEDS_VMX},
     {"vcpu_io_out_rip_moved", t_io_out_rip_moved, NEEDS_VMX},
@@ -964,5 +997,6 @@ const struct test vcpu_tests[] = {
     {"vcpu_xcrs", t_xcrs, NEEDS_VMX},
     {"vcpu_xsave", t_xsave, NEEDS_VMX},
     {"vcpu_mp_state", t_mp_state, NEEDS_VMX},
+    {"vcpu_tsc_khz", t_tsc_khz, NEEDS_VMX},
     TEST_END,
 };
