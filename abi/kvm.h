@@ -92,6 +92,7 @@
 #define KVM_CAP_SYNC_REGS	       74
 #define KVM_CAP_READONLY_MEM	       81
 #define KVM_CAP_MAX_VCPU_ID	       128
+#define KVM_CAP_MSR_PLATFORM_INFO      159
 #define KVM_CAP_IMMEDIATE_EXIT	       136
 #define KVM_CAP_GET_MSR_FEATURES       153
 #define KVM_CAP_NESTED_STATE	       157

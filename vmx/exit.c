@@ -186,7 +186,12 @@ static enum exit_action handle_task_switch(struct vcpu *v)
 
 static enum exit_action handle_cpuid(struct vcpu *v)
 {
-	struct cpuid_regs r = vcpu_cpuid(v, (uint32_t)v->gpr[GPR_RAX], (uint32_t)v->gpr[GPR_RCX]);
+	struct cpuid_regs r;
+
+	/* kvm_emulate_cpuid(): with CPUID faulting on, CPL > 0 gets #GP. */
+	if (vcpu_cpuid_faulting(v) && vcpu_cpl(v) != 0)
+		return inject_gp(v);
+	r = vcpu_cpuid(v, (uint32_t)v->gpr[GPR_RAX], (uint32_t)v->gpr[GPR_RCX]);
 
 	v->gpr[GPR_RAX] = r.eax;
 	v->gpr[GPR_RBX] = r.ebx;

@@ -40,6 +40,8 @@ const uint32_t vcpu_msr_list[] = {
     MSR_IA32_SYSENTER_ESP,
     MSR_IA32_SYSENTER_EIP,
     MSR_IA32_MISC_ENABLE,
+    MSR_PLATFORM_INFO,
+    MSR_MISC_FEATURES_ENABLES,
     0x200,
     0x201,
     0x202,
@@ -323,6 +325,11 @@ int msr_feature_read(uint32_t msr, uint64_t *val)
 	}
 }
 
+bool vcpu_cpuid_faulting(const struct vcpu *v)
+{
+	return v->msrs.misc_features & MISC_FEATURES_CPUID_FAULT;
+}
+
 int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 {
 	uint64_t *mtrr;
@@ -385,6 +392,14 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 		break;
 	case MSR_IA32_UCODE_REV:
 		*val = v->msrs.ucode_rev;
+		break;
+	case MSR_PLATFORM_INFO:
+		if (!host && !v->vm->guest_can_read_platform_info)
+			return -1;
+		*val = v->msrs.platform_info;
+		break;
+	case MSR_MISC_FEATURES_ENABLES:
+		*val = v->msrs.misc_features;
 		break;
 	case MSR_MTRR_CAP:
 		*val = MTRR_CAP_VALUE;
@@ -528,6 +543,19 @@ int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host)
 		if (host) /* the guest's writes are ignored */
 			v->msrs.ucode_rev = val;
 		break;
+	case MSR_PLATFORM_INFO:
+		/* Host only; CPUID faulting cannot be taken away while it is on. */
+		if (!host || (!(val & PLATFORM_INFO_CPUID_FAULT) && vcpu_cpuid_faulting(v)))
+			return -1;
+		v->msrs.platform_info = val;
+		break;
+	case MSR_MISC_FEATURES_ENABLES:
+		if ((val & ~MISC_FEATURES_CPUID_FAULT) ||
+		    ((val & MISC_FEATURES_CPUID_FAULT) &&
+		     !(v->msrs.platform_info & PLATFORM_INFO_CPUID_FAULT)))
+			return -1;
+		v->msrs.misc_features = val;
+		break;
 	case MSR_IA32_SPEC_CTRL:
 		/*
 		 * Hidden from guests (the value would have to be switched at
@@ -576,6 +604,8 @@ void vcpu_msr_reset(struct vcpu *v)
 	v->msrs.misc_enable = MISC_ENABLE_PEBS_UNAVAIL | MISC_ENABLE_BTS_UNAVAIL;
 	/* __vmx_vcpu_reset */
 	v->msrs.ucode_rev = UCODE_REV_DEFAULT;
+	v->msrs.platform_info = PLATFORM_INFO_CPUID_FAULT; /* kvm_arch_vcpu_create */
+	v->msrs.misc_features = 0;
 	/* kvm_lapic_reset: the default base, enabled; the BSP flag on vCPU 0. */
 	v->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 	/* vmx_vcpu_reset and kvm_arch_vcpu_create (PAT); the others start at 0. */

@@ -21,6 +21,7 @@ struct vcpu_msrs {
 	uint64_t misc_enable;
 	uint64_t tsc_adjust;
 	uint64_t ucode_rev;
+	uint64_t platform_info, misc_features; /* MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES */
 	uint32_t star_low;	       /* IA32_STAR[31:0]: the guest's, kept out of the CPU */
 	uint64_t arch_caps, perf_caps; /* host-written only: the guest cannot see them */
 	uint64_t mtrr_def_type;
@@ -38,6 +39,9 @@ struct vcpu_msrs {
  */
 extern const uint32_t vcpu_msr_list[];
 extern const unsigned vcpu_msr_count;
+
+/* CPUID faulting is on (MSR_MISC_FEATURES_ENABLES): CPUID at CPL > 0 is #GP. */
+bool vcpu_cpuid_faulting(const struct vcpu *v);
 
 /*
  * KVM_GET_MSR_FEATURE_INDEX_LIST: the MSRs that describe what a vCPU can be

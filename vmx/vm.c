@@ -30,6 +30,7 @@ int vm_create(const char *name, struct vm **out)
 	 */
 	ept_flush(&vm->ept);
 	vm->id = next_vm_id++;
+	vm->guest_can_read_platform_info = true; /* kvm_arch_init_vm */
 	strncpy(vm->name, name, sizeof(vm->name) - 1);
 	*out = vm;
 	return 0;

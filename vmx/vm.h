@@ -41,6 +41,9 @@ struct vm {
 	struct memslot slots[VM_MAX_SLOTS];
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	unsigned n_vcpus;
+	/* KVM_ENABLE_CAP state (kvm_vm_ioctl_enable_cap): */
+	uint32_t max_vcpu_ids;		   /* KVM_CAP_MAX_VCPU_ID; 0 until set */
+	bool guest_can_read_platform_info; /* KVM_CAP_MSR_PLATFORM_INFO; true at creation */
 };
 
 /* 0 or a negative errno (ENOMEM). Needs VMX operation (INVEPT). */

@@ -66,6 +66,7 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_XSAVE: /* an FXSAVE image where the CPU has no XSAVE */
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_MSR_PLATFORM_INFO:
 		return 1;
 	case KVM_CAP_GET_TSC_KHZ:
 		return tsc_khz != 0;
@@ -204,6 +205,9 @@ static long vm_create_vcpu(struct ioctl_ctx *c)
 	int rc;
 
 	if (c->value >= VM_MAX_VCPUS)
+		return -HV_EINVAL;
+	/* kvm_arch_vcpu_precreate(): below KVM_CAP_MAX_VCPU_ID once it is set. */
+	if (c->vm->max_vcpu_ids && c->value >= c->vm->max_vcpu_ids)
 		return -HV_EINVAL;
 	rc = vcpu_create(c->vm, (int)c->value, &v);
 	return rc < 0 ? rc : (long)c->value;
@@ -582,15 +586,35 @@ static long vcpu_ioctl_set_events(struct ioctl_ctx *c)
  * other cap is EINVAL, on a VM and on a vCPU alike, as KVM answers for
  * one it does not know.
  */
+/*
+ * KVM_ENABLE_CAP on a VM (kvm_vm_ioctl_enable_cap): flags must be 0;
+ * KVM_CAP_MAX_VCPU_ID takes a limit up to KVM_MAX_VCPU_IDS once (the same
+ * value again is fine); KVM_CAP_MSR_PLATFORM_INFO says whether the guest
+ * may read MSR_PLATFORM_INFO. On a vCPU nothing can be enabled here. Any
+ * other capability is EINVAL, as upstream for one it does not know.
+ */
 static long ioctl_enable_cap(struct ioctl_ctx *c)
 {
 	struct kvm_enable_cap cap;
+	struct vm *vm = c->vm;
 
 	memcpy(&cap, c->arg, sizeof(cap));
 	if (cap.flags)
 		return -HV_EINVAL;
+	if (!c->vcpu && cap.cap == KVM_CAP_MAX_VCPU_ID) {
+		if (cap.args[0] > VM_MAX_VCPUS)
+			return -HV_EINVAL;
+		if (vm->max_vcpu_ids && vm->max_vcpu_ids != cap.args[0])
+			return -HV_EINVAL;
+		vm->max_vcpu_ids = (uint32_t)cap.args[0];
+		return 0;
+	}
+	if (!c->vcpu && cap.cap == KVM_CAP_MSR_PLATFORM_INFO) {
+		vm->guest_can_read_platform_info = cap.args[0] != 0;
+		return 0;
+	}
 	log_info("vm %s: KVM_ENABLE_CAP %u refused: not a capability that can be enabled here",
-		 c->vm->name, cap.cap);
+		 vm->name, cap.cap);
 	return -HV_EINVAL;
 }
 

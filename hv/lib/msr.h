@@ -47,6 +47,10 @@
 #define MSR_IA32_MCG_CAP	   0x179
 #define MSR_IA32_MCG_STATUS	   0x17a
 #define MSR_IA32_MISC_ENABLE	   0x1a0
+#define MSR_PLATFORM_INFO	   0x0ce
+#define MSR_MISC_FEATURES_ENABLES  0x140
+#define PLATFORM_INFO_CPUID_FAULT  (1ull << 31) /* CPUID faulting is offered */
+#define MISC_FEATURES_CPUID_FAULT  (1ull << 0)	/* ... and on: CPUID at CPL > 0 is #GP */
 #define MISC_ENABLE_FAST_STRING	   (1ull << 0)
 #define MISC_ENABLE_EMON	   (1ull << 7) /* performance monitoring available */
 #define MISC_ENABLE_BTS_UNAVAIL	   (1ull << 11)

@@ -1121,6 +1121,43 @@ static void test_cpuid_leaf1(void)
 	CHECK_EQ(seen.rcx & (1u << 27), 1u << 27);
 }
 
+static uint32_t step_cpuid_cpl3(struct fake_guest *g)
+{
+	/* CPL is SS.DPL: the guest is in ring 3 when it runs CPUID. */
+	fake_vmcs_set(VMCS_GUEST_SS_AR, fake_vmcs_get(VMCS_GUEST_SS_AR) | 3u << 5);
+	g->gpr[GPR_RAX] = 0;
+	return h_exit_insn(EXIT_REASON_CPUID, 2);
+}
+
+/*
+ * kvm_emulate_cpuid(): with CPUID faulting on (MSR_MISC_FEATURES_ENABLES
+ * bit 0, offered by MSR_PLATFORM_INFO bit 31), CPUID at CPL 3 is #GP and
+ * RIP stays; with it off, CPL 3 gets its answer.
+ */
+static void test_cpuid_faulting(void)
+{
+	h_step steps[] = {step_cpuid_cpl3, step_observe};
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = {.h.nmsrs = 1, .e = {.index = 0x140, .data = 1}};
+	uint32_t vm;
+
+	h_reset();
+	vm = vm_in(H_PROT32, 2);
+	at_rip0(vm);
+	h_steps(steps, 2);
+	CHECK_EQ(run0(vm), 0);
+	CHECK(!h_delivered[1].valid);
+	CHECK_EQ(seen.rip, RIP0 + 2);
+	CHECK_EQ(h_cpu(vm, 0, KVM_SET_MSRS, &m, sizeof(m)), 1);
+	at_rip0(vm);
+	h_steps(steps, 2);
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(h_delivered[1].info, GP_INFO);
+	CHECK_EQ(seen.rip, RIP0);
+}
+
 static uint32_t step_xsetbv(struct fake_guest *g)
 {
 	g->gpr[GPR_RCX] = 0;
@@ -1748,6 +1785,7 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_nmi_reinjection_clears_blocking),
     TEST_ENTRY(test_contributory_pair_is_double_fault),
     TEST_ENTRY(test_set_cpuid_after_run),
+    TEST_ENTRY(test_cpuid_faulting),
 };
 
 int main(void)

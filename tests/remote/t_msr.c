@@ -38,6 +38,8 @@
 #define M_SPEC_CTRL	0x48
 #define M_PRED_CMD	0x49
 #define M_UCODE_REV	0x8b
+#define M_PLATFORM_INFO 0xce
+#define M_MISC_FEATURES 0x140
 #define M_MTRRCAP	0xfe
 #define M_ARCH_CAPS	0x10a
 #define M_SYSENTER_CS	0x174
@@ -376,6 +378,45 @@ static int delay(struct vcpu *v, int n)
 }
 
 /* ==== the cases ==== */
+
+/*
+ * MSR_PLATFORM_INFO (kvm_get_msr_common / kvm_set_msr_common): a new vCPU
+ * has CPUID_FAULT (bit 31, kvm_arch_vcpu_create); the guest may read it
+ * while KVM_CAP_MSR_PLATFORM_INFO allows (at VM creation it does) and
+ * never write it. MSR_MISC_FEATURES_ENABLES takes bit 0 only while
+ * MSR_PLATFORM_INFO offers CPUID faulting, which then cannot be taken away.
+ */
+static int t_platform_info(void)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_MSR_PLATFORM_INFO};
+	struct steps l = {0};
+	struct vcpu v;
+	int r;
+
+	CHECK(ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_MSR_PLATFORM_INFO) == 1,
+	      "KVM_CAP_MSR_PLATFORM_INFO is not 1");
+	NEW_VCPU(&v, g_msr_probe, 0);
+	EXPECT_MSR(&v, M_PLATFORM_INFO, 0x80000000ull);
+	add(&l, R_IS(M_PLATFORM_INFO, 0x80000000ull));
+	add(&l, W_GP(M_PLATFORM_INFO, 0x80000000ull));
+	add(&l, R_IS(M_MISC_FEATURES, 0));
+	add(&l, W_GP(M_MISC_FEATURES, 2));
+	TRY(run_steps(&v, &l, "MSR_PLATFORM_INFO readable"));
+	cap.args[0] = 0;
+	OK(r, "KVM_ENABLE_CAP(MSR_PLATFORM_INFO, 0)", ioc(v.vm->fd, KVM_ENABLE_CAP, &cap));
+	memset(&l, 0, sizeof(l));
+	add(&l, R_GP(M_PLATFORM_INFO));
+	TRY(run_steps(&v, &l, "MSR_PLATFORM_INFO hidden"));
+	EXPECT_MSR(&v, M_PLATFORM_INFO, 0x80000000ull); /* the host still reads it */
+	cap.args[0] = 1;
+	OK(r, "KVM_ENABLE_CAP(MSR_PLATFORM_INFO, 1)", ioc(v.vm->fd, KVM_ENABLE_CAP, &cap));
+	SET_OK(&v, M_MISC_FEATURES, 1);
+	SET_REFUSED(&v, M_PLATFORM_INFO, 0); /* faulting is on: it must stay offered */
+	SET_OK(&v, M_MISC_FEATURES, 0);
+	SET_OK(&v, M_PLATFORM_INFO, 0);
+	SET_REFUSED(&v, M_MISC_FEATURES, 1); /* no longer offered */
+	return T_PASS;
+}
 
 /*
  * KVM_GET_MSR_FEATURE_INDEX_LIST follows KVM_GET_MSR_INDEX_LIST's rules
@@ -1514,6 +1555,7 @@ static int t_cpuid_msr_features(void)
 
 const struct test msr_tests[] = {{"msr_index_list", t_index_list, NEEDS_VMX},
 				 {"msr_feature_msrs", t_feature_msrs, NEEDS_VMX},
+				 {"msr_platform_info", t_platform_info, NEEDS_VMX},
 				 {"msr_reset_values", t_reset_values, NEEDS_VMX},
 				 {"msr_reset_tsc", t_reset_tsc, NEEDS_VMX},
 				 {"msr_tsc_adjust", t_tsc_adjust, NEEDS_VMX},

@@ -970,6 +970,44 @@ static int t_tsc_khz(void)
 	return T_PASS;
 }
 
+/*
+ * KVM_CAP_MAX_VCPU_ID (kvm_vm_ioctl_enable_cap, kvm_arch_vcpu_precreate):
+ * above what KVM_CHECK_EXTENSION reports is EINVAL; set once, the same
+ * value again is fine and another is EINVAL; a vCPU id at or above it is
+ * EINVAL. The steps of Linux's max_vcpuid_cap_test.
+ */
+static int t_max_vcpu_id(void)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_MAX_VCPU_ID};
+	int max, fd, r, vmfd;
+
+	OK(max, "KVM_CHECK_EXTENSION(KVM_CAP_MAX_VCPU_ID)",
+	   ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID));
+	CHECK(max >= 2, "KVM_CAP_MAX_VCPU_ID %d, expected at least 2", max);
+	OK(vmfd, "KVM_CREATE_VM", ioc_int(KVM, KVM_CREATE_VM, 0));
+	cap.args[0] = (uint64_t)max + 1;
+	errno = 0;
+	r = ioc(vmfd, KVM_ENABLE_CAP, &cap);
+	CHECK(r == -1 && errno == EINVAL, "KVM_CAP_MAX_VCPU_ID %d + 1: %s (Linux: -1/EINVAL)", max,
+	      result_str(r, errno));
+	cap.args[0] = 1;
+	OK(r, "KVM_ENABLE_CAP(KVM_CAP_MAX_VCPU_ID, 1)", ioc(vmfd, KVM_ENABLE_CAP, &cap));
+	OK(r, "the same KVM_CAP_MAX_VCPU_ID again", ioc(vmfd, KVM_ENABLE_CAP, &cap));
+	cap.args[0] = 2;
+	errno = 0;
+	r = ioc(vmfd, KVM_ENABLE_CAP, &cap);
+	CHECK(r == -1 && errno == EINVAL, "a second KVM_CAP_MAX_VCPU_ID: %s (Linux: -1/EINVAL)",
+	      result_str(r, errno));
+	errno = 0;
+	r = ioc_int(vmfd, KVM_CREATE_VCPU, 1);
+	CHECK(r == -1 && errno == EINVAL,
+	      "KVM_CREATE_VCPU 1 with the limit 1: %s (Linux: -1/EINVAL)", result_str(r, errno));
+	OK(fd, "KVM_CREATE_VCPU 0", ioc_int(vmfd, KVM_CREATE_VCPU, 0));
+	hvk_close_fd(H, fd);
+	hvk_close_fd(H, vmfd);
+	return T_PASS;
+}
+
 const struct test vcpu_tests[] = {
     {"vcpu_io_out_rip", t_io_out_rip, NEEDS_VMX},
     {"vcpu_io_out_rip_moved", t_io_out_rip_moved, NEEDS_VMX},
@@ -998,5 +1036,6 @@ const struct test vcpu_tests[] = {
     {"vcpu_xsave", t_xsave, NEEDS_VMX},
     {"vcpu_mp_state", t_mp_state, NEEDS_VMX},
     {"vcpu_tsc_khz", t_tsc_khz, NEEDS_VMX},
+    {"vcpu_max_vcpu_id", t_max_vcpu_id, NEEDS_VMX},
     TEST_END,
 };
