@@ -325,11 +325,6 @@ int msr_feature_read(uint32_t msr, uint64_t *val)
 	}
 }
 
-bool vcpu_cpuid_faulting(const struct vcpu *v)
-{
-	return v->msrs.misc_features & MISC_FEATURES_CPUID_FAULT;
-}
-
 int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 {
 	uint64_t *mtrr;

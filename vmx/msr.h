@@ -40,8 +40,11 @@ struct vcpu_msrs {
 extern const uint32_t vcpu_msr_list[];
 extern const unsigned vcpu_msr_count;
 
-/* CPUID faulting is on (MSR_MISC_FEATURES_ENABLES): CPUID at CPL > 0 is #GP. */
-bool vcpu_cpuid_faulting(const struct vcpu *v);
+/*
+ * CPUID faulting is on (MSR_MISC_FEATURES_ENABLES): CPUID at CPL > 0 is
+ * #GP. Inline: it is asked at every CPUID exit. Needs vmx/vcpu.h.
+ */
+#define vcpu_cpuid_faulting(v) (((v)->msrs.misc_features & MISC_FEATURES_CPUID_FAULT) != 0)
 
 /*
  * KVM_GET_MSR_FEATURE_INDEX_LIST: the MSRs that describe what a vCPU can be
