@@ -58,6 +58,9 @@ UNIT_TESTS += test_ept
 UNIT_SRCS_test_ept :=
 # The log rate limiter (hv/lib/log.h), on a fake clock.
 UNIT_TESTS += test_log_ratelimit
+# The local APIC model of the in-hypervisor irqchip, on a fake clock.
+UNIT_TESTS += test_lapic
+UNIT_SRCS_test_lapic := hv/irqchip/lapic.c
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
 # The VM code (KVM API, vCPUs, exits) on fake hardware, and the kvm_api and
 # channel fuzz targets replaying their inputs: tests/host/host.mk.
