@@ -34,8 +34,9 @@ struct vcpu_msrs {
 
 /*
  * Every MSR KVM_GET_MSRS / KVM_SET_MSRS know (KVM_GET_MSR_INDEX_LIST),
- * IA32_TSC first. Each can be read by the host; each but IA32_MTRRCAP
- * (read-only, as in KVM) can be written back with the value read.
+ * IA32_TSC first. Each can be read by the host and written back with the
+ * value read (IA32_MTRRCAP, read-only, is readable by number but not
+ * listed, as upstream's lists do not hold it).
  */
 extern const uint32_t vcpu_msr_list[];
 extern const unsigned vcpu_msr_count;
