@@ -1286,16 +1286,30 @@ static void complete_in(struct vcpu *v)
 	vcpu_advance_rip(v, v->pending_len);
 }
 
-/* INS: store the controller's data at the guest-linear address. */
+/*
+ * INS: store the controller's data at the guest-linear address. A REP
+ * INS takes RCX as it is now: a program that lowered it at the exit gets
+ * only that many elements stored (the rest of the batch is dropped), one
+ * that raised it makes the instruction go on for more (the emulator reads
+ * RCX afresh after KVM_SET_REGS; Linux's userspace_io_test).
+ */
 static void complete_ins(struct vcpu *v)
 {
 	const uint8_t *pio = (const uint8_t *)v->run + VCPU_PIO_OFFSET;
 	struct guest_walk_ctx ctx;
 	struct guest_walk_result res;
-	uint64_t pdptes[4], la = v->ins.la, len = v->ins.count * v->io_size;
+	uint64_t pdptes[4], la = v->ins.la, count = v->ins.count, len;
 
 	if (!rip_unchanged(v))
 		return;
+	if (v->ins.rep) {
+		uint8_t asz = v->ins.addr_size;
+		uint64_t rcx = v->gpr[GPR_RCX] & (asz == 8 ? ~0ull : (1ull << (asz * 8)) - 1);
+
+		if (rcx < count)
+			count = rcx;
+	}
+	len = count * v->io_size;
 	vcpu_walk_ctx(v, &ctx, pdptes);
 	while (len) {
 		uint64_t chunk = PAGE_SIZE - (la & (PAGE_SIZE - 1));
@@ -1318,7 +1332,7 @@ static void complete_ins(struct vcpu *v)
 		pio += chunk;
 		len -= chunk;
 	}
-	vcpu_string_io_done(v, GPR_RDI, v->ins.count, v->io_size, v->ins.addr_size, v->ins.rep,
+	vcpu_string_io_done(v, GPR_RDI, count, v->io_size, v->ins.addr_size, v->ins.rep,
 			    v->ins.down, v->pending_len);
 }
 

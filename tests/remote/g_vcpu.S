@@ -80,3 +80,16 @@ tf_after:
 	.org	VC_PM32, 0x90
 	outl	%eax, %dx
 	hlt
+
+	.code16
+	.org	VC_INS, 0x90
+	cld
+	movw	$0x80, %dx
+	movl	$VC_INS_BUF, %edi	/* ES = 0 */
+	rep insb
+	movw	$G_PORT, %dx
+	movl	%ecx, %eax
+	outl	%eax, %dx
+	movl	%edi, %eax
+	outl	%eax, %dx
+	hlt

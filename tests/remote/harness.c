@@ -378,7 +378,11 @@ int clear_guest(struct vcpu *v, uint64_t gpa, size_t len)
 	static const uint8_t zero[256];
 	int r;
 
-	OK(r, "hvk_mem_write", hvk_mem_write(H, v->vm->fd, gpa, zero, len));
+	/* In pieces of the zero block: never past its end. */
+	for (size_t done = 0, n; done < len; done += n) {
+		n = len - done < sizeof(zero) ? len - done : sizeof(zero);
+		OK(r, "hvk_mem_write", hvk_mem_write(H, v->vm->fd, gpa + done, zero, n));
+	}
 	return T_PASS;
 }
 

@@ -1008,11 +1008,72 @@ static int t_max_vcpu_id(void)
 	return T_PASS;
 }
 
+/*
+ * REP INS with the count changed at the exit, as Linux's userspace_io_test
+ * does: lowered to 1, one element is stored and the instruction ends
+ * (RCX 0, RDI + 1); raised, the instruction goes on with more exits until
+ * the new count is done (complete_emulated_pio re-runs the instruction
+ * with the registers KVM_SET_REGS gave).
+ */
+static int ins_case(struct vcpu *v, uint32_t first, uint32_t then, const char *what)
+{
+	struct kvm_regs regs = {0};
+	uint8_t buf[512];
+	int exits = 0;
+
+	TRY(clear_guest(v, VC_INS_BUF, sizeof(buf)));
+	TRY(get_regs(v, &regs));
+	regs.rip = G_LOAD + VC_INS;
+	regs.rcx = first;
+	OK(exits, "KVM_SET_REGS", ioc(v->fd, KVM_SET_REGS, &regs));
+	exits = 0;
+	for (;;) {
+		errno = 0;
+		if (hvk_ioctl(H, v->fd, KVM_RUN, 0) < 0)
+			return fail("%s: KVM_RUN: -1/%s", what, en(errno));
+		if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port != 0x80)
+			break;
+		CHECK(++exits < 100, "%s: more than 100 INS exits", what);
+		memset((uint8_t *)v->run + v->run->io.data_offset, 0xaa,
+		       (size_t)v->run->io.count * v->run->io.size);
+		if (exits == 1) {
+			TRY(get_regs(v, &regs));
+			CHECK(regs.rcx == first, "%s: RCX 0x%llx at the first exit, expected %u",
+			      what, (unsigned long long)regs.rcx, first);
+			regs.rcx = then;
+			int r;
+			OK(r, "KVM_SET_REGS", ioc(v->fd, KVM_SET_REGS, &regs));
+		}
+	}
+	CHECK(v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == G_PORT,
+	      "%s: %s, expected the OUT of ECX", what, exit_str(v->run));
+	CHECK(get32((uint8_t *)v->run + v->run->io.data_offset) == 0,
+	      "%s: ECX 0x%x after the REP INS, expected 0", what,
+	      get32((uint8_t *)v->run + v->run->io.data_offset));
+	RUN_EXPECT(v, VC_INS_BUF + then, what);
+	TRY(read_guest(v, VC_INS_BUF, buf, sizeof(buf)));
+	for (uint32_t i = 0; i < sizeof(buf); i++)
+		CHECK(buf[i] == (i < then ? 0xaa : 0), "%s: byte %u is 0x%02x, expected 0x%02x",
+		      what, i, buf[i], i < then ? 0xaa : 0);
+	return T_PASS;
+}
+
+static int t_rep_ins_count_changed(void)
+{
+	struct vcpu v;
+
+	NEW_VCPU(&v, g_vcpu, 0);
+	TRY(ins_case(&v, 2, 1, "REP INSB with CX 2 lowered to 1"));
+	TRY(ins_case(&v, 3, 300, "REP INSB with CX 3 raised to 300"));
+	return T_PASS;
+}
+
 const struct test vcpu_tests[] = {
     {"vcpu_io_out_rip", t_io_out_rip, NEEDS_VMX},
     {"vcpu_io_out_rip_moved", t_io_out_rip_moved, NEEDS_VMX},
     {"vcpu_io_in_complete", t_io_in_complete, NEEDS_VMX},
     {"vcpu_io_in_rip_moved", t_io_in_rip_moved, NEEDS_VMX},
+    {"vcpu_rep_ins_count_changed", t_rep_ins_count_changed, NEEDS_VMX},
     {"vcpu_immediate_exit_keeps_exit", t_immediate_exit_keeps_exit, NEEDS_VMX},
     {"vcpu_irq_window_open", t_irq_window_open, NEEDS_VMX},
     {"vcpu_irq_with_blocked_nmi", t_irq_with_blocked_nmi, NEEDS_VMX},
