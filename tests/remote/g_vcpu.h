@@ -23,8 +23,8 @@
 #define VC_DELIV    0x0c0 /* SS:SP in unbacked memory, INT 0x30: delivery faults */
 #define VC_SPIN	    0x0e0 /* OUT 1, then spin for ever (IF as set) */
 #define VC_PM32	    0x100 /* 32-bit code: OUT EAX to G_PORT (DX set by the program); HLT */
-#define VC_INS	    0x120 /* CLD; REP INSB from port 0x80 to VC_INS_BUF (CX as set); OUT ECX; OUT EDI \
-			   */
+/* CLD; REP INSB from port 0x80 to VC_INS_BUF (CX as set); OUT ECX; OUT EDI; HLT */
+#define VC_INS	   0x120
 #define VC_INS_BUF 0x3000
 
 /* g_long.S (64-bit): 32 exception stubs, then the tests */
