@@ -4,16 +4,20 @@
  * (each rule names the upstream function it follows) and the Intel SDM
  * vol. 3A; the code is this project's own.
  *
- * Where this model differs from upstream, on purpose:
- *   - vectors 0-15: a fixed interrupt is refused and sets "received
- *     illegal vector" in ESR; a fixed IPI is not sent and sets "send
- *     illegal vector" (SDM; upstream accepts them);
- *   - ESR is latched as the SDM says: errors collect out of sight until
- *     the next ESR write copies them into the register (upstream keeps
- *     ESR at 0);
- *   - in x2APIC mode a write with a reserved bit set is #GP for every
- *     register (upstream checks ICR, SELF_IPI and ESR only);
- *   - a TDCR write after a one-shot count expired does not re-arm it.
+ * Where upstream (Linux 6.1) and the SDM disagree, upstream is followed:
+ *   - vectors 0-15 are not illegal: a fixed interrupt with one goes into
+ *     IRR (__apic_accept_irq) and a fixed IPI with one is sent
+ *     (kvm_apic_send_ipi); such a vector is never above PPR, so it stays
+ *     in IRR (apic_has_interrupt_for_ppr);
+ *   - ESR is never set: no error is recorded, an ESR write stores nothing
+ *     and ESR reads 0 (kvm_lapic_reg_write, APIC_ESR);
+ *   - in x2APIC mode only ICR (kvm_x2apic_icr_write), SELF_IPI (bits
+ *     31:8) and ESR (any bit) refuse reserved bits with #GP; other
+ *     registers drop them as in xAPIC mode (kvm_lapic_reg_write), and
+ *     bits 63:32 of any register but ICR are #GP (kvm_lapic_msr_write);
+ *   - a TDCR write that changes the divisor restarts the count even
+ *     after a one-shot expired: with no time left, it fires again at once
+ *     (update_target_expiration, restart_apic_timer, start_sw_period).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -199,28 +203,13 @@ static bool local_deliver(struct lapic *apic, uint32_t lvt_off)
 }
 
 /*
- * SDM "Error Handling": record @bits for the next ESR latch and signal
- * through LVT Error. An illegal vector in LVT Error itself is not
- * delivered (it would report another error, forever).
+ * __apic_accept_irq, APIC_DM_FIXED: IRR, and TMR set or cleared by @level.
+ * Any vector, 0-15 included (no ESR error).
  */
-static void set_error(struct lapic *apic, uint32_t bits)
-{
-	uint32_t lvterr = lapic_get_reg(apic, LAPIC_LVTERR);
-
-	apic->esr_pending |= bits;
-	if ((lvterr & LAPIC_VECTOR_MASK) >= 16)
-		local_deliver(apic, LAPIC_LVTERR);
-}
-
-/* __apic_accept_irq, APIC_DM_FIXED: IRR, and TMR set or cleared by @level. */
 static bool accept_fixed(struct lapic *apic, uint8_t vector, bool level)
 {
 	if (!apic_enabled(apic))
 		return false;
-	if (vector < 16) {
-		set_error(apic, LAPIC_ESR_RECV_ILLEGAL);
-		return false;
-	}
 	if (level)
 		set_vec(apic, LAPIC_TMR, vector);
 	else
@@ -312,13 +301,7 @@ static void send_ipi(struct lapic *apic, uint32_t icr_low, uint32_t icr_high)
 		ipi.lowest_priority = true;
 		mode = LAPIC_DM_FIXED;
 		/* fallthrough */
-	case LAPIC_DM_FIXED:
-		if (ipi.vector < 16) {
-			/* SDM: "send illegal vector"; nothing leaves. */
-			set_error(apic, LAPIC_ESR_SEND_ILLEGAL);
-			return;
-		}
-		break;
+	case LAPIC_DM_FIXED: /* any vector, 0-15 included */
 	case LAPIC_DM_NMI:
 	case LAPIC_DM_INIT:
 	case LAPIC_DM_SIPI:
@@ -509,19 +492,54 @@ static void update_lvtt(struct lapic *apic)
 	limit_period(apic);
 }
 
-/* APIC_TDCR write with a running count: update_target_expiration. */
+/*
+ * apic_timer_expired, kvm_apic_inject_pending_timer_irqs and
+ * advance_periodic_target_expiration, for a timer due at its target: the
+ * LVT vector goes into IRR unless masked; periodic reloads (once, however
+ * late), one-shot and TSC-deadline stop.
+ */
+static void timer_expire(struct lapic *apic, uint64_t now)
+{
+	struct lapic_timer *t = &apic->timer;
+
+	local_deliver(apic, LAPIC_LVTT);
+	if (lvtt_periodic(apic) && t->period) {
+		uint64_t late = (now - t->target) / t->period + 1;
+
+		if (late > (UINT64_MAX - t->target) / t->period)
+			t->target = UINT64_MAX;
+		else
+			t->target += late * t->period;
+	} else {
+		t->target = 0;
+		if (lvtt_tscdeadline(apic))
+			t->tscdeadline = 0;
+	}
+}
+
+/*
+ * APIC_TDCR write that changes the divisor of a started count
+ * (period != 0): update_target_expiration scales the time left, none if
+ * the target passed or a one-shot already fired (its target is cleared);
+ * restart_apic_timer then re-arms it, and start_sw_period fires at once
+ * what has no time left, an expired one-shot included.
+ */
 static void change_divide(struct lapic *apic, uint32_t old_divide)
 {
-	uint64_t now, remaining;
+	uint64_t now = clock_now(apic), remaining = 0;
 
 	apic->timer.period = count_to_tsc(apic, lapic_get_reg(apic, LAPIC_TMICT));
 	limit_period(apic);
-	if (!apic->timer.target)
+	if (apic->timer.target > now)
+		remaining = mul_div(apic->timer.target - now, apic->timer.divide, old_divide);
+	if (!apic->timer.period)
 		return;
-	now = clock_now(apic);
-	remaining = apic->timer.target > now ? apic->timer.target - now : 0;
-	remaining = mul_div(remaining, apic->timer.divide, old_divide);
-	apic->timer.target = add_sat(now, remaining);
+	if (remaining) {
+		apic->timer.target = add_sat(now, remaining);
+		return;
+	}
+	apic->timer.target = now;
+	timer_expire(apic, now);
 }
 
 /* apic_get_tmcct: the count left, from the time left until the target. */
@@ -552,31 +570,12 @@ uint64_t lapic_timer_next(const struct lapic *apic, uint64_t now)
 	return apic->timer.target ? apic->timer.target : UINT64_MAX;
 }
 
-/*
- * apic_timer_expired, kvm_apic_inject_pending_timer_irqs and
- * advance_periodic_target_expiration: the LVT vector goes into IRR unless
- * masked; periodic reloads (once, however late the tick), one-shot and
- * TSC-deadline stop.
- */
+/* The timer's expiry when due (timer_expire). */
 bool lapic_timer_tick(struct lapic *apic, uint64_t now)
 {
-	struct lapic_timer *t = &apic->timer;
-
-	if (!t->target || now < t->target)
+	if (!apic->timer.target || now < apic->timer.target)
 		return false;
-	local_deliver(apic, LAPIC_LVTT);
-	if (lvtt_periodic(apic) && t->period) {
-		uint64_t late = (now - t->target) / t->period + 1;
-
-		if (late > (UINT64_MAX - t->target) / t->period)
-			t->target = UINT64_MAX;
-		else
-			t->target += late * t->period;
-	} else {
-		t->target = 0;
-		if (lvtt_tscdeadline(apic))
-			t->tscdeadline = 0;
-	}
+	timer_expire(apic, now);
 	return true;
 }
 
@@ -659,36 +658,6 @@ static int reg_read(struct lapic *apic, uint32_t off, uint32_t *val)
 	return 0;
 }
 
-/*
- * Bits of a register an x2APIC write must leave clear (#GP otherwise):
- * everything kvm_lapic_reg_write would drop.
- */
-static uint32_t x2apic_reserved(const struct lapic *apic, uint32_t off)
-{
-	if (is_lvt(off)) {
-		uint32_t m = lvt_mask[LVT_INDEX(off)];
-
-		if (off == LAPIC_LVTT)
-			m |= apic->cfg.tsc_deadline ? LAPIC_TIMER_MODE_MASK : LAPIC_TIMER_PERIODIC;
-		return ~m;
-	}
-	switch (off) {
-	case LAPIC_TASKPRI:
-		return ~0xffu;
-	case LAPIC_SPIV:
-		return ~SPIV_MASK;
-	case LAPIC_TDCR:
-		return ~TDCR_MASK;
-	case LAPIC_SELF_IPI:
-		return ~LAPIC_VECTOR_MASK;
-	case LAPIC_EOI:
-	case LAPIC_ESR:
-		return ~0u;
-	default:
-		return 0;
-	}
-}
-
 /* APIC_SPIV write (apic_set_spiv): disabling masks every LVT. */
 static void write_spiv(struct lapic *apic, uint32_t val)
 {
@@ -707,8 +676,7 @@ static int reg_write(struct lapic *apic, uint32_t off, uint32_t val)
 {
 	bool x2 = lapic_x2apic_mode(apic);
 
-	if (x2 && (val & x2apic_reserved(apic, off)))
-		return -1;
+	/* Reserved bits are dropped, but for ESR and SELF_IPI (below). */
 	if (is_lvt(off)) {
 		uint32_t m = lvt_mask[LVT_INDEX(off)];
 
@@ -747,10 +715,8 @@ static int reg_write(struct lapic *apic, uint32_t off, uint32_t val)
 		write_spiv(apic, val);
 		return 0;
 	case LAPIC_ESR:
-		/* SDM: the write latches the errors seen since the last one. */
-		set_reg(apic, LAPIC_ESR, apic->esr_pending);
-		apic->esr_pending = 0;
-		return 0;
+		/* Nothing is stored; x2APIC refuses a non-zero value. */
+		return x2 && val ? -1 : 0;
 	case LAPIC_ICR:
 		if (x2)
 			return -1; /* the 64-bit MSR path handles it */
@@ -780,9 +746,10 @@ static int reg_write(struct lapic *apic, uint32_t off, uint32_t val)
 		return 0;
 	}
 	case LAPIC_SELF_IPI:
-		if (!x2)
+		/* x2APIC only; bits 31:8 are reserved. */
+		if (!x2 || (val & ~LAPIC_VECTOR_MASK))
 			return -1;
-		send_ipi(apic, (LAPIC_SH_SELF << LAPIC_SHORTHAND_SHIFT) | (val & 0xff), 0);
+		send_ipi(apic, (LAPIC_SH_SELF << LAPIC_SHORTHAND_SHIFT) | val, 0);
 		return 0;
 	default:
 		return -1;
@@ -943,7 +910,6 @@ void lapic_reset(struct lapic *apic, bool init_event)
 	if (!lapic_x2apic_mode(apic))
 		set_reg(apic, LAPIC_LDR, 0);
 	set_reg(apic, LAPIC_ESR, 0);
-	apic->esr_pending = 0;
 	set_reg(apic, LAPIC_ICR, 0);
 	set_reg(apic, LAPIC_ICR2, 0);
 	set_reg(apic, LAPIC_TDCR, 0);

@@ -84,25 +84,23 @@
 #define LAPIC_MSR_X2APIC_ICR   0x830
 #define LAPIC_MSR_TSC_DEADLINE 0x6e0
 
-/* Bits of LVT entries, SPIV, ESR and ICR. */
-#define LAPIC_VECTOR_MASK      0xffu
-#define LAPIC_MODE_MASK	       0x700u
-#define LAPIC_DEST_LOGICAL     0x800u
-#define LAPIC_SEND_PENDING     0x1000u
-#define LAPIC_INPUT_POLARITY   0x2000u
-#define LAPIC_LVT_REMOTE_IRR   0x4000u
-#define LAPIC_LVT_LEVEL	       0x8000u
-#define LAPIC_ICR_ASSERT       0x4000u
-#define LAPIC_ICR_LEVEL	       0x8000u
-#define LAPIC_LVT_MASKED       0x10000u
-#define LAPIC_TIMER_MODE_MASK  0x60000u
-#define LAPIC_TIMER_ONESHOT    0x00000u
-#define LAPIC_TIMER_PERIODIC   0x20000u
-#define LAPIC_TIMER_TSCDEADLN  0x40000u
-#define LAPIC_SHORTHAND_SHIFT  18
-#define LAPIC_SPIV_ENABLED     0x100u
-#define LAPIC_ESR_SEND_ILLEGAL 0x20u
-#define LAPIC_ESR_RECV_ILLEGAL 0x40u
+/* Bits of LVT entries, SPIV and ICR. */
+#define LAPIC_VECTOR_MASK     0xffu
+#define LAPIC_MODE_MASK	      0x700u
+#define LAPIC_DEST_LOGICAL    0x800u
+#define LAPIC_SEND_PENDING    0x1000u
+#define LAPIC_INPUT_POLARITY  0x2000u
+#define LAPIC_LVT_REMOTE_IRR  0x4000u
+#define LAPIC_LVT_LEVEL	      0x8000u
+#define LAPIC_ICR_ASSERT      0x4000u
+#define LAPIC_ICR_LEVEL	      0x8000u
+#define LAPIC_LVT_MASKED      0x10000u
+#define LAPIC_TIMER_MODE_MASK 0x60000u
+#define LAPIC_TIMER_ONESHOT   0x00000u
+#define LAPIC_TIMER_PERIODIC  0x20000u
+#define LAPIC_TIMER_TSCDEADLN 0x40000u
+#define LAPIC_SHORTHAND_SHIFT 18
+#define LAPIC_SPIV_ENABLED    0x100u
 
 /* Delivery modes (ICR and LVT bits 8-10). */
 enum lapic_delivery_mode {
@@ -179,8 +177,6 @@ struct lapic_timer {
 struct lapic {
 	uint8_t regs[LAPIC_REGS_SIZE] __attribute__((aligned(16)));
 	uint64_t apic_base;
-	/* Errors seen since the last ESR write (SDM: write ESR, then read). */
-	uint32_t esr_pending;
 	struct lapic_timer timer;
 	struct lapic_config cfg;
 };

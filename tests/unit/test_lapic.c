@@ -209,7 +209,7 @@ static void test_writable_masks(void)
 	/* EOI and the remote read register read as 0. */
 	CHECK_EQ(rd(a, LAPIC_EOI), 0);
 	CHECK_EQ(rd(a, LAPIC_RRR), 0);
-	/* ESR: the write latches, whatever is written. */
+	/* ESR (kvm_lapic_reg_write, APIC_ESR): an xAPIC write stores nothing. */
 	wr(a, LAPIC_ESR, 0xffffffffu);
 	CHECK_EQ(rd(a, LAPIC_ESR), 0);
 
@@ -259,20 +259,42 @@ static void test_x2apic_msrs(void)
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x831, 0), -1);
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x809, 0), -1);
 
-	/* Reserved bits. */
-	CHECK_EQ(lapic_x2apic_msr_write(a, 0x808, 0x100), -1);
+	/*
+	 * Reserved bits that are #GP: 63:32 of all but ICR (kvm_lapic_msr_write),
+	 * any ESR bit and SELF_IPI bits 31:8 (kvm_lapic_reg_write), ICR's
+	 * (kvm_x2apic_icr_write).
+	 */
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x808, 1ull << 32), -1);
-	CHECK_EQ(lapic_x2apic_msr_write(a, 0x80f, 0x400), -1);
-	CHECK_EQ(lapic_x2apic_msr_write(a, 0x80b, 1), -1);
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x828, 1), -1);
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x828, 1ull << 31), -1);
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x83f, 0x100), -1);
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x83f, 0x80000040u), -1);
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x830, 1ull << 13), -1);
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x830, 1ull << 16), -1);
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x830, 1ull << 20), -1);
-	CHECK_EQ(lapic_x2apic_msr_write(a, 0x832, 0x100), -1);
-	CHECK_EQ(lapic_x2apic_msr_write(a, 0x835, 0x800), -1);
-	CHECK_EQ(lapic_x2apic_msr_write(a, 0x83e, 0x4), -1);
 	CHECK_EQ(nipis, 0);
+	/* kvm_lapic_reg_write: other registers drop reserved bits, no #GP. */
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x808, 0x120), 0);
+	CHECK_EQ(lapic_x2apic_msr_read(a, 0x808, &v), 0);
+	CHECK_EQ(v, 0x20);
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x80f, 0x5ff), 0);
+	CHECK_EQ(lapic_x2apic_msr_read(a, 0x80f, &v), 0);
+	CHECK_EQ(v, 0x1ff);
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x80b, 1), 0); /* EOI: any value */
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x832, 0x80130), 0);
+	CHECK_EQ(lapic_x2apic_msr_read(a, 0x832, &v), 0);
+	CHECK_EQ(v, 0x30);
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x835, 0x8ff), 0);
+	CHECK_EQ(lapic_x2apic_msr_read(a, 0x835, &v), 0);
+	CHECK_EQ(v, 0xff);
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x83e, 0x7), 0);
+	CHECK_EQ(lapic_x2apic_msr_read(a, 0x83e, &v), 0);
+	CHECK_EQ(v, 0x3);
+	CHECK_EQ(nipis, 0);
+	/* ESR: zero is accepted, stores nothing and reads 0. */
+	CHECK_EQ(lapic_x2apic_msr_write(a, 0x828, 0), 0);
+	CHECK_EQ(lapic_x2apic_msr_read(a, 0x828, &v), 0);
+	CHECK_EQ(v, 0);
 
 	/* Valid writes. */
 	CHECK_EQ(lapic_x2apic_msr_write(a, 0x808, 0x20), 0);
@@ -413,35 +435,50 @@ static void test_level_eoi(void)
 	CHECK(!eoi_level);
 }
 
-/* SDM "Error Handling": illegal vectors and the ESR write-then-read latch. */
-static void test_illegal_vector_esr(void)
+/*
+ * Vectors 0-15 (__apic_accept_irq, kvm_apic_send_ipi): accepted and sent
+ * like any other; ESR stays 0 (kvm_lapic_reg_write, APIC_ESR); such a
+ * vector is never above PPR (apic_has_interrupt_for_ppr).
+ */
+static void test_low_vectors_esr(void)
 {
 	struct lapic *a = setup(true);
 
-	CHECK(!lapic_accept_irq(a, 5, false));
-	CHECK_EQ(rd(a, LAPIC_IRR), 0);
-	CHECK_EQ(rd(a, LAPIC_ESR), 0);
-	wr(a, LAPIC_ESR, 0);
-	CHECK_EQ(rd(a, LAPIC_ESR), LAPIC_ESR_RECV_ILLEGAL);
-	wr(a, LAPIC_ESR, 0);
-	CHECK_EQ(rd(a, LAPIC_ESR), 0);
-	/* Sending an illegal fixed vector: nothing leaves, "send illegal". */
-	wr(a, LAPIC_ICR, 0x0000400f);
-	CHECK_EQ(nipis, 0);
-	wr(a, LAPIC_ESR, 0);
-	CHECK_EQ(rd(a, LAPIC_ESR), LAPIC_ESR_SEND_ILLEGAL);
-	/* An unmasked LVT Error signals the error. */
 	wr(a, LAPIC_LVTERR, 0xe3);
-	CHECK(!lapic_accept_irq(a, 0, false));
-	CHECK_EQ(lapic_has_interrupt(a), 0xe3);
-	/* LVT Error with an illegal vector itself: no loop, no delivery. */
-	wr(a, LAPIC_LVTERR, 0x03);
-	CHECK(!lapic_accept_irq(a, 1, false));
-	CHECK_EQ(rd(a, LAPIC_IRR), 0);
-	/* NMI, INIT and SIPI carry no vector to check. */
+	CHECK(lapic_accept_irq(a, 5, true));
+	CHECK_EQ(rd(a, LAPIC_IRR), 1u << 5);
+	CHECK_EQ(rd(a, LAPIC_TMR), 1u << 5);
+	CHECK_EQ(lapic_has_interrupt(a), -1);
+	CHECK_EQ(lapic_ack_interrupt(a), -1);
+	CHECK_EQ(rd(a, LAPIC_ESR), 0);
+	wr(a, LAPIC_ESR, 0);
+	CHECK_EQ(rd(a, LAPIC_ESR), 0);
+	/* Nothing signalled through LVT Error. */
+	CHECK_EQ(rd(a, LAPIC_IRR + 0x70), 0);
+	/* A fixed IPI with vector 15 leaves and lands in the target's IRR. */
 	wr(a, LAPIC_ICR2, 1u << 24);
-	wr(a, LAPIC_ICR, 0x00004400);
+	wr(a, LAPIC_ICR, 0x0000400f);
 	CHECK_EQ(nipis, 1);
+	CHECK_EQ(ipis[0].vector, 0x0f);
+	CHECK_EQ(ipis[0].delivery_mode, LAPIC_DM_FIXED);
+	CHECK_EQ(rd(&apics[1], LAPIC_IRR), 1u << 15);
+	CHECK_EQ(lapic_has_interrupt(&apics[1]), -1);
+	wr(a, LAPIC_ESR, 0);
+	CHECK_EQ(rd(a, LAPIC_ESR), 0);
+	CHECK_EQ(rd(&apics[1], LAPIC_ESR), 0);
+	/* Lowest priority with vector 0 and a self-IPI with vector 1 too. */
+	wr(a, LAPIC_ICR, 0x00004100);
+	CHECK_EQ(nipis, 2);
+	CHECK(ipis[1].lowest_priority);
+	CHECK_EQ(rd(&apics[1], LAPIC_IRR), (1u << 15) | 1u);
+	wr(a, LAPIC_ICR, 0x00044001);
+	CHECK_EQ(nipis, 3);
+	CHECK_EQ(rd(a, LAPIC_IRR), (1u << 5) | (1u << 1));
+	/* x2APIC SELF_IPI with vector 2. */
+	CHECK(to_x2apic(&apics[1]));
+	CHECK_EQ(lapic_x2apic_msr_write(&apics[1], 0x83f, 2), 0);
+	CHECK_EQ(nipis, 4);
+	CHECK_EQ(lapic_get_reg(&apics[1], LAPIC_IRR), (1u << 15) | (1u << 2) | 1u);
 }
 
 /* apic_enabled in __apic_accept_irq; APIC_SPIV and LVT writes; kvm_apic_present */
@@ -626,6 +663,8 @@ static void test_timer_oneshot_divide(void)
 		CHECK_EQ(rd(a, LAPIC_TMICT), 1000);
 		CHECK_EQ(lapic_timer_next(a, fake_tsc), UINT64_MAX);
 		CHECK(!lapic_timer_tick(a, fake_tsc + 100000));
+		/* Stopped: else the next TDCR change would fire it again. */
+		wr(a, LAPIC_TMICT, 0);
 	}
 	/* TMICT 0 stops a running count. */
 	wr(a, LAPIC_TMICT, 1000);
@@ -647,6 +686,58 @@ static void test_timer_divide_change(void)
 	wr(a, LAPIC_TDCR, 0x1);	 /* 4: the rest takes twice as long */
 	CHECK_EQ(lapic_timer_next(a, fake_tsc), fake_tsc + 4000);
 	CHECK_EQ(rd(a, LAPIC_TMCCT), 500);
+	/* The same divisor again changes nothing. */
+	wr(a, LAPIC_TDCR, 0x1);
+	CHECK_EQ(lapic_timer_next(a, fake_tsc), fake_tsc + 4000);
+}
+
+/*
+ * APIC_TDCR write after a one-shot expired: update_target_expiration finds
+ * no time left and restart_apic_timer / start_sw_period fire it again.
+ */
+static void test_timer_divide_change_expired(void)
+{
+	struct lapic *a = setup(true);
+	uint64_t start = fake_tsc;
+
+	wr(a, LAPIC_LVTT, 0x30);
+	wr(a, LAPIC_TDCR, 0x0); /* 2 */
+	wr(a, LAPIC_TMICT, 1000);
+	fake_tsc = start + 2000 * 2;
+	CHECK(lapic_timer_tick(a, fake_tsc));
+	CHECK_EQ(lapic_ack_interrupt(a), 0x30);
+	lapic_eoi(a, NULL);
+	CHECK_EQ(lapic_timer_next(a, fake_tsc), UINT64_MAX);
+	fake_tsc += 100;
+	/* Same divisor: nothing happens. */
+	wr(a, LAPIC_TDCR, 0x0);
+	CHECK_EQ(lapic_has_interrupt(a), -1);
+	/* A new divisor: the expired count fires at once and stays stopped. */
+	wr(a, LAPIC_TDCR, 0x1); /* 4 */
+	CHECK_EQ(lapic_has_interrupt(a), 0x30);
+	CHECK_EQ(lapic_ack_interrupt(a), 0x30);
+	lapic_eoi(a, NULL);
+	CHECK_EQ(lapic_timer_next(a, fake_tsc), UINT64_MAX);
+	CHECK_EQ(rd(a, LAPIC_TMCCT), 0);
+	CHECK_EQ(rd(a, LAPIC_TMICT), 1000);
+	/* And again on each later change, until TMICT stops the count. */
+	wr(a, LAPIC_TDCR, 0xb); /* 1 */
+	CHECK_EQ(lapic_ack_interrupt(a), 0x30);
+	lapic_eoi(a, NULL);
+	wr(a, LAPIC_TMICT, 0);
+	wr(a, LAPIC_TDCR, 0x0);
+	CHECK_EQ(lapic_has_interrupt(a), -1);
+
+	/* Periodic, due but not ticked: fires now, next one a period later. */
+	wr(a, LAPIC_TDCR, 0xb); /* 1 */
+	wr(a, LAPIC_LVTT, LAPIC_TIMER_PERIODIC | 0x31);
+	start = fake_tsc;
+	wr(a, LAPIC_TMICT, 1000000); /* 2000000 ticks */
+	fake_tsc = start + 2000000 + 10;
+	wr(a, LAPIC_TDCR, 0x0); /* 2: period 4000000 */
+	CHECK_EQ(lapic_ack_interrupt(a), 0x31);
+	lapic_eoi(a, NULL);
+	CHECK_EQ(lapic_timer_next(a, fake_tsc), fake_tsc + 4000000);
 }
 
 /* apic_timer_fn / advance_periodic_target_expiration, limit_periodic_timer_frequency */
@@ -841,12 +932,13 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_priority_tpr),
     TEST_ENTRY(test_irr_isr_eoi_nested),
     TEST_ENTRY(test_level_eoi),
-    TEST_ENTRY(test_illegal_vector_esr),
+    TEST_ENTRY(test_low_vectors_esr),
     TEST_ENTRY(test_software_disable),
     TEST_ENTRY(test_icr_shorthands_modes),
     TEST_ENTRY(test_ipi_match),
     TEST_ENTRY(test_timer_oneshot_divide),
     TEST_ENTRY(test_timer_divide_change),
+    TEST_ENTRY(test_timer_divide_change_expired),
     TEST_ENTRY(test_timer_periodic),
     TEST_ENTRY(test_timer_masked),
     TEST_ENTRY(test_timer_tscdeadline),
