@@ -11,6 +11,11 @@ committed, so run this again only after changing a layout.
 """
 import os
 import struct
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hooks"))
+from hooklib import frame  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
 
@@ -173,21 +178,7 @@ def kvm_api_seeds():
     }
 
 
-# ---- channel: frames as abi/hvwire.h defines them ----
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def frame(ftype, seq, payload=b""):
-    head = b"HV" + u8(1, ftype) + u32(seq) + u32(len(payload))
-    return head + payload + u32(crc32c(head + payload))
+# ---- channel: frames as abi/hvwire.h defines them (tests/hooks/hooklib.py) ----
 
 
 HELLO_REQ, IOCTL_REQ, MEM_WRITE, MEM_READ_REQ, POWER_OFF, KICK, CLOSE, MEM_CHANGED_REQ = (

@@ -23,7 +23,12 @@ second), or when an answer is missing. The counts go to hook.log:
 import random
 import select
 import struct
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hooklib import crc32c, frame  # noqa: E402
 
 GARBAGE_BURSTS = 3
 GARBAGE_BYTES = 1000
@@ -33,21 +38,6 @@ WARN_LIMIT = 40
 
 HVW_HELLO_REQ, HVW_HELLO_RESP, HVW_IOCTL_RESP = 1, 2, 4
 HVW_ERROR, HVW_POWER_OFF, HVW_KICK, HVW_CLOSE = 8, 9, 10, 11
-
-
-def _crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def _frame(ftype, seq, payload):
-    """An abi/hvwire.h frame."""
-    head = b"HV" + bytes([1, ftype]) + struct.pack("<II", seq, len(payload)) + payload
-    return head + struct.pack("<I", _crc32c(head))
 
 
 def _garbage(rng, n):
@@ -80,7 +70,7 @@ def _read_frames(sock, want, timeout):
             if len(buf) - i < 16 + n:
                 break
             f = buf[i:i + 16 + n]
-            if struct.unpack_from("<I", f, 12 + n)[0] == _crc32c(f[:12 + n]):
+            if struct.unpack_from("<I", f, 12 + n)[0] == crc32c(f[:12 + n]):
                 frames.append((f[3], struct.unpack_from("<I", f, 4)[0], f[12:12 + n]))
                 buf = buf[i + 16 + n:]
             else:
@@ -102,14 +92,14 @@ def run(sock, console):
     for _ in range(GARBAGE_BURSTS):
         sock.sendall(_garbage(rng, GARBAGE_BYTES))
         time.sleep(0.3)
-    refused = b"".join(_frame(HVW_CLOSE, 1000 + i, b"\x01\x00\x00") for i in range(REFUSED))
-    kicks = b"".join(_frame(HVW_KICK, 0, struct.pack("<II", 77, 0)) for _ in range(KICKS))
-    hello = _frame(HVW_HELLO_REQ, 7, struct.pack("<II", 1, 1) + b"channel_flood".ljust(32, b"\0"))
+    refused = b"".join(frame(HVW_CLOSE, 1000 + i, b"\x01\x00\x00") for i in range(REFUSED))
+    kicks = b"".join(frame(HVW_KICK, 0, struct.pack("<II", 77, 0)) for _ in range(KICKS))
+    hello = frame(HVW_HELLO_REQ, 7, struct.pack("<II", 1, 1) + b"channel_flood".ljust(32, b"\0"))
     sock.sendall(refused + kicks + hello)
     frames = _read_frames(sock, 7, 300)
     errors = [f for f in frames if f[0] == HVW_ERROR and 1000 <= f[1] < 1000 + REFUSED]
     got_hello = any(f[0] == HVW_HELLO_RESP and f[1] == 7 for f in frames)
-    sock.sendall(_frame(HVW_POWER_OFF, 8, b""))
+    sock.sendall(frame(HVW_POWER_OFF, 8, b""))
     _read_frames(sock, 8, 60)
     console.wait_for("hv: channel: power off requested", timeout=300)
     took = time.monotonic() - t0

@@ -33,10 +33,14 @@ import os
 import re
 import select
 import struct
+import sys
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hooklib import crc32c, frame  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT = 120      # seconds for one hvctl command
@@ -77,21 +81,6 @@ class Hvctl:
         return rc, out
 
 
-def _crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def _frame(ftype, seq, payload):
-    """An abi/hvwire.h frame."""
-    head = b"HV" + bytes([1, ftype]) + struct.pack("<II", seq, len(payload)) + payload
-    return head + struct.pack("<I", _crc32c(head))
-
-
 def _read_frames(sock, want, timeout=20.0):
     """Frames (type, seq, payload) until @want of them have come."""
     buf, frames = b"", []
@@ -112,7 +101,7 @@ def _read_frames(sock, want, timeout=20.0):
                 break
             f = buf[i:i + 16 + n]
             buf = buf[i + 16 + n:]
-            if struct.unpack_from("<I", f, 12 + n)[0] == _crc32c(f[:12 + n]):
+            if struct.unpack_from("<I", f, 12 + n)[0] == crc32c(f[:12 + n]):
                 frames.append((f[3], struct.unpack_from("<I", f, 4)[0], f[12:12 + n]))
     return frames
 
@@ -122,10 +111,10 @@ HVW_IOCTL_RESP, HVW_ERROR, HVW_KICK, HVW_CLOSE = 4, 8, 10, 11
 
 def _bad_frames(sock, console):
     """Malformed KICK and CLOSE, and a CLOSE of no VM: answered, server goes on."""
-    sock.sendall(_frame(HVW_KICK, 0, b"\x01\x00\x00\x00")           # 4 of 8 bytes
-                 + _frame(HVW_CLOSE, 901, b"\x01\x00\x00")           # 3 of 8 bytes
-                 + _frame(HVW_CLOSE, 902, struct.pack("<II", 77, 0))  # no VM 77
-                 + _frame(HVW_KICK, 0, struct.pack("<II", 77, 0)))    # no VM 77
+    sock.sendall(frame(HVW_KICK, 0, b"\x01\x00\x00\x00")           # 4 of 8 bytes
+                 + frame(HVW_CLOSE, 901, b"\x01\x00\x00")           # 3 of 8 bytes
+                 + frame(HVW_CLOSE, 902, struct.pack("<II", 77, 0))  # no VM 77
+                 + frame(HVW_KICK, 0, struct.pack("<II", 77, 0)))    # no VM 77
     frames = _read_frames(sock, 3)
     for f in frames:
         console.log(f"  frame type {f[0]} seq {f[1]} payload {f[2][:40].hex()}")

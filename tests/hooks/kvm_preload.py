@@ -17,52 +17,22 @@ the hook ends the run itself afterwards (`hvctl -c fd:N power-off`).
 BUILD is the directory the runner works in (the parent of BUILD/test-logs,
 so `tests/run.py --build DIR` is followed), else $BUILD, else "build".
 """
-import os
 import re
-import subprocess
-import time
+import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hooklib import build_dir, run_logged  # noqa: E402
+
 RUN_TIMEOUT = 600         # seconds for the whole program
 POWER_OFF_TIMEOUT = 60
-
-
-def _build_dir(console):
-    run_dir = getattr(console, "run_dir", None)
-    if run_dir is not None:
-        run_dir = Path(run_dir)
-        if run_dir.parent.name == "test-logs":
-            return run_dir.parent.parent
-    build = Path(os.environ.get("BUILD", "build"))
-    return build if build.is_absolute() else ROOT / build
-
-
-def _run(console, cmd, fd, env, timeout):
-    """(exit status or None if killed, output)."""
-    shown = " ".join(f"{k}={v}" for k, v in env.items())
-    console.log("$ " + (shown + " " if shown else "") + " ".join(str(c) for c in cmd))
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run([str(c) for c in cmd], pass_fds=(fd,), env={**os.environ, **env},
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=timeout)
-        rc, out = p.returncode, p.stdout
-    except subprocess.TimeoutExpired as e:
-        rc, out = None, e.stdout or b""
-    out = out.decode("utf-8", "replace")
-    for line in out.splitlines():
-        console.log("  | " + line)
-    took = time.monotonic() - t0
-    console.log(f"  {'killed' if rc is None else f'exit status {rc}'} after {took:.1f}s")
-    return rc, out
 
 
 def run(sock, console):
     if sock is None:
         console.log("FAIL: the scenario has no channel")
         return False
-    build = _build_dir(console).resolve()
+    build = build_dir(console).resolve()
     prog = build / "tests" / "preload" / "kvm_hello"
     shim = build / "tools" / "libhvkvm_preload.so"
     hvctl = build / "tools" / "hvctl"
@@ -77,8 +47,8 @@ def run(sock, console):
     sock.setblocking(True)
     fd = sock.fileno()
 
-    rc, out = _run(console, [prog], fd,
-                   {"LD_PRELOAD": str(shim), "HVKVM_CONNECT": f"fd:{fd}"}, RUN_TIMEOUT)
+    rc, out = run_logged(console, [prog], fd, RUN_TIMEOUT,
+                         {"LD_PRELOAD": str(shim), "HVKVM_CONNECT": f"fd:{fd}"})
     summary = [l for l in out.splitlines() if re.match(r"^\d+ passed, \d+ failed$", l)]
     for l in out.splitlines():
         if l.startswith("FAIL "):
@@ -86,7 +56,7 @@ def run(sock, console):
     console.log("summary: " + (summary[-1] if summary else "none"))
     ok = rc == 0 and bool(summary) and summary[-1].split()[2] == "0"
 
-    prc, _ = _run(console, [hvctl, "-c", f"fd:{fd}", "power-off"], fd, {}, POWER_OFF_TIMEOUT)
+    prc, _ = run_logged(console, [hvctl, "-c", f"fd:{fd}", "power-off"], fd, POWER_OFF_TIMEOUT)
     if prc != 0:
         console.log("power-off failed")
     return ok

@@ -23,50 +23,21 @@ so `tests/run.py --build DIR` is followed), else $BUILD, else "build".
 """
 import os
 import re
-import subprocess
-import time
+import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hooklib import build_dir, run_logged  # noqa: E402
+
 RUN_TIMEOUT = 900         # seconds for the whole program
 POWER_OFF_TIMEOUT = 60
-
-
-def _build_dir(console):
-    run_dir = getattr(console, "run_dir", None)
-    if run_dir is not None:
-        run_dir = Path(run_dir)
-        if run_dir.parent.name == "test-logs":
-            return run_dir.parent.parent
-    build = Path(os.environ.get("BUILD", "build"))
-    return build if build.is_absolute() else ROOT / build
-
-
-def _run(console, prog, fd, args, timeout):
-    """(exit status or None if killed, output)."""
-    cmd = [str(prog), "-c", f"fd:{fd}", *args]
-    console.log("$ " + " ".join(cmd))
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, pass_fds=(fd,), stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout)
-        rc, out = p.returncode, p.stdout
-    except subprocess.TimeoutExpired as e:
-        rc, out = None, e.stdout or b""
-    out = out.decode("utf-8", "replace")
-    for line in out.splitlines():
-        console.log("  | " + line)
-    took = time.monotonic() - t0
-    console.log(f"  {'killed' if rc is None else f'exit status {rc}'} after {took:.1f}s")
-    return rc, out
 
 
 def run(sock, console):
     if sock is None:
         console.log("FAIL: the scenario has no channel")
         return False
-    prog = _build_dir(console) / "tests" / "remote" / "kvm_remote_test"
+    prog = build_dir(console) / "tests" / "remote" / "kvm_remote_test"
     if not prog.is_file():
         console.log(f"FAIL: {prog} is missing (make remote-test)")
         return False
@@ -80,14 +51,14 @@ def run(sock, console):
     bench = "bench" in (getattr(console, "scenario", "") or "")
     if bench:
         n = os.environ.get("HV_REMOTE_BENCH_EXITS", "200")
-        rc, out = _run(console, prog, fd, ["--bench", n, "-P"], RUN_TIMEOUT)
+        rc, out = run_logged(console, [prog, "-c", f"fd:{fd}", "--bench", n, "-P"], fd, RUN_TIMEOUT)
         ok = rc == 0 and any(l.startswith("bench: ratio") for l in out.splitlines())
         powered_off = "FAIL power-off" not in out and rc is not None
     else:
         # HV_REMOTE_TESTS="glob glob ..." runs only those cases (while developing).
         globs = os.environ.get("HV_REMOTE_TESTS", "").split()
         args = [a for g in globs for a in ("-t", g)]
-        rc, out = _run(console, prog, fd, [*args, "-P"], RUN_TIMEOUT)
+        rc, out = run_logged(console, [prog, "-c", f"fd:{fd}", *args, "-P"], fd, RUN_TIMEOUT)
         summary = [l for l in out.splitlines()
                    if re.match(r"^\d+ passed, \d+ failed, \d+ skipped$", l)]
         powered_off = "# power-off: done" in out
@@ -99,5 +70,5 @@ def run(sock, console):
 
     if not powered_off:
         console.log("the program did not power off: asking for it")
-        _run(console, prog, fd, ["--power-off"], POWER_OFF_TIMEOUT)
+        run_logged(console, [prog, "-c", f"fd:{fd}", "--power-off"], fd, POWER_OFF_TIMEOUT)
     return ok
