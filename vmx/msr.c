@@ -351,7 +351,8 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 		*val = vmcs_readl(VMCS_GUEST_GS_BASE);
 		break;
 	case MSR_KERNEL_GS_BASE:
-		*val = v->kernel_gs_base;
+		/* The vCPU is loaded: the CPU has it, SWAPGS included (no exit). */
+		*val = rdmsr(MSR_KERNEL_GS_BASE);
 		break;
 	case MSR_STAR:
 		*val = v->star | v->msrs.star_low;

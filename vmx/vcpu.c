@@ -1416,8 +1416,6 @@ static bool ready_for_interrupt(struct vcpu *v)
 void vcpu_post_run_save(struct vcpu *v)
 {
 	vcpu_load(v);
-	/* SWAPGS changed it without an exit: KVM_GET_MSRS must see that. */
-	v->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
 	v->run->if_flag = !!(vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF);
 	v->run->ready_for_interrupt_injection = ready_for_interrupt(v);
 	v->run->cr8 = v->cr8;
