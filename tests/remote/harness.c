@@ -483,3 +483,33 @@ bool runner_stop(struct runner *rn)
 	rn->started = false;
 	return ended;
 }
+
+/* ---- KVM_GET/SET_MSRS ---- */
+
+int msrs_ioctl(struct vcpu *v, unsigned long req, struct kvm_msr_entry *e, uint32_t n)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + n * sizeof(*e));
+	int r;
+
+	if (!m)
+		return -1;
+	m->nmsrs = n;
+	memcpy(m->entries, e, n * sizeof(*e));
+	r = ioc(v->fd, req, m);
+	if (r >= 0)
+		memcpy(e, m->entries, n * sizeof(*e));
+	free(m);
+	return r;
+}
+
+/* KVM_GET_MSRS of one MSR, which must be read. */
+int get_msr(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	struct kvm_msr_entry e = {.index = msr};
+	int r = msrs_ioctl(v, KVM_GET_MSRS, &e, 1);
+
+	if (r != 1)
+		return fail("KVM_GET_MSRS of 0x%x: %s, expected 1", msr, result_str(r, errno));
+	*val = e.data;
+	return T_PASS;
+}

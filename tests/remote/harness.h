@@ -235,6 +235,10 @@ int run_refused(struct vcpu *v, int err, const char *what);
 int clear_guest(struct vcpu *v, uint64_t gpa, size_t len);
 int read_guest(struct vcpu *v, uint64_t gpa, void *buf, size_t len);
 uint64_t sync_mask(void);
+/* KVM_GET/SET_MSRS of n entries (copied in and out): the ioctl's result. */
+int msrs_ioctl(struct vcpu *v, unsigned long req, struct kvm_msr_entry *e, uint32_t n);
+/* KVM_GET_MSRS of one MSR, which must be read. */
+int get_msr(struct vcpu *v, uint32_t msr, uint64_t *val);
 
 /* ---- KVM_RUN in a thread, so that no run can hang the suite ---- */
 struct runner {

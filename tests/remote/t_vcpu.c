@@ -51,33 +51,11 @@ static int run_exit(struct vcpu *v, uint32_t reason, const char *what)
 	return T_PASS;
 }
 
-static int get_msr(struct vcpu *v, uint32_t index, uint64_t *val)
-{
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m;
-
-	memset(&m, 0, sizeof(m));
-	m.h.nmsrs = 1;
-	m.e.index = index;
-	EQUALS("KVM_GET_MSRS", ioc(v->fd, KVM_GET_MSRS, &m), 1);
-	*val = m.e.data;
-	return T_PASS;
-}
-
 static int set_msr(struct vcpu *v, uint32_t index, uint64_t val)
 {
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m;
+	struct kvm_msr_entry e = {.index = index, .data = val};
 
-	memset(&m, 0, sizeof(m));
-	m.h.nmsrs = 1;
-	m.e.index = index;
-	m.e.data = val;
-	EQUALS("KVM_SET_MSRS", ioc(v->fd, KVM_SET_MSRS, &m), 1);
+	EQUALS("KVM_SET_MSRS", msrs_ioctl(v, KVM_SET_MSRS, &e, 1), 1);
 	return T_PASS;
 }
 
