@@ -663,6 +663,12 @@ static const unsigned long known_requests[] = {
     KVM_GET_NESTED_STATE,
     KVM_SET_NESTED_STATE,
     KVM_GET_MSR_FEATURE_INDEX_LIST,
+    KVM_GET_XSAVE,
+    KVM_SET_XSAVE,
+    KVM_GET_XCRS,
+    KVM_SET_XCRS,
+    KVM_GET_TSC_KHZ,
+    KVM_SET_TSC_KHZ,
 };
 
 static uint8_t argbuf[70000] __attribute__((aligned(16)));
