@@ -75,32 +75,41 @@
 #define KVM_API_VERSION 12 /* KVM_GET_API_VERSION's answer */
 
 /* Arguments of KVM_CHECK_EXTENSION / KVM_ENABLE_CAP (a subset). */
-#define KVM_CAP_USER_MEMORY	       3
-#define KVM_CAP_EXT_CPUID	       7
-#define KVM_CAP_NR_VCPUS	       9  /* recommended vCPUs per VM */
-#define KVM_CAP_NR_MEMSLOTS	       10 /* memory slots per VM */
-#define KVM_CAP_MP_STATE	       14
-#define KVM_CAP_SET_GUEST_DEBUG	       23
-#define KVM_CAP_INTERNAL_ERROR_DATA    40
-#define KVM_CAP_VCPU_EVENTS	       41
-#define KVM_CAP_DEBUGREGS	       50
-#define KVM_CAP_XSAVE		       55
-#define KVM_CAP_XCRS		       56
-#define KVM_CAP_TSC_CONTROL	       60
-#define KVM_CAP_GET_TSC_KHZ	       61
-#define KVM_CAP_MAX_VCPUS	       66 /* hard vCPU limit per VM */
-#define KVM_CAP_SYNC_REGS	       74
-#define KVM_CAP_READONLY_MEM	       81
-#define KVM_CAP_MAX_VCPU_ID	       128
-#define KVM_CAP_MSR_PLATFORM_INFO      159
-#define KVM_CAP_IMMEDIATE_EXIT	       136
-#define KVM_CAP_GET_MSR_FEATURES       153
-#define KVM_CAP_NESTED_STATE	       157
-#define KVM_CAP_EXCEPTION_PAYLOAD      164
-#define KVM_CAP_X86_USER_SPACE_MSR     188
-#define KVM_CAP_X86_MSR_FILTER	       189
-#define KVM_CAP_X86_BUS_LOCK_EXIT      193
-#define KVM_CAP_X86_TRIPLE_FAULT_EVENT 218
+#define KVM_CAP_USER_MEMORY		  3
+#define KVM_CAP_EXT_CPUID		  7
+#define KVM_CAP_NR_VCPUS		  9  /* recommended vCPUs per VM */
+#define KVM_CAP_NR_MEMSLOTS		  10 /* memory slots per VM */
+#define KVM_CAP_MP_STATE		  14
+#define KVM_CAP_SET_GUEST_DEBUG		  23
+#define KVM_CAP_INTERNAL_ERROR_DATA	  40
+#define KVM_CAP_VCPU_EVENTS		  41
+#define KVM_CAP_DEBUGREGS		  50
+#define KVM_CAP_XSAVE			  55
+#define KVM_CAP_XCRS			  56
+#define KVM_CAP_TSC_CONTROL		  60
+#define KVM_CAP_GET_TSC_KHZ		  61
+#define KVM_CAP_MAX_VCPUS		  66 /* hard vCPU limit per VM */
+#define KVM_CAP_SYNC_REGS		  74
+#define KVM_CAP_READONLY_MEM		  81
+#define KVM_CAP_MAX_VCPU_ID		  128
+#define KVM_CAP_MSR_PLATFORM_INFO	  159
+#define KVM_CAP_IMMEDIATE_EXIT		  136
+#define KVM_CAP_GET_MSR_FEATURES	  153
+#define KVM_CAP_NESTED_STATE		  157
+#define KVM_CAP_EXCEPTION_PAYLOAD	  164
+#define KVM_CAP_X86_USER_SPACE_MSR	  188
+#define KVM_CAP_X86_MSR_FILTER		  189
+#define KVM_CAP_X86_BUS_LOCK_EXIT	  193
+#define KVM_CAP_X86_TRIPLE_FAULT_EVENT	  218
+#define KVM_CAP_IRQCHIP			  0
+#define KVM_CAP_HLT			  1
+#define KVM_CAP_IRQ_INJECT_STATUS	  26
+#define KVM_CAP_TSC_DEADLINE_TIMER	  72
+#define KVM_CAP_SIGNAL_MSI		  77
+#define KVM_CAP_SPLIT_IRQCHIP		  121
+#define KVM_CAP_X2APIC_API		  129
+#define KVM_CAP_EXIT_ON_EMULATION_FAILURE 204
+#define KVM_CAP_XSAVE2			  208
 
 /* KVM_CAP_X86_BUS_LOCK_EXIT modes (KVM_ENABLE_CAP args[0]). */
 #define KVM_BUS_LOCK_DETECTION_OFF  (1 << 0)
@@ -137,6 +146,38 @@ struct kvm_userspace_memory_region {
 /* KVM_INTERRUPT: vector of an external interrupt to queue. */
 struct kvm_interrupt {
 	uint32_t irq;
+};
+
+/* KVM_IRQ_LINE / KVM_IRQ_LINE_STATUS: a GSI's level; status on return. */
+struct kvm_irq_level {
+	union {
+		uint32_t irq;
+		int32_t status;
+	};
+	uint32_t level;
+};
+
+/* KVM_GET_IRQCHIP / KVM_SET_IRQCHIP: one of the three chips (KVM_IRQCHIP_*). */
+struct kvm_irqchip {
+	uint32_t chip_id;
+	uint32_t pad;
+	union {
+		char dummy[512];
+		struct kvm_pic_state pic;
+		struct kvm_ioapic_state ioapic;
+	} chip;
+};
+
+/* KVM_SIGNAL_MSI: a message-signalled interrupt (flags 0: no device ID). */
+#define KVM_MSI_VALID_DEVID (1U << 0)
+
+struct kvm_msi {
+	uint32_t address_lo;
+	uint32_t address_hi;
+	uint32_t data;
+	uint32_t flags;
+	uint32_t devid;
+	uint8_t pad[12];
 };
 
 /* KVM_SET_GUEST_DEBUG */
@@ -362,7 +403,14 @@ struct kvm_run {
 #define KVM_GET_MSR_FEATURE_INDEX_LIST HV_IOWR(KVMIO, 0x0a, struct kvm_msr_list)
 
 /* On a VM handle. */
-#define KVM_CREATE_VCPU		   HV_IO(KVMIO, 0x41)
+#define KVM_CREATE_VCPU	   HV_IO(KVMIO, 0x41)
+#define KVM_CREATE_IRQCHIP HV_IO(KVMIO, 0x60)
+#define KVM_IRQ_LINE	   HV_IOW(KVMIO, 0x61, struct kvm_irq_level)
+#define KVM_GET_IRQCHIP	   HV_IOWR(KVMIO, 0x62, struct kvm_irqchip)
+/* _IOR although it is an input: Linux's historic number. */
+#define KVM_SET_IRQCHIP		   HV_IOR(KVMIO, 0x63, struct kvm_irqchip)
+#define KVM_IRQ_LINE_STATUS	   HV_IOWR(KVMIO, 0x67, struct kvm_irq_level)
+#define KVM_SIGNAL_MSI		   HV_IOW(KVMIO, 0xa5, struct kvm_msi)
 #define KVM_SET_USER_MEMORY_REGION HV_IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)
 #define KVM_X86_SET_MSR_FILTER	   HV_IOW(KVMIO, 0xc6, struct kvm_msr_filter)
 
@@ -392,7 +440,11 @@ struct kvm_run {
 #define KVM_GET_XSAVE	    HV_IOR(KVMIO, 0xa4, struct kvm_xsave)
 #define KVM_SET_XSAVE	    HV_IOW(KVMIO, 0xa5, struct kvm_xsave)
 #define KVM_GET_XCRS	    HV_IOR(KVMIO, 0xa6, struct kvm_xcrs)
-#define KVM_SET_XCRS	    HV_IOW(KVMIO, 0xa7, struct kvm_xcrs)
+#define KVM_GET_LAPIC	    HV_IOR(KVMIO, 0x8e, struct kvm_lapic_state)
+#define KVM_SET_LAPIC	    HV_IOW(KVMIO, 0x8f, struct kvm_lapic_state)
+/* As KVM_GET_XSAVE, for an area of KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) bytes. */
+#define KVM_GET_XSAVE2 HV_IOR(KVMIO, 0xcf, struct kvm_xsave)
+#define KVM_SET_XCRS   HV_IOW(KVMIO, 0xa7, struct kvm_xcrs)
 /* Also valid on a VM handle. */
 #define KVM_ENABLE_CAP	     HV_IOW(KVMIO, 0xa3, struct kvm_enable_cap)
 #define KVM_GET_NESTED_STATE HV_IOWR(KVMIO, 0xbe, struct kvm_nested_state)
@@ -404,6 +456,9 @@ _Static_assert(sizeof(struct kvm_enable_cap) == 104, "kvm_enable_cap");
 _Static_assert(sizeof(struct kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region");
 _Static_assert(sizeof(struct kvm_interrupt) == 4, "kvm_interrupt");
 _Static_assert(sizeof(struct kvm_mp_state) == 4, "kvm_mp_state");
+_Static_assert(sizeof(struct kvm_irqchip) == 520, "kvm_irqchip");
+_Static_assert(sizeof(struct kvm_ioapic_state) == 216, "kvm_ioapic_state");
+_Static_assert(sizeof(struct kvm_msi) == 32, "kvm_msi");
 _Static_assert(sizeof(struct hv_sync_regs) <= SYNC_REGS_SIZE_BYTES,
 	       "kvm_sync_regs must fit in kvm_run.s");
 _Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "kvm_run.exit_reason");

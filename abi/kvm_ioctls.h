@@ -59,6 +59,12 @@ enum hv_ioctl_shape {
 	ARR(KVM_GET_MSR_FEATURE_INDEX_LIST, HV_FD_SYSTEM, struct kvm_msr_list, nmsrs, uint32_t)    \
 	INT(KVM_CREATE_VCPU, HV_FD_VM)                                                             \
 	REC(KVM_SET_USER_MEMORY_REGION, HV_FD_VM, struct kvm_userspace_memory_region)              \
+	INT(KVM_CREATE_IRQCHIP, HV_FD_VM)                                                          \
+	REC(KVM_IRQ_LINE, HV_FD_VM, struct kvm_irq_level)                                          \
+	REC(KVM_IRQ_LINE_STATUS, HV_FD_VM, struct kvm_irq_level)                                   \
+	REC(KVM_GET_IRQCHIP, HV_FD_VM, struct kvm_irqchip)                                         \
+	REC(KVM_SET_IRQCHIP, HV_FD_VM, struct kvm_irqchip)                                         \
+	REC(KVM_SIGNAL_MSI, HV_FD_VM, struct kvm_msi)                                              \
 	REC(KVM_X86_SET_MSR_FILTER, HV_FD_NONE, struct kvm_msr_filter)                             \
 	INT(KVM_RUN, HV_FD_VCPU)                                                                   \
 	REC(KVM_GET_REGS, HV_FD_VCPU, struct kvm_regs)                                             \
@@ -86,6 +92,9 @@ enum hv_ioctl_shape {
 	REC(KVM_SET_XSAVE, HV_FD_VCPU, struct kvm_xsave)                                           \
 	REC(KVM_GET_XCRS, HV_FD_VCPU, struct kvm_xcrs)                                             \
 	REC(KVM_SET_XCRS, HV_FD_VCPU, struct kvm_xcrs)                                             \
+	REC(KVM_GET_XSAVE2, HV_FD_VCPU, struct kvm_xsave)                                          \
+	REC(KVM_GET_LAPIC, HV_FD_VCPU, struct kvm_lapic_state)                                     \
+	REC(KVM_SET_LAPIC, HV_FD_VCPU, struct kvm_lapic_state)                                     \
 	REC(KVM_ENABLE_CAP, HV_FD_VM | HV_FD_VCPU, struct kvm_enable_cap)                          \
 	REC(KVM_GET_NESTED_STATE, HV_FD_NONE, struct kvm_nested_state)                             \
 	REC(KVM_SET_NESTED_STATE, HV_FD_NONE, struct kvm_nested_state)

@@ -294,6 +294,67 @@ struct kvm_debugregs {
 	uint64_t reserved[9];
 };
 
+/* ---- In-kernel irqchip state (KVM_GET/SET_IRQCHIP, KVM_GET/SET_LAPIC) ---- */
+
+/* One 8259 as KVM_GET_IRQCHIP reports it (chip 0: master, 1: slave). */
+struct kvm_pic_state {
+	uint8_t last_irr; /* edge detection */
+	uint8_t irr;
+	uint8_t imr;
+	uint8_t isr;
+	uint8_t priority_add; /* the lowest-priority IRQ + 1 */
+	uint8_t irq_base;     /* ICW2 */
+	uint8_t read_reg_select;
+	uint8_t poll;
+	uint8_t special_mask;
+	uint8_t init_state;
+	uint8_t auto_eoi;
+	uint8_t rotate_on_auto_eoi;
+	uint8_t special_fully_nested_mode;
+	uint8_t init4; /* ICW4 expected */
+	uint8_t elcr;  /* edge/level control (ports 0x4d0/0x4d1) */
+	uint8_t elcr_mask;
+};
+
+#define KVM_IOAPIC_NUM_PINS 24
+
+/* The IOAPIC (chip 2); redirtbl entries are the 64-bit redirection registers. */
+struct kvm_ioapic_state {
+	uint64_t base_address;
+	uint32_t ioregsel;
+	uint32_t id;
+	uint32_t irr;
+	uint32_t pad;
+	union {
+		uint64_t bits;
+		struct {
+			uint8_t vector;
+			uint8_t delivery_mode : 3;
+			uint8_t dest_mode : 1;
+			uint8_t delivery_status : 1;
+			uint8_t polarity : 1;
+			uint8_t remote_irr : 1;
+			uint8_t trig_mode : 1;
+			uint8_t mask : 1;
+			uint8_t reserve : 7;
+			uint8_t reserved[4];
+			uint8_t dest_id;
+		} fields;
+	} redirtbl[KVM_IOAPIC_NUM_PINS];
+};
+
+#define KVM_IRQCHIP_PIC_MASTER 0
+#define KVM_IRQCHIP_PIC_SLAVE  1
+#define KVM_IRQCHIP_IOAPIC     2
+#define KVM_NR_IRQCHIPS	       3
+
+/* The local APIC's register page: each register at its xAPIC MMIO offset. */
+#define KVM_APIC_REG_SIZE 0x400
+
+struct kvm_lapic_state {
+	char regs[KVM_APIC_REG_SIZE];
+};
+
 /* ---- Extended state (KVM_GET_XSAVE / KVM_SET_XSAVE): an XSAVE image ---- */
 
 /* The standard (not compacted) XSAVE layout, 4 KiB: legacy region, header, components. */
