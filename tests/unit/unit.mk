@@ -61,6 +61,12 @@ UNIT_TESTS += test_log_ratelimit
 # The local APIC model of the in-hypervisor irqchip, on a fake clock.
 UNIT_TESTS += test_lapic
 UNIT_SRCS_test_lapic := hv/irqchip/lapic.c
+# The IOAPIC, the 8259 pair and the default GSI routing of the irqchip.
+UNIT_TESTS += test_ioapic test_pic test_irqchip
+UNIT_SRCS_test_ioapic := hv/irqchip/ioapic.c
+UNIT_SRCS_test_pic := hv/irqchip/pic.c
+UNIT_SRCS_test_irqchip := hv/irqchip/irqchip.c hv/irqchip/ioapic.c hv/irqchip/pic.c \
+			  hv/irqchip/lapic.c
 UNIT_COMMON := $(UNIT_DIR)/log_capture.c
 # The VM code (KVM API, vCPUs, exits) on fake hardware, and the kvm_api and
 # channel fuzz targets replaying their inputs: tests/host/host.mk.
