@@ -30,7 +30,7 @@ LDFLAGS  := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=4096
 	    -Wl,--build-id=none -Wl,-z,noexecstack
 LIBS     := -Wl,--start-group $(LIBC) $(shell $(CC) -print-libgcc-file-name) -Wl,--end-group
 
-SRCS     := $(wildcard $(foreach d,boot hv hv/lib hv/kvm hv/channel hv/loader hv/x86emu vmx drivers abi,$(d)/*.S $(d)/*.c))
+SRCS     := $(wildcard $(foreach d,boot hv hv/lib hv/kvm hv/channel hv/loader hv/x86emu hv/irqchip vmx drivers abi,$(d)/*.S $(d)/*.c))
 OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(basename $(SRCS)))
 
 # The hypervisor command line for the ISO `make` and `make run` build.
@@ -105,8 +105,7 @@ serve: deps $(BUILD)/hv.iso tools
 
 # Linux 6.1's own KVM selftests (tests/selftests.list), built from Debian's
 # linux-source-6.1 into the cache, run one by one against the hypervisor
-# under Bochs through the preload shim. Not part of `make test` yet: the 6.1
-# library creates an irqchip for every VM.
+# under Bochs through the preload shim; `make test` runs them too.
 selftests: deps $(BUILD)/hv.iso tools
 	@scripts/kvm-selftests.sh
 	python3 tests/selftests.py $(BUILD) $(SELFTESTS)

@@ -102,12 +102,14 @@
 
 /*
  * Not: DTES64, MONITOR (MWAIT exits to #UD), DS-CPL, VMX, SMX, EST, TM2,
- * CNXT-ID, SDBG, xTPR, PDCM (no IA32_PERF_CAPABILITIES), DCA, x2APIC (no
- * x2APIC MSRs), TSC-deadline (no IA32_TSC_DEADLINE). OSXSAVE follows CR4.
+ * CNXT-ID, SDBG, xTPR, PDCM (no IA32_PERF_CAPABILITIES), DCA. x2APIC and
+ * TSC-deadline are the in-hypervisor APIC's (vmx/irqchip.c): without an
+ * irqchip their MSRs #GP, as with KVM. OSXSAVE follows CR4.
  */
 #define OK_1_ECX                                                                                   \
 	(C1_SSE3 | C1_PCLMULQDQ | C1_SSSE3 | C1_FMA | C1_CX16 | C1_PCID | C1_SSE41 | C1_SSE42 |    \
-	 C1_MOVBE | C1_POPCNT | C1_AES | C1_XSAVE | C1_AVX | C1_F16C | C1_RDRAND | C1_HYPERVISOR)
+	 C1_MOVBE | C1_POPCNT | C1_AES | C1_XSAVE | C1_AVX | C1_F16C | C1_RDRAND | C1_HYPERVISOR | \
+	 B(21) /* x2APIC */ | B(24) /* TSC-deadline */)
 
 /* Not: MCE and MCA (no machine-check MSRs), PSN, DS, ACPI, HTT, TM, PBE. */
 #define OK_1_EDX                                                                                   \

@@ -16,6 +16,7 @@
 #include "vmx/exit.h"
 #include "vmx/cpuid.h"
 #include "vmx/exit_reasons.h"
+#include "vmx/irqchip.h"
 #include "vmx/msr.h"
 #include "vmx/vcpu.h"
 #include "vmx/xstate.h"
@@ -107,8 +108,12 @@ static enum exit_action handle_exception_nmi(struct vcpu *v)
 		vcpu_debug_exit(v, VEC_BP, 0);
 		return EXIT_TO_CONTROLLER;
 	}
-	/* A single step for the debugger: the qualification holds DR6's bits. */
-	if (vector == VEC_DB && (v->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
+	/*
+	 * A single step or a hardware breakpoint for the debugger: the
+	 * qualification holds DR6's bits (handle_exception_nmi, DB_VECTOR).
+	 */
+	if (vector == VEC_DB &&
+	    (v->guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) {
 		vcpu_debug_exit(v, VEC_DB, x->qual);
 		return EXIT_TO_CONTROLLER;
 	}
@@ -200,9 +205,18 @@ static enum exit_action handle_cpuid(struct vcpu *v)
 	return skip(v);
 }
 
+/*
+ * HLT: with an in-kernel irqchip the vCPU halts in the hypervisor until an
+ * interrupt or event wakes it (kvm_emulate_halt, kvm_vcpu_halt); without
+ * one the controller sees KVM_EXIT_HLT.
+ */
 static enum exit_action handle_hlt(struct vcpu *v)
 {
 	vcpu_skip_instruction(v);
+	if (v->apic) {
+		v->mp_state = KVM_MP_STATE_HALTED;
+		return EXIT_RESUME;
+	}
 	v->run->exit_reason = KVM_EXIT_HLT;
 	return EXIT_TO_CONTROLLER;
 }
@@ -267,6 +281,15 @@ static enum exit_action handle_vmcall(struct vcpu *v)
 		case HC_INJECT:
 			ret = hypercall_inject(v, v->gpr[GPR_RBX]);
 			break;
+		case HC_IRQ_LINE: /* KVM_IRQ_LINE_STATUS's status, or an error */
+			if (v->gpr[GPR_RBX] > UINT32_MAX || v->gpr[GPR_RCX] > 1)
+				ret = -HC_EINVAL;
+			else
+				ret =
+				    vm_irq_line(v->vm, (uint32_t)v->gpr[GPR_RBX], v->gpr[GPR_RCX]);
+			if (ret < -1 && ret != -HC_ENXIO) /* -ENXIO: the VM has no irqchip */
+				ret = -HC_EINVAL;
+			break;
 		default:
 			log_debug("vm %s vcpu %d: unknown hypercall %llu", v->vm->name, v->id,
 				  (unsigned long long)nr);
@@ -299,13 +322,14 @@ static void write_gpr(struct vcpu *v, unsigned reg, uint64_t val)
  */
 static enum exit_action cr8_write(struct vcpu *v, uint64_t val)
 {
-	uint8_t old = v->cr8, cr8 = (uint8_t)val;
+	uint8_t old = vcpu_get_cr8(v), cr8 = (uint8_t)val;
 
 	if (cr8 & ~0xfu)
 		return inject_gp(v);
-	v->cr8 = cr8;
+	vcpu_set_cr8(v, cr8);
 	vcpu_skip_instruction(v);
-	if (cr8 >= old)
+	/* With an in-kernel APIC the next entry sees what the TPR unmasked. */
+	if (cr8 >= old || v->apic)
 		return EXIT_RESUME;
 	v->run->exit_reason = KVM_EXIT_SET_TPR;
 	return EXIT_TO_CONTROLLER;
@@ -339,7 +363,7 @@ static enum exit_action handle_cr_access(struct vcpu *v)
 		if (cr == 3)
 			write_gpr(v, reg, vmcs_readl(VMCS_GUEST_CR3));
 		else if (cr == 8)
-			write_gpr(v, reg, v->cr8);
+			write_gpr(v, reg, vcpu_get_cr8(v));
 		else
 			return unhandled(v);
 		break;
@@ -450,6 +474,10 @@ static enum exit_action handle_io(struct vcpu *v)
 
 	if (exit_io_string(x))
 		return handle_string_io(v, size, in);
+	if (v->apic && vcpu_irqchip_pio(v, exit_io_port(x), size, in, &v->gpr[GPR_RAX]) == 0) {
+		vcpu_skip_instruction(v);
+		return EXIT_RESUME;
+	}
 	if (in) {
 		vcpu_wait_in(v, size, (uint8_t)x->insn_len);
 	} else {
@@ -513,6 +541,8 @@ static size_t fetch_instruction(struct vcpu *v, uint8_t *buf, size_t max)
 				 WALK_FETCH | vcpu_walk_user(v));
 }
 
+static bool irqchip_mmio(struct vcpu *v, uint64_t gpa);
+
 /*
  * A guest-physical address no slot backs: MMIO for the controller. During
  * the delivery of an event (the IDT, a stack or a TSS in MMIO) there is no
@@ -561,6 +591,8 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 			(unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
 		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 4, data);
 	}
+	if (irqchip_mmio(v, gpa))
+		return EXIT_RESUME;
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = v->mmio.size;
@@ -580,6 +612,33 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 		vcpu_wait_mmio_read(v, v->mmio.len);
 	}
 	return EXIT_TO_CONTROLLER;
+}
+
+/*
+ * The decoded access (v->mmio) if the in-hypervisor irqchip owns @gpa (the
+ * APIC page, the IOAPIC window): done here, RIP moves on. False when the
+ * address is not the irqchip's, for the controller.
+ */
+static bool irqchip_mmio(struct vcpu *v, uint64_t gpa)
+{
+	uint64_t val;
+
+	if (!v->apic)
+		return false;
+	if (v->mmio.is_write) {
+		v->gpr[GPR_RSP] = vmcs_readl(VMCS_GUEST_RSP);
+		val = mmio_store_value(&v->mmio, v->gpr);
+		if (vcpu_irqchip_mmio_write(v, gpa, v->mmio.size, val) < 0)
+			return false;
+	} else {
+		if (vcpu_irqchip_mmio_read(v, gpa, v->mmio.size, &val) < 0)
+			return false;
+		v->gpr[GPR_RSP] = vmcs_readl(VMCS_GUEST_RSP);
+		mmio_complete_load(&v->mmio, val, v->gpr, v->mmio_mode);
+		vmcs_writel(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
+	}
+	vcpu_advance_rip(v, v->mmio.len);
+	return true;
 }
 
 static enum exit_action handle_ept_misconfig(struct vcpu *v)

@@ -20,6 +20,7 @@
 #include "hv/lib/msr.h"
 #include "hv/lib/x86.h"
 #include "vmx/cpuid.h"
+#include "hv/irqchip/lapic.h"
 #include "vmx/msr.h"
 
 /* IA32_UCODE_REV of a new vCPU (kvm_vcpu_reset's microcode_version). */
@@ -195,6 +196,9 @@ static int set_apic_base(struct vcpu *v, uint64_t val, bool host)
 			return -1;
 	}
 	v->apic_base = val;
+	/* The checks above are kvm_set_apic_base's; the APIC applies the move. */
+	if (v->apic)
+		lapic_set_base(v->apic, val, true);
 	return 0;
 }
 
@@ -288,13 +292,13 @@ static void tsc_synchronize(struct vcpu *v, uint64_t val)
 
 	v->msrs.tsc_sync_gen = ++tsc_sync_count;
 	v->msrs.tsc_sync_offset = offset;
-	vmcs_write64(VMCS_TSC_OFFSET, offset);
+	vcpu_set_tsc_offset(v, offset);
 }
 
 /* adjust_tsc_offset_guest(): the guest's writes move this vCPU's TSC by delta. */
 static void tsc_adjust_guest(struct vcpu *v, uint64_t delta)
 {
-	vmcs_write64(VMCS_TSC_OFFSET, vmcs_read64(VMCS_TSC_OFFSET) + delta);
+	vcpu_set_tsc_offset(v, v->tsc_offset + delta);
 }
 
 /* ---- reads -------------------------------------------------------------- */
@@ -328,7 +332,13 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 {
 	uint64_t *mtrr;
 
+	/* kvm_x2apic_msr_read: #GP without an in-kernel APIC in x2APIC mode. */
+	if (msr >= LAPIC_MSR_X2APIC_FIRST && msr <= LAPIC_MSR_X2APIC_LAST)
+		return v->apic ? lapic_x2apic_msr_read(v->apic, msr, val) : -1;
 	switch (msr) {
+	case LAPIC_MSR_TSC_DEADLINE: /* kvm_get_lapic_tscdeadline_msr */
+		*val = v->apic ? lapic_get_tscdeadline(v->apic) : 0;
+		break;
 	case MSR_IA32_EFER:
 		*val = vmcs_read64(VMCS_GUEST_IA32_EFER);
 		break;
@@ -431,7 +441,14 @@ int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host)
 {
 	uint64_t *mtrr;
 
+	/* kvm_x2apic_msr_write */
+	if (msr >= LAPIC_MSR_X2APIC_FIRST && msr <= LAPIC_MSR_X2APIC_LAST)
+		return v->apic ? lapic_x2apic_msr_write(v->apic, msr, val) : -1;
 	switch (msr) {
+	case LAPIC_MSR_TSC_DEADLINE: /* kvm_set_lapic_tscdeadline_msr: dropped without an APIC */
+		if (v->apic)
+			lapic_set_tscdeadline(v->apic, val);
+		break;
 	case MSR_IA32_EFER:
 		return set_efer(v, val, host);
 	case MSR_IA32_PAT:

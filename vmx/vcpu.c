@@ -7,12 +7,14 @@
 
 #include "boot/trap.h"
 #include "abi/errno.h"
+#include "hv/irqchip/lapic.h"
 #include "hv/x86emu/guest_walk.h"
 #include "hv/lib/log.h"
 #include "hv/lib/mm.h"
 #include "hv/lib/msr.h"
 #include "hv/lib/x86.h"
 #include "vmx/exit.h"
+#include "vmx/irqchip.h"
 #include "vmx/vcpu.h"
 #include "vmx/xstate.h"
 #include "vmx/vmx.h"
@@ -133,6 +135,9 @@ static void setup_host_state(void)
 	vmcs_writel(VMCS_HOST_RIP, (uint64_t)vmx_exit_entry);
 }
 
+/* A guest that never exits comes back this often (preemption-timer units). */
+#define PREEMPTION_SLICE (1u << 22)
+
 static void setup_controls(struct vcpu *v)
 {
 	const struct vmx_config *c = &vmx_config;
@@ -161,8 +166,9 @@ static void setup_controls(struct vcpu *v)
 	vmcs_writel(VMCS_CR0_GUEST_HOST_MASK, CR0_HOST_OWNED | cr0_forced());
 	vmcs_writel(VMCS_CR4_GUEST_HOST_MASK, ~0ull);
 	vmcs_write64(VMCS_VMCS_LINK_POINTER, ~0ull);
+	v->preemption_timer = PREEMPTION_SLICE;
 	if (c->preemption_timer)
-		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, 1u << 22);
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, v->preemption_timer);
 }
 
 static void set_segment(uint32_t sel_f, const struct kvm_segment *s)
@@ -309,6 +315,10 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 	reset_state(v);
 	get_state(v);
 	vcpu_msr_reset(v); /* MSRs, apic_base and the VM's TSC, as kvm_vcpu_reset() */
+	if (vcpu_apic_create(v) < 0) {
+		vcpu_destroy(v);
+		return -HV_ENOMEM;
+	}
 	vm->vcpus[vm->n_vcpus++] = v;
 	*out = v;
 	return 0;
@@ -332,6 +342,7 @@ void vcpu_destroy(struct vcpu *v)
 		page_free(v->msr_bitmap);
 	if (v->xstate)
 		pages_free(virt_to_phys(v->xstate), pages_for(xstate_area_size()));
+	vcpu_apic_destroy(v);
 	if (v->vpid && vmx_config.vpid)
 		invvpid_safe(INVVPID_SINGLE_CONTEXT, v->vpid);
 	vpid_free(v->vpid); /* flushed: a later vCPU may have it */
@@ -343,15 +354,28 @@ static void put_state(struct vcpu *v)
 {
 	/* SWAPGS in the guest changes it without an exit. */
 	v->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
-	v->db[0] = read_dr0();
-	v->db[1] = read_dr1();
-	v->db[2] = read_dr2();
-	v->db[3] = read_dr3();
+	if (!v->hwbp.on) { /* else the CPU holds the debugger's */
+		v->db[0] = read_dr0();
+		v->db[1] = read_dr1();
+		v->db[2] = read_dr2();
+		v->db[3] = read_dr3();
+	}
 	v->dr6 = read_dr6();
 	xstate_save(v->xstate, v->xcr0);
 }
 
 /* v's non-VMCS state into the CPU. */
+/* DR0-3 into the CPU: the debugger's under KVM_GUESTDBG_USE_HW_BP, else the guest's. */
+static void load_debug_regs(struct vcpu *v)
+{
+	const uint64_t *db = v->hwbp.on ? v->hwbp.db : v->db;
+
+	write_dr0(db[0]);
+	write_dr1(db[1]);
+	write_dr2(db[2]);
+	write_dr3(db[3]);
+}
+
 static void get_state(struct vcpu *v)
 {
 	wrmsr(MSR_STAR, v->star);
@@ -361,10 +385,7 @@ static void get_state(struct vcpu *v)
 	wrmsr(MSR_KERNEL_GS_BASE, v->kernel_gs_base);
 	if (cpuid(0x80000001, 0).edx & (1u << 27))
 		wrmsr(MSR_TSC_AUX, v->tsc_aux);
-	write_dr0(v->db[0]);
-	write_dr1(v->db[1]);
-	write_dr2(v->db[2]);
-	write_dr3(v->db[3]);
+	load_debug_regs(v);
 	write_dr6(v->dr6);
 	xstate_restore(v->xstate, v->xcr0); /* and XCR0 */
 }
@@ -462,7 +483,7 @@ int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *s)
 	s->idt.base = vmcs_readl(VMCS_GUEST_IDTR_BASE);
 	s->idt.limit = (uint16_t)vmcs_read32(VMCS_GUEST_IDTR_LIMIT);
 	s->cr0 = vcpu_read_cr0(v);
-	s->cr8 = v->cr8;
+	s->cr8 = vcpu_get_cr8(v);
 	s->cr2 = v->cr2;
 	s->cr3 = vmcs_readl(VMCS_GUEST_CR3);
 	s->cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW);
@@ -528,7 +549,7 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *in)
 	vmcs_writel(VMCS_GUEST_CR4, s.cr4 | vmx_caps.cr4_fixed0);
 	vmcs_writel(VMCS_CR4_READ_SHADOW, s.cr4);
 	v->cr2 = s.cr2;
-	v->cr8 = s.cr8 & 0xf;
+	vcpu_set_cr8(v, s.cr8 & 0xf);
 	vcpu_sync_long_mode(v, s.efer);
 	/*
 	 * PAE paging under EPT: the CPU takes the PDPTEs from the VMCS, so
@@ -556,7 +577,8 @@ int vcpu_set_sregs(struct vcpu *v, const struct kvm_sregs *in)
 static uint32_t exception_bitmap(const struct vcpu *v)
 {
 	return 1u << VEC_MC | (v->guest_debug & KVM_GUESTDBG_USE_SW_BP ? 1u << VEC_BP : 0) |
-	       (v->guest_debug & KVM_GUESTDBG_SINGLESTEP ? 1u << VEC_DB : 0);
+	       (v->guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP) ? 1u << VEC_DB
+										    : 0);
 }
 
 /*
@@ -582,12 +604,38 @@ static void apply_singlestep_tf(struct vcpu *v)
 int vcpu_set_guest_debug(struct vcpu *v, const struct kvm_guest_debug *in)
 {
 	const uint32_t known = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP |
-			       KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP;
+			       KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP |
+			       KVM_GUESTDBG_USE_HW_BP | KVM_GUESTDBG_BLOCKIRQ;
 	uint32_t control = in->control; /* copied once */
+	uint64_t db[4], dr7 = in->arch.debugreg[7];
 
 	if ((control & ~known) || (control && !(control & KVM_GUESTDBG_ENABLE)))
 		return -HV_EINVAL;
+	memcpy(db, in->arch.debugreg, sizeof(db));
 	vcpu_load(v);
+	/*
+	 * KVM_GUESTDBG_USE_HW_BP: the debugger's DR0-3 and DR7 replace the
+	 * guest's while it is on (eff_db and guest_debug_dr7 in
+	 * kvm_arch_vcpu_ioctl_set_guest_debug, kvm_update_dr7); the guest's
+	 * come back when it goes off.
+	 */
+	if (control & KVM_GUESTDBG_USE_HW_BP) {
+		if (!v->hwbp.on) {
+			v->hwbp.on = true;
+			v->hwbp.guest_dr7 = vmcs_readl(VMCS_GUEST_DR7);
+			v->db[0] = read_dr0();
+			v->db[1] = read_dr1();
+			v->db[2] = read_dr2();
+			v->db[3] = read_dr3();
+		}
+		memcpy(v->hwbp.db, db, sizeof(db));
+		load_debug_regs(v);
+		vmcs_writel(VMCS_GUEST_DR7, (dr7 & 0xffffffffull) | DR7_RESET);
+	} else if (v->hwbp.on) {
+		v->hwbp.on = false;
+		load_debug_regs(v);
+		vmcs_writel(VMCS_GUEST_DR7, v->hwbp.guest_dr7);
+	}
 	if (control & KVM_GUESTDBG_INJECT_BP) {
 		if (v->inject.valid)
 			return -HV_EBUSY;
@@ -697,15 +745,91 @@ int vcpu_set_xcrs(struct vcpu *v, const struct kvm_xcrs *in)
 	return 0;
 }
 
+/* kvm_arch_vcpu_ioctl_get_mpstate: RUNNABLE without an in-kernel APIC. */
 int vcpu_get_mp_state(struct vcpu *v, struct kvm_mp_state *m)
 {
-	m->mp_state = KVM_MP_STATE_RUNNABLE;
+	vcpu_apic_accept_events(v); /* kvm_apic_accept_events first, as upstream */
+	m->mp_state = v->apic ? v->mp_state : KVM_MP_STATE_RUNNABLE;
 	return 0;
 }
 
+/*
+ * kvm_arch_vcpu_ioctl_set_mpstate: RUNNABLE always; UNINITIALIZED,
+ * HALTED, AP_RESET_HOLD, INIT_RECEIVED and SIPI_RECEIVED only with an
+ * in-kernel APIC; SIPI_RECEIVED is kept as INIT_RECEIVED with the SIPI
+ * (its vector from KVM_SET_VCPU_EVENTS or the last one) waiting.
+ */
 int vcpu_set_mp_state(struct vcpu *v, const struct kvm_mp_state *m)
 {
-	return m->mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -HV_EINVAL;
+	switch (m->mp_state) {
+	case KVM_MP_STATE_RUNNABLE:
+		if (v->apic)
+			v->mp_state = KVM_MP_STATE_RUNNABLE;
+		return 0;
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		if (!v->apic)
+			return -HV_EINVAL;
+		break;
+	default:
+		return -HV_EINVAL;
+	}
+	if (m->mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+		v->mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		v->sipi_pending = true;
+	} else {
+		v->mp_state = m->mp_state;
+	}
+	return 0;
+}
+
+uint8_t vcpu_get_cr8(struct vcpu *v)
+{
+	return v->apic ? (uint8_t)lapic_get_cr8(v->apic) : v->cr8;
+}
+
+void vcpu_set_cr8(struct vcpu *v, uint8_t cr8)
+{
+	if (v->apic)
+		lapic_set_cr8(v->apic, cr8);
+	else
+		v->cr8 = cr8;
+}
+
+void vcpu_set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+	v->tsc_offset = offset;
+	vmcs_write64(VMCS_TSC_OFFSET, offset);
+}
+
+/*
+ * INIT (kvm_vcpu_reset with init_event): the registers as after RESET;
+ * the MSRs, IA32_APIC_BASE and the APIC's own INIT are the caller's.
+ */
+void vcpu_init_event(struct vcpu *v)
+{
+	struct lapic *apic = v->apic;
+	uint64_t base = v->apic_base;
+
+	vcpu_load(v);
+	v->apic = NULL; /* reset_state's SET_SREGS must not touch the APIC */
+	reset_state(v);
+	v->apic = apic;
+	v->apic_base = base;
+	v->inject.valid = v->irq_pending = v->nmi_pending = false;
+}
+
+/* kvm_vcpu_deliver_sipi_vector: CS = vector << 8, base vector << 12, IP 0. */
+void vcpu_deliver_sipi(struct vcpu *v, uint8_t vector)
+{
+	vcpu_load(v);
+	vmcs_write16(VMCS_GUEST_CS_SEL, (uint16_t)vector << 8);
+	vmcs_writel(VMCS_GUEST_CS_BASE, (uint64_t)vector << 12);
+	vmcs_writel(VMCS_GUEST_RIP, 0);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 }
 
 int vcpu_get_debugregs(struct vcpu *v, struct kvm_debugregs *d)
@@ -867,6 +991,9 @@ int vcpu_interrupt(struct vcpu *v, uint32_t vector)
 {
 	if (vector > 255)
 		return -HV_EINVAL;
+	/* With an in-kernel PIC the irqchip owns the INTR line: ENXIO. */
+	if (v->apic)
+		return -HV_ENXIO;
 	if (v->irq_pending)
 		return -HV_ENXIO;
 	v->irq_pending = true;
@@ -1100,6 +1227,14 @@ int vcpu_set_cr4(struct vcpu *v, uint64_t val)
  * window also while the controller asked for one
  * (request_interrupt_window).
  */
+/* IF=1 and no STI/MOV-SS shadow: an external interrupt can go in now. */
+static bool guest_interruptible(struct vcpu *v)
+{
+	return (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+	       !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+}
+
 /*
  * An STI shadow with IF=0 fails VM entry and cannot matter: drop it. Only
  * the controller can leave one (KVM_SET_VCPU_EVENTS, then KVM_SET_REGS
@@ -1113,17 +1248,55 @@ static void drop_masked_sti_shadow(struct vcpu *v)
 		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_STI);
 }
 
+/*
+ * The irqchip's interrupt for this entry (kvm_check_and_inject_events with
+ * an in-kernel APIC): taken from the PIC or APIC (acknowledged) only when
+ * the guest can take it now, so that a TPR or mask change meanwhile still
+ * counts; otherwise the interrupt window is asked for. Returns whether a
+ * window is wanted.
+ */
+static bool apic_interrupt(struct vcpu *v)
+{
+	bool window = false;
+	int vec;
+
+	/* KVM_GUESTDBG_BLOCKIRQ: no interrupt goes in, none is waited for. */
+	if (v->irq_pending || v->inject.valid || (v->guest_debug & KVM_GUESTDBG_BLOCKIRQ))
+		return false;
+	vec = vcpu_apic_pending_irq(v, guest_interruptible(v), &window);
+	if (vec >= 0) {
+		v->irq_pending = true;
+		v->irq_vector = (uint8_t)vec;
+	}
+	return window;
+}
+
+/* The APIC timer's next expiry bounds the VMX preemption timer's slice. */
+static void arm_preemption_timer(struct vcpu *v)
+{
+	uint64_t left = vcpu_apic_timer_left(v) >> vmx_config.timer_rate;
+	uint32_t val = left < PREEMPTION_SLICE ? (uint32_t)left : PREEMPTION_SLICE;
+
+	if (val != v->preemption_timer && vmx_config.preemption_timer) {
+		v->preemption_timer = val;
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, val);
+	}
+}
+
 static void inject_events(struct vcpu *v)
 {
 	uint32_t want =
 	    v->proc_ctls & ~(VMX_PROC_INTR_WINDOW_EXITING | VMX_PROC_NMI_WINDOW_EXITING);
 	uint32_t intr;
 	uint64_t rflags;
-	bool shadow, injected = false;
+	bool shadow, injected = false, apic_window = false;
+	/* With an in-kernel irqchip the controller's window request is ignored. */
+	bool dm_window = v->run->request_interrupt_window && !v->apic;
 
+	if (v->apic)
+		apic_window = apic_interrupt(v);
 	/* Nothing to deliver and no window wanted: no guest state to read. */
-	if (!v->inject.valid && !v->nmi_pending && !v->irq_pending &&
-	    !v->run->request_interrupt_window) {
+	if (!v->inject.valid && !v->nmi_pending && !v->irq_pending && !dm_window && !apic_window) {
 		if (want != v->proc_ctls)
 			vcpu_set_proc_ctls(v, want);
 		return;
@@ -1164,7 +1337,7 @@ static void inject_events(struct vcpu *v)
 	}
 	if (v->nmi_pending)
 		want |= VMX_PROC_NMI_WINDOW_EXITING;
-	if (v->irq_pending || (v->run->request_interrupt_window && !injected))
+	if (v->irq_pending || apic_window || (dm_window && !injected))
 		want |= VMX_PROC_INTR_WINDOW_EXITING;
 	if (want != v->proc_ctls)
 		vcpu_set_proc_ctls(v, want);
@@ -1417,8 +1590,9 @@ void vcpu_post_run_save(struct vcpu *v)
 {
 	vcpu_load(v);
 	v->run->if_flag = !!(vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF);
-	v->run->ready_for_interrupt_injection = ready_for_interrupt(v);
-	v->run->cr8 = v->cr8;
+	/* With an in-kernel PIC it is always 1 (kvm_vcpu_ready_for_interrupt_injection). */
+	v->run->ready_for_interrupt_injection = v->apic || ready_for_interrupt(v);
+	v->run->cr8 = vcpu_get_cr8(v);
 	v->run->apic_base = v->apic_base;
 	v->run->flags = 0;
 }
@@ -1428,6 +1602,9 @@ int vcpu_pre_run(struct vcpu *v)
 {
 	uint64_t cr8 = *(volatile uint64_t *)&v->run->cr8;
 
+	/* With an in-kernel APIC kvm_run.cr8 is not read (kvm_arch_vcpu_ioctl_run). */
+	if (v->apic)
+		return 0;
 	if (cr8 & ~0xfull)
 		return -HV_EINVAL;
 	v->cr8 = (uint8_t)cr8;
@@ -1533,7 +1710,15 @@ int vcpu_run(struct vcpu *v)
 			vcpu_debug_exit(v, VEC_DB, DR6_BS);
 			return 0;
 		}
+		/* Halted or waiting for SIPI: wait here, unless the run must end. */
+		if (v->apic) {
+			vcpu_apic_accept_events(v);
+			if (v->mp_state != KVM_MP_STATE_RUNNABLE && !vcpu_wait_runnable(v))
+				continue;
+		}
 		inject_events(v);
+		if (v->apic)
+			arm_preemption_timer(v);
 		write_cr2(v->cr2);
 		if (vmx_enter(v->gpr, !launch)) {
 			uint32_t err = vmx_read_error();
@@ -1557,7 +1742,7 @@ int vcpu_run(struct vcpu *v)
 		save_idt_vectoring(v);
 		if (vmx_handle_exit(v) == EXIT_TO_CONTROLLER)
 			return 0;
-		if (v->run->request_interrupt_window && ready_for_interrupt(v)) {
+		if (!v->apic && v->run->request_interrupt_window && ready_for_interrupt(v)) {
 			v->run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			return 0;
 		}

@@ -106,6 +106,11 @@ struct vcpu {
 	void *xstate; /* x87/SSE/AVX save area (vmx/xstate.h) */
 
 	uint32_t guest_debug; /* KVM_GUESTDBG_* in force */
+	struct {	      /* KVM_GUESTDBG_USE_HW_BP */
+		bool on;
+		uint64_t db[4];	    /* the debugger's DR0-3, in the CPU while on */
+		uint64_t guest_dr7; /* the guest's DR7, back in the VMCS when off */
+	} hwbp;
 	bool tf_by_debugger;  /* RFLAGS.TF is set for KVM_GUESTDBG_SINGLESTEP */
 	bool has_run;	      /* a VM entry succeeded once (kvm_vcpu_has_run) */
 	bool singlestep_exit; /* an emulated instruction stepped: KVM_EXIT_DEBUG */
@@ -113,6 +118,17 @@ struct vcpu {
 
 	struct cpuid_table cpuid; /* KVM_SET_CPUID2; the supported set at first */
 	struct vcpu_msrs msrs;	  /* other MSR state (vmx/msr.c, vcpu_msr_reset) */
+
+	/*
+	 * The in-hypervisor local APIC (vmx/irqchip.h), NULL without an
+	 * irqchip; then also the MP state and the INIT/SIPI it received.
+	 */
+	struct lapic *apic;
+	uint32_t mp_state; /* KVM_MP_STATE_* */
+	bool init_pending, sipi_pending;
+	uint8_t sipi_vector;
+	uint64_t tsc_offset;	   /* VMCS_TSC_OFFSET, also while not loaded */
+	uint32_t preemption_timer; /* the value last written to the VMCS */
 
 	volatile bool stop_request; /* KVM_RUN returns KVM_EXIT_INTR */
 	uint64_t tsc_deadline;	    /* 0, or stop once the TSC passes it (checked
@@ -217,6 +233,14 @@ int vcpu_pre_run(struct vcpu *v);
 int vcpu_set_cr0(struct vcpu *v, uint64_t val);
 int vcpu_set_cr4(struct vcpu *v, uint64_t val);
 void vcpu_set_proc_ctls(struct vcpu *v, uint32_t ctls);
+/* The TPR as CR8 sees it: the APIC's with an irqchip, else the vCPU's own. */
+uint8_t vcpu_get_cr8(struct vcpu *v);
+void vcpu_set_cr8(struct vcpu *v, uint8_t cr8);
+/* INIT (kvm_vcpu_reset with init_event) and a SIPI's start (kvm_vcpu_deliver_sipi_vector). */
+void vcpu_init_event(struct vcpu *v);
+void vcpu_deliver_sipi(struct vcpu *v, uint8_t vector);
+/* The VMCS TSC offset (vcpu->tsc_offset mirrors it). */
+void vcpu_set_tsc_offset(struct vcpu *v, uint64_t offset);
 void vcpu_sync_long_mode(struct vcpu *v, uint64_t efer);
 
 #define INTR_INFO_VALID		    (1u << 31)

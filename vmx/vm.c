@@ -4,6 +4,7 @@
 #include "abi/errno.h"
 #include "hv/lib/log.h"
 #include "hv/lib/mm.h"
+#include "vmx/irqchip.h"
 #include "vmx/vm.h"
 #include "hv/lib/x86.h"
 #include "vmx/vcpu.h"
@@ -58,6 +59,7 @@ void vm_destroy(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
+	vm_destroy_irqchip(vm);
 	/* No vCPU is left to use the EPT: drop what the CPU cached of it first. */
 	ept_flush(&vm->ept);
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++)
@@ -348,6 +350,16 @@ int vm_read_gpa(struct vm *vm, uint64_t gpa, void *buf, uint64_t len)
 int vm_write_gpa(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len)
 {
 	return copy_gpa(vm, gpa, (void *)buf, len, true);
+}
+
+uint64_t vm_memory_bytes(const struct vm *vm)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < VM_MAX_SLOTS; i++)
+		if (vm->slots[i].used)
+			bytes += vm->slots[i].size;
+	return bytes;
 }
 
 void vm_print_stats(const struct vm *vm)

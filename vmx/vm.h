@@ -16,10 +16,19 @@
 #include "vmx/exit_reasons.h"
 
 #define VM_MAX_SLOTS 8
-#define VM_MAX_VCPUS 4
+/*
+ * vCPUs per VM, and the bound on their ids (KVM_CAP_MAX_VCPUS and
+ * KVM_CAP_MAX_VCPU_ID). A vCPU costs about 10 pages (its struct, VMCS,
+ * kvm_run, I/O and MSR bitmaps, XSAVE area) and a VPID (16 bits, so
+ * VM_MAX_VCPUS * KVM_API_MAX_VMS must stay well below 65535): 64 of them
+ * take under 3 MiB. Memory runs out before this limit is reached only
+ * with little memory, and that is ENOMEM, as on Linux.
+ */
+#define VM_MAX_VCPUS 64
 #define VM_NAME_MAX  32
 
 struct vcpu;
+struct irqchip;
 
 struct memslot {
 	bool used;
@@ -44,6 +53,7 @@ struct vm {
 	/* KVM_ENABLE_CAP state (kvm_vm_ioctl_enable_cap): */
 	uint32_t max_vcpu_ids;		   /* KVM_CAP_MAX_VCPU_ID; 0 until set */
 	bool guest_can_read_platform_info; /* KVM_CAP_MSR_PLATFORM_INFO; true at creation */
+	struct irqchip *irqchip;	   /* KVM_CREATE_IRQCHIP's PICs and IOAPIC, or NULL */
 };
 
 /* 0 or a negative errno (ENOMEM). Needs VMX operation (INVEPT). */
@@ -84,6 +94,9 @@ int vm_write_gpa(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len);
 uint64_t vm_page_hash(const void *page);
 /* The slot backing the page at @gpa and its index there, or NULL. */
 struct memslot *vm_gpa_slot(struct vm *vm, uint64_t gpa, uint64_t *index);
+
+/* Bytes of guest memory in the VM's slots. */
+uint64_t vm_memory_bytes(const struct vm *vm);
 
 /* Log the VM's exit counts per reason (all its vCPUs), one line per reason. */
 void vm_print_stats(const struct vm *vm);

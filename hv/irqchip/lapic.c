@@ -924,6 +924,53 @@ void lapic_reset(struct lapic *apic, bool init_event)
 	update_ppr(apic);
 }
 
+/*
+ * kvm_apic_get_state with kvm_apic_state_fixup (no KVM_CAP_X2APIC_API): the
+ * page as it is, TMCCT as the guest would read it now, and in x2APIC mode
+ * the ID in the legacy place (bits 31:24).
+ */
+void lapic_get_state(const struct lapic *apic, uint8_t regs[LAPIC_REGS_SIZE])
+{
+	uint32_t v;
+
+	memcpy(regs, apic->regs, LAPIC_REGS_SIZE);
+	v = lvtt_tscdeadline(apic) ? 0 : timer_tmcct(apic);
+	memcpy(regs + LAPIC_TMCCT, &v, 4);
+	if (lapic_x2apic_mode(apic)) {
+		memcpy(&v, regs + LAPIC_ID, 4);
+		v <<= 24;
+		memcpy(regs + LAPIC_ID, &v, 4);
+	}
+}
+
+/*
+ * kvm_apic_set_state: IA32_APIC_BASE stays, the page is taken whole (in
+ * x2APIC mode the ID from bits 31:24 and the LDR derived from it), then
+ * everything derived from the registers is computed again: PPR, the timer mode and divisor, and the
+ * timer restarted from TMICT.
+ */
+void lapic_set_state(struct lapic *apic, const uint8_t regs[LAPIC_REGS_SIZE])
+{
+	memcpy(apic->regs, regs, LAPIC_REGS_SIZE);
+	if (lapic_x2apic_mode(apic)) {
+		uint32_t id = lapic_get_reg(apic, LAPIC_ID) >> 24;
+
+		set_reg(apic, LAPIC_ID, id);
+		set_reg(apic, LAPIC_LDR, ((id >> 4) << 16) | (1u << (id & 0xf)));
+	}
+	memset(&apic->timer, 0, sizeof(apic->timer));
+	update_divide(apic);
+	apic->timer.mode = TIMER_MODE(lapic_get_reg(apic, LAPIC_LVTT));
+	start_timer(apic);
+	update_ppr(apic);
+}
+
+/* kvm_apic_set_version: no directed EOI with an in-kernel IOAPIC. */
+void lapic_set_version(struct lapic *apic)
+{
+	set_reg(apic, LAPIC_LVR, LAPIC_VERSION);
+}
+
 /* kvm_create_lapic + kvm_lapic_reset(RESET) */
 void lapic_init(struct lapic *apic, const struct lapic_config *cfg)
 {

@@ -16,6 +16,7 @@
 #include "hv/kvm/kvm_api.h"
 #include "hv/lib/log.h"
 #include "hv/lib/tsc.h"
+#include "vmx/irqchip.h"
 #include "vmx/vm.h"
 #include "vmx/xstate.h"
 #include "vmx/msr.h"
@@ -29,6 +30,7 @@
 #define VCPU_MMAP_SIZE (VCPU_RUN_PAGES * 4096)
 
 static struct vm *vms[KVM_API_MAX_VMS];
+static uint32_t vm_owners[KVM_API_MAX_VMS]; /* kvm_api_vm_owner() */
 
 struct ioctl_ctx {
 	struct vm *vm;
@@ -67,7 +69,15 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_IRQCHIP: /* KVM_CREATE_IRQCHIP: LAPICs, IOAPIC, PICs (vmx/irqchip.h) */
+	case KVM_CAP_HLT:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
 		return 1;
+	case KVM_CAP_XSAVE2: /* the buffer KVM_GET_XSAVE2 fills: the 4 KiB image */
+		return sizeof(struct kvm_xsave);
+	/* KVM_CAP_SPLIT_IRQCHIP, KVM_CAP_X2APIC_API: not offered (0, below). */
 	case KVM_CAP_GET_TSC_KHZ:
 		return tsc_khz != 0;
 	case KVM_CAP_TSC_CONTROL:
@@ -76,6 +86,10 @@ static long check_extension(uint64_t cap)
 		return xstate_guest_xcr0_mask() != 1; /* boot_cpu_has(X86_FEATURE_XSAVE) */
 	case KVM_CAP_NR_MEMSLOTS:
 		return VM_MAX_SLOTS;
+	/*
+	 * vCPUs take turns on the one CPU whatever their number, so the
+	 * recommended count is the limit; ids are below it as well (vcpu_create).
+	 */
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 	case KVM_CAP_MAX_VCPU_ID:
@@ -189,6 +203,7 @@ static long sys_create_vm(struct ioctl_ctx *c)
 			continue;
 		snprintf(name, sizeof(name), "vm%u", h + 1);
 		rc = vm_create(name, &vms[h]);
+		vm_owners[h] = KVM_API_OWNER_BOOT;
 		return rc < 0 ? rc : (long)(h + 1);
 	}
 	return -HV_ENOSPC;
@@ -475,6 +490,7 @@ static long vcpu_ioctl_set_cpuid2(struct ioctl_ctx *c)
 	tab->nent = n;
 	for (uint32_t i = 0; i < n; i++)
 		cpuid_mask(&tab->e[i]);
+	vcpu_apic_cpuid_changed(c->vcpu);
 	return 0;
 }
 
@@ -626,6 +642,84 @@ static long vcpu_ioctl_interrupt(struct ioctl_ctx *c)
 	return vcpu_interrupt(c->vcpu, irq.irq);
 }
 
+/* ---- the in-hypervisor irqchip (vmx/irqchip.h) ------------------------ */
+
+static long vm_ioctl_create_irqchip(struct ioctl_ctx *c)
+{
+	return vm_create_irqchip(c->vm);
+}
+
+/*
+ * KVM_IRQ_LINE / KVM_IRQ_LINE_STATUS (kvm_vm_ioctl_irq_line): the level
+ * of a GSI; the _STATUS form writes kvm_set_irq's result back in status.
+ */
+static long irq_line(struct ioctl_ctx *c, bool status)
+{
+	struct kvm_irq_level l;
+	int rc;
+
+	memcpy(&l, c->arg, sizeof(l));
+	rc = vm_irq_line(c->vm, l.irq, l.level != 0);
+	if (rc == -HV_ENXIO)
+		return rc;
+	if (status) {
+		l.status = rc;
+		memcpy(c->arg, &l, sizeof(l));
+	}
+	return 0;
+}
+
+static long vm_ioctl_irq_line(struct ioctl_ctx *c)
+{
+	return irq_line(c, false);
+}
+
+static long vm_ioctl_irq_line_status(struct ioctl_ctx *c)
+{
+	return irq_line(c, true);
+}
+
+static long vm_ioctl_get_irqchip(struct ioctl_ctx *c)
+{
+	struct kvm_irqchip chip;
+	int rc;
+
+	memcpy(&chip, c->arg, sizeof(chip));
+	rc = vm_get_irqchip(c->vm, &chip);
+	if (rc == 0)
+		memcpy(c->arg, &chip, sizeof(chip));
+	return rc;
+}
+
+static long vm_ioctl_set_irqchip(struct ioctl_ctx *c)
+{
+	struct kvm_irqchip chip;
+
+	memcpy(&chip, c->arg, sizeof(chip));
+	return vm_set_irqchip(c->vm, &chip);
+}
+
+static long vm_ioctl_signal_msi(struct ioctl_ctx *c)
+{
+	struct kvm_msi msi;
+
+	memcpy(&msi, c->arg, sizeof(msi));
+	return vm_signal_msi(c->vm, &msi);
+}
+
+static long vcpu_ioctl_get_lapic(struct ioctl_ctx *c)
+{
+	return vcpu_get_lapic(c->vcpu, c->arg);
+}
+
+static long vcpu_ioctl_set_lapic(struct ioctl_ctx *c)
+{
+	struct kvm_lapic_state s;
+
+	memcpy(&s, c->arg, sizeof(s));
+	return vcpu_set_lapic(c->vcpu, &s);
+}
+
 static long vcpu_ioctl_nmi(struct ioctl_ctx *c)
 {
 	vcpu_queue_nmi(c->vcpu);
@@ -655,6 +749,12 @@ static const struct ioctl_row vm_ioctls[] = {
     {.nr = KVM_SET_USER_MEMORY_REGION, .fn = vm_set_region},
     {.nr = KVM_CREATE_VCPU, .fn = vm_create_vcpu},
     {.nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap},
+    {.nr = KVM_CREATE_IRQCHIP, .fn = vm_ioctl_create_irqchip},
+    {.nr = KVM_IRQ_LINE, .fn = vm_ioctl_irq_line},
+    {.nr = KVM_IRQ_LINE_STATUS, .fn = vm_ioctl_irq_line_status},
+    {.nr = KVM_GET_IRQCHIP, .fn = vm_ioctl_get_irqchip},
+    {.nr = KVM_SET_IRQCHIP, .fn = vm_ioctl_set_irqchip},
+    {.nr = KVM_SIGNAL_MSI, .fn = vm_ioctl_signal_msi},
 };
 
 static const struct ioctl_row vcpu_ioctls[] = {
@@ -678,6 +778,9 @@ static const struct ioctl_row vcpu_ioctls[] = {
     {.nr = KVM_SET_TSC_KHZ, .fn = vcpu_ioctl_set_tsc_khz},
     {.nr = KVM_GET_XSAVE, .fn = vcpu_ioctl_get_xsave},
     {.nr = KVM_SET_XSAVE, .fn = vcpu_ioctl_set_xsave},
+    {.nr = KVM_GET_XSAVE2, .fn = vcpu_ioctl_get_xsave},
+    {.nr = KVM_GET_LAPIC, .fn = vcpu_ioctl_get_lapic},
+    {.nr = KVM_SET_LAPIC, .fn = vcpu_ioctl_set_lapic},
     {.nr = KVM_GET_XCRS, .fn = vcpu_ioctl_get_xcrs},
     {.nr = KVM_SET_XCRS, .fn = vcpu_ioctl_set_xcrs},
     {.nr = KVM_GET_MP_STATE, .fn = vcpu_ioctl_get_mp_state},
@@ -726,6 +829,7 @@ int kvm_api_destroy_vm(uint32_t h)
 		return -HV_EBADF;
 	vm_destroy(vm);
 	vms[h - 1] = NULL;
+	vm_owners[h - 1] = KVM_API_OWNER_BOOT;
 	return 0;
 }
 
@@ -798,4 +902,17 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 		break;
 	}
 	return row->fn(&c);
+}
+
+uint32_t kvm_api_vm_owner(uint32_t h)
+{
+	return kvm_api_vm(h) ? vm_owners[h - 1] : 0;
+}
+
+int kvm_api_set_vm_owner(uint32_t h, uint32_t owner)
+{
+	if (!kvm_api_vm(h))
+		return -HV_EBADF;
+	vm_owners[h - 1] = owner;
+	return 0;
 }

@@ -211,6 +211,12 @@ static inline void sti_nop_cli(void)
 	__asm__ volatile("sti; nop; cli" ::: "memory");
 }
 
+/* Wait for the next interrupt with interrupts on, and turn them off again. */
+static inline void sti_hlt_cli(void)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
 static inline void ltr(uint16_t sel)
 {
 	__asm__ volatile("ltr %0" ::"r"(sel));

@@ -12,7 +12,13 @@
  * with random bytes of random length; KVM_RUN with a guest that takes its
  * exits from the input (each exit's information architecturally possible,
  * the guest's own state changes arbitrary); guest memory writes; VM
- * destruction. When the input ends every VM is destroyed.
+ * destruction; the in-hypervisor irqchip's requests (KVM_CREATE_IRQCHIP,
+ * KVM_IRQ_LINE(_STATUS), KVM_SET_IRQCHIP, KVM_SET_LAPIC, KVM_SIGNAL_MSI,
+ * KVM_SET_MP_STATE) with arguments mostly plausible, sometimes random.
+ * Each KVM_RUN has a budget of host TSC ticks (vcpu->tsc_deadline, as the
+ * boot loader gives its guests): a vCPU that halts in the hypervisor (HLT
+ * with an irqchip) comes back with -EINTR once it is spent, as on a
+ * signal. When the input ends every VM is destroyed.
  *
  * After each step, beyond "no crash" under ASan/UBSan:
  *  - a refused call (negative result; KVM_RUN only when refused for its
@@ -51,6 +57,7 @@
 #include "vmx/exit_reasons.h"
 #include "vmx/guest_regs.h"
 #include "vmx/msr.h"
+#include "vmx/vcpu.h"
 #include "vmx/vmx_controls.h"
 #include "vmx/vmx_ops.h"
 
@@ -60,6 +67,8 @@ const char fuzz_target_name[] = "kvm_api";
 #define MAX_STEPS	    48
 #define MAX_ENTRIES_PER_RUN 24
 #define MEM_LIMIT_PAGES	    2048 /* 8 MiB of fake RAM */
+/* A KVM_RUN's budget: a few of the fake's host ticks (sti_hlt_cli). */
+#define RUN_BUDGET_TICKS (4 * 2000000ull)
 
 /* ---- input ------------------------------------------------------------- */
 
@@ -233,6 +242,12 @@ static const uint32_t msr_pick[] = {
     0x1b0,
     0x48,
     0x10a,
+    0x6e0, /* IA32_TSC_DEADLINE */
+    0x802, /* x2APIC ID */
+    0x808, /* x2APIC TPR */
+    0x80b, /* x2APIC EOI */
+    0x830, /* x2APIC ICR */
+    0x83f, /* x2APIC SELF_IPI */
 };
 
 static uint32_t pick_msr(void)
@@ -626,6 +641,13 @@ enum kind {
 	K_MEM_WRITE,
 	K_DESTROY,
 	K_GET_ANY,
+	/* The irqchip's (appended: the seeds' kind bytes keep their meaning). */
+	K_CREATE_IRQCHIP,
+	K_IRQ_LINE,
+	K_SET_IRQCHIP,
+	K_SET_LAPIC,
+	K_SIGNAL_MSI,
+	K_SET_MP_STATE,
 	K_COUNT
 };
 
@@ -669,6 +691,15 @@ static const unsigned long known_requests[] = {
     KVM_SET_XCRS,
     KVM_GET_TSC_KHZ,
     KVM_SET_TSC_KHZ,
+    KVM_CREATE_IRQCHIP,
+    KVM_IRQ_LINE,
+    KVM_IRQ_LINE_STATUS,
+    KVM_GET_IRQCHIP,
+    KVM_SET_IRQCHIP,
+    KVM_SIGNAL_MSI,
+    KVM_GET_LAPIC,
+    KVM_SET_LAPIC,
+    KVM_GET_XSAVE2,
 };
 
 static uint8_t argbuf[70000] __attribute__((aligned(16)));
@@ -819,6 +850,89 @@ static size_t arg_debugregs(void)
 	d->dr7 = u8() & 1 ? pick64() : u32();
 	d->flags = u8() & 0x80 ? u32() : 0;
 	return sizeof(*d);
+}
+
+/* KVM_SET_IRQCHIP: a chip's own state with a few bytes changed, or anything. */
+static size_t arg_irqchip(uint32_t vm)
+{
+	struct kvm_irqchip *c = (void *)argbuf;
+	uint8_t k = u8();
+
+	memset(c, 0, sizeof(*c));
+	c->chip_id = k & 0x80 ? u32() : k % 4;
+	if (kvm_api_ioctl(KVM_TARGET_VM, vm, 0, KVM_GET_IRQCHIP, c, sizeof(*c)) || (k & 0x40))
+		fill(&c->chip, sizeof(c->chip));
+	for (unsigned n = k >> 3 & 7; n; n--) {
+		uint16_t off = u16() % sizeof(c->chip);
+
+		((uint8_t *)&c->chip)[off] = u8();
+	}
+	return sizeof(*c);
+}
+
+/* KVM_SET_LAPIC: the vCPU's page with registers changed, or anything. */
+static size_t arg_lapic(uint32_t vm, uint32_t id)
+{
+	static const uint16_t regs[] = {0x020, 0x080, 0x0d0, 0x0e0, 0x0f0, 0x100, 0x180, 0x200,
+					0x300, 0x310, 0x320, 0x350, 0x360, 0x370, 0x380, 0x3e0};
+	struct kvm_lapic_state *s = (void *)argbuf;
+	uint8_t k = u8();
+
+	if (vcpu_io(vm, id, KVM_GET_LAPIC, s, sizeof(*s)) || (k & 0x80)) {
+		fill(s, sizeof(*s));
+		return sizeof(*s);
+	}
+	for (unsigned n = k & 7; n; n--) {
+		uint32_t v, off;
+
+		if (u8() & 1) {
+			v = u32();
+		} else {
+			v = u8();			    /* a vector, */
+			v |= (uint32_t)(u8() & 0x17) << 12; /* delivery status, mask, timer mode */
+		}
+		off = regs[u8() % 16];
+		if (k & 0x40)
+			off += 0x10 * (u8() % 8); /* the other words of ISR, TMR, IRR */
+		memcpy(s->regs + off, &v, 4);
+	}
+	return sizeof(*s);
+}
+
+/* KVM_SIGNAL_MSI: mostly a message for the APICs (0xfee00000), any data. */
+static size_t arg_msi(void)
+{
+	struct kvm_msi *m = (void *)argbuf;
+	uint8_t k = u8();
+
+	memset(m, 0, sizeof(*m));
+	if (k & 0x80) {
+		m->address_lo = u32();
+	} else {
+		m->address_lo = 0xfee00000u | (uint32_t)u8() << 12; /* destination */
+		m->address_lo |= u8() & 0xc;			    /* logical, redirection hint */
+	}
+	m->address_hi = k & 0x40 ? u32() : 0;
+	if (k & 0x20) {
+		m->data = u32();
+	} else {
+		m->data = u8();			       /* vector */
+		m->data |= (uint32_t)(u8() & 7) << 8;  /* delivery mode */
+		m->data |= (uint32_t)(u8() & 1) << 15; /* level */
+	}
+	m->flags = k & 0x10 ? u32() : k & 1;
+	m->devid = u32();
+	return sizeof(*m);
+}
+
+/* Give the vCPU's next KVM_RUN its budget (it may halt in the hypervisor). */
+static void run_budget(uint32_t vm, uint32_t id)
+{
+	struct vm *v = kvm_api_vm(vm);
+
+	for (unsigned i = 0; v && i < v->n_vcpus; i++)
+		if (v->vcpus[i]->id == (int)id)
+			v->vcpus[i]->tsc_deadline = rdtsc() + RUN_BUDGET_TICKS;
 }
 
 /* The request number for a random step: known ones, near misses, anything. */
@@ -1021,6 +1135,7 @@ static long do_step(uint32_t *vm_out, uint32_t *id_out, unsigned long *nr_out, b
 		nr = KVM_RUN;
 		run_vm = vm;
 		prepare_run(vm, id);
+		run_budget(vm, id);
 		if (kvm_api_run_page(vm, id) &&
 		    (kvm_api_run_page(vm, id)->kvm_dirty_regs & KVM_SYNC_X86_EVENTS))
 			events_tainted = true; /* whatever kvm_run.s holds goes in */
@@ -1058,6 +1173,43 @@ static long do_step(uint32_t *vm_out, uint32_t *id_out, unsigned long *nr_out, b
 		len = u8() < 250 ? HV_IOC_SIZE(nr) : u8();
 		break;
 	}
+	case K_CREATE_IRQCHIP:
+		target = KVM_TARGET_VM;
+		nr = KVM_CREATE_IRQCHIP;
+		len = u8() < 250 ? 0 : u8() % 9;
+		fill(argbuf, len);
+		break;
+	case K_IRQ_LINE: {
+		struct kvm_irq_level *l = (void *)argbuf;
+		uint8_t k = u8();
+
+		target = KVM_TARGET_VM;
+		nr = k & 1 ? KVM_IRQ_LINE_STATUS : KVM_IRQ_LINE;
+		l->irq = k & 0x80 ? u32() : u8() % 26;
+		l->level = k & 0x40 ? u32() : k >> 1 & 1;
+		len = sizeof(*l);
+		break;
+	}
+	case K_SET_IRQCHIP:
+		target = KVM_TARGET_VM;
+		nr = KVM_SET_IRQCHIP;
+		len = arg_irqchip(vm);
+		break;
+	case K_SET_LAPIC:
+		nr = KVM_SET_LAPIC;
+		len = arg_lapic(vm, id);
+		break;
+	case K_SIGNAL_MSI:
+		target = KVM_TARGET_VM;
+		nr = KVM_SIGNAL_MSI;
+		len = arg_msi();
+		break;
+	case K_SET_MP_STATE:
+		nr = KVM_SET_MP_STATE;
+		value = u8() & 0x80 ? u32() : u8() % 12;
+		memcpy(argbuf, &value, 4);
+		len = 4;
+		break;
 	}
 	*vm_out = vm;
 	*id_out = id;

@@ -8,6 +8,8 @@
 #   test_exit          exit decisions and the vCPU model (tests/host/test_exit.c)
 #   replay_kvm_api     the KVM API fuzz target over its seeds and regressions
 #   replay_channel     the channel server's fuzz target, likewise
+#   test_session       controller sessions: reclaiming, LIST, limits (tests/host/test_session.c)
+#   test_irqchip       KVM_CREATE_IRQCHIP wired to the vCPUs (tests/host/test_irqchip.c)
 
 include tests/host/sources.mk
 
@@ -24,7 +26,10 @@ HOST_T_SRCS_replay_kvm_api := tests/host/replay_main.c tests/fuzz/fuzz_kvm_api.c
 			      $(HOST_T_COMMON)
 HOST_T_SRCS_replay_channel := tests/host/replay_main.c tests/fuzz/fuzz_channel.c hv/channel/channel.c \
 			      $(HOST_T_COMMON) $(HOST_WIRE_SRCS)
-HOST_TESTS := test_exit replay_kvm_api replay_channel
+HOST_T_SRCS_test_session := tests/host/test_session.c hv/channel/channel.c $(HOST_T_COMMON) \
+			    $(HOST_WIRE_SRCS)
+HOST_T_SRCS_test_irqchip := tests/host/test_irqchip.c $(HOST_T_COMMON)
+HOST_TESTS := test_exit replay_kvm_api replay_channel test_session test_irqchip
 
 HOST_TEST_BINS := $(addprefix $(HOST_T_OUT)/,$(HOST_TESTS))
 HOST_T_ALL_SRCS := $(sort $(foreach t,$(HOST_TESTS),$(HOST_T_SRCS_$(t))))

@@ -9,7 +9,8 @@ HOST_SOURCES_MK := 1
 
 HOST_HV_SRCS := hv/kvm/kvm_api.c vmx/vm.c hv/x86emu/insn_decode.c hv/x86emu/guest_walk.c \
 		vmx/vcpu.c vmx/exit.c vmx/msr.c vmx/cpuid.c vmx/ept.c vmx/vmx.c \
-		vmx/vmx_caps.c abi/kvm_ioctls.c
+		vmx/vmx_caps.c vmx/irqchip.c hv/irqchip/lapic.c hv/irqchip/ioapic.c \
+		hv/irqchip/pic.c hv/irqchip/irqchip.c abi/kvm_ioctls.c
 # xstate_host.c is vmx/xstate.c with its save/restore instructions faked.
 HOST_FAKE_SRCS := tests/host/fake_cpu.c tests/host/fake_vmx.c tests/host/fake_mm.c \
 		  tests/host/fake_platform.c tests/host/xstate_host.c \
