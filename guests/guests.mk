@@ -30,7 +30,8 @@ GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,-m,elf_i386 \
 		 -Wl,-z,max-page-size=4096 -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 # Multiboot 1 programs, one C file each (guests/<name>.c -> <name>.elf).
-GUEST_PROGS   := cpuid msr portio mmio hlt vmcall cr exceptions triplefault spin irq xsetbv strio demo bench
+GUEST_PROGS   := cpuid msr portio mmio hlt vmcall cr exceptions triplefault spin irq xsetbv strio demo bench \
+		 irqchip modules
 
 GUEST_LIB_SRCS := $(wildcard $(GUEST_SRC)/lib/*.c $(GUEST_SRC)/lib/*.S)
 GUEST_LIB_OBJS := $(patsubst $(GUEST_SRC)/%,$(GUEST_OUT)/obj/%.o,$(basename $(GUEST_LIB_SRCS)))

@@ -4,6 +4,7 @@
 #include "abi/hv_guest.h"
 #include "hv/loader/boot_guests.h"
 #include "hv/loader/guest_loader.h"
+#include "hv/loader/guest_tables.h"
 #include "hv/kvm/kvm_api.h"
 #include "hv/lib/log.h"
 #include "hv/lib/mm.h"
@@ -257,10 +258,11 @@ static long set_entry_state(struct guest_run *g, const struct guest_entry *e)
 }
 
 /*
- * KVM_CREATE_VM, one RAM slot at guest-physical 0, vCPU 0: the controller's
- * part of every VM it starts. On failure g->handle says what to close.
+ * KVM_CREATE_VM, one RAM slot at guest-physical 0, KVM_CREATE_IRQCHIP when
+ * asked (before any vCPU, as KVM requires), vCPU 0: the controller's part
+ * of every VM it starts. On failure g->handle says what to close.
  */
-static long open_vm(struct guest_run *g, const char *name, uint64_t mem_size)
+static long open_vm(struct guest_run *g, const char *name, uint64_t mem_size, bool irqchip)
 {
 	struct kvm_userspace_memory_region ram = {.slot = 0, .memory_size = mem_size};
 	uint64_t vcpu_id = 0;
@@ -273,6 +275,11 @@ static long open_vm(struct guest_run *g, const char *name, uint64_t mem_size)
 	strncpy(g->vm->name, name, sizeof(g->vm->name) - 1);
 	rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_SET_USER_MEMORY_REGION, &ram,
 			   sizeof(ram));
+	if (rc == 0 && irqchip) {
+		rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_CREATE_IRQCHIP, NULL, 0);
+		if (rc < 0)
+			log_err("vm %s: KVM_CREATE_IRQCHIP failed: %ld", name, rc);
+	}
 	if (rc == 0)
 		rc = kvm_api_ioctl(KVM_TARGET_VM, g->handle, 0, KVM_CREATE_VCPU, &vcpu_id,
 				   sizeof(vcpu_id));
@@ -281,18 +288,47 @@ static long open_vm(struct guest_run *g, const char *name, uint64_t mem_size)
 	return rc;
 }
 
+/*
+ * With an irqchip, the MP and ACPI tables that tell the guest about it.
+ * The MP processor entries carry the CPU's own signature and feature
+ * flags (informational: kernels read CPUID themselves).
+ */
+static long write_tables(const struct guest_spec *spec, uint8_t *mem,
+			 struct guest_boot_extra *extra, struct guest_tables *t)
+{
+	struct cpuid_regs id = cpuid(1, 0);
+	struct guest_tables_cfg cfg = {.ncpus = 1, .cpu_signature = id.eax, .cpu_features = id.edx};
+	long rc = guest_tables_write(mem, spec->mem_size, &cfg, t);
+
+	if (rc < 0)
+		return rc;
+	extra->rsdp = t->rsdp_copy;
+	extra->rsdp_len = sizeof(t->rsdp_copy);
+	log_info("vm %s: irqchip: LAPIC at 0x%x, IOAPIC at 0x%x; MP table at 0x%x (pointer "
+		 "0x%x), ACPI RSDP at 0x%x, MADT at 0x%x",
+		 spec->name, GUEST_LAPIC_ADDR, GUEST_IOAPIC_ADDR, t->mp_table, t->mp_pointer,
+		 t->rsdp, t->madt);
+	return 0;
+}
+
 /* VM, memory and vCPU through the KVM API, then the image into memory. */
 static long create_guest(struct guest_run *g, const struct guest_spec *spec, const uint8_t *image,
-			 size_t len)
+			 size_t len, const struct guest_module *mods, unsigned n_mods)
 {
 	/* Every INT3 exits first, so KVM_EXIT_DEBUG is seen and logged. */
 	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP};
+	struct guest_boot_extra extra = {.mods = mods, .n_mods = n_mods};
+	struct guest_tables tables;
 	struct guest_entry entry;
-	long rc = open_vm(g, spec->name, spec->mem_size);
+	uint8_t *mem = NULL;
+	long rc = open_vm(g, spec->name, spec->mem_size, spec->irqchip);
 
 	if (rc == 0)
-		rc = guest_load(spec, image, len, vm_gpa_to_hva(g->vm, 0, spec->mem_size),
-				spec->mem_size, &entry);
+		mem = vm_gpa_to_hva(g->vm, 0, spec->mem_size);
+	if (rc == 0 && spec->irqchip)
+		rc = write_tables(spec, mem, &extra, &tables);
+	if (rc == 0)
+		rc = guest_load_extra(spec, image, len, &extra, mem, spec->mem_size, &entry);
 	if (rc < 0)
 		return rc;
 	rc = set_entry_state(g, &entry);
@@ -306,10 +342,11 @@ static long create_guest(struct guest_run *g, const struct guest_spec *spec, con
 	return rc;
 }
 
-static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t len)
+static int run_guest(const struct guest_spec *spec, const uint8_t *image, size_t len,
+		     const struct guest_module *mods, unsigned n_mods)
 {
 	struct guest_run g = {0};
-	long rc = create_guest(&g, spec, image, len);
+	long rc = create_guest(&g, spec, image, len, mods, n_mods);
 
 	if (rc < 0) {
 		log_err("vm %s: not started (%ld)", spec->name, rc);
@@ -334,18 +371,37 @@ unsigned boot_guests_run(const struct mb2_info *mb)
 	if (!mb->n_modules) {
 		log_info("hv: no guest modules: running the built-in demo guest");
 		if (guest_spec_parse("name=demo type=mb1 mem=4M", 0, &spec) < 0 ||
-		    run_guest(&spec, demo_guest_start, demo_guest_end - demo_guest_start) < 0)
+		    run_guest(&spec, demo_guest_start, demo_guest_end - demo_guest_start, NULL, 0) <
+			0)
 			failed++;
 		return failed;
 	}
 	for (unsigned i = 0; i < mb->n_modules; i++) {
 		const struct mb2_module *m = &mb->modules[i];
+		struct guest_module mods[GUEST_MODULES_MAX];
+		unsigned n = 0;
+		int rc = guest_spec_parse(m->cmdline, i, &spec);
 
-		if (guest_spec_parse(m->cmdline, i, &spec) < 0 ||
-		    run_guest(&spec, phys_to_virt(m->start), m->end - m->start) < 0) {
+		/* modules=N: the next N GRUB modules are this guest's, not guests. */
+		for (; rc == 0 && n < spec.n_modules && i + 1 + n < mb->n_modules; n++) {
+			const struct mb2_module *d = &mb->modules[i + 1 + n];
+
+			mods[n] = (struct guest_module){.data = phys_to_virt(d->start),
+							.len = d->end - d->start,
+							.string = d->cmdline};
+		}
+		if (rc == 0 && n < spec.n_modules) {
+			log_err("vm %s: modules=%u but only %u GRUB module%s follow%s", spec.name,
+				spec.n_modules, n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+			rc = -1;
+		}
+		if (rc == 0)
+			rc = run_guest(&spec, phys_to_virt(m->start), m->end - m->start, mods, n);
+		if (rc < 0) {
 			log_err("hv: module %u ('%s') not run; carrying on", i, m->cmdline);
 			failed++;
 		}
+		i += n;
 	}
 	return failed;
 }
@@ -354,7 +410,7 @@ int boot_guests_entry_failure_selftest(void)
 {
 	struct guest_run g = {0};
 	struct kvm_sregs s;
-	long rc = open_vm(&g, "entryfail", 1 << 20);
+	long rc = open_vm(&g, "entryfail", 1 << 20, false);
 
 	if (rc == 0)
 		rc = vcpu_ioctl(&g, KVM_GET_SREGS, &s, sizeof(s));

@@ -54,14 +54,18 @@
 #define MB1_INFO_MEM_LOWER   4u
 #define MB1_INFO_MEM_UPPER   8u
 #define MB1_INFO_CMDLINE     16u
+#define MB1_INFO_MODS_COUNT  20u
+#define MB1_INFO_MODS_ADDR   24u
 #define MB1_INFO_MMAP_LENGTH 44u
 #define MB1_INFO_MMAP_ADDR   48u
 #define MB1_INFO_LOADER_NAME 64u
 #define MB1_INFO_F_MEM	     (1u << 0)
 #define MB1_INFO_F_CMDLINE   (1u << 2)
+#define MB1_INFO_F_MODS	     (1u << 3)
 #define MB1_INFO_F_MMAP	     (1u << 6)
 #define MB1_INFO_F_LOADER    (1u << 9)
 #define MB1_MMAP_ENTRY_LEN   24u /* size prefix + base + length + type */
+#define MB1_MOD_ENTRY_LEN    16u /* mod_start, mod_end, string, reserved */
 
 /* Multiboot2 image header and its tags. */
 #define MB2_HDR_MAGIC	     0xe85250d6u
@@ -71,6 +75,12 @@
 #define MB2_HTAG_OPTIONAL    1u /* tag flags bit 0 */
 #define MB2_CONSOLE_REQUIRED 1u /* console flags bit 0 */
 #define MB2_MMAP_ENTRY_LEN   24u
+
+/* ACPI RSDP: v1 is 20 bytes, v2 (revision 2) 36; the revision is byte 15. */
+#define ACPI_RSDP_V1_LEN   20u
+#define ACPI_RSDP_V2_LEN   36u
+#define ACPI_RSDP_MAX	   64u
+#define ACPI_RSDP_REVISION 15
 
 enum mb2_htag {
 	MB2H_END = 0,
@@ -128,6 +138,7 @@ struct ld {
 	uint64_t len;
 	uint8_t *mem;
 	uint64_t mem_size;
+	const struct guest_boot_extra *extra; /* never NULL: an empty one */
 };
 
 #define ld_err(l, fmt, ...)   log_err("loader: %s: " fmt, (l)->name, ##__VA_ARGS__)
@@ -149,6 +160,9 @@ struct plan {
 	uint64_t entry;	    /* as given; physical after plan_entry() */
 	uint64_t info_addr;
 	uint64_t info_len;
+	uint64_t mod_addr[GUEST_MODULES_MAX]; /* where each module goes */
+	uint64_t mod_len[GUEST_MODULES_MAX];
+	unsigned nmod;
 };
 
 /* Address fields shared by the multiboot a.out kludge and the mb2 tag. */
@@ -183,6 +197,15 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 static unsigned long long ull(uint64_t v)
 {
 	return (unsigned long long)v;
+}
+
+static size_t bounded_len(const char *s, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap && s[n])
+		n++;
+	return n;
 }
 
 /*
@@ -510,6 +533,26 @@ static int parse_budget(struct guest_spec *s, const char *v, size_t n)
 	return 0;
 }
 
+static int parse_irqchip(struct guest_spec *s, const char *v, size_t n)
+{
+	if (n != 1 || (v[0] != '0' && v[0] != '1'))
+		return bad_value(s, "irqchip", v, n, "expected 0 or 1");
+	s->irqchip = v[0] == '1';
+	return 0;
+}
+
+static int parse_modules(struct guest_spec *s, const char *v, size_t n)
+{
+	uint64_t x;
+	size_t used = parse_number(v, n, &x);
+
+	if (!used || used != n || x > GUEST_MODULES_MAX)
+		return bad_value(s, "modules", v, n, "expected a count 0..8");
+	_Static_assert(GUEST_MODULES_MAX == 8, "the message above");
+	s->n_modules = (unsigned)x;
+	return 0;
+}
+
 /* Returns 0 when [v, v + n) is an acceptable name= value, else logs. */
 static int check_name(unsigned index, const char *v, size_t n)
 {
@@ -550,7 +593,8 @@ static int take_guest_cmdline(struct guest_spec *s, const char *rest)
 
 int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out)
 {
-	static const char *const keys[] = {"name", "type", "mem", "load", "budget"};
+	static const char *const keys[] = {"name",   "type",	"mem",	  "load",
+					   "budget", "irqchip", "modules"};
 	const char *s, *w;
 	size_t n;
 	unsigned seen = 0, nword = 0;
@@ -596,7 +640,7 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 		}
 		if (!eq) {
 			log_err("loader: %s: '%.*s' is not key=value (keys: name type mem load "
-				"budget; '--' starts the guest command line)",
+				"budget irqchip modules; '--' starts the guest command line)",
 				out->name, echo_len(n), w);
 			return -HV_EINVAL;
 		}
@@ -608,7 +652,7 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0])) {
 			log_err("loader: %s: unknown key '%.*s' in '%.*s' (keys: name type mem "
-				"load budget)",
+				"load budget irqchip modules)",
 				out->name, echo_len(klen), w, echo_len(n), w);
 			return -HV_EINVAL;
 		}
@@ -631,8 +675,14 @@ int guest_spec_parse(const char *modline, unsigned index, struct guest_spec *out
 		case 3:
 			rc = parse_load(out, v, vlen);
 			break;
-		default:
+		case 4:
 			rc = parse_budget(out, v, vlen);
+			break;
+		case 5:
+			rc = parse_irqchip(out, v, vlen);
+			break;
+		default:
+			rc = parse_modules(out, v, vlen);
 			break;
 		}
 		if (rc)
@@ -741,6 +791,86 @@ static bool range_clear(const struct plan *p, uint64_t base, uint64_t len)
 	for (i = 0; i < p->nseg; i++)
 		if (ranges_overlap(base, len, p->seg[i].paddr, p->seg[i].memsz))
 			return false;
+	for (i = 0; i < p->nmod; i++)
+		if (ranges_overlap(base, len, p->mod_addr[i], p->mod_len[i]))
+			return false;
+	return true;
+}
+
+/* The end of the highest loaded segment. */
+static uint64_t plan_seg_top(const struct plan *p)
+{
+	uint64_t top = 0;
+	unsigned i;
+
+	for (i = 0; i < p->nseg; i++)
+		if (p->seg[i].paddr + p->seg[i].memsz > top)
+			top = p->seg[i].paddr + p->seg[i].memsz;
+	return top;
+}
+
+/*
+ * Modules, as GRUB places them for a kernel: page-aligned, one after the
+ * other, above the image (and never below 1 MiB, where the low info block
+ * and the firmware ranges are). Above 1 MiB every byte up to mem_size is
+ * available RAM, so staying inside guest memory is the only check left.
+ */
+static int plan_modules(const struct ld *l, struct plan *p)
+{
+	uint64_t a = plan_seg_top(p);
+	unsigned i;
+
+	if (l->extra->n_mods > GUEST_MODULES_MAX) {
+		ld_err(l, "%u modules; at most %u", l->extra->n_mods, GUEST_MODULES_MAX);
+		return -HV_EINVAL;
+	}
+	if (a < HIGH_MEM)
+		a = HIGH_MEM;
+	a = align_up(a, GUEST_PAGE_SIZE);
+	for (i = 0; i < l->extra->n_mods; i++) {
+		const struct guest_module *m = &l->extra->mods[i];
+		const char *str = m->string ? m->string : "";
+
+		if (!m->data && m->len) {
+			ld_err(l, "module %u has %llu bytes and no buffer", i, ull(m->len));
+			return -HV_EINVAL;
+		}
+		if (bounded_len(str, GUEST_CMDLINE_MAX) == GUEST_CMDLINE_MAX) {
+			ld_err(l, "module %u: its string is longer than %u bytes", i,
+			       GUEST_CMDLINE_MAX - 1);
+			return -HV_EINVAL;
+		}
+		if (!in_range(a, m->len, l->mem_size)) {
+			ld_err(
+			    l,
+			    "module %u ('%.*s', %llu bytes) does not fit at 0x%llx: guest memory "
+			    "is %llu MiB (see mem=)",
+			    i, echo_len(strlen(str)), str, ull(m->len), ull(a),
+			    ull(l->mem_size / MIB));
+			return -HV_ENOSPC;
+		}
+		p->mod_addr[i] = a;
+		p->mod_len[i] = m->len;
+		p->nmod = i + 1;
+		a = align_up(a + m->len, GUEST_PAGE_SIZE);
+	}
+	return 0;
+}
+
+/* Copy the planned modules into guest memory. */
+static bool load_modules(const struct ld *l, const struct plan *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nmod; i++) {
+		const struct guest_module *m = &l->extra->mods[i];
+
+		log_info("loader: %s: module %u '%s' %llu bytes at [0x%llx-0x%llx)", l->name, i,
+			 m->string ? m->string : "", ull(m->len), ull(p->mod_addr[i]),
+			 ull(p->mod_addr[i] + m->len));
+		if (!mem_put(l, p->mod_addr[i], m->data, m->len))
+			return false;
+	}
 	return true;
 }
 
@@ -751,16 +881,16 @@ static bool range_clear(const struct plan *p, uint64_t base, uint64_t len)
  */
 static int plan_info(const struct ld *l, struct plan *p, uint64_t len)
 {
-	uint64_t a, top = 0;
+	uint64_t a, top = plan_seg_top(p);
 	unsigned i;
 
 	for (a = INFO_LOW_START; in_range(a, len, LOW_MEM_END); a += GUEST_PAGE_SIZE) {
 		if (range_clear(p, a, len))
 			goto found;
 	}
-	for (i = 0; i < p->nseg; i++)
-		if (p->seg[i].paddr + p->seg[i].memsz > top)
-			top = p->seg[i].paddr + p->seg[i].memsz;
+	for (i = 0; i < p->nmod; i++)
+		if (p->mod_addr[i] + p->mod_len[i] > top)
+			top = p->mod_addr[i] + p->mod_len[i];
 	a = align_up(top, GUEST_PAGE_SIZE);
 	if (a < HIGH_MEM)
 		a = HIGH_MEM;
@@ -998,6 +1128,9 @@ static void log_loaded(const struct ld *l, const char *type, const struct plan *
 		 "0x%llx, memory %llu MiB",
 		 l->name, type, ull(l->len), ull(p->entry), p->nseg, ull(p->info_addr),
 		 ull(l->mem_size / MIB));
+	if (p->nmod)
+		log_info("loader: %s: %u module%s listed in the %s information", l->name, p->nmod,
+			 p->nmod == 1 ? "" : "s", type);
 }
 
 /*
@@ -1006,8 +1139,9 @@ static void log_loaded(const struct ld *l, const char *type, const struct plan *
  * write segments and info block and set the protected-mode entry state.
  */
 static int finish_multiboot(const struct ld *l, struct plan *p, const char *type,
-			    void (*build)(const struct ld *l, struct writer *w), uint32_t magic,
-			    struct guest_entry *entry)
+			    void (*build)(const struct ld *l, const struct plan *p,
+					  struct writer *w),
+			    uint32_t magic, struct guest_entry *entry)
 {
 	struct writer w = {.l = l, .measure = true, .ok = true};
 	int rc;
@@ -1015,17 +1149,19 @@ static int finish_multiboot(const struct ld *l, struct plan *p, const char *type
 	rc = plan_check_segments(l, p);
 	if (!rc)
 		rc = plan_entry(l, p);
+	if (!rc)
+		rc = plan_modules(l, p);
 	if (rc)
 		return rc;
-	build(l, &w);
+	build(l, p, &w);
 	rc = plan_info(l, p, w.pos);
 	if (rc)
 		return rc;
 
-	if (!load_segments(l, p) || !mem_zero(l, p->info_addr, p->info_len))
+	if (!load_segments(l, p) || !load_modules(l, p) || !mem_zero(l, p->info_addr, p->info_len))
 		return -HV_EINVAL;
 	w = (struct writer){.l = l, .base = p->info_addr, .cap = p->info_len, .ok = true};
-	build(l, &w);
+	build(l, p, &w);
 	if (!w.ok)
 		return -HV_EINVAL;
 
@@ -1070,7 +1206,15 @@ static enum find_result mb1_find(const struct ld *l, uint64_t *at)
 	return r;
 }
 
-static void mb1_build_info(const struct ld *l, struct writer *w)
+/* The strings of the modules, one after the other, each with its NUL. */
+static const char *mod_string(const struct ld *l, unsigned i)
+{
+	const char *str = l->extra->mods[i].string;
+
+	return str ? str : "";
+}
+
+static void mb1_build_info(const struct ld *l, const struct plan *p, struct writer *w)
 {
 	struct guest_e820_entry map[GUEST_E820_MAX];
 	unsigned i, n = guest_e820(l->mem_size, map);
@@ -1078,11 +1222,18 @@ static void mb1_build_info(const struct ld *l, struct writer *w)
 	uint32_t mmap_addr = (uint32_t)(w->base + align_up(MB1_INFO_LEN, 8));
 	uint32_t name_addr = mmap_addr + n * MB1_MMAP_ENTRY_LEN;
 	uint32_t cmd_addr = name_addr + (uint32_t)align_up(sizeof(LOADER_NAME), 8);
+	uint32_t mods_addr = cmd_addr + (uint32_t)align_up(clen + 1, 8);
+	uint32_t str_addr = mods_addr + p->nmod * MB1_MOD_ENTRY_LEN;
+	uint32_t flags = MB1_INFO_F_MEM | MB1_INFO_F_CMDLINE | MB1_INFO_F_MMAP | MB1_INFO_F_LOADER;
 	uint8_t info[MB1_INFO_LEN];
 
 	memset(info, 0, sizeof(info));
-	st32(info + MB1_INFO_FLAGS,
-	     MB1_INFO_F_MEM | MB1_INFO_F_CMDLINE | MB1_INFO_F_MMAP | MB1_INFO_F_LOADER);
+	if (p->nmod) {
+		flags |= MB1_INFO_F_MODS;
+		st32(info + MB1_INFO_MODS_COUNT, p->nmod);
+		st32(info + MB1_INFO_MODS_ADDR, mods_addr);
+	}
+	st32(info + MB1_INFO_FLAGS, flags);
 	st32(info + MB1_INFO_MEM_LOWER, (uint32_t)(LOW_MEM_END / KIB));
 	st32(info + MB1_INFO_MEM_UPPER, (uint32_t)((l->mem_size - HIGH_MEM) / KIB));
 	st32(info + MB1_INFO_CMDLINE, cmd_addr);
@@ -1106,6 +1257,23 @@ static void mb1_build_info(const struct ld *l, struct writer *w)
 		w->ok = false;
 	}
 	w_put(w, l->spec->cmdline, clen + 1);
+	if (!p->nmod)
+		return;
+
+	w_align(w, 8);
+	for (i = 0; i < p->nmod; i++) {
+		w_u32(w, (uint32_t)p->mod_addr[i]);
+		w_u32(w, (uint32_t)(p->mod_addr[i] + p->mod_len[i]));
+		w_u32(w, str_addr);
+		w_u32(w, 0);
+		str_addr += (uint32_t)strlen(mod_string(l, i)) + 1;
+	}
+	for (i = 0; i < p->nmod; i++)
+		w_put(w, mod_string(l, i), strlen(mod_string(l, i)) + 1);
+	if (w->ok && !w->measure && w_addr(w) != str_addr) {
+		ld_err(l, "internal error: multiboot module list layout");
+		w->ok = false;
+	}
 }
 
 static int load_mb1(const struct ld *l, struct guest_entry *entry)
@@ -1129,8 +1297,8 @@ static int load_mb1(const struct ld *l, struct guest_entry *entry)
 	flags = ld32(l->img + off + 4);
 	/*
 	 * Bits 0-15 are requirements: a loader that cannot meet one must not
-	 * boot the image. Page-aligned modules are met trivially (a guest gets
-	 * none) and memory information is always given; video modes are not.
+	 * boot the image. Modules are always page-aligned and memory
+	 * information is always given; video modes are not.
 	 */
 	if (flags & MB1_F_VIDEO) {
 		ld_err(l,
@@ -1210,9 +1378,28 @@ static enum find_result mb2_find(const struct ld *l, uint64_t *at)
 	return r;
 }
 
-/* Boot-information tags a multiboot2 guest always gets. */
-static bool mb2_info_provided(uint32_t type)
+/* An RSDP of revision 2 or later: GRUB's "new ACPI" tag. */
+static bool mb2_has_acpi_new(const struct ld *l)
 {
+	const struct guest_boot_extra *x = l->extra;
+
+	return x->rsdp && x->rsdp_len >= ACPI_RSDP_V2_LEN && x->rsdp_len <= ACPI_RSDP_MAX &&
+	       x->rsdp[ACPI_RSDP_REVISION] >= 2;
+}
+
+/*
+ * Boot-information tags a multiboot2 guest gets: always these, a module
+ * tag per module when it has modules (modules=), and the ACPI RSDP tags
+ * when it has tables (irqchip=1).
+ */
+static bool mb2_info_provided(const struct ld *l, uint32_t type)
+{
+	if (type == MB2_TAG_ACPI_OLD)
+		return l->extra->rsdp != NULL;
+	if (type == MB2_TAG_ACPI_NEW)
+		return mb2_has_acpi_new(l);
+	if (type == MB2_TAG_MODULE)
+		return l->extra->n_mods > 0;
 	return type == MB2_TAG_CMDLINE || type == MB2_TAG_LOADER_NAME ||
 	       type == MB2_TAG_BASIC_MEMINFO || type == MB2_TAG_MMAP;
 }
@@ -1261,7 +1448,7 @@ static int mb2_info_request(const struct ld *l, const uint8_t *t, uint32_t size,
 	for (k = 0; k < n; k++) {
 		uint32_t want = ld32(t + 8 + 4 * k);
 
-		if (mb2_info_provided(want))
+		if (mb2_info_provided(l, want))
 			continue;
 		if (optional) {
 			ld_debug(l, "optional request for boot information tag %u (%s) not met",
@@ -1270,7 +1457,8 @@ static int mb2_info_request(const struct ld *l, const uint8_t *t, uint32_t size,
 		}
 		ld_err(l,
 		       "multiboot2 header requires boot information tag %u (%s); guests get only "
-		       "cmdline, loader name, basic meminfo and memory map",
+		       "cmdline, loader name, basic meminfo, memory map, modules (with "
+		       "modules=) and ACPI RSDP (with irqchip=1)",
 		       want, mb2_info_name(want));
 		return -HV_EINVAL;
 	}
@@ -1331,7 +1519,7 @@ static int mb2_header_tag(const struct ld *l, struct mb2_hdr *h, const uint8_t *
 		ld_debug(l, "optional framebuffer request ignored");
 		return 0;
 	case MB2H_MODULE_ALIGN:
-		return 0; /* guests get no modules */
+		return 0; /* modules are always page-aligned */
 	case MB2H_EFI_BS:
 		/* Required, it says the image can only start under EFI. */
 		if (!optional) {
@@ -1426,7 +1614,7 @@ static void mb2_tag(struct writer *w, uint32_t type, uint32_t size)
 	w_u32(w, size);
 }
 
-static void mb2_build_info(const struct ld *l, struct writer *w)
+static void mb2_build_info(const struct ld *l, const struct plan *p, struct writer *w)
 {
 	struct guest_e820_entry map[GUEST_E820_MAX];
 	unsigned i, n = guest_e820(l->mem_size, map);
@@ -1454,6 +1642,25 @@ static void mb2_build_info(const struct ld *l, struct writer *w)
 		w_u64(w, map[i].len);
 		w_u32(w, map[i].type);
 		w_u32(w, 0);
+	}
+
+	for (i = 0; i < p->nmod; i++) {
+		const char *str = mod_string(l, i);
+
+		mb2_tag(w, MB2_TAG_MODULE, (uint32_t)(16 + strlen(str) + 1));
+		w_u32(w, (uint32_t)p->mod_addr[i]);
+		w_u32(w, (uint32_t)(p->mod_addr[i] + p->mod_len[i]));
+		w_put(w, str, strlen(str) + 1);
+	}
+
+	/* As GRUB: the RSDP copied, v1's 20 bytes, and the whole v2 structure. */
+	if (l->extra->rsdp) {
+		mb2_tag(w, MB2_TAG_ACPI_OLD, 8 + ACPI_RSDP_V1_LEN);
+		w_put(w, l->extra->rsdp, ACPI_RSDP_V1_LEN);
+	}
+	if (mb2_has_acpi_new(l)) {
+		mb2_tag(w, MB2_TAG_ACPI_NEW, 8 + l->extra->rsdp_len);
+		w_put(w, l->extra->rsdp, l->extra->rsdp_len);
 	}
 
 	mb2_tag(w, MB2_TAG_END, 8);
@@ -1512,6 +1719,11 @@ static int load_raw(const struct ld *l, struct guest_entry *entry)
 {
 	uint32_t load = l->spec->load;
 
+	if (l->extra->n_mods) {
+		ld_err(l, "%u modules for a raw image: only multiboot guests get modules",
+		       l->extra->n_mods);
+		return -HV_EINVAL;
+	}
 	if (load < GUEST_RAW_LOAD_MIN || load >= GUEST_RAW_LOAD_LIMIT) {
 		ld_err(l, "raw load address 0x%x outside [0x%x-0x%x)", load, GUEST_RAW_LOAD_MIN,
 		       GUEST_RAW_LOAD_LIMIT);
@@ -1559,18 +1771,17 @@ static int detect_type(const struct ld *l, enum guest_type *type)
 	return -HV_EINVAL;
 }
 
-static size_t bounded_len(const char *s, size_t cap)
-{
-	size_t n = 0;
-
-	while (n < cap && s[n])
-		n++;
-	return n;
-}
-
 int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image_len, uint8_t *mem,
 	       uint64_t mem_size, struct guest_entry *entry)
 {
+	return guest_load_extra(spec, image, image_len, NULL, mem, mem_size, entry);
+}
+
+int guest_load_extra(const struct guest_spec *spec, const uint8_t *image, size_t image_len,
+		     const struct guest_boot_extra *extra, uint8_t *mem, uint64_t mem_size,
+		     struct guest_entry *entry)
+{
+	static const struct guest_boot_extra none = {0};
 	char name[GUEST_NAME_MAX];
 	enum guest_type type;
 	struct ld l;
@@ -1589,7 +1800,8 @@ int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image
 			.img = image,
 			.len = image_len,
 			.mem = mem,
-			.mem_size = mem_size};
+			.mem_size = mem_size,
+			.extra = extra ? extra : &none};
 
 	if (!mem || mem_size < GUEST_MEM_MIN || mem_size > GUEST_MEM_MAX ||
 	    mem_size % GUEST_PAGE_SIZE) {
@@ -1606,6 +1818,16 @@ int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image
 	if (bounded_len(spec->cmdline, GUEST_CMDLINE_MAX) == GUEST_CMDLINE_MAX) {
 		ld_err(&l, "guest command line is not NUL-terminated within %u bytes",
 		       GUEST_CMDLINE_MAX);
+		return -HV_EINVAL;
+	}
+	if (l.extra->n_mods && !l.extra->mods) {
+		ld_err(&l, "%u modules and no module list", l.extra->n_mods);
+		return -HV_EINVAL;
+	}
+	if (l.extra->rsdp &&
+	    (l.extra->rsdp_len < ACPI_RSDP_V1_LEN || l.extra->rsdp_len > ACPI_RSDP_MAX)) {
+		ld_err(&l, "ACPI RSDP of %u bytes (%u..%u)", l.extra->rsdp_len, ACPI_RSDP_V1_LEN,
+		       ACPI_RSDP_MAX);
 		return -HV_EINVAL;
 	}
 

@@ -6,6 +6,7 @@
  * Module command line:
  *
  *	[<path>] [name=<id>] [type=raw|mb1|mb2] [mem=<size>] [load=<addr>]
+ *	         [budget=<ticks>] [irqchip=0|1] [modules=<n>]
  *	         [-- <guest command line>]
  *
  *  - name: 1..31 of [A-Za-z0-9_.-]; default "guest<index>".
@@ -14,6 +15,14 @@
  *  - mem: bytes, or with a K/M/G suffix (binary units); decimal or 0x hex;
  *    1M..1G, a multiple of 4 KiB; default 16M.
  *  - load: raw images only; default 0x7c00; 0x500 <= load < 0x10000.
+ *  - irqchip: 1 gives the VM KVM_CREATE_IRQCHIP's LAPIC, IOAPIC and PICs
+ *    and the guest an MP table and ACPI MADT describing them
+ *    (guest_tables.h); default 0.
+ *  - modules: the next <n> GRUB modules (0..GUEST_MODULES_MAX) are not
+ *    guests but this guest's own multiboot modules, in order, each with
+ *    its GRUB command line as the module string; default 0. The boot
+ *    controller takes them; the loader gets them through
+ *    struct guest_boot_extra.
  *  - everything after the word "--" is the guest's own command line (up
  *    to 255 bytes), handed to multiboot guests in their info block.
  *  - a first word starting with '/' or '(' is the module's file name, which
@@ -28,9 +37,11 @@
  *	[0xf0000, 0x100000)	reserved (where a PC keeps its BIOS)
  *	[0x100000, mem_size)	available
  *
- * Every byte an image loads must lie in an available range; the info
- * block is put in the first free page at or above 0x1000 below 0x9fc00,
- * else in the page after the highest loaded byte.
+ * Every byte an image loads must lie in an available range. Modules go
+ * page-aligned, one after the other, from the first page at or above
+ * 1 MiB past the highest loaded byte. The info block is put in the first
+ * free page at or above 0x1000 below 0x9fc00, else in the page after the
+ * highest loaded byte or module.
  *
  * Pure logic: builds freestanding and on the host for unit tests.
  */
@@ -43,6 +54,7 @@
 
 #define GUEST_NAME_MAX	  32  /* bytes including the NUL */
 #define GUEST_CMDLINE_MAX 256 /* bytes including the NUL */
+#define GUEST_MODULES_MAX 8   /* modules= */
 
 #define GUEST_MEM_DEFAULT (16ull << 20)
 #define GUEST_MEM_MIN	  (1ull << 20)
@@ -77,7 +89,29 @@ struct guest_spec {
 	uint64_t mem_size;
 	uint32_t load;	     /* raw only */
 	uint64_t tsc_budget; /* budget=: stop after this many TSC ticks; 0 = none */
+	bool irqchip;	     /* irqchip=1 */
+	unsigned n_modules;  /* modules=: GRUB modules that follow are this guest's */
 	char cmdline[GUEST_CMDLINE_MAX];
+};
+
+/* One module handed to a multiboot guest, as GRUB hands one to a kernel. */
+struct guest_module {
+	const uint8_t *data;
+	size_t len;
+	const char *string; /* its command line; NULL is "" */
+};
+
+/* What a guest gets besides its image. */
+struct guest_boot_extra {
+	const struct guest_module *mods;
+	unsigned n_mods; /* at most GUEST_MODULES_MAX */
+	/*
+	 * The ACPI RSDP already in guest memory (guest_tables_write()), copied
+	 * into a multiboot2 guest's information as GRUB does: tag 14 (its
+	 * first 20 bytes) and, for revision 2, tag 15 (all @rsdp_len bytes).
+	 */
+	const uint8_t *rsdp;
+	uint32_t rsdp_len;
 };
 
 enum guest_cpu_mode {
@@ -134,5 +168,16 @@ unsigned guest_e820(uint64_t mem_size, struct guest_e820_entry map[GUEST_E820_MA
  */
 int guest_load(const struct guest_spec *spec, const uint8_t *image, size_t image_len, uint8_t *mem,
 	       uint64_t mem_size, struct guest_entry *entry);
+
+/*
+ * guest_load() with modules and an RSDP for the information block (@extra
+ * may be NULL: none). Modules need a multiboot guest; a raw image with
+ * modules is refused. Module bytes land in available RAM, never over a
+ * loaded segment or the info block, or the guest is refused (-ENOSPC when
+ * mem= is too small for them).
+ */
+int guest_load_extra(const struct guest_spec *spec, const uint8_t *image, size_t image_len,
+		     const struct guest_boot_extra *extra, uint8_t *mem, uint64_t mem_size,
+		     struct guest_entry *entry);
 
 #endif
