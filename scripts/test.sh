@@ -35,6 +35,16 @@ echo "$serve_out"
 echo "$serve_out" | awk '/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 }
 	END { printf "serve %d %d 0\n", p, (p + f ? f : 1) }' >>"$results"
 
+echo "== Linux 6.1's KVM selftests, unmodified, through the preload shim"
+if scripts/kvm-selftests.sh; then
+	st_out=$(python3 tests/selftests.py "$BUILD" 2>&1)
+	echo "$st_out"
+	echo "$st_out" | awk '/^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$/ { p = $1; f = $3; s = $5 }
+		END { printf "selftests %d %d %d\n", p, (p + f + s ? f : 1), s }' >>"$results"
+else
+	echo "selftests 0 1 0" >>"$results"
+fi
+
 echo "== boot scenarios"
 python3 tests/run.py --results "$results" ${SCENARIO_ARGS:-} || true
 

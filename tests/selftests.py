@@ -17,9 +17,12 @@ and a timeout, and prints one line per test, then the totals:
     SKIP name: <the reason the program printed>      (exit status 4, kselftest)
     N passed, N failed, N skipped
 
-A skip is never counted as a pass. Each test gets a freshly booted
-hypervisor (a program that dies leaves its VMs in the hypervisor, and there
-are 8 VM slots), so no test sees what an earlier one left; with
+A skip is never counted as a pass. A list line whose comment starts with
+"skip:" names a test that cannot run on these machines: it is reported as
+SKIP with that reason (naming it on the command line runs it anyway). Each test gets a freshly booted
+hypervisor (a program's VMs go when its connection ends, the relay saying
+BYE for one that died, but a test may leave the hypervisor itself in a bad
+state), so no test sees what an earlier one did; with
 --shared-boot one boot serves every test, a controller after another. After
 each test `hvctl version` through the socket checks that the hypervisor is
 still alive; when a test killed it that is said, and with --shared-boot it is
@@ -57,12 +60,17 @@ STDBUF = ["stdbuf", "-oL"] if shutil.which("stdbuf") else []
 
 
 def read_list():
-    names = []
+    """The list's names, and for each the reason it cannot run here (a
+    comment starting "skip:"), or None."""
+    names, skips = [], {}
     for line in LIST.read_text().splitlines():
-        name = line.split("#", 1)[0].strip()
+        name, _, comment = line.partition("#")
+        name, comment = name.strip(), comment.strip()
         if name:
             names.append(name)
-    return names
+            if comment.startswith("skip:"):
+                skips[name] = comment[len("skip:"):].strip()
+    return names, skips
 
 
 def first_failure(text):
@@ -239,8 +247,9 @@ def main(argv):
             return 2
     kvmdir = Path(subprocess.run([str(ROOT / "scripts/kvm-selftests.sh"), "path"],
                                  capture_output=True, text=True, check=True).stdout.strip())
-    tests = read_list()
+    tests, skips = read_list()
     if opts.names:
+        skips = {}  # named on the command line: run it anyway
         chosen = []
         for n in opts.names:
             match = [t for t in tests if n in (t, t.split("/")[-1])]
@@ -265,6 +274,10 @@ def main(argv):
         for name in tests:
             short = name.split("/")[-1]
             binary = kvmdir / name
+            if name in skips:
+                counts["SKIP"] += 1
+                print(f"SKIP {name}: {skips[name]}", flush=True)
+                continue
             if not binary.is_file():
                 counts["FAIL"] += 1
                 print(f"FAIL {name}: {binary} not built (scripts/kvm-selftests.sh)", flush=True)

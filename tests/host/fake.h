@@ -172,6 +172,18 @@ extern void (*fake_power_off_hook)(void);
 /* sti_nop_cli(): an interrupt waiting for the window is taken. */
 extern void (*fake_irq_hook)(void);
 extern unsigned fake_sti_windows;
+/*
+ * sti_hlt_cli(): the CPU waits for the next interrupt (a halted vCPU of a VM
+ * with an irqchip). Each wait moves the TSC on by fake_hlt_ticks (the host
+ * tick; 1 ms at the fake's 2 GHz unless set), then calls fake_hlt_hook (what
+ * that interrupt brings: a kick, an IRQ line). More than FAKE_HLT_LIMIT
+ * waits with no VM entry between them is a host fault: nothing would ever
+ * wake the CPU. fake_hlts counts the waits since fake_vmx_reset_counters().
+ */
+#define FAKE_HLT_LIMIT 100000u
+extern void (*fake_hlt_hook)(void);
+extern uint64_t fake_hlt_ticks;
+extern unsigned fake_hlts;
 /* Milliseconds for log_clock_ms() (and a fake PIT): they move only when set. */
 extern uint64_t fake_ticks;
 /* Quiet the console (vmx_fail's dump) unless VERBOSE is set. */

@@ -463,6 +463,21 @@ void sti_nop_cli(void)
 		fake_irq_hook();
 }
 
+void (*fake_hlt_hook)(void);
+uint64_t fake_hlt_ticks = 2000000;
+unsigned fake_hlts, fake_hlts_in_a_row;
+
+void sti_hlt_cli(void)
+{
+	fake_hlts++;
+	if (++fake_hlts_in_a_row > FAKE_HLT_LIMIT)
+		fake_host_fault("sti; hlt %u times with no VM entry: nothing wakes the CPU",
+				fake_hlts_in_a_row);
+	cpu.tsc += fake_hlt_ticks;
+	if (fake_hlt_hook)
+		fake_hlt_hook();
+}
+
 uint64_t rdtsc(void)
 {
 	return cpu.tsc++;

@@ -319,9 +319,13 @@ void fake_vmx_reset(void)
 	memset(&fake_vmx_stats, 0, sizeof(fake_vmx_stats));
 }
 
+/* sti_hlt_cli()'s waits (tests/host/fake_cpu.c): all, and since the last entry. */
+extern unsigned fake_hlts_in_a_row;
+
 void fake_vmx_reset_counters(void)
 {
 	memset(&fake_vmx_stats, 0, sizeof(fake_vmx_stats));
+	fake_hlts = fake_hlts_in_a_row = 0;
 }
 
 /* ---- VM entry ------------------------------------------------------------ */
@@ -523,6 +527,7 @@ int vmx_enter(uint64_t gpr[GPR_COUNT], int launched)
 	}
 	r->launch = LAUNCH_LAUNCHED;
 	fake_vmx_stats.entries++;
+	fake_hlts_in_a_row = 0;
 	g.entry = fake_vmx_stats.entries;
 	if (info & INFO_VALID) {
 		g.injected.valid = true;

@@ -45,6 +45,7 @@
 #define write_dr6   hvreal_write_dr6
 #define xsetbv	    hvreal_xsetbv
 #define sti_nop_cli hvreal_sti_nop_cli
+#define sti_hlt_cli hvreal_sti_hlt_cli
 #define ltr	    hvreal_ltr
 
 #include_next "hv/lib/x86.h"
@@ -82,6 +83,7 @@
 #undef write_dr6
 #undef xsetbv
 #undef sti_nop_cli
+#undef sti_hlt_cli
 #undef ltr
 
 struct cpuid_regs cpuid(uint32_t leaf, uint32_t subleaf);
@@ -117,6 +119,7 @@ void write_dr3(uint64_t v);
 void write_dr6(uint64_t v);
 void xsetbv(uint32_t index, uint64_t val);
 void sti_nop_cli(void);
+void sti_hlt_cli(void);
 void ltr(uint16_t sel);
 
 #endif
