@@ -32,6 +32,9 @@ static const char *const type_names[] = {
     [HVW_CLOSE] = "CLOSE",
     [HVW_MEM_CHANGED_REQ] = "MEM_CHANGED_REQ",
     [HVW_MEM_CHANGED_RESP] = "MEM_CHANGED_RESP",
+    [HVW_BYE] = "BYE",
+    [HVW_LIST_REQ] = "LIST_REQ",
+    [HVW_LIST_RESP] = "LIST_RESP",
 };
 
 const char *hvw_type_name(uint8_t type)
@@ -663,6 +666,128 @@ size_t hvw_encode_mem_changed_resp(uint8_t *out, size_t cap, uint32_t seq,
 		return 0;
 	hvw_mem_changed_put_head(b, r->next, r->count);
 	return hvw_encode2(out, cap, HVW_MEM_CHANGED_RESP, seq, b, sizeof(b), r->body, r->body_len);
+}
+
+/* ---- Sessions: BYE, LIST ---- */
+
+int hvw_parse_bye(const uint8_t *p, uint32_t len, struct hvw_bye *out)
+{
+	if (len != HVW_BYE_LEN)
+		return -HV_EINVAL;
+	out->reason = get_le32(p);
+	if (out->reason > HVW_BYE_REASON_MAX || get_le32(p + 4))
+		return -HV_EINVAL;
+	return 0;
+}
+
+size_t hvw_encode_bye(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_bye *b)
+{
+	uint8_t buf[HVW_BYE_LEN];
+
+	if (b->reason > HVW_BYE_REASON_MAX)
+		return 0;
+	put_le32(buf, b->reason);
+	put_le32(buf + 4, 0);
+	return hvw_encode(out, cap, HVW_BYE, seq, buf, sizeof(buf));
+}
+
+int hvw_parse_list_req(const uint8_t *p, uint32_t len, struct hvw_list_req *out)
+{
+	if (len != HVW_LIST_REQ_LEN)
+		return -HV_EINVAL;
+	out->flags = get_le32(p);
+	if (out->flags || get_le32(p + 4))
+		return -HV_EINVAL;
+	return 0;
+}
+
+size_t hvw_encode_list_req(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_list_req *r)
+{
+	uint8_t buf[HVW_LIST_REQ_LEN];
+
+	if (r->flags)
+		return 0;
+	put_le32(buf, 0);
+	put_le32(buf + 4, 0);
+	return hvw_encode(out, cap, HVW_LIST_REQ, seq, buf, sizeof(buf));
+}
+
+void hvw_list_entry(const struct hvw_list_resp *r, uint32_t i, struct hvw_vm_entry *out)
+{
+	const uint8_t *e = r->body + (size_t)i * HVW_LIST_ENTRY_LEN;
+
+	out->handle = get_le32(e);
+	out->owner = get_le32(e + 4);
+	out->vcpus = get_le32(e + 8);
+	out->memory = get_le64(e + 16);
+	memcpy(out->name, e + 24, HVW_VM_NAME_LEN);
+}
+
+int hvw_parse_list_resp(const uint8_t *p, uint32_t len, struct hvw_list_resp *out)
+{
+	struct hvw_vm_entry e;
+	uint32_t prev = 0;
+
+	if (len < HVW_LIST_HEAD_LEN)
+		return -HV_EINVAL;
+	out->count = get_le32(p);
+	out->session = get_le32(p + 4);
+	out->max_vms = get_le32(p + 8);
+	out->max_vcpus = get_le32(p + 12);
+	out->free_pages = get_le64(p + 16);
+	out->body = p + HVW_LIST_HEAD_LEN;
+	if (out->count > HVW_LIST_MAX)
+		return -HV_E2BIG;
+	if (len - HVW_LIST_HEAD_LEN != out->count * HVW_LIST_ENTRY_LEN)
+		return -HV_EINVAL;
+	for (uint32_t i = 0; i < out->count; i++) {
+		const uint8_t *raw = out->body + (size_t)i * HVW_LIST_ENTRY_LEN;
+
+		hvw_list_entry(out, i, &e);
+		if (get_le32(raw + 12) || e.handle <= prev ||
+		    !field_str_ok((const uint8_t *)e.name, HVW_VM_NAME_LEN))
+			return -HV_EINVAL;
+		prev = e.handle;
+	}
+	return 0;
+}
+
+void hvw_list_put_head(uint8_t p[HVW_LIST_HEAD_LEN], const struct hvw_list_resp *r)
+{
+	put_le32(p, r->count);
+	put_le32(p + 4, r->session);
+	put_le32(p + 8, r->max_vms);
+	put_le32(p + 12, r->max_vcpus);
+	put_le64(p + 16, r->free_pages);
+}
+
+void hvw_list_put_entry(uint8_t p[HVW_LIST_ENTRY_LEN], const struct hvw_vm_entry *e)
+{
+	uint8_t *name = p + 24;
+	size_t i;
+
+	put_le32(p, e->handle);
+	put_le32(p + 4, e->owner);
+	put_le32(p + 8, e->vcpus);
+	put_le32(p + 12, 0);
+	put_le64(p + 16, e->memory);
+	for (i = 0; i < HVW_VM_NAME_LEN - 1 && e->name[i]; i++) {
+		uint8_t c = (uint8_t)e->name[i];
+
+		name[i] = c >= 0x20 && c <= 0x7e ? c : '?';
+	}
+	memset(name + i, 0, HVW_VM_NAME_LEN - i);
+}
+
+size_t hvw_encode_list_resp(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_list_resp *r)
+{
+	uint8_t b[HVW_LIST_HEAD_LEN];
+
+	if (r->count > HVW_LIST_MAX)
+		return 0;
+	hvw_list_put_head(b, r);
+	return hvw_encode2(out, cap, HVW_LIST_RESP, seq, b, sizeof(b), r->body,
+			   r->count * HVW_LIST_ENTRY_LEN);
 }
 
 /* ---- ERROR ---- */

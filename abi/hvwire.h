@@ -47,6 +47,31 @@
  * HVW_CLOSE destroys a VM (its vCPUs, memory slots and EPT), answered with
  * HVW_IOCTL_RESP result 0, or -EBADF for a handle that names no VM.
  *
+ * Sessions (HVW_CAP_SESSION): the line carries one controller at a time,
+ * and every VM made with KVM_CREATE_VM over the channel belongs to the
+ * session of the controller that made it. A session ends when a HELLO
+ * arrives (a new controller took the line: the one before it would not
+ * say HELLO again) or with HVW_BYE; its VMs are then destroyed, as Linux
+ * destroys a program's VMs when its last fd closes. VMs the hypervisor's
+ * own boot controller made (GRUB modules) belong to no session
+ * (HVW_OWNER_BOOT) and are never reclaimed that way. Sessions are
+ * numbered from 1; the session after the one that ended has the next
+ * number, and requests after a BYE (without a HELLO) belong to it.
+ *
+ * HVW_BYE ends the sender's session: its VMs are destroyed, then it is
+ * answered with HVW_IOCTL_RESP, the number of VMs destroyed as result. A
+ * BYE with seq 0 is not answered (a relay that speaks for a controller
+ * that left: nobody is there to read an answer), except a malformed one,
+ * which gets an HVW_ERROR with seq 0 as a malformed KICK does. A malformed
+ * BYE ends nothing; a BYE when the session has already ended destroys
+ * nothing and answers 0. During a KVM_RUN a BYE stops the run, as a HELLO
+ * does, and is served after the run's answer.
+ *
+ * HVW_LIST_REQ asks for the live VMs, answered with HVW_LIST_RESP: the
+ * caller's session number, the limits, the allocator's free pages and
+ * one entry per VM in ascending handle order (owner HVW_OWNER_BOOT, or
+ * the session number that made it). It changes nothing.
+ *
  * HVW_MEM_CHANGED_REQ asks for the pages of a range that differ from the
  * controller's copy. The hypervisor keeps, per memory slot page, a 64-bit
  * hash of the controller's copy: 0 (all zero) when the slot is created,
@@ -79,6 +104,15 @@
  *	               entries: u64 gpa, u32 flags (HVW_PAGE_*), u32 reserved
  *	               (0), followed by HVW_PAGE_SIZE bytes unless the flags
  *	               have HVW_PAGE_ZERO; gpas page-aligned, ascending, below next
+ *	BYE            u32 reason (HVW_BYE_*), u32 reserved (0)
+ *	LIST_REQ       u32 flags (0), u32 reserved (0)
+ *	LIST_RESP      u32 count, u32 session (the caller's), u32 max_vms,
+ *	               u32 max_vcpus (per VM), u64 free_pages (4 KiB pages
+ *	               the hypervisor's allocator has free), then count
+ *	               entries: u32 handle, u32 owner (HVW_OWNER_BOOT or a
+ *	               session), u32 vcpus, u32 reserved (0), u64 memory
+ *	               (bytes of guest memory in its slots), char name[32];
+ *	               handles ascending, none 0
  *
  * Strings in fixed fields hold a NUL within the field and printable ASCII
  * before it; parsers refuse anything else. Parsers read untrusted bytes:
@@ -122,6 +156,9 @@ enum hvw_type {
 	HVW_CLOSE = 11,
 	HVW_MEM_CHANGED_REQ = 12,
 	HVW_MEM_CHANGED_RESP = 13,
+	HVW_BYE = 14,
+	HVW_LIST_REQ = 15,
+	HVW_LIST_RESP = 16,
 };
 
 /* "IOCTL_REQ" and so on, or "unknown". */
@@ -250,6 +287,7 @@ struct hvw_hello_resp {
 #define HVW_CAP_CLOSE	    (1ull << 3) /* CLOSE destroys a VM */
 #define HVW_CAP_MEM_CHANGED (1ull << 4) /* MEM_CHANGED, MEM_WRITE_TRACK */
 #define HVW_CAP_COMPACT_RUN (1ull << 5) /* HVW_IOCTL_COMPACT_RUN (abi/hvrun.h) */
+#define HVW_CAP_SESSION	    (1ull << 6) /* VMs belong to the session; BYE, LIST */
 
 /* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
 int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out);
@@ -449,6 +487,75 @@ void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gp
 /* The head, then r->body_len bytes of r->body (entries, as parsed). */
 size_t hvw_encode_mem_changed_resp(uint8_t *out, size_t cap, uint32_t seq,
 				   const struct hvw_mem_changed_resp *r);
+
+/* ---- Sessions: BYE, LIST ---- */
+
+#define HVW_BYE_LEN	   8
+#define HVW_LIST_REQ_LEN   8
+#define HVW_LIST_HEAD_LEN  24 /* the answer's head */
+#define HVW_LIST_ENTRY_LEN 56
+#define HVW_VM_NAME_LEN	   32
+/* Entries one answer can hold. */
+#define HVW_LIST_MAX ((HVW_MAX_ARG - HVW_LIST_HEAD_LEN) / HVW_LIST_ENTRY_LEN)
+
+/* hvw_bye.reason: for the hypervisor's log line only */
+#define HVW_BYE_CLOSING	   0 /* the controller closes its connection */
+#define HVW_BYE_GONE	   1 /* a relay saw the controller's connection end */
+#define HVW_BYE_REASON_MAX HVW_BYE_GONE
+
+/* hvw_vm_entry.owner of a VM made by the hypervisor's boot controller */
+#define HVW_OWNER_BOOT 0
+
+struct hvw_bye {
+	uint32_t reason;
+};
+
+struct hvw_list_req {
+	uint32_t flags; /* none defined: 0 */
+};
+
+/* One VM of a LIST answer. */
+struct hvw_vm_entry {
+	uint32_t handle;
+	uint32_t owner; /* HVW_OWNER_BOOT, or the session that made it */
+	uint32_t vcpus;
+	uint64_t memory;	    /* bytes */
+	char name[HVW_VM_NAME_LEN]; /* NUL-terminated */
+};
+
+/* The answer: its head, and the entries still in the payload. */
+struct hvw_list_resp {
+	uint32_t count;
+	uint32_t session; /* the caller's */
+	uint32_t max_vms, max_vcpus;
+	uint64_t free_pages;
+	const uint8_t *body; /* count * HVW_LIST_ENTRY_LEN bytes, in the payload */
+};
+
+/* -EINVAL: not exactly HVW_BYE_LEN bytes, an unknown reason, reserved not 0. */
+int hvw_parse_bye(const uint8_t *p, uint32_t len, struct hvw_bye *out);
+size_t hvw_encode_bye(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_bye *b);
+
+/* -EINVAL: not exactly HVW_LIST_REQ_LEN bytes, or flags or reserved not 0. */
+int hvw_parse_list_req(const uint8_t *p, uint32_t len, struct hvw_list_req *out);
+size_t hvw_encode_list_req(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_list_req *r);
+
+/*
+ * Checks the whole answer: -EINVAL: short head, length not head + count
+ * entries, an entry with reserved bits, handle 0, a handle not above the
+ * previous one or a name that is not a string; -E2BIG: count over
+ * HVW_LIST_MAX.
+ */
+int hvw_parse_list_resp(const uint8_t *p, uint32_t len, struct hvw_list_resp *out);
+/* Entry @i (< count) of an answer the parser accepted. */
+void hvw_list_entry(const struct hvw_list_resp *r, uint32_t i, struct hvw_vm_entry *out);
+
+/* Builders, for a sender that writes the answer in place. */
+void hvw_list_put_head(uint8_t p[HVW_LIST_HEAD_LEN], const struct hvw_list_resp *r);
+/* The name is cut to 31 bytes; bytes that are not printable ASCII become '?'. */
+void hvw_list_put_entry(uint8_t p[HVW_LIST_ENTRY_LEN], const struct hvw_vm_entry *e);
+/* The head, then r->count entries from r->body (as built or parsed). */
+size_t hvw_encode_list_resp(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_list_resp *r);
 
 /* ---- ERROR ---- */
 

@@ -1344,11 +1344,28 @@ def interactive(argv):
     return 130 if interrupted else 0
 
 
+def _bye_frame():
+    """HVW_BYE (abi/hvwire.h) with seq 0, reason HVW_BYE_GONE: not answered."""
+    head = b"HV\x01\x0e" + (0).to_bytes(4, "little") + (8).to_bytes(4, "little") + \
+        (1).to_bytes(4, "little") + bytes(4)
+    crc = 0xFFFFFFFF
+    for b in head:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return head + (crc ^ 0xFFFFFFFF).to_bytes(4, "little")
+
+
 class ChannelRelay:
     """The emulator's controller channel (a TCP socket server) offered on a
     unix socket: one controller at a time, bytes passed both ways untouched.
     A controller that leaves frees the place for the next; what the
-    hypervisor sends while nobody listens is dropped."""
+    hypervisor sends while nobody listens is dropped. When a controller's
+    connection ends, the relay says BYE for it (seq 0, so nothing is
+    answered): the hypervisor destroys the VMs of that session at once, even
+    if the program died without closing."""
+
+    BYE = _bye_frame()
 
     def __init__(self, path, port, proc, build):
         self.path = path.absolute()
@@ -1379,6 +1396,12 @@ class ChannelRelay:
     def _drop_client(self):
         self.client.close()
         self.client = None
+        try:
+            self.chan.setblocking(True)
+            self.chan.sendall(self.BYE)
+            self.chan.setblocking(False)
+        except OSError:
+            pass
         print("run.py: channel: the controller left\r", file=sys.stderr, flush=True)
 
     def step(self, ready):

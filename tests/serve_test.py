@@ -9,6 +9,9 @@ Checks, each a line PASS/FAIL NAME, then "N passed, N failed":
     version      a second controller, after the first left: version 12
     busy         while one controller is connected a second one is refused
                  (closed at once), and the first still gets its answers
+    reclaim      a controller killed while its guest spins in KVM_RUN: the
+                 relay says BYE for it, the run stops and its VM is destroyed
+                 (a console line), and `hvctl ls` lists no VM of a session
     power-off    `hvctl power-off` ends the run and run.py returns
 
 Usage: python3 tests/serve_test.py [BUILD]   (default build)
@@ -16,12 +19,36 @@ Usage: python3 tests/serve_test.py [BUILD]   (default build)
 import os
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from selftests import Hypervisor  # the boot/hvctl/power-off helper, same folder
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def reclaim(hv, log_path):
+    """(ok, why): a killed controller's VM goes when the relay says BYE for it."""
+    with tempfile.NamedTemporaryFile(prefix="spin-", suffix=".bin", delete=False) as f:
+        f.write(bytes([0xfb, 0xeb, 0xfe]))  # sti; jmp $ (the tick makes it exit)
+    try:
+        rc, out = hv.hvctl_run("run-flat", f.name, "--real", "--load", "0x1000", timeout=15)
+    finally:
+        os.unlink(f.name)
+    if rc is not None:
+        return False, f"run-flat of a spinning guest ended ({rc}): {out[:200]}"
+    want = "ended (the controller's connection ended): vm "
+    deadline = time.monotonic() + 30
+    while want not in log_path.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            return False, f"no '{want}...reclaimed' line on the console (see {log_path})"
+        time.sleep(0.5)
+    rc, out = hv.hvctl_run("ls")
+    left = [line for line in out.splitlines() if line.startswith("vm ") and "owner session" in line]
+    if rc != 0 or left:
+        return False, f"hvctl ls: status {rc}: {out[:200]}"
+    return True, ""
 
 
 def main(argv):
@@ -64,6 +91,7 @@ def main(argv):
             rc, out = hv.hvctl_run("version")
             check("busy", refused and rc == 0 and "12" in out,
                   f"second controller refused: {refused}; then version: {rc} {out[:120]}")
+            check("reclaim", *reclaim(hv, log_path))
             check("power-off", hv.power_off(), "hvctl power-off did not end run.py")
     finally:
         hv.stop()

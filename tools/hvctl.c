@@ -44,7 +44,7 @@ static void usage(FILE *f)
 		   "  hello       the hypervisor's identity, protocol version, flags, caps\n"
 		   "  version     KVM_GET_API_VERSION\n"
 		   "  caps        KVM_CHECK_EXTENSION for each capability it has a name for\n"
-		   "  create-vm   try KVM_CREATE_VM\n"
+		   "  create-vm   try KVM_CREATE_VM (the VM is hvctl's: it goes when hvctl ends)\n"
 		   "  run-flat IMAGE [--mem SIZE] [--load ADDR] [--rip ADDR] [--real|--prot32]\n"
 		   "           [--max-exits N] [--peek ADDR[:LEN]]... [--sync-each]\n"
 		   "           [--full-pull] [--kick-after MS]\n"
@@ -61,6 +61,9 @@ static void usage(FILE *f)
 		   "              N times: create a VM with a slot and a vCPU, then close it\n"
 		   "  close-vm HANDLE\n"
 		   "              destroy a VM by its hypervisor handle\n"
+		   "  ls          the live VMs, one line each: handle, name, vCPUs, memory\n"
+		   "              and owner (boot, or the controller session that made it);\n"
+		   "              -v adds the limits and the free memory on stderr\n"
 		   "  power-off   end the hypervisor's run\n");
 }
 
@@ -115,11 +118,12 @@ static int cmd_hello(struct hvk *h)
 	printf("identity: %s\n", hvk_identity(h));
 	printf("protocol version: %u\n", hvk_protocol_version(h));
 	printf("flags: 0x%x%s\n", flags, flags & HVW_HELLO_FLAG_VMX ? " (vmx)" : " (no vmx)");
-	printf("caps: 0x%" PRIx64 "%s%s%s%s%s%s\n", caps,
+	printf("caps: 0x%" PRIx64 "%s%s%s%s%s%s%s\n", caps,
 	       caps & HVW_CAP_KVM_IOCTL ? " kvm-ioctl" : "", caps & HVW_CAP_MEMORY ? " memory" : "",
 	       caps & HVW_CAP_KICK ? " kick" : "", caps & HVW_CAP_CLOSE ? " close" : "",
 	       caps & HVW_CAP_MEM_CHANGED ? " mem-changed" : "",
-	       caps & HVW_CAP_COMPACT_RUN ? " compact-run" : "");
+	       caps & HVW_CAP_COMPACT_RUN ? " compact-run" : "",
+	       caps & HVW_CAP_SESSION ? " session" : "");
 	return 0;
 }
 
@@ -193,6 +197,50 @@ static int cmd_close_vm(struct hvk *h, const char *arg)
 	if (hvk_close_vm_handle(h, (uint32_t)handle) < 0)
 		return failed();
 	printf("close-vm: VM handle %" PRIu64 " closed\n", handle);
+	return 0;
+}
+
+/* @bytes as parse_size() reads it back: 16M, 64K, or plain bytes. */
+static const char *size_str(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes && !(bytes % (1ull << 30)))
+		snprintf(buf, len, "%" PRIu64 "G", bytes >> 30);
+	else if (bytes && !(bytes % (1ull << 20)))
+		snprintf(buf, len, "%" PRIu64 "M", bytes >> 20);
+	else if (bytes && !(bytes % (1ull << 10)))
+		snprintf(buf, len, "%" PRIu64 "K", bytes >> 10);
+	else
+		snprintf(buf, len, "%" PRIu64, bytes);
+	return buf;
+}
+
+/*
+ * ls: a line per live VM. This connection is a session of its own, so
+ * what an earlier controller left is already gone (reclaimed at its BYE,
+ * or at this HELLO): what remains is the boot controller's.
+ */
+static int cmd_ls(struct hvk *h)
+{
+	static struct hvw_vm_entry vms[HVW_LIST_MAX];
+	struct hvk_vm_list info;
+	char mem[32], owner[32];
+	int n = hvk_list_vms(h, &info, vms, HVW_LIST_MAX);
+
+	if (n < 0)
+		return failed();
+	for (int i = 0; i < n && i < (int)HVW_LIST_MAX; i++) {
+		if (vms[i].owner == HVW_OWNER_BOOT)
+			snprintf(owner, sizeof(owner), "boot");
+		else
+			snprintf(owner, sizeof(owner), "session %u", vms[i].owner);
+		printf("vm %u name %s vcpus %u mem %s owner %s\n", vms[i].handle, vms[i].name,
+		       vms[i].vcpus, size_str(vms[i].memory, mem, sizeof(mem)), owner);
+	}
+	if (verbose)
+		fprintf(stderr,
+			"hvctl: %d of %u VMs, up to %u vCPUs each; %" PRIu64
+			" KiB free; this is session %u\n",
+			n, info.max_vms, info.max_vcpus, info.free_pages * 4, info.session);
 	return 0;
 }
 
@@ -897,7 +945,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (strcmp(cmd, "hello") && strcmp(cmd, "version") && strcmp(cmd, "caps") &&
-		    strcmp(cmd, "create-vm") && strcmp(cmd, "power-off"))
+		    strcmp(cmd, "create-vm") && strcmp(cmd, "ls") && strcmp(cmd, "power-off"))
 			return bad_args("unknown command '%s' (hvctl -h lists them)", cmd);
 		h = connect_to(where);
 		if (!h)
@@ -910,6 +958,8 @@ int main(int argc, char **argv)
 			rc = cmd_caps(h);
 		else if (!strcmp(cmd, "create-vm"))
 			rc = cmd_create_vm(h);
+		else if (!strcmp(cmd, "ls"))
+			rc = cmd_ls(h);
 		else
 			rc = cmd_power_off(h);
 	}

@@ -114,7 +114,12 @@ struct hvk_options {
  */
 struct hvk *hvk_open(const char *where);
 struct hvk *hvk_open_with(const char *where, const struct hvk_options *o);
-/* Close the connection (nothing is sent) and free everything. */
+/*
+ * Close the connection and free everything. With HVW_CAP_SESSION it first
+ * says BYE (at most 5 s), so the hypervisor destroys this connection's VMs
+ * at once; nothing else is sent. errno and hvk_last_error() stay as they
+ * were.
+ */
 void hvk_close(struct hvk *h);
 
 /*
@@ -219,6 +224,41 @@ int hvk_close_fd(struct hvk *h, int fd);
  * EBADF if the hypervisor has no such VM, EOPNOTSUPP without HVW_CAP_CLOSE.
  */
 int hvk_close_vm_handle(struct hvk *h, uint32_t handle);
+
+/* ---- Sessions (HVW_CAP_SESSION) ----
+ *
+ * Every VM a connection makes belongs to its session in the hypervisor,
+ * which destroys them when the session ends: hvk_close() (a BYE), or when
+ * the next controller says HELLO if this one died without closing.
+ */
+
+/*
+ * End the session now (HVW_BYE): the hypervisor destroys every VM it
+ * made, and the library forgets them (their fds fail with EBADF, as after
+ * hvk_close_fd() of the VM). The connection stays open; what follows
+ * belongs to a new session. The number of VMs destroyed, or -1 with errno
+ * (EOPNOTSUPP without HVW_CAP_SESSION, or a transport failure).
+ */
+int hvk_end_session(struct hvk *h);
+
+struct hvw_vm_entry; /* abi/hvwire.h */
+
+struct hvk_vm_list {
+	uint32_t session;    /* this connection's */
+	uint32_t max_vms;    /* the hypervisor's VM table */
+	uint32_t max_vcpus;  /* per VM (KVM_CAP_MAX_VCPUS) */
+	uint64_t free_pages; /* 4 KiB pages its allocator has free */
+};
+
+/*
+ * The hypervisor's live VMs (HVW_LIST_REQ): the first @max entries, in
+ * handle order, into @vms (owner HVW_OWNER_BOOT, or the session that made
+ * it), and the head into *@info (may be NULL). Returns how many VMs there
+ * are (which may be more than @max), or -1 with errno (EOPNOTSUPP without
+ * HVW_CAP_SESSION).
+ */
+int hvk_list_vms(struct hvk *h, struct hvk_vm_list *info, struct hvw_vm_entry *vms,
+		 unsigned int max);
 
 /*
  * Stop the KVM_RUN of @vcpu_fd in progress, as a signal stops ioctl(KVM_RUN)

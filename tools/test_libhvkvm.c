@@ -92,6 +92,7 @@ struct peer {
 	/* Set up before hvk_open(). */
 	bool novmx;
 	bool legacy;		/* only the version-1 caps: no KICK, CLOSE, MEM_CHANGED */
+	bool sessions;		/* HVW_CAP_SESSION: BYE and LIST */
 	uint32_t hello_version; /* answered version; 0: HVW_VERSION */
 	int drop_hellos;	/* leave the first N HELLOs unanswered */
 
@@ -127,6 +128,7 @@ struct peer {
 	char client[HVW_HELLO_CLIENT_LEN];
 	unsigned int hellos, ioctls, mem_writes, mem_reads, runs, power_offs;
 	unsigned int kicks, kicks_stray, closes, changed_reqs, tracked_writes;
+	unsigned int byes, lists, vms_made; /* vms_made: KVM_CREATE_VMs since the last BYE */
 	uint32_t last_close;
 	struct hvw_ioctl_req_hdr last;
 	uint8_t last_arg[HVW_MAX_ARG];
@@ -420,6 +422,8 @@ static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
 	case KVM_GET_VCPU_MMAP_SIZE:
 		return answer_result(p, f->seq, HVK_RUN_MAP_SIZE, NULL, 0);
 	case KVM_CREATE_VM:
+		if (!p->novmx)
+			p->vms_made++;
 		return answer_result(p, f->seq, p->novmx ? -ENODEV : PEER_VM, NULL, 0);
 	case KVM_CREATE_VCPU:
 		if (h->target != HVW_TARGET_VM || h->vm != PEER_VM)
@@ -502,6 +506,8 @@ static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 		hr.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY;
 		if (!p->legacy)
 			hr.caps |= HVW_CAP_KICK | HVW_CAP_CLOSE | HVW_CAP_MEM_CHANGED;
+		if (p->sessions)
+			hr.caps |= HVW_CAP_SESSION;
 		snprintf(hr.identity, sizeof(hr.identity), "fake hv vmx=%s",
 			 p->novmx ? "no" : "yes");
 		return hvw_encode_hello_resp(p->tx, sizeof(p->tx), f->seq, &hr);
@@ -556,6 +562,33 @@ static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 	}
 	case HVW_MEM_CHANGED_REQ:
 		return peer_mem_changed(p, f);
+	case HVW_BYE: {
+		struct hvw_bye b;
+		unsigned int n = p->vms_made;
+
+		if (!p->sessions || hvw_parse_bye(f->payload, f->len, &b) < 0)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "bye");
+		p->byes++;
+		p->vms_made = 0;
+		p->slot_used = false;
+		return answer_result(p, f->seq, n, NULL, 0);
+	}
+	case HVW_LIST_REQ: {
+		static uint8_t body[HVW_LIST_ENTRY_LEN];
+		struct hvw_vm_entry e = {.handle = PEER_VM, .owner = 7, .vcpus = 2, .memory = 4096};
+		struct hvw_list_resp r = {
+		    .session = 7, .max_vms = 64, .max_vcpus = 64, .body = body};
+		struct hvw_list_req q;
+
+		if (!p->sessions || hvw_parse_list_req(f->payload, f->len, &q) < 0)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "list");
+		p->lists++;
+		snprintf(e.name, sizeof(e.name), "vm%u", PEER_VM);
+		hvw_list_put_entry(body, &e);
+		r.count = p->vms_made ? 1 : 0;
+		r.free_pages = 1000;
+		return hvw_encode_list_resp(p->tx, sizeof(p->tx), f->seq, &r);
+	}
 	default:
 		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -ENOTTY, "unknown type");
 	}
@@ -1592,6 +1625,74 @@ static void test_close(void)
 	munmap(mem, GUEST_PAGES * 4096);
 }
 
+/*
+ * Sessions: LIST parsed; hvk_end_session() says BYE and forgets the VMs
+ * (their fds fail without a frame); hvk_close() says BYE and keeps errno;
+ * without HVW_CAP_SESSION both calls are EOPNOTSUPP and nothing is sent.
+ */
+static void test_sessions(void)
+{
+	struct peer *p = peer_new();
+	struct hvw_vm_entry e[4];
+	struct kvm_regs regs;
+	struct hvk_vm_list l;
+	unsigned int ioctls;
+	int kvm, vm, vcpu;
+
+	p->sessions = true;
+	peer_start_pair(p);
+	CHECK(open_pair(NULL));
+	kvm = hvk_kvm_fd(H);
+	CHECK_EQ(hvk_list_vms(H, &l, e, 4), 0);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	vcpu = hvk_ioctl(H, vm, KVM_CREATE_VCPU, 0);
+	CHECK(vm >= 0 && vcpu >= 0);
+	CHECK_EQ(hvk_list_vms(H, &l, e, 4), 1);
+	CHECK_EQ(l.session, 7);
+	CHECK_EQ(l.max_vms, 64);
+	CHECK_EQ(l.max_vcpus, 64);
+	CHECK_EQ(l.free_pages, 1000);
+	CHECK_EQ(e[0].handle, PEER_VM);
+	CHECK_EQ(e[0].owner, 7);
+	CHECK_EQ(e[0].vcpus, 2);
+	CHECK_EQ(e[0].memory, 4096);
+	CHECK(!strcmp(e[0].name, "vm3"));
+	CHECK_EQ(hvk_list_vms(H, NULL, NULL, 0), 1);
+	CHECK_EQ(PEEK(lists), 3);
+	/* BYE: the VM is gone, here too; its fds fail and send nothing. */
+	CHECK_EQ(hvk_end_session(H), 1);
+	CHECK_EQ(PEEK(byes), 1);
+	ioctls = PEEK(ioctls);
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_CHECK_EXTENSION, 0), EBADF);
+	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_GET_REGS, &regs), EBADF);
+	CHECK_EQ(PEEK(ioctls), ioctls);
+	CHECK_EQ(hvk_close_fd(H, vm), 0);
+	CHECK_EQ(PEEK(closes), 0);
+	/* The connection goes on, in a new session. */
+	CHECK_EQ(hvk_ioctl(H, kvm, KVM_GET_API_VERSION, 0), 12);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	CHECK(vm >= 0);
+	/* hvk_close() says BYE (so the VM goes at once) and leaves errno alone. */
+	errno = EDOM;
+	hvk_close(H);
+	H = NULL;
+	CHECK_EQ(errno, EDOM);
+	CHECK_EQ(PEEK(byes), 2);
+	CHECK_EQ(PEEK(vms_made), 0);
+}
+
+static void test_sessions_legacy(void)
+{
+	int kvm = start(false);
+
+	CHECK(kvm >= 0);
+	CHECK_ERR(hvk_end_session(H), EOPNOTSUPP);
+	CHECK_ERR(hvk_list_vms(H, NULL, NULL, 0), EOPNOTSUPP);
+	hvk_close(H);
+	H = NULL;
+	CHECK_EQ(PEEK(byes), 0);
+}
+
 /* ---- Tests: threads during a run ---- */
 
 struct run_arg {
@@ -2032,6 +2133,8 @@ static const struct {
     T(test_kick_early),
     T(test_kick_legacy),
     T(test_close),
+    T(test_sessions),
+    T(test_sessions_legacy),
     T(test_request_during_run),
     T(test_threads_during_run),
     T(test_same_vcpu_serialised),

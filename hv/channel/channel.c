@@ -7,13 +7,18 @@
  *
  * While a KVM_RUN is in progress the serve loop is inside vcpu_run(); the
  * link's interrupt, the tick and the end of each preemption-timer slice
- * then keep decoding (run_scan): a KICK acts at once, a HELLO or a CLOSE
- * of the running VM stops the run, and every other request goes into a
+ * then keep decoding (run_scan): a KICK acts at once, a HELLO, a BYE or a
+ * CLOSE of the running VM stops the run, and every other request goes into a
  * bounded queue (CHANNEL_QUEUE_FRAMES) that is served, oldest first, once
  * the run has returned and its answer has gone out. A request that finds
  * the queue full is answered at once with -EBUSY. Nothing here takes a
  * lock: there is one CPU, and the serve loop runs with interrupts off
  * except while it halts or a vCPU runs.
+ *
+ * Sessions: the line holds one controller at a time. Every VM made over
+ * the channel is owned by the current session (kvm_api_set_vm_owner);
+ * a HELLO (a new controller) or a BYE ends the session and destroys its
+ * VMs, one log line each. VMs of the boot controller have no session.
  */
 #include <stdio.h>
 #include <string.h>
@@ -229,7 +234,7 @@ static bool enqueue(const struct hvw_frame *f)
 	q->kicked = false;
 	q->is_run = false;
 	q->run_safe = f->type == HVW_MEM_READ_REQ || f->type == HVW_MEM_WRITE ||
-		      f->type == HVW_MEM_CHANGED_REQ;
+		      f->type == HVW_MEM_CHANGED_REQ || f->type == HVW_LIST_REQ;
 	if (f->type == HVW_IOCTL_REQ && hvw_parse_ioctl_req(q->payload, q->len, &req) == 0) {
 		q->run_safe = req.hdr.target == HVW_TARGET_SYSTEM;
 		q->is_run = req.hdr.target == HVW_TARGET_VCPU && req.hdr.nr == KVM_RUN;
@@ -460,6 +465,7 @@ static bool kick(const struct hvw_frame *f, const char **why)
 static void during_run(const struct hvw_frame *f)
 {
 	struct hvw_close c;
+	struct hvw_bye b;
 	const char *why;
 	bool stop = false;
 
@@ -484,6 +490,19 @@ static void during_run(const struct hvw_frame *f)
 	case HVW_CLOSE:
 		/* The VM goes: its run ends first (its answer goes out), then the CLOSE. */
 		stop = hvw_parse_close(f->payload, f->len, &c) == 0 && c.vm == running_vm;
+		break;
+	case HVW_BYE:
+		/*
+		 * The controller is gone (or going): the run stops as for a
+		 * HELLO, and the BYE then ends its session. A malformed BYE
+		 * ends nothing, so it stops nothing either.
+		 */
+		if (hvw_parse_bye(f->payload, f->len, &b) == 0) {
+			running->stop_request = true;
+			log_info_ratelimited("hv: channel: BYE during the KVM_RUN of vm %u vcpu "
+					     "%d: the run is stopped",
+					     running_vm, running->id);
+		}
 		break;
 	default:
 		break;
@@ -551,6 +570,98 @@ static void send_result(uint32_t seq, int64_t result, const void *out, uint32_t 
 	send(hvw_encode_ioctl_resp(tx, sizeof(tx), seq, &r));
 }
 
+/* ---- sessions ---- */
+
+static uint32_t session = 1; /* the current controller's (never 0: HVW_OWNER_BOOT) */
+static bool session_used;    /* a HELLO or a request came since it began */
+
+_Static_assert(KVM_API_OWNER_BOOT == HVW_OWNER_BOOT, "one value for 'no session'");
+_Static_assert(KVM_API_MAX_VMS <= HVW_LIST_MAX, "every VM fits one LIST answer");
+
+/*
+ * The current session ends: its VMs are destroyed (a line each: what it
+ * had and the pages that came back), and, if it was used, the next
+ * request starts the next one. Returns the number of VMs destroyed.
+ */
+static unsigned end_session(const char *why)
+{
+	char name[VM_NAME_MAX];
+	unsigned n = 0;
+
+	for (uint32_t h = 1; h <= KVM_API_MAX_VMS; h++) {
+		struct vm *vm = kvm_api_vm(h);
+		uint64_t before;
+		unsigned vcpus;
+
+		if (!vm || kvm_api_vm_owner(h) != session)
+			continue;
+		vcpus = vm->n_vcpus;
+		memcpy(name, vm->name, sizeof(name));
+		name[sizeof(name) - 1] = 0;
+		before = pmm_free_pages(&hv_pmm);
+		kvm_api_destroy_vm(h);
+		log_info("hv: channel: session %u ended (%s): vm %u '%s' reclaimed, %u vCPU(s), "
+			 "%llu pages",
+			 session, why, h, name, vcpus,
+			 (unsigned long long)(pmm_free_pages(&hv_pmm) - before));
+		n++;
+	}
+	if (!n)
+		log_debug("hv: channel: session %u ended (%s), no VM to reclaim", session, why);
+	if (session_used) {
+		session = session == UINT32_MAX ? 1 : session + 1;
+		session_used = false;
+	}
+	return n;
+}
+
+/*
+ * BYE: the session ends; the answer is the number of VMs destroyed, and a
+ * BYE with seq 0 (a relay's, for a controller that left) has none.
+ */
+static void do_bye(const struct hvw_frame *f)
+{
+	struct hvw_bye b;
+	unsigned n;
+
+	if (hvw_parse_bye(f->payload, f->len, &b) < 0)
+		return send_error(f->seq, -HV_EINVAL, "malformed BYE");
+	n = end_session(b.reason == HVW_BYE_GONE ? "the controller's connection ended" : "BYE");
+	if (f->seq)
+		send_result(f->seq, n, NULL, 0);
+}
+
+/* LIST: every live VM, in handle order, with the caller's session and the limits. */
+static void do_list(const struct hvw_frame *f)
+{
+	uint8_t *body = tx + HVW_HDR_LEN + HVW_LIST_HEAD_LEN;
+	struct hvw_list_resp resp = {0};
+	struct hvw_list_req r;
+
+	if (hvw_parse_list_req(f->payload, f->len, &r) < 0)
+		return send_error(f->seq, -HV_EINVAL, "malformed LIST");
+	for (uint32_t h = 1; h <= KVM_API_MAX_VMS; h++) {
+		struct vm *vm = kvm_api_vm(h);
+		struct hvw_vm_entry e = {0};
+
+		if (!vm)
+			continue;
+		e.handle = h;
+		e.owner = kvm_api_vm_owner(h);
+		e.vcpus = vm->n_vcpus;
+		e.memory = vm_memory_bytes(vm);
+		memcpy(e.name, vm->name, sizeof(e.name) - 1);
+		hvw_list_put_entry(body + resp.count * HVW_LIST_ENTRY_LEN, &e);
+		resp.count++;
+	}
+	resp.session = session;
+	resp.max_vms = KVM_API_MAX_VMS;
+	resp.max_vcpus = VM_MAX_VCPUS;
+	resp.free_pages = pmm_free_pages(&hv_pmm);
+	resp.body = body;
+	send(hvw_encode_list_resp(tx, sizeof(tx), f->seq, &resp));
+}
+
 static void do_hello(const struct hvw_frame *f)
 {
 	struct hvw_hello_req req;
@@ -564,6 +675,10 @@ static void do_hello(const struct hvw_frame *f)
 	ver = hvw_hello_version(&req);
 	if (ver < 0)
 		return send_error(f->seq, ver, "no common protocol version");
+	/* A new controller: the one before it is gone, and its VMs with it. */
+	if (session_used)
+		end_session("a new controller said HELLO");
+	session_used = true;
 	memcpy(vendor, &v.ebx, 4);
 	memcpy(vendor + 4, &v.edx, 4);
 	memcpy(vendor + 8, &v.ecx, 4);
@@ -571,10 +686,11 @@ static void do_hello(const struct hvw_frame *f)
 	resp.version = (uint32_t)ver;
 	resp.flags = vmx_enabled() ? HVW_HELLO_FLAG_VMX : 0;
 	resp.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY | HVW_CAP_KICK | HVW_CAP_CLOSE |
-		    HVW_CAP_MEM_CHANGED | HVW_CAP_COMPACT_RUN;
+		    HVW_CAP_MEM_CHANGED | HVW_CAP_COMPACT_RUN | HVW_CAP_SESSION;
 	snprintf(resp.identity, sizeof(resp.identity), "%s vmx=%s cpu=%s", HV_VERSION_STRING,
 		 vmx_enabled() ? "yes" : "no", vendor);
-	log_info_ratelimited("hv: channel: hello from '%s', protocol version %d", req.client, ver);
+	log_info_ratelimited("hv: channel: hello from '%s', protocol version %d, session %u",
+			     req.client, ver, session);
 	send(hvw_encode_hello_resp(tx, sizeof(tx), f->seq, &resp));
 }
 
@@ -691,6 +807,9 @@ static void do_ioctl(const struct hvw_frame *f)
 		return do_run(f->seq, &req.hdr, len);
 	rc = kvm_api_ioctl((enum kvm_target)req.hdr.target, req.hdr.vm, req.hdr.vcpu, req.hdr.nr,
 			   arg, len);
+	/* A VM made over the channel belongs to the session that asked for it. */
+	if (req.hdr.target == HVW_TARGET_SYSTEM && req.hdr.nr == KVM_CREATE_VM && rc > 0)
+		kvm_api_set_vm_owner((uint32_t)rc, session);
 	if (HV_IOC_DIR(req.hdr.nr) & HV_IOC_READ)
 		send_result(f->seq, rc, arg, len);
 	else
@@ -847,6 +966,9 @@ static void do_mem_changed(const struct hvw_frame *f)
 
 static void handle(const struct hvw_frame *f)
 {
+	/* HELLO and BYE decide about the session themselves. */
+	if (f->type != HVW_HELLO_REQ && f->type != HVW_BYE)
+		session_used = true;
 	switch (f->type) {
 	case HVW_HELLO_REQ:
 		do_hello(f);
@@ -868,6 +990,12 @@ static void handle(const struct hvw_frame *f)
 		break;
 	case HVW_MEM_CHANGED_REQ:
 		do_mem_changed(f);
+		break;
+	case HVW_BYE:
+		do_bye(f);
+		break;
+	case HVW_LIST_REQ:
+		do_list(f);
 		break;
 	case HVW_POWER_OFF:
 		log_info("hv: channel: power off requested");

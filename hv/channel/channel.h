@@ -10,7 +10,8 @@
  *  - a KICK stops the run at once (or, for a vCPU whose KVM_RUN is queued,
  *    makes that run return -EINTR when it starts, as a signal that came
  *    while a thread waited for the vCPU mutex does on Linux);
- *  - a HELLO stops the run (a new controller) and is queued;
+ *  - a HELLO (a new controller) or a BYE stops the run and is queued:
+ *    served after it, it ends the session and destroys the session's VMs;
  *  - a CLOSE of the running VM stops the run and is queued, so the run's
  *    answer goes out first and the CLOSE then destroys the VM;
  *  - everything else is queued, a second KVM_RUN of the same vCPU too
@@ -62,8 +63,8 @@ void channel_serve(void);
  * protocol: "the guest asked something, serve the controller until its
  * reply arrives"). There it serves only the queued requests that do not
  * touch a vCPU or a VM's layout, oldest first: MEM_READ, MEM_WRITE,
- * MEM_CHANGED and system-level ioctls (KVM_CHECK_EXTENSION, ...); the
- * others (KVM_RUN and other vCPU ioctls, VM ioctls, CLOSE, HELLO,
+ * MEM_CHANGED, LIST and system-level ioctls (KVM_CHECK_EXTENSION, ...); the
+ * others (KVM_RUN and other vCPU ioctls, VM ioctls, CLOSE, HELLO, BYE,
  * POWER_OFF) stay queued, in order, until the run has returned. A new
  * frame type that such a wait loop needs is marked safe in enqueue().
  */

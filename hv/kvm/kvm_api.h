@@ -20,7 +20,16 @@ enum kvm_target {
 	KVM_TARGET_VCPU,
 };
 
-#define KVM_API_MAX_VMS 8
+/*
+ * VM handles are 1..KVM_API_MAX_VMS (the channel carries them as they
+ * are). An idle VM costs two pages (its struct and EPT root); the bound is
+ * the table, not memory: each of them may still take VM_MAX_VCPUS vCPUs
+ * (vmx/vm.h) while memory lasts.
+ */
+#define KVM_API_MAX_VMS 64
+
+/* kvm_api_vm_owner() of a VM the in-hypervisor boot controller made. */
+#define KVM_API_OWNER_BOOT 0
 
 struct vm;
 struct kvm_run;
@@ -42,5 +51,14 @@ int kvm_api_destroy_vm(uint32_t vm);
 /* The in-hypervisor controller's "mmap": a vCPU's kvm_run, a VM's memory. */
 struct kvm_run *kvm_api_run_page(uint32_t vm, uint32_t vcpu);
 struct vm *kvm_api_vm(uint32_t vm);
+
+/*
+ * Who a VM belongs to: KVM_API_OWNER_BOOT when made (the boot controller
+ * calls kvm_api_ioctl() directly), or what the creator set afterwards
+ * (the channel: its session number). 0 for a handle that names no VM.
+ */
+uint32_t kvm_api_vm_owner(uint32_t vm);
+/* 0, or -EBADF for a handle that names no VM. */
+int kvm_api_set_vm_owner(uint32_t vm, uint32_t owner);
 
 #endif

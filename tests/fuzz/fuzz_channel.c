@@ -19,9 +19,12 @@
  * Checked, beyond "no crash" under ASan/UBSan: the bytes sent back decode
  * as whole, valid frames and nothing else; every well-formed request in
  * the stream (as a reference decoder sees it) gets exactly one answer with
- * its seq (a KICK none, unless malformed: then at most one, with seq 0),
- * of a type that fits it; and once every VM is closed the pages held are
- * those held after channel_init() (nothing leaked).
+ * its seq (a KICK none, unless malformed: then at most one, with seq 0; a
+ * BYE with seq 0 none, or at most one ERROR with seq 0), of a type that
+ * fits it; and once every VM is closed the pages held are those held after
+ * channel_init() (nothing leaked; sessions that ended have freed theirs),
+ * and every VM made over the channel belongs to a session (none to the
+ * boot controller, which the sessions never reclaim).
  *
  * The same entry point replays tests/fuzz/seeds/channel/ and
  * tests/fuzz/regressions/channel/ in the unit tests. FUZZ_TRACE=1 lists
@@ -268,6 +271,7 @@ static struct {
 	uint32_t seq;
 	uint8_t type;
 } req[MAX_TRACK];
+/* n_malformed_kicks: frames that may get one ERROR with seq 0 (bad KICKs, BYEs with seq 0) */
 static unsigned n_req, n_malformed_kicks;
 static bool req_overflow;
 
@@ -286,6 +290,12 @@ static void ref_catch_up(void)
 
 				if (hvw_parse_kick(f.payload, f.len, &k) < 0)
 					n_malformed_kicks++;
+				continue;
+			}
+			/* A BYE with seq 0 is not answered (but may be refused: -EINVAL, -EBUSY).
+			 */
+			if (f.type == HVW_BYE && f.seq == 0) {
+				n_malformed_kicks++;
 				continue;
 			}
 			if (n_req == MAX_TRACK) {
@@ -311,8 +321,11 @@ static bool answer_fits(uint8_t req_type, uint8_t ans_type)
 	case HVW_IOCTL_REQ:
 	case HVW_MEM_WRITE:
 	case HVW_CLOSE:
+	case HVW_BYE:
 	case HVW_POWER_OFF:
 		return ans_type == HVW_IOCTL_RESP;
+	case HVW_LIST_REQ:
+		return ans_type == HVW_LIST_RESP;
 	case HVW_MEM_READ_REQ:
 		return ans_type == HVW_MEM_READ_RESP;
 	case HVW_MEM_CHANGED_REQ:
@@ -514,6 +527,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ref_catch_up();
 	check_answers();
 
+	for (uint32_t h = 1; h <= KVM_API_MAX_VMS; h++)
+		if (kvm_api_vm(h) && kvm_api_vm_owner(h) == KVM_API_OWNER_BOOT)
+			fail("a VM made over the channel belongs to no session");
 	/*
 	 * Leave nothing for the next input: every VM closed, and the decoder
 	 * emptied of a false start by zeros (the reference decoder says when).

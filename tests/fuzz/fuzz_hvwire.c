@@ -132,6 +132,10 @@ static void parse_all(const uint8_t *p, uint32_t len)
 	struct hvw_error e, e2;
 	struct hvw_kick k;
 	struct hvw_close c;
+	struct hvw_bye by;
+	struct hvw_list_req lq;
+	struct hvw_list_resp lr;
+	struct hvw_vm_entry ve;
 	struct hvw_mem_changed_req cq;
 	struct hvw_mem_changed_resp cr;
 	struct hvw_page pg;
@@ -226,6 +230,37 @@ static void parse_all(const uint8_t *p, uint32_t len)
 		FZ_CHECK(len == HVW_CLOSE_LEN);
 		n = hvw_encode_close(enc, sizeof(enc), 77, &c);
 		check_same_payload(n, HVW_CLOSE, p, len);
+	}
+
+	ret = hvw_parse_bye(p, len, &by);
+	check_errno(ret);
+	if (ret == 0) {
+		FZ_CHECK(len == HVW_BYE_LEN && by.reason <= HVW_BYE_REASON_MAX);
+		n = hvw_encode_bye(enc, sizeof(enc), 77, &by);
+		check_same_payload(n, HVW_BYE, p, len);
+	}
+
+	ret = hvw_parse_list_req(p, len, &lq);
+	check_errno(ret);
+	if (ret == 0) {
+		FZ_CHECK(len == HVW_LIST_REQ_LEN && lq.flags == 0);
+		n = hvw_encode_list_req(enc, sizeof(enc), 77, &lq);
+		check_same_payload(n, HVW_LIST_REQ, p, len);
+	}
+
+	ret = hvw_parse_list_resp(p, len, &lr);
+	check_errno(ret);
+	if (ret == 0) {
+		FZ_CHECK(lr.count <= HVW_LIST_MAX && lr.body == p + HVW_LIST_HEAD_LEN);
+		FZ_CHECK(len == HVW_LIST_HEAD_LEN + lr.count * HVW_LIST_ENTRY_LEN);
+		prev = 0;
+		for (i = 0; i < lr.count; i++) {
+			hvw_list_entry(&lr, i, &ve);
+			FZ_CHECK(ve.handle > prev && str_ok(ve.name, sizeof(ve.name)));
+			prev = ve.handle;
+		}
+		n = hvw_encode_list_resp(enc, sizeof(enc), 77, &lr);
+		check_same_payload(n, HVW_LIST_RESP, p, len);
 	}
 
 	ret = hvw_parse_mem_changed_req(p, len, &cq);

@@ -41,7 +41,8 @@ KVM_GET_REGS = ioc(2, 0x81, 144)
  K_SET_MSRS, K_GET_MSRS, K_SET_CPUID, K_GET_CPUID, K_SUPPORTED_CPUID, K_MSR_LIST,
  K_SET_SREGS, K_SET_REGS, K_SET_EVENTS, K_SET_DEBUGREGS, K_SET_FPU, K_GUEST_DEBUG,
  K_INTERRUPT, K_NMI, K_ENABLE_CAP, K_CHECK_EXT, K_RUN, K_RUN_B, K_RUN_C,
- K_MEM_WRITE, K_DESTROY, K_GET_ANY) = range(28)
+ K_MEM_WRITE, K_DESTROY, K_GET_ANY, K_CREATE_IRQCHIP, K_IRQ_LINE, K_SET_IRQCHIP,
+ K_SET_LAPIC, K_SIGNAL_MSI, K_SET_MP_STATE) = range(34)
 
 
 def u8(*v):
@@ -148,6 +149,44 @@ def set_regs(rip):
     return step(K_SET_REGS) + b"".join(u64(r) for r in regs)
 
 
+def set_regs_if(rip):
+    """KVM_SET_REGS with RFLAGS.IF set: interrupts can come in."""
+    regs = [0] * 18
+    regs[16] = rip
+    regs[17] = 0x202
+    return step(K_SET_REGS) + b"".join(u64(r) for r in regs)
+
+
+# ---- the irqchip's steps (fuzz_kvm_api.c: K_CREATE_IRQCHIP and after) ----
+
+
+def create_irqchip():
+    return step(K_CREATE_IRQCHIP) + u8(0)  # no argument bytes
+
+
+def irq_line_status(gsi, level):
+    return step(K_IRQ_LINE) + u8(1 | (level & 1) << 1, gsi)
+
+
+def set_pic_master_byte(off, val):
+    # arg_irqchip: k (chip 0, one change), then the change: offset, byte.
+    return step(K_SET_IRQCHIP) + u8(0x08) + u16(off) + u8(val)
+
+
+def set_lapic_reg(index, val):
+    # arg_lapic: k (one change), a u32 value, the register's index in its table.
+    return step(K_SET_LAPIC) + u8(0x01) + u8(1) + u32(val) + u8(index)
+
+
+def signal_msi(dest, vector, mode=0):
+    # arg_msi: k (0: plain), destination, address bits, vector, mode, level, devid.
+    return step(K_SIGNAL_MSI) + u8(0, dest, 0, vector, mode, 0) + u32(0)
+
+
+def set_mp_state(state):
+    return step(K_SET_MP_STATE) + u8(0, state)
+
+
 def page_tables():
     """The 4-level identity map fuzz_kvm_api.c's guest builds, by MEM_WRITE steps."""
     out = mem_write(0x10000, u64(0x11003)) + mem_write(0x11000, u64(0x12003))
@@ -171,6 +210,16 @@ def kvm_api_seeds():
         set_region(1, 0x8000, 0x10000) + set_region(0, 0, 0) + set_region(2, 0xfffff000, 0x2000) +
         step(K_DESTROY),
         "alloc_failures": u8(0xE0) + u8(5) + base + create_vcpu(1) + run(guest=g_hlt()),
+        # An irqchip: the PIC's vector base, the APIC software-enabled (SPIV,
+        # index 4), an MSI and a PIC line for a guest with IF=1; it halts in
+        # the hypervisor (the run's budget ends it), is made runnable again,
+        # and a second vCPU is started by INIT and SIPI MSIs.
+        "irqchip_msi_pic_hlt": u8(0) + create_vm() + set_region(0, 0, 0x10000) +
+        create_irqchip() + create_vcpu(0) + create_vcpu(1) + set_regs_if(0x1000) +
+        set_pic_master_byte(5, 0x20) + set_lapic_reg(4, 0x1ff) + signal_msi(0, 0x41) +
+        irq_line_status(4, 1) + run(guest=g_hlt() + g_hlt()) + set_mp_state(0) +
+        irq_line_status(4, 0) + signal_msi(1, 0, 5) + signal_msi(1, 0x10, 6) +
+        run(1, guest=g_cpuid(1) + g_hlt()) + run(guest=g_hlt()),
         "long_mode_mmio": u8(0) + create_vm() + set_region(0, 0, 0x200000) + create_vcpu(0) +
         set_sregs_raw(sregs_long()) + set_regs(0x1000) + page_tables() +
         mem_write(0x1000, b"\x89\x04\x25\x00\x00\x40\x00") +
@@ -183,10 +232,15 @@ def kvm_api_seeds():
 
 HELLO_REQ, IOCTL_REQ, MEM_WRITE, MEM_READ_REQ, POWER_OFF, KICK, CLOSE, MEM_CHANGED_REQ = (
     1, 3, 5, 6, 9, 10, 11, 12)
+BYE, LIST_REQ = 14, 15
 
 
 def hello(seq):
     return frame(HELLO_REQ, seq, u32(1) + u32(1) + b"seed".ljust(32, b"\0"))
+
+
+def bye(seq, reason=0):
+    return frame(BYE, seq, u32(reason) + u32(0))
 
 
 def ioctl(seq, nr, target=0, vm=0, vcpu=0, arg=b"", flags=0):
@@ -227,6 +281,12 @@ def channel_seeds():
         "garbage_between": seed(u8(6), b"HV\x01\x03garbage" + setup + b"\xff" * 40 + runs,
                                 cfg=0x12),
         "unknown_types": seed(b"", setup + frame(2, 20) + frame(200, 21, b"x") + off),
+        # Sessions: LIST, a BYE that reclaims, a relay's silent BYE, a HELLO
+        # that reclaims what was made after it, and BYEs gone wrong.
+        "sessions": seed(u8(0, 6), setup + frame(LIST_REQ, 12, u64(0)) + bye(13) + setup +
+                         runs + bye(0, 1) + hello(14) + setup + hello(15) +
+                         frame(BYE, 16, u32(9) + u32(0)) + frame(BYE, 0, u32(0)) +
+                         frame(LIST_REQ, 17, u32(1) + u32(0)) + frame(LIST_REQ, 18, u64(0))),
     }
 
 

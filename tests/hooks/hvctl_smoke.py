@@ -20,6 +20,10 @@ checks what it prints:
                 the hypervisor holds at once) and the free page count the
                 hypervisor logs after each close does not move; close-vm of
                 a handle that names no VM is EBADF
+    disconnect  with VT-x: a controller killed in the middle of a run: the next
+                one's HELLO stops the run and reclaims the VM (a console line)
+    ls          every earlier controller has left, so no VM of a session is
+                listed; -v states the limits
     bad frames  a truncated KICK and CLOSE, and a CLOSE of an unknown handle,
                 written straight to the socket, get their ERROR / EBADF
                 answers and the server goes on
@@ -216,8 +220,25 @@ def _disconnect(cmd, console):
     try:
         console.wait_for("re:hv: channel: HELLO during the KVM_RUN of vm \\d+ vcpu 0: "
                          "a new controller; the run is stopped", timeout=30)
+        console.wait_for("re:hv: channel: session \\d+ ended \\(a new controller said "
+                         "HELLO\\): vm \\d+ '\\S+' reclaimed, 1 vCPU\\(s\\), \\d+ pages",
+                         timeout=30)
     except TimeoutError as e:
         console.log(f"FAIL disconnect: {e}")
+        return False
+    return True
+
+
+def _ls(cmd, console):
+    # Each hvctl ends its session when it exits (the killed one's ended at
+    # the next HELLO): what is listed can only be the boot controller's.
+    rc, out = cmd("-v", "ls")
+    if not _expect(console, "ls", rc, out, 0,
+                   ["re:^hvctl: \\d+ of \\d+ VMs, up to \\d+ vCPUs each; \\d+ KiB free"]):
+        return False
+    left = [line for line in out.splitlines() if line.startswith("vm ") and "owner session" in line]
+    if left:
+        console.log(f"FAIL ls: VMs of controllers that left are alive: {left}")
         return False
     return True
 
@@ -299,7 +320,7 @@ def run(sock, console):
         if not _expect(console, "create-vm", rc, out, 1, ["KVM_CREATE_VM: ENODEV"]):
             return False
 
-    if not _bad_frames(sock, console):
+    if not _ls(cmd, console) or not _bad_frames(sock, console):
         return False
     rc, out = cmd("version")
     if not _expect(console, "version after bad frames", rc, out, 0,

@@ -85,6 +85,7 @@ void h_reset(void)
 	fake_mm_fail_nth(0);
 	fake_mm_set_limit(65536);
 	fake_irq_hook = NULL;
+	fake_hlt_hook = NULL;
 }
 
 int64_t h_pages_held(void)

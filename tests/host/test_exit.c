@@ -1691,12 +1691,25 @@ static void test_vm_and_vcpu_limits(void)
 	CHECK_EQ(h_sys(KVM_CREATE_VM, NULL, 0), -HV_ENOSPC);
 	h_reset();
 	vm = h_sys(KVM_CREATE_VM, NULL, 0);
-	id = 4;
+	/* The limits KVM_CHECK_EXTENSION states are the ones KVM_CREATE_VCPU applies. */
+	id = KVM_CAP_MAX_VCPUS;
+	CHECK_EQ(h_sys(KVM_CHECK_EXTENSION, &id, sizeof(id)), VM_MAX_VCPUS);
+	id = KVM_CAP_MAX_VCPU_ID;
+	CHECK_EQ(h_sys(KVM_CHECK_EXTENSION, &id, sizeof(id)), VM_MAX_VCPUS);
+	id = KVM_CAP_NR_VCPUS;
+	CHECK_EQ(h_sys(KVM_CHECK_EXTENSION, &id, sizeof(id)), VM_MAX_VCPUS);
+	id = VM_MAX_VCPUS;
 	CHECK_EQ(h_vm(vm, KVM_CREATE_VCPU, &id, sizeof(id)), -HV_EINVAL);
 	CHECK_EQ(h_pages_held() > 0, 1);
-	for (id = 0; id < 4; id++)
+	/* Highest id first: ids need not come in order. */
+	for (id = VM_MAX_VCPUS; id-- > 0;)
 		CHECK_EQ(h_vm(vm, KVM_CREATE_VCPU, &id, sizeof(id)), (long)id);
-	CHECK_EQ(h_cpu(vm, 9, KVM_GET_REGS, NULL, 0), -HV_EBADF);
+	CHECK_EQ(kvm_api_vm(vm)->n_vcpus, VM_MAX_VCPUS);
+	/* kvm_vm_ioctl_create_vcpu(): a full VM is EINVAL before a duplicate id is EEXIST. */
+	id = 0;
+	CHECK_EQ(h_vm(vm, KVM_CREATE_VCPU, &id, sizeof(id)), -HV_EINVAL);
+	id = 4;
+	CHECK_EQ(h_cpu(vm, VM_MAX_VCPUS, KVM_GET_REGS, NULL, 0), -HV_EBADF);
 	CHECK_EQ(h_vm(vm + 1, KVM_CREATE_VCPU, &id, sizeof(id)), -HV_EBADF);
 	CHECK_EQ(h_vm(vm, 0xdead, NULL, 0), -HV_ENOTTY);
 	CHECK_EQ(h_cpu(vm, 0, 0xdead, NULL, 0), -HV_EINVAL);

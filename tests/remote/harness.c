@@ -95,6 +95,9 @@ uint32_t get32(const uint8_t *p)
 /* The VM new vCPUs go into, and the one holding the shared vCPU (kept). */
 static struct vm *newest_vm, *shared_vm;
 static int next_victim;
+/* vcpu_shared()'s vCPU, once made. */
+static struct vcpu shared;
+static bool shared_made;
 
 /*
  * A slot for a new VM: a free one, else the oldest VM other than the
@@ -151,6 +154,21 @@ int vm_new(struct vm **out)
 	newest_vm = vm;
 	*out = vm;
 	return T_PASS;
+}
+
+int new_session(void)
+{
+	int r = hvk_end_session(H);
+
+	for (int i = 0; i < nvms; i++)
+		free(vms[i].mem);
+	memset(vms, 0, sizeof(vms));
+	nvms = 0;
+	newest_vm = shared_vm = NULL;
+	next_victim = 0;
+	have_last_vcpu = false;
+	shared_made = false;
+	return r;
 }
 
 /* The first VM, made if there is none yet (NULL, with why set, if it cannot be). */
@@ -211,9 +229,9 @@ void load(struct vcpu *v, struct blob b)
 }
 
 /*
- * A fresh vCPU, reset, with @b loaded: in the newest VM while it has room
- * for one (VM_MAX_VCPUS, 4), else in a new VM; when no more can be made,
- * the last one again.
+ * A fresh vCPU, reset, with @b loaded: in the newest VM while it has fewer
+ * than 4 (a spread over VMs; a VM holds up to KVM_CAP_MAX_VCPUS), else in
+ * a new VM; when no more can be made, the last one again.
  */
 int vcpu_new(struct vcpu *v, struct blob b, uint64_t cr4)
 {
@@ -255,15 +273,12 @@ reset:
  */
 int vcpu_shared(struct vcpu *v, struct blob b, uint64_t cr4)
 {
-	static struct vcpu shared;
-	static bool made;
-
-	if (!made) {
+	if (!shared_made) {
 		int rc = vcpu_new(&shared, b, cr4);
 
 		if (rc != T_PASS)
 			return rc;
-		made = true;
+		shared_made = true;
 		shared_vm = shared.vm;
 	}
 	*v = shared;

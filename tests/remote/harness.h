@@ -67,7 +67,11 @@ DECLARE_BLOB(g_hostile);
 
 /* ---- the connection and the VMs ---- */
 
-#define MAX_VMS 7 /* of KVM_API_MAX_VMS (8): one stays for other programs */
+/*
+ * VMs the harness keeps at once (the hypervisor holds KVM_API_MAX_VMS, 64):
+ * enough for the cases' vCPUs; older ones are closed to make room.
+ */
+#define MAX_VMS 7
 
 #define CHECK(cond, ...)                                                                           \
 	do {                                                                                       \
@@ -210,6 +214,7 @@ extern const struct test memory_tests[];  /* t_memory.c */
 extern const struct test msr_tests[];	  /* t_msr.c */
 extern const struct test channel_tests[]; /* t_channel.c */
 extern const struct test hostile_tests[]; /* t_hostile.c */
+extern const struct test session_tests[]; /* t_session.c */
 
 __attribute__((format(printf, 1, 2))) int fail(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) int skip(const char *fmt, ...);
@@ -222,6 +227,14 @@ void put32(uint8_t *mem, uint32_t gpa, uint32_t v);
 uint32_t get32(const uint8_t *p);
 int vm_new(struct vm **out);
 struct vm *first_vm(void);
+/*
+ * A new session (hvk_end_session: a BYE): every VM this connection made is
+ * destroyed and forgotten, the harness's too, so that no fd of a VM the
+ * hypervisor no longer has can name a handle a new VM gets. Call it after
+ * anything that ended the session behind the library's back (a HELLO sent
+ * as a frame). The number of VMs the BYE destroyed, or -1 with errno.
+ */
+int new_session(void);
 void real_seg(struct kvm_segment *s, uint8_t type);
 int vcpu_reset(struct vcpu *v, uint64_t cr4);
 void load(struct vcpu *v, struct blob b);

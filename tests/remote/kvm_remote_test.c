@@ -1418,7 +1418,7 @@ static const struct test base_tests[] = {
 
 /* Every table of cases, in the order they run (each t_*.c adds one). */
 static const struct test *const test_tables[] = {
-    base_tests, vcpu_tests, memory_tests, msr_tests, channel_tests, hostile_tests,
+    base_tests, vcpu_tests, memory_tests, msr_tests, channel_tests, hostile_tests, session_tests,
 };
 
 #define NTABLES (sizeof(test_tables) / sizeof(test_tables[0]))

@@ -12,7 +12,9 @@
  *    a KICK for a vCPU whose KVM_RUN is queued makes that run return
  *    -EINTR without entering the guest;
  *  - a CLOSE of the running VM stops the run (its answer first), then
- *    destroys the VM; a HELLO stops the run and is answered;
+ *    destroys the VM; a HELLO stops the run and is answered, and, as it
+ *    says a new controller has the line, the VMs of the session before it
+ *    are gone (the case then starts a session of its own: new_session);
  *  - a request sent while a 64 KiB MEM_READ answer streams out is not
  *    lost.
  * Runs the library would serialise (two of one vCPU) and requests that
@@ -530,15 +532,21 @@ static int t_close_during_run(void)
 	return rc;
 }
 
-/* A HELLO (a new controller) during a run: the run stops and the HELLO is answered. */
+/*
+ * A HELLO (a new controller) during a run: the run stops, the HELLO is
+ * answered, and the session that ran it has ended: its VM is gone.
+ */
 static int hello_during_run(struct ctx *x)
 {
 	uint8_t pl[HVW_HELLO_REQ_LEN] = {0}, type;
+	static struct hvw_vm_entry live[HVW_LIST_MAX];
+	struct hvk_vm_list before, after;
 	struct hvw_hello_resp hr;
 	uint32_t one = HVW_VERSION, seq, len;
-	int r;
+	int r, n;
 
 	TRY(cvm_open(&x->c, 1, true));
+	OK(n, "hvk_list_vms", hvk_list_vms(H, &before, live, HVW_LIST_MAX));
 	TRY(runner_start(&x->rn, &x->c.v[0]));
 	memcpy(pl, &one, 4);
 	memcpy(pl + 4, &one, 4);
@@ -550,6 +558,13 @@ static int hello_during_run(struct ctx *x)
 	      "HELLO during a run: %s", hvw_type_name(type));
 	run_end(&x->rn, false);
 	TRY(run_was_stopped(&x->rn, "the looping vCPU, after a HELLO"));
+	OK(n, "hvk_list_vms after the HELLO", hvk_list_vms(H, &after, live, HVW_LIST_MAX));
+	CHECK(after.session != before.session, "the HELLO did not start a new session (%u)",
+	      after.session);
+	for (int i = 0; i < n && i < (int)HVW_LIST_MAX; i++)
+		CHECK(live[i].owner != before.session,
+		      "vm %u of the session before the HELLO is still there", live[i].handle);
+	CHECK(new_session() == 0, "BYE after the HELLO: %s", hvk_last_error());
 	EQUALS("KVM_GET_API_VERSION after it", ioc_int(KVM, KVM_GET_API_VERSION, 0),
 	       KVM_API_VERSION);
 	return T_PASS;

@@ -9,7 +9,9 @@
  * the controller and from a guest, triple faults, bad injected events and
  * register state VM entry refuses, hypercall arguments that wrap, a guest
  * writing past its memory, CPUID tables nobody would give, and exhaustion
- * of VMs, vCPUs and memory.
+ * of VMs, vCPUs and memory. No attack sends a well-formed HELLO or BYE:
+ * either ends the session, and the sentinel with it (t_session.c and
+ * t_channel.c check those).
  *
  * Expectations are those of Linux 6.1's KVM where it defines one (an
  * errno, an exit) and otherwise "a defined answer": an exit the guest
@@ -39,7 +41,7 @@
  *	# hostile: N attacks, N survived, N state lost
  * and fails if any state was lost.
  *
- * VM handles are few (KVM_API_MAX_VMS, 8) and the harness keeps up to 7.
+ * VM handles are KVM_API_MAX_VMS (64) and the harness keeps up to 7.
  * When a VM cannot be made (ENOSPC) an attack borrows one of the
  * harness's VMs (never the one of its shared vCPU, nor its newest): it is
  * closed, and once the attack and its checks are done a fresh VM set up
@@ -62,7 +64,8 @@
 #define LEAK_SIZE   0x100000	      /* the zero check's slot */
 #define LEAK_UADDR  0x7e0000000000ull /* raw slots: the library never sees them */
 #define MAX_AVMS    3
-#define MAX_HANDLES 16 /* more than KVM_API_MAX_VMS */
+#define MAX_HANDLES 128 /* more than KVM_API_MAX_VMS (64) */
+#define PAST_TABLE  65	/* KVM_API_MAX_VMS + 1: never a VM handle */
 #define PG	    4096u
 
 #define M_TSC	       0x10
@@ -1567,13 +1570,28 @@ static int a_frame_types(void)
 	TRY(want_error(HVW_HELLO_REQ, b, HVW_HELLO_REQ_LEN, EINVAL, "HELLO client without a NUL"));
 	memcpy(b + 8, "host\x01le", 8);
 	TRY(want_error(HVW_HELLO_REQ, b, HVW_HELLO_REQ_LEN, EINVAL, "HELLO client with \\x01"));
-	memset(b + 8, 0, HVW_HELLO_CLIENT_LEN);
-	memcpy(b + 8, "hostile-hello", 13);
-	put32b(b + 4, 0xffffffff);
-	TRY(xfer(HVW_HELLO_REQ, b, HVW_HELLO_REQ_LEN, &r, "HELLO versions 1..0xffffffff"));
-	if (r.type != HVW_HELLO_RESP || r.len != HVW_HELLO_RESP_LEN || get32(ans) != 1)
-		problem("a second HELLO (1..0xffffffff): %s, expected HELLO_RESP version 1",
-			reply_str(&r));
+	/* (A well-formed HELLO would end the session: t_session.c sends those.) */
+
+	/* BYE and LIST gone wrong: refused, and the session (the sentinel) stays. */
+	memset(b, 0, sizeof(b));
+	TRY(want_error(HVW_BYE, b, 0, EINVAL, "BYE of 0 bytes"));
+	TRY(want_error(HVW_BYE, b, HVW_BYE_LEN - 1, EINVAL, "BYE of 7 bytes"));
+	TRY(want_error(HVW_BYE, b, HVW_BYE_LEN + 1, EINVAL, "BYE of 9 bytes"));
+	TRY(want_error(HVW_LIST_REQ, b, 0, EINVAL, "LIST of 0 bytes"));
+	TRY(want_error(HVW_LIST_REQ, b, HVW_LIST_REQ_LEN + 8, EINVAL, "LIST of 16 bytes"));
+	put32b(b, HVW_BYE_REASON_MAX + 1);
+	TRY(want_error(HVW_BYE, b, HVW_BYE_LEN, EINVAL, "BYE with an unknown reason"));
+	TRY(want_error(HVW_LIST_REQ, b, HVW_LIST_REQ_LEN, EINVAL, "LIST with flags"));
+	put32b(b, 0);
+	put32b(b + 4, 0x80000000u);
+	TRY(want_error(HVW_BYE, b, HVW_BYE_LEN, EINVAL, "BYE with reserved bits"));
+	TRY(want_error(HVW_LIST_REQ, b, HVW_LIST_REQ_LEN, EINVAL, "LIST with reserved bits"));
+	put32b(b + 4, 0);
+	for (int i = 0; i < 3; i++) {
+		TRY(xfer(HVW_LIST_REQ, b, HVW_LIST_REQ_LEN, &r, "LIST"));
+		if (r.type != HVW_LIST_RESP)
+			problem("LIST: %s, expected LIST_RESP", reply_str(&r));
+	}
 
 	/* KICK: malformed ones get an ERROR with seq 0; good ones nothing. */
 	hvk_stats(H, &st0);
@@ -1813,15 +1831,17 @@ static int a_region_wrap(void)
 
 static int a_handles(void)
 {
-	static const uint32_t bad_vm[] = {0, 9, 0x80000001, 0xffffffff};
+	static const uint32_t bad_vm[] = {0, PAST_TABLE, 0x80000001, 0xffffffff};
 	struct kvm_regs regs = {0};
 	static struct avm a, b;
 	struct reply r;
 	uint8_t m[32];
 	uint32_t ha, hb, hc, n;
 	char what[100];
-	int rc;
+	int rc, max;
 
+	OK(max, "KVM_CHECK_EXTENSION(KVM_CAP_MAX_VCPUS)",
+	   ioc_int(KVM, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS));
 	TRY(avm_open(&a, 2));
 	TRY(avm_open(&b, 1));
 	ha = a.handle;
@@ -1845,8 +1865,8 @@ static int a_handles(void)
 		TRY(want_ioctl(KVM_GET_REGS, HVW_TARGET_VCPU, bad_vm[i], 0, argb, sizeof(regs),
 			       -EBADF, what));
 	}
-	TRY(want_int_ioctl(KVM_CREATE_VCPU, HVW_TARGET_VM, ha, 0, true, 4, -EINVAL,
-			   "KVM_CREATE_VCPU 4"));
+	TRY(want_int_ioctl(KVM_CREATE_VCPU, HVW_TARGET_VM, ha, 0, true, (uint64_t)max, -EINVAL,
+			   "KVM_CREATE_VCPU KVM_CAP_MAX_VCPUS"));
 	TRY(want_int_ioctl(KVM_CREATE_VCPU, HVW_TARGET_VM, ha, 0, true, 0xffffffff, -EINVAL,
 			   "KVM_CREATE_VCPU 0xffffffff"));
 	TRY(want_int_ioctl(KVM_CREATE_VCPU, HVW_TARGET_VM, ha, 0, true, 1ull << 32, -EINVAL,
@@ -1971,22 +1991,24 @@ static int a_run_requests(void)
 		problem("the spinning run ended by itself (%s) while requests queued",
 			result_str(rn.r, rn.e));
 	}
-	/* A new controller says HELLO: the run stops, the HELLO is answered after it. */
+	/*
+	 * A malformed BYE: it ends no session, so it stops no run (a good one
+	 * would, as a HELLO would, and take the sentinel with the session).
+	 * Answered after the run, or -EBUSY with the queue full. KICKs end it.
+	 */
 	memset(b, 0, sizeof(b));
-	put32b(b, 1);
-	put32b(b + 4, 1);
-	memcpy(b + 8, "hostile-during-run", 18);
+	put32b(b, HVW_BYE_REASON_MAX + 7);
 	n_inputs++;
-	if (hvk_send_frame(H, HVW_HELLO_REQ, b, HVW_HELLO_REQ_LEN, &hseq) < 0) {
+	if (hvk_send_frame(H, HVW_BYE, b, HVW_BYE_LEN, &hseq) < 0) {
 		runner_stop(&rn);
-		return fail("sending HELLO: %s", hvk_last_error());
+		return fail("sending BYE: %s", hvk_last_error());
 	}
-	if (!runner_wait(&rn, 20000))
-		problem("a HELLO did not stop the run within 20 s");
+	if (runner_wait(&rn, 1000))
+		problem("a malformed BYE stopped the run: %s", result_str(rn.r, rn.e));
 	if (!runner_stop(&rn))
 		return fail("the run did not end even with KICKs");
 	if (!(rn.r == -1 && rn.e == EINTR && a.v[0].run->exit_reason == KVM_EXIT_INTR))
-		problem("the run stopped by HELLO: %s %s, expected -1/EINTR, exit INTR",
+		problem("the run stopped by a KICK: %s %s, expected -1/EINTR, exit INTR",
 			result_str(rn.r, rn.e), exit_str(a.v[0].run));
 	for (uint32_t i = 0; i < nseq; i++) {
 		uint8_t type;
@@ -2047,9 +2069,14 @@ static int a_run_requests(void)
 		uint8_t type;
 		int len = hvk_wait_frame(H, hseq, ANSWER_MS, &type, ans, sizeof(ans));
 
-		CHECK(len >= 0, "the HELLO sent during the run: no answer");
-		if (type != HVW_HELLO_RESP && type != HVW_ERROR)
-			problem("the HELLO sent during the run: answered %s", hvw_type_name(type));
+		struct hvw_error e;
+
+		CHECK(len >= 0, "the malformed BYE sent during the run: no answer");
+		if (type != HVW_ERROR || hvw_parse_error(ans, (uint32_t)len, &e) ||
+		    (e.err != -EINVAL && e.err != -EBUSY))
+			problem("the malformed BYE sent during the run: answered %s, expected "
+				"ERROR -EINVAL",
+				hvw_type_name(type));
 	}
 	if (!busy)
 		problem("%u requests during a run, none answered -EBUSY (queue of 8)", nseq);
@@ -3007,6 +3034,8 @@ static int a_exhaust(void)
 {
 	uint32_t hv[MAX_HANDLES], nvm = 0, h, slots = 0;
 	uint64_t gpa = 0, bytes = 0, size;
+	int64_t max_vcpus;
+	uint8_t cap[8];
 	struct reply r;
 	double t0 = now_s();
 
@@ -3027,14 +3056,19 @@ static int a_exhaust(void)
 	for (uint32_t i = 0; i < nvm; i++)
 		TRY(raw_close(hv[i], &r, "CLOSE"));
 
-	/* vCPUs: four, then none more. */
+	/* vCPUs: KVM_CAP_MAX_VCPUS, then none more. */
+	put64(cap, KVM_CAP_MAX_VCPUS);
+	TRY(raw_ioctl(KVM_CHECK_EXTENSION, HVW_TARGET_SYSTEM, 0, 0, cap, 8, &r,
+		      "KVM_CHECK_EXTENSION(KVM_CAP_MAX_VCPUS)"));
+	max_vcpus = r.result;
+	CHECK(max_vcpus >= 1 && max_vcpus <= 4096, "KVM_CAP_MAX_VCPUS %lld", (long long)max_vcpus);
 	TRY(raw_create_vm(&h, true));
-	for (uint64_t id = 0; id < 4; id++)
+	for (uint64_t id = 0; id < (uint64_t)max_vcpus; id++)
 		TRY(want_int_ioctl(KVM_CREATE_VCPU, HVW_TARGET_VM, h, 0, true, id, (int64_t)id,
 				   "KVM_CREATE_VCPU"));
 	/* kvm_vm_ioctl_create_vcpu(): a full VM is EINVAL before a duplicate id is EEXIST. */
-	TRY(want_int_ioctl(KVM_CREATE_VCPU, HVW_TARGET_VM, h, 0, true, 3, -EINVAL,
-			   "KVM_CREATE_VCPU 3 in a full VM"));
+	TRY(want_int_ioctl(KVM_CREATE_VCPU, HVW_TARGET_VM, h, 0, true, (uint64_t)max_vcpus - 1,
+			   -EINVAL, "KVM_CREATE_VCPU of the last id in a full VM"));
 	/* Memory: slots of shrinking size until nothing more fits (or 8 slots). */
 	TRY(raw_region(h, 0, 0, 1ull << 40, 1ull << 36, LEAK_UADDR, &r, "a 64 GiB slot"));
 	if (r.result != -ENOMEM && r.result != -EINVAL)

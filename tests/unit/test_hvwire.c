@@ -1310,8 +1310,11 @@ static void test_type_names(void)
 	CHECK_STR(hvw_type_name(HVW_CLOSE), "CLOSE");
 	CHECK_STR(hvw_type_name(HVW_MEM_CHANGED_REQ), "MEM_CHANGED_REQ");
 	CHECK_STR(hvw_type_name(HVW_MEM_CHANGED_RESP), "MEM_CHANGED_RESP");
+	CHECK_STR(hvw_type_name(HVW_BYE), "BYE");
+	CHECK_STR(hvw_type_name(HVW_LIST_REQ), "LIST_REQ");
+	CHECK_STR(hvw_type_name(HVW_LIST_RESP), "LIST_RESP");
 	CHECK_STR(hvw_type_name(0), "unknown");
-	CHECK_STR(hvw_type_name(14), "unknown");
+	CHECK_STR(hvw_type_name(17), "unknown");
 	CHECK_STR(hvw_type_name(255), "unknown");
 }
 
@@ -1448,6 +1451,127 @@ static void test_rt_kick_close(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_close, pbuf, 8, &c2), -HV_EINVAL);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_kick, pbuf, 8, &k2), 0);
 	CHECK_EQ(k2.vcpu, 0x80000000u);
+}
+
+/* ---- BYE, LIST ---- */
+
+static void test_rt_bye_list_req(void)
+{
+	struct hvw_bye b = {HVW_BYE_GONE}, b2;
+	struct hvw_list_req l = {0}, l2;
+	struct hvw_frame f;
+	size_t n;
+	uint32_t i;
+
+	n = hvw_encode_bye(fbuf, sizeof(fbuf), 0, &b);
+	CHECK_EQ(n, HVW_FRAME_SIZE(8));
+	CHECK_EQ(decode_one(n, &f), 0);
+	CHECK_EQ(f.type, HVW_BYE);
+	CHECK_EQ(f.seq, 0);
+	CHECK_EQ(hvw_parse_bye(f.payload, f.len, &b2), 0);
+	CHECK_EQ(b2.reason, HVW_BYE_GONE);
+	b.reason = HVW_BYE_REASON_MAX + 1;
+	CHECK_EQ(hvw_encode_bye(fbuf, sizeof(fbuf), 1, &b), 0);
+
+	n = hvw_encode_list_req(fbuf, sizeof(fbuf), 3, &l);
+	CHECK_EQ(n, HVW_FRAME_SIZE(8));
+	CHECK_EQ(decode_one(n, &f), 0);
+	CHECK_EQ(f.type, HVW_LIST_REQ);
+	CHECK_EQ(hvw_parse_list_req(f.payload, f.len, &l2), 0);
+	l.flags = 1;
+	CHECK_EQ(hvw_encode_list_req(fbuf, sizeof(fbuf), 3, &l), 0);
+
+	/* Hostile: any size but 8, a reason past the last, reserved bits, flags. */
+	memset(pbuf, 0, 16);
+	for (i = 0; i < 16; i++) {
+		CHECK_EQ(PARSE_EXACT(hvw_parse_bye, pbuf, i, &b2), i == 8 ? 0 : -HV_EINVAL);
+		CHECK_EQ(PARSE_EXACT(hvw_parse_list_req, pbuf, i, &l2), i == 8 ? 0 : -HV_EINVAL);
+	}
+	pbuf[0] = HVW_BYE_REASON_MAX + 1;
+	CHECK_EQ(PARSE_EXACT(hvw_parse_bye, pbuf, 8, &b2), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_req, pbuf, 8, &l2), -HV_EINVAL);
+	pbuf[0] = 0;
+	pbuf[6] = 1;
+	CHECK_EQ(PARSE_EXACT(hvw_parse_bye, pbuf, 8, &b2), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_req, pbuf, 8, &l2), -HV_EINVAL);
+}
+
+static void test_rt_list_resp(void)
+{
+	static uint8_t body[3 * HVW_LIST_ENTRY_LEN];
+	struct hvw_vm_entry e = {.handle = 2, .owner = 7, .vcpus = 64, .memory = 1 << 20};
+	struct hvw_list_resp r = {.count = 3,
+				  .session = 7,
+				  .max_vms = 64,
+				  .max_vcpus = 64,
+				  .free_pages = 1234567,
+				  .body = body},
+			     r2;
+	struct hvw_vm_entry got;
+	struct hvw_frame f;
+	uint32_t len;
+	size_t n;
+
+	hvw_list_put_entry(body, &e);
+	e.handle = 5;
+	e.owner = HVW_OWNER_BOOT;
+	memcpy(e.name, "a\x01name-that-is-longer-than-thirty-one-bytes", 32);
+	hvw_list_put_entry(body + HVW_LIST_ENTRY_LEN, &e);
+	e.handle = 64;
+	memcpy(e.name, "vm64", 5);
+	hvw_list_put_entry(body + 2 * HVW_LIST_ENTRY_LEN, &e);
+	n = hvw_encode_list_resp(fbuf, sizeof(fbuf), 9, &r);
+	CHECK_EQ(n, HVW_FRAME_SIZE(HVW_LIST_HEAD_LEN + 3 * HVW_LIST_ENTRY_LEN));
+	CHECK_EQ(decode_one(n, &f), 0);
+	CHECK_EQ(f.type, HVW_LIST_RESP);
+	CHECK_EQ(hvw_parse_list_resp(f.payload, f.len, &r2), 0);
+	CHECK_EQ(r2.count, 3);
+	CHECK_EQ(r2.session, 7);
+	CHECK_EQ(r2.max_vms, 64);
+	CHECK_EQ(r2.max_vcpus, 64);
+	CHECK_EQ(r2.free_pages, 1234567);
+	hvw_list_entry(&r2, 0, &got);
+	CHECK_EQ(got.handle, 2);
+	CHECK_EQ(got.owner, 7);
+	CHECK_EQ(got.vcpus, 64);
+	CHECK_EQ(got.memory, 1 << 20);
+	CHECK_STR(got.name, "");
+	hvw_list_entry(&r2, 1, &got);
+	CHECK_EQ(got.owner, HVW_OWNER_BOOT);
+	/* The builder cuts and cleans the name: 31 bytes, '?' for \x01. */
+	CHECK_STR(got.name, "a?name-that-is-longer-than-thir");
+	hvw_list_entry(&r2, 2, &got);
+	CHECK_STR(got.name, "vm64");
+
+	/* Hostile answers. */
+	len = f.len;
+	memcpy(pbuf, f.payload, len);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len, &r2), 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, HVW_LIST_HEAD_LEN - 1, &r2), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len - 1, &r2), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len - HVW_LIST_ENTRY_LEN, &r2), -HV_EINVAL);
+	pbuf[0] = 2; /* count 2, three entries' bytes */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len, &r2), -HV_EINVAL);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len - HVW_LIST_ENTRY_LEN, &r2), 0);
+	le32(pbuf, 0xffffffff);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len, &r2), -HV_E2BIG);
+	le32(pbuf, 3);
+	le32(pbuf + HVW_LIST_HEAD_LEN + HVW_LIST_ENTRY_LEN, 2); /* handles 2, 2, 64 */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len, &r2), -HV_EINVAL);
+	le32(pbuf + HVW_LIST_HEAD_LEN + HVW_LIST_ENTRY_LEN, 5);
+	pbuf[HVW_LIST_HEAD_LEN + 12] = 1; /* reserved */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len, &r2), -HV_EINVAL);
+	pbuf[HVW_LIST_HEAD_LEN + 12] = 0;
+	memset(pbuf + HVW_LIST_HEAD_LEN + 24, 'x', HVW_VM_NAME_LEN); /* no NUL */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len, &r2), -HV_EINVAL);
+	pbuf[HVW_LIST_HEAD_LEN + 24] = 0;
+	le32(pbuf + HVW_LIST_HEAD_LEN, 0); /* handle 0 */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, len, &r2), -HV_EINVAL);
+	/* An empty list is a head alone. */
+	le32(pbuf, 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_list_resp, pbuf, HVW_LIST_HEAD_LEN, &r2), 0);
+	r.count = HVW_LIST_MAX + 1;
+	CHECK_EQ(hvw_encode_list_resp(fbuf, sizeof(fbuf), 1, &r), 0);
 }
 
 static void test_rt_mem_changed_req(void)
@@ -1615,6 +1739,8 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_rt_error),
     TEST_ENTRY(test_rt_power_off_and_unknown_type),
     TEST_ENTRY(test_rt_kick_close),
+    TEST_ENTRY(test_rt_bye_list_req),
+    TEST_ENTRY(test_rt_list_resp),
     TEST_ENTRY(test_rt_mem_changed_req),
     TEST_ENTRY(test_rt_mem_changed_resp),
     TEST_ENTRY(test_decoder_byte_by_byte),

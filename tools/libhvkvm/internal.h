@@ -51,6 +51,7 @@
 #define HELLO_RETRY_MS 2000
 #define MAX_HELLOS     64
 #define KICK_SEND_MS   1000 /* a KICK that cannot leave in this time fails */
+#define BYE_MS	       5000 /* hvk_close() waits at most this for its BYE's answer */
 
 struct hvk_slot {
 	bool used;
@@ -147,6 +148,8 @@ struct hvk {
 	unsigned int sync;
 	uint32_t seq; /* atomic: hvki_next_seq() */
 	struct hvw_hello_resp hello;
+	/* The handshake succeeded and neither BYE nor POWER_OFF has ended it. */
+	bool in_session;
 	struct hvk_stats st;
 	struct hvk_fd fds[HVK_FD_MAX];
 	struct hvk_vm *vms;
@@ -238,6 +241,8 @@ int hvki_sync_vm(struct hvk *h, struct hvk_vm *vm, unsigned int dirs);
 /* ---- Pseudo-fds and ioctls (ioctl.c) ---- */
 
 struct hvk_fd *hvki_fd_get(struct hvk *h, int fd);
+/* Every VM the library made is gone in the hypervisor: forget them all. */
+void hvki_forget_vms(struct hvk *h);
 int hvki_ioctl_result(int64_t result, const char *what);
 
 #endif

@@ -85,6 +85,13 @@ static void vm_forget(struct hvk_vm *vm)
 	vm->closed = true;
 }
 
+void hvki_forget_vms(struct hvk *h)
+{
+	for (struct hvk_vm *vm = h->vms; vm; vm = vm->next)
+		if (!vm->closed)
+			vm_forget(vm);
+}
+
 /* CLOSE @handle: 0, or a negative errno (EBADF: the hypervisor has no such VM). */
 static int close_remote(struct hvk *h, uint32_t handle)
 {
@@ -629,6 +636,9 @@ int hvk_ioctl(struct hvk *h, int fd, unsigned long request, ...)
 		r = fail(ENOTTY, "%s: not a KVM request", what);
 	else if (e->kind == FD_VCPU && e->vcpu->vm->closed)
 		r = fail(EBADF, "%s: %d is a vCPU of a closed VM", what, fd);
+	else if (e->kind == FD_VM && e->vm->closed)
+		r = fail(EBADF, "%s: %d is a closed VM (its handle may name another VM now)", what,
+			 fd);
 	else if (e->kind == FD_VCPU && request == KVM_RUN)
 		r = run_serialised(h, e, what);
 	else if (e->kind == FD_SYSTEM && request == KVM_CREATE_VM)

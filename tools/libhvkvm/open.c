@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libhvkvm: connections. hvk_open*() and the HELLO handshake, hvk_close(),
- * options, statistics and POWER_OFF.
+ * sessions (BYE, LIST), options, statistics and POWER_OFF.
  */
 #include "tools/libhvkvm/internal.h"
 
@@ -64,7 +64,85 @@ static int handshake(struct hvk *h, const char *client, int retry_ms)
 	if (h->hello.version != HVW_VERSION)
 		return fail(EPROTO, "HELLO: the hypervisor chose protocol version %u, we speak %u",
 			    h->hello.version, HVW_VERSION);
+	h->in_session = true;
 	return 0;
+}
+
+/* ---- Sessions ---- */
+
+/* BYE (with h->lock): the number of VMs the hypervisor destroyed, or a negative errno. */
+static int say_bye(struct hvk *h, int timeout_ms)
+{
+	struct hvw_bye b = {.reason = HVW_BYE_CLOSING};
+	struct hvw_ioctl_resp resp;
+	struct hvw_frame f;
+	uint32_t seq;
+	size_t n;
+	int r;
+
+	if (!(h->hello.caps & HVW_CAP_SESSION))
+		return fail(EOPNOTSUPP, "BYE: the hypervisor has no sessions");
+	seq = hvki_next_seq(h);
+	n = hvw_encode_bye(h->tx, sizeof(h->tx), seq, &b);
+	r = hvki_transact(h, n, seq, HVW_IOCTL_RESP, timeout_ms, false, &f, "BYE");
+	if (r < 0)
+		return r;
+	if (hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)
+		return fail(EPROTO, "BYE: malformed answer");
+	r = hvki_ioctl_result(resp.result, "BYE");
+	if (r < 0)
+		return r;
+	/* Whatever the count, none of the VMs this connection made is left. */
+	hvki_forget_vms(h);
+	return r;
+}
+
+int hvk_end_session(struct hvk *h)
+{
+	int r;
+
+	pthread_mutex_lock(&h->lock);
+	r = say_bye(h, h->timeout_ms);
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r);
+}
+
+int hvk_list_vms(struct hvk *h, struct hvk_vm_list *info, struct hvw_vm_entry *vms,
+		 unsigned int max)
+{
+	struct hvw_list_req rq = {0};
+	struct hvw_list_resp resp;
+	struct hvw_frame f;
+	uint32_t seq;
+	size_t n;
+	int r;
+
+	pthread_mutex_lock(&h->lock);
+	if (!(h->hello.caps & HVW_CAP_SESSION)) {
+		r = fail(EOPNOTSUPP, "LIST: the hypervisor has no sessions");
+		goto out;
+	}
+	seq = hvki_next_seq(h);
+	n = hvw_encode_list_req(h->tx, sizeof(h->tx), seq, &rq);
+	r = hvki_transact(h, n, seq, HVW_LIST_RESP, h->timeout_ms, false, &f, "LIST");
+	if (r < 0)
+		goto out;
+	if (hvw_parse_list_resp(f.payload, f.len, &resp) < 0) {
+		r = fail(EPROTO, "LIST: malformed answer");
+		goto out;
+	}
+	if (info) {
+		info->session = resp.session;
+		info->max_vms = resp.max_vms;
+		info->max_vcpus = resp.max_vcpus;
+		info->free_pages = resp.free_pages;
+	}
+	for (uint32_t i = 0; i < resp.count && i < max; i++)
+		hvw_list_entry(&resp, i, &vms[i]);
+	r = (int)resp.count;
+out:
+	pthread_mutex_unlock(&h->lock);
+	return ret_errno(r);
 }
 
 struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
@@ -148,6 +226,22 @@ void hvk_close(struct hvk *h)
 {
 	if (!h)
 		return;
+	/*
+	 * The session's VMs go now rather than when the next controller says
+	 * HELLO. Best effort, and the caller's errno and message stay.
+	 */
+	if (h->in_session && (h->hello.caps & HVW_CAP_SESSION)) {
+		int saved = errno;
+		char msg[sizeof(hvki_last_error)];
+
+		memcpy(msg, hvki_last_error, sizeof(msg));
+		pthread_mutex_lock(&h->lock);
+		say_bye(h, h->timeout_ms > 0 && h->timeout_ms < BYE_MS ? h->timeout_ms : BYE_MS);
+		h->in_session = false;
+		pthread_mutex_unlock(&h->lock);
+		memcpy(hvki_last_error, msg, sizeof(msg));
+		errno = saved;
+	}
 	while (h->vms) {
 		struct hvk_vm *vm = h->vms;
 
@@ -264,6 +358,8 @@ int hvk_power_off(struct hvk *h)
 	seq = hvki_next_seq(h);
 	n = hvw_encode(h->tx, sizeof(h->tx), HVW_POWER_OFF, seq, NULL, 0);
 	r = hvki_transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, false, &f, "POWER_OFF");
+	if (r == -ECONNRESET || r == 0)
+		h->in_session = false; /* nobody is left to say BYE to */
 	if (r == -ECONNRESET)
 		r = 0; /* gone, as asked, before it could answer */
 	else if (!r && hvw_parse_ioctl_resp(f.payload, f.len, &resp) < 0)

@@ -112,6 +112,7 @@ static int nregions;
 
 static pthread_mutex_t conn_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hvk *conn;
+static pid_t conn_pid; /* the process that opened it */
 static bool told_no_env;
 
 /* Call with mu held: make room for @fd. */
@@ -260,6 +261,24 @@ static int adopt(int pseudo, struct obj *parent, bool cloexec)
 
 /* ---- The connection ---- */
 
+/*
+ * A program that exits ends its session (a BYE), so its VMs go now rather
+ * than when the next controller says HELLO; one that dies leaves that to
+ * the relay or the next HELLO. Not in a forked child: the VMs are the
+ * parent's. The answer is awaited at most 5 s; errno stays as it was.
+ */
+__attribute__((destructor)) static void session_end_at_exit(void)
+{
+	struct hvk *h = __atomic_load_n(&conn, __ATOMIC_ACQUIRE);
+	int saved = errno;
+
+	if (h && conn_pid == getpid()) {
+		hvk_set_timeout(h, 5000);
+		hvk_end_session(h);
+	}
+	errno = saved;
+}
+
 /* The connection, opened on first use; NULL with errno if there is none. */
 static struct hvk *connection(void)
 {
@@ -286,6 +305,7 @@ static struct hvk *connection(void)
 		if (h) {
 			/* ioctl(KVM_RUN) blocks as long as the guest runs. */
 			hvk_set_run_timeout(h, -1);
+			conn_pid = getpid();
 			__atomic_store_n(&conn, h, __ATOMIC_RELEASE);
 		} else {
 			err = errno;
