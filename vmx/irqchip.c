@@ -42,7 +42,8 @@ bool vm_has_irqchip(const struct vm *vm)
  * APIC it names; @src is the sending vCPU for IPIs, else NULL. Lowest
  * priority goes to the first APIC that matches (KVM's arbitration picks
  * one too; which one is not architectural). Returns how many APICs took
- * it, or -1 when none did.
+ * it, 0 when one matched but refused it, -1 when none matched
+ * (kvm_irq_delivery_to_apic).
  */
 static int deliver(struct vm *vm, const struct lapic_ipi *msg, struct vcpu *src)
 {
@@ -54,6 +55,8 @@ static int deliver(struct vm *vm, const struct lapic_ipi *msg, struct vcpu *src)
 
 		if (!t || !t->apic || !lapic_ipi_match(t->apic, msg, t == src))
 			continue;
+		if (taken < 0)
+			taken = 0; /* a destination matched: 0 even if it refuses */
 		ev = lapic_ipi_accept(t->apic, msg);
 		switch (ev) {
 		case LAPIC_EVENT_NONE:
@@ -71,7 +74,7 @@ static int deliver(struct vm *vm, const struct lapic_ipi *msg, struct vcpu *src)
 			t->sipi_vector = msg->vector;
 			break;
 		}
-		taken = taken < 0 ? 1 : taken + 1;
+		taken++;
 		if (msg->lowest_priority)
 			break;
 	}
@@ -119,7 +122,10 @@ static bool pic_accepts_intr(void *ctx)
 {
 	struct vm *vm = ctx;
 
-	return vm->n_vcpus && vm->vcpus[0]->apic && accepts_pic(vm->vcpus[0]);
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		if (vm->vcpus[i] && vm->vcpus[i]->apic && accepts_pic(vm->vcpus[i]))
+			return true;
+	return false;
 }
 
 /* ---- the VM's chips --------------------------------------------------- */
@@ -349,8 +355,6 @@ static bool accepts_pic(struct vcpu *v)
 {
 	uint32_t lvt0 = lapic_get_reg(v->apic, LAPIC_LVT0);
 
-	if (v->id != 0)
-		return false;
 	if (!lapic_hw_enabled(v->apic))
 		return true;
 	return !(lvt0 & LAPIC_LVT_MASKED) && ((lvt0 & LAPIC_MODE_MASK) >> 8) == LAPIC_DM_EXTINT;

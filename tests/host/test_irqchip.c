@@ -25,6 +25,7 @@
 #include "hv/lib/x86.h"
 #include "tests/host/harness.h"
 #include "tests/unit/check.h"
+#include "vmx/cpuid.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/guest_regs.h"
 #include "vmx/vcpu.h"
@@ -563,6 +564,10 @@ static void test_irqchip_mp_state(void)
 		CHECK_EQ(set_mp_state(vm, 0, taken[i]), 0);
 		CHECK_EQ(mp_state_of(vm, 0), taken[i]);
 	}
+	/* SIPI_RECEIVED is INIT_RECEIVED with the SIPI pending, which
+	 * KVM_GET_MP_STATE accepts (kvm_apic_accept_events): RUNNABLE. */
+	CHECK_EQ(set_mp_state(vm, 0, KVM_MP_STATE_SIPI_RECEIVED), 0);
+	CHECK_EQ(mp_state_of(vm, 0), KVM_MP_STATE_RUNNABLE);
 	CHECK_EQ(set_mp_state(vm, 0, KVM_MP_STATE_HALTED), 0);
 	for (unsigned i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		CHECK_EQ(set_mp_state(vm, 0, refused[i]), -HV_EINVAL);
@@ -1128,6 +1133,10 @@ static void test_x2apic_enable_reads_id(void)
 	CHECK_EQ(base, 0xfee00c00);
 	s = lapic_of(vm, 1);
 	CHECK_EQ(reg(&s, LAPIC_ID), 1u << 24);
+	/* kvm_apic_state_fixup(set): the ID comes back from bits 31:24. */
+	CHECK_EQ(h_cpu(vm, 1, KVM_SET_LAPIC, &s, sizeof(s)), 0);
+	CHECK_EQ(msr_insn(vm, 1, step_rdmsr, 0x802, 0), 1);
+	CHECK_EQ(seen.rax, 1);
 	/* x2APIC -> xAPIC directly: #GP; -> disabled: fine; disabled -> x2APIC: #GP. */
 	CHECK_EQ(msr_insn(vm, 1, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00800), 0);
 	CHECK_EQ(msr_insn(vm, 1, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00000), 1);
@@ -1658,6 +1667,101 @@ static void test_x2apic_self_ipi(void)
 	CHECK_EQ(seen.rip, RIP0 + 4);
 }
 
+/*
+ * kvm_irq_delivery_to_apic: r = 0 once a destination APIC matched, then +=
+ * kvm_apic_set_irq() (0 from a software-disabled APIC); ioapic_service
+ * sets remote IRR only "if (ret && level)". So a level pin asserted while
+ * its APIC is software-disabled reports status 0 and leaves remote IRR
+ * clear, and once the APIC is enabled the next assertion is delivered
+ * (ioapic_set_irq -> ioapic_service). A -1 there would set remote IRR
+ * with no EOI ever to come: the pin would be dead.
+ */
+static void test_ioapic_level_to_disabled_apic(void)
+{
+	struct kvm_irq_level l = {.irq = 10, .level = 1};
+	struct kvm_lapic_state s;
+	struct kvm_irqchip c;
+	uint32_t vm;
+
+	h_reset();
+	vm = make_vm(true, 1, 2);
+	mask_pics(vm);
+	c = chip_of(vm, KVM_IRQCHIP_IOAPIC);
+	c.chip.ioapic.redirtbl[10].bits = IOAPIC_RTE_LEVEL | 0x72;
+	set_chip(vm, &c);
+	CHECK_EQ(h_vm(vm, KVM_IRQ_LINE_STATUS, &l, sizeof(l)), 0);
+	CHECK_EQ(l.status, 0);
+	c = chip_of(vm, KVM_IRQCHIP_IOAPIC);
+	CHECK(!(c.chip.ioapic.redirtbl[10].bits & IOAPIC_RTE_REMOTE_IRR));
+	edit_lapic(vm, 0, sw_enable);
+	l = (struct kvm_irq_level){.irq = 10, .level = 1};
+	CHECK_EQ(h_vm(vm, KVM_IRQ_LINE_STATUS, &l, sizeof(l)), 0);
+	CHECK_EQ(l.status, 1);
+	s = lapic_of(vm, 0);
+	CHECK(vec_set(&s, LAPIC_IRR, 0x72));
+	c = chip_of(vm, KVM_IRQCHIP_IOAPIC);
+	CHECK(c.chip.ioapic.redirtbl[10].bits & IOAPIC_RTE_REMOTE_IRR);
+}
+
+static void lapic_lvt0_extint(struct kvm_lapic_state *s)
+{
+	set_reg(s, LAPIC_LVT0, 0x700);
+}
+
+/*
+ * kvm_cpu_has_extint / kvm_apic_accept_pic_intr: any vCPU whose LVT0 is
+ * ExtINT and unmasked (or whose APIC is hardware-disabled) takes the
+ * PIC's interrupt; nothing ties it to the BSP (vCPU 0 here has LVT0
+ * masked).
+ */
+static void test_pic_irq_to_ap_with_extint(void)
+{
+	h_step steps[] = {step_observe};
+	struct kvm_irq_level l = {.irq = 4, .level = 1};
+	struct kvm_irqchip c;
+	uint32_t vm;
+	long rc;
+
+	h_reset();
+	vm = make_vm(true, 2, 0x202);
+	CHECK_EQ(set_mp_state(vm, 1, KVM_MP_STATE_RUNNABLE), 0);
+	edit_lapic(vm, 0, lapic_lvt0_masked);
+	edit_lapic(vm, 1, lapic_lvt0_extint);
+	c = chip_of(vm, KVM_IRQCHIP_PIC_MASTER);
+	c.chip.pic.irq_base = 0x20;
+	set_chip(vm, &c);
+	CHECK_EQ(h_vm(vm, KVM_IRQ_LINE, &l, sizeof(l)), 0);
+	h_steps(steps, 1);
+	rc = run_id(vm, 1);
+	CHECK(ended_halted(vm, 1, rc));
+	CHECK_EQ(h_delivered[0].info, INFO_VALID | 0x24);
+}
+
+/*
+ * kvm_set_apic_base: X2APIC_ENABLE is a reserved bit unless
+ * guest_cpuid_has(X86_FEATURE_X2APIC): after KVM_SET_CPUID2 without
+ * x2APIC, the guest's EN|EXTD write is #GP.
+ */
+static void test_x2apic_needs_cpuid(void)
+{
+	static struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[VCPU_CPUID_MAX];
+	} t;
+	uint32_t vm;
+
+	h_reset();
+	vm = make_vm(true, 1, 2);
+	t.h.nent = VCPU_CPUID_MAX;
+	CHECK_EQ(h_cpu(vm, 0, KVM_GET_CPUID2, &t, sizeof(t)), 0);
+	for (uint32_t i = 0; i < t.h.nent; i++)
+		if (t.e[i].function == 1)
+			t.e[i].ecx &= ~(1u << 21);
+	CHECK_EQ(h_cpu(vm, 0, KVM_SET_CPUID2, &t, sizeof(t.h) + t.h.nent * sizeof(t.e[0])), 0);
+	CHECK_EQ(msr_insn(vm, 0, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00d00), 0);
+	CHECK_EQ(msr_insn(vm, 0, step_rdmsr, 0x802, 0), 0);
+}
+
 /* ---- hostile input ------------------------------------------------------------- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -1833,6 +1937,9 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_irq_line_wakes_halted_vcpu),
     TEST_ENTRY(test_apic_base_relocation),
     TEST_ENTRY(test_x2apic_self_ipi),
+    TEST_ENTRY(test_ioapic_level_to_disabled_apic),
+    TEST_ENTRY(test_pic_irq_to_ap_with_extint),
+    TEST_ENTRY(test_x2apic_needs_cpuid),
     TEST_ENTRY(test_hostile_input),
 };
 
