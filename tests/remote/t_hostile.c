@@ -2802,7 +2802,7 @@ static int a_hypercalls(void)
 	    {HC_INJECT, 31, 0, -HC_EINVAL, "INJECT vector 31"},
 	    {HC_INJECT, 256, 0, -HC_EINVAL, "INJECT vector 256"},
 	    {HC_INJECT, ~0ull, 0, -HC_EINVAL, "INJECT vector ~0"},
-	    {4, 0, 0, -HC_ENOSYS, "hypercall 4"},
+	    {5, 0, 0, -HC_ENOSYS, "hypercall 5"},
 	    {~0ull, 0, 0, -HC_ENOSYS, "hypercall ~0"},
 	};
 	struct outcome o;

@@ -809,13 +809,13 @@ static int t_guest_apic_base(void)
 		return rc;
 	}
 	above = 1ull << maxphyaddr(c);
-	CHECK(!has(c, 1, 0, ECX, 21), "x2APIC is offered");
+	/* KVM emulates x2APIC whatever the host has: kvm_set_cpu_caps offers it. */
+	CHECK(has(c, 1, 0, ECX, 21), "x2APIC is not offered");
 	add(l, W_OK(M_APIC_BASE, 0xfed00800));
 	add(l, R_IS(M_APIC_BASE, 0xfed00800));
 	add(l, W_GP(M_APIC_BASE, 0xfed00801));
 	add(l, W_GP(M_APIC_BASE, 0xfed00880));
 	add(l, W_GP(M_APIC_BASE, 0xfed00a00));	       /* bit 9 */
-	add(l, W_GP(M_APIC_BASE, 0xfed00c00));	       /* x2APIC, not offered */
 	add(l, W_GP(M_APIC_BASE, 0xfed00400));	       /* x2APIC without xAPIC */
 	add(l, W_GP(M_APIC_BASE, above | 0xfed00800)); /* at MAXPHYADDR */
 	add(l, W_GP(M_APIC_BASE, 1ull << 63 | 0xfed00800));
@@ -955,7 +955,7 @@ static int t_host_bad_values(void)
 	    {M_PAT, PAT_DEFAULT, 0x0007040600070402ull},
 	    {M_APIC_BASE, 0xfee00800, 0xfee00801},
 	    {M_APIC_BASE, 0xfee00800, 0xfee00a00},
-	    {M_APIC_BASE, 0xfee00800, 0xfee00c00},
+	    {M_APIC_BASE, 0xfee00800, 0xfee00c01}, /* x2APIC with a reserved bit */
 	    {M_APIC_BASE, 0xfee00800, 0xfee00400},
 	    {M_APIC_BASE, 0xfee00800, 0}, /* bad: set below from MAXPHYADDR */
 	    {M_MTRR_DEF, 0x806, 0x1806},
@@ -1145,8 +1145,6 @@ static int t_cpuid_supported_hidden(void)
 	    {1, 0, ECX, 5, "VMX"},
 	    {1, 0, ECX, 6, "SMX"},
 	    {1, 0, ECX, 15, "PDCM"},
-	    {1, 0, ECX, 21, "x2APIC"},
-	    {1, 0, ECX, 24, "TSC-deadline"},
 	    {1, 0, ECX, 27, "OSXSAVE"},
 	    {1, 0, EDX, 7, "MCE"},
 	    {1, 0, EDX, 14, "MCA"},
@@ -1496,7 +1494,6 @@ static int t_cpuid_msr_features(void)
 	    {1, 0, ECX, 15, M_PERF_CAPS, true},	   /* PDCM */
 	    {1, 0, EDX, 7, M_MCG_CAP, true},	   /* MCE */
 	    {1, 0, EDX, 14, M_MCG_CAP, true},	   /* MCA */
-	    {1, 0, ECX, 21, M_X2APIC_ID, true},	   /* x2APIC */
 	    {1, 0, ECX, 24, M_TSC_DEADLINE, true}, /* TSC deadline */
 	};
 	struct steps *l = calloc(1, sizeof(*l));
