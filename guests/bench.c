@@ -7,6 +7,14 @@
  *   bench: <name> median <cycles>
  *   bench: <name> ratio <x.yy>
  * The times include the RDTSC pair itself ("bench: empty" measures it).
+ *
+ * With an irqchip (module option irqchip=1) two interrupt paths follow, as
+ * a ratio to the CPUID exit too ("bench: <name> per_cpuid <x.yy>"):
+ *   self_ipi      ICR write (a self-IPI by xAPIC MMIO) until the handler
+ *                 has run and written EOI (two MMIO exits and an injection);
+ *   lapic_timer   TMICT write of a one-shot count of 1 until the handler's
+ *                 first instruction (the timer's expiry on the preemption
+ *                 timer, and the injection).
  */
 #include "guest.h"
 
@@ -14,6 +22,20 @@
 #define ROUNDS		200
 #define PORT_UNASSIGNED 0x510
 #define MMIO_HOLE	0xfeb00000u
+
+/* The xAPIC page and the registers used (SDM vol. 3A, table 11-1). */
+#define LAPIC	     0xfee00000u
+#define APIC_LVR     0x030u
+#define APIC_EOI     0x0b0u
+#define APIC_SPIV    0x0f0u
+#define APIC_ICR     0x300u
+#define APIC_LVTT    0x320u
+#define APIC_TMICT   0x380u
+#define APIC_TDCR    0x3e0u
+#define ICR_SELF     (1u << 18)
+#define ICR_ASSERT   (1u << 14)
+#define BENCH_VECTOR 0x40u
+#define APIC_VERSION 0x00050014u /* KVM's LAPIC version register */
 
 struct result {
 	const char *name;
@@ -70,7 +92,7 @@ static void nop_probe(void *arg)
 	*(long *)arg = vmcall(HC_NOP);
 }
 
-static void print_ratio(const struct result *r, const struct result *floor)
+static void print_ratio_as(const struct result *r, const struct result *floor, const char *what)
 {
 	uint32_t rem;
 	uint64_t x100;
@@ -79,7 +101,76 @@ static void print_ratio(const struct result *r, const struct result *floor)
 		return;
 	x100 = div_u64_rem(r->min * 100 + floor->min / 2, (uint32_t)floor->min, NULL);
 	x100 = div_u64_rem(x100, 100, &rem);
-	printf("bench: %s ratio %llu.%02u\n", r->name, x100, rem);
+	printf("bench: %s %s %llu.%02u\n", r->name, what, x100, rem);
+}
+
+static void print_ratio(const struct result *r, const struct result *floor)
+{
+	print_ratio_as(r, floor, "ratio");
+}
+
+/* ---- interrupt paths (with an irqchip) ---- */
+
+static volatile uint64_t irq_tsc;
+static volatile unsigned irq_count;
+
+static void bench_irq(uint32_t vec)
+{
+	irq_tsc = tsc();
+	if (vec == BENCH_VECTOR)
+		irq_count++;
+	mmio_write32(LAPIC + APIC_EOI, 0);
+}
+
+static void wait_irq(unsigned before)
+{
+	while (irq_count == before)
+		asm volatile("pause" ::: "memory");
+}
+
+static void self_ipi_once(void)
+{
+	unsigned before = irq_count;
+
+	mmio_write32(LAPIC + APIC_ICR, ICR_SELF | ICR_ASSERT | BENCH_VECTOR);
+	wait_irq(before);
+}
+
+/* Measured to the handler's first RDTSC, not to the end of the loop. */
+static void measure_timer(struct result *r)
+{
+	for (unsigned i = 0; i < WARMUP + ROUNDS; i++) {
+		unsigned before = irq_count;
+		uint64_t t0 = tsc();
+
+		mmio_write32(LAPIC + APIC_TMICT, 1);
+		wait_irq(before);
+		if (i >= WARMUP)
+			samples[i - WARMUP] = irq_tsc - t0;
+	}
+	summarize(r, "lapic_timer");
+}
+
+/* Returns whether the irqchip is there (its APIC answers with KVM's version). */
+static bool interrupt_paths(const struct result *cpuid_res)
+{
+	struct result ipi, timer;
+
+	if (mmio_read32(LAPIC + APIC_LVR) != APIC_VERSION)
+		return false;
+	intr_install(bench_irq);
+	mmio_write32(LAPIC + APIC_SPIV, 0x1ff);	       /* software-enabled, spurious 0xff */
+	mmio_write32(LAPIC + APIC_TDCR, 0xb);	       /* divide by 1 */
+	mmio_write32(LAPIC + APIC_LVTT, BENCH_VECTOR); /* one-shot, unmasked */
+	asm volatile("sti" ::: "memory");
+	MEASURE(&ipi, "self_ipi", self_ipi_once());
+	measure_timer(&timer);
+	asm volatile("cli" ::: "memory");
+	print_ratio_as(&ipi, cpuid_res, "per_cpuid");
+	print_ratio_as(&timer, cpuid_res, "per_cpuid");
+	reportf("bench interrupts counted", irq_count == 2 * (WARMUP + ROUNDS),
+		"%u interrupts for %u sent", irq_count, 2 * (WARMUP + ROUNDS));
+	return true;
 }
 
 void guest_main(void)
@@ -108,6 +199,9 @@ void guest_main(void)
 
 	for (unsigned i = 0; i < n; i++)
 		print_ratio(&res[i], floor);
+	if (!interrupt_paths(&res[0]))
+		printf(
+		    "bench: no irqchip (module option irqchip=1): interrupt paths not measured\n");
 
 	reportf("bench results valid", bad_results == 0,
 		"%u HC_NOP or MMIO reads returned a wrong value", bad_results);

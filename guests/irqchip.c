@@ -142,60 +142,7 @@ static volatile bool x2apic;
 static uint32_t my_apic_id;
 static uint64_t oneshot_tsc; /* measured TSC ticks of ONESHOT_COUNT */
 
-struct gate {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-} __attribute__((packed));
-
-struct dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-static struct gate idt[256] __attribute__((aligned(8)));
-
 void irq_dispatch(uint32_t vec);
-
-/* Vectors 32..255: one 16-byte stub each, pushing its vector. */
-extern const char irq_stubs[];
-asm(".pushsection .text\n"
-    ".balign 16\n"
-    ".globl irq_stubs\n"
-    "irq_stubs:\n"
-    ".set irqchip_vec, 32\n"
-    ".rept 224\n"
-    "\t.balign 16\n"
-    "\tpushl $irqchip_vec\n"
-    "\tjmp irq_common\n"
-    "\t.set irqchip_vec, irqchip_vec + 1\n"
-    ".endr\n"
-    "irq_common:\n"
-    "\tcld\n"
-    "\tpushal\n"
-    "\tpushl 32(%esp)\n"
-    "\tcall irq_dispatch\n"
-    "\taddl $4, %esp\n"
-    "\tpopal\n"
-    "\taddl $4, %esp\n"
-    "\tiret\n"
-    ".popsection");
-
-static void install_idt(void)
-{
-	struct dtr old, new = {sizeof(idt) - 1, (uint32_t)idt};
-	uint16_t cs;
-
-	asm volatile("sidt %0" : "=m"(old));
-	asm volatile("mov %%cs, %0" : "=r"(cs));
-	memcpy(idt, (void *)old.base, old.limit + 1u);
-	for (unsigned v = 32; v < 256; v++) {
-		uint32_t a = (uint32_t)irq_stubs + 16 * (v - 32);
-
-		idt[v] = (struct gate){a & 0xffff, cs, 0, 0x8e, a >> 16};
-	}
-	asm volatile("lidt %0" ::"m"(new));
-}
 
 static void sti(void)
 {
@@ -1284,7 +1231,7 @@ void guest_main(void)
 	for (unsigned v = 0; v < 256; v++)
 		eoi_how[v] = EOI_LAPIC;
 	eoi_how[V_SPURIOUS] = EOI_NONE;
-	install_idt();
+	intr_install(irq_dispatch);
 	printf("irqchip: guest with an irqchip; cpuid.1 ecx 0x%x edx 0x%x\n", cpuid(1, 0).ecx,
 	       cpuid(1, 0).edx);
 

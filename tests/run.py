@@ -1382,6 +1382,7 @@ class ChannelRelay:
         self.listener.listen(4)
         self.listener.setblocking(False)
         self.client = None
+        self.sent = self.received = 0  # bytes to / from the hypervisor, this controller
         tools = Path(build).absolute() / "tools"
         print(f"run.py: the controller channel is at unix:{self.path}\r\n"
               f"run.py: in a second terminal, for example:\r\n"
@@ -1402,7 +1403,8 @@ class ChannelRelay:
             self.chan.setblocking(False)
         except OSError:
             pass
-        print("run.py: channel: the controller left\r", file=sys.stderr, flush=True)
+        print(f"run.py: channel: the controller left ({self.sent} bytes to the hypervisor, "
+              f"{self.received} bytes back)\r", file=sys.stderr, flush=True)
 
     def step(self, ready):
         if self.listener in ready:
@@ -1417,6 +1419,7 @@ class ChannelRelay:
             elif conn:
                 conn.setblocking(True)
                 self.client = conn
+                self.sent = self.received = 0
                 print("run.py: channel: a controller connected\r", file=sys.stderr, flush=True)
         if self.chan in ready:
             try:
@@ -1424,6 +1427,7 @@ class ChannelRelay:
             except BlockingIOError:
                 data = None
             if data and self.client:
+                self.received += len(data)
                 try:
                     self.client.sendall(data)
                 except OSError:
@@ -1434,6 +1438,7 @@ class ChannelRelay:
             except OSError:
                 data = b""
             if data:
+                self.sent += len(data)
                 self.chan.setblocking(True)
                 self.chan.sendall(data)
                 self.chan.setblocking(False)

@@ -393,20 +393,21 @@ static int highest_irq(struct vcpu *v, bool ack)
 {
 	struct irqchip *chip = v->vm->irqchip;
 
-	if (chip && accepts_pic(v) && pic_output(&chip->pic))
+	if (chip && pic_output(&chip->pic) && accepts_pic(v))
 		return ack ? pic_read_irq(&chip->pic) : 0x100;
 	return ack ? lapic_ack_interrupt(v->apic) : lapic_has_interrupt(v->apic);
 }
 
-int vcpu_apic_pending_irq(struct vcpu *v, bool interruptible, bool *window)
+int vcpu_apic_pending_irq(struct vcpu *v, bool (*interruptible)(struct vcpu *v), bool *window)
 {
 	*window = false;
-	lapic_timer_tick(v->apic, apic_now(v));
+	if (v->apic->timer.target)
+		lapic_timer_tick(v->apic, apic_now(v));
 	if (v->init_pending || v->sipi_pending)
 		accept_init_sipi(v);
 	if (highest_irq(v, false) < 0)
 		return -1;
-	if (!interruptible) {
+	if (!interruptible(v)) {
 		*window = true;
 		return -1;
 	}
@@ -415,10 +416,11 @@ int vcpu_apic_pending_irq(struct vcpu *v, bool interruptible, bool *window)
 
 uint64_t vcpu_apic_timer_left(struct vcpu *v)
 {
-	uint64_t now = apic_now(v), next = lapic_timer_next(v->apic, now);
+	uint64_t now, next = lapic_timer_next(v->apic, 0);
 
 	if (next == UINT64_MAX)
 		return UINT64_MAX;
+	now = apic_now(v);
 	return next > now ? next - now : 0;
 }
 
@@ -426,7 +428,8 @@ uint64_t vcpu_apic_timer_left(struct vcpu *v)
 
 static bool runnable(struct vcpu *v)
 {
-	lapic_timer_tick(v->apic, apic_now(v));
+	if (v->apic->timer.target)
+		lapic_timer_tick(v->apic, apic_now(v));
 	if (v->init_pending || v->sipi_pending)
 		accept_init_sipi(v);
 	if (v->mp_state == KVM_MP_STATE_RUNNABLE)

@@ -59,10 +59,11 @@ int vcpu_irqchip_pio(struct vcpu *v, uint16_t port, unsigned size, bool in, uint
 
 /*
  * Before each VM entry: fire a due APIC timer, accept INIT/SIPI, and say
- * which external interrupt the guest can take now (-1: none). @window is
- * set when one waits for the guest to become interruptible.
+ * which external interrupt the guest can take now (-1: none), asking
+ * @interruptible only when one is pending. @window is set when one waits
+ * for the guest to become interruptible.
  */
-int vcpu_apic_pending_irq(struct vcpu *v, bool interruptible, bool *window);
+int vcpu_apic_pending_irq(struct vcpu *v, bool (*interruptible)(struct vcpu *v), bool *window);
 /* kvm_apic_accept_events: a received INIT or SIPI takes effect now. */
 void vcpu_apic_accept_events(struct vcpu *v);
 /* TSC ticks (host) until the APIC timer of @v is due, UINT64_MAX if none. */

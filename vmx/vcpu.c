@@ -1263,7 +1263,7 @@ static bool apic_interrupt(struct vcpu *v)
 	/* KVM_GUESTDBG_BLOCKIRQ: no interrupt goes in, none is waited for. */
 	if (v->irq_pending || v->inject.valid || (v->guest_debug & KVM_GUESTDBG_BLOCKIRQ))
 		return false;
-	vec = vcpu_apic_pending_irq(v, guest_interruptible(v), &window);
+	vec = vcpu_apic_pending_irq(v, guest_interruptible, &window);
 	if (vec >= 0) {
 		v->irq_pending = true;
 		v->irq_vector = (uint8_t)vec;

@@ -84,6 +84,12 @@ extern struct trap_record last_trap;
 int catch_exception(void (*fn)(void *), void *arg);
 
 /*
+ * Vectors 32-255 call fn(vector) with every register saved (guests/lib/
+ * intr.c); the exception vectors stay as crt0 set them. IF is the caller's.
+ */
+void intr_install(void (*fn)(uint32_t vec));
+
+/*
  * Report `name`: passes when fn(arg) raised `vector`, with error code `ec`
  * (unless ANY_ERROR_CODE) at `eip` (unless NULL).
  */

@@ -133,6 +133,8 @@ static bool test_vec(const struct lapic *apic, uint32_t base, uint8_t v)
 static void set_vec(struct lapic *apic, uint32_t base, uint8_t v)
 {
 	set_reg(apic, VEC_REG(base, v), lapic_get_reg(apic, VEC_REG(base, v)) | VEC_BIT(v));
+	if (base == LAPIC_IRR)
+		apic->irr_pending = true;
 }
 
 static void clear_vec(struct lapic *apic, uint32_t base, uint8_t v)
@@ -229,11 +231,16 @@ int lapic_has_interrupt(struct lapic *apic)
 	uint32_t ppr;
 	int irr;
 
-	if (!lapic_hw_enabled(apic))
+	/* apic->irr_pending: an empty IRR is not scanned (the entry path's common case). */
+	if (!apic->irr_pending || !lapic_hw_enabled(apic))
 		return -1;
-	ppr = update_ppr(apic);
 	irr = highest_vec(apic, LAPIC_IRR);
-	if (irr < 0 || ((uint32_t)irr & 0xf0) <= ppr)
+	if (irr < 0) {
+		apic->irr_pending = false;
+		return -1;
+	}
+	ppr = update_ppr(apic);
+	if (((uint32_t)irr & 0xf0) <= ppr)
 		return -1;
 	return irr;
 }
@@ -952,6 +959,7 @@ void lapic_get_state(const struct lapic *apic, uint8_t regs[LAPIC_REGS_SIZE])
 void lapic_set_state(struct lapic *apic, const uint8_t regs[LAPIC_REGS_SIZE])
 {
 	memcpy(apic->regs, regs, LAPIC_REGS_SIZE);
+	apic->irr_pending = true; /* rescanned at the next lapic_has_interrupt() */
 	if (lapic_x2apic_mode(apic)) {
 		uint32_t id = lapic_get_reg(apic, LAPIC_ID) >> 24;
 

@@ -177,6 +177,7 @@ struct lapic_timer {
 struct lapic {
 	uint8_t regs[LAPIC_REGS_SIZE] __attribute__((aligned(16)));
 	uint64_t apic_base;
+	bool irr_pending; /* IRR may be non-empty (false: it is empty) */
 	struct lapic_timer timer;
 	struct lapic_config cfg;
 };
