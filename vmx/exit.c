@@ -130,6 +130,11 @@ static enum exit_action handle_external_interrupt(struct vcpu *v)
 {
 	/* Not acknowledged on exit: let the host's IDT take it now. */
 	sti_nop_cli();
+	/* The channel's interrupt, perhaps: what it brought is served now. */
+	if (vcpu_slice_hook) {
+		vcpu_slice_hook();
+		vcpu_load(v); /* it may have served another vCPU */
+	}
 	return EXIT_RESUME;
 }
 
@@ -147,8 +152,10 @@ static enum exit_action resume(struct vcpu *v)
 
 static enum exit_action handle_preemption_timer(struct vcpu *v)
 {
-	if (vcpu_slice_hook)
+	if (vcpu_slice_hook) {
 		vcpu_slice_hook();
+		vcpu_load(v); /* it may have served another vCPU */
+	}
 	return EXIT_RESUME;
 }
 

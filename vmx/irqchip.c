@@ -450,7 +450,8 @@ bool vcpu_wait_runnable(struct vcpu *v)
 		/* The host tick (or the channel's interrupt) ends each wait. */
 		sti_hlt_cli();
 		if (vcpu_slice_hook)
-			vcpu_slice_hook();
+			vcpu_slice_hook(); /* may answer other vCPUs' ioctls: */
+		vcpu_load(v);		   /* this one's VMCS again */
 	}
 	v->mp_state = KVM_MP_STATE_RUNNABLE;
 	return true;

@@ -1687,7 +1687,11 @@ int vcpu_run(struct vcpu *v)
 	drop_masked_sti_shadow(v);
 	for (;;) {
 		uint32_t reason;
-		bool launch = !v->loaded_vmcs->launched;
+		bool launch;
+
+		/* The channel may have served another vCPU's ioctl meanwhile. */
+		vcpu_load(v);
+		launch = !v->loaded_vmcs->launched;
 
 		if (v->tsc_deadline && rdtsc() >= v->tsc_deadline) {
 			log_info("vm %s vcpu %d: run budget spent at rip 0x%llx", v->vm->name,

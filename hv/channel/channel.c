@@ -178,6 +178,9 @@ static bool virtio_link_init(void)
 
 /* ---- the request queue ---- */
 
+static struct vcpu *running; /* the vCPU of the KVM_RUN in progress, or NULL */
+static uint32_t running_vm;
+
 /*
  * A request decoded during a run, waiting to be served. Slots are taken in
  * any order and served by age (order), so a frame served out of turn (see
@@ -185,9 +188,12 @@ static bool virtio_link_init(void)
  */
 struct qframe {
 	bool used;
-	bool run_safe; /* may be served while a vCPU runs (channel.h) */
+	bool run_safe; /* may be served while any vCPU runs (channel.h) */
 	bool is_run;   /* KVM_RUN of vcpu (vm, vcpu) */
-	bool kicked;   /* a KICK came for it while it waited: it returns -EINTR */
+	bool is_ioctl; /* a well-formed IOCTL_REQ: target, nr, vm and vcpu hold */
+	uint16_t target;
+	uint32_t nr;
+	bool kicked; /* a KICK came for it while it waited: it returns -EINTR */
 	uint8_t type;
 	uint32_t seq, len;
 	uint32_t vm, vcpu;
@@ -233,17 +239,47 @@ static bool enqueue(const struct hvw_frame *f)
 	q->order = ++queue_order;
 	q->kicked = false;
 	q->is_run = false;
+	q->is_ioctl = false;
 	q->run_safe = f->type == HVW_MEM_READ_REQ || f->type == HVW_MEM_WRITE ||
 		      f->type == HVW_MEM_CHANGED_REQ || f->type == HVW_LIST_REQ;
 	if (f->type == HVW_IOCTL_REQ && hvw_parse_ioctl_req(q->payload, q->len, &req) == 0) {
 		q->run_safe = req.hdr.target == HVW_TARGET_SYSTEM;
 		q->is_run = req.hdr.target == HVW_TARGET_VCPU && req.hdr.nr == KVM_RUN;
+		q->is_ioctl = true;
+		q->target = req.hdr.target;
+		q->nr = req.hdr.nr;
 		q->vm = req.hdr.vm;
 		q->vcpu = req.hdr.vcpu;
 	}
 	q->used = true;
 	queued_total++;
 	return true;
+}
+
+/*
+ * May @q be served while `running` is in its KVM_RUN? As with KVM, where
+ * only the ioctls of one vCPU are serialised (vcpu->mutex): the memory
+ * requests, LIST and system ioctls (run_safe), any ioctl but KVM_RUN on
+ * another vCPU or another VM, and on the running vCPU's own VM those that
+ * raise interrupts or only read (KVM_IRQ_LINE(_STATUS), KVM_SIGNAL_MSI,
+ * KVM_GET_IRQCHIP, KVM_CHECK_EXTENSION): what would change the VM's layout
+ * under the running vCPU (memory slots, new vCPUs, CLOSE) waits, as do
+ * HELLO, BYE and POWER_OFF.
+ */
+static bool safe_during_run(const struct qframe *q)
+{
+	if (q->run_safe)
+		return true;
+	if (!q->is_ioctl || q->is_run)
+		return false;
+	if (q->target == HVW_TARGET_VCPU)
+		return q->vm != running_vm || q->vcpu != (uint32_t)running->id;
+	if (q->target != HVW_TARGET_VM)
+		return false;
+	if (q->vm != running_vm)
+		return true;
+	return q->nr == KVM_IRQ_LINE || q->nr == KVM_IRQ_LINE_STATUS || q->nr == KVM_SIGNAL_MSI ||
+	       q->nr == KVM_GET_IRQCHIP || q->nr == KVM_CHECK_EXTENSION;
 }
 
 /* The oldest queued frame (only those safe while a vCPU runs, if @in_run). */
@@ -254,7 +290,7 @@ static struct qframe *queue_oldest(bool in_run)
 	for (unsigned i = 0; i < queue_slots; i++) {
 		struct qframe *q = &queue[i];
 
-		if (!q->used || q == serving || (in_run && !q->run_safe))
+		if (!q->used || q == serving || (in_run && !safe_during_run(q)))
 			continue;
 		if (!best || q->order < best->order)
 			best = q;
@@ -415,9 +451,6 @@ static bool idle_resync(void)
 
 /* ---- during a run ---- */
 
-static struct vcpu *running; /* the vCPU of the KVM_RUN in progress, or NULL */
-static uint32_t running_vm;
-
 static struct vcpu *find_vcpu(uint32_t vm_handle, uint32_t id)
 {
 	struct vm *vm = kvm_api_vm(vm_handle);
@@ -549,12 +582,24 @@ static void run_scan(void)
  * gets no external-interrupt exits, so neither the link's IRQ nor the tick
  * would let a KICK in until its next exit.
  */
+/*
+ * Between two VM entries of the running vCPU (a slice's end, an external
+ * interrupt, a halted vCPU's wait): read the line, then answer what may be
+ * answered during a run (safe_during_run), oldest first.
+ */
 static void slice_poll(void)
 {
-	if (!running)
+	static bool polling;
+
+	if (!running || polling)
 		return;
+	polling = true;
+	/* Read the line whatever the link: with the guest's IF=0 its IRQ may not come. */
 	link.receive();
 	run_scan();
+	for (unsigned n = 0; n < CHANNEL_QUEUE_FRAMES && channel_serve_one(); n++)
+		;
+	polling = false;
 }
 
 static void send_error(uint32_t seq, int err, const char *text)

@@ -58,15 +58,17 @@ void channel_serve(void);
  * answered, false if none is waiting (the caller may halt). Call with
  * interrupts off.
  *
- * It may also be called from inside a KVM_RUN, by code that waits for the
- * controller while a vCPU is stopped in an exit (a later introspection
- * protocol: "the guest asked something, serve the controller until its
- * reply arrives"). There it serves only the queued requests that do not
- * touch a vCPU or a VM's layout, oldest first: MEM_READ, MEM_WRITE,
- * MEM_CHANGED, LIST and system-level ioctls (KVM_CHECK_EXTENSION, ...); the
- * others (KVM_RUN and other vCPU ioctls, VM ioctls, CLOSE, HELLO, BYE,
- * POWER_OFF) stay queued, in order, until the run has returned. A new
- * frame type that such a wait loop needs is marked safe in enqueue().
+ * It is also called from inside a KVM_RUN, between two VM entries of the
+ * running vCPU (vcpu_slice_hook: a preemption-timer slice's end, an
+ * external interrupt, each wait of a halted vCPU). There it serves only
+ * the queued requests KVM would not hold behind the running vCPU, oldest
+ * first: MEM_READ, MEM_WRITE, MEM_CHANGED, LIST, system-level ioctls, any
+ * ioctl but KVM_RUN on another vCPU or VM, and on the running VM those
+ * that raise interrupts or only read (KVM_IRQ_LINE(_STATUS),
+ * KVM_SIGNAL_MSI, KVM_GET_IRQCHIP, KVM_CHECK_EXTENSION). The others (the
+ * running vCPU's own ioctls, KVM_RUN, memory-slot and vCPU changes of the
+ * running VM, CLOSE, HELLO, BYE, POWER_OFF) stay queued, in order, until
+ * the run has returned.
  */
 bool channel_serve_one(void);
 

@@ -3,11 +3,16 @@
  * The channel always answers. A vCPU loops without an exit
  * (g_channel_spin.S) in a KVM_RUN started by another thread, and:
  *  - requests from other threads (KVM_GET_REGS of another vCPU, MEM_READ,
- *    KVM_CHECK_EXTENSION) are held and answered, each to its own thread
- *    or seq, once a KICK has ended the run; with IF=0 too, where only the
- *    end of a preemption-timer slice lets the hypervisor read the line;
- *  - a burst beyond the hypervisor's queue (8) gets -EBUSY at once for
- *    the overflow and answers after the run for the rest;
+ *    KVM_CHECK_EXTENSION) are answered during the run, each to its own
+ *    thread or seq, as with KVM where only the running vCPU's own ioctls
+ *    wait (its vcpu->mutex); with IF=0 too, where only the end of a
+ *    preemption-timer slice lets the hypervisor read the line;
+ *  - a burst of ioctls on the running vCPU beyond the hypervisor's queue
+ *    (8) gets -EBUSY at once for the overflow and answers after the run
+ *    for the rest;
+ *  - with an irqchip, a vCPU halted in its KVM_RUN (HLT waits in the
+ *    hypervisor) is woken by KVM_SIGNAL_MSI from another thread, and an
+ *    ioctl on another VM is answered while it waits;
  *  - a second KVM_RUN of the running vCPU waits and runs after the first;
  *    a KICK for a vCPU whose KVM_RUN is queued makes that run return
  *    -EINTR without entering the guest;
@@ -312,8 +317,9 @@ static void *get_regs_main(void *p)
 /*
  * vCPU 0 loops; a second thread asks for vCPU 1's registers (blocking
  * call), this one sends a MEM_READ and a KVM_CHECK_EXTENSION as frames.
- * Nothing is answered during the run; after the KICK everything is, the
- * registers to the thread that asked.
+ * All are answered while vCPU 0 still runs (KVM serialises only the
+ * ioctls of one vCPU, kvm_vcpu_ioctl's vcpu->mutex); the KICK then ends
+ * the run.
  */
 static int requests_during_run(struct ctx *x, bool if_on)
 {
@@ -336,12 +342,15 @@ static int requests_during_run(struct ctx *x, bool if_on)
 	}
 	/* With IF=0 a byte gets in per slice: keep the traffic small. */
 	TRY(send_check_extension(&s_ext, KVM_CAP_USER_MEMORY));
-	TRY(not_yet(s_ext, QUIET_MS, "KVM_CHECK_EXTENSION"));
+	TRY(collect_ioctl(s_ext, ANSWER_MS, &res, NULL, "KVM_CHECK_EXTENSION during the run"));
+	CHECK(res == 1, "KVM_CHECK_EXTENSION(USER_MEMORY) = %lld during the run", (long long)res);
+	if (if_on) {
+		for (int i = 0; i < ANSWER_MS / 5 && !__atomic_load_n(&q->done, __ATOMIC_SEQ_CST);
+		     i++)
+			sleep_ms(5);
+		CHECK(q->done, "KVM_GET_REGS of vcpu 1 was not answered during the run");
+	}
 	CHECK(!x->rn.done, "the KVM_RUN returned by itself: %s", result_str(x->rn.r, x->rn.e));
-	CHECK(!q->done, "KVM_GET_REGS of vcpu 1 returned during the run");
-	CHECK(hvk_kick(H, x->c.v[0].fd) == 0, "hvk_kick: %s", en(errno));
-	run_end(&x->rn, false);
-	TRY(run_was_stopped(&x->rn, "the looping vCPU, kicked"));
 	if (if_on) {
 		pthread_join(x->t, NULL);
 		x->t_started = false;
@@ -360,8 +369,10 @@ static int requests_during_run(struct ctx *x, bool if_on)
 			      hvw_type_name(type), len);
 		}
 	}
-	TRY(collect_ioctl(s_ext, ANSWER_MS, &res, NULL, "KVM_CHECK_EXTENSION"));
-	CHECK(res == 1, "KVM_CHECK_EXTENSION(USER_MEMORY) = %lld after the run", (long long)res);
+	CHECK(!x->rn.done, "the KVM_RUN returned by itself: %s", result_str(x->rn.r, x->rn.e));
+	CHECK(hvk_kick(H, x->c.v[0].fd) == 0, "hvk_kick: %s", en(errno));
+	run_end(&x->rn, false);
+	TRY(run_was_stopped(&x->rn, "the looping vCPU, kicked"));
 	return T_PASS;
 }
 
@@ -383,19 +394,25 @@ static int t_request_during_run_if0(void)
 	return rc;
 }
 
-/* 12 requests during a run: 8 held and answered after it, 4 refused at once. */
+/*
+ * 12 ioctls on the running vCPU (KVM_GET_MP_STATE: they wait for its run,
+ * as behind KVM's vcpu->mutex): 8 held and answered after it, 4 refused
+ * at once.
+ */
 static int queue_full(struct ctx *x)
 {
 	enum { N = QUEUE_FRAMES + 4 };
 	uint32_t seq[N], len;
 	struct hvw_error e;
+	struct kvm_mp_state mp = {0};
 	uint8_t type;
 	int64_t res;
 
 	TRY(cvm_open(&x->c, 1, true));
 	TRY(runner_start(&x->rn, &x->c.v[0]));
 	for (int i = 0; i < N; i++)
-		TRY(send_check_extension(&seq[i], KVM_CAP_USER_MEMORY));
+		TRY(send_ioctl(&seq[i], KVM_GET_MP_STATE, HVW_TARGET_VCPU, x->c.handle, 0, &mp,
+			       sizeof(mp)));
 	for (int i = QUEUE_FRAMES; i < N; i++) {
 		TRY(collect(seq[i], ANSWER_MS, &type, &len, "request beyond the queue"));
 		CHECK(type == HVW_ERROR && hvw_parse_error(answer, len, &e) == 0 && e.err == -EBUSY,
@@ -410,7 +427,7 @@ static int queue_full(struct ctx *x)
 	TRY(run_was_stopped(&x->rn, "the looping vCPU, kicked"));
 	for (int i = 0; i < QUEUE_FRAMES; i++) {
 		TRY(collect_ioctl(seq[i], ANSWER_MS, &res, NULL, "a queued request"));
-		CHECK(res == 1, "queued request %d: result %lld, expected 1", i, (long long)res);
+		CHECK(res == 0, "queued request %d: result %lld, expected 0", i, (long long)res);
 	}
 	printf("# chan_queue_full: %d requests during a run: %d answered after it, %d -EBUSY\n", N,
 	       QUEUE_FRAMES, N - QUEUE_FRAMES);
@@ -651,6 +668,65 @@ static int t_long_answer(void)
 	return rc;
 }
 
+/*
+ * With an irqchip HLT waits in the hypervisor (kvm_vcpu_halt): a KVM_RUN
+ * stays out while another thread's ioctls are answered, here one on
+ * another VM and KVM_SIGNAL_MSI on this one, which wakes the vCPU into
+ * its handler (g_irq.S; the IVT stub of the vector reports it).
+ */
+static int irq_wakes_halted(struct ctx *x)
+{
+	struct kvm_lapic_state apic;
+	struct kvm_msi msi = {.address_lo = 0xfee00000, .data = G_IRQ_VECTOR};
+	struct kvm_regs regs;
+	struct vcpu v2;
+	struct vm *vm;
+	int r;
+
+	TRY(vm_new(&vm));
+	OK(r, "KVM_CREATE_IRQCHIP", ioc_int(vm->fd, KVM_CREATE_IRQCHIP, 0));
+	TRY(vcpu_new(&x->c.v[0], BLOB(g_irq), 0));
+	CHECK(x->c.v[0].vm == vm, "the vCPU is not in the irqchip VM");
+	OK(r, "KVM_GET_LAPIC", ioc(x->c.v[0].fd, KVM_GET_LAPIC, &apic));
+	apic.regs[0xf0] = (char)0xff; /* SPIV: software-enabled, spurious 0xff */
+	apic.regs[0xf1] = 0x01;
+	OK(r, "KVM_SET_LAPIC", ioc(x->c.v[0].fd, KVM_SET_LAPIC, &apic));
+	RUN_EXPECT(&x->c.v[0], 1, "the first OUT");
+	RUN_EXPECT(&x->c.v[0], 2, "the OUT after STI; NOP");
+	/* Another VM, to be asked while this one's vCPU is halted. */
+	TRY(vm_new(&vm));
+	TRY(vcpu_new(&v2, BLOB(g_irq), 0));
+	TRY(runner_start(&x->rn, &x->c.v[0]));
+	sleep_ms(QUIET_MS);
+	CHECK(!x->rn.done, "HLT with an irqchip ended the KVM_RUN: %s, exit %s",
+	      result_str(x->rn.r, x->rn.e), exit_str(x->c.v[0].run));
+	OK(r, "KVM_GET_REGS of another VM's vCPU during the halted run",
+	   ioc(v2.fd, KVM_GET_REGS, &regs));
+	CHECK(!x->rn.done, "the KVM_RUN returned while another VM was asked");
+	r = ioc(x->c.v[0].vm->fd, KVM_SIGNAL_MSI, &msi);
+	CHECK(r == 1, "KVM_SIGNAL_MSI to APIC 0 during the halted run: %s, expected 1",
+	      result_str(r, errno));
+	CHECK(runner_wait(&x->rn, ANSWER_MS), "the MSI did not wake the halted vCPU");
+	runner_join(&x->rn);
+	CHECK(x->rn.r == 0, "KVM_RUN woken by the MSI: %s", result_str(x->rn.r, x->rn.e));
+	CHECK(x->c.v[0].run->exit_reason == KVM_EXIT_IO &&
+		  get32((uint8_t *)x->c.v[0].run + x->c.v[0].run->io.data_offset) ==
+		      (G_MARK_VEC | G_IRQ_VECTOR),
+	      "after the MSI: %s, expected the OUT of vector 0x%x's stub", exit_str(x->c.v[0].run),
+	      G_IRQ_VECTOR);
+	return T_PASS;
+}
+
+static int t_irq_wakes_halted(void)
+{
+	struct ctx x = {0};
+	int rc = irq_wakes_halted(&x);
+
+	if (x.rn.started)
+		runner_stop(&x.rn);
+	return rc;
+}
+
 const struct test channel_tests[] = {
     {"chan_requests_during_run", t_requests_during_run, NEEDS_VMX},
     {"chan_request_during_run_if0", t_request_during_run_if0, NEEDS_VMX},
@@ -660,5 +736,6 @@ const struct test channel_tests[] = {
     {"chan_close_during_run", t_close_during_run, NEEDS_VMX},
     {"chan_hello_during_run", t_hello_during_run, NEEDS_VMX},
     {"chan_long_answer", t_long_answer, NEEDS_VMX},
+    {"chan_irq_wakes_halted", t_irq_wakes_halted, NEEDS_VMX},
     TEST_END,
 };
