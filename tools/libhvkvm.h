@@ -277,6 +277,17 @@ int hvk_list_vms(struct hvk *h, struct hvk_vm_list *info, struct hvw_vm_entry *v
  */
 int hvk_kick(struct hvk *h, int vcpu_fd);
 
+/*
+ * A thread waiting in KVM_RUN calls @fn (from that thread, about every
+ * HVK_RUN_CHECK_MS ms and whenever its wait wakes) and kicks its own run
+ * once @fn returns true: the way a signal to the thread ends ioctl(KVM_RUN)
+ * on Linux (-1/EINTR, KVM_EXIT_INTR, unless the run returned first). NULL
+ * (the default) turns it off. The preload shim counts the signals each
+ * thread takes.
+ */
+#define HVK_RUN_CHECK_MS 20
+void hvk_set_run_interrupt_check(struct hvk *h, bool (*fn)(void));
+
 /* ---- Guest memory ---- */
 
 /*

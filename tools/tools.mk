@@ -42,11 +42,14 @@ TOOLS_PRELOAD     := $(TOOLS_OUT)/libhvkvm_preload.so
 TOOLS_PRELOAD_OBJ := $(patsubst %.c,$(TOOLS_OUT)/pic/%.o,$(TOOLS_LIB_SRC) tools/preload/hvkvm_preload.c)
 # A /dev/kvm program written for Linux alone: <linux/kvm.h> and libc.
 TOOLS_KVM_HELLO   := $(BUILD)/tests/preload/kvm_hello
+# Another: a signal to the thread in ioctl(KVM_RUN) stops the run.
+TOOLS_KVM_SIGNAL  := $(BUILD)/tests/preload/kvm_signal
 # kvm_hello under the shim against a fake hypervisor on a socketpair.
 TOOLS_PRELOAD_TEST := $(TOOLS_OUT)/test_preload
 
 .PHONY: tools tools-test tools-clean
-tools: $(TOOLS_LIB) $(TOOLS_HVCTL) $(TOOLS_GUEST) $(TOOLS_PRELOAD) $(TOOLS_KVM_HELLO)
+tools: $(TOOLS_LIB) $(TOOLS_HVCTL) $(TOOLS_GUEST) $(TOOLS_PRELOAD) $(TOOLS_KVM_HELLO) \
+       $(TOOLS_KVM_SIGNAL)
 
 # A static pattern rule, so it cannot compete with the top-level's rules.
 $(TOOLS_OBJS): $(TOOLS_OUT)/obj/%.o: %.c
@@ -64,6 +67,10 @@ $(TOOLS_PRELOAD): $(TOOLS_PRELOAD_OBJ)
 $(TOOLS_KVM_HELLO): tests/preload/kvm_hello.c
 	@mkdir -p $(@D)
 	$(TOOLS_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP -o $@ $<
+
+$(TOOLS_KVM_SIGNAL): tests/preload/kvm_signal.c
+	@mkdir -p $(@D)
+	$(TOOLS_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP -pthread -o $@ $<
 
 $(TOOLS_LIB): $(TOOLS_LIB_OBJ)
 	@rm -f $@
@@ -108,7 +115,7 @@ tools-test: $(TOOLS_TEST) $(TOOLS_PRELOAD_TEST) $(TOOLS_PRELOAD) $(TOOLS_KVM_HEL
 tools-clean:
 	rm -rf $(TOOLS_OUT)
 
--include $(TOOLS_OBJS:.o=.d) $(TOOLS_PRELOAD_OBJ:.o=.d) $(TOOLS_KVM_HELLO).d
+-include $(TOOLS_OBJS:.o=.d) $(TOOLS_PRELOAD_OBJ:.o=.d) $(TOOLS_KVM_HELLO).d $(TOOLS_KVM_SIGNAL).d
 
 ifeq ($(TOOLS_STANDALONE),yes)
 .DEFAULT_GOAL := tools

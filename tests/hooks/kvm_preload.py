@@ -33,10 +33,10 @@ def run(sock, console):
         console.log("FAIL: the scenario has no channel")
         return False
     build = build_dir(console).resolve()
-    prog = build / "tests" / "preload" / "kvm_hello"
+    progs = [build / "tests" / "preload" / p for p in ("kvm_hello", "kvm_signal")]
     shim = build / "tools" / "libhvkvm_preload.so"
     hvctl = build / "tools" / "hvctl"
-    for f in (prog, shim, hvctl):
+    for f in progs + [shim, hvctl]:
         if not f.is_file():
             console.log(f"FAIL: {f} is missing (make tools)")
             return False
@@ -47,14 +47,16 @@ def run(sock, console):
     sock.setblocking(True)
     fd = sock.fileno()
 
-    rc, out = run_logged(console, [prog], fd, RUN_TIMEOUT,
-                         {"LD_PRELOAD": str(shim), "HVKVM_CONNECT": f"fd:{fd}"})
-    summary = [l for l in out.splitlines() if re.match(r"^\d+ passed, \d+ failed$", l)]
-    for l in out.splitlines():
-        if l.startswith("FAIL "):
-            console.log("failed: " + l)
-    console.log("summary: " + (summary[-1] if summary else "none"))
-    ok = rc == 0 and bool(summary) and summary[-1].split()[2] == "0"
+    ok = True
+    for prog in progs:
+        rc, out = run_logged(console, [prog], fd, RUN_TIMEOUT,
+                             {"LD_PRELOAD": str(shim), "HVKVM_CONNECT": f"fd:{fd}"})
+        summary = [l for l in out.splitlines() if re.match(r"^\d+ passed, \d+ failed$", l)]
+        for l in out.splitlines():
+            if l.startswith("FAIL "):
+                console.log("failed: " + l)
+        console.log(f"summary of {prog.name}: " + (summary[-1] if summary else "none"))
+        ok = ok and rc == 0 and bool(summary) and summary[-1].split()[2] == "0"
 
     prc, _ = run_logged(console, [hvctl, "-c", f"fd:{fd}", "power-off"], fd, POWER_OFF_TIMEOUT)
     if prc != 0:

@@ -192,6 +192,21 @@ static void deadline_ts(int64_t deadline, struct timespec *ts)
  * message; another negative errno with one. On anything but a timeout of
  * an async waiter (@keep), @w is unlinked. rx_mu is taken here.
  */
+/*
+ * A KVM_RUN's wait with an interrupt check (hvk_set_run_interrupt_check):
+ * when it says so, kick the run once, without rx_mu (the KICK goes out
+ * under the write token).
+ */
+static void check_interrupt(struct hvk *h, struct hvk_waiter *w)
+{
+	if (w->kicked || !w->interrupted())
+		return;
+	w->kicked = true;
+	pthread_mutex_unlock(&h->rx_mu);
+	hvk_kick(h, w->kick_fd);
+	pthread_mutex_lock(&h->rx_mu);
+}
+
 static int waiter_wait(struct hvk *h, struct hvk_waiter *w, int64_t deadline, bool keep,
 		       const char *what)
 {
@@ -199,28 +214,51 @@ static int waiter_wait(struct hvk *h, struct hvk_waiter *w, int64_t deadline, bo
 
 	pthread_mutex_lock(&h->rx_mu);
 	while (!w->done) {
+		/* With an interrupt check, wake at least every HVK_RUN_CHECK_MS. */
+		int64_t until = deadline;
+		bool sliced = false;
+
+		if (w->interrupted && !w->kicked) {
+			int64_t slice = now_ms() + HVK_RUN_CHECK_MS;
+
+			if (until < 0 || slice < until) {
+				until = slice;
+				sliced = true;
+			}
+		}
 		if (!h->reading) {
 			h->reading = true;
-			r = read_until(h, w, deadline, what);
+			r = read_until(h, w, until, what);
 			h->reading = false;
 			/* Someone else may read now (and our buffer may hold their answer). */
 			pthread_cond_broadcast(&h->rx_cv);
+			if (r == -ETIMEDOUT && sliced) {
+				r = 0;
+				check_interrupt(h, w);
+				continue;
+			}
 			if (r < 0)
 				break;
 			continue;
 		}
-		if (deadline < 0) {
+		if (until < 0) {
 			pthread_cond_wait(&h->rx_cv, &h->rx_mu);
 		} else {
 			struct timespec ts;
 
-			deadline_ts(deadline, &ts);
+			deadline_ts(until, &ts);
 			if (pthread_cond_timedwait(&h->rx_cv, &h->rx_mu, &ts) == ETIMEDOUT &&
 			    !w->done) {
+				if (sliced) {
+					check_interrupt(h, w);
+					continue;
+				}
 				r = -ETIMEDOUT;
 				break;
 			}
 		}
+		if (w->interrupted && !w->done)
+			check_interrupt(h, w);
 	}
 	if (w->done)
 		r = 0;

@@ -117,6 +117,10 @@ struct hvk_waiter {
 	uint32_t seq;
 	uint8_t *payload; /* malloc'd copy of the answer's payload */
 	uint32_t len;
+	/* A KVM_RUN's wait: kick vCPU kick_fd once interrupted() says so. */
+	bool (*interrupted)(void);
+	int kick_fd;
+	bool kicked;
 	struct hvk_waiter *next;
 };
 
@@ -144,6 +148,7 @@ struct hvk {
 	bool is_socket;
 	unsigned long baud; /* a serial device's speed; 0 otherwise */
 	int timeout_ms, run_timeout_ms, idle_ms;
+	bool (*run_interrupt_check)(void); /* hvk_set_run_interrupt_check */
 	bool run_timeout_set;
 	unsigned int sync;
 	uint32_t seq; /* atomic: hvki_next_seq() */

@@ -436,12 +436,14 @@ static bool io_data_ok(const struct kvm_run *run, uint32_t *off, uint32_t *len)
  * hypervisor answers them when the run has ended); the caller's vCPU is
  * marked in_run, so no other KVM_RUN of it starts.
  */
-static int run_exchange(struct hvk *h, struct hvk_vcpu *v, const struct hvw_ioctl_req_hdr *hdr,
-			struct hvw_ioctl_resp *resp, const char *what)
+static int run_exchange(struct hvk *h, struct hvk_vcpu *v, int vcpu_fd,
+			const struct hvw_ioctl_req_hdr *hdr, struct hvw_ioctl_resp *resp,
+			const char *what)
 {
 	uint32_t seq = hvki_next_seq(h);
 	int64_t deadline = deadline_in(h->run_timeout_ms);
-	struct hvk_waiter w = {.own_seq = seq};
+	struct hvk_waiter w = {
+	    .own_seq = seq, .interrupted = h->run_interrupt_check, .kick_fd = vcpu_fd};
 	struct hvw_frame f;
 	size_t n;
 	int r;
@@ -529,7 +531,7 @@ static int do_run(struct hvk *h, struct hvk_fd *e, const char *what)
 	}
 	hdr.arg_len = len;
 	h->st.runs++;
-	r = run_exchange(h, v, &hdr, &resp, what);
+	r = run_exchange(h, v, HVK_FD_BASE + (int)(e - h->fds), &hdr, &resp, what);
 	__atomic_store_n(&v->run_state, RUN_IDLE, __ATOMIC_SEQ_CST);
 	if (r < 0)
 		return r;

@@ -305,6 +305,13 @@ void hvk_set_timeout(struct hvk *h, int ms)
 	pthread_mutex_unlock(&h->lock);
 }
 
+void hvk_set_run_interrupt_check(struct hvk *h, bool (*fn)(void))
+{
+	pthread_mutex_lock(&h->lock);
+	h->run_interrupt_check = fn;
+	pthread_mutex_unlock(&h->lock);
+}
+
 void hvk_set_run_timeout(struct hvk *h, int ms)
 {
 	pthread_mutex_lock(&h->lock);

@@ -28,6 +28,11 @@
  *    /sys/module/kvm_intel/parameters/NAME: fixed contents that describe
  *    the hypervisor (see the table below), served from a memfd; a name not
  *    in the table is ENOENT.
+ *  - sigaction and signal: a handler the program installs runs behind a
+ *    small trampoline that counts, per thread, the signals taken, so that a
+ *    signal to a thread waiting in ioctl(KVM_RUN) ends that run with -1/
+ *    EINTR and KVM_EXIT_INTR, as on Linux (the way QEMU and kvmtool stop a
+ *    vCPU thread); sigaction() reports the program's own handler back.
  * Everything else goes to the next definition (libc) untouched.
  *
  * The fd table is protected by one mutex, never held across a call into
@@ -41,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -280,6 +286,8 @@ __attribute__((destructor)) static void session_end_at_exit(void)
 }
 
 /* The connection, opened on first use; NULL with errno if there is none. */
+static bool run_interrupted(void); /* below, with the signals */
+
 static struct hvk *connection(void)
 {
 	struct hvk_options opt = {0};
@@ -303,8 +311,10 @@ static struct hvk *connection(void)
 		opt.client = client;
 		h = hvk_open_with(where, &opt);
 		if (h) {
-			/* ioctl(KVM_RUN) blocks as long as the guest runs. */
+			/* ioctl(KVM_RUN) blocks as long as the guest runs... */
 			hvk_set_run_timeout(h, -1);
+			/* ...or until its thread takes a signal. */
+			hvk_set_run_interrupt_check(h, run_interrupted);
 			conn_pid = getpid();
 			__atomic_store_n(&conn, h, __ATOMIC_RELEASE);
 		} else {
@@ -317,6 +327,97 @@ static struct hvk *connection(void)
 	if (!h)
 		errno = err;
 	return h;
+}
+
+/* ---- signals: what ends a KVM_RUN ---- */
+
+/*
+ * Signals this thread has taken through a trampoline, and the count when
+ * its KVM_RUN began. Initial-exec TLS: the trampoline may run at any
+ * moment, where a first access to dynamic TLS could allocate.
+ */
+static __thread unsigned sig_taken __attribute__((tls_model("initial-exec")));
+static __thread unsigned sig_at_run __attribute__((tls_model("initial-exec")));
+
+/* The program's own actions, for the signals whose handler we wrap. */
+static struct sigaction user_act[_NSIG];
+static bool wrapped[_NSIG];
+
+static void trampoline(int sig, siginfo_t *si, void *uc)
+{
+	const struct sigaction *a = &user_act[sig];
+
+	sig_taken++;
+	if (a->sa_flags & SA_SIGINFO)
+		a->sa_sigaction(sig, si, uc);
+	else if (a->sa_handler != SIG_IGN && a->sa_handler != SIG_DFL)
+		a->sa_handler(sig);
+}
+
+/* hvk_set_run_interrupt_check: this thread took a signal since its run began. */
+static bool run_interrupted(void)
+{
+	return __atomic_load_n(&sig_taken, __ATOMIC_RELAXED) != sig_at_run;
+}
+
+static bool is_handler(const struct sigaction *act)
+{
+	if (act->sa_flags & SA_SIGINFO)
+		return act->sa_sigaction != NULL;
+	return act->sa_handler != SIG_IGN && act->sa_handler != SIG_DFL;
+}
+
+PUBLIC int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction prev, mine;
+	bool was = sig > 0 && sig < _NSIG && wrapped[sig];
+	int r;
+
+	if (sig <= 0 || sig >= _NSIG)
+		return NEXT(sigaction)(sig, act, old);
+	if (was)
+		prev = user_act[sig];
+	if (act && is_handler(act)) {
+		mine = *act;
+		mine.sa_flags |= SA_SIGINFO;
+		mine.sa_sigaction = trampoline;
+		/* The trampoline reads user_act: fill it before the kernel can call it. */
+		user_act[sig] = *act;
+		r = NEXT(sigaction)(sig, &mine, old);
+		if (r == 0)
+			wrapped[sig] = true;
+		else if (was)
+			user_act[sig] = prev;
+	} else {
+		r = NEXT(sigaction)(sig, act, old);
+		if (r == 0 && act)
+			wrapped[sig] = false;
+	}
+	if (r == 0 && old && was) {
+		/* What the program installed, not the trampoline. */
+		old->sa_flags = prev.sa_flags;
+		if (prev.sa_flags & SA_SIGINFO)
+			old->sa_sigaction = prev.sa_sigaction;
+		else
+			old->sa_handler = prev.sa_handler;
+	}
+	return r;
+}
+
+/* glibc's signal(): BSD semantics (SA_RESTART), through the sigaction above. */
+PUBLIC sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act, old;
+
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	act.sa_flags = SA_RESTART;
+	sigemptyset(&act.sa_mask);
+	if (sig > 0 && sig < _NSIG)
+		sigaddset(&act.sa_mask, sig);
+	if (sigaction(sig, &act, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
 }
 
 /* ---- /sys/module/kvm*\/parameters ---- */
@@ -578,6 +679,8 @@ PUBLIC int ioctl(int fd, unsigned long request, ...)
 	o = obj_get(fd);
 	if (!o)
 		return NEXT(ioctl)(fd, request, arg);
+	if (request == KVM_RUN)
+		sig_at_run = sig_taken;
 	r = hvk_ioctl(conn, o->pseudo, request, arg);
 	err = errno;
 	if (r >= 0 && ((o->kind == OBJ_SYSTEM && request == KVM_CREATE_VM) ||
