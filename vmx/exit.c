@@ -48,6 +48,43 @@ static enum exit_action internal_error(struct vcpu *v, uint32_t suberror, unsign
 	return EXIT_TO_CONTROLLER;
 }
 
+/*
+ * An instruction the hypervisor cannot emulate (handle_emulation_failure,
+ * prepare_emulation_failure_exit): KVM_INTERNAL_ERROR_EMULATION with the
+ * instruction's bytes (flag KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_
+ * BYTES, padded with NOPs) and the exit's information (full reason,
+ * qualification, IDT-vectoring, interruption information and its error
+ * code): ndata 8. Without KVM_CAP_EXIT_ON_EMULATION_FAILURE the guest also
+ * gets #UD, and below CPL 0 only that: the run goes on.
+ */
+static enum exit_action emulation_failure(struct vcpu *v, const uint8_t *insn, size_t len)
+{
+	const struct vmx_exit_info *x = &v->exit;
+	struct kvm_run *run = v->run;
+
+	if (!v->vm->exit_on_emulation_failure) {
+		vcpu_queue_exception(v, VEC_UD, false, 0);
+		if (vcpu_cpl(v) != 0)
+			return EXIT_RESUME;
+	}
+	if (len > sizeof(run->emulation_failure.insn_bytes))
+		len = sizeof(run->emulation_failure.insn_bytes);
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.flags =
+	    len ? KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES : 0;
+	run->emulation_failure.insn_size = (uint8_t)len;
+	memset(run->emulation_failure.insn_bytes, 0x90, sizeof(run->emulation_failure.insn_bytes));
+	memcpy(run->emulation_failure.insn_bytes, insn, len);
+	run->internal.data[3] = x->full_reason;
+	run->internal.data[4] = x->qual;
+	run->internal.data[5] = x->idt_info;
+	run->internal.data[6] = x->intr_info;
+	run->internal.data[7] = x->intr_error;
+	run->emulation_failure.ndata = 8;
+	return EXIT_TO_CONTROLLER;
+}
+
 static enum exit_action unhandled(struct vcpu *v)
 {
 	unsigned reason = v->exit.reason;
@@ -590,13 +627,10 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 	v->mmio_mode = vcpu_code_mode(v);
 	err = insn_decode_mmio(bytes, got, v->mmio_mode, &v->mmio);
 	if (err < 0) {
-		uint64_t data[4] = {EXIT_REASON_EPT_VIOLATION, gpa, got, 0};
-
-		memcpy(&data[3], bytes, got < 8 ? got : 8);
 		log_err("vm %s vcpu %d: cannot emulate the MMIO access to 0x%llx at rip 0x%llx",
 			v->vm->name, v->id, (unsigned long long)gpa,
 			(unsigned long long)vmcs_readl(VMCS_GUEST_RIP));
-		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 4, data);
+		return emulation_failure(v, bytes, got);
 	}
 	if (irqchip_mmio(v, gpa))
 		return EXIT_RESUME;

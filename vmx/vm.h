@@ -53,6 +53,7 @@ struct vm {
 	/* KVM_ENABLE_CAP state (kvm_vm_ioctl_enable_cap): */
 	uint32_t max_vcpu_ids;		   /* KVM_CAP_MAX_VCPU_ID; 0 until set */
 	bool guest_can_read_platform_info; /* KVM_CAP_MSR_PLATFORM_INFO; true at creation */
+	bool exit_on_emulation_failure;	   /* KVM_CAP_EXIT_ON_EMULATION_FAILURE */
 	struct irqchip *irqchip;	   /* KVM_CREATE_IRQCHIP's PICs and IOAPIC, or NULL */
 };
 

@@ -74,6 +74,7 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_IRQ_INJECT_STATUS:
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
 		return 1;
 	case KVM_CAP_XSAVE2: /* the buffer KVM_GET_XSAVE2 fills: the 4 KiB image */
 		return sizeof(struct kvm_xsave);
@@ -606,7 +607,9 @@ static long vcpu_ioctl_set_events(struct ioctl_ctx *c)
  * KVM_ENABLE_CAP on a VM (kvm_vm_ioctl_enable_cap): flags must be 0;
  * KVM_CAP_MAX_VCPU_ID takes a limit up to KVM_MAX_VCPU_IDS once (the same
  * value again is fine); KVM_CAP_MSR_PLATFORM_INFO says whether the guest
- * may read MSR_PLATFORM_INFO. On a vCPU nothing can be enabled here. Any
+ * may read MSR_PLATFORM_INFO; KVM_CAP_EXIT_ON_EMULATION_FAILURE (0 or 1)
+ * whether an instruction the hypervisor cannot emulate always exits
+ * instead of giving the guest #UD. On a vCPU nothing can be enabled here. Any
  * other capability is EINVAL, as upstream for one it does not know.
  */
 static long ioctl_enable_cap(struct ioctl_ctx *c)
@@ -627,6 +630,12 @@ static long ioctl_enable_cap(struct ioctl_ctx *c)
 	}
 	if (!c->vcpu && cap.cap == KVM_CAP_MSR_PLATFORM_INFO) {
 		vm->guest_can_read_platform_info = cap.args[0] != 0;
+		return 0;
+	}
+	if (!c->vcpu && cap.cap == KVM_CAP_EXIT_ON_EMULATION_FAILURE) {
+		if (cap.args[0] & ~1ull)
+			return -HV_EINVAL;
+		vm->exit_on_emulation_failure = cap.args[0];
 		return 0;
 	}
 	log_info("vm %s: KVM_ENABLE_CAP %u refused: not a capability that can be enabled here",

@@ -1532,6 +1532,52 @@ static uint32_t step_ept(struct fake_guest *g)
 	return EXIT_REASON_EPT_VIOLATION;
 }
 
+/*
+ * handle_emulation_failure / prepare_emulation_failure_exit: an MMIO
+ * instruction the decoder does not know (FLD m32 here) exits with
+ * KVM_INTERNAL_ERROR_EMULATION, the instruction's bytes (flag 1, NOPs
+ * after them) and the exit information: ndata 8. Without
+ * KVM_CAP_EXIT_ON_EMULATION_FAILURE a #UD is queued too (CPL 0: and the
+ * run exits); with it, only the exit.
+ */
+static void test_mmio_emulation_failure(void)
+{
+	static const uint8_t fld[] = {0xd9, 0x05, 0x00, 0x00, 0x20, 0x00}; /* fld [0x200000] */
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
+	h_step steps[] = {step_ept};
+	struct kvm_vcpu_events ev;
+	struct kvm_run *run;
+	uint32_t vm;
+
+	for (int with_cap = 0; with_cap < 2; with_cap++) {
+		h_reset();
+		vm = vm_in(H_PROT32, 2);
+		run = h_run_page(vm, 0);
+		if (with_cap)
+			CHECK_EQ(h_vm(vm, KVM_ENABLE_CAP, &cap, sizeof(cap)), 0);
+		CHECK_EQ(vm_write_gpa(kvm_api_vm(vm), RIP0, fld, sizeof(fld)), 0);
+		t_val = 0;
+		h_steps(steps, 1);
+		CHECK_EQ(run0(vm), 0);
+		CHECK_EQ(run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
+		CHECK_EQ(run->emulation_failure.suberror, KVM_INTERNAL_ERROR_EMULATION);
+		CHECK_EQ(run->emulation_failure.ndata, 8);
+		CHECK_EQ(run->emulation_failure.flags,
+			 KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES);
+		CHECK(run->emulation_failure.insn_size >= sizeof(fld));
+		CHECK(!memcmp(run->emulation_failure.insn_bytes, fld, sizeof(fld)));
+		CHECK_EQ(run->internal.data[3], EXIT_REASON_EPT_VIOLATION);
+		CHECK_EQ(run->internal.data[4], 0x81);
+		CHECK_EQ(h_cpu(vm, 0, KVM_GET_VCPU_EVENTS, &ev, sizeof(ev)), 0);
+		CHECK_EQ(ev.exception.pending || ev.exception.injected, !with_cap);
+		if (!with_cap)
+			CHECK_EQ(ev.exception.nr, 6); /* #UD */
+	}
+	cap.args[0] = 2; /* kvm_vm_ioctl_enable_cap: 0 or 1 */
+	CHECK_EQ(h_vm(vm, KVM_ENABLE_CAP, &cap, sizeof(cap)), -HV_EINVAL);
+	CHECK_EQ(h_sys(KVM_CHECK_EXTENSION, &(uint64_t){KVM_CAP_EXIT_ON_EMULATION_FAILURE}, 8), 1);
+}
+
 static void test_mmio_write_and_read(void)
 {
 	static const uint8_t store[] = {0x89, 0x05, 0x00,
@@ -1778,6 +1824,7 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_debugregs_follow_their_vcpu),
     TEST_ENTRY(test_int3_exits_to_debugger),
     TEST_ENTRY(test_mmio_write_and_read),
+    TEST_ENTRY(test_mmio_emulation_failure),
     TEST_ENTRY(test_sync_regs),
     TEST_ENTRY(test_memory_region_checks),
     TEST_ENTRY(test_vm_and_vcpu_limits),
