@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MEM_SIZE  0x10000
@@ -129,7 +130,8 @@ int main(void)
 	struct kvm_run *run;
 	uint8_t *mem;
 	char why[160], c;
-	int kvm, vm, vcpu, dupfd, dupfd2, r, size;
+	int kvm, vm, vcpu, dupfd, dupfd2, r, size, status = 0;
+	pid_t child;
 	uint64_t rip;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -235,7 +237,37 @@ int main(void)
 	      (unsigned long long)rip);
 	close(dupfd2);
 
-	/* 6: what KVM says about itself */
+	/*
+	 * 6: a forked child: its KVM ioctls fail with EIO (kvm_vm_ioctl and
+	 * kvm_vcpu_ioctl refuse another mm), and its close of the inherited
+	 * descriptors leaves the parent's VM and vCPU alone.
+	 */
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		struct kvm_regs cr;
+		int bad = 0;
+
+		errno = 0;
+		if (ioctl(vcpu, KVM_GET_REGS, &cr) != -1 || errno != EIO)
+			bad |= 1;
+		errno = 0;
+		if (ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) != -1 || errno != EIO)
+			bad |= 2;
+		close(vcpu);
+		close(vm);
+		_exit(bad);
+	}
+	r = child > 0 ? waitpid(child, &status, 0) : -1;
+	check("a forked child's KVM_GET_REGS (vCPU) and KVM_CHECK_EXTENSION (VM) fail with EIO",
+	      r == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "fork %d, wait %d, status 0x%x (1: the vCPU ioctl, 2: the VM ioctl)", child, r,
+	      status);
+	rip = rip_of(vcpu);
+	check("the child's close leaves the parent's vCPU", rip == HLT_AFTER, "rip 0x%llx (%s)",
+	      (unsigned long long)rip, err());
+
+	/* 7: what KVM says about itself */
 	c = read_param("/sys/module/kvm_intel/parameters/unrestricted_guest");
 	check("kvm_intel unrestricted_guest is Y", c == 'Y', "'%c'", c ? c : '?');
 

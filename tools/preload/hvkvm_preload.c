@@ -153,6 +153,17 @@ static struct obj *fdmap_take(int fd)
 	return o;
 }
 
+/*
+ * A forked child: the connection and the VMs are its parent's. KVM refuses
+ * the child's VM and vCPU ioctls (EIO: another mm) and the shim all of
+ * them (the one connection cannot serve two processes); the child's close
+ * of an inherited descriptor destroys nothing.
+ */
+static bool in_child(void)
+{
+	return __atomic_load_n(&conn, __ATOMIC_ACQUIRE) && getpid() != conn_pid;
+}
+
 /* Drop a reference; the last one closes the object in libhvkvm. */
 static void obj_put(struct obj *o)
 {
@@ -167,7 +178,8 @@ static void obj_put(struct obj *o)
 		pthread_mutex_unlock(&mu);
 		if (left)
 			return;
-		hvk_close_fd(conn, o->pseudo);
+		if (!in_child())
+			hvk_close_fd(conn, o->pseudo);
 		errno = saved;
 		vm = o->vm;
 		free(o);
@@ -679,6 +691,11 @@ PUBLIC int ioctl(int fd, unsigned long request, ...)
 	o = obj_get(fd);
 	if (!o)
 		return NEXT(ioctl)(fd, request, arg);
+	if (in_child()) {
+		obj_put(o);
+		errno = EIO;
+		return -1;
+	}
 	if (request == KVM_RUN)
 		sig_at_run = sig_taken;
 	r = hvk_ioctl(conn, o->pseudo, request, arg);
