@@ -168,10 +168,7 @@ static enum exit_action handle_external_interrupt(struct vcpu *v)
 	/* Not acknowledged on exit: let the host's IDT take it now. */
 	sti_nop_cli();
 	/* The channel's interrupt, perhaps: what it brought is served now. */
-	if (vcpu_slice_hook) {
-		vcpu_slice_hook();
-		vcpu_load(v); /* it may have served another vCPU */
-	}
+	vcpu_serve_channel(v);
 	return EXIT_RESUME;
 }
 
@@ -189,10 +186,7 @@ static enum exit_action resume(struct vcpu *v)
 
 static enum exit_action handle_preemption_timer(struct vcpu *v)
 {
-	if (vcpu_slice_hook) {
-		vcpu_slice_hook();
-		vcpu_load(v); /* it may have served another vCPU */
-	}
+	vcpu_serve_channel(v);
 	return EXIT_RESUME;
 }
 

@@ -109,13 +109,6 @@ static uint64_t apic_now(void *ctx)
 	return rdtsc() + v->tsc_offset;
 }
 
-static void pic_intr_changed(void *ctx, bool level)
-{
-	/* Sampled at each entry of vCPU 0 (vcpu_apic_pending_irq). */
-	(void)ctx;
-	(void)level;
-}
-
 static bool accepts_pic(struct vcpu *v);
 
 static bool pic_accepts_intr(void *ctx)
@@ -132,10 +125,9 @@ static bool pic_accepts_intr(void *ctx)
 
 int vm_create_irqchip(struct vm *vm)
 {
-	struct irqchip_config cfg = {.deliver = chip_deliver,
-				     .pic_output = pic_intr_changed,
-				     .pic_accepts_intr = pic_accepts_intr,
-				     .ctx = vm};
+	/* No pic_output: the PIC's INTR line is sampled at each entry (highest_irq). */
+	struct irqchip_config cfg = {
+	    .deliver = chip_deliver, .pic_accepts_intr = pic_accepts_intr, .ctx = vm};
 	uint64_t pa;
 
 	if (vm->irqchip)
@@ -262,8 +254,6 @@ int vcpu_set_lapic(struct vcpu *v, const struct kvm_lapic_state *s)
 	if (!v->apic)
 		return -HV_EINVAL;
 	lapic_set_state(v->apic, (const uint8_t *)s->regs);
-	/* kvm_apic_set_state: kvm_apic_set_version() puts the version back. */
-	lapic_set_version(v->apic);
 	return 0;
 }
 
@@ -403,8 +393,7 @@ int vcpu_apic_pending_irq(struct vcpu *v, bool (*interruptible)(struct vcpu *v),
 	*window = false;
 	if (v->apic->timer.target)
 		lapic_timer_tick(v->apic, apic_now(v));
-	if (v->init_pending || v->sipi_pending)
-		accept_init_sipi(v);
+	/* INIT and SIPI were taken at the top of vcpu_run's loop. */
 	if (highest_irq(v, false) < 0)
 		return -1;
 	if (!interruptible(v)) {
@@ -449,9 +438,7 @@ bool vcpu_wait_runnable(struct vcpu *v)
 			return false;
 		/* The host tick (or the channel's interrupt) ends each wait. */
 		sti_hlt_cli();
-		if (vcpu_slice_hook)
-			vcpu_slice_hook(); /* may answer other vCPUs' ioctls: */
-		vcpu_load(v);		   /* this one's VMCS again */
+		vcpu_serve_channel(v);
 	}
 	v->mp_state = KVM_MP_STATE_RUNNABLE;
 	return true;

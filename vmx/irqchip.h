@@ -58,7 +58,8 @@ int vcpu_irqchip_mmio_write(struct vcpu *v, uint64_t gpa, unsigned len, uint64_t
 int vcpu_irqchip_pio(struct vcpu *v, uint16_t port, unsigned size, bool in, uint64_t *rax);
 
 /*
- * Before each VM entry: fire a due APIC timer, accept INIT/SIPI, and say
+ * Before each VM entry (after vcpu_apic_accept_events): fire a due APIC
+ * timer and say
  * which external interrupt the guest can take now (-1: none), asking
  * @interruptible only when one is pending. @window is set when one waits
  * for the guest to become interruptible.

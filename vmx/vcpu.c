@@ -1227,6 +1227,14 @@ int vcpu_set_cr4(struct vcpu *v, uint64_t val)
  * window also while the controller asked for one
  * (request_interrupt_window).
  */
+void vcpu_serve_channel(struct vcpu *v)
+{
+	if (!vcpu_slice_hook)
+		return;
+	vcpu_slice_hook();
+	vcpu_load(v);
+}
+
 /* IF=1 and no STI/MOV-SS shadow: an external interrupt can go in now. */
 static bool guest_interruptible(struct vcpu *v)
 {
@@ -1578,11 +1586,7 @@ void vcpu_debug_exit(struct vcpu *v, uint8_t vector, uint64_t dr6)
  */
 static bool ready_for_interrupt(struct vcpu *v)
 {
-	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-
-	return (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
-	       !(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) && !v->irq_pending &&
-	       !v->inject.valid;
+	return guest_interruptible(v) && !v->irq_pending && !v->inject.valid;
 }
 
 /* post_kvm_run_save(): on every return of KVM_RUN, whatever the result. */
@@ -1689,8 +1693,6 @@ int vcpu_run(struct vcpu *v)
 		uint32_t reason;
 		bool launch;
 
-		/* The channel may have served another vCPU's ioctl meanwhile. */
-		vcpu_load(v);
 		launch = !v->loaded_vmcs->launched;
 
 		if (v->tsc_deadline && rdtsc() >= v->tsc_deadline) {

@@ -145,6 +145,11 @@ void vcpu_destroy(struct vcpu *v);
  * controller channel reads its link there), or NULL.
  */
 extern void (*vcpu_slice_hook)(void);
+/*
+ * Between two VM entries of @v: run vcpu_slice_hook, which may answer
+ * other vCPUs' ioctls (loading their VMCS), then load @v's VMCS again.
+ */
+void vcpu_serve_channel(struct vcpu *v);
 
 /* KVM_RUN: enter the guest until an exit its controller must see. */
 int vcpu_run(struct vcpu *v);

@@ -959,6 +959,8 @@ void lapic_get_state(const struct lapic *apic, uint8_t regs[LAPIC_REGS_SIZE])
 void lapic_set_state(struct lapic *apic, const uint8_t regs[LAPIC_REGS_SIZE])
 {
 	memcpy(apic->regs, regs, LAPIC_REGS_SIZE);
+	/* kvm_apic_set_version: no directed EOI with an in-kernel IOAPIC. */
+	set_reg(apic, LAPIC_LVR, LAPIC_VERSION);
 	apic->irr_pending = true; /* rescanned at the next lapic_has_interrupt() */
 	if (lapic_x2apic_mode(apic)) {
 		uint32_t id = lapic_get_reg(apic, LAPIC_ID) >> 24;
@@ -971,12 +973,6 @@ void lapic_set_state(struct lapic *apic, const uint8_t regs[LAPIC_REGS_SIZE])
 	apic->timer.mode = TIMER_MODE(lapic_get_reg(apic, LAPIC_LVTT));
 	start_timer(apic);
 	update_ppr(apic);
-}
-
-/* kvm_apic_set_version: no directed EOI with an in-kernel IOAPIC. */
-void lapic_set_version(struct lapic *apic)
-{
-	set_reg(apic, LAPIC_LVR, LAPIC_VERSION);
 }
 
 /* kvm_create_lapic + kvm_lapic_reset(RESET) */

@@ -237,7 +237,6 @@ enum lapic_event lapic_ipi_accept(struct lapic *target, const struct lapic_ipi *
 /* KVM_GET_LAPIC / KVM_SET_LAPIC (kvm_apic_get_state, kvm_apic_set_state). */
 void lapic_get_state(const struct lapic *apic, uint8_t regs[LAPIC_REGS_SIZE]);
 void lapic_set_state(struct lapic *apic, const uint8_t regs[LAPIC_REGS_SIZE]);
-void lapic_set_version(struct lapic *apic);
 
 /* Guest TSC of the next timer expiry, or UINT64_MAX when none is armed. */
 uint64_t lapic_timer_next(const struct lapic *apic, uint64_t now);
