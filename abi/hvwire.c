@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "abi/hvpack.h"
 #include "abi/hvwire.h"
 #include "abi/le.h"
 #include "abi/errno.h"
@@ -452,8 +453,26 @@ int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *ou
 		return -HV_EINVAL;
 	if (out->len > HVW_MAX_ARG)
 		return -HV_E2BIG;
-	if (range_wraps(out->gpa, out->len))
+	/* A packed write's range is known once unpacked (hvw_mem_write_unpack). */
+	if (!(out->flags & HVW_MEM_WRITE_PACKED) && range_wraps(out->gpa, out->len))
 		return -HV_EINVAL;
+	return 0;
+}
+
+int hvw_mem_write_unpack(struct hvw_mem_write *w, uint8_t *buf, size_t cap)
+{
+	long n;
+
+	if (!(w->flags & HVW_MEM_WRITE_PACKED))
+		return 0;
+	n = hvp_unpack(buf, cap < HVW_MAX_ARG ? cap : HVW_MAX_ARG, w->data, w->len);
+	if (n < 0)
+		return (int)n;
+	if (range_wraps(w->gpa, (uint32_t)n))
+		return -HV_EINVAL;
+	w->data = buf;
+	w->len = (uint32_t)n;
+	w->flags &= ~HVW_MEM_WRITE_PACKED;
 	return 0;
 }
 
@@ -475,8 +494,8 @@ size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq, const struct
 {
 	uint8_t b[HVW_MEM_WRITE_HDR_LEN];
 
-	if (w->len > HVW_MAX_ARG || range_wraps(w->gpa, w->len) ||
-	    (w->flags & ~HVW_MEM_WRITE_FLAGS_KNOWN))
+	if (w->len > HVW_MAX_ARG || (w->flags & ~HVW_MEM_WRITE_FLAGS_KNOWN) ||
+	    (!(w->flags & HVW_MEM_WRITE_PACKED) && range_wraps(w->gpa, w->len)))
 		return 0;
 	put_le32(b, w->vm);
 	put_le32(b + 4, w->flags);
@@ -554,9 +573,10 @@ int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len, struct hvw_mem_cha
 	if (len != HVW_MEM_CHANGED_REQ_LEN)
 		return -HV_EINVAL;
 	out->vm = get_le32(p);
+	out->flags = get_le32(p + 4);
 	out->gpa = get_le64(p + 8);
 	out->len = get_le64(p + 16);
-	if (get_le32(p + 4))
+	if (out->flags & ~HVW_MEM_CHANGED_FLAGS_KNOWN)
 		return -HV_EINVAL;
 	if (!page_aligned(out->gpa) || !page_aligned(out->len) || range64_wraps(out->gpa, out->len))
 		return -HV_EINVAL;
@@ -568,10 +588,11 @@ size_t hvw_encode_mem_changed_req(uint8_t *out, size_t cap, uint32_t seq,
 {
 	uint8_t b[HVW_MEM_CHANGED_REQ_LEN];
 
-	if (!page_aligned(r->gpa) || !page_aligned(r->len) || range64_wraps(r->gpa, r->len))
+	if (!page_aligned(r->gpa) || !page_aligned(r->len) || range64_wraps(r->gpa, r->len) ||
+	    (r->flags & ~HVW_MEM_CHANGED_FLAGS_KNOWN))
 		return 0;
 	put_le32(b, r->vm);
-	put_le32(b + 4, 0);
+	put_le32(b + 4, r->flags);
 	put_le64(b + 8, r->gpa);
 	put_le64(b + 16, r->len);
 	return hvw_encode(out, cap, HVW_MEM_CHANGED_REQ, seq, b, sizeof(b));
@@ -584,11 +605,12 @@ void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next
 	put_le32(p + 12, 0);
 }
 
-void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa, uint32_t flags)
+void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa, uint32_t flags,
+			       uint32_t packed_len)
 {
 	put_le64(p, gpa);
 	put_le32(p + 8, flags);
-	put_le32(p + 12, 0);
+	put_le32(p + 12, packed_len);
 }
 
 /* The entry at body[*off], read once into *pg and checked; advances *off. */
@@ -602,18 +624,34 @@ static int changed_entry(const uint8_t *body, uint32_t body_len, uint32_t *off, 
 	e = body + *off;
 	pg->gpa = get_le64(e);
 	pg->flags = get_le32(e + 8);
-	if (get_le32(e + 12) || (pg->flags & ~HVW_PAGE_FLAGS_KNOWN) || !page_aligned(pg->gpa))
+	pg->len = get_le32(e + 12);
+	if ((pg->flags & ~HVW_PAGE_FLAGS_KNOWN) || !page_aligned(pg->gpa) ||
+	    (pg->flags & HVW_PAGE_ZERO && pg->flags & HVW_PAGE_PACKED))
 		return -HV_EINVAL;
 	left -= HVW_MEM_CHANGED_ENTRY_LEN;
-	if (pg->flags & HVW_PAGE_ZERO) {
-		pg->data = NULL;
-		*off += HVW_MEM_CHANGED_ENTRY_LEN;
-		return 0;
+	if (pg->flags & HVW_PAGE_PACKED) {
+		if (!pg->len || pg->len > HVW_PAGE_SIZE)
+			return -HV_EINVAL;
+	} else if (pg->len) {
+		return -HV_EINVAL; /* reserved */
+	} else if (!(pg->flags & HVW_PAGE_ZERO)) {
+		pg->len = HVW_PAGE_SIZE;
 	}
-	if (left < HVW_PAGE_SIZE)
+	if (left < pg->len)
 		return -HV_EINVAL;
-	pg->data = e + HVW_MEM_CHANGED_ENTRY_LEN;
-	*off += HVW_MEM_CHANGED_ENTRY_LEN + HVW_PAGE_SIZE;
+	pg->data = pg->len ? e + HVW_MEM_CHANGED_ENTRY_LEN : NULL;
+	*off += HVW_MEM_CHANGED_ENTRY_LEN + pg->len;
+	return 0;
+}
+
+int hvw_page_bytes(const struct hvw_page *pg, uint8_t out[HVW_PAGE_SIZE])
+{
+	if (pg->flags & HVW_PAGE_ZERO)
+		memset(out, 0, HVW_PAGE_SIZE);
+	else if (!(pg->flags & HVW_PAGE_PACKED))
+		memcpy(out, pg->data, HVW_PAGE_SIZE);
+	else if (hvp_unpack(out, HVW_PAGE_SIZE, pg->data, pg->len) != HVW_PAGE_SIZE)
+		return -HV_EINVAL;
 	return 0;
 }
 

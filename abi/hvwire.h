@@ -98,12 +98,14 @@
  *	POWER_OFF      empty
  *	KICK           u32 vm, u32 vcpu
  *	CLOSE          u32 vm, u32 reserved (0)
- *	MEM_CHANGED_REQ   u32 vm, u32 flags (0), u64 gpa, u64 len (both
+ *	MEM_CHANGED_REQ   u32 vm, u32 flags (HVW_MEM_CHANGED_*), u64 gpa, u64 len (both
  *	               multiples of HVW_PAGE_SIZE, the range not wrapping)
  *	MEM_CHANGED_RESP  u64 next, u32 count, u32 reserved (0), then count
  *	               entries: u64 gpa, u32 flags (HVW_PAGE_*), u32 reserved
- *	               (0), followed by HVW_PAGE_SIZE bytes unless the flags
- *	               have HVW_PAGE_ZERO; gpas page-aligned, ascending, below next
+ *	               (0; with HVW_PAGE_PACKED the length of the packed bytes
+ *	               that follow), followed by HVW_PAGE_SIZE bytes unless the
+ *	               flags have HVW_PAGE_ZERO or HVW_PAGE_PACKED; gpas
+ *	               page-aligned, ascending, below next
  *	BYE            u32 reason (HVW_BYE_*), u32 reserved (0)
  *	LIST_REQ       u32 flags (0), u32 reserved (0)
  *	LIST_RESP      u32 count, u32 session (the caller's), u32 max_vms,
@@ -288,6 +290,7 @@ struct hvw_hello_resp {
 #define HVW_CAP_MEM_CHANGED (1ull << 4) /* MEM_CHANGED, MEM_WRITE_TRACK */
 #define HVW_CAP_COMPACT_RUN (1ull << 5) /* HVW_IOCTL_COMPACT_RUN (abi/hvrun.h) */
 #define HVW_CAP_SESSION	    (1ull << 6) /* VMs belong to the session; BYE, LIST */
+#define HVW_CAP_PACKED	    (1ull << 7) /* HVW_IOCTL_PACKED, HVW_MEM_WRITE_PACKED */
 
 /* Exactly HVW_HELLO_REQ_LEN bytes, min_version <= max_version, client a string. */
 int hvw_parse_hello_req(const uint8_t *p, uint32_t len, struct hvw_hello_req *out);
@@ -316,9 +319,19 @@ enum hvw_target {
  * on KVM_RUN to a vCPU, only with HVW_CAP_COMPACT_RUN): the argument and
  * the answer's argument are abi/hvrun.h's compact form instead of a whole
  * struct kvm_run.
+ *
+ * HVW_IOCTL_PACKED (only with HVW_CAP_PACKED): the argument is the packed
+ * form of abi/hvpack.h (arg_len counts the packed bytes; it unpacks to at
+ * most HVW_MAX_ARG), and the answer's out-argument bytes are packed too.
+ * It goes with any ioctl, KVM_RUN's compact form included (the compact
+ * bytes are what is packed). An argument that does not unpack is answered
+ * with HVW_ERROR -EINVAL. A controller sends zeros as the argument of an
+ * ioctl that only reads (_IOR): KVM reads nothing from it, and zeros pack
+ * to a few bytes.
  */
 #define HVW_IOCTL_COMPACT_RUN (1u << 0)
-#define HVW_IOCTL_FLAGS_KNOWN HVW_IOCTL_COMPACT_RUN
+#define HVW_IOCTL_PACKED      (1u << 1)
+#define HVW_IOCTL_FLAGS_KNOWN (HVW_IOCTL_COMPACT_RUN | HVW_IOCTL_PACKED)
 
 #define HVW_IOCTL_REQ_HDR_LEN  20
 #define HVW_IOCTL_RESP_HDR_LEN 8
@@ -376,8 +389,14 @@ size_t hvw_encode_ioctl_resp(uint8_t *out, size_t cap, uint32_t seq,
 #define HVW_MEM_READ_REQ_LEN  16
 
 /* hvw_mem_write.flags (the field was "reserved, 0" before HVW_CAP_MEM_CHANGED) */
-#define HVW_MEM_WRITE_TRACK	  (1u << 0) /* the controller keeps these bytes as its copy */
-#define HVW_MEM_WRITE_FLAGS_KNOWN HVW_MEM_WRITE_TRACK
+#define HVW_MEM_WRITE_TRACK (1u << 0) /* the controller keeps these bytes as its copy */
+/*
+ * HVW_CAP_PACKED: the bytes after the header are the packed form of
+ * abi/hvpack.h; the write covers the bytes they unpack to (at most
+ * HVW_MAX_ARG). Receivers call hvw_mem_write_unpack() before using them.
+ */
+#define HVW_MEM_WRITE_PACKED	  (1u << 1)
+#define HVW_MEM_WRITE_FLAGS_KNOWN (HVW_MEM_WRITE_TRACK | HVW_MEM_WRITE_PACKED)
 
 struct hvw_mem_write {
 	uint32_t vm;
@@ -402,6 +421,14 @@ int hvw_parse_mem_write(const uint8_t *p, uint32_t len, struct hvw_mem_write *ou
 int hvw_parse_mem_read_req(const uint8_t *p, uint32_t len, struct hvw_mem_read_req *out);
 
 size_t hvw_encode_mem_write(uint8_t *out, size_t cap, uint32_t seq, const struct hvw_mem_write *w);
+
+/*
+ * For a parsed MEM_WRITE with HVW_MEM_WRITE_PACKED: unpack its bytes into
+ * buf (cap bytes) and make w describe them (data = buf, len, the flag
+ * cleared). Does nothing to one without the flag. -EINVAL: the bytes do
+ * not unpack, or the unpacked range wraps; -E2BIG: over cap.
+ */
+int hvw_mem_write_unpack(struct hvw_mem_write *w, uint8_t *buf, size_t cap);
 size_t hvw_encode_mem_read_req(uint8_t *out, size_t cap, uint32_t seq,
 			       const struct hvw_mem_read_req *r);
 
@@ -434,14 +461,27 @@ size_t hvw_encode_close(uint8_t *out, size_t cap, uint32_t seq, const struct hvw
 #define HVW_MEM_CHANGED_REQ_LEN	  24
 #define HVW_MEM_CHANGED_HEAD_LEN  16 /* the answer's head */
 #define HVW_MEM_CHANGED_ENTRY_LEN 16 /* an entry, without its page */
-/* hvw_page.flags */
+/*
+ * hvw_mem_changed_req.flags: HVW_MEM_CHANGED_PACKED (only with
+ * HVW_CAP_PACKED) lets the answer carry pages packed (HVW_PAGE_PACKED).
+ */
+#define HVW_MEM_CHANGED_PACKED	    (1u << 0)
+#define HVW_MEM_CHANGED_FLAGS_KNOWN HVW_MEM_CHANGED_PACKED
+/*
+ * hvw_page.flags. HVW_PAGE_PACKED (answers to HVW_MEM_CHANGED_PACKED
+ * only): the entry's last field is not reserved but the length n of the
+ * bytes that follow (0 < n <= HVW_PAGE_SIZE), the packed form of
+ * abi/hvpack.h of the page; hvw_page_bytes() unpacks it.
+ */
 #define HVW_PAGE_ZERO	     (1u << 0) /* all zero; no bytes follow */
-#define HVW_PAGE_FLAGS_KNOWN HVW_PAGE_ZERO
+#define HVW_PAGE_PACKED	     (1u << 1)
+#define HVW_PAGE_FLAGS_KNOWN (HVW_PAGE_ZERO | HVW_PAGE_PACKED)
 
 struct hvw_mem_changed_req {
 	uint32_t vm;
 	uint64_t gpa;
 	uint64_t len;
+	uint32_t flags; /* HVW_MEM_CHANGED_* */
 };
 
 /* The answer: its head, and the entries still in the payload. */
@@ -456,11 +496,18 @@ struct hvw_mem_changed_resp {
 struct hvw_page {
 	uint64_t gpa;
 	uint32_t flags;	     /* HVW_PAGE_* */
-	const uint8_t *data; /* HVW_PAGE_SIZE bytes; NULL with HVW_PAGE_ZERO */
+	const uint8_t *data; /* len bytes; NULL with HVW_PAGE_ZERO */
+	uint32_t len;	     /* HVW_PAGE_SIZE, the packed length, or 0 */
 };
 
 /*
- * -EINVAL: not exactly HVW_MEM_CHANGED_REQ_LEN bytes, flags not 0, gpa or
+ * The page an entry stands for, into out: zeros, its bytes, or its packed
+ * bytes unpacked. -EINVAL: packed bytes that are not a page's packed form.
+ */
+int hvw_page_bytes(const struct hvw_page *pg, uint8_t out[HVW_PAGE_SIZE]);
+
+/*
+ * -EINVAL: not exactly HVW_MEM_CHANGED_REQ_LEN bytes, an unknown flag, gpa or
  * len not page-aligned, or the range wraps past 2^64 (len 0 is allowed).
  */
 int hvw_parse_mem_changed_req(const uint8_t *p, uint32_t len, struct hvw_mem_changed_req *out);
@@ -483,7 +530,9 @@ int hvw_mem_changed_entry(const struct hvw_mem_changed_resp *r, uint32_t *off, s
 
 /* Builders, for a sender that writes the answer in place. */
 void hvw_mem_changed_put_head(uint8_t p[HVW_MEM_CHANGED_HEAD_LEN], uint64_t next, uint32_t count);
-void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa, uint32_t flags);
+/* @packed_len: the length of a HVW_PAGE_PACKED entry's bytes, else 0. */
+void hvw_mem_changed_put_entry(uint8_t p[HVW_MEM_CHANGED_ENTRY_LEN], uint64_t gpa, uint32_t flags,
+			       uint32_t packed_len);
 /* The head, then r->body_len bytes of r->body (entries, as parsed). */
 size_t hvw_encode_mem_changed_resp(uint8_t *out, size_t cap, uint32_t seq,
 				   const struct hvw_mem_changed_resp *r);

@@ -1209,6 +1209,8 @@ def interactive(argv):
     ap.add_argument("--serve", type=Path, metavar="SOCKET",
                     help="also offer the controller channel (com2) on this unix socket, one "
                          "controller at a time, and print how to reach it")
+    ap.add_argument("--bochs-option", action="append", default=[], metavar="LINE",
+                    help="one more bochsrc line (a later line of a kind overrides an earlier one)")
     opts = ap.parse_args(argv)
     if opts.iso_arg and opts.iso and opts.iso_arg != opts.iso:
         ap.error("two ISOs given")
@@ -1235,6 +1237,7 @@ def interactive(argv):
         spec.bochs_options, spec.qemu_args = s.bochs_options, s.qemu_args
         if opts.memory == 256:
             spec.memory = s.memory
+    spec.bochs_options = spec.bochs_options + opts.bochs_option
     run_dir = opts.build / "run"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -1373,6 +1376,12 @@ class ChannelRelay:
         if self.chan is None:
             raise SystemExit("run.py: the emulator did not open its channel (com2)")
         self.chan.setblocking(False)
+        # Bochs writes the channel a byte at a time with Nagle on: unless
+        # each segment is acknowledged at once (no 40 ms delayed ACK), every
+        # answer waits for the ACK timer. QUICKACK is reset by the kernel, so
+        # it is set again after each read.
+        self.chan.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._quickack()
         try:
             self.path.unlink()
         except FileNotFoundError:
@@ -1390,6 +1399,12 @@ class ChannelRelay:
               f"    LD_PRELOAD={tools}/libhvkvm_preload.so "
               f"HVKVM_CONNECT=unix:{self.path} ./your-kvm-program\r\n",
               file=sys.stderr, flush=True)
+
+    def _quickack(self):
+        try:
+            self.chan.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        except (AttributeError, OSError):
+            pass
 
     def sockets(self):
         return [self.listener, self.chan] + ([self.client] if self.client else [])
@@ -1426,6 +1441,7 @@ class ChannelRelay:
                 data = self.chan.recv(65536)
             except BlockingIOError:
                 data = None
+            self._quickack()
             if data and self.client:
                 self.received += len(data)
                 try:

@@ -118,12 +118,12 @@ static int cmd_hello(struct hvk *h)
 	printf("identity: %s\n", hvk_identity(h));
 	printf("protocol version: %u\n", hvk_protocol_version(h));
 	printf("flags: 0x%x%s\n", flags, flags & HVW_HELLO_FLAG_VMX ? " (vmx)" : " (no vmx)");
-	printf("caps: 0x%" PRIx64 "%s%s%s%s%s%s%s\n", caps,
+	printf("caps: 0x%" PRIx64 "%s%s%s%s%s%s%s%s\n", caps,
 	       caps & HVW_CAP_KVM_IOCTL ? " kvm-ioctl" : "", caps & HVW_CAP_MEMORY ? " memory" : "",
 	       caps & HVW_CAP_KICK ? " kick" : "", caps & HVW_CAP_CLOSE ? " close" : "",
 	       caps & HVW_CAP_MEM_CHANGED ? " mem-changed" : "",
 	       caps & HVW_CAP_COMPACT_RUN ? " compact-run" : "",
-	       caps & HVW_CAP_SESSION ? " session" : "");
+	       caps & HVW_CAP_SESSION ? " session" : "", caps & HVW_CAP_PACKED ? " packed" : "");
 	return 0;
 }
 

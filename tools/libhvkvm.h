@@ -173,6 +173,8 @@ struct hvk_stats {
 	uint64_t changed_frames;	    /* MEM_CHANGED requests by the sync */
 	uint64_t pages_changed;		    /* pages they brought back */
 	uint64_t zero_pages_changed;	    /* of which now all zero (no bytes sent) */
+	uint64_t packed_frames;		    /* records and pages sent or taken packed */
+	int64_t packed_saved;		    /* bytes packing kept off the line */
 };
 
 void hvk_stats(struct hvk *h, struct hvk_stats *out);

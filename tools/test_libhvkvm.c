@@ -383,7 +383,7 @@ static size_t peer_mem_changed(struct peer *p, const struct hvw_frame *f)
 		z = !memcmp(m, zero, 4096);
 		if (used + 16 + (z ? 0 : 4096) > HVW_MAX_ARG)
 			break;
-		hvw_mem_changed_put_entry(body, gpa, z ? HVW_PAGE_ZERO : 0);
+		hvw_mem_changed_put_entry(body, gpa, z ? HVW_PAGE_ZERO : 0, 0);
 		if (!z)
 			memcpy(body + 16, m, 4096);
 		body += 16 + (z ? 0 : 4096);

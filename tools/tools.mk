@@ -27,7 +27,7 @@ TOOLS_LDLIBS  := -pthread
 TOOLS_OUT     := $(BUILD)/tools
 # The library's files (tools/libhvkvm/) and the abi/ codecs it uses.
 TOOLS_LIB_SRC := $(addprefix tools/libhvkvm/,names.c link.c frames.c memory.c ioctl.c open.c) \
-		 abi/hvwire.c abi/hvrun.c abi/hvdelta.c abi/kvm_ioctls.c
+		 abi/hvwire.c abi/hvrun.c abi/hvdelta.c abi/hvpack.c abi/kvm_ioctls.c
 TOOLS_LIB_OBJ := $(patsubst %.c,$(TOOLS_OUT)/obj/%.o,$(TOOLS_LIB_SRC))
 TOOLS_LIB     := $(TOOLS_OUT)/libhvkvm.a
 TOOLS_HVCTL   := $(TOOLS_OUT)/hvctl

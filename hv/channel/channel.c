@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "abi/hvpack.h"
 #include "abi/hvrun.h"
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
@@ -83,6 +84,9 @@ static uint8_t tx_irq[HVW_OVERHEAD + 4 + HVW_ERROR_TEXT_MAX];
 static bool tx_busy; /* a frame is being written to the link */
 /* The request's argument, copied out of the frame once (then checked). */
 static uint8_t arg[HVW_MAX_ARG + 8];
+/* An answer's out-argument in the packed form (HVW_IOCTL_PACKED). */
+static uint8_t packed[HVP_BOUND(HVW_MAX_ARG)];
+static struct hvp_scratch pack_ws;
 
 /* Called by a link's receive(), in interrupt context or with IF=0. */
 static void ring_put(uint8_t b)
@@ -615,6 +619,22 @@ static void send_result(uint32_t seq, int64_t result, const void *out, uint32_t 
 	send(hvw_encode_ioctl_resp(tx, sizeof(tx), seq, &r));
 }
 
+/* The answer to an ioctl request with @flags: its out-argument packed if asked. */
+static void send_ioctl_result(uint32_t seq, uint16_t flags, int64_t result, const void *out,
+			      uint32_t len)
+{
+	long n;
+
+	if (!(flags & HVW_IOCTL_PACKED) || !len)
+		return send_result(seq, result, out, len);
+	n = hvp_pack(packed, sizeof(packed), out, len, &pack_ws);
+	if (n < 0) {
+		log_err("hv: channel: seq %u answer of %u bytes does not pack (%ld)", seq, len, n);
+		return send_result(seq, -HV_EFAULT, NULL, 0);
+	}
+	send_result(seq, result, packed, (uint32_t)n);
+}
+
 /* ---- sessions ---- */
 
 static uint32_t session = 1; /* the current controller's (never 0: HVW_OWNER_BOOT) */
@@ -731,7 +751,7 @@ static void do_hello(const struct hvw_frame *f)
 	resp.version = (uint32_t)ver;
 	resp.flags = vmx_enabled() ? HVW_HELLO_FLAG_VMX : 0;
 	resp.caps = HVW_CAP_KVM_IOCTL | HVW_CAP_MEMORY | HVW_CAP_KICK | HVW_CAP_CLOSE |
-		    HVW_CAP_MEM_CHANGED | HVW_CAP_COMPACT_RUN | HVW_CAP_SESSION;
+		    HVW_CAP_MEM_CHANGED | HVW_CAP_COMPACT_RUN | HVW_CAP_SESSION | HVW_CAP_PACKED;
 	snprintf(resp.identity, sizeof(resp.identity), "%s vmx=%s cpu=%s", HV_VERSION_STRING,
 		 vmx_enabled() ? "yes" : "no", vendor);
 	log_info_ratelimited("hv: channel: hello from '%s', protocol version %d, session %u",
@@ -826,13 +846,13 @@ static void do_run(uint32_t seq, const struct hvw_ioctl_req_hdr *h, uint32_t len
 	running->stop_request = false;
 	running = NULL;
 	if (!compact)
-		return send_result(seq, rc, arg, run_out_plain(run));
+		return send_ioctl_result(seq, h->flags, rc, arg, run_out_plain(run));
 	n = hvr_encode_response(arg, sizeof(arg), run, VCPU_RUN_PAGES * PAGE_SIZE, &base);
 	if (n < 0) {
 		log_err("hv: channel: seq %u compact KVM_RUN answer does not fit (%ld)", seq, n);
 		return send_result(seq, -HV_EFAULT, NULL, 0);
 	}
-	send_result(seq, rc, arg, (uint32_t)n);
+	send_ioctl_result(seq, h->flags, rc, arg, (uint32_t)n);
 }
 
 static void do_ioctl(const struct hvw_frame *f)
@@ -845,7 +865,16 @@ static void do_ioctl(const struct hvw_frame *f)
 	if (err < 0)
 		return send_error(f->seq, err, "malformed IOCTL request");
 	len = req.hdr.arg_len;
-	memcpy(arg, req.arg, len);
+	if (req.hdr.flags & HVW_IOCTL_PACKED) {
+		long n = hvp_unpack(arg, HVW_MAX_ARG, req.arg, len);
+
+		if (n < 0)
+			return send_error(f->seq, -HV_EINVAL,
+					  "packed ioctl argument does not unpack");
+		len = (uint32_t)n;
+	} else {
+		memcpy(arg, req.arg, len);
+	}
 	log_debug("hv: channel: seq %u ioctl 0x%x target %u vm %u vcpu %u, %u bytes", f->seq,
 		  req.hdr.nr, req.hdr.target, req.hdr.vm, req.hdr.vcpu, len);
 	if (req.hdr.nr == KVM_RUN && req.hdr.target == HVW_TARGET_VCPU)
@@ -855,10 +884,8 @@ static void do_ioctl(const struct hvw_frame *f)
 	/* A VM made over the channel belongs to the session that asked for it. */
 	if (req.hdr.target == HVW_TARGET_SYSTEM && req.hdr.nr == KVM_CREATE_VM && rc > 0)
 		kvm_api_set_vm_owner((uint32_t)rc, session);
-	if (HV_IOC_DIR(req.hdr.nr) & HV_IOC_READ)
-		send_result(f->seq, rc, arg, len);
-	else
-		send_result(f->seq, rc, NULL, 0);
+	send_ioctl_result(f->seq, req.hdr.flags, rc, arg,
+			  HV_IOC_DIR(req.hdr.nr) & HV_IOC_READ ? len : 0);
 }
 
 /* MEM_WRITE_TRACK: the controller keeps the whole pages it wrote as its copy. */
@@ -886,6 +913,9 @@ static void do_mem_write(const struct hvw_frame *f)
 
 	if (err < 0)
 		return send_error(f->seq, err, "malformed MEM_WRITE");
+	err = hvw_mem_write_unpack(&w, arg, HVW_MAX_ARG);
+	if (err < 0)
+		return send_error(f->seq, err, "packed MEM_WRITE does not unpack");
 	vm = kvm_api_vm(w.vm);
 	if (!vm)
 		return send_result(f->seq, -HV_EBADF, NULL, 0);
@@ -989,12 +1019,25 @@ static void do_mem_changed(const struct hvw_frame *f)
 		h = vm_page_hash(page);
 		scanned++;
 		if (h != s->hashes[idx]) {
-			send_len = HVW_MEM_CHANGED_ENTRY_LEN + (h ? PAGE_SIZE : 0);
+			uint32_t flags = h ? 0 : HVW_PAGE_ZERO;
+			long k = 0;
+
+			if (h && (r.flags & HVW_MEM_CHANGED_PACKED)) {
+				k = hvp_pack(packed, sizeof(packed), page, PAGE_SIZE, &pack_ws);
+				if (k > 0 && k < (long)PAGE_SIZE)
+					flags = HVW_PAGE_PACKED;
+				else
+					k = 0;
+			}
+			send_len = HVW_MEM_CHANGED_ENTRY_LEN + (k   ? (uint64_t)k
+								: h ? PAGE_SIZE
+								    : 0);
 			if (used + send_len > HVW_MAX_ARG)
 				break; /* the next answer starts here */
-			hvw_mem_changed_put_entry(body, cur, h ? 0 : HVW_PAGE_ZERO);
+			hvw_mem_changed_put_entry(body, cur, flags, (uint32_t)k);
 			if (h)
-				memcpy(body + HVW_MEM_CHANGED_ENTRY_LEN, page, PAGE_SIZE);
+				memcpy(body + HVW_MEM_CHANGED_ENTRY_LEN, k ? packed : page,
+				       k ? (size_t)k : PAGE_SIZE);
 			body += send_len;
 			used += (uint32_t)send_len;
 			count++;

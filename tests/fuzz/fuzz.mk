@@ -4,7 +4,8 @@
 # clang and libclang-rt-14-dev, both installed by scripts/deps.sh). Three
 # targets:
 #
-#   hvwire    the channel's wire codec (abi/hvwire.c and the compact forms)
+#   hvwire    the channel's wire codec (abi/hvwire.c, the compact forms and
+#             the hvpack packer)
 #   kvm_api   the KVM API dispatcher and the VM code behind it (hv/kvm/kvm_api.c,
 #             vmx/vm.c, vmx/*.c) on the fake hardware of tests/host/
 #   channel   the channel server (hv/channel/channel.c) on a fake link, with the
@@ -61,7 +62,8 @@ FUZZ_ARTIFACTS := $(FUZZ_OUT)/artifacts
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 
 # hvwire: one command, as it always was.
-FUZZ_SRCS_hvwire := $(FUZZ_DIR)/fuzz_hvwire.c abi/hvwire.c abi/hvrun.c abi/hvdelta.c
+FUZZ_SRCS_hvwire := $(FUZZ_DIR)/fuzz_hvwire.c abi/hvwire.c abi/hvrun.c abi/hvdelta.c \
+		     abi/hvpack.c
 FUZZ_SEEDS_hvwire := $(FUZZ_DIR)/seeds
 FUZZ_REGS_hvwire := $(FUZZ_DIR)/regressions
 
@@ -86,7 +88,8 @@ fuzz-check-cc:
 		echo "fuzz: $(FUZZ_CC) not found: install clang and" \
 		     "libclang-rt-14-dev (scripts/deps.sh packages)" >&2; exit 1; }
 
-$(FUZZ_OUT)/fuzz_hvwire: $(FUZZ_SRCS_hvwire) abi/hvwire.h abi/hvrun.h abi/hvdelta.h abi/errno.h \
+$(FUZZ_OUT)/fuzz_hvwire: $(FUZZ_SRCS_hvwire) abi/hvwire.h abi/hvrun.h abi/hvdelta.h abi/hvpack.h \
+			 abi/errno.h \
 			 $(FUZZ_DIR)/fuzz.mk | fuzz-check-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SRCS_hvwire) -o $@ || { \

@@ -20,7 +20,13 @@
  * - every parser, run on every payload and on the raw input, returns 0 or
  *   a known errno; what it accepts re-encodes to the same payload (or to
  *   one that parses to the same record, for string fields);
- * - the table CRC equals a bitwise CRC.
+ * - the table CRC equals a bitwise CRC;
+ * - hvpack (abi/hvpack.c): the raw input, taken as a packed form, unpacks
+ *   to the length its header announces (hvp_unpacked_len) or is refused
+ *   with -HV_EINVAL, even into a buffer of exactly that length (ASan
+ *   watches its end); what it unpacks to packs and unpacks back the same;
+ *   and the raw input itself (its first HVP_MAX_LEN bytes) packs within
+ *   HVP_BOUND and unpacks to itself.
  *
  * The same entry point replays tests/fuzz/regressions/ and the seeds in
  * the unit tests (tests/unit/test_hvwire.c). A failed check prints what
@@ -31,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/hvpack.h"
 #include "abi/hvrun.h"
 #include "abi/hvwire.h"
 #include "abi/errno.h"
@@ -59,6 +66,9 @@ struct span {
 static struct hvw_decoder dec, dec2;
 static uint8_t stream[STREAM_CAP];
 static uint8_t enc[HVW_MAX_FRAME];
+/* A page of a MEM_CHANGED answer, and the packer's table for the ones built here. */
+static uint8_t page[HVW_PAGE_SIZE];
+static struct hvp_scratch pack_ws;
 static struct span expected[MAX_SPANS], returned[MAX_SPANS];
 static size_t n_expected, n_returned;
 
@@ -285,6 +295,9 @@ static void parse_all(const uint8_t *p, uint32_t len)
 			FZ_CHECK(i == 0 || pg.gpa > prev);
 			FZ_CHECK(!(pg.flags & ~HVW_PAGE_FLAGS_KNOWN));
 			FZ_CHECK((pg.data == NULL) == !!(pg.flags & HVW_PAGE_ZERO));
+			/* A page, or -EINVAL for packed bytes that are not one. */
+			ret = hvw_page_bytes(&pg, page);
+			FZ_CHECK(ret == 0 || (ret == -HV_EINVAL && (pg.flags & HVW_PAGE_PACKED)));
 			prev = pg.gpa;
 		}
 		FZ_CHECK(ret == 0 && i == cr.count && off == cr.body_len);
@@ -555,19 +568,33 @@ static void add_typed(struct builder *b, struct reader *r, uint8_t *out, size_t 
 		cq.vm = rd32(r);
 		cq.gpa = rd64(r) & ~(uint64_t)(HVW_PAGE_SIZE - 1);
 		cq.len = (uint64_t)rd16(r) * HVW_PAGE_SIZE;
+		cq.flags = rd8(r) & HVW_MEM_CHANGED_PACKED;
 		n = hvw_encode_mem_changed_req(out, cap, seq, &cq);
 		break;
-	case 11: /* an answer of up to 4 entries, zero or with a page of one byte */
+	case 11: /* up to 4 entries: zero, a page of one byte, or that page packed */
 		cnt = rd8(r) % 5;
 		gpa = (uint64_t)rd16(r) * HVW_PAGE_SIZE;
 		used = HVW_MEM_CHANGED_HEAD_LEN;
 		for (uint32_t i = 0; i < cnt; i++) {
 			uint8_t fill = rd8(r);
+			long k = 0;
 
 			gpa += (uint64_t)(1 + rd8(r) % 4) * HVW_PAGE_SIZE;
-			hvw_mem_changed_put_entry(body + used, gpa, fill ? 0 : HVW_PAGE_ZERO);
+			if (fill & 1) {
+				memset(page, fill, HVW_PAGE_SIZE);
+				k = hvp_pack(body + used + HVW_MEM_CHANGED_ENTRY_LEN, HVW_PAGE_SIZE,
+					     page, HVW_PAGE_SIZE, &pack_ws);
+				FZ_CHECK(k > 0);
+			}
+			hvw_mem_changed_put_entry(body + used, gpa,
+						  k	 ? HVW_PAGE_PACKED
+						  : fill ? 0
+							 : HVW_PAGE_ZERO,
+						  (uint32_t)k);
 			used += HVW_MEM_CHANGED_ENTRY_LEN;
-			if (fill) {
+			if (k) {
+				used += (uint32_t)k;
+			} else if (fill) {
 				memset(body + used, fill, HVW_PAGE_SIZE);
 				used += HVW_PAGE_SIZE;
 			}
@@ -731,11 +758,50 @@ static void fuzz_hvrun_framed(const uint8_t *p, size_t n, uint8_t ctl)
 		fuzz_hvrun(a.arg, a.arg_len, ctl);
 }
 
+/* ---- hvpack ---- */
+
+static uint8_t pk_out[HVP_MAX_LEN], pk_back[HVP_MAX_LEN], pk_packed[HVP_BOUND(HVP_MAX_LEN)];
+static struct hvp_scratch pk_scratch;
+
+/* p[0, n) packs within HVP_BOUND(n) and unpacks to itself. */
+static void check_packs(const uint8_t *p, size_t n)
+{
+	long k = hvp_pack(pk_packed, sizeof(pk_packed), p, n, &pk_scratch);
+
+	FZ_CHECK(k > 0 && (size_t)k <= HVP_BOUND(n));
+	FZ_CHECK(hvp_pack(pk_packed, (size_t)k - 1, p, n, &pk_scratch) == -HV_E2BIG);
+	FZ_CHECK(hvp_pack(pk_packed, (size_t)k, p, n, &pk_scratch) == k);
+	FZ_CHECK(hvp_unpacked_len(pk_packed, (size_t)k) == (long)n);
+	FZ_CHECK(hvp_unpack(pk_back, n, pk_packed, (size_t)k) == (long)n);
+	FZ_CHECK(n == 0 || memcmp(pk_back, p, n) == 0);
+}
+
+static void fuzz_hvpack(const uint8_t *p, size_t n)
+{
+	long len = hvp_unpacked_len(p, n), r;
+	uint8_t *end;
+
+	r = hvp_unpack(pk_out, sizeof(pk_out), p, n);
+	FZ_CHECK(r == -HV_EINVAL || (r >= 0 && r == len));
+	FZ_CHECK(len >= 0 || r == len);
+	if (len >= 0) {
+		/* Again with the output flush against the buffer's end. */
+		end = pk_out + sizeof(pk_out) - len;
+		FZ_CHECK(hvp_unpack(end, (size_t)len, p, n) == r);
+		if (len)
+			FZ_CHECK(hvp_unpack(pk_out, (size_t)len - 1, p, n) == -HV_E2BIG);
+		if (r >= 0)
+			check_packs(end, (size_t)r);
+	}
+	check_packs(p, n < HVP_MAX_LEN ? n : HVP_MAX_LEN);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t ctl, seed;
 	size_t n, k;
 
+	fuzz_hvpack(data, size);
 	if (size < 2)
 		return 0;
 	ctl = data[0];

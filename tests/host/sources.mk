@@ -17,7 +17,7 @@ HOST_FAKE_SRCS := tests/host/fake_cpu.c tests/host/fake_vmx.c tests/host/fake_mm
 		  tests/host/harness.c tests/unit/log_capture.c
 HOST_FAKE_HDRS := $(wildcard tests/host/fake/*/*.h) tests/host/fake.h tests/host/harness.h
 # The wire codec, for the channel server's target.
-HOST_WIRE_SRCS := abi/hvwire.c abi/hvrun.c abi/hvdelta.c
+HOST_WIRE_SRCS := abi/hvwire.c abi/hvrun.c abi/hvdelta.c abi/hvpack.c
 HOST_INCLUDES := -Itests/host/fake -I.
 
 endif

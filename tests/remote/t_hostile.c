@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "abi/hv_guest.h"
+#include "abi/hvpack.h"
 #include "abi/hvrun.h"
 #include "tests/remote/g_hostile.h"
 #include "tests/remote/harness.h"
@@ -1622,6 +1623,96 @@ static int a_frame_types(void)
 	return T_PASS;
 }
 
+/* ==== packed frames (HVW_CAP_PACKED, abi/hvpack.h) ==== */
+
+static struct hvp_scratch pack_ws;
+
+/* @n bytes of @d packed into argb; the packed size. */
+static uint32_t packed_arg(const void *d, uint32_t n)
+{
+	long k = hvp_pack(argb, sizeof(argb), d, n, &pack_ws);
+
+	return k < 0 ? 0 : (uint32_t)k;
+}
+
+static int a_packed(void)
+{
+	static uint8_t page[2 * PG], got[2 * PG], bad[16];
+	struct kvm_regs regs, pregs;
+	struct reply r;
+	static struct avm a;
+	uint32_t h, n, k;
+	int rc;
+
+	CHECK(hvk_caps(H) & HVW_CAP_PACKED, "the hypervisor does not offer HVW_CAP_PACKED");
+	TRY(avm_open(&a, 1));
+	h = a.handle;
+
+	/* An honest packed MEM_WRITE lands as the bytes it unpacks to. */
+	for (uint32_t i = 0; i < sizeof(page); i++)
+		page[i] = i % 97 < 40 ? 0 : (uint8_t)(i * 7);
+	k = packed_arg(page, sizeof(page));
+	CHECK(k && k < sizeof(page), "two pages packed to %u bytes", k);
+	TRY(want_resp(HVW_MEM_WRITE, pl, mem_write_pl(h, HVW_MEM_WRITE_PACKED, 0x2000, argb, k), 0,
+		      "a packed MEM_WRITE of two pages"));
+	OK(rc, "hvk_mem_read", hvk_mem_read(H, a.vm.fd, 0x2000, got, sizeof(got)));
+	CHECK(!memcmp(got, page, sizeof(page)), "a packed MEM_WRITE wrote other bytes");
+
+	/* Packed bytes that do not unpack, or unpack to a bad range. */
+	memset(bad, 0x5c, sizeof(bad));
+	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, HVW_MEM_WRITE_PACKED, 0x2000, bad, 16),
+		       EINVAL, "a packed MEM_WRITE of 16 bytes of 0x5c"));
+	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, HVW_MEM_WRITE_PACKED, 0x2000, NULL, 0),
+		       EINVAL, "a packed MEM_WRITE of nothing"));
+	TRY(want_error(HVW_MEM_WRITE, pl,
+		       mem_write_pl(h, HVW_MEM_WRITE_PACKED, 0x2000, argb, k - 1), EINVAL,
+		       "a packed MEM_WRITE cut one byte short"));
+	k = packed_arg(page, 16);
+	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, HVW_MEM_WRITE_PACKED, 0ull - 8, argb, k),
+		       EINVAL, "a packed MEM_WRITE unpacking to 16 bytes at 2^64 - 8"));
+	k = packed_arg(page, sizeof(page));
+	TRY(want_resp(HVW_MEM_WRITE, pl,
+		      mem_write_pl(h, HVW_MEM_WRITE_PACKED, G_MEM_SIZE - PG, argb, k), -EFAULT,
+		      "a packed MEM_WRITE straddling the slot's end"));
+	/* Announcing 64 KiB + 1 (LEB128 0x81 0x80 0x04), then nothing. */
+	bad[0] = 0x81, bad[1] = 0x80, bad[2] = 0x04;
+	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, HVW_MEM_WRITE_PACKED, 0x2000, bad, 3),
+		       EINVAL, "a packed MEM_WRITE announcing HVW_MAX_ARG + 1 bytes"));
+	OK(rc, "hvk_mem_read", hvk_mem_read(H, a.vm.fd, 0x2000, got, sizeof(got)));
+	CHECK(!memcmp(got, page, sizeof(page)), "a refused packed MEM_WRITE changed memory");
+
+	/* A packed ioctl: the same record back as the plain one, packed. */
+	OK(rc, "KVM_GET_REGS", ioc(a.v[0].fd, KVM_GET_REGS, &regs));
+	memset(&pregs, 0, sizeof(pregs));
+	k = packed_arg(&pregs, sizeof(pregs));
+	n = ioctl_pl(KVM_GET_REGS, HVW_TARGET_VCPU, HVW_IOCTL_PACKED, h, 0, k, argb, k);
+	TRY(xfer(HVW_IOCTL_REQ, pl, n, &r, "a packed KVM_GET_REGS"));
+	CHECK(r.type == HVW_IOCTL_RESP && !r.result, "a packed KVM_GET_REGS: %s", reply_str(&r));
+	CHECK(hvp_unpack(&pregs, sizeof(pregs), r.arg, r.arg_len) == sizeof(pregs),
+	      "the packed KVM_GET_REGS answer (%u bytes) does not unpack to a kvm_regs", r.arg_len);
+	CHECK(!memcmp(&regs, &pregs, sizeof(regs)), "packed and plain KVM_GET_REGS differ");
+	/* ... and its errors as the plain form's. */
+	TRY(want_error(HVW_IOCTL_REQ, pl,
+		       ioctl_pl(KVM_GET_REGS, HVW_TARGET_VCPU, HVW_IOCTL_PACKED, h, 0, 16, bad, 16),
+		       EINVAL, "a packed KVM_GET_REGS of 16 bytes of garbage"));
+	k = packed_arg(&pregs, 8);
+	n = ioctl_pl(KVM_GET_REGS, HVW_TARGET_VCPU, HVW_IOCTL_PACKED, h, 0, k, argb, k);
+	TRY(xfer(HVW_IOCTL_REQ, pl, n, &r, "a packed KVM_GET_REGS unpacking to 8 bytes"));
+	CHECK(r.type == HVW_IOCTL_RESP && r.result < 0,
+	      "a packed KVM_GET_REGS unpacking to 8 bytes: %s, expected an error", reply_str(&r));
+	k = packed_arg(&regs, sizeof(regs));
+	n = ioctl_pl(KVM_GET_REGS, HVW_TARGET_VCPU, HVW_IOCTL_PACKED, h, 7, k, argb, k);
+	TRY(want_resp(HVW_IOCTL_REQ, pl, n, -EBADF, "a packed KVM_GET_REGS of vCPU 7"));
+	/* Packed and compact KVM_RUN with garbage: refused, the guest not run. */
+	n = ioctl_pl(KVM_RUN, HVW_TARGET_VCPU, HVW_IOCTL_PACKED | HVW_IOCTL_COMPACT_RUN, h, 0, 16,
+		     bad, 16);
+	TRY(want_error(HVW_IOCTL_REQ, pl, n, EINVAL, "a packed compact KVM_RUN of garbage"));
+	OK(rc, "KVM_GET_REGS", ioc(a.v[0].fd, KVM_GET_REGS, &pregs));
+	CHECK(pregs.rip == regs.rip, "a refused packed KVM_RUN moved RIP to 0x%llx",
+	      (unsigned long long)pregs.rip);
+	return T_PASS;
+}
+
 /* ==== memory frames: bad lengths, wrapping and straddling ranges ==== */
 
 static int a_mem_frames(void)
@@ -1639,8 +1730,8 @@ static int a_mem_frames(void)
 	/* MEM_WRITE */
 	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, 0, 0x2000, NULL, 0) - 1, EINVAL,
 		       "MEM_WRITE of 15 bytes"));
-	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, 2, 0x2000, argb, 8), EINVAL,
-		       "MEM_WRITE flag 2"));
+	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, 4, 0x2000, argb, 8), EINVAL,
+		       "MEM_WRITE flag 4"));
 	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, 0x80000000, 0x2000, argb, 8), EINVAL,
 		       "MEM_WRITE flag 0x80000000"));
 	TRY(want_error(HVW_MEM_WRITE, pl, mem_write_pl(h, 0, 0ull - 8, argb, 16), EINVAL,
@@ -1700,8 +1791,8 @@ static int a_mem_frames(void)
 	n = mem_changed_pl(b, h, 0, 0, PG);
 	TRY(want_error(HVW_MEM_CHANGED_REQ, b, n - 1, EINVAL, "MEM_CHANGED of 23 bytes"));
 	TRY(want_error(HVW_MEM_CHANGED_REQ, b, n + 1, EINVAL, "MEM_CHANGED of 25 bytes"));
-	mem_changed_pl(b, h, 1, 0, PG);
-	TRY(want_error(HVW_MEM_CHANGED_REQ, b, n, EINVAL, "MEM_CHANGED flags 1"));
+	mem_changed_pl(b, h, 2, 0, PG);
+	TRY(want_error(HVW_MEM_CHANGED_REQ, b, n, EINVAL, "MEM_CHANGED flags 2"));
 	mem_changed_pl(b, h, 0, 1, PG);
 	TRY(want_error(HVW_MEM_CHANGED_REQ, b, n, EINVAL, "MEM_CHANGED at gpa 1"));
 	mem_changed_pl(b, h, 0, 0, 1);
@@ -3134,6 +3225,7 @@ ATTACK(lying_records)
 ATTACK(line_noise)
 ATTACK(frame_types)
 ATTACK(mem_frames)
+ATTACK(packed)
 ATTACK(region_wrap)
 ATTACK(handles)
 ATTACK(run_requests)
@@ -3196,6 +3288,7 @@ const struct test hostile_tests[] = {
     {"hostile_line_noise", t_line_noise, NEEDS_VMX},
     {"hostile_frame_types", t_frame_types, NEEDS_VMX},
     {"hostile_mem_frames", t_mem_frames, NEEDS_VMX},
+    {"hostile_packed", t_packed, NEEDS_VMX},
     {"hostile_region_wrap", t_region_wrap, NEEDS_VMX},
     {"hostile_handles", t_handles, NEEDS_VMX},
     {"hostile_run_requests", t_run_requests, NEEDS_VMX},

@@ -13,6 +13,7 @@
 #define TESTS_UNIT_CHECK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,29 @@ static inline void check_fail(const char *file, int line, const char *msg)
 			return;                                                                    \
 		}                                                                                  \
 	} while (0)
+
+/* Reproducible random test data: xorshift64 from a fixed seed. */
+static inline uint64_t *check_rng_state(void)
+{
+	static uint64_t state = 1;
+
+	return &state;
+}
+
+static inline void check_rng_seed(uint64_t s)
+{
+	*check_rng_state() = s * 0x9e3779b97f4a7c15ull + 1;
+}
+
+static inline uint32_t check_rng(void)
+{
+	uint64_t *x = check_rng_state();
+
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (uint32_t)(*x >> 16);
+}
 
 static inline int check_main(const struct check_test *t, size_t n)
 {

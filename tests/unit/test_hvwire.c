@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "abi/hvpack.h"
 #include "abi/hvwire.h"
 #include "abi/errno.h"
 #include "tests/unit/check.h"
@@ -42,21 +43,6 @@ static uint32_t crc_bitwise(const void *buf, size_t n)
 		}
 	}
 	return c ^ 0xffffffffu;
-}
-
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t s)
-{
-	rng_state = s * 0x9e3779b97f4a7c15ull + 1;
-}
-
-static uint32_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
 }
 
 static void le32(uint8_t *p, uint32_t v)
@@ -93,7 +79,7 @@ static size_t hand_frame(uint8_t *out, uint8_t version, uint8_t type, uint32_t s
 static void garbage(uint8_t *p, size_t n)
 {
 	while (n--) {
-		*p = (uint8_t)rng();
+		*p = (uint8_t)check_rng();
 		if (*p == 'H')
 			*p = 'G';
 		p++;
@@ -139,7 +125,7 @@ static void feed_chunks(const uint8_t *s, size_t n, size_t max)
 	size_t want, took;
 
 	while (n) {
-		want = max ? 1 + rng() % max : n;
+		want = max ? 1 + check_rng() % max : n;
 		if (want > n)
 			want = n;
 		took = hvw_decoder_feed(&dec, s, want);
@@ -227,11 +213,11 @@ static void test_crc_matches_bitwise(void)
 	size_t n, i;
 	int round;
 
-	rng_seed(1);
+	check_rng_seed(1);
 	for (round = 0; round < 2000; round++) {
-		n = rng() % 600;
+		n = check_rng() % 600;
 		for (i = 0; i < n; i++)
-			pbuf[i] = (uint8_t)rng();
+			pbuf[i] = (uint8_t)check_rng();
 		CHECK_EQ(hvw_crc32c(pbuf, n), crc_bitwise(pbuf, n));
 	}
 	for (i = 0; i < 256; i++) {
@@ -246,9 +232,9 @@ static void test_crc_chained(void)
 	uint32_t c;
 	size_t k;
 
-	rng_seed(2);
+	check_rng_seed(2);
 	for (k = 0; k < 300; k++)
-		pbuf[k] = (uint8_t)rng();
+		pbuf[k] = (uint8_t)check_rng();
 	for (k = 0; k <= 300; k++) {
 		c = hvw_crc32c_update(hvw_crc32c(pbuf, k), pbuf + k, 300 - k);
 		CHECK_EQ(c, crc_bitwise(pbuf, 300));
@@ -579,16 +565,16 @@ static size_t make_stream(uint8_t *s, size_t cap, struct want *w, size_t nframes
 
 	*gap_total = 0;
 	for (i = 0; i <= nframes; i++) {
-		g = maxgap ? rng() % (maxgap + 1) : 0;
+		g = maxgap ? check_rng() % (maxgap + 1) : 0;
 		garbage(s + len, g);
 		len += g;
 		*gap_total += g;
 		if (i == nframes)
 			break;
-		plen = maxlen ? rng() % (maxlen + 1) : 0;
+		plen = maxlen ? check_rng() % (maxlen + 1) : 0;
 		for (k = 0; k < plen; k++)
-			pbuf[k] = (uint8_t)rng();
-		w[i] = want_of((uint8_t)rng(), rng(), pbuf, plen);
+			pbuf[k] = (uint8_t)check_rng();
+		w[i] = want_of((uint8_t)check_rng(), check_rng(), pbuf, plen);
 		k = hvw_encode(s + len, cap - len, w[i].type, w[i].seq, pbuf, plen);
 		if (!k)
 			return 0;
@@ -602,7 +588,7 @@ static void test_decoder_byte_by_byte(void)
 	struct want w[8];
 	size_t n, gaps, i;
 
-	rng_seed(3);
+	check_rng_seed(3);
 	n = make_stream(sbuf, sizeof(sbuf), w, 8, 300, 0, &gaps);
 	CHECK(n > 0);
 	start();
@@ -625,7 +611,7 @@ static void test_decoder_random_chunks(void)
 
 	for (round = 0; round < 4; round++) {
 		for (c = 0; c < sizeof(maxchunk) / sizeof(maxchunk[0]); c++) {
-			rng_seed(100 + round * 10 + c);
+			check_rng_seed(100 + round * 10 + c);
 			n = make_stream(sbuf, sizeof(sbuf), w, 40, round == 3 ? 5000 : 500, 0,
 					&gaps);
 			CHECK(n > 0);
@@ -646,7 +632,7 @@ static void test_decoder_garbage_before_between(void)
 	size_t n, gaps, i, c;
 
 	for (c = 0; c < 4; c++) {
-		rng_seed(200 + c);
+		check_rng_seed(200 + c);
 		n = make_stream(sbuf, sizeof(sbuf), w, 20, 200, 300, &gaps);
 		CHECK(n > 0);
 		CHECK(gaps > 0);
@@ -667,7 +653,7 @@ static void test_decoder_split_every_offset(void)
 	struct want w[2];
 	size_t n, cut, took;
 
-	rng_seed(4);
+	check_rng_seed(4);
 	n = hvw_encode(sbuf, sizeof(sbuf), HVW_IOCTL_REQ, 1,
 		       "0123456789abcdefghij"
 		       "klmnopqrstuvwxyz",
@@ -856,7 +842,7 @@ static void test_decoder_max_frame_and_full_buffer(void)
 	struct want w1, w2;
 	size_t n1, n2, took;
 
-	rng_seed(5);
+	check_rng_seed(5);
 	garbage(pbuf, HVW_MAX_PAYLOAD);
 	w1 = want_of(HVW_MEM_WRITE, 1, pbuf, HVW_MAX_PAYLOAD);
 	n1 = hvw_encode(sbuf, sizeof(sbuf), HVW_MEM_WRITE, 1, pbuf, HVW_MAX_PAYLOAD);
@@ -1008,8 +994,11 @@ static void test_ioctl_req_hostile(void)
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 0, 5, 0, 0, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), 0);
 
-	/* Flags other than HVW_IOCTL_COMPACT_RUN are refused. */
-	len = ioctl_payload(0xae01, HVW_TARGET_VM, 2, 5, 0, 0, 0);
+	/* Flags other than HVW_IOCTL_COMPACT_RUN and HVW_IOCTL_PACKED are refused. */
+	len = ioctl_payload(0xae01, HVW_TARGET_VM, HVW_IOCTL_PACKED, 5, 0, 0, 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), 0);
+	CHECK_EQ(q.hdr.flags, HVW_IOCTL_PACKED);
+	len = ioctl_payload(0xae01, HVW_TARGET_VM, 4, 5, 0, 0, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
 	len = ioctl_payload(0xae01, HVW_TARGET_VM, 0x8000, 5, 0, 0, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_ioctl_req, pbuf, len, &q), -HV_EINVAL);
@@ -1019,7 +1008,7 @@ static void test_ioctl_req_hostile(void)
 	CHECK_EQ(hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 1, &h, NULL), 0);
 	h = (struct hvw_ioctl_req_hdr){0xae01, HVW_TARGET_SYSTEM, 0, 1, 0, 0};
 	CHECK_EQ(hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 1, &h, NULL), 0);
-	h = (struct hvw_ioctl_req_hdr){0xae01, HVW_TARGET_VCPU, 2, 1, 0, 0};
+	h = (struct hvw_ioctl_req_hdr){0xae01, HVW_TARGET_VCPU, 4, 1, 0, 0};
 	CHECK_EQ(hvw_encode_ioctl_req(fbuf, sizeof(fbuf), 1, &h, NULL), 0);
 	h = (struct hvw_ioctl_req_hdr){0xae01, HVW_TARGET_VCPU, 0, 1, 0, HVW_MAX_ARG + 1};
 	CHECK_EQ(hvw_encode_ioctl_req(sbuf, sizeof(sbuf), 1, &h, pbuf), 0);
@@ -1170,6 +1159,50 @@ static uint32_t mem_payload(uint32_t vm, uint32_t mid, uint64_t gpa, uint32_t da
 	return 16 + data;
 }
 
+/*
+ * HVW_MEM_WRITE_PACKED: the range is checked once the bytes are unpacked.
+ * Parsed in place (w.data points into pbuf), not through PARSE_EXACT's copy.
+ */
+static void test_mem_write_packed(void)
+{
+	static uint8_t page[4096], out[HVW_MAX_ARG];
+	static struct hvp_scratch ws;
+	struct hvw_mem_write w;
+	uint32_t len;
+	long k;
+
+	for (unsigned i = 0; i < sizeof(page); i++)
+		page[i] = (uint8_t)(i / 64);
+	k = hvp_pack(pbuf + 16, sizeof(pbuf) - 16, page, sizeof(page), &ws);
+	CHECK(k > 0 && k < (long)sizeof(page));
+	le32(pbuf, 1);
+	le32(pbuf + 4, HVW_MEM_WRITE_PACKED | HVW_MEM_WRITE_TRACK);
+	le64(pbuf + 8, 0x3000);
+	len = 16 + (uint32_t)k;
+	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), 0);
+	CHECK_EQ(w.len, (uint32_t)k);
+	CHECK_EQ(hvw_mem_write_unpack(&w, out, sizeof(out)), 0);
+	CHECK_EQ(w.len, sizeof(page));
+	CHECK(w.data == out && !memcmp(out, page, sizeof(page)));
+	CHECK_EQ(w.flags, HVW_MEM_WRITE_TRACK);
+	/* Unpacked again: nothing to do. */
+	CHECK_EQ(hvw_mem_write_unpack(&w, out, sizeof(out)), 0);
+	CHECK_EQ(w.len, sizeof(page));
+	/* A small cap: E2BIG; bytes cut short: EINVAL. */
+	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), 0);
+	CHECK_EQ(hvw_mem_write_unpack(&w, out, sizeof(page) - 1), -HV_E2BIG);
+	CHECK_EQ(hvw_parse_mem_write(pbuf, len - 1, &w), 0);
+	CHECK_EQ(hvw_mem_write_unpack(&w, out, sizeof(out)), -HV_EINVAL);
+	/* 4 KiB at 2^64 - 16: fine as packed bytes, wraps once unpacked. */
+	le64(pbuf + 8, UINT64_MAX - 15);
+	CHECK_EQ(hvw_parse_mem_write(pbuf, len, &w), 0);
+	CHECK_EQ(hvw_mem_write_unpack(&w, out, sizeof(out)), -HV_EINVAL);
+	/* The encoder leaves a packed write's range to the receiver too. */
+	w = (struct hvw_mem_write){1, UINT64_MAX - 15, pbuf + 16, (uint32_t)k,
+				   HVW_MEM_WRITE_PACKED};
+	CHECK(hvw_encode_mem_write(fbuf, sizeof(fbuf), 1, &w) > 0);
+}
+
 static void test_mem_hostile(void)
 {
 	struct hvw_mem_write w;
@@ -1182,15 +1215,15 @@ static void test_mem_hostile(void)
 		CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, k, &w), -HV_EINVAL);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, 16, &w), 0);
 	CHECK_EQ(w.len, 0);
-	/* Flags: TRACK is known, any other bit is not. */
+	/* Flags: TRACK and PACKED are known, any other bit is not. */
 	len = mem_payload(1, HVW_MEM_WRITE_TRACK, 0x1000, 4);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), 0);
 	CHECK_EQ(w.flags, HVW_MEM_WRITE_TRACK);
-	len = mem_payload(1, 2, 0x1000, 4);
+	len = mem_payload(1, 4, 0x1000, 4);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
 	len = mem_payload(1, 0x80000001u, 0x1000, 4);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
-	w = (struct hvw_mem_write){1, 0, pbuf, 4, 2};
+	w = (struct hvw_mem_write){1, 0, pbuf, 4, 4};
 	CHECK_EQ(hvw_encode_mem_write(fbuf, sizeof(fbuf), 1, &w), 0);
 	len = mem_payload(1, 0, 0x1000, HVW_MAX_ARG + 1);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_E2BIG);
@@ -1207,6 +1240,8 @@ static void test_mem_hostile(void)
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), -HV_EINVAL);
 	len = mem_payload(1, 0, UINT64_MAX, 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_write, pbuf, len, &w), 0);
+
+	test_mem_write_packed();
 
 	/* MEM_READ_REQ: exact size, len limit, wrap. */
 	mem_payload(1, 16, 0x1000, 0);
@@ -1576,7 +1611,7 @@ static void test_rt_list_resp(void)
 
 static void test_rt_mem_changed_req(void)
 {
-	struct hvw_mem_changed_req r = {4, 0x100000, 0x100000}, r2;
+	struct hvw_mem_changed_req r = {4, 0x100000, 0x100000, 1}, r2;
 	struct hvw_frame f;
 	size_t n;
 
@@ -1588,25 +1623,31 @@ static void test_rt_mem_changed_req(void)
 	CHECK_EQ(r2.vm, 4);
 	CHECK_EQ(r2.gpa, 0x100000);
 	CHECK_EQ(r2.len, 0x100000);
+	CHECK_EQ(r2.flags, HVW_MEM_CHANGED_PACKED);
 
 	/* Alignment, wrap, flags, size. */
-	r = (struct hvw_mem_changed_req){1, 0x1001, 0x1000};
+	r = (struct hvw_mem_changed_req){1, 0x1001, 0x1000, 0};
 	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
-	r = (struct hvw_mem_changed_req){1, 0x1000, 0x1800};
+	r = (struct hvw_mem_changed_req){1, 0x1000, 0x1800, 0};
 	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
-	r = (struct hvw_mem_changed_req){1, 0xfffffffffffff000ull, 0x2000};
+	r = (struct hvw_mem_changed_req){1, 0xfffffffffffff000ull, 0x2000, 0};
 	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
-	r = (struct hvw_mem_changed_req){1, 0xfffffffffffff000ull, 0x1000};
+	r = (struct hvw_mem_changed_req){1, 0xfffffffffffff000ull, 0x1000, 0};
 	CHECK(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r) > 0);
-	r = (struct hvw_mem_changed_req){1, 0x5000, 0};
+	r = (struct hvw_mem_changed_req){1, 0x5000, 0, 0};
 	CHECK(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r) > 0);
 
 	memset(pbuf, 0, 32);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), 0);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 23, &r2), -HV_EINVAL);
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 25, &r2), -HV_EINVAL);
-	pbuf[4] = 1; /* flags */
+	pbuf[4] = 1; /* flags: HVW_MEM_CHANGED_PACKED */
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), 0);
+	CHECK_EQ(r2.flags, HVW_MEM_CHANGED_PACKED);
+	pbuf[4] = 2; /* an unknown flag */
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), -HV_EINVAL);
+	r = (struct hvw_mem_changed_req){1, 0x1000, 0x1000, 2};
+	CHECK_EQ(hvw_encode_mem_changed_req(fbuf, sizeof(fbuf), 5, &r), 0);
 	pbuf[4] = 0;
 	pbuf[8] = 8; /* gpa 8 */
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_req, pbuf, 24, &r2), -HV_EINVAL);
@@ -1629,8 +1670,8 @@ static uint32_t changed_answer_in(uint8_t *pbuf, uint64_t next, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		bool zero = i % 3 == 2;
 
-		hvw_mem_changed_put_entry(pbuf + off, 0x1000ull * (i + 1),
-					  zero ? HVW_PAGE_ZERO : 0);
+		hvw_mem_changed_put_entry(pbuf + off, 0x1000ull * (i + 1), zero ? HVW_PAGE_ZERO : 0,
+					  0);
 		off += HVW_MEM_CHANGED_ENTRY_LEN;
 		if (!zero) {
 			memset(pbuf + off, 0x40 + (int)i, HVW_PAGE_SIZE);
@@ -1641,6 +1682,64 @@ static uint32_t changed_answer_in(uint8_t *pbuf, uint64_t next, uint32_t n)
 }
 
 #define changed_answer(next, n) changed_answer_in(pbuf, next, n)
+
+/* HVW_PAGE_PACKED entries: the bytes that follow are a page's packed form. */
+static void test_mem_changed_packed(void)
+{
+	static uint8_t page[HVW_PAGE_SIZE], got[HVW_PAGE_SIZE], small[100];
+	static struct hvp_scratch ws;
+	struct hvw_mem_changed_resp r;
+	struct hvw_page pg;
+	uint32_t off = HVW_MEM_CHANGED_HEAD_LEN, len, k;
+	uint8_t packed[HVP_BOUND(HVW_PAGE_SIZE)];
+
+	for (unsigned i = 0; i < sizeof(page); i++)
+		page[i] = i % 512 < 8 ? (uint8_t)(i + 1) : 0;
+	k = (uint32_t)hvp_pack(packed, sizeof(packed), page, sizeof(page), &ws);
+	CHECK(k > 0 && k < 200);
+	hvw_mem_changed_put_head(pbuf, 0x3000, 2);
+	hvw_mem_changed_put_entry(pbuf + off, 0x1000, HVW_PAGE_PACKED, k);
+	memcpy(pbuf + off + HVW_MEM_CHANGED_ENTRY_LEN, packed, k);
+	off += HVW_MEM_CHANGED_ENTRY_LEN + k;
+	hvw_mem_changed_put_entry(pbuf + off, 0x2000, HVW_PAGE_ZERO, 0);
+	len = off + HVW_MEM_CHANGED_ENTRY_LEN;
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), 0);
+	CHECK_EQ(hvw_parse_mem_changed_resp(pbuf, len, &r), 0);
+	off = 0;
+	CHECK_EQ(hvw_mem_changed_entry(&r, &off, &pg), 1);
+	CHECK_EQ(pg.flags, HVW_PAGE_PACKED);
+	CHECK_EQ(pg.len, k);
+	CHECK_EQ(hvw_page_bytes(&pg, got), 0);
+	CHECK(!memcmp(got, page, sizeof(page)));
+	CHECK_EQ(hvw_mem_changed_entry(&r, &off, &pg), 1);
+	memset(got, 1, sizeof(got));
+	CHECK_EQ(hvw_page_bytes(&pg, got), 0);
+	CHECK(got[0] == 0 && got[HVW_PAGE_SIZE - 1] == 0);
+	CHECK_EQ(hvw_mem_changed_entry(&r, &off, &pg), 0);
+
+	/* Hostile: length 0, over a page, past the body; ZERO and PACKED at once. */
+	le32(pbuf + HVW_MEM_CHANGED_HEAD_LEN + 12, 0);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	le32(pbuf + HVW_MEM_CHANGED_HEAD_LEN + 12, HVW_PAGE_SIZE + 1);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	le32(pbuf + HVW_MEM_CHANGED_HEAD_LEN + 12, k + 1);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	le32(pbuf + HVW_MEM_CHANGED_HEAD_LEN + 12, k);
+	le32(pbuf + HVW_MEM_CHANGED_HEAD_LEN + 8, HVW_PAGE_PACKED | HVW_PAGE_ZERO);
+	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
+	/* Well framed, but the bytes are not a page: refused when unpacked. */
+	k = (uint32_t)hvp_pack(packed, sizeof(packed), small, sizeof(small), &ws);
+	hvw_mem_changed_put_head(pbuf, 0x2000, 1);
+	hvw_mem_changed_put_entry(pbuf + HVW_MEM_CHANGED_HEAD_LEN, 0x1000, HVW_PAGE_PACKED, k);
+	memcpy(pbuf + HVW_MEM_CHANGED_HEAD_LEN + HVW_MEM_CHANGED_ENTRY_LEN, packed, k);
+	len = HVW_MEM_CHANGED_HEAD_LEN + HVW_MEM_CHANGED_ENTRY_LEN + k;
+	CHECK_EQ(hvw_parse_mem_changed_resp(pbuf, len, &r), 0);
+	off = 0;
+	CHECK_EQ(hvw_mem_changed_entry(&r, &off, &pg), 1);
+	CHECK_EQ(hvw_page_bytes(&pg, got), -HV_EINVAL);
+	pbuf[len - 1] ^= 0xff;
+	CHECK_EQ(hvw_page_bytes(&pg, got), -HV_EINVAL);
+}
 
 static void test_rt_mem_changed_resp(void)
 {
@@ -1702,7 +1801,7 @@ static void test_rt_mem_changed_resp(void)
 	le64(pbuf + 16 + 16 + 4096, 0x1000); /* second gpa == first */
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
 	len = changed_answer(0x10000, 2);
-	le32(pbuf + 16 + 8, 2); /* unknown page flag */
+	le32(pbuf + 16 + 8, 4); /* unknown page flag */
 	CHECK_EQ(PARSE_EXACT(hvw_parse_mem_changed_resp, pbuf, len, &r), -HV_EINVAL);
 	len = changed_answer(0x10000, 2);
 	le32(pbuf + 16 + 12, 1); /* entry reserved */
@@ -1743,6 +1842,7 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_rt_list_resp),
     TEST_ENTRY(test_rt_mem_changed_req),
     TEST_ENTRY(test_rt_mem_changed_resp),
+    TEST_ENTRY(test_mem_changed_packed),
     TEST_ENTRY(test_decoder_byte_by_byte),
     TEST_ENTRY(test_decoder_random_chunks),
     TEST_ENTRY(test_decoder_garbage_before_between),

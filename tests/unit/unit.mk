@@ -43,7 +43,8 @@ UNIT_SRCS_test_insn_decode := hv/x86emu/insn_decode.c
 UNIT_SRCS_test_guest_walk := hv/x86emu/guest_walk.c
 # The wire codec; the fuzz target is linked in to replay its inputs.
 UNIT_TESTS += test_hvwire
-UNIT_SRCS_test_hvwire := abi/hvwire.c abi/hvrun.c abi/hvdelta.c tests/fuzz/fuzz_hvwire.c
+UNIT_SRCS_test_hvwire := abi/hvwire.c abi/hvrun.c abi/hvdelta.c abi/hvpack.c \
+			 tests/fuzz/fuzz_hvwire.c
 # The ioctl list of abi/kvm_ioctls.h against abi/kvm.h and Linux's headers.
 UNIT_TESTS += test_kvm_ioctls
 UNIT_SRCS_test_kvm_ioctls := abi/kvm_ioctls.c $(UNIT_DIR)/test_kvm_ioctls_linux.c
@@ -53,6 +54,9 @@ UNIT_SRCS_test_virtqueue := drivers/virtqueue.c
 # Changed-word encoding of register sets (compact KVM_RUN).
 UNIT_TESTS += test_hvdelta
 UNIT_SRCS_test_hvdelta := abi/hvdelta.c abi/hvrun.c
+# The LZ77 packer of the channel (ioctl records, guest pages).
+UNIT_TESTS += test_hvpack
+UNIT_SRCS_test_hvpack := abi/hvpack.c
 # The EPT (vmx/ept.c, included by the test) on a fake page allocator.
 UNIT_TESTS += test_ept
 UNIT_SRCS_test_ept :=

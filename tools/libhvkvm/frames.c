@@ -143,6 +143,9 @@ static int read_until(struct hvk *h, struct hvk_waiter *w, int64_t deadline, con
 			n = h->is_socket ? recv(h->fd, h->in, sizeof(h->in), 0)
 					 : read(h->fd, h->in, sizeof(h->in));
 			err = errno;
+			if (h->is_tcp)
+				setsockopt(h->fd, IPPROTO_TCP, TCP_QUICKACK, &(int){1},
+					   sizeof(int));
 		}
 		pthread_mutex_lock(&h->rx_mu);
 		if (r < 0)

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi/hvpack.h"
 #include "abi/hvrun.h"
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
@@ -146,6 +147,13 @@ struct hvk {
 	int fd;
 	bool own_fd;
 	bool is_socket;
+	/*
+	 * A TCP peer such as Bochs' socket-server UART writes a byte at a time
+	 * with Nagle on: each read sets TCP_QUICKACK again, so that its
+	 * segments are acknowledged at once instead of at the 40 ms delayed-ACK
+	 * timer (which made every round trip about 44 ms).
+	 */
+	bool is_tcp;
 	unsigned long baud; /* a serial device's speed; 0 otherwise */
 	int timeout_ms, run_timeout_ms, idle_ms;
 	bool (*run_interrupt_check)(void); /* hvk_set_run_interrupt_check */
@@ -164,6 +172,10 @@ struct hvk {
 	size_t in_off, in_len;
 	uint8_t tx[HVW_MAX_FRAME];
 	uint8_t scratch[HVW_MAX_ARG];
+	/* A request's argument or pages in the packed form, and the packer's table. */
+	uint8_t packed[HVP_BOUND(HVW_MAX_ARG)];
+	struct hvp_scratch pack_ws;
+	uint8_t page[HVW_PAGE_SIZE]; /* a page of a MEM_CHANGED answer */
 	struct hvw_decoder dec;
 	/*
 	 * Whoever writes to the line holds the write token (1), taken with an

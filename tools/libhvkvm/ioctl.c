@@ -230,6 +230,56 @@ int hvki_ioctl_result(int64_t result, const char *what)
 	return (int)result;
 }
 
+/* ---- Packed records (HVW_IOCTL_PACKED) ---- */
+
+/* Records this long or longer go packed when the hypervisor takes them. */
+#define PACK_MIN 64
+
+static bool pack_record(const struct hvk *h, unsigned int dir, uint64_t len)
+{
+	return (h->hello.caps & HVW_CAP_PACKED) && dir != HV_IOC_NONE && len >= PACK_MIN;
+}
+
+/*
+ * Pack @arg (hdr->arg_len bytes; NULL: zeros, the argument of an ioctl
+ * that only reads) into h->packed and mark @hdr.
+ */
+static int pack_arg(struct hvk *h, struct hvw_ioctl_req_hdr *hdr, const void *arg, const char *what)
+{
+	long n;
+
+	if (!arg) {
+		memset(h->scratch, 0, hdr->arg_len);
+		arg = h->scratch;
+	}
+	n = hvp_pack(h->packed, sizeof(h->packed), arg, hdr->arg_len, &h->pack_ws);
+	if (n < 0)
+		return fail(EINVAL, "%s: cannot pack %u argument bytes (%ld)", what, hdr->arg_len,
+			    n);
+	h->st.packed_frames++;
+	h->st.packed_saved += (int64_t)hdr->arg_len - n;
+	hdr->flags |= HVW_IOCTL_PACKED;
+	hdr->arg_len = (uint32_t)n;
+	return 0;
+}
+
+/* Unpack a packed answer's out-argument into h->scratch; @resp then points there. */
+static int unpack_answer(struct hvk *h, struct hvw_ioctl_resp *resp, const char *what)
+{
+	long n;
+
+	if (!resp->arg_len)
+		return 0;
+	n = hvp_unpack(h->scratch, sizeof(h->scratch), resp->arg, resp->arg_len);
+	if (n < 0)
+		return fail(EPROTO, "%s: the packed answer does not unpack (%ld)", what, n);
+	h->st.packed_frames++;
+	h->st.packed_saved += n - (int64_t)resp->arg_len;
+	resp->arg = h->scratch;
+	resp->arg_len = (uint32_t)n;
+	return 0;
+}
+
 /*
  * A request with no local side: its argument out, its record back. With
  * @unlocked the lock is dropped while it waits (nothing of @e is used
@@ -265,9 +315,20 @@ static int forward(struct hvk *h, const struct hvk_fd *e, unsigned long req, uns
 				    what, (unsigned long long)len, HVW_MAX_ARG);
 	}
 	hdr.arg_len = (uint32_t)len;
+	if (pack_record(h, dir, len)) {
+		r = pack_arg(h, &hdr, dir == HV_IOC_READ ? NULL : p, what);
+		if (r < 0)
+			return r;
+		p = h->packed;
+	}
 	r = ioctl_exchange(h, &hdr, p, h->timeout_ms, unlocked, &resp, what);
 	if (r < 0)
 		return r;
+	if (hdr.flags & HVW_IOCTL_PACKED) {
+		r = unpack_answer(h, &resp, what);
+		if (r < 0)
+			return r;
+	}
 	if (dir & HV_IOC_READ) {
 		/* Back even with an error: E2BIG answers say the count needed. */
 		if (resp.arg_len == len)

@@ -14,11 +14,25 @@ static int mem_write_chunk(struct hvk *h, uint32_t vm, uint64_t gpa, const void 
 {
 	struct hvw_mem_write w = {.vm = vm, .gpa = gpa, .data = buf, .len = len, .flags = flags};
 	uint32_t seq = hvki_next_seq(h);
-	size_t n = hvw_encode_mem_write(h->tx, sizeof(h->tx), seq, &w);
 	struct hvw_ioctl_resp resp;
 	struct hvw_frame f;
 	char what[64];
+	size_t n;
+	long k;
 	int r;
+
+	/* Packed when the hypervisor takes it and it comes out shorter. */
+	if (h->hello.caps & HVW_CAP_PACKED) {
+		k = hvp_pack(h->packed, sizeof(h->packed), buf, len, &h->pack_ws);
+		if (k > 0 && k < (long)len) {
+			h->st.packed_frames++;
+			h->st.packed_saved += (int64_t)len - k;
+			w.data = h->packed;
+			w.len = (uint32_t)k;
+			w.flags |= HVW_MEM_WRITE_PACKED;
+		}
+	}
+	n = hvw_encode_mem_write(h->tx, sizeof(h->tx), seq, &w);
 
 	snprintf(what, sizeof(what), "MEM_WRITE gpa 0x%llx+0x%x", (unsigned long long)gpa, len);
 	r = hvki_transact(h, n, seq, HVW_IOCTL_RESP, h->timeout_ms, unlocked, &f, what);
@@ -126,8 +140,6 @@ static int pull_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, uint6
 	return 0;
 }
 
-static const uint8_t zero_page[PAGE_SIZE];
-
 /* One page from the hypervisor into local memory and shadow, where they differ. */
 static void apply_page(struct hvk *h, uint8_t *mem, uint8_t *sh, const uint8_t *src)
 {
@@ -155,7 +167,11 @@ static int changed_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, ui
 	int r;
 
 	while (gpa < stop) {
-		struct hvw_mem_changed_req rq = {.vm = vm->handle, .gpa = gpa, .len = stop - gpa};
+		struct hvw_mem_changed_req rq = {
+		    .vm = vm->handle,
+		    .flags = h->hello.caps & HVW_CAP_PACKED ? HVW_MEM_CHANGED_PACKED : 0,
+		    .gpa = gpa,
+		    .len = stop - gpa};
 		uint32_t seq = hvki_next_seq(h), off = 0;
 		size_t n = hvw_encode_mem_changed_req(h->tx, sizeof(h->tx), seq, &rq);
 
@@ -177,10 +193,17 @@ static int changed_slot(struct hvk *h, struct hvk_vm *vm, struct hvk_slot *s, ui
 				return fail(EPROTO, "%s: page 0x%llx outside the range", what,
 					    (unsigned long long)pg.gpa);
 			o = pg.gpa - s->gpa;
-			apply_page(h, s->mem + o, s->shadow + o, pg.data ? pg.data : zero_page);
+			if (hvw_page_bytes(&pg, h->page) < 0)
+				return fail(EPROTO, "%s: page 0x%llx does not unpack", what,
+					    (unsigned long long)pg.gpa);
+			apply_page(h, s->mem + o, s->shadow + o, h->page);
 			h->st.pages_changed++;
-			if (!pg.data)
+			if (pg.flags & HVW_PAGE_ZERO)
 				h->st.zero_pages_changed++;
+			if (pg.flags & HVW_PAGE_PACKED) {
+				h->st.packed_frames++;
+				h->st.packed_saved += (int64_t)HVW_PAGE_SIZE - pg.len;
+			}
 		}
 		if (r < 0)
 			return fail(EPROTO, "%s: malformed answer", what);

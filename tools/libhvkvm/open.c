@@ -145,6 +145,17 @@ out:
 	return ret_errno(r);
 }
 
+/* A TCP connection (fd:N may be one too): its reads re-arm TCP_QUICKACK. */
+static bool is_inet(int fd)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return false;
+	return sa.ss_family == AF_INET || sa.ss_family == AF_INET6;
+}
+
 struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
 {
 	struct hvk_options def = {0};
@@ -201,6 +212,7 @@ struct hvk *hvk_open_with(const char *where, const struct hvk_options *o)
 	h->fd = fd;
 	h->own_fd = own;
 	h->is_socket = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	h->is_tcp = h->is_socket && is_inet(fd);
 	h->baud = baud;
 	h->timeout_ms = o->timeout_ms ? o->timeout_ms : HVK_DEFAULT_TIMEOUT_MS;
 	h->run_timeout_ms = h->timeout_ms;
