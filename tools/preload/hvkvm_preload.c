@@ -15,6 +15,8 @@
  *    on stderr says why.
  *  - ioctl on those descriptors goes to hvk_ioctl(); the VM and vCPU fds
  *    KVM_CREATE_VM and KVM_CREATE_VCPU return become real descriptors too.
+ *    KVM_SET_SIGNAL_MASK on a vCPU is kept here (the hypervisor has no
+ *    signals) and applied around each KVM_RUN of it (see run_vcpu()).
  *  - mmap/mmap64 of a vCPU descriptor returns libhvkvm's struct kvm_run
  *    (hvk_mmap(), at the page offset asked for); munmap of it succeeds and
  *    does nothing (the library owns it).
@@ -32,7 +34,9 @@
  *    small trampoline that counts, per thread, the signals taken, so that a
  *    signal to a thread waiting in ioctl(KVM_RUN) ends that run with -1/
  *    EINTR and KVM_EXIT_INTR, as on Linux (the way QEMU and kvmtool stop a
- *    vCPU thread); sigaction() reports the program's own handler back.
+ *    vCPU thread); sigaction() reports the program's own handler back. With
+ *    a KVM_SET_SIGNAL_MASK mask, a signal pending outside it stops the run
+ *    too, whether it was pending before KVM_RUN or came during it.
  * Everything else goes to the next definition (libc) untouched.
  *
  * The fd table is protected by one mutex, never held across a call into
@@ -65,6 +69,15 @@
 
 #define ENV_CONNECT "HVKVM_CONNECT"
 #define MAX_REGIONS 256 /* kvm_run mappings handed out (one per vCPU) */
+
+/* Linux's KVM_SET_SIGNAL_MASK, not in abi/kvm.h: the hypervisor has no signals. */
+struct shim_signal_mask {
+	uint32_t len;
+	uint8_t sigset[]; /* the kernel's sigset_t: bit N-1 for signal N */
+};
+#define KVM_SET_SIGNAL_MASK HV_IOW(KVMIO, 0x8b, struct shim_signal_mask)
+#define KERNEL_SIGSET_SIZE  8 /* sizeof(sigset_t) in the x86_64 kernel */
+_Static_assert(KVM_SET_SIGNAL_MASK == 0x4004ae8bUL, "KVM_SET_SIGNAL_MASK");
 
 /* ---- The next definitions (libc) ---- */
 
@@ -106,6 +119,9 @@ struct obj {
 	dev_t dev;  /* the memfd's inode, to tell a stale entry */
 	ino_t ino;
 	struct obj *vm; /* a vCPU's VM, which it holds */
+	/* A vCPU's KVM_SET_SIGNAL_MASK (vcpu->sigset_active, vcpu->sigset). */
+	bool sigset_active;
+	sigset_t sigset;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -350,6 +366,8 @@ static struct hvk *connection(void)
  */
 static __thread unsigned sig_taken __attribute__((tls_model("initial-exec")));
 static __thread unsigned sig_at_run __attribute__((tls_model("initial-exec")));
+/* In a KVM_RUN under a vCPU signal mask: that mask (see run_vcpu()). */
+static __thread const sigset_t *run_sigset __attribute__((tls_model("initial-exec")));
 
 /* The program's own actions, for the signals whose handler we wrap. */
 static struct sigaction user_act[_NSIG];
@@ -366,10 +384,33 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 		a->sa_handler(sig);
 }
 
-/* hvk_set_run_interrupt_check: this thread took a signal since its run began. */
+/*
+ * A signal pending for this thread that @mask does not block. Every
+ * pending signal is blocked by the thread's mask (else it would have been
+ * delivered), so sigpending() reports them all.
+ */
+static bool pending_unblocked(const sigset_t *mask)
+{
+	sigset_t p;
+	int saved = errno;
+
+	if (sigpending(&p) < 0)
+		sigemptyset(&p);
+	errno = saved;
+	for (int s = 1; s < _NSIG; s++)
+		if (sigismember(&p, s) == 1 && sigismember(mask, s) != 1)
+			return true;
+	return false;
+}
+
+/*
+ * hvk_set_run_interrupt_check: this thread took a signal since its run
+ * began, or, under a vCPU signal mask, one is pending outside that mask.
+ */
 static bool run_interrupted(void)
 {
-	return __atomic_load_n(&sig_taken, __ATOMIC_RELAXED) != sig_at_run;
+	return __atomic_load_n(&sig_taken, __ATOMIC_RELAXED) != sig_at_run ||
+	       (run_sigset && pending_unblocked(run_sigset));
 }
 
 static bool is_handler(const struct sigaction *act)
@@ -678,6 +719,110 @@ PUBLIC FILE *fopen64(const char *path, const char *mode)
 
 /* ---- ioctl ---- */
 
+/*
+ * KVM_SET_SIGNAL_MASK on a vCPU, by kvm_vcpu_ioctl()'s rules: a NULL
+ * argument clears the mask; else len must be the kernel's sizeof(sigset_t)
+ * (8 on x86_64; EINVAL), and the mask less SIGKILL and SIGSTOP
+ * (kvm_vcpu_ioctl_set_sigmask()) is the one every later KVM_RUN of the
+ * vCPU runs under. glibc's two internal signals cannot be in a sigset_t
+ * here; glibc never lets them be blocked anyway.
+ */
+static int set_sigmask(struct obj *o, const struct shim_signal_mask *m)
+{
+	int saved = errno; /* sigaddset() refuses glibc's own signals */
+	uint64_t bits;
+	sigset_t set;
+
+	sigemptyset(&set);
+	if (m) {
+		if (m->len != KERNEL_SIGSET_SIZE) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(&bits, m->sigset, sizeof(bits));
+		for (int s = 1; s <= 64; s++)
+			if ((bits >> (s - 1)) & 1)
+				sigaddset(&set, s);
+		sigdelset(&set, SIGKILL);
+		sigdelset(&set, SIGSTOP);
+	}
+	pthread_mutex_lock(&mu);
+	o->sigset_active = m != NULL;
+	o->sigset = set;
+	pthread_mutex_unlock(&mu);
+	errno = saved;
+	return 0;
+}
+
+/*
+ * KVM_RUN of a vCPU. With a KVM_SET_SIGNAL_MASK mask, Linux swaps it in
+ * for the run (kvm_sigset_activate()) and the thread's own back before
+ * returning (kvm_sigset_deactivate()). kvm_arch_vcpu_ioctl_run() first
+ * completes the last exit's I/O (complete_userspace_io), then returns
+ * -EINTR on immediate_exit, else vcpu_run() ends with -EINTR and
+ * KVM_EXIT_INTR as soon as a signal is pending and not blocked
+ * (xfer_to_guest_mode_handle_work(), kvm_handle_signal_exit()), before
+ * any guest entry if it was pending at the start. Such a signal is not
+ * delivered on the way out when the thread's own mask blocks it: it stays
+ * pending (api.rst: "the signal will only be delivered if not blocked by
+ * the original signal mask"; QEMU's kvm_eat_signals() takes it with
+ * sigtimedwait()).
+ *
+ * In user space unblocking delivers at once, so the shim never unblocks:
+ * for the run it blocks what the vCPU mask blocks on top of the thread's
+ * mask, and takes a signal pending outside the vCPU mask for one Linux
+ * would see pending and unblocked. One pending at the start sends the run
+ * with immediate_exit set, which the hypervisor answers as Linux would
+ * (the last exit's I/O completed, no guest entry: vmx/vcpu.c vcpu_run()),
+ * and the -1/EINTR answer gets KVM_EXIT_INTR (if the program had set
+ * immediate_exit itself, Linux returns before looking at signals and
+ * leaves exit_reason alone, and so does the hypervisor). One arriving
+ * during the run is seen by run_interrupted() at its next check. A
+ * handled signal blocked by neither mask is counted by the trampoline as
+ * without a mask. Restoring the thread's mask delivers what the vCPU mask
+ * held back and the thread's does not, as Linux's return to user space
+ * does. While a forced run is out, a write of immediate_exit by another
+ * thread is overwritten with the 0 it had.
+ */
+static int run_vcpu(struct obj *o)
+{
+	struct kvm_run *run = NULL;
+	sigset_t vmask, saved;
+	bool masked;
+	int r, err;
+
+	pthread_mutex_lock(&mu);
+	masked = o->sigset_active;
+	vmask = o->sigset;
+	pthread_mutex_unlock(&mu);
+	if (!masked) {
+		sig_at_run = sig_taken;
+		return hvk_ioctl(conn, o->pseudo, KVM_RUN, 0);
+	}
+	pthread_sigmask(SIG_BLOCK, &vmask, &saved);
+	sig_at_run = sig_taken;
+	if (pending_unblocked(&vmask)) {
+		run = hvk_mmap(conn, o->pseudo, sizeof(*run));
+		if (run == MAP_FAILED || run->immediate_exit)
+			run = NULL;
+		else
+			run->immediate_exit = 1;
+	} else {
+		run_sigset = &vmask;
+	}
+	r = hvk_ioctl(conn, o->pseudo, KVM_RUN, 0);
+	err = errno;
+	run_sigset = NULL;
+	if (run) {
+		run->immediate_exit = 0;
+		if (r < 0 && err == EINTR)
+			run->exit_reason = KVM_EXIT_INTR;
+	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	errno = err;
+	return r;
+}
+
 PUBLIC int ioctl(int fd, unsigned long request, ...)
 {
 	unsigned long arg;
@@ -696,9 +841,15 @@ PUBLIC int ioctl(int fd, unsigned long request, ...)
 		errno = EIO;
 		return -1;
 	}
-	if (request == KVM_RUN)
-		sig_at_run = sig_taken;
-	r = hvk_ioctl(conn, o->pseudo, request, arg);
+	if (o->kind == OBJ_VCPU && request == KVM_RUN) {
+		r = run_vcpu(o);
+	} else if (o->kind == OBJ_VCPU && request == KVM_SET_SIGNAL_MASK) {
+		r = set_sigmask(o, (const struct shim_signal_mask *)arg);
+	} else {
+		if (request == KVM_RUN)
+			sig_at_run = sig_taken;
+		r = hvk_ioctl(conn, o->pseudo, request, arg);
+	}
 	err = errno;
 	if (r >= 0 && ((o->kind == OBJ_SYSTEM && request == KVM_CREATE_VM) ||
 		       (o->kind == OBJ_VM && request == KVM_CREATE_VCPU))) {
