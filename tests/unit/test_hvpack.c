@@ -305,8 +305,9 @@ static void test_random_packed_forms(void)
 			size_t len = check_rng() % sizeof(src);
 
 			for (size_t i = 0; i < len; i++)
-				src[i] = (uint8_t)(i > 8 && check_rng() % 4 ? src[i - 1 - check_rng() % 8]
-								      : check_rng() % 4);
+				src[i] = (uint8_t)(i > 8 && check_rng() % 4
+						       ? src[i - 1 - check_rng() % 8]
+						       : check_rng() % 4);
 			n = (size_t)hvp_pack(in, sizeof(in) - 1, src, len, &scratch);
 			for (int k = (int)(check_rng() % 3); k > 0; k--)
 				in[check_rng() % n] ^= (uint8_t)(1u << check_rng() % 8);
