@@ -87,10 +87,13 @@ static int memory_init(void)
 	return 0;
 }
 
-static uint8_t virtualization_init(void)
+static uint8_t virtualization_init(const struct hv_options *opts)
 {
-	if (vmx_probe() == VMX_AVAILABLE && vmx_init() == 0)
+	if (vmx_probe() == VMX_AVAILABLE && vmx_init() == 0) {
+		if (!opts->apicv)
+			vmx_disable_apicv();
 		return HV_EXIT_SUCCESS;
+	}
 	log_info("hv: continuing without VMX: no guest can run on this machine");
 	return HV_EXIT_NO_VMX;
 }
@@ -139,7 +142,7 @@ void hv_main(uint32_t magic, uint32_t info_phys)
 
 	cpu_report();
 	tsc_init();
-	status = virtualization_init();
+	status = virtualization_init(&opts);
 
 	if (opts.selftest == HV_SELFTEST_KVMAPI) {
 		if (kvm_api_selftest() < 0)

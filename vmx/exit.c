@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "abi/hv_guest.h"
+#include "hv/irqchip/lapic.h"
 #include "hv/x86emu/guest_walk.h"
 #include "hv/lib/log.h"
 #include "hv/lib/mm.h"
@@ -588,14 +589,12 @@ static bool irqchip_mmio(struct vcpu *v, uint64_t gpa);
  * vectoring information, exit reason, qualification and address, as
  * __vmx_handle_exit() reports it.
  */
+static enum exit_action emulate_mmio(struct vcpu *v, uint64_t gpa);
+
 static enum exit_action handle_ept_violation(struct vcpu *v)
 {
 	const struct vmx_exit_info *x = &v->exit;
 	uint64_t gpa = x->gpa;
-	struct kvm_run *run = v->run;
-	uint8_t bytes[15];
-	size_t got;
-	int err;
 
 	if (exit_event_valid(x->idt_info)) {
 		uint64_t data[5] = {x->idt_info, x->full_reason, x->qual, gpa, 0};
@@ -617,6 +616,20 @@ static enum exit_action handle_ept_violation(struct vcpu *v)
 			v->vm->name, v->id, (unsigned long long)gpa);
 		return internal_error(v, KVM_INTERNAL_ERROR_EMULATION, 2, data);
 	}
+	return emulate_mmio(v, gpa);
+}
+
+/*
+ * The instruction at RIP accesses MMIO at @gpa: decoded and done here when
+ * the irqchip owns the address, else a KVM_EXIT_MMIO for the controller.
+ */
+static enum exit_action emulate_mmio(struct vcpu *v, uint64_t gpa)
+{
+	struct kvm_run *run = v->run;
+	uint8_t bytes[15];
+	size_t got;
+	int err;
+
 	got = fetch_instruction(v, bytes, sizeof(bytes));
 	v->mmio_mode = vcpu_code_mode(v);
 	err = insn_decode_mmio(bytes, got, v->mmio_mode, &v->mmio);
@@ -676,6 +689,45 @@ static bool irqchip_mmio(struct vcpu *v, uint64_t gpa)
 	return true;
 }
 
+/* ---- APIC virtualisation (vmx/irqchip.c) ------------------------------ */
+
+/*
+ * An APIC-page access the CPU does not virtualise (handle_apic_access): a
+ * linear read or write during an instruction is emulated like the MMIO it
+ * is; any other kind (event delivery, a fetch) has no instruction to
+ * emulate.
+ */
+static enum exit_action handle_apic_access(struct vcpu *v)
+{
+	const struct vmx_exit_info *x = &v->exit;
+	unsigned type = (x->qual >> 12) & 0xf;
+	uint64_t gpa = (v->apic->apic_base & LAPIC_BASE_ADDR_MASK) + (x->qual & 0xfff);
+
+	if (type > 1 || exit_event_valid(x->idt_info)) {
+		uint64_t data[4] = {x->idt_info, x->full_reason, x->qual, gpa};
+
+		v->inject.valid = false;
+		log_err("vm %s vcpu %d: APIC page access of type %u at 0x%llx cannot be emulated",
+			v->vm->name, v->id, type, (unsigned long long)gpa);
+		return internal_error(v, KVM_INTERNAL_ERROR_DELIVERY_EV, 4, data);
+	}
+	return emulate_mmio(v, gpa);
+}
+
+/* handle_apic_write: trap-like, the value is in the page, RIP moved on. */
+static enum exit_action handle_apic_write(struct vcpu *v)
+{
+	vcpu_apicv_write(v, (uint32_t)(v->exit.qual & 0xfff));
+	return EXIT_RESUME;
+}
+
+/* handle_apic_eoi_induced: a level-triggered vector's EOI, already done by the CPU. */
+static enum exit_action handle_virtualized_eoi(struct vcpu *v)
+{
+	vcpu_apicv_eoi(v, (uint8_t)(v->exit.qual & 0xff));
+	return EXIT_RESUME;
+}
+
 static enum exit_action handle_ept_misconfig(struct vcpu *v)
 {
 	uint64_t data[2] = {EXIT_REASON_EPT_MISCONFIG, v->exit.gpa};
@@ -717,6 +769,9 @@ static const exit_handler handlers[EXIT_REASON_MAX] = {
     [EXIT_REASON_MWAIT] = inject_ud,
     [EXIT_REASON_MONITOR] = inject_ud,
     [EXIT_REASON_PAUSE] = skip,
+    [EXIT_REASON_APIC_ACCESS] = handle_apic_access,
+    [EXIT_REASON_VIRTUALIZED_EOI] = handle_virtualized_eoi,
+    [EXIT_REASON_APIC_WRITE] = handle_apic_write,
     [EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
     [EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
     [EXIT_REASON_INVEPT] = inject_ud,

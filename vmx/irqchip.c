@@ -16,11 +16,13 @@
 #include "hv/lib/tsc.h"
 #include "hv/lib/x86.h"
 #include "vmx/cpuid.h"
+#include "vmx/ept.h"
 #include "vmx/irqchip.h"
 #include "vmx/vcpu.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs_fields.h"
 #include "vmx/vmx.h"
+#include "vmx/vmx_controls.h"
 #include "vmx/vmx_ops.h"
 
 #define APIC_MMIO_SIZE 0x1000
@@ -139,6 +141,11 @@ int vm_create_irqchip(struct vm *vm)
 		return -HV_ENOMEM;
 	vm->irqchip = phys_to_virt(pa);
 	irqchip_init(vm->irqchip, &cfg);
+	/* Its contents never matter: the CPU sends accesses to the virtual-APIC page. */
+	if (vmx_config.apicv) {
+		vm->apic_access_pa = pages_alloc_zeroed(1, 1);
+		vm->apic_access_dirty = true;
+	}
 	log_info("vm %s: irqchip created: LAPIC per vCPU at 0x%llx, IOAPIC (%u pins) at 0x%llx, "
 		 "two 8259 PICs",
 		 vm->name, (unsigned long long)LAPIC_DEFAULT_PHYS_BASE, IOAPIC_NUM_PINS,
@@ -150,6 +157,10 @@ void vm_destroy_irqchip(struct vm *vm)
 {
 	if (!vm->irqchip)
 		return;
+	vm_apic_access_release(vm);
+	if (vm->apic_access_pa)
+		pages_free(vm->apic_access_pa, 1);
+	vm->apic_access_pa = 0;
 	pages_free(virt_to_phys(vm->irqchip), npages(sizeof(struct irqchip)));
 	vm->irqchip = NULL;
 }
@@ -191,6 +202,135 @@ int vm_set_irqchip(struct vm *vm, const struct kvm_irqchip *chip)
 
 static void accept_init_sipi(struct vcpu *v);
 
+/* ---- APIC virtualisation (SDM vol. 3C, "APIC Virtualization and Virtual Interrupts") ----
+ *
+ * Where the CPU has them (vmx_config.apicv), a vCPU with an in-hypervisor
+ * APIC runs with a TPR shadow whose virtual-APIC page is the APIC model's
+ * own register page, APIC-register virtualisation and virtual-interrupt
+ * delivery, as KVM's APICv: reads of the APIC page and TPR/CR8 do not exit,
+ * the CPU delivers the APIC's interrupts itself (RVI/SVI, set from IRR and
+ * ISR before each entry) and performs EOIs, exiting only for the EOI of a
+ * level-triggered vector (its broadcast to the IOAPIC) and after writes
+ * with side effects (APIC-write exits, handled by the model from the value
+ * the CPU stored). The APIC-access page is mapped at 0xfee00000 while every
+ * vCPU's APIC is an enabled xAPIC there and no memory slot covers it;
+ * otherwise (x2APIC, disabled, moved) the page is left to the EPT-violation
+ * path and the decoder, as without APIC virtualisation. x2APIC MSRs exit
+ * as before. The PIC's ExtINT is still injected as an event.
+ */
+
+static bool default_xapic(const struct lapic *apic)
+{
+	return lapic_hw_enabled(apic) && !lapic_x2apic_mode(apic) &&
+	       (apic->apic_base & LAPIC_BASE_ADDR_MASK) == LAPIC_DEFAULT_PHYS_BASE;
+}
+
+static void apicv_setup(struct vcpu *v)
+{
+	v->apicv = true;
+	vcpu_set_proc_ctls(v, (v->proc_ctls | VMX_PROC_TPR_SHADOW) &
+				  ~(VMX_PROC_CR8_LOAD_EXITING | VMX_PROC_CR8_STORE_EXITING));
+	vmcs_write64(VMCS_VIRTUAL_APIC_PAGE_ADDR, virt_to_phys(v->apic));
+	vmcs_write64(VMCS_APIC_ACCESS_ADDR, v->vm->apic_access_pa);
+	vmcs_write32(VMCS_TPR_THRESHOLD, 0);
+	v->proc2_ctls |= VMX_PROC2_APIC_REG_VIRT | VMX_PROC2_VIRT_INTR_DELIVERY;
+	vmcs_write32(VMCS_PROC2_CONTROLS, v->proc2_ctls);
+	memset(v->eoi_exit, 0, sizeof(v->eoi_exit));
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP0, 0);
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP1, 0);
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP2, 0);
+	vmcs_write64(VMCS_EOI_EXIT_BITMAP3, 0);
+	vmcs_write16(VMCS_GUEST_INTR_STATUS, 0);
+	v->apicv_xapic = false;
+	v->vm->apic_access_dirty = true;
+}
+
+void vm_apic_access_release(struct vm *vm)
+{
+	if (!vm->apic_access_mapped)
+		return;
+	ept_unmap(&vm->ept, LAPIC_DEFAULT_PHYS_BASE, PAGE_SIZE);
+	ept_prune(&vm->ept, LAPIC_DEFAULT_PHYS_BASE, PAGE_SIZE);
+	ept_flush(&vm->ept);
+	vm->apic_access_mapped = false;
+	vm->apic_access_dirty = true;
+}
+
+/* Map the APIC-access page, or take it away, as the vCPUs' APICs now are. */
+static void apic_access_refresh(struct vm *vm)
+{
+	bool want = vm->apic_access_pa && !vm_gpa_slot(vm, LAPIC_DEFAULT_PHYS_BASE, NULL);
+	int rc;
+
+	vm->apic_access_dirty = false;
+	for (unsigned i = 0; i < vm->n_vcpus && want; i++)
+		want = vm->vcpus[i]->apic && default_xapic(vm->vcpus[i]->apic);
+	if (want == vm->apic_access_mapped)
+		return;
+	if (!want) {
+		vm_apic_access_release(vm);
+		vm->apic_access_dirty = false;
+		log_debug("vm %s: APIC page back to emulation", vm->name);
+		return;
+	}
+	rc = ept_map(&vm->ept, LAPIC_DEFAULT_PHYS_BASE, vm->apic_access_pa, PAGE_SIZE,
+		     EPT_R | EPT_W);
+	if (rc < 0) {
+		log_warn("vm %s: APIC-access page not mapped (%d): APIC accesses are emulated",
+			 vm->name, rc);
+		return;
+	}
+	ept_flush(&vm->ept);
+	vm->apic_access_mapped = true;
+	log_debug("vm %s: APIC page virtualised", vm->name);
+}
+
+void vcpu_apicv_prepare(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	bool xapic = default_xapic(v->apic);
+	uint32_t proc2;
+	int irr, isr;
+
+	if (xapic != v->apicv_xapic) {
+		v->apicv_xapic = xapic;
+		vm->apic_access_dirty = true;
+	}
+	if (vm->apic_access_dirty)
+		apic_access_refresh(vm);
+	proc2 = vm->apic_access_mapped ? v->proc2_ctls | VMX_PROC2_VIRT_APIC_ACCESSES
+				       : v->proc2_ctls & ~VMX_PROC2_VIRT_APIC_ACCESSES;
+	if (proc2 != v->proc2_ctls) {
+		v->proc2_ctls = proc2;
+		vmcs_write32(VMCS_PROC2_CONTROLS, proc2);
+	}
+	/* vmx_load_eoi_exitmap: level-triggered vectors (TMR) exit at their EOI. */
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t w = lapic_get_reg(v->apic, LAPIC_TMR + 0x20 * i) |
+			     (uint64_t)lapic_get_reg(v->apic, LAPIC_TMR + 0x20 * i + 0x10) << 32;
+
+		if (w != v->eoi_exit[i]) {
+			v->eoi_exit[i] = w;
+			vmcs_write64(VMCS_EOI_EXIT_BITMAP0 + 2 * i, w);
+		}
+	}
+	/* vmx_set_rvi / vmx_hwapic_isr_update: from the page, every entry. */
+	irr = lapic_highest_irr(v->apic);
+	isr = lapic_highest_isr(v->apic);
+	vmcs_write16(VMCS_GUEST_INTR_STATUS,
+		     (uint16_t)((isr > 0 ? isr : 0) << 8 | (irr > 0 ? irr : 0)));
+}
+
+void vcpu_apicv_write(struct vcpu *v, uint32_t offset)
+{
+	lapic_write_nodecode(v->apic, offset);
+}
+
+void vcpu_apicv_eoi(struct vcpu *v, uint8_t vector)
+{
+	lapic_eoi_accelerated(v->apic, vector);
+}
+
 int vcpu_apic_create(struct vcpu *v)
 {
 	struct lapic_config cfg = {
@@ -220,6 +360,8 @@ int vcpu_apic_create(struct vcpu *v)
 	lapic_set_base(v->apic, v->apic_base, true);
 	/* kvm_arch_vcpu_create: with an irqchip an AP waits for INIT and SIPI. */
 	v->mp_state = v->id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
+	if (v->vm->apic_access_pa)
+		apicv_setup(v);
 	return 0;
 }
 
@@ -378,13 +520,19 @@ static void accept_init_sipi(struct vcpu *v)
 	}
 }
 
-/* kvm_cpu_has_interrupt / kvm_cpu_get_interrupt: the PIC first, then the APIC. */
-static int highest_irq(struct vcpu *v, bool ack)
+/*
+ * kvm_cpu_has_interrupt / kvm_cpu_get_interrupt: the PIC first, then the
+ * APIC; without @apic_too only the PIC (kvm_cpu_has_injectable_intr with
+ * APICv: the CPU delivers the APIC's).
+ */
+static int highest_irq(struct vcpu *v, bool ack, bool apic_too)
 {
 	struct irqchip *chip = v->vm->irqchip;
 
 	if (chip && pic_output(&chip->pic) && accepts_pic(v))
 		return ack ? pic_read_irq(&chip->pic) : 0x100;
+	if (!apic_too)
+		return -1;
 	return ack ? lapic_ack_interrupt(v->apic) : lapic_has_interrupt(v->apic);
 }
 
@@ -394,13 +542,13 @@ int vcpu_apic_pending_irq(struct vcpu *v, bool (*interruptible)(struct vcpu *v),
 	if (v->apic->timer.target)
 		lapic_timer_tick(v->apic, apic_now(v));
 	/* INIT and SIPI were taken at the top of vcpu_run's loop. */
-	if (highest_irq(v, false) < 0)
+	if (highest_irq(v, false, !v->apicv) < 0)
 		return -1;
 	if (!interruptible(v)) {
 		*window = true;
 		return -1;
 	}
-	return highest_irq(v, true);
+	return highest_irq(v, true, !v->apicv);
 }
 
 uint64_t vcpu_apic_timer_left(struct vcpu *v)
@@ -428,7 +576,7 @@ static bool runnable(struct vcpu *v)
 	/* A halted vCPU wakes for an NMI, or an interrupt it can take (IF=1). */
 	if (v->nmi_pending)
 		return true;
-	return (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF) && highest_irq(v, false) >= 0;
+	return (vmcs_readl(VMCS_GUEST_RFLAGS) & RFLAGS_IF) && highest_irq(v, false, true) >= 0;
 }
 
 bool vcpu_wait_runnable(struct vcpu *v)

@@ -39,6 +39,17 @@ void vcpu_apic_destroy(struct vcpu *v);
 /* CPUID changed: what the APIC offers follows (x2APIC, TSC-deadline). */
 void vcpu_apic_cpuid_changed(struct vcpu *v);
 
+/*
+ * APIC virtualisation (v->apicv): before each entry, the controls, the
+ * EOI-exit bitmap and RVI/SVI from the APIC page; the APIC-write and
+ * virtualised-EOI exits; the APIC-access page out of the way of memory
+ * slots (it is looked at again at the next entry).
+ */
+void vcpu_apicv_prepare(struct vcpu *v);
+void vcpu_apicv_write(struct vcpu *v, uint32_t offset);
+void vcpu_apicv_eoi(struct vcpu *v, uint8_t vector);
+void vm_apic_access_release(struct vm *vm);
+
 /* KVM_GET/SET_LAPIC: -EINVAL without an in-hypervisor APIC. */
 int vcpu_get_lapic(struct vcpu *v, struct kvm_lapic_state *s);
 int vcpu_set_lapic(struct vcpu *v, const struct kvm_lapic_state *s);

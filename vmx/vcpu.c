@@ -144,6 +144,7 @@ static void setup_controls(struct vcpu *v)
 
 	vmcs_write32(VMCS_PIN_CONTROLS, c->pin);
 	vcpu_set_proc_ctls(v, c->proc);
+	v->proc2_ctls = c->proc2;
 	vmcs_write32(VMCS_PROC2_CONTROLS, c->proc2);
 	vmcs_write32(VMCS_EXIT_CONTROLS, c->exit);
 	v->entry_ctls = c->entry;
@@ -1303,6 +1304,8 @@ static void inject_events(struct vcpu *v)
 
 	if (v->apic)
 		apic_window = apic_interrupt(v);
+	if (v->apicv)
+		vcpu_apicv_prepare(v);
 	/* Nothing to deliver and no window wanted: no guest state to read. */
 	if (!v->inject.valid && !v->nmi_pending && !v->irq_pending && !dm_window && !apic_window) {
 		if (want != v->proc_ctls)

@@ -124,6 +124,15 @@ struct vcpu {
 	 * irqchip; then also the MP state and the INIT/SIPI it received.
 	 */
 	struct lapic *apic;
+	/*
+	 * APIC virtualisation for this vCPU (vmx/irqchip.c): its register page
+	 * is the virtual-APIC page; the secondary controls and EOI-exit bitmap
+	 * as last written; whether its APIC was an enabled xAPIC at 0xfee00000
+	 * at the last entry.
+	 */
+	bool apicv, apicv_xapic;
+	uint32_t proc2_ctls;
+	uint64_t eoi_exit[4];
 	uint32_t mp_state; /* KVM_MP_STATE_* */
 	bool init_pending, sipi_pending;
 	uint8_t sipi_vector;

@@ -201,6 +201,7 @@ int vm_set_memory_region(struct vm *vm, const struct kvm_userspace_memory_region
 			return -HV_EINVAL; /* no such slot, as Linux */
 		log_debug("vm %s: slot %u at 0x%llx deleted", vm->name, r.slot,
 			  (unsigned long long)s->gpa);
+		vm_apic_access_release(vm);
 		return slot_delete(vm, s);
 	}
 	if (!s->used) {
@@ -225,6 +226,8 @@ int vm_set_memory_region(struct vm *vm, const struct kvm_userspace_memory_region
 		if (gpa + size > vm->ept.gpa_limit)
 			return -HV_EINVAL;
 	}
+	/* The APIC-access page yields to memory; the next entry looks again. */
+	vm_apic_access_release(vm);
 	switch (change) {
 	case SLOT_CREATE:
 		rc = slot_create(vm, s, &r);

@@ -55,6 +55,13 @@ struct vm {
 	bool guest_can_read_platform_info; /* KVM_CAP_MSR_PLATFORM_INFO; true at creation */
 	bool exit_on_emulation_failure;	   /* KVM_CAP_EXIT_ON_EMULATION_FAILURE */
 	struct irqchip *irqchip;	   /* KVM_CREATE_IRQCHIP's PICs and IOAPIC, or NULL */
+	/*
+	 * APIC virtualisation (vmx/irqchip.c): the APIC-access page (0: none),
+	 * whether the EPT maps it at 0xfee00000, and whether that must be
+	 * decided again at the next entry.
+	 */
+	uint64_t apic_access_pa;
+	bool apic_access_mapped, apic_access_dirty;
 };
 
 /* 0 or a negative errno (ENOMEM). Needs VMX operation (INVEPT). */

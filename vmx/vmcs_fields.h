@@ -21,6 +21,7 @@
 	X(GUEST_GS_SEL, 0x080a)                                                                    \
 	X(GUEST_LDTR_SEL, 0x080c)                                                                  \
 	X(GUEST_TR_SEL, 0x080e)                                                                    \
+	X(GUEST_INTR_STATUS, 0x0810)                                                               \
 	/* 16-bit host state */                                                                    \
 	X(HOST_ES_SEL, 0x0c00)                                                                     \
 	X(HOST_CS_SEL, 0x0c02)                                                                     \
@@ -37,7 +38,13 @@
 	X(EXIT_MSR_LOAD_ADDR, 0x2008)                                                              \
 	X(ENTRY_MSR_LOAD_ADDR, 0x200a)                                                             \
 	X(TSC_OFFSET, 0x2010)                                                                      \
+	X(VIRTUAL_APIC_PAGE_ADDR, 0x2012)                                                          \
+	X(APIC_ACCESS_ADDR, 0x2014)                                                                \
 	X(EPT_POINTER, 0x201a)                                                                     \
+	X(EOI_EXIT_BITMAP0, 0x201c)                                                                \
+	X(EOI_EXIT_BITMAP1, 0x201e)                                                                \
+	X(EOI_EXIT_BITMAP2, 0x2020)                                                                \
+	X(EOI_EXIT_BITMAP3, 0x2022)                                                                \
 	/* 64-bit read-only */                                                                     \
 	X(GUEST_PHYSICAL_ADDRESS, 0x2400)                                                          \
 	/* 64-bit guest state */                                                                   \

@@ -163,10 +163,13 @@ static int negotiate_controls(void)
 		v->proc2 &= ~VMX_PROC2_VPID;
 	v->preemption_timer = v->pin & VMX_PIN_PREEMPTION_TIMER;
 	v->timer_rate = c->misc & 0x1f;
+	v->apicv = (c->proc.may1 & VMX_PROC_TPR_SHADOW) &&
+		   (c->proc2.may1 & VMX_APICV_PROC2) == VMX_APICV_PROC2 &&
+		   (v->pin & VMX_PIN_EXT_INTR_EXITING);
 	log_info("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x, VPID "
-		 "%s, preemption timer %s",
+		 "%s, preemption timer %s, APIC virtualisation %s",
 		 v->pin, v->proc, v->proc2, v->exit, v->entry, v->vpid ? "on" : "off",
-		 v->preemption_timer ? "on" : "off");
+		 v->preemption_timer ? "on" : "off", v->apicv ? "available" : "absent");
 	return 0;
 }
 
@@ -222,6 +225,13 @@ int vmx_init(void)
 	log_info("vmx: VMX root operation on CPU 0 (VMXON region 0x%llx)",
 		 (unsigned long long)vmxon_region);
 	return 0;
+}
+
+void vmx_disable_apicv(void)
+{
+	if (vmx_config.apicv)
+		log_info("vmx: APIC virtualisation off (apicv=off): APIC accesses are emulated");
+	vmx_config.apicv = false;
 }
 
 #define DUMP_ROW(name, enc) {#name, enc},

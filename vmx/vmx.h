@@ -16,7 +16,15 @@ struct vmx_config {
 	bool vpid; /* VPIDs tag guest TLB entries */
 	bool preemption_timer;
 	unsigned timer_rate; /* the timer counts down every 2^rate TSC ticks */
+	/*
+	 * APIC virtualisation for vCPUs with an in-hypervisor APIC
+	 * (vmx/irqchip.c): TPR shadow plus VMX_APICV_PROC2, all or nothing.
+	 */
+	bool apicv;
 };
+
+#define VMX_APICV_PROC2                                                                            \
+	(VMX_PROC2_VIRT_APIC_ACCESSES | VMX_PROC2_APIC_REG_VIRT | VMX_PROC2_VIRT_INTR_DELIVERY)
 
 extern struct vmx_config vmx_config;
 
@@ -25,6 +33,8 @@ extern struct vmx_config vmx_config;
  * controls, and enter VMX root operation. Logs each reason it cannot.
  */
 int vmx_init(void);
+/* The apicv=off boot option: every APIC access is emulated. */
+void vmx_disable_apicv(void);
 bool vmx_enabled(void);
 
 /* Log every field of the current VMCS that the hypervisor uses. */

@@ -278,6 +278,30 @@ int lapic_eoi(struct lapic *apic, bool *level)
 	return v;
 }
 
+/* ---- APIC virtualisation (the CPU works on this register page) ---- */
+
+int lapic_highest_irr(const struct lapic *apic)
+{
+	return highest_vec(apic, LAPIC_IRR);
+}
+
+int lapic_highest_isr(const struct lapic *apic)
+{
+	return highest_vec(apic, LAPIC_ISR);
+}
+
+/*
+ * kvm_apic_set_eoi_accelerated: the CPU already took @vector out of ISR
+ * (EOI virtualisation); what is left is the EOI's broadcast, with the
+ * trigger mode from TMR as kvm_ioapic_send_eoi takes it.
+ */
+void lapic_eoi_accelerated(struct lapic *apic, uint8_t vector)
+{
+	update_ppr(apic);
+	if (apic->cfg.eoi)
+		apic->cfg.eoi(apic->cfg.ctx, vector, test_vec(apic, LAPIC_TMR, vector));
+}
+
 /* ---- IPIs ---- */
 
 static uint32_t apic_id(const struct lapic *apic)
@@ -781,6 +805,19 @@ int lapic_mmio_read(struct lapic *apic, uint32_t offset, uint32_t len, uint32_t 
 }
 
 /* apic_mmio_write: only aligned 32-bit stores reach a register. */
+/*
+ * kvm_apic_write_nodecode: the CPU stored a 32-bit write at @offset in the
+ * page (APIC-register virtualisation) and left its effects to us.
+ */
+void lapic_write_nodecode(struct lapic *apic, uint32_t offset)
+{
+	offset &= 0xff0;
+	reg_write(apic, offset, lapic_get_reg(apic, offset));
+	/* A write to ESR stores nothing (reg_write): the CPU's copy goes too. */
+	if (offset == LAPIC_ESR)
+		set_reg(apic, LAPIC_ESR, 0);
+}
+
 int lapic_mmio_write(struct lapic *apic, uint32_t offset, uint32_t len, uint32_t val)
 {
 	if (!lapic_hw_enabled(apic) || lapic_x2apic_mode(apic))

@@ -182,6 +182,21 @@ struct lapic {
 	struct lapic_config cfg;
 };
 
+/*
+ * With APIC virtualisation the CPU reads and writes the register page
+ * itself (IRR, ISR, PPR, TPR on interrupt delivery and EOI; the value of a
+ * virtualised write): the page stays the one copy of the registers.
+ *   lapic_highest_irr/isr   RVI and SVI for the VMCS (-1: none);
+ *   lapic_eoi_accelerated   an EOI the CPU did (ISR already cleared) that
+ *                           exits for its broadcast (kvm_apic_set_eoi_accelerated);
+ *   lapic_write_nodecode    a write the CPU stored, for its side effects
+ *                           (kvm_apic_write_nodecode).
+ */
+int lapic_highest_irr(const struct lapic *apic);
+int lapic_highest_isr(const struct lapic *apic);
+void lapic_eoi_accelerated(struct lapic *apic, uint8_t vector);
+void lapic_write_nodecode(struct lapic *apic, uint32_t offset);
+
 /* Set up from @cfg (copied) and do a power-on reset. */
 void lapic_init(struct lapic *apic, const struct lapic_config *cfg);
 /* RESET (@init_event false: IA32_APIC_BASE too) or INIT (kvm_lapic_reset). */

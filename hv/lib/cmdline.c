@@ -236,6 +236,21 @@ static bool parse_selftest(struct hv_options *o, const char *v, size_t len)
 	return true;
 }
 
+static const struct keyword on_off[] = {
+    {"off", 0},
+    {"on", 1},
+};
+
+static bool parse_apicv(struct hv_options *o, const char *v, size_t len)
+{
+	int val;
+
+	if (!match_keyword(on_off, 2, v, len, &val))
+		return false;
+	o->apicv = val;
+	return true;
+}
+
 #define FIELD(f) offsetof(struct hv_options, f), sizeof(((struct hv_options *)0)->f)
 
 static const struct opt_row options[] = {
@@ -253,6 +268,9 @@ static const struct opt_row options[] = {
     {"selftest", parse_selftest, FIELD(selftest), "none|ud|pf|gp|de|vmentry|kvmapi", "none", false,
      "after boot: raise this exception to show the exception dump, (vmentry) run a VM the CPU must "
      "refuse, (kvmapi) check the KVM API"},
+    {"apicv", parse_apicv, FIELD(apicv), "on|off", "on", false,
+     "APIC virtualisation (virtual-APIC page, register virtualisation, virtual-interrupt "
+     "delivery) where the CPU has it; off: every APIC access is emulated"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -437,11 +455,13 @@ void options_dump(const struct hv_options *o)
 
 	/* The key is a secret: say whether one is set, never what it is. */
 	log_info(
-	    "cmdline: console=0x%x,%u loglevel=%s channel=%s channel_key=%s on_done=%s selftest=%s",
+	    "cmdline: console=0x%x,%u loglevel=%s channel=%s channel_key=%s on_done=%s selftest=%s "
+	    "apicv=%s",
 	    o->console.port, o->console.baud, keyword_name(loglevels, 4, o->loglevel),
 	    channel_text(&o->channel, chan), o->channel_key.len ? "set" : "none",
 	    keyword_name(on_done_words, 2, o->on_done),
-	    keyword_name(selftests, sizeof(selftests) / sizeof(selftests[0]), o->selftest));
+	    keyword_name(selftests, sizeof(selftests) / sizeof(selftests[0]), o->selftest),
+	    keyword_name(on_off, 2, o->apicv));
 }
 
 void options_help(void)

@@ -72,6 +72,7 @@ struct hv_options {
 	struct hv_key_opt channel_key; /* secret: never logged */
 	enum hv_on_done on_done;
 	enum hv_selftest selftest;
+	int apicv; /* 1: use the CPU's APIC virtualisation where it has it */
 };
 
 /* Fill @o with every option's default. */

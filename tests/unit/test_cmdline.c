@@ -30,6 +30,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.channel_key.len, 0);
 	CHECK_EQ(o.on_done, HV_ON_DONE_HALT);
 	CHECK_EQ(o.selftest, HV_SELFTEST_NONE);
+	CHECK_EQ(o.apicv, 1);
 }
 
 static void test_empty_and_null(void)
@@ -297,6 +298,21 @@ static void test_on_done(void)
 	CHECK_LOGGED(LOG_WARN, "on_done='reboot' invalid (halt|exit); using halt");
 }
 
+static void test_apicv(void)
+{
+	options_parse(&o, "apicv=off");
+	CHECK_EQ(o.apicv, 0);
+	options_parse(&o, "apicv=ON");
+	CHECK_EQ(o.apicv, 1);
+	CHECK_NO_WARNINGS();
+	options_parse(&o, "apicv=0");
+	CHECK_EQ(o.apicv, 1);
+	CHECK_LOGGED(LOG_WARN, "apicv='0' invalid (on|off); using on");
+	options_parse(&o, "apicv=off");
+	options_dump(&o);
+	CHECK_LOGGED(LOG_INFO, "selftest=none apicv=off");
+}
+
 static void test_selftest(void)
 {
 	static const struct {
@@ -381,11 +397,12 @@ static void test_dump(void)
 static void test_help(void)
 {
 	options_help();
-	CHECK_EQ(logcap_count(LOG_INFO), 6);
+	CHECK_EQ(logcap_count(LOG_INFO), 7);
 	CHECK_LOGGED(LOG_INFO, "cmdline: console=com1|com2|com3|com4|0x<port>",
 		     "(default com1,115200)");
 	CHECK_LOGGED(LOG_INFO, "cmdline: channel_key=", "(default none)");
 	CHECK_LOGGED(LOG_INFO, "cmdline: selftest=none|ud|pf|gp|de|vmentry|kvmapi (default none)");
+	CHECK_LOGGED(LOG_INFO, "cmdline: apicv=on|off (default on)");
 	CHECK(logcap_all_prefixed("cmdline: "));
 }
 
@@ -398,6 +415,7 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_loglevel),
     TEST_ENTRY(test_unknown_option),
     TEST_ENTRY(test_leading_path),
+    TEST_ENTRY(test_apicv),
     TEST_ENTRY(test_whitespace),
     TEST_ENTRY(test_channel),
     TEST_ENTRY(test_channel_console_conflict),

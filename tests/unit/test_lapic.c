@@ -923,6 +923,54 @@ static void test_hostile_inputs(void)
 	CHECK(lapic_x2apic_mode(a));
 }
 
+/*
+ * APIC virtualisation: the CPU works on the page, the model answers what
+ * it leaves (kvm_apic_write_nodecode, kvm_apic_set_eoi_accelerated).
+ */
+static void test_apicv_hooks(void)
+{
+	struct lapic *a = setup(true);
+	uint32_t *page = (uint32_t *)a->regs;
+
+	CHECK_EQ(lapic_highest_irr(a), -1);
+	CHECK_EQ(lapic_highest_isr(a), -1);
+	lapic_accept_irq(a, 0x41, false);
+	lapic_accept_irq(a, 0x92, true);
+	CHECK_EQ(lapic_highest_irr(a), 0x92);
+	CHECK_EQ(lapic_ack_interrupt(a), 0x92);
+	CHECK_EQ(lapic_highest_isr(a), 0x92);
+	CHECK_EQ(lapic_highest_irr(a), 0x41);
+
+	/* The CPU did the EOI of level vector 0x92: only the broadcast is left. */
+	page[(LAPIC_ISR + 0x10 * (0x92 / 32)) / 4] &= ~(1u << (0x92 % 32));
+	lapic_eoi_accelerated(a, 0x92);
+	CHECK_EQ(neois, 1);
+	CHECK_EQ(eoi_vector, 0x92);
+	CHECK(eoi_level);
+	CHECK_EQ(lapic_highest_isr(a), -1);
+	CHECK_EQ(rd(a, LAPIC_PROCPRI), 0);
+
+	/* A stored ICR write sends its IPI: a self-IPI lands in IRR. */
+	nipis = 0;
+	page[LAPIC_ICR / 4] = 0x40000 | 0x4000 | 0x63 | LAPIC_SEND_PENDING;
+	lapic_write_nodecode(a, LAPIC_ICR);
+	CHECK_EQ(nipis, 1);
+	CHECK_EQ(ipis[0].vector, 0x63);
+	CHECK_EQ(lapic_highest_irr(a), 0x63);
+	CHECK_EQ(rd(a, LAPIC_ICR) & LAPIC_SEND_PENDING, 0);
+	/* An LVT write keeps only its defined bits; an ESR write stores nothing. */
+	page[LAPIC_LVT0 / 4] = 0xffffffffu;
+	lapic_write_nodecode(a, LAPIC_LVT0 | 0xc);
+	CHECK_EQ(rd(a, LAPIC_LVT0), 0x1f7ff);
+	page[LAPIC_ESR / 4] = 0x55;
+	lapic_write_nodecode(a, LAPIC_ESR);
+	CHECK_EQ(page[LAPIC_ESR / 4], 0);
+	/* Disabling through SPIV masks the LVTs, as a decoded write does. */
+	page[LAPIC_SPIV / 4] = 0xff;
+	lapic_write_nodecode(a, LAPIC_SPIV);
+	CHECK(rd(a, LAPIC_LVTT) & LAPIC_LVT_MASKED);
+}
+
 static const struct check_test tests[] = {
     TEST_ENTRY(test_reset_values),
     TEST_ENTRY(test_reset_init_and_quirk),
@@ -943,6 +991,7 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_timer_masked),
     TEST_ENTRY(test_timer_tscdeadline),
     TEST_ENTRY(test_hostile_inputs),
+    TEST_ENTRY(test_apicv_hooks),
 };
 
 CHECK_MAIN(tests)
