@@ -209,7 +209,8 @@ static void accept_init_sipi(struct vcpu *v);
  * own register page, APIC-register virtualisation and virtual-interrupt
  * delivery, as KVM's APICv: reads of the APIC page and TPR/CR8 do not exit,
  * the CPU delivers the APIC's interrupts itself (RVI/SVI, set from IRR and
- * ISR before each entry) and performs EOIs, exiting only for the EOI of a
+ * ISR before an entry when the model changed them) and performs EOIs
+ * (self-IPIs too, without an exit), exiting only for the EOI of a
  * level-triggered vector (its broadcast to the IOAPIC) and after writes
  * with side effects (APIC-write exits, handled by the model from the value
  * the CPU stored). The APIC-access page is mapped at 0xfee00000 while every
@@ -289,6 +290,7 @@ void vcpu_apicv_prepare(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	bool xapic = default_xapic(v->apic);
+	bool block = v->guest_debug & KVM_GUESTDBG_BLOCKIRQ;
 	uint32_t proc2;
 	int irr, isr;
 
@@ -304,6 +306,18 @@ void vcpu_apicv_prepare(struct vcpu *v)
 		v->proc2_ctls = proc2;
 		vmcs_write32(VMCS_PROC2_CONTROLS, proc2);
 	}
+	/*
+	 * KVM_GUESTDBG_BLOCKIRQ: nothing goes in (KVM inhibits APICv for it,
+	 * APICV_INHIBIT_REASON_BLOCKIRQ): RVI stays 0 while it is set.
+	 */
+	if (block != v->apicv_blockirq) {
+		v->apicv_blockirq = block;
+		v->apic->vectors_changed = true;
+	}
+	/* What the CPU changes in the guest it keeps in step itself. */
+	if (!v->apic->vectors_changed)
+		return;
+	v->apic->vectors_changed = false;
 	/* vmx_load_eoi_exitmap: level-triggered vectors (TMR) exit at their EOI. */
 	for (unsigned i = 0; i < 4; i++) {
 		uint64_t w = lapic_get_reg(v->apic, LAPIC_TMR + 0x20 * i) |
@@ -314,8 +328,8 @@ void vcpu_apicv_prepare(struct vcpu *v)
 			vmcs_write64(VMCS_EOI_EXIT_BITMAP0 + 2 * i, w);
 		}
 	}
-	/* vmx_set_rvi / vmx_hwapic_isr_update: from the page, every entry. */
-	irr = lapic_highest_irr(v->apic);
+	/* vmx_set_rvi / vmx_hwapic_isr_update: from the page. */
+	irr = block ? -1 : lapic_highest_irr(v->apic);
 	isr = lapic_highest_isr(v->apic);
 	vmcs_write16(VMCS_GUEST_INTR_STATUS,
 		     (uint16_t)((isr > 0 ? isr : 0) << 8 | (irr > 0 ? irr : 0)));

@@ -128,9 +128,9 @@ struct vcpu {
 	 * APIC virtualisation for this vCPU (vmx/irqchip.c): its register page
 	 * is the virtual-APIC page; the secondary controls and EOI-exit bitmap
 	 * as last written; whether its APIC was an enabled xAPIC at 0xfee00000
-	 * at the last entry.
+	 * and whether KVM_GUESTDBG_BLOCKIRQ held RVI at 0, at the last entry.
 	 */
-	bool apicv, apicv_xapic;
+	bool apicv, apicv_xapic, apicv_blockirq;
 	uint32_t proc2_ctls;
 	uint64_t eoi_exit[4];
 	uint32_t mp_state; /* KVM_MP_STATE_* */

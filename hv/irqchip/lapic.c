@@ -66,6 +66,8 @@ uint32_t lapic_get_reg(const struct lapic *apic, uint32_t offset)
 static void set_reg(struct lapic *apic, uint32_t offset, uint32_t v)
 {
 	memcpy(apic->regs + (offset & 0x3f0), &v, sizeof(v));
+	if ((offset & 0x3f0) >= LAPIC_ISR && (offset & 0x3f0) < LAPIC_ESR)
+		apic->vectors_changed = true;
 }
 
 bool lapic_hw_enabled(const struct lapic *apic)
@@ -996,6 +998,7 @@ void lapic_get_state(const struct lapic *apic, uint8_t regs[LAPIC_REGS_SIZE])
 void lapic_set_state(struct lapic *apic, const uint8_t regs[LAPIC_REGS_SIZE])
 {
 	memcpy(apic->regs, regs, LAPIC_REGS_SIZE);
+	apic->vectors_changed = true;
 	/* kvm_apic_set_version: no directed EOI with an in-kernel IOAPIC. */
 	set_reg(apic, LAPIC_LVR, LAPIC_VERSION);
 	apic->irr_pending = true; /* rescanned at the next lapic_has_interrupt() */

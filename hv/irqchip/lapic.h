@@ -178,6 +178,12 @@ struct lapic {
 	uint8_t regs[LAPIC_REGS_SIZE] __attribute__((aligned(16)));
 	uint64_t apic_base;
 	bool irr_pending; /* IRR may be non-empty (false: it is empty) */
+	/*
+	 * The model changed ISR, TMR or IRR since the caller last cleared
+	 * this: with virtual-interrupt delivery, RVI, SVI and the EOI-exit
+	 * bitmap must follow (the CPU keeps them in step with its own changes).
+	 */
+	bool vectors_changed;
 	struct lapic_timer timer;
 	struct lapic_config cfg;
 };
