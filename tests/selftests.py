@@ -19,7 +19,8 @@ and a timeout, and prints one line per test, then the totals:
 
 A skip is never counted as a pass. A list line whose comment starts with
 "skip:" names a test that cannot run on these machines: it is reported as
-SKIP with that reason (naming it on the command line runs it anyway). Each test gets a freshly booted
+SKIP with that reason (naming it on the command line runs it anyway); one
+starting "timeout=SECONDS" gives that test more than --timeout. Each test gets a freshly booted
 hypervisor (a program's VMs go when its connection ends, the relay saying
 BYE for one that died, but a test may leave the hypervisor itself in a bad
 state), so no test sees what an earlier one did; with
@@ -60,9 +61,10 @@ STDBUF = ["stdbuf", "-oL"] if shutil.which("stdbuf") else []
 
 
 def read_list():
-    """The list's names, and for each the reason it cannot run here (a
-    comment starting "skip:"), or None."""
-    names, skips = [], {}
+    """The list's names; for each that cannot run here the reason (a comment
+    starting "skip:"); for each that needs more than --timeout its own
+    timeout (a comment starting "timeout=SECONDS")."""
+    names, skips, timeouts = [], {}, {}
     for line in LIST.read_text().splitlines():
         name, _, comment = line.partition("#")
         name, comment = name.strip(), comment.strip()
@@ -70,7 +72,10 @@ def read_list():
             names.append(name)
             if comment.startswith("skip:"):
                 skips[name] = comment[len("skip:"):].strip()
-    return names, skips
+            m = re.match(r"timeout=(\d+)\b", comment)
+            if m:
+                timeouts[name] = int(m.group(1))
+    return names, skips, timeouts
 
 
 def first_failure(text):
@@ -247,7 +252,7 @@ def main(argv):
             return 2
     kvmdir = Path(subprocess.run([str(ROOT / "scripts/kvm-selftests.sh"), "path"],
                                  capture_output=True, text=True, check=True).stdout.strip())
-    tests, skips = read_list()
+    tests, skips, timeouts = read_list()
     if opts.names:
         skips = {}  # named on the command line: run it anyway
         chosen = []
@@ -292,7 +297,8 @@ def main(argv):
                     counts["FAIL"] += 1
                     print(f"FAIL {name}: the hypervisor did not come up: {why}", flush=True)
                     continue
-            verdict, detail = run_test(binary, env, opts.timeout, logs / f"{short}.log")
+            verdict, detail = run_test(binary, env, max(opts.timeout, timeouts.get(name, 0)),
+                                       logs / f"{short}.log")
             counts[verdict] += 1
             print(f"{verdict} {name}{': ' + detail if detail else ''}", flush=True)
             if not hv.alive():
