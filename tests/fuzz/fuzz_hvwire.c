@@ -66,6 +66,8 @@ struct span {
 static struct hvw_decoder dec, dec2;
 static uint8_t stream[STREAM_CAP];
 static uint8_t enc[HVW_MAX_FRAME];
+/* hvpack's buffers: unpacked, repacked, packed. */
+static uint8_t pk_out[HVP_MAX_LEN], pk_back[HVP_MAX_LEN], pk_packed[HVP_BOUND(HVP_MAX_LEN)];
 /* A page of a MEM_CHANGED answer, and the packer's table for the ones built here. */
 static uint8_t page[HVW_PAGE_SIZE];
 static struct hvp_scratch pack_ws;
@@ -213,9 +215,17 @@ static void parse_all(const uint8_t *p, uint32_t len)
 	check_errno(ret);
 	if (ret == 0) {
 		FZ_CHECK(mw.len == len - HVW_MEM_WRITE_HDR_LEN);
-		FZ_CHECK(mw.len == 0 || mw.gpa + (mw.len - 1) >= mw.gpa);
+		/* A packed write's range is checked once unpacked (below). */
+		FZ_CHECK(mw.len == 0 || (mw.flags & HVW_MEM_WRITE_PACKED) ||
+			 mw.gpa + (mw.len - 1) >= mw.gpa);
 		n = hvw_encode_mem_write(enc, sizeof(enc), 77, &mw);
 		check_same_payload(n, HVW_MEM_WRITE, p, len);
+		ret = hvw_mem_write_unpack(&mw, pk_out, sizeof(pk_out));
+		FZ_CHECK(ret == 0 || ret == -HV_EINVAL || ret == -HV_E2BIG);
+		if (ret == 0) {
+			FZ_CHECK(!(mw.flags & HVW_MEM_WRITE_PACKED));
+			FZ_CHECK(mw.len == 0 || mw.gpa + (mw.len - 1) >= mw.gpa);
+		}
 	}
 
 	ret = hvw_parse_mem_read_req(p, len, &mr);
@@ -760,7 +770,6 @@ static void fuzz_hvrun_framed(const uint8_t *p, size_t n, uint8_t ctl)
 
 /* ---- hvpack ---- */
 
-static uint8_t pk_out[HVP_MAX_LEN], pk_back[HVP_MAX_LEN], pk_packed[HVP_BOUND(HVP_MAX_LEN)];
 static struct hvp_scratch pk_scratch;
 
 /* p[0, n) packs within HVP_BOUND(n) and unpacks to itself. */
