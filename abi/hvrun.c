@@ -21,7 +21,8 @@ static uint64_t request_sets(uint64_t valid, uint64_t dirty)
 /*
  * Where the data of the run's last exit lives in the mapping, and how
  * long it is: an IN or OUT's bytes at io.data_offset, an MMIO access's in
- * mmio.data. *guest_wrote is 1 for data the guest wrote (OUT, MMIO store).
+ * mmio.data, a user-space MSR exit's struct (the controller's error and
+ * data). *guest_wrote is 1 for data the guest wrote (OUT, MMIO store).
  */
 static uint8_t *exit_data(const struct kvm_run *run, size_t map_len, size_t *len, int *guest_wrote)
 {
@@ -40,6 +41,11 @@ static uint8_t *exit_data(const struct kvm_run *run, size_t map_len, size_t *len
 		*len = run->mmio.len <= 8 ? run->mmio.len : 8;
 		*guest_wrote = run->mmio.is_write;
 		return (uint8_t *)run->mmio.data;
+	}
+	/* A user-space MSR exit: the controller's msr.error and msr.data answer it. */
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR || run->exit_reason == KVM_EXIT_X86_WRMSR) {
+		*len = sizeof(run->msr);
+		return (uint8_t *)&run->msr;
 	}
 	return NULL;
 }

@@ -22,8 +22,9 @@
  *	8   8  kvm_valid_regs
  *	16  8  kvm_dirty_regs
  *	24  8  kvm_run.cr8, only with HVR_CR8 (without it, cr8 is 0)
- *	..  .. data_len bytes: an IN's data (placed at io.data_offset) or an
- *	       MMIO load's (mmio.data), for the exit the last run reported
+ *	..  .. data_len bytes: an IN's data (placed at io.data_offset), an
+ *	       MMIO load's (mmio.data) or the 24-byte kvm_run.msr answering a
+ *	       KVM_EXIT_X86_RDMSR/WRMSR, for the exit the last run reported
  *	..  .. the sets of kvm_dirty_regs, and HV_SYNC_X86_MSRS when it is in
  *	       kvm_valid_regs (its entries name the MSRs to store), known bits
  *	       only, hvdelta-encoded

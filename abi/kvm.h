@@ -265,6 +265,9 @@ struct kvm_mp_state {
 #define KVM_MSR_EXIT_REASON_INVAL   (1 << 0) /* MSR the vCPU does not have */
 #define KVM_MSR_EXIT_REASON_UNKNOWN (1 << 1) /* MSR we do not emulate */
 #define KVM_MSR_EXIT_REASON_FILTER  (1 << 2) /* denied by the MSR filter */
+/* Not in the uapi header: x86.c's mask of the reasons above. */
+#define KVM_MSR_EXIT_REASON_VALID_MASK                                                             \
+	(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER)
 
 /* kvm_run.system_event.type */
 #define KVM_SYSTEM_EVENT_SHUTDOWN 1

@@ -69,8 +69,29 @@ size_t kvm_ioctl_counted_len(const struct kvm_ioctl_desc *d, const void *rec, si
 size_t kvm_ioctl_record_len(unsigned long nr, const void *rec, size_t avail)
 {
 	const struct kvm_ioctl_desc *d = kvm_ioctl_find(nr);
+	struct kvm_msr_filter f;
 
 	if (d && d->shape == HV_SHAPE_COUNTED)
 		return kvm_ioctl_counted_len(d, rec, avail);
+	if (nr == KVM_X86_SET_MSR_FILTER && avail >= sizeof(f)) {
+		memcpy(&f, rec, sizeof(f));
+		return kvm_msr_filter_wire_len(&f);
+	}
 	return HV_IOC_SIZE(nr);
+}
+
+size_t kvm_msr_filter_bitmap_len(uint32_t nmsrs)
+{
+	if (!nmsrs || nmsrs > KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8)
+		return 0;
+	return ((size_t)nmsrs + 63) / 64 * 8;
+}
+
+size_t kvm_msr_filter_wire_len(const struct kvm_msr_filter *f)
+{
+	size_t len = sizeof(*f);
+
+	for (unsigned i = 0; i < KVM_MSR_FILTER_MAX_RANGES; i++)
+		len += kvm_msr_filter_bitmap_len(f->ranges[i].nmsrs);
+	return len;
 }

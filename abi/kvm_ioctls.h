@@ -65,7 +65,7 @@ enum hv_ioctl_shape {
 	REC(KVM_GET_IRQCHIP, HV_FD_VM, struct kvm_irqchip)                                         \
 	REC(KVM_SET_IRQCHIP, HV_FD_VM, struct kvm_irqchip)                                         \
 	REC(KVM_SIGNAL_MSI, HV_FD_VM, struct kvm_msi)                                              \
-	REC(KVM_X86_SET_MSR_FILTER, HV_FD_NONE, struct kvm_msr_filter)                             \
+	REC(KVM_X86_SET_MSR_FILTER, HV_FD_VM, struct kvm_msr_filter)                               \
 	INT(KVM_RUN, HV_FD_VCPU)                                                                   \
 	REC(KVM_GET_REGS, HV_FD_VCPU, struct kvm_regs)                                             \
 	REC(KVM_SET_REGS, HV_FD_VCPU, struct kvm_regs)                                             \
@@ -153,5 +153,18 @@ size_t kvm_ioctl_counted_len(const struct kvm_ioctl_desc *d, const void *rec, si
  * there.
  */
 size_t kvm_ioctl_record_len(unsigned long nr, const void *rec, size_t avail);
+
+/*
+ * KVM_X86_SET_MSR_FILTER's record holds pointers: it travels marshalled,
+ * as the struct kvm_msr_filter the caller holds (its bitmap pointers mean
+ * nothing to the receiver) followed, for each range in order whose nmsrs
+ * is 1 to KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8, by that range's bitmap as
+ * Linux copies it (kvm_add_msr_filter: BITS_TO_LONGS(nmsrs) longs):
+ * kvm_msr_filter_bitmap_len(nmsrs) bytes. A range outside those limits
+ * sends no bitmap (the receiver refuses it before it would read one).
+ * kvm_ioctl_record_len() gives the marshalled length for this request.
+ */
+size_t kvm_msr_filter_bitmap_len(uint32_t nmsrs);
+size_t kvm_msr_filter_wire_len(const struct kvm_msr_filter *f);
 
 #endif

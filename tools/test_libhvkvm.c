@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi/hvpack.h"
 #include "abi/hvwire.h"
 #include "abi/kvm.h"
 #include "abi/kvm_ioctls.h"
@@ -93,6 +94,7 @@ struct peer {
 	bool novmx;
 	bool legacy;		/* only the version-1 caps: no KICK, CLOSE, MEM_CHANGED */
 	bool sessions;		/* HVW_CAP_SESSION: BYE and LIST */
+	bool packed;		/* HVW_CAP_PACKED: takes packed ioctl records (answers none) */
 	uint32_t hello_version; /* answered version; 0: HVW_VERSION */
 	int drop_hellos;	/* leave the first N HELLOs unanswered */
 
@@ -129,6 +131,7 @@ struct peer {
 	unsigned int hellos, ioctls, mem_writes, mem_reads, runs, power_offs;
 	unsigned int kicks, kicks_stray, closes, changed_reqs, tracked_writes;
 	unsigned int byes, lists, vms_made; /* vms_made: KVM_CREATE_VMs since the last BYE */
+	unsigned int packed_ioctls;	    /* last and last_arg hold them unpacked */
 	uint32_t last_close;
 	struct hvw_ioctl_req_hdr last;
 	uint8_t last_arg[HVW_MAX_ARG];
@@ -153,6 +156,7 @@ struct peer {
 	uint8_t tx[HVW_MAX_FRAME];
 	uint8_t extra[HVW_MAX_FRAME];
 	_Alignas(8) uint8_t arg[HVW_MAX_ARG];
+	uint8_t unpacked[HVW_MAX_ARG];
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -406,6 +410,16 @@ static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
 
 	if (err < 0)
 		return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, err, "malformed IOCTL");
+	if (rq.hdr.flags & HVW_IOCTL_PACKED) {
+		long n = hvp_unpack(p->unpacked, sizeof(p->unpacked), rq.arg, rq.hdr.arg_len);
+
+		if (!p->packed || n < 0)
+			return hvw_encode_error(p->tx, sizeof(p->tx), f->seq, -EINVAL, "packed");
+		p->packed_ioctls++;
+		rq.arg = p->unpacked;
+		rq.hdr.arg_len = (uint32_t)n;
+		rq.hdr.flags &= ~HVW_IOCTL_PACKED;
+	}
 	p->ioctls++;
 	p->last = rq.hdr;
 	memcpy(p->last_arg, rq.arg, h->arg_len);
@@ -442,6 +456,10 @@ static size_t peer_ioctl(struct peer *p, const struct hvw_frame *f)
 		p->slot_size = m.memory_size;
 		return answer_result(p, f->seq, 0, NULL, 0);
 	}
+	case KVM_X86_SET_MSR_FILTER: /* the struct and its bitmaps, as marshalled */
+		if (h->arg_len != kvm_ioctl_record_len(h->nr, rq.arg, h->arg_len))
+			return answer_result(p, f->seq, -EFAULT, NULL, 0);
+		return answer_result(p, f->seq, 0, NULL, 0);
 	case KVM_GET_REGS: {
 		struct kvm_regs r = {.rip = 0x1234, .rax = 0xfeed};
 
@@ -508,6 +526,8 @@ static size_t peer_handle(struct peer *p, const struct hvw_frame *f)
 			hr.caps |= HVW_CAP_KICK | HVW_CAP_CLOSE | HVW_CAP_MEM_CHANGED;
 		if (p->sessions)
 			hr.caps |= HVW_CAP_SESSION;
+		if (p->packed)
+			hr.caps |= HVW_CAP_PACKED;
 		snprintf(hr.identity, sizeof(hr.identity), "fake hv vmx=%s",
 			 p->novmx ? "no" : "yes");
 		return hvw_encode_hello_resp(p->tx, sizeof(p->tx), f->seq, &hr);
@@ -1062,6 +1082,99 @@ static void test_counted_records(void)
 	/* A count that cannot fit a frame is refused before sending. */
 	msrs.h.nmsrs = 100000;
 	CHECK_ERR(hvk_ioctl(H, vcpu, KVM_GET_MSRS, &msrs), E2BIG);
+}
+
+/*
+ * KVM_X86_SET_MSR_FILTER holds pointers: the struct goes as it is, then the
+ * bitmap of each range of 1 to 0x600 * 8 MSRs (8 bytes a 64 MSRs), read
+ * from the program's memory; an unreadable one is EFAULT, nothing sent.
+ */
+static void msr_filter_checks(bool packed)
+{
+	struct peer *pr = peer_new();
+	int kvm, vm;
+	static uint8_t b1[8], b64[8], big[KVM_MSR_FILTER_MAX_BITMAP_SIZE];
+	const uint32_t hdr = sizeof(struct kvm_msr_filter);
+	uint8_t *gone, *half;
+	struct kvm_msr_filter f;
+	unsigned int before;
+
+	pr->packed = packed;
+	peer_start_pair(pr);
+	CHECK(open_pair(NULL));
+	kvm = hvk_kvm_fd(H);
+	vm = hvk_ioctl(H, kvm, KVM_CREATE_VM, 0);
+	CHECK(vm >= 0);
+	for (unsigned int i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7 + 1);
+	memset(b1, 0x01, sizeof(b1));
+	memset(b64, 0xa5, sizeof(b64));
+	/* A page that was mapped and is no more; one whose second half is gone. */
+	gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	half = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(gone != MAP_FAILED && half != MAP_FAILED);
+	CHECK_EQ(munmap(gone, 4096), 0);
+	CHECK_EQ(munmap(half + 4096, 4096), 0);
+	memset(half + 4096 - 8, 0x5c, 8);
+
+	/* Three ranges with bitmaps, an empty one (never read) in between. */
+	memset(&f, 0, sizeof(f));
+	f.flags = KVM_MSR_FILTER_DEFAULT_DENY;
+	f.ranges[0] = (struct kvm_msr_filter_range){KVM_MSR_FILTER_READ, 1, 0x10, b1};
+	f.ranges[1] = (struct kvm_msr_filter_range){KVM_MSR_FILTER_WRITE, 64, 0x100, b64};
+	f.ranges[2] = (struct kvm_msr_filter_range){KVM_MSR_FILTER_READ, 0, 0x200, gone};
+	f.ranges[3] =
+	    (struct kvm_msr_filter_range){KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+					  KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8, 0xc0000000, big};
+	CHECK_EQ(hvk_ioctl(H, vm, KVM_X86_SET_MSR_FILTER, &f), 0);
+	CHECK_EQ(P->last.nr, KVM_X86_SET_MSR_FILTER);
+	CHECK_EQ(P->last.target, HVW_TARGET_VM);
+	CHECK_EQ(P->last.arg_len, hdr + 8 + 8 + 0x600);
+	CHECK(!memcmp(P->last_arg, &f, hdr));
+	CHECK(!memcmp(P->last_arg + hdr, b1, 8));
+	CHECK(!memcmp(P->last_arg + hdr + 8, b64, 8));
+	CHECK(!memcmp(P->last_arg + hdr + 16, big, sizeof(big)));
+	CHECK_EQ(PEEK(packed_ioctls), packed ? 1 : 0);
+
+	/* A range over the limit sends no bitmap (its pointer is not read). */
+	f.ranges[1].nmsrs = KVM_MSR_FILTER_MAX_BITMAP_SIZE * 8 + 1;
+	f.ranges[1].bitmap = gone;
+	f.ranges[3].nmsrs = 65; /* 16 bytes */
+	CHECK_EQ(hvk_ioctl(H, vm, KVM_X86_SET_MSR_FILTER, &f), 0);
+	CHECK_EQ(P->last.arg_len, hdr + 8 + 16);
+	CHECK(!memcmp(P->last_arg, &f, hdr));
+	CHECK(!memcmp(P->last_arg + hdr, b1, 8));
+	CHECK(!memcmp(P->last_arg + hdr + 8, big, 16));
+
+	/* NULL, unmapped, partly mapped: EFAULT, nothing sent. */
+	before = PEEK(ioctls);
+	f.ranges[1] = (struct kvm_msr_filter_range){KVM_MSR_FILTER_READ, 8, 0x100, NULL};
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_X86_SET_MSR_FILTER, &f), EFAULT);
+	CHECK(strstr(hvk_last_error(), "range 1"));
+	f.ranges[1].bitmap = gone;
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_X86_SET_MSR_FILTER, &f), EFAULT);
+	f.ranges[1].nmsrs = 128; /* 16 bytes, the last 8 unmapped */
+	f.ranges[1].bitmap = half + 4096 - 8;
+	CHECK_ERR(hvk_ioctl(H, vm, KVM_X86_SET_MSR_FILTER, &f), EFAULT);
+	CHECK_EQ(PEEK(ioctls), before);
+	/* The same 8 bytes alone are fine. */
+	f.ranges[1].nmsrs = 64;
+	CHECK_EQ(hvk_ioctl(H, vm, KVM_X86_SET_MSR_FILTER, &f), 0);
+	CHECK_EQ(P->last.arg_len, hdr + 8 + 8 + 16);
+	CHECK(!memcmp(P->last_arg + hdr + 8, half + 4096 - 8, 8));
+	CHECK_EQ(PEEK(ioctls), before + 1);
+	munmap(half, 4096);
+}
+
+static void test_msr_filter(void)
+{
+	msr_filter_checks(false);
+}
+
+/* With HVW_CAP_PACKED the marshalled bytes go packed and unpack the same. */
+static void test_msr_filter_packed(void)
+{
+	msr_filter_checks(true);
 }
 
 /* ---- Tests: KVM_RUN ---- */
@@ -2122,6 +2235,8 @@ static const struct {
     T(test_ioctl_errnos),
     T(test_pseudo_fds),
     T(test_counted_records),
+    T(test_msr_filter),
+    T(test_msr_filter_packed),
     T(test_run_pio),
     T(test_mem_sync),
     T(test_mem_sync_off_and_pull),

@@ -19,6 +19,7 @@
 #include "vmx/exit_reasons.h"
 #include "vmx/irqchip.h"
 #include "vmx/msr.h"
+#include "vmx/msr_filter.h"
 #include "vmx/vcpu.h"
 #include "vmx/xstate.h"
 #include "vmx/vmx.h"
@@ -528,30 +529,61 @@ static enum exit_action handle_io(struct vcpu *v)
 
 /* ---- MSRs (emulated in vmx/msr.c) ----------------------------------- */
 
+/*
+ * A guest RDMSR/WRMSR refused with @r (MSR_*): to the controller when
+ * KVM_CAP_X86_USER_SPACE_MSR asked for that reason (kvm_msr_user_space,
+ * kvm_msr_reason), which answers in kvm_run.msr for the next KVM_RUN;
+ * else #GP.
+ */
+static enum exit_action msr_refused(struct vcpu *v, uint32_t exit_reason, uint32_t msr,
+				    uint64_t data, int r)
+{
+	struct kvm_run *run = v->run;
+	uint32_t reason = r == MSR_FILTERED  ? KVM_MSR_EXIT_REASON_FILTER
+			  : r == MSR_UNKNOWN ? KVM_MSR_EXIT_REASON_UNKNOWN
+					     : KVM_MSR_EXIT_REASON_INVAL;
+
+	if (!(v->vm->user_space_msr_mask & reason)) {
+		log_debug("vm %s vcpu %d: %s 0x%x: #GP (%d)", v->vm->name, v->id,
+			  exit_reason == KVM_EXIT_X86_RDMSR ? "rdmsr" : "wrmsr", msr, r);
+		return inject_gp(v);
+	}
+	run->exit_reason = exit_reason;
+	memset(&run->msr, 0, sizeof(run->msr));
+	run->msr.reason = reason;
+	run->msr.index = msr;
+	run->msr.data = data;
+	vcpu_wait_msr(v, (uint8_t)v->exit.insn_len);
+	return EXIT_TO_CONTROLLER;
+}
+
+/* kvm_emulate_rdmsr: the filter first (kvm_get_msr_with_filter), then the MSR. */
 static enum exit_action handle_rdmsr(struct vcpu *v)
 {
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
-	uint64_t val;
+	uint64_t val = 0;
+	int r = msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_READ)
+		    ? vcpu_msr_read(v, msr, &val, false)
+		    : MSR_FILTERED;
 
-	if (vcpu_msr_read(v, msr, &val, false) < 0) {
-		log_debug("vm %s vcpu %d: rdmsr 0x%x: #GP", v->vm->name, v->id, msr);
-		return inject_gp(v);
-	}
+	if (r < 0)
+		return msr_refused(v, KVM_EXIT_X86_RDMSR, msr, 0, r);
 	v->gpr[GPR_RAX] = (uint32_t)val;
 	v->gpr[GPR_RDX] = val >> 32;
 	return skip(v);
 }
 
+/* kvm_emulate_wrmsr: the filter first (kvm_set_msr_with_filter), then the MSR. */
 static enum exit_action handle_wrmsr(struct vcpu *v)
 {
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
+	int r = msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_WRITE)
+		    ? vcpu_msr_write(v, msr, val, false)
+		    : MSR_FILTERED;
 
-	if (vcpu_msr_write(v, msr, val, false) < 0) {
-		log_debug("vm %s vcpu %d: wrmsr 0x%x value 0x%llx: #GP", v->vm->name, v->id, msr,
-			  (unsigned long long)val);
-		return inject_gp(v);
-	}
+	if (r < 0)
+		return msr_refused(v, KVM_EXIT_X86_WRMSR, msr, val, r);
 	return skip(v);
 }
 

@@ -17,11 +17,14 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "hv/lib/mm.h"
 #include "hv/lib/msr.h"
 #include "hv/lib/x86.h"
 #include "vmx/cpuid.h"
 #include "hv/irqchip/lapic.h"
 #include "vmx/msr.h"
+#include "vmx/msr_filter.h"
+#include "vmx/vm.h"
 
 /* IA32_UCODE_REV of a new vCPU (kvm_vcpu_reset's microcode_version). */
 #define UCODE_REV_DEFAULT 0x100000000ull
@@ -40,6 +43,7 @@ const uint32_t vcpu_msr_list[] = {
     MSR_IA32_SYSENTER_ESP,
     MSR_IA32_SYSENTER_EIP,
     MSR_IA32_MISC_ENABLE,
+    MSR_IA32_POWER_CTL,
     MSR_PLATFORM_INFO,
     MSR_MISC_FEATURES_ENABLES,
     0x200,
@@ -398,6 +402,9 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 	case MSR_IA32_UCODE_REV:
 		*val = v->msrs.ucode_rev;
 		break;
+	case MSR_IA32_POWER_CTL:
+		*val = v->msrs.power_ctl;
+		break;
 	case MSR_PLATFORM_INFO:
 		if (!host && !v->vm->guest_can_read_platform_info)
 			return -1;
@@ -427,8 +434,8 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 		break;
 	default:
 		mtrr = mtrr_slot(v, msr);
-		if (!mtrr)
-			return -1; /* PRED_CMD is write-only; the rest is unknown */
+		if (!mtrr) /* PRED_CMD is write-only; the rest is unknown */
+			return msr == MSR_IA32_PRED_CMD ? MSR_REFUSED : MSR_UNKNOWN;
 		*val = *mtrr;
 		break;
 	}
@@ -555,6 +562,9 @@ int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host)
 		if (host) /* the guest's writes are ignored */
 			v->msrs.ucode_rev = val;
 		break;
+	case MSR_IA32_POWER_CTL:
+		v->msrs.power_ctl = val;
+		break;
 	case MSR_PLATFORM_INFO:
 		/* Host only; CPUID faulting cannot be taken away while it is on. */
 		if (!host || (!(val & PLATFORM_INFO_CPUID_FAULT) && vcpu_cpuid_faulting(v)))
@@ -601,12 +611,53 @@ int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host)
 		break;
 	default:
 		mtrr = mtrr_slot(v, msr);
-		if (!mtrr || !mtrr_valid(v, msr, val))
-			return -1; /* MTRRCAP is read-only; the rest is unknown */
+		if (!mtrr) /* MTRRCAP is read-only; the rest is unknown */
+			return msr == MSR_MTRR_CAP ? MSR_REFUSED : MSR_UNKNOWN;
+		if (!mtrr_valid(v, msr, val))
+			return MSR_REFUSED;
 		*mtrr = val;
 		break;
 	}
 	return 0;
+}
+
+/* ---- the VMX MSR bitmap (SDM 25.6.9) ------------------------------------ */
+
+/*
+ * MSRs safe to pass through: the CPU keeps them in the VMCS guest state,
+ * and its own checks on a guest WRMSR (#GP for a non-canonical base) are
+ * the ones vcpu_msr_write() makes. SYSENTER_ESP/EIP stay emulated: KVM
+ * takes a non-canonical value there (and makes it canonical), the CPU
+ * would raise #GP.
+ */
+static const uint32_t passthrough_msrs[] = {MSR_FS_BASE, MSR_GS_BASE};
+
+/* The read bit of @msr (write bits are 2 KiB further), or NULL outside the bitmap's ranges. */
+static uint8_t *bitmap_byte(uint8_t *bitmap, uint32_t msr, unsigned *bit)
+{
+	*bit = msr & 7;
+	if (msr <= 0x1fff)
+		return bitmap + msr / 8;
+	if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		return bitmap + 1024 + (msr - 0xc0000000) / 8;
+	return NULL;
+}
+
+void vcpu_msr_bitmap_update(struct vcpu *v)
+{
+	uint8_t *bitmap = phys_to_virt(v->msr_bitmap);
+
+	memset(bitmap, 0xff, PAGE_SIZE);
+	for (unsigned i = 0; i < sizeof(passthrough_msrs) / sizeof(passthrough_msrs[0]); i++) {
+		uint32_t msr = passthrough_msrs[i];
+		unsigned bit;
+		uint8_t *b = bitmap_byte(bitmap, msr, &bit);
+
+		if (msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_READ))
+			b[0] &= (uint8_t) ~(1u << bit);
+		if (msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_WRITE))
+			b[2048] &= (uint8_t) ~(1u << bit);
+	}
 }
 
 void vcpu_msr_reset(struct vcpu *v)

@@ -21,6 +21,7 @@ struct vcpu_msrs {
 	uint64_t misc_enable;
 	uint64_t tsc_adjust;
 	uint64_t ucode_rev;
+	uint64_t power_ctl; /* MSR_IA32_POWER_CTL: kept, nothing else (kvm_set_msr_common) */
 	uint64_t platform_info, misc_features; /* MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES */
 	uint32_t star_low;	       /* IA32_STAR[31:0]: the guest's, kept out of the CPU */
 	uint64_t arch_caps, perf_caps; /* host-written only: the guest cannot see them */
@@ -57,11 +58,17 @@ extern const unsigned msr_feature_count;
 int msr_feature_read(uint32_t msr, uint64_t *val);
 
 /*
- * 0, or -1 where the access is refused: #GP for the guest's RDMSR/WRMSR
- * (host false), the end of the count for KVM_GET/SET_MSRS (host true,
- * KVM's host_initiated). No value reaches a hardware MSR unchecked. The
- * vCPU must be loaded (vcpu_load).
+ * 0, or negative where the access is refused: #GP for the guest's
+ * RDMSR/WRMSR (host false), the end of the count for KVM_GET/SET_MSRS
+ * (host true, KVM's host_initiated). MSR_UNKNOWN for an MSR not emulated
+ * at all (KVM_MSR_RET_INVALID), MSR_REFUSED for one refused for this
+ * access or value (KVM's 1). No value reaches a hardware MSR unchecked.
+ * The vCPU must be loaded (vcpu_load). The MSR filter is the caller's
+ * (exit.c): host accesses bypass it.
  */
+#define MSR_REFUSED  (-1)
+#define MSR_UNKNOWN  (-2)
+#define MSR_FILTERED (-3) /* denied by the VM's MSR filter (KVM_MSR_RET_FILTERED) */
 int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host);
 int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host);
 
@@ -73,5 +80,14 @@ int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host);
  * apic_base), before it is added to its VM's vcpus[].
  */
 void vcpu_msr_reset(struct vcpu *v);
+
+/*
+ * The VMX MSR bitmap of @v, computed in one place from its VM's MSR
+ * filter: an MSR the CPU keeps in the VMCS guest state and checks as we
+ * would (FS_BASE, GS_BASE) is passed through for each access the filter
+ * allows; every other MSR, and every access the filter denies, exits.
+ * At vCPU creation and whenever the filter changes.
+ */
+void vcpu_msr_bitmap_update(struct vcpu *v);
 
 #endif

@@ -290,10 +290,9 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 		vcpu_destroy(v);
 		return err;
 	}
-	/* Every port and every MSR exits; handlers decide. */
+	/* Every port exits; handlers decide. MSRs: vcpu_msr_bitmap_update() below. */
 	memset(phys_to_virt(v->io_bitmap_a), 0xff, PAGE_SIZE);
 	memset(phys_to_virt(v->io_bitmap_b), 0xff, PAGE_SIZE);
-	memset(phys_to_virt(v->msr_bitmap), 0xff, PAGE_SIZE);
 	*(uint32_t *)phys_to_virt(v->vmcs01.pa) = (uint32_t)vmx_caps.basic & 0x7fffffff;
 	/* A recycled VPID may still tag translations of the vCPU that had it. */
 	if (v->vpid)
@@ -316,6 +315,7 @@ int vcpu_create(struct vm *vm, int id, struct vcpu **out)
 	reset_state(v);
 	get_state(v);
 	vcpu_msr_reset(v); /* MSRs, apic_base and the VM's TSC, as kvm_vcpu_reset() */
+	vcpu_msr_bitmap_update(v);
 	if (vcpu_apic_create(v) < 0) {
 		vcpu_destroy(v);
 		return -HV_ENOMEM;
@@ -1532,6 +1532,35 @@ static void complete_mmio_read(struct vcpu *v)
 	mmio_complete_load(&v->mmio, data, v->gpr, v->mmio_mode);
 	vmcs_writel(VMCS_GUEST_RSP, v->gpr[GPR_RSP]);
 	vcpu_advance_rip(v, v->pending_len);
+}
+
+/*
+ * A user-space MSR exit answered (complete_fast_rdmsr,
+ * complete_fast_msr_access): msr.error set is #GP, else a read's data
+ * goes to EDX:EAX and RIP moves on.
+ */
+static void complete_msr(struct vcpu *v)
+{
+	const struct kvm_run *run = v->run;
+
+	if (!rip_unchanged(v))
+		return;
+	if (run->msr.error) {
+		vcpu_queue_exception(v, VEC_GP, true, 0);
+		return;
+	}
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR) {
+		v->gpr[GPR_RAX] = (uint32_t)run->msr.data;
+		v->gpr[GPR_RDX] = run->msr.data >> 32;
+	}
+	vcpu_advance_rip(v, v->pending_len);
+}
+
+void vcpu_wait_msr(struct vcpu *v, uint8_t insn_len)
+{
+	v->pending_len = insn_len;
+	v->io_rip = vcpu_linear_rip(v);
+	v->complete_io = complete_msr;
 }
 
 void vcpu_wait_out(struct vcpu *v, uint8_t size, uint8_t insn_len)

@@ -225,6 +225,8 @@ void vcpu_load(struct vcpu *v);
 void vcpu_wait_out(struct vcpu *v, uint8_t size, uint8_t insn_len);
 void vcpu_wait_in(struct vcpu *v, uint8_t size, uint8_t insn_len);
 void vcpu_wait_ins(struct vcpu *v, uint8_t size, uint8_t insn_len);
+/* A user-space MSR exit (KVM_EXIT_X86_RDMSR/WRMSR) waits for the controller's msr.error/data. */
+void vcpu_wait_msr(struct vcpu *v, uint8_t insn_len);
 void vcpu_wait_mmio_read(struct vcpu *v, uint8_t insn_len);
 /*
  * An instruction the hypervisor emulated is done: RIP moves past it (@len

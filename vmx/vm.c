@@ -5,6 +5,8 @@
 #include "hv/lib/log.h"
 #include "hv/lib/mm.h"
 #include "vmx/irqchip.h"
+#include "vmx/msr.h"
+#include "vmx/msr_filter.h"
 #include "vmx/vm.h"
 #include "hv/lib/x86.h"
 #include "vmx/vcpu.h"
@@ -55,11 +57,39 @@ static void slot_free(struct memslot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+#define MSR_FILTER_PAGES ((sizeof(struct msr_filter) + PAGE_SIZE - 1) / PAGE_SIZE)
+
+int vm_set_msr_filter(struct vm *vm, const void *rec, size_t len)
+{
+	uint64_t pa = pages_alloc_zeroed(MSR_FILTER_PAGES, 1);
+	struct msr_filter *f;
+	int rc;
+
+	if (!pa)
+		return -HV_ENOMEM;
+	f = phys_to_virt(pa);
+	rc = msr_filter_parse(f, rec, len);
+	if (rc < 0) {
+		pages_free(pa, MSR_FILTER_PAGES);
+		return rc;
+	}
+	if (vm->msr_filter)
+		pages_free(virt_to_phys(vm->msr_filter), MSR_FILTER_PAGES);
+	vm->msr_filter = f;
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_msr_bitmap_update(vm->vcpus[i]);
+	log_info("vm %s: MSR filter set: %u range(s), default %s", vm->name, f->count,
+		 f->default_allow ? "allow" : "deny");
+	return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	vm_destroy_irqchip(vm);
+	if (vm->msr_filter)
+		pages_free(virt_to_phys(vm->msr_filter), MSR_FILTER_PAGES);
 	/* No vCPU is left to use the EPT: drop what the CPU cached of it first. */
 	ept_flush(&vm->ept);
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++)

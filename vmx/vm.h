@@ -29,6 +29,7 @@
 
 struct vcpu;
 struct irqchip;
+struct msr_filter;
 
 struct memslot {
 	bool used;
@@ -54,7 +55,14 @@ struct vm {
 	uint32_t max_vcpu_ids;		   /* KVM_CAP_MAX_VCPU_ID; 0 until set */
 	bool guest_can_read_platform_info; /* KVM_CAP_MSR_PLATFORM_INFO; true at creation */
 	bool exit_on_emulation_failure;	   /* KVM_CAP_EXIT_ON_EMULATION_FAILURE */
-	struct irqchip *irqchip;	   /* KVM_CREATE_IRQCHIP's PICs and IOAPIC, or NULL */
+	/*
+	 * KVM_X86_SET_MSR_FILTER's filter (NULL: every MSR allowed) and the
+	 * KVM_CAP_X86_USER_SPACE_MSR reasons (KVM_MSR_EXIT_REASON_*) for which
+	 * a refused guest RDMSR/WRMSR exits to the controller instead of #GP.
+	 */
+	struct msr_filter *msr_filter;
+	uint32_t user_space_msr_mask;
+	struct irqchip *irqchip; /* KVM_CREATE_IRQCHIP's PICs and IOAPIC, or NULL */
 	/*
 	 * APIC virtualisation (vmx/irqchip.c): the APIC-access page (0: none),
 	 * whether the EPT maps it at 0xfee00000, and whether that must be
@@ -68,6 +76,20 @@ struct vm {
 int vm_create(const char *name, struct vm **out);
 /* vCPUs, then INVEPT, then slot memory and EPT tables go back to the allocator. */
 void vm_destroy(struct vm *vm);
+/*
+ * KVM_X86_SET_MSR_FILTER (kvm_vm_ioctl_set_msr_filter): the marshalled
+ * record (abi/kvm_ioctls.h) replaces the VM's filter as a whole, and every
+ * vCPU's MSR bitmap follows at once (no vCPU runs meanwhile); -EINVAL for
+ * a filter upstream refuses (the old one stays), -ENOMEM.
+ */
+int vm_set_msr_filter(struct vm *vm, const void *rec, size_t len);
+/*
+ * KVM_X86_SET_MSR_FILTER (kvm_vm_ioctl_set_msr_filter): the marshalled
+ * record (abi/kvm_ioctls.h) replaces the VM's filter as a whole, and every
+ * vCPU's MSR bitmap follows before it next enters; -EINVAL for a filter
+ * upstream refuses (the old one stays), -ENOMEM.
+ */
+int vm_set_msr_filter(struct vm *vm, const void *rec, size_t len);
 
 /*
  * KVM_SET_USER_MEMORY_REGION with Linux 6.1's rules: create (size > 0 in

@@ -779,6 +779,11 @@ static long run_in_plain(struct kvm_run *run, uint32_t len)
 	run->kvm_dirty_regs = in->kvm_dirty_regs;
 	memcpy(&run->s, &in->s, sizeof(run->s));
 	memcpy(run->mmio.data, in->mmio.data, sizeof(run->mmio.data));
+	/* A user-space MSR exit's answer (the rest of the union is ours). */
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR || run->exit_reason == KVM_EXIT_X86_WRMSR) {
+		run->msr.error = in->msr.error;
+		run->msr.data = in->msr.data;
+	}
 	memcpy((uint8_t *)run + VCPU_PIO_OFFSET, arg + sizeof(*run), extra);
 	return 0;
 }

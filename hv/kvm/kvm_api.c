@@ -75,6 +75,9 @@ static long check_extension(uint64_t cap)
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+	case KVM_CAP_X86_MSR_FILTER:
+		return 1;
+	case KVM_CAP_X86_USER_SPACE_MSR: /* kvm_vm_ioctl_check_extension: yes */
 		return 1;
 	case KVM_CAP_XSAVE2: /* the buffer KVM_GET_XSAVE2 fills: the 4 KiB image */
 		return sizeof(struct kvm_xsave);
@@ -632,6 +635,13 @@ static long ioctl_enable_cap(struct ioctl_ctx *c)
 		vm->guest_can_read_platform_info = cap.args[0] != 0;
 		return 0;
 	}
+	/* kvm_vm_ioctl_enable_cap: the reasons a refused guest MSR access exits for. */
+	if (!c->vcpu && cap.cap == KVM_CAP_X86_USER_SPACE_MSR) {
+		if (cap.args[0] & ~(uint64_t)KVM_MSR_EXIT_REASON_VALID_MASK)
+			return -HV_EINVAL;
+		vm->user_space_msr_mask = (uint32_t)cap.args[0];
+		return 0;
+	}
 	if (!c->vcpu && cap.cap == KVM_CAP_EXIT_ON_EMULATION_FAILURE) {
 		if (cap.args[0] & ~1ull)
 			return -HV_EINVAL;
@@ -641,6 +651,12 @@ static long ioctl_enable_cap(struct ioctl_ctx *c)
 	log_info("vm %s: KVM_ENABLE_CAP %u refused: not a capability that can be enabled here",
 		 vm->name, cap.cap);
 	return -HV_EINVAL;
+}
+
+/* KVM_X86_SET_MSR_FILTER: the marshalled record (abi/kvm_ioctls.h), checked in vmx/msr_filter.c. */
+static long vm_ioctl_set_msr_filter(struct ioctl_ctx *c)
+{
+	return vm_set_msr_filter(c->vm, c->arg, c->arg_len);
 }
 
 static long vcpu_ioctl_interrupt(struct ioctl_ctx *c)
@@ -755,6 +771,7 @@ static const struct ioctl_row system_ioctls[] = {
 
 static const struct ioctl_row vm_ioctls[] = {
     {.nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension},
+    {.nr = KVM_X86_SET_MSR_FILTER, .fn = vm_ioctl_set_msr_filter},
     {.nr = KVM_SET_USER_MEMORY_REGION, .fn = vm_set_region},
     {.nr = KVM_CREATE_VCPU, .fn = vm_create_vcpu},
     {.nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap},
@@ -906,7 +923,8 @@ long kvm_api_ioctl(enum kvm_target target, uint32_t vm, uint32_t vcpu, unsigned 
 			return -HV_EFAULT; /* the record is not all there */
 		break;
 	default:
-		if (arg_len != d->size)
+		/* KVM_X86_SET_MSR_FILTER's bitmaps follow it (abi/kvm_ioctls.h). */
+		if (arg_len < d->size || arg_len != kvm_ioctl_record_len(nr, arg, arg_len))
 			return -HV_EFAULT; /* the record is not all there */
 		break;
 	}

@@ -39,6 +39,7 @@
 #define MSR_IA32_PRED_CMD	   0x049
 #define PRED_CMD_IBPB		   (1ull << 0)
 #define MSR_IA32_UCODE_REV	   0x08b
+#define MSR_IA32_POWER_CTL	   0x1fc
 #define MSR_MTRR_CAP		   0x0fe
 #define MSR_IA32_ARCH_CAPABILITIES 0x10a
 #define MSR_IA32_SYSENTER_CS	   0x174

@@ -49,6 +49,7 @@
 
 #include "abi/kvm.h"
 #include "abi/errno.h"
+#include "abi/kvm_ioctls.h"
 #include "hv/kvm/kvm_api.h"
 #include "hv/lib/msr.h"
 #include "vmx/vm.h"
@@ -648,6 +649,8 @@ enum kind {
 	K_SET_LAPIC,
 	K_SIGNAL_MSI,
 	K_SET_MP_STATE,
+	/* MSR policy (appended as well). */
+	K_MSR_FILTER,
 	K_COUNT
 };
 
@@ -900,6 +903,36 @@ static size_t arg_lapic(uint32_t vm, uint32_t id)
 }
 
 /* KVM_SIGNAL_MSI: mostly a message for the APICs (0xfee00000), any data. */
+/*
+ * A KVM_X86_SET_MSR_FILTER record as the wire carries it: a few ranges
+ * around the MSRs the guest steps use, random flags, sizes near the
+ * limits, bitmaps of random bytes; sometimes one byte short or long.
+ */
+static size_t arg_msr_filter(void)
+{
+	struct kvm_msr_filter f;
+	size_t len;
+
+	memset(&f, 0, sizeof(f));
+	f.flags = u8() & 0x40 ? u32() : u8() & 1;
+	for (unsigned i = 0, n = u8() % 5; i < n; i++) {
+		struct kvm_msr_filter_range *r = &f.ranges[u8() % KVM_MSR_FILTER_MAX_RANGES];
+
+		r->flags = u8() & 0x40 ? u32() : u8() % 4;
+		r->base = u8() & 1 ? pick_msr() : u32();
+		r->nmsrs =
+		    u8() & 0x40 ? u32() : (uint32_t)(u8() % 3 ? u8() : 0x3000 + u8() % 3 - 1);
+	}
+	memcpy(argbuf, &f, sizeof(f));
+	len = kvm_msr_filter_wire_len(&f);
+	if (len > sizeof(argbuf))
+		len = sizeof(argbuf);
+	fill(argbuf + sizeof(f), len - sizeof(f));
+	if (u8() % 16 == 0)
+		len += u8() & 1 ? 1 : (size_t)-1;
+	return len;
+}
+
 static size_t arg_msi(void)
 {
 	struct kvm_msi *m = (void *)argbuf;
@@ -1209,6 +1242,11 @@ static long do_step(uint32_t *vm_out, uint32_t *id_out, unsigned long *nr_out, b
 		value = u8() & 0x80 ? u32() : u8() % 12;
 		memcpy(argbuf, &value, 4);
 		len = 4;
+		break;
+	case K_MSR_FILTER:
+		target = KVM_TARGET_VM;
+		nr = KVM_X86_SET_MSR_FILTER;
+		len = arg_msr_filter();
 		break;
 	}
 	*vm_out = vm;

@@ -8,7 +8,7 @@ ifndef HOST_SOURCES_MK
 HOST_SOURCES_MK := 1
 
 HOST_HV_SRCS := hv/kvm/kvm_api.c vmx/vm.c hv/x86emu/insn_decode.c hv/x86emu/guest_walk.c \
-		vmx/vcpu.c vmx/exit.c vmx/msr.c vmx/cpuid.c vmx/ept.c vmx/vmx.c \
+		vmx/vcpu.c vmx/exit.c vmx/msr.c vmx/msr_filter.c vmx/cpuid.c vmx/ept.c vmx/vmx.c \
 		vmx/vmx_caps.c vmx/irqchip.c hv/irqchip/lapic.c hv/irqchip/ioapic.c \
 		hv/irqchip/pic.c hv/irqchip/irqchip.c abi/kvm_ioctls.c
 # xstate_host.c is vmx/xstate.c with its save/restore instructions faked.

@@ -11,9 +11,12 @@
 
 #include "abi/errno.h"
 #include "hv/kvm/kvm_api.h"
+#include "abi/kvm_ioctls.h"
+#include "hv/lib/mm.h"
 #include "hv/lib/msr.h"
 #include "hv/lib/x86.h"
 #include "tests/host/harness.h"
+#include "vmx/vcpu.h"
 #include "vmx/vm.h"
 #include "tests/unit/check.h"
 #include "vmx/exit_reasons.h"
@@ -1786,6 +1789,139 @@ static void test_vcpu_create_out_of_memory(void)
 	CHECK_EQ(fake_mm_bad_frees, 0);
 }
 
+/* ---- KVM_X86_SET_MSR_FILTER and KVM_CAP_X86_USER_SPACE_MSR ---------- */
+
+/* One range: flags, base, nmsrs, and the bit of every MSR it allows. */
+struct t_range {
+	uint32_t flags, base, nmsrs;
+	uint64_t allow; /* bit i: MSR base + i allowed (ranges of at most 64 MSRs) */
+};
+
+/* KVM_X86_SET_MSR_FILTER with the marshalled record (abi/kvm_ioctls.h). */
+static long set_filter(uint32_t vm, uint32_t flags, const struct t_range *r, unsigned n)
+{
+	static uint8_t rec[sizeof(struct kvm_msr_filter) + KVM_MSR_FILTER_MAX_RANGES * 8];
+	struct kvm_msr_filter f = {.flags = flags};
+	size_t len = sizeof(f);
+
+	for (unsigned i = 0; i < n; i++) {
+		f.ranges[i].flags = r[i].flags;
+		f.ranges[i].base = r[i].base;
+		f.ranges[i].nmsrs = r[i].nmsrs;
+	}
+	memcpy(rec, &f, sizeof(f));
+	for (unsigned i = 0; i < n; i++)
+		if (kvm_msr_filter_bitmap_len(r[i].nmsrs) == 8) {
+			memcpy(rec + len, &r[i].allow, 8);
+			len += 8;
+		}
+	return h_vm(vm, KVM_X86_SET_MSR_FILTER, rec, len);
+}
+
+static long user_space_msr(uint32_t vm, uint64_t reasons)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR, .args = {reasons}};
+
+	return h_vm(vm, KVM_ENABLE_CAP, &cap, sizeof(cap));
+}
+
+/* The VMX MSR bitmap's intercept bit of @msr for reads (@write false) or writes. */
+static bool intercepted(uint32_t vm, uint32_t msr, bool write)
+{
+	struct vm *v = kvm_api_vm(vm);
+	const uint8_t *b = phys_to_virt(v->vcpus[0]->msr_bitmap);
+	uint32_t off = msr >= 0xc0000000 ? 1024 + (msr - 0xc0000000) / 8 : msr / 8;
+
+	return b[off + (write ? 2048 : 0)] & (1u << (msr & 7));
+}
+
+/*
+ * kvm_msr_allowed, kvm_get/set_msr_with_filter, kvm_msr_user_space: a
+ * denied guest access is #GP, or with KVM_MSR_EXIT_REASON_FILTER an exit
+ * whose answer completes the instruction (complete_fast_rdmsr); an MSR not
+ * emulated exits for KVM_MSR_EXIT_REASON_UNKNOWN; host accesses bypass the
+ * filter; the VMX MSR bitmap passes FS_BASE through only while allowed.
+ */
+static void test_msr_filter_and_user_space_exits(void)
+{
+	const struct t_range deny_misc = {KVM_MSR_FILTER_READ, MSR_IA32_MISC_ENABLE, 1, 0};
+	const struct t_range deny_fs_read = {KVM_MSR_FILTER_READ, MSR_FS_BASE, 2, 2};
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m = {.h.nmsrs = 1, .e.index = MSR_IA32_MISC_ENABLE};
+	struct kvm_run *run;
+	h_step steps[] = {step_rdmsr, step_observe};
+	uint32_t vm;
+
+	h_reset();
+	vm = vm_in(H_LONG64, 2);
+	run = h_run_page(vm, 0);
+	/* Passed through until a filter says otherwise; EFER always exits. */
+	CHECK(!intercepted(vm, MSR_FS_BASE, false) && !intercepted(vm, MSR_FS_BASE, true));
+	CHECK(intercepted(vm, MSR_IA32_EFER, false) && intercepted(vm, MSR_IA32_EFER, true));
+	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_fs_read, 1), 0);
+	CHECK(intercepted(vm, MSR_FS_BASE, false) && !intercepted(vm, MSR_FS_BASE, true));
+	CHECK(!intercepted(vm, MSR_GS_BASE, false)); /* bit 1 of the range: allowed */
+
+	/* Denied, no user-space exits: #GP; the host still reads it. */
+	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_misc, 1), 0);
+	CHECK(!intercepted(vm, MSR_FS_BASE, false));
+	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
+	CHECK_EQ(h_cpu(vm, 0, KVM_GET_MSRS, &m, sizeof(m)), 1);
+	/* With KVM_MSR_EXIT_REASON_FILTER: an exit, answered with data. */
+	CHECK_EQ(user_space_msr(vm, 8), -HV_EINVAL);
+	CHECK_EQ(user_space_msr(vm, KVM_MSR_EXIT_REASON_FILTER), 0);
+	t_val2 = MSR_IA32_MISC_ENABLE;
+	at_rip0(vm);
+	h_steps(steps, 2);
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_X86_RDMSR);
+	CHECK_EQ(run->msr.reason, KVM_MSR_EXIT_REASON_FILTER);
+	CHECK_EQ(run->msr.index, MSR_IA32_MISC_ENABLE);
+	CHECK_EQ(run->msr.error, 0);
+	run->msr.data = 0x1122334455667788ull;
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(seen.rip, RIP0 + 2);
+	CHECK_EQ(seen.rax, 0x55667788);
+	CHECK_EQ(seen.rdx, 0x11223344);
+	CHECK(!h_delivered[1].valid);
+	/* Answered with an error: #GP, RIP stays. */
+	at_rip0(vm);
+	h_steps(steps, 2);
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_X86_RDMSR);
+	run->msr.error = 1;
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(h_delivered[1].info, GP_INFO);
+	CHECK_EQ(seen.rip, RIP0);
+	/* An MSR nobody emulates: UNKNOWN only when asked for. */
+	CHECK_EQ(msr_insn(vm, step_rdmsr, 0x1234, 0), 0);
+	CHECK_EQ(user_space_msr(vm, KVM_MSR_EXIT_REASON_UNKNOWN), 0);
+	t_val2 = 0x1234;
+	at_rip0(vm);
+	h_steps(steps, 2);
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_X86_RDMSR);
+	CHECK_EQ(run->msr.reason, KVM_MSR_EXIT_REASON_UNKNOWN);
+	run->msr.error = 1; /* the next KVM_RUN completes it, as complete_userspace_io */
+	CHECK_EQ(run0(vm), 0);
+	CHECK_EQ(h_delivered[1].info, GP_INFO);
+	/* The filter denied MISC_ENABLE, but FILTER is no longer asked for: #GP. */
+	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
+	/* Refused filters leave the one in force (and the bitmap) alone. */
+	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_DENY, NULL, 0), -HV_EINVAL);
+	CHECK_EQ(set_filter(vm, 2, NULL, 0), -HV_EINVAL);
+	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
+	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_EFER, 0), 1);
+	/* A record cut short is not all there. */
+	CHECK_EQ(h_vm(vm, KVM_X86_SET_MSR_FILTER, &m, 16), -HV_EFAULT);
+	/* An empty allow-all filter: everything as before. */
+	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, NULL, 0), 0);
+	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 1);
+	CHECK(!intercepted(vm, MSR_FS_BASE, false));
+}
+
 static const struct check_test tests[] = {
     TEST_ENTRY(test_cr0_pg_without_pe),
     TEST_ENTRY(test_cr0_nw_without_cd),
@@ -1846,6 +1982,7 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_contributory_pair_is_double_fault),
     TEST_ENTRY(test_set_cpuid_after_run),
     TEST_ENTRY(test_cpuid_faulting),
+    TEST_ENTRY(test_msr_filter_and_user_space_exits),
 };
 
 int main(void)

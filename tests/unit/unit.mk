@@ -57,6 +57,9 @@ UNIT_SRCS_test_hvdelta := abi/hvdelta.c abi/hvrun.c
 # The LZ77 packer of the channel (ioctl records, guest pages).
 UNIT_TESTS += test_hvpack
 UNIT_SRCS_test_hvpack := abi/hvpack.c
+# The VM's MSR filter (KVM_X86_SET_MSR_FILTER's record and kvm_msr_allowed).
+UNIT_TESTS += test_msr_filter
+UNIT_SRCS_test_msr_filter := vmx/msr_filter.c abi/kvm_ioctls.c
 # The EPT (vmx/ept.c, included by the test) on a fake page allocator.
 UNIT_TESTS += test_ept
 UNIT_SRCS_test_ept :=

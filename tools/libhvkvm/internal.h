@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h> /* process_vm_readv */
 #include <sys/un.h>
 #include <termios.h>
 #include <time.h>

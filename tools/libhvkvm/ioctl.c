@@ -280,6 +280,51 @@ static int unpack_answer(struct hvk *h, struct hvw_ioctl_resp *resp, const char 
 	return 0;
 }
 
+/* ---- Records that hold pointers ---- */
+
+_Static_assert(sizeof(struct kvm_msr_filter) +
+		       KVM_MSR_FILTER_MAX_RANGES * KVM_MSR_FILTER_MAX_BITMAP_SIZE <=
+		   HVW_MAX_ARG,
+	       "the largest marshalled KVM_X86_SET_MSR_FILTER fits h->scratch");
+
+/*
+ * KVM_X86_SET_MSR_FILTER's wire form (abi/kvm_ioctls.h) built in
+ * h->scratch: the struct as the caller holds it, then the bitmap of each
+ * range that upstream's kvm_add_msr_filter() would copy with
+ * memdup_user(), and no other. As with memdup_user(), a bitmap that cannot
+ * be read (NULL, unmapped) is EFAULT, not a crash: it is copied with
+ * process_vm_readv() from our own process. The wire length, or a negative
+ * errno with nothing sent.
+ */
+static int marshal_msr_filter(struct hvk *h, const struct kvm_msr_filter *arg, const char *what)
+{
+	struct kvm_msr_filter f;
+	size_t off = sizeof(f);
+
+	memcpy(&f, arg, sizeof(f)); /* one snapshot: the lengths and bytes agree */
+	memcpy(h->scratch, &f, sizeof(f));
+	for (unsigned int i = 0; i < KVM_MSR_FILTER_MAX_RANGES; i++) {
+		uint8_t *bitmap = f.ranges[i].bitmap;
+		size_t n = kvm_msr_filter_bitmap_len(f.ranges[i].nmsrs);
+		struct iovec local = {.iov_base = h->scratch + off, .iov_len = n};
+		struct iovec remote = {.iov_base = bitmap, .iov_len = n};
+		ssize_t got;
+
+		if (!n)
+			continue;
+		got = bitmap ? process_vm_readv(getpid(), &local, 1, &remote, 1, 0) : -1;
+		if (got != (ssize_t)n)
+			return fail(EFAULT,
+				    "%s: range %u: cannot read its %zu bitmap bytes at %p (%s)",
+				    what, i, n, (void *)bitmap,
+				    !bitmap   ? "NULL"
+				    : got < 0 ? strerror(errno)
+					      : "partly mapped");
+		off += n;
+	}
+	return (int)off;
+}
+
 /*
  * A request with no local side: its argument out, its record back. With
  * @unlocked the lock is dropped while it waits (nothing of @e is used
@@ -307,9 +352,18 @@ static int forward(struct hvk *h, const struct hvk_fd *e, unsigned long req, uns
 	} else {
 		if (!arg)
 			return fail(EFAULT, "%s: no argument record", what);
-		p = (const void *)arg;
-		/* Counted records include their entries (abi/kvm_ioctls.h). */
-		len = kvm_ioctl_record_len(req, p, SIZE_MAX);
+		if (req == KVM_X86_SET_MSR_FILTER) {
+			/* Pointers inside: its wire form, from h->scratch. */
+			r = marshal_msr_filter(h, (const struct kvm_msr_filter *)arg, what);
+			if (r < 0)
+				return r;
+			p = h->scratch;
+			len = (uint64_t)r;
+		} else {
+			p = (const void *)arg;
+			/* Counted records include their entries (abi/kvm_ioctls.h). */
+			len = kvm_ioctl_record_len(req, p, SIZE_MAX);
+		}
 		if (len > HVW_MAX_ARG)
 			return fail(E2BIG, "%s: %llu argument bytes, at most %u go in a frame",
 				    what, (unsigned long long)len, HVW_MAX_ARG);
