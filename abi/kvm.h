@@ -75,30 +75,32 @@
 #define KVM_API_VERSION 12 /* KVM_GET_API_VERSION's answer */
 
 /* Arguments of KVM_CHECK_EXTENSION / KVM_ENABLE_CAP (a subset). */
-#define KVM_CAP_USER_MEMORY		  3
-#define KVM_CAP_EXT_CPUID		  7
-#define KVM_CAP_NR_VCPUS		  9  /* recommended vCPUs per VM */
-#define KVM_CAP_NR_MEMSLOTS		  10 /* memory slots per VM */
-#define KVM_CAP_MP_STATE		  14
-#define KVM_CAP_SET_GUEST_DEBUG		  23
-#define KVM_CAP_INTERNAL_ERROR_DATA	  40
-#define KVM_CAP_VCPU_EVENTS		  41
-#define KVM_CAP_DEBUGREGS		  50
-#define KVM_CAP_XSAVE			  55
-#define KVM_CAP_XCRS			  56
-#define KVM_CAP_TSC_CONTROL		  60
-#define KVM_CAP_GET_TSC_KHZ		  61
-#define KVM_CAP_MAX_VCPUS		  66 /* hard vCPU limit per VM */
-#define KVM_CAP_SYNC_REGS		  74
-#define KVM_CAP_READONLY_MEM		  81
-#define KVM_CAP_MAX_VCPU_ID		  128
-#define KVM_CAP_MSR_PLATFORM_INFO	  159
-#define KVM_CAP_IMMEDIATE_EXIT		  136
-#define KVM_CAP_GET_MSR_FEATURES	  153
-#define KVM_CAP_NESTED_STATE		  157
-#define KVM_CAP_EXCEPTION_PAYLOAD	  164
-#define KVM_CAP_X86_USER_SPACE_MSR	  188
-#define KVM_CAP_X86_MSR_FILTER		  189
+#define KVM_CAP_USER_MEMORY	    3
+#define KVM_CAP_EXT_CPUID	    7
+#define KVM_CAP_NR_VCPUS	    9  /* recommended vCPUs per VM */
+#define KVM_CAP_NR_MEMSLOTS	    10 /* memory slots per VM */
+#define KVM_CAP_MP_STATE	    14
+#define KVM_CAP_SET_GUEST_DEBUG	    23
+#define KVM_CAP_INTERNAL_ERROR_DATA 40
+#define KVM_CAP_VCPU_EVENTS	    41
+#define KVM_CAP_DEBUGREGS	    50
+#define KVM_CAP_XSAVE		    55
+#define KVM_CAP_XCRS		    56
+#define KVM_CAP_TSC_CONTROL	    60
+#define KVM_CAP_GET_TSC_KHZ	    61
+#define KVM_CAP_MAX_VCPUS	    66 /* hard vCPU limit per VM */
+#define KVM_CAP_SYNC_REGS	    74
+#define KVM_CAP_READONLY_MEM	    81
+#define KVM_CAP_MAX_VCPU_ID	    128
+#define KVM_CAP_MSR_PLATFORM_INFO   159
+#define KVM_CAP_IMMEDIATE_EXIT	    136
+#define KVM_CAP_GET_MSR_FEATURES    153
+#define KVM_CAP_NESTED_STATE	    157
+#define KVM_CAP_EXCEPTION_PAYLOAD   164
+#define KVM_CAP_X86_USER_SPACE_MSR  188
+#define KVM_CAP_X86_MSR_FILTER	    189
+/* This project's: far above Linux's numbers. */
+#define HV_CAP_MSR_ALLOWLIST		  0x48560001
 #define KVM_CAP_X86_BUS_LOCK_EXIT	  193
 #define KVM_CAP_X86_TRIPLE_FAULT_EVENT	  218
 #define KVM_CAP_IRQCHIP			  0
@@ -416,6 +418,9 @@ struct kvm_run {
 #define KVM_SIGNAL_MSI		   HV_IOW(KVMIO, 0xa5, struct kvm_msi)
 #define KVM_SET_USER_MEMORY_REGION HV_IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)
 #define KVM_X86_SET_MSR_FILTER	   HV_IOW(KVMIO, 0xc6, struct kvm_msr_filter)
+/* This project's MSR allow-lists (abi/kvm_x86.h); numbers Linux does not use. */
+#define HV_ADD_MSR_ALLOWLIST   HV_IOW(KVMIO, 0xf0, struct hv_msr_allowlist)
+#define HV_CLEAR_MSR_ALLOWLIST HV_IO(KVMIO, 0xf1)
 
 /* On a vCPU handle. */
 #define KVM_RUN		    HV_IO(KVMIO, 0x80)

@@ -10,7 +10,8 @@
 #include "abi/kvm_ioctls.h"
 
 const struct kvm_ioctl_desc kvm_ioctls[] = {
-    KVM_IOCTL_LIST(KVM_IOCTL_DESC_INT, KVM_IOCTL_DESC_REC, KVM_IOCTL_DESC_ARR)};
+    KVM_IOCTL_LIST(KVM_IOCTL_DESC_INT, KVM_IOCTL_DESC_REC, KVM_IOCTL_DESC_ARR)
+	HV_IOCTL_LIST(KVM_IOCTL_DESC_INT, KVM_IOCTL_DESC_REC, KVM_IOCTL_DESC_ARR)};
 
 const size_t kvm_ioctls_count = sizeof(kvm_ioctls) / sizeof(kvm_ioctls[0]);
 
@@ -77,6 +78,12 @@ size_t kvm_ioctl_record_len(unsigned long nr, const void *rec, size_t avail)
 		memcpy(&f, rec, sizeof(f));
 		return kvm_msr_filter_wire_len(&f);
 	}
+	if (nr == HV_ADD_MSR_ALLOWLIST && avail >= sizeof(struct hv_msr_allowlist)) {
+		struct hv_msr_allowlist a;
+
+		memcpy(&a, rec, sizeof(a));
+		return hv_msr_allowlist_len(&a);
+	}
 	return HV_IOC_SIZE(nr);
 }
 
@@ -94,4 +101,9 @@ size_t kvm_msr_filter_wire_len(const struct kvm_msr_filter *f)
 	for (unsigned i = 0; i < KVM_MSR_FILTER_MAX_RANGES; i++)
 		len += kvm_msr_filter_bitmap_len(f->ranges[i].nmsrs);
 	return len;
+}
+
+size_t hv_msr_allowlist_len(const struct hv_msr_allowlist *a)
+{
+	return sizeof(*a) + ((size_t)a->nmsrs + 7) / 8;
 }

@@ -99,6 +99,11 @@ enum hv_ioctl_shape {
 	REC(KVM_GET_NESTED_STATE, HV_FD_NONE, struct kvm_nested_state)                             \
 	REC(KVM_SET_NESTED_STATE, HV_FD_NONE, struct kvm_nested_state)
 
+/* This project's own requests (abi/kvm_x86.h), in the same table after Linux's. */
+#define HV_IOCTL_LIST(INT, REC, ARR)                                                               \
+	REC(HV_ADD_MSR_ALLOWLIST, HV_FD_VM, struct hv_msr_allowlist)                               \
+	INT(HV_CLEAR_MSR_ALLOWLIST, HV_FD_VM)
+
 /* One request of the list, as a value. */
 struct kvm_ioctl_desc {
 	unsigned long nr;
@@ -164,7 +169,11 @@ size_t kvm_ioctl_record_len(unsigned long nr, const void *rec, size_t avail);
  * sends no bitmap (the receiver refuses it before it would read one).
  * kvm_ioctl_record_len() gives the marshalled length for this request.
  */
+struct kvm_msr_filter;
+struct hv_msr_allowlist;
 size_t kvm_msr_filter_bitmap_len(uint32_t nmsrs);
+/* HV_ADD_MSR_ALLOWLIST: the header, then (nmsrs + 7) / 8 bitmap bytes inline. */
+size_t hv_msr_allowlist_len(const struct hv_msr_allowlist *a);
 size_t kvm_msr_filter_wire_len(const struct kvm_msr_filter *f);
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: boot the bench guest under Bochs and print its table, then
-# the remote I/O-emulation loop over the channel (tests/bench/kvm-remote-bench),
+# the remote I/O-emulation loop over the channel and its MSR part (RDMSR passed
+# through vs denied by the filter, user-space MSR exits) (tests/bench/kvm-remote-bench),
 # then one Linux selftest's wall time and bytes on the wire.
 set -uo pipefail
 BUILD=${BUILD:-build}
@@ -26,7 +27,8 @@ if [ $status -eq 0 ]; then
 fi
 
 echo
-echo "Remote I/O-emulation loop over the com2 channel (Bochs, 115200 baud), per exit:"
+echo "Remote I/O-emulation loop over the com2 channel (Bochs, 115200 baud), per exit,"
+echo "then RDMSR passed through vs denied by the filter (guest TSC ticks), user-space MSR exits:"
 if HV_SCENARIO_DIR=tests/bench python3 tests/run.py --keep -s kvm-remote-bench \
 	>"$BUILD/bench-remote.out" 2>&1; then
 	sed -n 's/^.*  | bench: //p' "$BUILD/test-logs/kvm-remote-bench.bochs-spr/hook.log"

@@ -557,14 +557,15 @@ static enum exit_action msr_refused(struct vcpu *v, uint32_t exit_reason, uint32
 	return EXIT_TO_CONTROLLER;
 }
 
-/* kvm_emulate_rdmsr: the filter first (kvm_get_msr_with_filter), then the MSR. */
+/* kvm_emulate_rdmsr: the filter and allow-lists first (kvm_get_msr_with_filter), then the MSR. */
 static enum exit_action handle_rdmsr(struct vcpu *v)
 {
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val = 0;
-	int r = msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_READ)
-		    ? vcpu_msr_read(v, msr, &val, false)
-		    : MSR_FILTERED;
+	int r =
+	    msr_access_allowed(v->vm->msr_filter, v->vm->msr_allowlist, msr, KVM_MSR_FILTER_READ)
+		? vcpu_msr_read(v, msr, &val, false)
+		: MSR_FILTERED;
 
 	if (r < 0)
 		return msr_refused(v, KVM_EXIT_X86_RDMSR, msr, 0, r);
@@ -573,14 +574,15 @@ static enum exit_action handle_rdmsr(struct vcpu *v)
 	return skip(v);
 }
 
-/* kvm_emulate_wrmsr: the filter first (kvm_set_msr_with_filter), then the MSR. */
+/* kvm_emulate_wrmsr: the filter and allow-lists first (kvm_set_msr_with_filter), then the MSR. */
 static enum exit_action handle_wrmsr(struct vcpu *v)
 {
 	uint32_t msr = (uint32_t)v->gpr[GPR_RCX];
 	uint64_t val = (v->gpr[GPR_RDX] << 32) | (uint32_t)v->gpr[GPR_RAX];
-	int r = msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_WRITE)
-		    ? vcpu_msr_write(v, msr, val, false)
-		    : MSR_FILTERED;
+	int r =
+	    msr_access_allowed(v->vm->msr_filter, v->vm->msr_allowlist, msr, KVM_MSR_FILTER_WRITE)
+		? vcpu_msr_write(v, msr, val, false)
+		: MSR_FILTERED;
 
 	if (r < 0)
 		return msr_refused(v, KVM_EXIT_X86_WRMSR, msr, val, r);

@@ -653,9 +653,11 @@ void vcpu_msr_bitmap_update(struct vcpu *v)
 		unsigned bit;
 		uint8_t *b = bitmap_byte(bitmap, msr, &bit);
 
-		if (msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_READ))
+		if (msr_access_allowed(v->vm->msr_filter, v->vm->msr_allowlist, msr,
+				       KVM_MSR_FILTER_READ))
 			b[0] &= (uint8_t) ~(1u << bit);
-		if (msr_filter_allowed(v->vm->msr_filter, msr, KVM_MSR_FILTER_WRITE))
+		if (msr_access_allowed(v->vm->msr_filter, v->vm->msr_allowlist, msr,
+				       KVM_MSR_FILTER_WRITE))
 			b[2048] &= (uint8_t) ~(1u << bit);
 	}
 }

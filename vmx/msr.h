@@ -83,10 +83,10 @@ void vcpu_msr_reset(struct vcpu *v);
 
 /*
  * The VMX MSR bitmap of @v, computed in one place from its VM's MSR
- * filter: an MSR the CPU keeps in the VMCS guest state and checks as we
+ * filter and allow-lists: an MSR the CPU keeps in the VMCS guest state and checks as we
  * would (FS_BASE, GS_BASE) is passed through for each access the filter
  * allows; every other MSR, and every access the filter denies, exits.
- * At vCPU creation and whenever the filter changes.
+ * At vCPU creation and whenever the filter or the allow-lists change.
  */
 void vcpu_msr_bitmap_update(struct vcpu *v);
 

@@ -142,3 +142,68 @@ bool msr_filter_allowed(const struct msr_filter *f, uint32_t msr, uint32_t type)
 	}
 	return f->default_allow;
 }
+
+/* ---- MSR allow-lists ---------------------------------------------------- */
+
+_Static_assert(HV_MSR_ALLOW_READ == KVM_MSR_FILTER_READ &&
+		   HV_MSR_ALLOW_WRITE == KVM_MSR_FILTER_WRITE,
+	       "one access-type encoding for filter and allow-lists");
+
+/* [base, base + nmsrs) and [b, b + n) share an MSR (both end at most at 2^32). */
+static bool ranges_overlap(uint32_t base, uint32_t nmsrs, uint32_t b, uint32_t n)
+{
+	return (uint64_t)base < (uint64_t)b + n && (uint64_t)b < (uint64_t)base + nmsrs;
+}
+
+int msr_allowlist_add(struct msr_allowlist *l, const void *rec, size_t len)
+{
+	struct hv_msr_allowlist h;
+	size_t bytes;
+
+	if (len < sizeof(h))
+		return -HV_EINVAL;
+	memcpy(&h, rec, sizeof(h));
+	if (!h.flags || (h.flags & ~(uint32_t)(HV_MSR_ALLOW_READ | HV_MSR_ALLOW_WRITE)) || h.pad ||
+	    !h.nmsrs || (uint64_t)h.base + h.nmsrs > 0x100000000ull)
+		return -HV_EINVAL;
+	bytes = ((size_t)h.nmsrs + 7) / 8;
+	if (bytes > HV_MSR_ALLOWLIST_MAX_BITMAP || l->count == HV_MSR_ALLOWLIST_MAX_RANGES)
+		return -HV_E2BIG;
+	if (len != sizeof(h) + bytes)
+		return -HV_EINVAL;
+	for (unsigned i = 0; i < l->count; i++)
+		if (ranges_overlap(h.base, h.nmsrs, l->ranges[i].base, l->ranges[i].nmsrs))
+			return -HV_EINVAL;
+	memcpy(l->bits + l->used, (const uint8_t *)rec + sizeof(h), bytes);
+	l->ranges[l->count++] = (struct msr_allowlist_range){
+	    .flags = h.flags, .base = h.base, .nmsrs = h.nmsrs, .off = l->used};
+	l->used += (uint32_t)bytes;
+	return 0;
+}
+
+void msr_allowlist_clear(struct msr_allowlist *l)
+{
+	l->count = 0;
+	l->used = 0;
+}
+
+static bool allowlist_allowed(const struct msr_allowlist *l, uint32_t msr, uint32_t type)
+{
+	if (!l || !l->count)
+		return true;
+	for (unsigned i = 0; i < l->count; i++) {
+		const struct msr_allowlist_range *r = &l->ranges[i];
+
+		if (msr >= r->base && msr - r->base < r->nmsrs)
+			return (r->flags & type) && msr_filter_bit(l->bits + r->off, msr - r->base);
+	}
+	return false; /* no range covers it */
+}
+
+bool msr_access_allowed(const struct msr_filter *f, const struct msr_allowlist *l, uint32_t msr,
+			uint32_t type)
+{
+	if (msr >= X2APIC_MSR_FIRST && msr <= X2APIC_MSR_LAST)
+		return true;
+	return msr_filter_allowed(f, msr, type) && allowlist_allowed(l, msr, type);
+}

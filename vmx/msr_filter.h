@@ -62,4 +62,38 @@ int msr_filter_parse(struct msr_filter *out, const void *rec, size_t len);
  */
 bool msr_filter_allowed(const struct msr_filter *f, uint32_t msr, uint32_t type);
 
+/* ---- MSR allow-lists (HV_ADD_MSR_ALLOWLIST, abi/kvm_x86.h) ---- */
+
+struct msr_allowlist_range {
+	uint32_t flags; /* HV_MSR_ALLOW_READ and/or _WRITE */
+	uint32_t base;
+	uint32_t nmsrs;
+	uint32_t off; /* of its bitmap in @bits */
+};
+
+struct msr_allowlist {
+	unsigned count;
+	uint32_t used; /* bytes of @bits taken */
+	struct msr_allowlist_range ranges[HV_MSR_ALLOWLIST_MAX_RANGES];
+	uint8_t bits[HV_MSR_ALLOWLIST_MAX_RANGES * HV_MSR_ALLOWLIST_MAX_BITMAP];
+};
+
+/*
+ * HV_ADD_MSR_ALLOWLIST: the record rec[0, len) (header, bitmap inline)
+ * added to @l with abi/kvm_x86.h's rules: 0, -HV_EINVAL or -HV_E2BIG; on
+ * an error @l is unchanged.
+ */
+int msr_allowlist_add(struct msr_allowlist *l, const void *rec, size_t len);
+/* HV_CLEAR_MSR_ALLOWLIST. */
+void msr_allowlist_clear(struct msr_allowlist *l);
+
+/*
+ * The guest's access to @msr for @type (KVM_MSR_FILTER_READ or _WRITE,
+ * the same bits as HV_MSR_ALLOW_*) as the filter and the allow-lists
+ * together decide: both must allow it. A NULL or empty allow-list allows
+ * everything; x2APIC MSRs are always allowed.
+ */
+bool msr_access_allowed(const struct msr_filter *f, const struct msr_allowlist *l, uint32_t msr,
+			uint32_t type);
+
 #endif

@@ -83,6 +83,38 @@ int vm_set_msr_filter(struct vm *vm, const void *rec, size_t len)
 	return 0;
 }
 
+#define ALLOWLIST_PAGES ((sizeof(struct msr_allowlist) + PAGE_SIZE - 1) / PAGE_SIZE)
+
+int vm_add_msr_allowlist(struct vm *vm, const void *rec, size_t len)
+{
+	int rc;
+
+	if (!vm->msr_allowlist) {
+		uint64_t pa = pages_alloc_zeroed(ALLOWLIST_PAGES, 1);
+
+		if (!pa)
+			return -HV_ENOMEM;
+		vm->msr_allowlist = phys_to_virt(pa);
+	}
+	rc = msr_allowlist_add(vm->msr_allowlist, rec, len);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_msr_bitmap_update(vm->vcpus[i]);
+	log_info("vm %s: MSR allow-list: %u range(s)", vm->name, vm->msr_allowlist->count);
+	return 0;
+}
+
+void vm_clear_msr_allowlist(struct vm *vm)
+{
+	if (!vm->msr_allowlist)
+		return;
+	msr_allowlist_clear(vm->msr_allowlist);
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_msr_bitmap_update(vm->vcpus[i]);
+	log_info("vm %s: MSR allow-lists cleared", vm->name);
+}
+
 void vm_destroy(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
@@ -90,6 +122,8 @@ void vm_destroy(struct vm *vm)
 	vm_destroy_irqchip(vm);
 	if (vm->msr_filter)
 		pages_free(virt_to_phys(vm->msr_filter), MSR_FILTER_PAGES);
+	if (vm->msr_allowlist)
+		pages_free(virt_to_phys(vm->msr_allowlist), ALLOWLIST_PAGES);
 	/* No vCPU is left to use the EPT: drop what the CPU cached of it first. */
 	ept_flush(&vm->ept);
 	for (unsigned i = 0; i < VM_MAX_SLOTS; i++)

@@ -30,6 +30,7 @@
 struct vcpu;
 struct irqchip;
 struct msr_filter;
+struct msr_allowlist;
 
 struct memslot {
 	bool used;
@@ -61,6 +62,7 @@ struct vm {
 	 * a refused guest RDMSR/WRMSR exits to the controller instead of #GP.
 	 */
 	struct msr_filter *msr_filter;
+	struct msr_allowlist *msr_allowlist; /* HV_ADD_MSR_ALLOWLIST's ranges, or NULL */
 	uint32_t user_space_msr_mask;
 	struct irqchip *irqchip; /* KVM_CREATE_IRQCHIP's PICs and IOAPIC, or NULL */
 	/*
@@ -84,12 +86,26 @@ void vm_destroy(struct vm *vm);
  */
 int vm_set_msr_filter(struct vm *vm, const void *rec, size_t len);
 /*
+ * HV_ADD_MSR_ALLOWLIST / HV_CLEAR_MSR_ALLOWLIST (abi/kvm_x86.h): one range
+ * added (0, -EINVAL, -E2BIG, -ENOMEM), or all removed; the vCPUs' MSR
+ * bitmaps follow at once.
+ */
+int vm_add_msr_allowlist(struct vm *vm, const void *rec, size_t len);
+void vm_clear_msr_allowlist(struct vm *vm);
+/*
  * KVM_X86_SET_MSR_FILTER (kvm_vm_ioctl_set_msr_filter): the marshalled
  * record (abi/kvm_ioctls.h) replaces the VM's filter as a whole, and every
  * vCPU's MSR bitmap follows before it next enters; -EINVAL for a filter
  * upstream refuses (the old one stays), -ENOMEM.
  */
 int vm_set_msr_filter(struct vm *vm, const void *rec, size_t len);
+/*
+ * HV_ADD_MSR_ALLOWLIST / HV_CLEAR_MSR_ALLOWLIST (abi/kvm_x86.h): one range
+ * added (0, -EINVAL, -E2BIG, -ENOMEM), or all removed; the vCPUs' MSR
+ * bitmaps follow at once.
+ */
+int vm_add_msr_allowlist(struct vm *vm, const void *rec, size_t len);
+void vm_clear_msr_allowlist(struct vm *vm);
 
 /*
  * KVM_SET_USER_MEMORY_REGION with Linux 6.1's rules: create (size > 0 in

@@ -79,6 +79,8 @@ static long check_extension(uint64_t cap)
 		return 1;
 	case KVM_CAP_X86_USER_SPACE_MSR: /* kvm_vm_ioctl_check_extension: yes */
 		return 1;
+	case HV_CAP_MSR_ALLOWLIST: /* this project's: ranges a VM may have */
+		return HV_MSR_ALLOWLIST_MAX_RANGES;
 	case KVM_CAP_XSAVE2: /* the buffer KVM_GET_XSAVE2 fills: the 4 KiB image */
 		return sizeof(struct kvm_xsave);
 	/* KVM_CAP_SPLIT_IRQCHIP, KVM_CAP_X2APIC_API: not offered (0, below). */
@@ -659,6 +661,18 @@ static long vm_ioctl_set_msr_filter(struct ioctl_ctx *c)
 	return vm_set_msr_filter(c->vm, c->arg, c->arg_len);
 }
 
+/* HV_ADD_MSR_ALLOWLIST / HV_CLEAR_MSR_ALLOWLIST: this project's allow-lists (abi/kvm_x86.h). */
+static long vm_ioctl_add_msr_allowlist(struct ioctl_ctx *c)
+{
+	return vm_add_msr_allowlist(c->vm, c->arg, c->arg_len);
+}
+
+static long vm_ioctl_clear_msr_allowlist(struct ioctl_ctx *c)
+{
+	vm_clear_msr_allowlist(c->vm);
+	return 0;
+}
+
 static long vcpu_ioctl_interrupt(struct ioctl_ctx *c)
 {
 	struct kvm_interrupt irq;
@@ -772,6 +786,8 @@ static const struct ioctl_row system_ioctls[] = {
 static const struct ioctl_row vm_ioctls[] = {
     {.nr = KVM_CHECK_EXTENSION, .fn = sys_check_extension},
     {.nr = KVM_X86_SET_MSR_FILTER, .fn = vm_ioctl_set_msr_filter},
+    {.nr = HV_ADD_MSR_ALLOWLIST, .fn = vm_ioctl_add_msr_allowlist},
+    {.nr = HV_CLEAR_MSR_ALLOWLIST, .fn = vm_ioctl_clear_msr_allowlist},
     {.nr = KVM_SET_USER_MEMORY_REGION, .fn = vm_set_region},
     {.nr = KVM_CREATE_VCPU, .fn = vm_create_vcpu},
     {.nr = KVM_ENABLE_CAP, .fn = ioctl_enable_cap},

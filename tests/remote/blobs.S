@@ -23,6 +23,7 @@ blob_\name\()_end:
 	BLOB	g_irq
 	BLOB	g_mem
 	BLOB	g_bench
+	BLOB	g_bench_msr
 	BLOB	g_msr_probe
 	BLOB	g_msr_cpuid
 	BLOB	g_vcpu

@@ -62,4 +62,11 @@
 /* g_mem: bytes copied from G_DATA to G_RESULT; ~dword at G_RESULT + GMEM_LEN. */
 #define GMEM_LEN 0x100
 
+/* g_bench_msr: the MSR it reads, and where it keeps its minimum TSC deltas. */
+#define MSR_FS_BASE    0xc0000100
+#define GBM_MIN_EMPTY  (G_RESULT + 0x00) /* RDTSC pair alone */
+#define GBM_MIN_PASS   (G_RESULT + 0x04) /* around an RDMSR passed through */
+#define GBM_MIN_DENIED (G_RESULT + 0x08) /* around an RDMSR the filter denies (#GP) */
+#define GBM_GP_COUNT   (G_RESULT + 0x0c) /* #GPs its handler took */
+
 #endif

@@ -43,6 +43,7 @@ DECLARE_BLOB(g_dr);
 DECLARE_BLOB(g_irq);
 DECLARE_BLOB(g_mem);
 DECLARE_BLOB(g_bench);
+DECLARE_BLOB(g_bench_msr);
 DECLARE_BLOB(g_msr_probe);
 DECLARE_BLOB(g_msr_cpuid);
 DECLARE_BLOB(g_mem_loop);

@@ -27,7 +27,7 @@
  * of KVM_SET_SREGS are those Linux enforces since 6.5) and this
  * hypervisor's documented extension sets (abi/kvm_x86.h).
  *
- * --bench N runs the I/O-emulation benchmark instead (see bench()).
+ * --bench N runs the I/O-emulation and MSR benchmarks instead (see bench()).
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -1428,8 +1428,15 @@ static const struct test *const test_tables[] = {
 struct bench_result {
 	unsigned long exits;
 	double secs;
-	struct hvk_stats d; /* deltas */
+	struct hvk_stats d;    /* deltas */
+	struct hvk_stats regs; /* of which the KVM_GET_REGS+KVM_SET_REGS pairs (mode (a)) */
 	uint64_t rbx;
+};
+
+/* The MSR benchmark (bench_msr()): g_bench_msr's minimum TSC deltas, the exit loop. */
+struct bench_msr_result {
+	uint32_t min_empty, min_pass, min_denied, gps;
+	struct bench_result x; /* (d): the user-space MSR exits */
 };
 
 static void stats_delta(const struct hvk_stats *a, const struct hvk_stats *b, struct hvk_stats *d)
@@ -1441,6 +1448,20 @@ static void stats_delta(const struct hvk_stats *a, const struct hvk_stats *b, st
 	d->runs = b->runs - a->runs;
 	d->push_frames = b->push_frames - a->push_frames;
 	d->pull_frames = b->pull_frames - a->pull_frames;
+}
+
+static void stats_add(struct hvk_stats *sum, const struct hvk_stats *a, const struct hvk_stats *b)
+{
+	struct hvk_stats d;
+
+	stats_delta(a, b, &d);
+	sum->requests += d.requests;
+	sum->responses += d.responses;
+	sum->bytes_in += d.bytes_in;
+	sum->bytes_out += d.bytes_out;
+	sum->runs += d.runs;
+	sum->push_frames += d.push_frames;
+	sum->pull_frames += d.pull_frames;
 }
 
 static double now_s(void)
@@ -1494,9 +1515,14 @@ static int bench_mode(bool sync, unsigned long n, struct bench_result *res)
 			v.run->s.regs.regs.rax = k;
 			v.run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
 		} else {
+			struct hvk_stats p0, p1;
+
+			hvk_stats(H, &p0);
 			OK(r, "KVM_GET_REGS", ioc(v.fd, KVM_GET_REGS, &regs));
 			regs.rax = k;
 			OK(r, "KVM_SET_REGS", ioc(v.fd, KVM_SET_REGS, &regs));
+			hvk_stats(H, &p1);
+			stats_add(&res->regs, &p0, &p1);
 		}
 		res->exits = k;
 	}
@@ -1523,13 +1549,106 @@ static void bench_print(const char *tag, const char *label, const struct bench_r
 	       (double)r->d.bytes_in / ex, ex / r->secs);
 }
 
+/*
+ * The MSR benchmark (tests/remote/g_bench_msr.S), on a VM of its own (the
+ * filter and the capability belong to the VM). The guest measures N RDMSRs
+ * of FS_BASE passed through (no filter: the VMX MSR bitmap lets them by),
+ * OUTs; the program installs a filter denying FS_BASE reads; the guest
+ * measures them again (exit, #GP to the guest, its handler skips the
+ * RDMSR), OUTs; the program enables KVM_CAP_X86_USER_SPACE_MSR(FILTER),
+ * and each of the guest's next N RDMSRs is a KVM_EXIT_X86_RDMSR answered
+ * with msr.data = k through the compact KVM_RUN, REGS kept in sync regs as
+ * in mode (b) (one request per exit). The guest sums EAX in EBX.
+ */
+static int bench_msr(unsigned long n, struct bench_msr_result *m)
+{
+	static uint8_t deny[8]; /* one MSR: 8 bytes of bitmap, its bit clear */
+	struct kvm_msr_filter f = {.flags = KVM_MSR_FILTER_DEFAULT_ALLOW};
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR};
+	struct bench_result *x = &m->x;
+	struct hvk_stats s0, s1;
+	struct kvm_regs regs;
+	uint32_t res[4];
+	struct vm *vm;
+	struct vcpu v;
+	double t0;
+	int r;
+
+	TRY(vm_new(&vm));
+	TRY(vcpu_new(&v, BLOB(g_bench_msr), 0)); /* the newest VM: this one */
+	CHECK(v.vm == vm, "the vCPU is not in the benchmark's own VM");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = G_LOAD;
+	regs.rsp = G_STACK;
+	regs.rflags = RFLAGS_FIXED;
+	regs.rcx = n;
+	OK(r, "KVM_SET_REGS", ioc(v.fd, KVM_SET_REGS, &regs));
+	OK(r, "hvk_sync", hvk_sync(H, v.fd, HVK_SYNC_BEFORE_RUN));
+	TRY(run_out(&v, &m->min_pass, "MSR phase (a), FS_BASE passed through"));
+
+	f.ranges[0] = (struct kvm_msr_filter_range){KVM_MSR_FILTER_READ, 1, MSR_FS_BASE, deny};
+	OK(r, "KVM_X86_SET_MSR_FILTER (deny reads of FS_BASE)",
+	   ioc(vm->fd, KVM_X86_SET_MSR_FILTER, &f));
+	TRY(run_out(&v, &m->min_denied, "MSR phase (b), FS_BASE denied"));
+
+	cap.args[0] = KVM_MSR_EXIT_REASON_FILTER;
+	OK(r, "KVM_ENABLE_CAP(X86_USER_SPACE_MSR, FILTER)", ioc(vm->fd, KVM_ENABLE_CAP, &cap));
+	v.run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	hvk_stats(H, &s0);
+	t0 = now_s();
+	for (unsigned long k = 1;; k++) {
+		errno = 0;
+		if (hvk_ioctl(H, v.fd, KVM_RUN, 0) < 0)
+			return fail("MSR exit %lu: KVM_RUN: -1/%s (%s)", k, en(errno),
+				    hvk_last_error());
+		if (v.run->exit_reason == KVM_EXIT_HLT)
+			break;
+		if (v.run->exit_reason != KVM_EXIT_X86_RDMSR)
+			return fail("MSR exit %lu: %s, expected KVM_EXIT_X86_RDMSR", k,
+				    exit_str(v.run));
+		if (v.run->msr.index != MSR_FS_BASE ||
+		    v.run->msr.reason != KVM_MSR_EXIT_REASON_FILTER)
+			return fail("MSR exit %lu: index 0x%x reason 0x%x, expected 0x%x 0x%x", k,
+				    v.run->msr.index, v.run->msr.reason, MSR_FS_BASE,
+				    KVM_MSR_EXIT_REASON_FILTER);
+		if (k > n)
+			return fail("more than %lu RDMSR exits", n);
+		v.run->msr.data = k;
+		v.run->msr.error = 0;
+		x->exits = k;
+	}
+	x->secs = now_s() - t0;
+	hvk_stats(H, &s1);
+	stats_delta(&s0, &s1, &x->d);
+	x->rbx = v.run->s.regs.regs.rbx; /* REGS is valid: the HLT's */
+	TRY(read_guest(&v, GBM_MIN_EMPTY, res, sizeof(res)));
+	m->min_empty = res[0];
+	m->gps = res[3];
+	CHECK(res[1] == m->min_pass && res[2] == m->min_denied,
+	      "the guest OUT %u and %u but kept %u and %u", m->min_pass, m->min_denied, res[1],
+	      res[2]);
+	CHECK(m->gps == n, "%u #GPs in phase (b), expected %lu: the filter did not deny every read",
+	      m->gps, n);
+	CHECK(x->exits == n, "%lu RDMSR exits, expected %lu", x->exits, n);
+	CHECK((uint32_t)x->rbx == (uint32_t)(n * (n + 1) / 2),
+	      "the guest summed 0x%llx, expected 0x%lx: an RDMSR answer was lost",
+	      (unsigned long long)x->rbx, n * (n + 1) / 2);
+	return T_PASS;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
 static int bench(unsigned long n)
 {
+	struct bench_msr_result m = {0};
 	struct bench_result a = {0}, b = {0};
 	size_t run = sizeof(struct kvm_run);
 	size_t req = HVW_FRAME_SIZE(HVW_IOCTL_REQ_HDR_LEN + run);
 	size_t resp = HVW_FRAME_SIZE(HVW_IOCTL_RESP_HDR_LEN + run + 4);
-	double ea, eb, bpe_b, rpe_b;
+	double ea, eb, ed, bpe_b, rpe_b;
 	int rc;
 
 	if (!VMX) {
@@ -1540,6 +1659,8 @@ static int bench(unsigned long n)
 	rc = bench_mode(false, n, &a);
 	if (rc == T_PASS)
 		rc = bench_mode(true, n, &b);
+	if (rc == T_PASS)
+		rc = bench_msr(n, &m);
 	if (rc != T_PASS) {
 		printf("bench: FAIL: %s\n", why);
 		return 1;
@@ -1582,13 +1703,43 @@ static int bench(unsigned long n)
 		    "struct kvm_run (%zu + %zu): a compact form is in use\n",
 		    (double)b.d.bytes_out / eb, (double)b.d.bytes_in / eb, req, resp);
 	}
-	printf("bench: (a) adds per exit KVM_GET_REGS (%zu out, the %zu-byte record sent though "
-	       "the kernel would only write it, + %zu in) and KVM_SET_REGS (%zu out + %zu in)\n",
-	       HVW_FRAME_SIZE(HVW_IOCTL_REQ_HDR_LEN + sizeof(struct kvm_regs)),
-	       sizeof(struct kvm_regs),
-	       HVW_FRAME_SIZE(HVW_IOCTL_RESP_HDR_LEN + sizeof(struct kvm_regs)),
-	       HVW_FRAME_SIZE(HVW_IOCTL_REQ_HDR_LEN + sizeof(struct kvm_regs)),
-	       HVW_FRAME_SIZE(HVW_IOCTL_RESP_HDR_LEN));
+	if (!(hvk_caps(H) & HVW_CAP_PACKED)) {
+		printf("bench: (a) adds per exit KVM_GET_REGS (%zu out, the %zu-byte record sent "
+		       "though the kernel would only write it, + %zu in) and KVM_SET_REGS (%zu out "
+		       "+ %zu in)\n",
+		       HVW_FRAME_SIZE(HVW_IOCTL_REQ_HDR_LEN + sizeof(struct kvm_regs)),
+		       sizeof(struct kvm_regs),
+		       HVW_FRAME_SIZE(HVW_IOCTL_RESP_HDR_LEN + sizeof(struct kvm_regs)),
+		       HVW_FRAME_SIZE(HVW_IOCTL_REQ_HDR_LEN + sizeof(struct kvm_regs)),
+		       HVW_FRAME_SIZE(HVW_IOCTL_RESP_HDR_LEN));
+	} else {
+		double na = (double)a.exits;
+
+		printf("bench: (a) adds per exit a KVM_GET_REGS+KVM_SET_REGS pair, records packed "
+		       "(HVW_CAP_PACKED): measured %.1f requests, %.1f bytes (out %.1f + in %.1f); "
+		       "(a) - (b) per exit %.1f bytes, less: (a)'s KVM_RUNs carry no REGS set\n",
+		       ratio((double)a.regs.requests, na),
+		       ratio((double)(a.regs.bytes_out + a.regs.bytes_in), na),
+		       ratio((double)a.regs.bytes_out, na), ratio((double)a.regs.bytes_in, na),
+		       (double)(a.d.bytes_in + a.d.bytes_out) / ea - bpe_b);
+	}
+
+	/* The MSR part. */
+	printf("bench: MSR (c) RDMSR FS_BASE passed through: %u ticks; denied by the filter (exit, "
+	       "#GP to the guest): %u ticks (ratio %.1f)\n",
+	       m.min_pass, m.min_denied, ratio(m.min_denied, m.min_pass));
+	printf("bench: MSR (c) TSC ticks under Bochs, the minimum of %lu RDTSC pairs around each; "
+	       "the pair alone takes %u, so the RDMSR itself %d and %d\n",
+	       n, m.min_empty, (int)(m.min_pass - m.min_empty), (int)(m.min_denied - m.min_empty));
+	ed = (double)m.x.exits + 1;
+	bench_print("(d)", "user-space MSR exit (sync regs)", &m.x);
+	printf("bench: (d) %lu KVM_EXIT_X86_RDMSR (FILTER), each answered with msr.data in the %s "
+	       "KVM_RUN, + 1 HLT, guest sum checked; ratio d/b: requests/exit %.2f, bytes/exit "
+	       "%.2f, exits/s %.2f\n",
+	       m.x.exits, hvk_caps(H) & HVW_CAP_COMPACT_RUN ? "compact" : "plain",
+	       ratio((double)m.x.d.requests / ed, rpe_b),
+	       ratio((double)(m.x.d.bytes_in + m.x.d.bytes_out) / ed, bpe_b),
+	       ratio(ed / m.x.secs, eb / b.secs));
 	return 0;
 }
 

@@ -1526,7 +1526,126 @@ static int t_cpuid_msr_features(void)
 	return rc;
 }
 
-const struct test msr_tests[] = {{"msr_index_list", t_index_list, NEEDS_VMX},
+/* ==== MSR allow-lists (HV_ADD_MSR_ALLOWLIST, abi/kvm_x86.h) ==== */
+
+/* One range with a bitmap of up to 64 MSRs (bit i: base + i allowed). */
+static long add_allowlist(struct vm *vm, uint32_t flags, uint32_t base, uint32_t nmsrs,
+			  uint32_t pad, uint64_t bits)
+{
+	static uint8_t rec[sizeof(struct hv_msr_allowlist) + HV_MSR_ALLOWLIST_MAX_BITMAP + 8];
+	struct hv_msr_allowlist h = {.flags = flags, .nmsrs = nmsrs, .base = base, .pad = pad};
+
+	memset(rec, 0xff, sizeof(rec));
+	memcpy(rec, &h, sizeof(h));
+	memcpy(rec + sizeof(h), &bits, sizeof(bits));
+	return ioc(vm->fd, HV_ADD_MSR_ALLOWLIST, rec);
+}
+
+#define ADD_ERR(vm, err, flags, base, n, pad, what)                                                \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		CHECK(add_allowlist((vm), (flags), (base), (n), (pad), ~0ull) == -1 &&             \
+			  errno == (err),                                                          \
+		      "%s: errno %s, expected %s", (what), en(errno), en(err));                    \
+	} while (0)
+
+/*
+ * The allow-list rules of abi/kvm_x86.h: only covered MSRs with their bit
+ * and flag set are allowed once a range exists; at most 10 ranges (E2BIG),
+ * bitmaps at most 0x600 bytes (E2BIG), no overlap, flags and pad checked
+ * (EINVAL); HV_CLEAR_MSR_ALLOWLIST removes them all; the MSR filter and
+ * the allow-lists must both allow an access; host accesses bypass both.
+ */
+static int t_allowlist(void)
+{
+	struct steps *l = calloc(1, sizeof(*l));
+	struct kvm_msr_filter f = {.flags = KVM_MSR_FILTER_DEFAULT_ALLOW};
+	uint64_t deny = 0;
+	struct vcpu v = {0};
+	int rc, r;
+
+	CHECK(l, "out of memory");
+	rc = vm_new(&v.vm); /* a VM of its own; the next tests share it, cleaned up at the end */
+	if (rc == T_PASS)
+		rc = vcpu_new(&v, BLOB(g_msr_probe), 0);
+	if (rc != T_PASS)
+		goto out;
+	rc = T_FAIL;
+	OK(r, "KVM_CHECK_EXTENSION(HV_CAP_MSR_ALLOWLIST)",
+	   ioc_int(v.vm->fd, KVM_CHECK_EXTENSION, HV_CAP_MSR_ALLOWLIST));
+	CHECK(r == HV_MSR_ALLOWLIST_MAX_RANGES, "HV_CAP_MSR_ALLOWLIST is %d", r);
+	/* SYSENTER_CS and _ESP allowed both ways, _EIP not; reads only for MISC_ENABLE. */
+	OK(r, "HV_ADD_MSR_ALLOWLIST 0x174+3",
+	   add_allowlist(v.vm, HV_MSR_ALLOW_READ | HV_MSR_ALLOW_WRITE, M_SYSENTER_CS, 3, 0, 3));
+	OK(r, "HV_ADD_MSR_ALLOWLIST PAT read",
+	   add_allowlist(v.vm, HV_MSR_ALLOW_READ, M_PAT, 1, 0, 1));
+	ADD_ERR(v.vm, EINVAL, 0, 0x10, 1, 0, "flags 0");
+	ADD_ERR(v.vm, EINVAL, 4, 0x10, 1, 0, "flags 4");
+	ADD_ERR(v.vm, EINVAL, 1, 0x10, 1, 1, "pad 1");
+	ADD_ERR(v.vm, EINVAL, 1, 0x10, 0, 0, "nmsrs 0");
+	ADD_ERR(v.vm, EINVAL, 1, 0xffffffff, 2, 0, "a range past 2^32");
+	ADD_ERR(v.vm, EINVAL, 1, M_SYSENTER_EIP, 1, 0, "a range inside another");
+	ADD_ERR(v.vm, EINVAL, 1, 0x170, 5, 0, "a range overlapping another's start");
+	ADD_ERR(v.vm, E2BIG, 1, 0x1000, HV_MSR_ALLOWLIST_MAX_BITMAP * 8 + 1, 0,
+		"0x601 bitmap bytes");
+	add(l, W_OK(M_SYSENTER_CS, 0x10));
+	add(l, R_IS(M_SYSENTER_CS, 0x10));
+	add(l, W_OK(M_SYSENTER_ESP, 0x2000));
+	add(l, W_GP(M_SYSENTER_EIP, 0x3000));
+	add(l, R_GP(M_SYSENTER_EIP));
+	add(l, R_IS(M_PAT, PAT_DEFAULT));
+	add(l, W_GP(M_PAT, PAT_DEFAULT)); /* the range allows reads only */
+	add(l, R_GP(M_MISC_ENABLE));	  /* no range covers it */
+	if (run_steps(&v, l, "guest MSRs under allow-lists") != T_PASS)
+		goto out;
+	/* The host is not held back. */
+	if (set_msr(&v, M_SYSENTER_EIP, 0x4000) != 1) {
+		rc = fail("KVM_SET_MSRS SYSENTER_EIP refused under an allow-list");
+		goto out;
+	}
+	/* Ten ranges at most. */
+	for (uint32_t k = 0; k < HV_MSR_ALLOWLIST_MAX_RANGES - 2; k++)
+		OK(r, "HV_ADD_MSR_ALLOWLIST", add_allowlist(v.vm, 1, 0x40000000 + 8 * k, 8, 0, 0));
+	ADD_ERR(v.vm, E2BIG, 1, 0x50000000, 8, 0, "an eleventh range");
+	/* The filter denies SYSENTER_CS reads: the allow-list's yes is not enough. */
+	f.ranges[0] = (struct kvm_msr_filter_range){.flags = KVM_MSR_FILTER_READ,
+						    .nmsrs = 1,
+						    .base = M_SYSENTER_CS,
+						    .bitmap = (uint8_t *)&deny};
+	OK(r, "KVM_X86_SET_MSR_FILTER", ioc(v.vm->fd, KVM_X86_SET_MSR_FILTER, &f));
+	l->n = 0;
+	add(l, R_GP(M_SYSENTER_CS));
+	add(l, R_IS(M_PAT, PAT_DEFAULT));
+	if (run_steps(&v, l, "filter and allow-lists together") != T_PASS)
+		goto out;
+	/* Cleared: the allow-lists allow everything, the filter still says no. */
+	OK(r, "HV_CLEAR_MSR_ALLOWLIST", ioc_int(v.vm->fd, HV_CLEAR_MSR_ALLOWLIST, 0));
+	l->n = 0;
+	add(l, R_GP(M_SYSENTER_CS));
+	add(l, R_IS(M_SYSENTER_EIP, 0x4000));
+	add(l, R_ANY(M_MISC_ENABLE));
+	add(l, W_OK(M_PAT, PAT_DEFAULT));
+	if (run_steps(&v, l, "after HV_CLEAR_MSR_ALLOWLIST") != T_PASS)
+		goto out;
+	/* And a new set replaces it: a range the old set refused for overlap now fits. */
+	OK(r, "HV_ADD_MSR_ALLOWLIST 0x175", add_allowlist(v.vm, 3, M_SYSENTER_ESP, 1, 0, 1));
+	l->n = 0;
+	add(l, R_IS(M_SYSENTER_ESP, 0x2000));
+	add(l, R_GP(M_SYSENTER_EIP));
+	rc = run_steps(&v, l, "a new allow-list");
+out:
+	/* Leave the VM as it was for the tests that share it. */
+	if (v.vm) {
+		memset(&f, 0, sizeof(f));
+		ioc_int(v.vm->fd, HV_CLEAR_MSR_ALLOWLIST, 0);
+		ioc(v.vm->fd, KVM_X86_SET_MSR_FILTER, &f);
+	}
+	free(l);
+	return rc;
+}
+
+const struct test msr_tests[] = {{"msr_allowlist", t_allowlist, NEEDS_VMX},
+				 {"msr_index_list", t_index_list, NEEDS_VMX},
 				 {"msr_feature_msrs", t_feature_msrs, NEEDS_VMX},
 				 {"msr_platform_info", t_platform_info, NEEDS_VMX},
 				 {"msr_reset_values", t_reset_values, NEEDS_VMX},

@@ -578,14 +578,87 @@ static void test_random_validation(void)
 	}
 }
 
+/* ---- allow-lists (abi/kvm_x86.h, this project's extension) ---- */
+
+static long add_range(struct msr_allowlist *l, uint32_t flags, uint32_t base, uint32_t nmsrs,
+		      uint64_t bits, size_t extra)
+{
+	static uint8_t rec[sizeof(struct hv_msr_allowlist) + HV_MSR_ALLOWLIST_MAX_BITMAP + 16];
+	struct hv_msr_allowlist h = {.flags = flags, .nmsrs = nmsrs, .base = base};
+	size_t bytes = ((size_t)nmsrs + 7) / 8;
+
+	memset(rec, 0, sizeof(rec));
+	memcpy(rec, &h, sizeof(h));
+	memcpy(rec + sizeof(h), &bits, bytes < 8 ? bytes : 8);
+	return msr_allowlist_add(
+	    l, rec, sizeof(h) + (bytes <= HV_MSR_ALLOWLIST_MAX_BITMAP ? bytes : 0) + extra);
+}
+
+static void test_allowlist_rules(void)
+{
+	static struct msr_allowlist l;
+
+	msr_allowlist_clear(&l);
+	/* Empty: no say. */
+	CHECK(msr_access_allowed(NULL, &l, 0x10, KVM_MSR_FILTER_READ));
+	CHECK(msr_access_allowed(NULL, NULL, 0x10, KVM_MSR_FILTER_WRITE));
+	CHECK_EQ(add_range(&l, HV_MSR_ALLOW_READ | HV_MSR_ALLOW_WRITE, 0x174, 3, 3, 0), 0);
+	CHECK_EQ(add_range(&l, HV_MSR_ALLOW_READ, 0x277, 1, 1, 0), 0);
+	CHECK(msr_access_allowed(NULL, &l, 0x174, KVM_MSR_FILTER_WRITE));
+	CHECK(msr_access_allowed(NULL, &l, 0x175, KVM_MSR_FILTER_READ));
+	CHECK(!msr_access_allowed(NULL, &l, 0x176, KVM_MSR_FILTER_READ)); /* bit clear */
+	CHECK(msr_access_allowed(NULL, &l, 0x277, KVM_MSR_FILTER_READ));
+	CHECK(!msr_access_allowed(NULL, &l, 0x277, KVM_MSR_FILTER_WRITE)); /* flag missing */
+	CHECK(!msr_access_allowed(NULL, &l, 0x10, KVM_MSR_FILTER_READ));   /* no range */
+	CHECK(msr_access_allowed(NULL, &l, 0x830, KVM_MSR_FILTER_WRITE));  /* x2APIC */
+	/* Refusals leave the list as it was. */
+	CHECK_EQ(add_range(&l, 0, 0x10, 1, 1, 0), -HV_EINVAL);
+	CHECK_EQ(add_range(&l, 8, 0x10, 1, 1, 0), -HV_EINVAL);
+	CHECK_EQ(add_range(&l, 1, 0x10, 0, 1, 0), -HV_EINVAL);
+	CHECK_EQ(add_range(&l, 1, 0xffffffff, 2, 3, 0), -HV_EINVAL);
+	CHECK_EQ(add_range(&l, 1, 0x176, 1, 1, 0), -HV_EINVAL);	   /* overlaps */
+	CHECK_EQ(add_range(&l, 1, 0x100, 0x75, 1, 0), -HV_EINVAL); /* ends inside one */
+	CHECK_EQ(add_range(&l, 1, 0x10, 1, 1, 1), -HV_EINVAL);	   /* a byte too many */
+	CHECK_EQ(add_range(&l, 1, 0x1000, HV_MSR_ALLOWLIST_MAX_BITMAP * 8 + 1, 1, 0), -HV_E2BIG);
+	CHECK_EQ(add_range(&l, 1, 0xffffffff, 1, 1, 0), 0); /* the last MSR fits */
+	CHECK_EQ(l.count, 3);
+	for (uint32_t k = 3; k < HV_MSR_ALLOWLIST_MAX_RANGES; k++)
+		CHECK_EQ(add_range(&l, 1, 0x40000000 + 8 * k, 8, 0xff, 0), 0);
+	CHECK_EQ(add_range(&l, 1, 0x50000000, 1, 1, 0), -HV_E2BIG);
+	CHECK_EQ(add_range(&l, 1, 0x40000000 + 8 * 9, 8 * 100, 1, 0), -HV_E2BIG);
+	CHECK(msr_access_allowed(NULL, &l, 0xffffffff, KVM_MSR_FILTER_READ));
+	/* Both must allow: a filter denying 0x174 writes wins over the list. */
+	uint8_t none[8] = {0};
+	struct kvm_msr_filter h = {.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+				   .ranges = {{KVM_MSR_FILTER_WRITE, 1, 0x174, none}}};
+
+	CHECK_EQ(parse(&h), 0);
+	CHECK(!msr_access_allowed(&filt, &l, 0x174, KVM_MSR_FILTER_WRITE));
+	CHECK(msr_access_allowed(&filt, &l, 0x174, KVM_MSR_FILTER_READ));
+	msr_allowlist_clear(&l);
+	CHECK_EQ(l.count, 0);
+	CHECK(msr_access_allowed(NULL, &l, 0x10, KVM_MSR_FILTER_READ));
+	CHECK(!msr_access_allowed(&filt, &l, 0x174, KVM_MSR_FILTER_WRITE));
+	/* Cleared, a range that overlapped the old ones fits. */
+	CHECK_EQ(add_range(&l, 1, 0x176, 1, 1, 0), 0);
+}
+
 static const struct check_test tests[] = {
-    TEST_ENTRY(test_allow_deny_by_bit),	     TEST_ENTRY(test_default_allow_vs_deny),
-    TEST_ENTRY(test_read_only_range),	     TEST_ENTRY(test_first_match_wins),
-    TEST_ENTRY(test_x2apic_unfiltered),	     TEST_ENTRY(test_null_filter),
-    TEST_ENTRY(test_one_msr_reads_a_long),   TEST_ENTRY(test_max_size),
-    TEST_ENTRY(test_einval_rules),	     TEST_ENTRY(test_wrong_length),
-    TEST_ENTRY(test_empty_ranges_skipped),   TEST_ENTRY(test_base_near_top),
-    TEST_ENTRY(test_refusal_keeps_previous), TEST_ENTRY(test_random_vs_reference),
+    TEST_ENTRY(test_allowlist_rules),
+    TEST_ENTRY(test_allow_deny_by_bit),
+    TEST_ENTRY(test_default_allow_vs_deny),
+    TEST_ENTRY(test_read_only_range),
+    TEST_ENTRY(test_first_match_wins),
+    TEST_ENTRY(test_x2apic_unfiltered),
+    TEST_ENTRY(test_null_filter),
+    TEST_ENTRY(test_one_msr_reads_a_long),
+    TEST_ENTRY(test_max_size),
+    TEST_ENTRY(test_einval_rules),
+    TEST_ENTRY(test_wrong_length),
+    TEST_ENTRY(test_empty_ranges_skipped),
+    TEST_ENTRY(test_base_near_top),
+    TEST_ENTRY(test_refusal_keeps_previous),
+    TEST_ENTRY(test_random_vs_reference),
     TEST_ENTRY(test_random_validation),
 };
 
