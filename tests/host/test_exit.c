@@ -1922,6 +1922,69 @@ static void test_msr_filter_and_user_space_exits(void)
 	CHECK(!intercepted(vm, MSR_FS_BASE, false));
 }
 
+/*
+ * The guest matrix: MSRs of each kind (passed through when allowed,
+ * emulated, unknown, x2APIC without an APIC) x {allowed, denied by the
+ * filter} x {user-space exits on, off}: the VMX bitmap bits after each
+ * filter change, and what a guest RDMSR gets: its value, #GP, or an exit
+ * with the reason kvm_msr_reason() gives (kvm_get_msr_with_filter,
+ * kvm_msr_allowed: x2APIC MSRs are never filtered).
+ */
+static void test_msr_guest_matrix(void)
+{
+	static const struct {
+		uint32_t msr;
+		bool passthrough; /* in the bitmap's pass-through set */
+		int plain;	  /* without any filter: 1 value, 0 #GP */
+		uint32_t reason;  /* the refusal's reason when it is refused unfiltered */
+	} m[] = {
+	    {MSR_FS_BASE, true, 1, 0},
+	    {MSR_IA32_MISC_ENABLE, false, 1, 0},
+	    {0x1234, false, 0, KVM_MSR_EXIT_REASON_UNKNOWN},
+	    {0x802, false, 0, KVM_MSR_EXIT_REASON_INVAL}, /* x2APIC ID without an APIC */
+	};
+	struct kvm_run *run;
+	h_step steps[] = {step_rdmsr, step_observe};
+	uint32_t vm;
+
+	h_reset();
+	vm = vm_in(H_LONG64, 2);
+	run = h_run_page(vm, 0);
+	for (unsigned i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		for (int denied = 0; denied < 2; denied++)
+			for (int user = 0; user < 2; user++) {
+				struct t_range r = {KVM_MSR_FILTER_READ, m[i].msr, 1, !denied};
+				bool filtered = denied && m[i].msr != 0x802;
+				uint32_t reason =
+				    filtered ? KVM_MSR_EXIT_REASON_FILTER : m[i].reason;
+
+				CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &r, 1), 0);
+				CHECK_EQ(
+				    user_space_msr(vm, user ? KVM_MSR_EXIT_REASON_VALID_MASK : 0),
+				    0);
+				CHECK_EQ(intercepted(vm, m[i].msr, false),
+					 !m[i].passthrough || filtered);
+				t_val2 = m[i].msr;
+				at_rip0(vm);
+				h_steps(steps, 2);
+				CHECK_EQ(run0(vm), 0);
+				if (!filtered && m[i].plain) { /* the value, RIP on */
+					CHECK_EQ(seen.rip, RIP0 + 2);
+					CHECK(!h_delivered[1].valid);
+				} else if (!user) { /* #GP */
+					CHECK_EQ(h_delivered[1].info, GP_INFO);
+					CHECK_EQ(seen.rip, RIP0);
+				} else { /* an exit; answered with an error: #GP */
+					CHECK_EQ(run->exit_reason, KVM_EXIT_X86_RDMSR);
+					CHECK_EQ(run->msr.reason, reason);
+					CHECK_EQ(run->msr.index, m[i].msr);
+					run->msr.error = 1;
+					CHECK_EQ(run0(vm), 0);
+					CHECK_EQ(h_delivered[1].info, GP_INFO);
+				}
+			}
+}
+
 static const struct check_test tests[] = {
     TEST_ENTRY(test_cr0_pg_without_pe),
     TEST_ENTRY(test_cr0_nw_without_cd),
@@ -1983,6 +2046,7 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_set_cpuid_after_run),
     TEST_ENTRY(test_cpuid_faulting),
     TEST_ENTRY(test_msr_filter_and_user_space_exits),
+    TEST_ENTRY(test_msr_guest_matrix),
 };
 
 int main(void)
