@@ -21,11 +21,7 @@
 	.text
 	.globl	_start
 _start:
-	call	1f
-1:	popw	%ax				/* where 1b runs: no relocation */
-	addw	$(gp - 1b), %ax
-	movw	%ax, 13 * 4			/* IVT[13] = 0:gp */
-	movw	$0, 13 * 4 + 2
+	SET_IVT	13, gp
 	movw	%cx, %si			/* N */
 	movl	$0, GBM_GP_COUNT
 

@@ -69,4 +69,15 @@
 #define GBM_MIN_DENIED (G_RESULT + 0x08) /* around an RDMSR the filter denies (#GP) */
 #define GBM_GP_COUNT   (G_RESULT + 0x0c) /* #GPs its handler took */
 
+#ifdef __ASSEMBLER__
+/* IVT[vec] = 0:handler, wherever the flat blob runs (it is never relocated). Clobbers AX. */
+.macro SET_IVT vec, handler
+	call	991f
+991:	popw	%ax
+	addw	$(\handler - 991b), %ax
+	movw	%ax, \vec * 4
+	movw	$0, \vec * 4 + 2
+.endm
+#endif
+
 #endif
