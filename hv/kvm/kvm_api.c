@@ -497,6 +497,8 @@ static long vcpu_ioctl_set_cpuid2(struct ioctl_ctx *c)
 	for (uint32_t i = 0; i < n; i++)
 		cpuid_mask(&tab->e[i]);
 	vcpu_apic_cpuid_changed(c->vcpu);
+	/* kvm_vcpu_after_set_cpuid -> vmx_vcpu_after_set_cpuid: the MSR bitmap follows. */
+	vcpu_msr_bitmap_update(c->vcpu);
 	return 0;
 }
 
