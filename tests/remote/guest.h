@@ -71,6 +71,7 @@
 
 #ifdef __ASSEMBLER__
 /* IVT[vec] = 0:handler, wherever the flat blob runs (it is never relocated). Clobbers AX. */
+/* clang-format off */
 .macro SET_IVT vec, handler
 	call	991f
 991:	popw	%ax
@@ -78,6 +79,7 @@
 	movw	%ax, \vec * 4
 	movw	$0, \vec * 4 + 2
 .endm
+/* clang-format on */
 #endif
 
 #endif
