@@ -76,8 +76,10 @@ build() {
 	log "building $(echo "$want" | wc -w) tests with gcc"
 	rm -f "$STAMP"
 	# A program the list no longer names stays from an earlier build; the
-	# runner only looks for the listed ones.
-	make -C "$KVMDIR" -j"$(nproc)" ARCH=x86_64 CC=gcc \
+	# runner only looks for the listed ones. OUTPUT is given: the selftests'
+	# lib.mk derives it from the directory only at MAKELEVEL 0, and under
+	# `make test` it would be empty (programs and objects written to /).
+	make -C "$KVMDIR" -j"$(nproc)" ARCH=x86_64 CC=gcc OUTPUT="$KVMDIR" \
 		TEST_GEN_PROGS_x86_64="$want" TEST_GEN_PROGS_EXTENDED_x86_64= \
 		TEST_PROGS_x86_64= all >"$PREFIX/build.log" 2>&1 ||
 		die "building the selftests failed; see $PREFIX/build.log"
