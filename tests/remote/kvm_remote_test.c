@@ -1478,57 +1478,91 @@ static double now_s(void)
  * with KVM_GET_REGS + KVM_SET_REGS (@sync false) or through kvm_run.s
  * (valid and dirty REGS, @sync true). The guest sums what it got in EBX.
  */
-static int bench_mode(bool sync, unsigned long n, struct bench_result *res)
+/* A vCPU of @b at its load address in real mode, CX = @n, the blob pushed (no push in the loop). */
+static int bench_vcpu(struct vcpu *v, struct blob b, unsigned long n)
+{
+	struct kvm_regs regs = {.rip = G_LOAD, .rsp = G_STACK, .rflags = RFLAGS_FIXED, .rcx = n};
+	int r;
+
+	TRY(vcpu_new(v, b, 0));
+	OK(r, "KVM_SET_REGS", ioc(v->fd, KVM_SET_REGS, &regs));
+	OK(r, "hvk_sync", hvk_sync(H, v->fd, HVK_SYNC_BEFORE_RUN));
+	return T_PASS;
+}
+
+/* Checks the exit @k (1..n) of @v and answers it for the next KVM_RUN. */
+typedef int (*bench_answer)(struct vcpu *v, unsigned long k, void *ctx);
+
+/*
+ * Run @v until it halts, @answer taking every other exit, at most @n of
+ * them (@what names one in messages); the exits, the time and the stats
+ * delta go to @res.
+ */
+static int bench_loop(struct vcpu *v, unsigned long n, const char *what, bench_answer answer,
+		      void *ctx, struct bench_result *res)
 {
 	struct hvk_stats s0, s1;
-	struct kvm_regs regs;
-	struct vcpu v;
 	double t0;
-	int rc, r;
 
-	rc = vcpu_new(&v, BLOB(g_bench), 0);
-	if (rc != T_PASS)
-		return rc;
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = G_LOAD;
-	regs.rsp = G_STACK;
-	regs.rflags = RFLAGS_FIXED;
-	regs.rcx = n;
-	OK(r, "KVM_SET_REGS", ioc(v.fd, KVM_SET_REGS, &regs));
-	/* Push the blob now, so the loop's figures hold only exits. */
-	OK(r, "hvk_sync", hvk_sync(H, v.fd, HVK_SYNC_BEFORE_RUN));
-	v.run->kvm_valid_regs = sync ? KVM_SYNC_X86_REGS : 0;
 	hvk_stats(H, &s0);
 	t0 = now_s();
 	for (unsigned long k = 1;; k++) {
 		errno = 0;
-		if (hvk_ioctl(H, v.fd, KVM_RUN, 0) < 0)
-			return fail("exit %lu: KVM_RUN: -1/%s (%s)", k, en(errno),
+		if (hvk_ioctl(H, v->fd, KVM_RUN, 0) < 0)
+			return fail("%s %lu: KVM_RUN: -1/%s (%s)", what, k, en(errno),
 				    hvk_last_error());
-		if (v.run->exit_reason == KVM_EXIT_HLT)
+		if (v->run->exit_reason == KVM_EXIT_HLT)
 			break;
-		if (v.run->exit_reason != KVM_EXIT_IO || v.run->io.port != G_BENCH_PORT)
-			return fail("exit %lu: %s", k, exit_str(v.run));
 		if (k > n)
-			return fail("more than %lu I/O exits", n);
-		if (sync) {
-			v.run->s.regs.regs.rax = k;
-			v.run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
-		} else {
-			struct hvk_stats p0, p1;
-
-			hvk_stats(H, &p0);
-			OK(r, "KVM_GET_REGS", ioc(v.fd, KVM_GET_REGS, &regs));
-			regs.rax = k;
-			OK(r, "KVM_SET_REGS", ioc(v.fd, KVM_SET_REGS, &regs));
-			hvk_stats(H, &p1);
-			stats_add(&res->regs, &p0, &p1);
-		}
+			return fail("more than %lu %ss: %s", n, what, exit_str(v->run));
+		TRY(answer(v, k, ctx));
 		res->exits = k;
 	}
 	res->secs = now_s() - t0;
 	hvk_stats(H, &s1);
 	stats_delta(&s0, &s1, &res->d);
+	return T_PASS;
+}
+
+struct io_answer {
+	bool sync;
+	struct bench_result *res;
+};
+
+/* Mode (a) or (b): EAX = k, through KVM_GET/SET_REGS or sync regs. */
+static int answer_io(struct vcpu *v, unsigned long k, void *ctx)
+{
+	struct io_answer *a = ctx;
+	struct hvk_stats p0, p1;
+	struct kvm_regs regs;
+	int r;
+
+	if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port != G_BENCH_PORT)
+		return fail("exit %lu: %s", k, exit_str(v->run));
+	if (a->sync) {
+		v->run->s.regs.regs.rax = k;
+		v->run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+		return T_PASS;
+	}
+	hvk_stats(H, &p0);
+	OK(r, "KVM_GET_REGS", ioc(v->fd, KVM_GET_REGS, &regs));
+	regs.rax = k;
+	OK(r, "KVM_SET_REGS", ioc(v->fd, KVM_SET_REGS, &regs));
+	hvk_stats(H, &p1);
+	stats_add(&a->res->regs, &p0, &p1);
+	return T_PASS;
+}
+
+static int bench_mode(bool sync, unsigned long n, struct bench_result *res)
+{
+	struct io_answer a = {sync, res};
+	struct kvm_regs regs;
+	struct vcpu v;
+	int r;
+
+	TRY(bench_vcpu(&v, BLOB(g_bench), n));
+	v.run->kvm_valid_regs = sync ? KVM_SYNC_X86_REGS : 0;
+	TRY(bench_loop(&v, n, "I/O exit", answer_io, &a, res));
 	OK(r, "KVM_GET_REGS", ioc(v.fd, KVM_GET_REGS, &regs));
 	res->rbx = regs.rbx;
 	CHECK(res->exits == n, "%lu I/O exits, expected %lu", res->exits, n);
@@ -1549,6 +1583,21 @@ static void bench_print(const char *tag, const char *label, const struct bench_r
 	       (double)r->d.bytes_in / ex, ex / r->secs);
 }
 
+/* Mode (d): a KVM_EXIT_X86_RDMSR of FS_BASE for the filter, answered with k. */
+static int answer_msr(struct vcpu *v, unsigned long k, void *ctx)
+{
+	(void)ctx;
+	if (v->run->exit_reason != KVM_EXIT_X86_RDMSR)
+		return fail("MSR exit %lu: %s, expected KVM_EXIT_X86_RDMSR", k, exit_str(v->run));
+	if (v->run->msr.index != MSR_FS_BASE || v->run->msr.reason != KVM_MSR_EXIT_REASON_FILTER)
+		return fail("MSR exit %lu: index 0x%x reason 0x%x, expected 0x%x 0x%x", k,
+			    v->run->msr.index, v->run->msr.reason, MSR_FS_BASE,
+			    KVM_MSR_EXIT_REASON_FILTER);
+	v->run->msr.data = k;
+	v->run->msr.error = 0;
+	return T_PASS;
+}
+
 /*
  * The MSR benchmark (tests/remote/g_bench_msr.S), on a VM of its own (the
  * filter and the capability belong to the VM). The guest measures N RDMSRs
@@ -1566,24 +1615,14 @@ static int bench_msr(unsigned long n, struct bench_msr_result *m)
 	struct kvm_msr_filter f = {.flags = KVM_MSR_FILTER_DEFAULT_ALLOW};
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR};
 	struct bench_result *x = &m->x;
-	struct hvk_stats s0, s1;
-	struct kvm_regs regs;
 	uint32_t res[4];
 	struct vm *vm;
 	struct vcpu v;
-	double t0;
 	int r;
 
 	TRY(vm_new(&vm));
-	TRY(vcpu_new(&v, BLOB(g_bench_msr), 0)); /* the newest VM: this one */
+	TRY(bench_vcpu(&v, BLOB(g_bench_msr), n)); /* the newest VM: this one */
 	CHECK(v.vm == vm, "the vCPU is not in the benchmark's own VM");
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = G_LOAD;
-	regs.rsp = G_STACK;
-	regs.rflags = RFLAGS_FIXED;
-	regs.rcx = n;
-	OK(r, "KVM_SET_REGS", ioc(v.fd, KVM_SET_REGS, &regs));
-	OK(r, "hvk_sync", hvk_sync(H, v.fd, HVK_SYNC_BEFORE_RUN));
 	TRY(run_out(&v, &m->min_pass, "MSR phase (a), FS_BASE passed through"));
 
 	f.ranges[0] = (struct kvm_msr_filter_range){KVM_MSR_FILTER_READ, 1, MSR_FS_BASE, deny};
@@ -1594,32 +1633,7 @@ static int bench_msr(unsigned long n, struct bench_msr_result *m)
 	cap.args[0] = KVM_MSR_EXIT_REASON_FILTER;
 	OK(r, "KVM_ENABLE_CAP(X86_USER_SPACE_MSR, FILTER)", ioc(vm->fd, KVM_ENABLE_CAP, &cap));
 	v.run->kvm_valid_regs = KVM_SYNC_X86_REGS;
-	hvk_stats(H, &s0);
-	t0 = now_s();
-	for (unsigned long k = 1;; k++) {
-		errno = 0;
-		if (hvk_ioctl(H, v.fd, KVM_RUN, 0) < 0)
-			return fail("MSR exit %lu: KVM_RUN: -1/%s (%s)", k, en(errno),
-				    hvk_last_error());
-		if (v.run->exit_reason == KVM_EXIT_HLT)
-			break;
-		if (v.run->exit_reason != KVM_EXIT_X86_RDMSR)
-			return fail("MSR exit %lu: %s, expected KVM_EXIT_X86_RDMSR", k,
-				    exit_str(v.run));
-		if (v.run->msr.index != MSR_FS_BASE ||
-		    v.run->msr.reason != KVM_MSR_EXIT_REASON_FILTER)
-			return fail("MSR exit %lu: index 0x%x reason 0x%x, expected 0x%x 0x%x", k,
-				    v.run->msr.index, v.run->msr.reason, MSR_FS_BASE,
-				    KVM_MSR_EXIT_REASON_FILTER);
-		if (k > n)
-			return fail("more than %lu RDMSR exits", n);
-		v.run->msr.data = k;
-		v.run->msr.error = 0;
-		x->exits = k;
-	}
-	x->secs = now_s() - t0;
-	hvk_stats(H, &s1);
-	stats_delta(&s0, &s1, &x->d);
+	TRY(bench_loop(&v, n, "RDMSR exit", answer_msr, NULL, x));
 	x->rbx = v.run->s.regs.regs.rbx; /* REGS is valid: the HLT's */
 	TRY(read_guest(&v, GBM_MIN_EMPTY, res, sizeof(res)));
 	m->min_empty = res[0];
