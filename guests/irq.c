@@ -7,23 +7,11 @@
  */
 #include "guest.h"
 
-#define IRQ_VECTOR	  0x40
-#define NMI_VECTOR	  2
-#define GATE_INTERRUPT_32 0x8e
-
-struct gate {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-} __attribute__((packed));
-
-struct dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
+#define IRQ_VECTOR 0x40
+#define NMI_VECTOR 2
 
 volatile uint32_t irq_count, nmi_count;
-static struct gate idt[256] __attribute__((aligned(8)));
+static struct idt_gate idt[256] __attribute__((aligned(8)));
 
 void irq_stub(void);
 void nmi_stub(void);
@@ -36,13 +24,13 @@ static void set_gate(unsigned vec, void (*fn)(void), uint16_t cs)
 {
 	uint32_t a = (uint32_t)fn;
 
-	idt[vec] = (struct gate){a & 0xffff, cs, 0, GATE_INTERRUPT_32, a >> 16};
+	idt[vec] = (struct idt_gate){a & 0xffff, cs, 0, GATE_INTERRUPT_32, a >> 16};
 }
 
 /* A larger IDT: the runtime's 32 exception gates plus ours. */
 static void install_idt(void)
 {
-	struct dtr old, new = {sizeof(idt) - 1, (uint32_t)idt};
+	struct table_desc old, new = {sizeof(idt) - 1, (uint32_t)idt};
 	uint16_t cs;
 
 	asm volatile("sidt %0" : "=m"(old));

@@ -164,4 +164,20 @@ int strncmp(const char *a, const char *b, size_t n);
 /* 64-bit by 32-bit unsigned division without libgcc; returns the quotient. */
 uint64_t div_u64_rem(uint64_t n, uint32_t d, uint32_t *rem);
 
+/* A 32-bit IDT gate and the IDTR/GDTR image (the guests that build their own IDT). */
+struct idt_gate {
+	uint16_t offset_lo;
+	uint16_t selector;
+	uint8_t zero;
+	uint8_t type_attr;
+	uint16_t offset_hi;
+} __attribute__((packed));
+
+struct table_desc {
+	uint16_t limit;
+	uint32_t base;
+} __attribute__((packed));
+
+#define GATE_INTERRUPT_32 0x8e /* present, DPL 0, 32-bit interrupt gate */
+
 #endif

@@ -7,18 +7,7 @@
  */
 #include "guest.h"
 
-struct gate {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-} __attribute__((packed));
-
-struct dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-static struct gate idt[256] __attribute__((aligned(8)));
+static struct idt_gate idt[256] __attribute__((aligned(8)));
 static void (*handler)(uint32_t vec);
 
 void intr_dispatch(uint32_t vec);
@@ -54,7 +43,7 @@ asm(".pushsection .text\n"
 
 void intr_install(void (*fn)(uint32_t vec))
 {
-	struct dtr old, new = {sizeof(idt) - 1, (uint32_t)idt};
+	struct table_desc old, new = {sizeof(idt) - 1, (uint32_t)idt};
 	uint16_t cs;
 
 	handler = fn;
@@ -64,7 +53,7 @@ void intr_install(void (*fn)(uint32_t vec))
 	for (unsigned v = 32; v < 256; v++) {
 		uint32_t a = (uint32_t)intr_stubs + 16 * (v - 32);
 
-		idt[v] = (struct gate){a & 0xffff, cs, 0, 0x8e, a >> 16};
+		idt[v] = (struct idt_gate){a & 0xffff, cs, 0, GATE_INTERRUPT_32, a >> 16};
 	}
 	asm volatile("lidt %0" ::"m"(new));
 }

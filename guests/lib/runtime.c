@@ -12,21 +12,7 @@ struct trap_frame {
 	uint32_t eip, cs, eflags; /* pushed by the CPU */
 };
 
-struct idt_gate {
-	uint16_t offset_lo;
-	uint16_t selector;
-	uint8_t zero;
-	uint8_t type_attr;
-	uint16_t offset_hi;
-} __attribute__((packed));
-
-struct table_desc {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-#define IDT_VECTORS	  32
-#define GATE_INTERRUPT_32 0x8e /* present, DPL 0, 32-bit interrupt gate */
+#define IDT_VECTORS 32
 
 extern const uint32_t trap_stubs[IDT_VECTORS];
 extern uint32_t catch_armed;
