@@ -4,8 +4,9 @@
  *
  * Facts used (Intel SDM Vol. 3A, chapter 4): entry formats and reserved
  * bits per paging mode (4.3, 4.4.2, 4.5.4), access rights (4.6: R/W and
- * U/S combine by AND over all levels, XD by OR; CR0.WP, SMEP, SMAP), and
- * the #PF error code (4.7: P, W/R, U/S, RSVD, I/D).
+ * U/S combine by AND over all levels, XD by OR; CR0.WP, SMEP, SMAP),
+ * protection keys (4.6.2), and the #PF error code (4.7: P, W/R, U/S, RSVD,
+ * I/D, PK).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +22,8 @@
 #define G_CR4_LA57 (1ull << 12)
 #define G_CR4_SMEP (1ull << 20)
 #define G_CR4_SMAP (1ull << 21)
+#define G_CR4_PKE  (1ull << 22)
+#define G_CR4_PKS  (1ull << 24)
 #define G_EFER_LMA (1ull << 10)
 #define G_EFER_NXE (1ull << 11)
 
@@ -29,6 +32,12 @@
 #define PTE_US (1ull << 2)
 #define PTE_PS (1ull << 7)
 #define PTE_XD (1ull << 63)
+
+/* The protection key: bits 62:59 of a 4/5-level leaf entry. */
+#define PTE_PKEY(e) ((unsigned)((e) >> 59) & 0xf)
+/* PKRU / IA32_PKRS: two bits per key i, AD at bit 2i and WD at 2i + 1. */
+#define PKR_AD 1u
+#define PKR_WD 2u
 
 #define PAGE_4K 0x1000ull
 
@@ -151,10 +160,50 @@ static bool allowed(const struct walk *w)
 	return !(write && !w->rw && (ctx->cr0 & G_CR0_WP));
 }
 
-static int leaf(struct walk *w, uint64_t gpa, uint64_t page_size, unsigned level)
+/*
+ * SDM 4.6.2: do the protection keys forbid this access to the page mapped
+ * by the leaf entry @e? Keys exist only with 4/5-level paging and apply
+ * only to data accesses; the key is bits 62:59 of the leaf. A user-mode
+ * address (U/S = 1 at every level) is checked against PKRU if CR4.PKE = 1,
+ * a supervisor-mode address against IA32_PKRS if CR4.PKS = 1, whatever
+ * the CPL of the access. AD_i forbids every data access; WD_i forbids
+ * writes by user-mode accesses, and by supervisor-mode ones if CR0.WP = 1
+ * (KVM's update_pkru_bitmask(); for PKS, update_pkr_bitmask() of the KVM
+ * PKS series). The register is read only when the answer can matter.
+ */
+static bool pkey_denies(const struct walk *w, uint64_t e)
 {
-	if (!allowed(w))
-		return page_fault(w, PF_ERR_P, level);
+	const struct guest_walk_ctx *ctx = w->ctx;
+	uint32_t (*read_pkr)(void *opaque);
+	uint32_t pkr;
+
+	if ((w->access & WALK_FETCH) ||
+	    (w->mode != GUEST_PAGING_4LEVEL && w->mode != GUEST_PAGING_5LEVEL))
+		return false;
+	if (!(ctx->cr4 & (w->us ? G_CR4_PKE : G_CR4_PKS)))
+		return false;
+	read_pkr = w->us ? ctx->read_pkru : ctx->read_pkrs;
+	if (!read_pkr)
+		return false;
+	pkr = read_pkr(ctx->opaque) >> (2 * PTE_PKEY(e));
+	if (pkr & PKR_AD)
+		return true;
+	return (pkr & PKR_WD) && (w->access & WALK_WRITE) &&
+	       ((w->access & WALK_USER) || (ctx->cr0 & G_CR0_WP));
+}
+
+/* The walk reached the present leaf @e, mapping @gpa. */
+static int leaf(struct walk *w, uint64_t e, uint64_t gpa, uint64_t page_size, unsigned level)
+{
+	/*
+	 * As KVM's permission_fault(): PK is set whenever the key forbids the
+	 * access, even if the ordinary rights (R/W, U/S, SMEP, SMAP, XD) do
+	 * too; either one faults.
+	 */
+	uint32_t pk = pkey_denies(w, e) ? PF_ERR_PK : 0;
+
+	if (pk || !allowed(w))
+		return page_fault(w, PF_ERR_P | pk, level);
 	w->res->gpa = gpa;
 	w->res->page_size = page_size;
 	w->res->level = (uint8_t)level;
@@ -183,8 +232,8 @@ static int walk_32(struct walk *w)
 
 		if (pde & bits(21, m - 19))
 			return page_fault(w, PF_ERR_P | PF_ERR_RSVD, 2);
-		return leaf(w, (pde & 0xffc00000u) | (high << 32) | (w->la & 0x3fffff), 4ull << 20,
-			    2);
+		return leaf(w, pde, (pde & 0xffc00000u) | (high << 32) | (w->la & 0x3fffff),
+			    4ull << 20, 2);
 	}
 
 	err = read_entry(w, (pde & 0xfffff000u) | ((w->la >> 10) & 0xffc), 4, 1, &pte);
@@ -193,7 +242,7 @@ static int walk_32(struct walk *w)
 	if (!(pte & PTE_P))
 		return page_fault(w, 0, 1);
 	accumulate(w, pte);
-	return leaf(w, (pte & 0xfffff000u) | (w->la & 0xfff), PAGE_4K, 1);
+	return leaf(w, pte, (pte & 0xfffff000u) | (w->la & 0xfff), PAGE_4K, 1);
 }
 
 /*
@@ -229,7 +278,7 @@ static int walk_tables(struct walk *w, uint64_t table, unsigned top, uint64_t rs
 		if (is_leaf) {
 			uint64_t size = 1ull << shift;
 
-			return leaf(w, (e & bits(w->m - 1, shift)) | (w->la & (size - 1)), size,
+			return leaf(w, e, (e & bits(w->m - 1, shift)) | (w->la & (size - 1)), size,
 				    level);
 		}
 		table = e & addr_mask;

@@ -2,7 +2,8 @@
 /*
  * Guest linear -> guest-physical translation through the guest's own page
  * tables (Intel SDM Vol. 3A, chapter 4), in software: used to fetch the
- * bytes of the instruction behind an exit (CS base + RIP).
+ * bytes of the instruction behind an exit (CS base + RIP) and to reach the
+ * memory operands of the instructions the hypervisor emulates.
  *
  * Modes, chosen from CR0.PG, CR4.PAE, EFER.LMA and CR4.LA57:
  *   paging off   linear = physical (32-bit linear addresses);
@@ -15,14 +16,16 @@
  * Checked on the way, with the fault a CPU would report as #PF: present
  * bits, reserved bits (address bits at and above MAXPHYADDR, PS in a
  * PML4E/PML5E, the low bits of large-page addresses, XD without EFER.NXE,
- * PAE PDPTE reserved bits), R/W with CR0.WP, U/S, XD, SMEP and SMAP.
+ * PAE PDPTE reserved bits), R/W with CR0.WP, U/S, XD, SMEP, SMAP, and
+ * protection keys (4/5-level paging, data accesses: PKRU for user-mode
+ * addresses with CR4.PKE, IA32_PKRS for supervisor-mode ones with CR4.PKS).
  *
  * Not modelled: accessed/dirty bits are not set (the walk only reads guest
- * memory), protection keys (CR4.PKE/PKS), shadow-stack accesses, the
- * absence of 1 GiB-page support (PS in a PDPTE is always allowed), and the
- * TLB: the walk sees the tables as they are now. A PAE PDPTE with reserved
- * bits set, which a CPU refuses when loading it (#GP on MOV to CR3, failed
- * VM entry), is reported as a reserved-bit #PF.
+ * memory), shadow-stack accesses, the absence of 1 GiB-page support (PS in
+ * a PDPTE is always allowed), and the TLB: the walk sees the tables as
+ * they are now. A PAE PDPTE with reserved bits set, which a CPU refuses
+ * when loading it (#GP on MOV to CR3, failed VM entry), is reported as a
+ * reserved-bit #PF.
  */
 #ifndef HV_GUEST_WALK_H
 #define HV_GUEST_WALK_H
@@ -50,7 +53,17 @@ struct guest_walk_ctx {
 	 */
 	const uint64_t *pdptes;
 	guest_read_phys_fn read_phys;
-	void *opaque; /* passed to read_phys */
+	/*
+	 * Protection keys (optional; NULL reads as 0): the guest's PKRU and
+	 * the low 32 bits of its IA32_PKRS. Called at most once per walk,
+	 * only when the value decides the outcome: a data access with
+	 * 4/5-level paging that reached a present leaf, PKRU for a user-mode
+	 * address with CR4.PKE = 1, PKRS for a supervisor-mode address with
+	 * CR4.PKS = 1.
+	 */
+	uint32_t (*read_pkru)(void *opaque);
+	uint32_t (*read_pkrs)(void *opaque);
+	void *opaque; /* passed to read_phys, read_pkru and read_pkrs */
 };
 
 /* Access flags, at the bit positions of the #PF error code. */
@@ -70,6 +83,7 @@ struct guest_walk_ctx {
 #define PF_ERR_U    (1u << 2)
 #define PF_ERR_RSVD (1u << 3)
 #define PF_ERR_ID   (1u << 4)
+#define PF_ERR_PK   (1u << 5) /* the protection key forbids the access */
 
 enum guest_paging_mode {
 	GUEST_PAGING_NONE, /* CR0.PG = 0 */

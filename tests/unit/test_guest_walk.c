@@ -23,6 +23,8 @@
 #define CR4_LA57 (1ull << 12)
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
+#define CR4_PKE	 (1ull << 22)
+#define CR4_PKS	 (1ull << 24)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
@@ -36,6 +38,9 @@
 struct fake_mem {
 	uint8_t *bytes;
 	unsigned reads;
+	/* PKRU and IA32_PKRS, and how many times the walk read each. */
+	uint32_t pkru, pkrs;
+	unsigned pkru_reads, pkrs_reads;
 };
 
 static struct fake_mem fm;
@@ -49,6 +54,22 @@ static int read_phys(void *opaque, uint64_t gpa, void *buf, size_t len)
 		return -1;
 	memcpy(buf, m->bytes + gpa, len);
 	return 0;
+}
+
+static uint32_t read_pkru(void *opaque)
+{
+	struct fake_mem *m = opaque;
+
+	m->pkru_reads++;
+	return m->pkru;
+}
+
+static uint32_t read_pkrs(void *opaque)
+{
+	struct fake_mem *m = opaque;
+
+	m->pkrs_reads++;
+	return m->pkrs;
 }
 
 static void put64(uint64_t gpa, uint64_t v)
@@ -70,6 +91,8 @@ static struct guest_walk_ctx setup(uint64_t cr0, uint64_t cr3, uint64_t cr4, uin
 		fm.bytes = malloc(MEM_SIZE);
 	memset(fm.bytes, 0, MEM_SIZE);
 	fm.reads = 0;
+	fm.pkru = fm.pkrs = 0;
+	fm.pkru_reads = fm.pkrs_reads = 0;
 	memset(&c, 0, sizeof(c));
 	c.cr0 = cr0;
 	c.cr3 = cr3;
@@ -749,6 +772,490 @@ static void test_read_three_pages(void)
 	CHECK_EQ(r.gpa, 0x9800);
 }
 
+/* ---- Protection keys ---------------------------------------------------- */
+
+/*
+ * SDM 4.6.2 and 4.7; the expectations follow KVM's permission_fault() and
+ * update_pkru_bitmask() (update_pkr_bitmask() in the KVM PKS series): the
+ * key of the leaf picks 2 bits of PKRU (user-mode address) or IA32_PKRS
+ * (supervisor-mode address), AD stops any data access, WD stops writes by
+ * user-mode accesses and, with CR0.WP = 1, by supervisor-mode ones; PK is
+ * reported even when the ordinary rights fault too.
+ */
+#define PKEY(k)	     ((uint64_t)(k) << 59)
+#define AD	     1u
+#define WD	     2u
+#define PKR(k, adwd) ((uint32_t)(adwd) << (2 * (k)))
+#define PF_P	     PF_ERR_P
+#define PF_W	     PF_ERR_W
+#define PF_U	     PF_ERR_U
+#define PF_PK	     PF_ERR_PK
+
+/* walk_ec() of an access that is allowed. */
+#define ALLOWED 0xffffffffu
+
+/* The #PF error code of an access, ALLOWED if it works (~status else). */
+static uint32_t walk_ec(const struct guest_walk_ctx *c, uint64_t la, unsigned access)
+{
+	struct guest_walk_result r;
+	int st = guest_walk(c, la, access, &r);
+
+	if (st == WALK_OK)
+		return ALLOWED;
+	return st == WALK_PAGE_FAULT ? r.error_code : 0xdead0000u | (uint32_t)-st;
+}
+
+/* 4-level paging with the register callbacks, CR4.PAE | @cr4, EFER.NXE. */
+static struct guest_walk_ctx pk_setup(uint64_t cr0, uint64_t cr4)
+{
+	struct guest_walk_ctx c =
+	    setup(LONG_CR0 | cr0, 0x1000, CR4_PAE | cr4, LONG_EFER | EFER_NXE);
+
+	c.read_pkru = read_pkru;
+	c.read_pkrs = read_pkrs;
+	return c;
+}
+
+/* LA_4K mapped with upper levels P | RW | US and the PTE @pte_flags, key @k. */
+static void map_pk(uint64_t pte_flags, unsigned k)
+{
+	map_long_4k(0x2000 | P | RW | US, 0x3000 | P | RW | US, 0x4000 | P | RW | US,
+		    PKEY(k) | 0x9000 | pte_flags);
+}
+
+/* PKS: a supervisor page, supervisor accesses, IA32_PKRS AD/WD x WP x R/W. */
+static void test_pks_rights(void)
+{
+	static const struct {
+		unsigned adwd, access;
+		uint32_t wp0, wp1; /* expected with CR0.WP = 0, 1 */
+	} rows[] = {
+	    {0, WALK_READ, ALLOWED, ALLOWED},
+	    {0, WALK_WRITE, ALLOWED, ALLOWED},
+	    {WD, WALK_READ, ALLOWED, ALLOWED},
+	    {WD, WALK_WRITE, ALLOWED, PF_P | PF_W | PF_PK},
+	    {AD, WALK_READ, PF_P | PF_PK, PF_P | PF_PK},
+	    {AD, WALK_WRITE, PF_P | PF_W | PF_PK, PF_P | PF_W | PF_PK},
+	    {AD | WD, WALK_READ, PF_P | PF_PK, PF_P | PF_PK},
+	    {AD | WD, WALK_WRITE, PF_P | PF_W | PF_PK, PF_P | PF_W | PF_PK},
+	};
+	static const unsigned keys[] = {1, 5, 15};
+	struct guest_walk_ctx c = pk_setup(0, CR4_PKS | CR4_PKE);
+	unsigned k, i, wp, others;
+
+	fm.pkru = 0xffffffffu; /* not a user-mode address: PKRU is not used */
+	for (k = 0; k < 3; k++) {
+		map_pk(P | RW, keys[k]);
+		/* The other keys' bits all clear, then all set. */
+		for (others = 0; others < 2; others++) {
+			for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+				for (wp = 0; wp < 2; wp++) {
+					uint32_t rest = others ? ~PKR(keys[k], 3) : 0;
+
+					c.cr0 = LONG_CR0 | (wp ? CR0_WP : 0);
+					fm.pkrs = rest | PKR(keys[k], rows[i].adwd);
+					fm.pkrs_reads = 0;
+					CHECK_EQ(walk_ec(&c, LA_4K, rows[i].access),
+						 wp ? rows[i].wp1 : rows[i].wp0);
+					CHECK_EQ(fm.pkrs_reads, 1);
+					CHECK_EQ(fm.pkru_reads, 0);
+				}
+			}
+		}
+	}
+
+	/* The fault: CR2 and the level of the leaf. */
+	{
+		struct guest_walk_result r;
+
+		fm.pkrs = PKR(15, AD);
+		CHECK_EQ(guest_walk(&c, LA_4K, WALK_READ, &r), WALK_PAGE_FAULT);
+		CHECK_EQ(r.error_code, PF_P | PF_PK);
+		CHECK_EQ(r.la, LA_4K);
+		CHECK_EQ(r.level, 1);
+		CHECK_EQ(r.gpa, 0);
+	}
+
+	/* CR4.PKS = 0: no key checks, even with PKRS all ones. */
+	c.cr4 = CR4_PAE | CR4_PKE;
+	c.cr0 = LONG_CR0 | CR0_WP;
+	fm.pkrs = 0xffffffffu;
+	fm.pkrs_reads = 0;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ), ALLOWED);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	CHECK_EQ(fm.pkrs_reads, 0);
+
+	/* Instruction fetches are never checked. */
+	c.cr4 = CR4_PAE | CR4_PKS;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_FETCH), ALLOWED);
+	CHECK_EQ(fm.pkrs_reads, 0);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ), PF_P | PF_PK);
+	CHECK_EQ(fm.pkrs_reads, 1);
+}
+
+/* PKU: a user page, PKRU AD/WD x user/supervisor access x WP x R/W. */
+static void test_pku_rights(void)
+{
+	static const struct {
+		unsigned adwd, access;
+		uint32_t wp0, wp1; /* expected with CR0.WP = 0, 1 */
+	} rows[] = {
+	    {0, WALK_READ, ALLOWED, ALLOWED},
+	    {0, WALK_WRITE, ALLOWED, ALLOWED},
+	    {0, WALK_USER, ALLOWED, ALLOWED},
+	    {0, WALK_USER | WALK_WRITE, ALLOWED, ALLOWED},
+	    {WD, WALK_READ, ALLOWED, ALLOWED},
+	    {WD, WALK_WRITE, ALLOWED, PF_P | PF_W | PF_PK},
+	    {WD, WALK_USER, ALLOWED, ALLOWED},
+	    {WD, WALK_USER | WALK_WRITE, PF_P | PF_W | PF_U | PF_PK, PF_P | PF_W | PF_U | PF_PK},
+	    {AD, WALK_READ, PF_P | PF_PK, PF_P | PF_PK},
+	    {AD, WALK_WRITE, PF_P | PF_W | PF_PK, PF_P | PF_W | PF_PK},
+	    {AD, WALK_USER, PF_P | PF_U | PF_PK, PF_P | PF_U | PF_PK},
+	    {AD, WALK_USER | WALK_WRITE, PF_P | PF_W | PF_U | PF_PK, PF_P | PF_W | PF_U | PF_PK},
+	    {AD | WD, WALK_READ, PF_P | PF_PK, PF_P | PF_PK},
+	    {AD | WD, WALK_WRITE, PF_P | PF_W | PF_PK, PF_P | PF_W | PF_PK},
+	    {AD | WD, WALK_USER, PF_P | PF_U | PF_PK, PF_P | PF_U | PF_PK},
+	    {AD | WD, WALK_USER | WALK_WRITE, PF_P | PF_W | PF_U | PF_PK,
+	     PF_P | PF_W | PF_U | PF_PK},
+	};
+	static const unsigned keys[] = {0, 7, 15};
+	/* Supervisor accesses to the user page go through PKRU, not PKRS. */
+	struct guest_walk_ctx c = pk_setup(0, CR4_PKE | CR4_PKS);
+	unsigned k, i, wp, others;
+
+	fm.pkrs = 0xffffffffu;
+	for (k = 0; k < 3; k++) {
+		map_pk(P | RW | US, keys[k]);
+		for (others = 0; others < 2; others++) {
+			for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+				for (wp = 0; wp < 2; wp++) {
+					uint32_t rest = others ? ~PKR(keys[k], 3) : 0;
+
+					c.cr0 = LONG_CR0 | (wp ? CR0_WP : 0);
+					fm.pkru = rest | PKR(keys[k], rows[i].adwd);
+					fm.pkru_reads = 0;
+					CHECK_EQ(walk_ec(&c, LA_4K, rows[i].access),
+						 wp ? rows[i].wp1 : rows[i].wp0);
+					CHECK_EQ(fm.pkru_reads, 1);
+					CHECK_EQ(fm.pkrs_reads, 0);
+				}
+			}
+		}
+	}
+
+	/* CR4.PKE = 0: no check, whatever PKRU and CR4.PKS say. */
+	c.cr4 = CR4_PAE | CR4_PKS;
+	c.cr0 = LONG_CR0 | CR0_WP;
+	fm.pkru = 0xffffffffu;
+	fm.pkru_reads = 0;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), ALLOWED);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	CHECK_EQ(fm.pkru_reads, 0);
+	CHECK_EQ(fm.pkrs_reads, 0);
+	/* Fetches: never. */
+	c.cr4 = CR4_PAE | CR4_PKE;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_FETCH | WALK_USER), ALLOWED);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_FETCH), ALLOWED);
+	CHECK_EQ(fm.pkru_reads, 0);
+}
+
+/* The key comes from the leaf: a 2 MiB PDE or 1 GiB PDPTE, else the PTE. */
+static void test_pkey_leaf_only(void)
+{
+	struct guest_walk_ctx c = pk_setup(CR0_WP, CR4_PKS);
+	struct guest_walk_result r;
+
+	/* Keys 3, 4, 6 in the PML4E, PDPTE and PDE; key 0 in the PTE. */
+	map_long_4k(PKEY(3) | 0x2000 | P | RW, PKEY(4) | 0x3000 | P | RW, PKEY(6) | 0x4000 | P | RW,
+		    0x9000 | P | RW);
+	fm.pkrs = PKR(3, AD) | PKR(4, AD) | PKR(6, AD) | PKR(1, AD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	fm.pkrs = PKR(0, WD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), PF_P | PF_W | PF_PK);
+
+	/* 2 MiB page with key 5 (LA 0x8080a12345: PD index 5), PDPTE key 4. */
+	put64(0x3000 + 5 * 8, PKEY(5) | 0x40000000 | PS | P | RW);
+	fm.pkrs = ~PKR(5, 3);
+	CHECK_EQ(walk_ec(&c, 0x8080a12345ull, WALK_WRITE), ALLOWED);
+	fm.pkrs = PKR(5, AD);
+	CHECK_EQ(guest_walk(&c, 0x8080a12345ull, WALK_READ, &r), WALK_PAGE_FAULT);
+	CHECK_EQ(r.error_code, PF_P | PF_PK);
+	CHECK_EQ(r.level, 2);
+	CHECK_EQ(r.la, 0x8080a12345ull);
+
+	/* 1 GiB page with key 12 (LA 0x80c1234567: PDPT index 3), PML4E key 3. */
+	put64(0x2000 + 3 * 8, PKEY(12) | 0x140000000ull | PS | P | RW);
+	fm.pkrs = ~PKR(12, 3);
+	CHECK_EQ(walk_ec(&c, 0x80c1234567ull, WALK_WRITE), ALLOWED);
+	fm.pkrs = PKR(12, WD);
+	CHECK_EQ(walk_ec(&c, 0x80c1234567ull, WALK_READ), ALLOWED);
+	CHECK_EQ(guest_walk(&c, 0x80c1234567ull, WALK_WRITE, &r), WALK_PAGE_FAULT);
+	CHECK_EQ(r.error_code, PF_P | PF_W | PF_PK);
+	CHECK_EQ(r.level, 3);
+
+	/* The same for PKU: a user 2 MiB page with key 9. */
+	c.cr4 = CR4_PAE | CR4_PKE;
+	map_long_4k(PKEY(3) | 0x2000 | P | RW | US, PKEY(4) | 0x3000 | P | RW | US, 0, 0);
+	put64(0x3000 + 5 * 8, PKEY(9) | 0x40000000 | PS | P | RW | US);
+	fm.pkru = ~PKR(9, 3);
+	CHECK_EQ(walk_ec(&c, 0x8080a12345ull, WALK_USER | WALK_WRITE), ALLOWED);
+	fm.pkru = PKR(9, AD);
+	CHECK_EQ(walk_ec(&c, 0x8080a12345ull, WALK_USER), PF_P | PF_U | PF_PK);
+}
+
+/* 5-level paging has keys too. */
+static void test_pkey_5level(void)
+{
+	struct guest_walk_ctx c = pk_setup(0, CR4_LA57 | CR4_PKS | CR4_PKE);
+
+	c.cr3 = 0x5000;
+	map_pk(P | RW, 15);
+	put64(0x5000 + 1 * 8, 0x1000 | P | RW | US);
+	fm.pkrs = PKR(15, AD);
+	CHECK_EQ(walk_ec(&c, 0x0001008080604567ull, WALK_READ), PF_P | PF_PK);
+	map_pk(P | RW | US, 15);
+	CHECK_EQ(walk_ec(&c, 0x0001008080604567ull, WALK_READ), ALLOWED);
+	fm.pkru = PKR(15, WD);
+	CHECK_EQ(walk_ec(&c, 0x0001008080604567ull, WALK_USER | WALK_WRITE),
+		 PF_P | PF_W | PF_U | PF_PK);
+	CHECK_EQ(fm.pkrs_reads, 1);
+	CHECK_EQ(fm.pkru_reads, 2);
+}
+
+/* Only IA-32e paging has keys: 32-bit and PAE paging ignore CR4.PKE/PKS. */
+static void test_pkey_legacy_modes(void)
+{
+	struct guest_walk_ctx c = setup(CR0_PE | CR0_PG | CR0_WP, 0x1000, CR4_PKE | CR4_PKS, 0);
+
+	c.read_pkru = read_pkru;
+	c.read_pkrs = read_pkrs;
+	fm.pkru = fm.pkrs = 0xffffffffu;
+
+	/* 32-bit: a user PTE and a supervisor PDE (4-byte entries, no keys). */
+	put32(0x1000 + 3 * 4, 0x2000 | P | RW | US);
+	put32(0x2000 + 5 * 4, 0x7000 | P | RW | US);
+	CHECK_EQ(walk_ec(&c, 0x00c05678, WALK_USER | WALK_WRITE), ALLOWED);
+	CHECK_EQ(walk_ec(&c, 0x00c05678, WALK_WRITE), ALLOWED);
+	put32(0x1000 + 3 * 4, 0x2000 | P | RW);
+	CHECK_EQ(walk_ec(&c, 0x00c05678, WALK_WRITE), ALLOWED);
+	CHECK_EQ(fm.pkru_reads, 0);
+	CHECK_EQ(fm.pkrs_reads, 0);
+
+	/* PAE: a supervisor page and a user page, all keys AD and WD. */
+	c = setup(PAE_CR0 | CR0_WP, 0x1000, CR4_PAE | CR4_PKE | CR4_PKS, EFER_NXE);
+	c.read_pkru = read_pkru;
+	c.read_pkrs = read_pkrs;
+	fm.pkru = fm.pkrs = 0xffffffffu;
+	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US, 0x8000 | P | RW);
+	CHECK_EQ(walk_ec(&c, 0xc0605678, WALK_READ), ALLOWED);
+	CHECK_EQ(walk_ec(&c, 0xc0605678, WALK_WRITE), ALLOWED);
+	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US, 0x8000 | P | RW | US);
+	CHECK_EQ(walk_ec(&c, 0xc0605678, WALK_USER | WALK_WRITE), ALLOWED);
+	/* Bits 62:59 are reserved there, not a key. */
+	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US, PKEY(1) | 0x8000 | P | RW);
+	CHECK_EQ(walk_ec(&c, 0xc0605678, WALK_READ), PF_P | PF_ERR_RSVD);
+	CHECK_EQ(fm.pkru_reads, 0);
+	CHECK_EQ(fm.pkrs_reads, 0);
+
+	/* Paging off. */
+	c = setup(CR0_PE | CR0_WP, 0, CR4_PKE | CR4_PKS, 0);
+	c.read_pkru = read_pkru;
+	c.read_pkrs = read_pkrs;
+	fm.pkru = fm.pkrs = 0xffffffffu;
+	CHECK_EQ(walk_ec(&c, 0x1000, WALK_WRITE), ALLOWED);
+	CHECK_EQ(walk_ec(&c, 0x1000, WALK_USER | WALK_WRITE), ALLOWED);
+
+	CHECK_EQ(fm.pkru_reads, 0);
+	CHECK_EQ(fm.pkrs_reads, 0);
+}
+
+/* The registers are read only when they decide something (a VMREAD). */
+static void test_pkey_register_reads(void)
+{
+	struct guest_walk_ctx c = pk_setup(CR0_WP, CR4_PKE | CR4_PKS);
+
+	/* Needed: exactly one read, of the register of the address kind. */
+	map_pk(P | RW, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	CHECK_EQ(fm.pkrs_reads, 1);
+	CHECK_EQ(fm.pkru_reads, 0);
+	map_pk(P | RW | US, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), ALLOWED);
+	CHECK_EQ(fm.pkrs_reads, 1);
+	CHECK_EQ(fm.pkru_reads, 2);
+
+	/* Not needed: fetches ... */
+	fm.pkru_reads = fm.pkrs_reads = 0;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_FETCH | WALK_USER), ALLOWED);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_FETCH), ALLOWED);
+	map_pk(P | RW, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_FETCH), ALLOWED);
+	/* ... not-present, reserved-bit and non-canonical faults ... */
+	map_pk(RW | US, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), PF_U);
+	put64(0x3000 + 3 * 8, 0);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), PF_W);
+	c.maxphyaddr = 46;
+	map_pk((1ull << 50) | P | RW, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ), PF_P | PF_ERR_RSVD);
+	c.maxphyaddr = 0;
+	CHECK_EQ(walk_ec(&c, 0x0000800000000000ull, WALK_READ), 0xdead0000u | 3);
+	/* ... the other address kind's bit clear (PKRS for a user page) ... */
+	c.cr4 = CR4_PAE | CR4_PKS;
+	map_pk(P | RW | US, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), ALLOWED);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	c.cr4 = CR4_PAE | CR4_PKE;
+	map_pk(P | RW, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), PF_P | PF_U);
+	/* ... both bits clear ... */
+	c.cr4 = CR4_PAE;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	CHECK_EQ(fm.pkru_reads, 0);
+	CHECK_EQ(fm.pkrs_reads, 0);
+	/* ... and outside IA-32e mode. */
+	c = setup(PAE_CR0, 0x1000, CR4_PAE | CR4_PKE | CR4_PKS, 0);
+	c.read_pkru = read_pkru;
+	c.read_pkrs = read_pkrs;
+	map_pae(0x1000, 0x2000 | P, 0x3000 | P | RW | US, 0x8000 | P | RW);
+	CHECK_EQ(walk_ec(&c, 0xc0605678, WALK_READ), ALLOWED);
+	CHECK_EQ(fm.pkru_reads, 0);
+	CHECK_EQ(fm.pkrs_reads, 0);
+
+	/* No callback: the register reads as 0. */
+	c = pk_setup(CR0_WP, CR4_PKE | CR4_PKS);
+	c.read_pkru = NULL;
+	c.read_pkrs = NULL;
+	fm.pkru = fm.pkrs = 0xffffffffu;
+	map_pk(P | RW, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	map_pk(P | RW | US, 2);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), ALLOWED);
+}
+
+/*
+ * A key fault together with an ordinary one: as in KVM's permission_fault(),
+ * PK is set whenever the key forbids the access, and either one faults.
+ */
+static void test_pkey_with_rights_fault(void)
+{
+	struct guest_walk_ctx c = pk_setup(0, CR4_PKE | CR4_PKS);
+
+	/* User access to a supervisor page: checked against PKRS. */
+	map_pk(P | RW, 4);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), PF_P | PF_U);
+	fm.pkrs = PKR(4, AD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), PF_P | PF_U | PF_PK);
+	/* WD stops user-mode writes even with CR0.WP = 0 (update_pkr_bitmask). */
+	fm.pkrs = PKR(4, WD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), PF_P | PF_U);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), PF_P | PF_W | PF_U | PF_PK);
+	CHECK_EQ(fm.pkru_reads, 0);
+	/* PKRU does not apply to a supervisor-mode address. */
+	c.cr4 = CR4_PAE | CR4_PKE;
+	fm.pkru = 0xffffffffu;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), PF_P | PF_W | PF_U);
+	CHECK_EQ(fm.pkru_reads, 0);
+
+	/* Write to a read-only user page. */
+	c.cr4 = CR4_PAE | CR4_PKE;
+	c.cr0 = LONG_CR0 | CR0_WP;
+	map_pk(P | US, 4);
+	fm.pkru = 0;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), PF_P | PF_W);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), PF_P | PF_W | PF_U);
+	fm.pkru = PKR(4, WD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), PF_P | PF_W | PF_PK);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), PF_P | PF_W | PF_U | PF_PK);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), ALLOWED);
+	fm.pkru = PKR(4, AD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER | WALK_WRITE), PF_P | PF_W | PF_U | PF_PK);
+	/* WP = 0: a supervisor write ignores R/W and WD; AD still stops it. */
+	c.cr0 = LONG_CR0;
+	fm.pkru = PKR(4, WD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), ALLOWED);
+	fm.pkru = PKR(4, AD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), PF_P | PF_W | PF_PK);
+
+	/* Write to a read-only supervisor page, WP = 1, PKRS WD. */
+	c.cr4 = CR4_PAE | CR4_PKS;
+	c.cr0 = LONG_CR0 | CR0_WP;
+	map_pk(P, 4);
+	fm.pkrs = PKR(4, WD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_WRITE), PF_P | PF_W | PF_PK);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ), ALLOWED);
+
+	/* SMAP: a supervisor read of a user page, AC = 0. */
+	c.cr4 = CR4_PAE | CR4_PKE | CR4_SMAP;
+	map_pk(P | RW | US, 4);
+	fm.pkru = 0;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ), PF_P);
+	fm.pkru = PKR(4, AD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ), PF_P | PF_PK);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ | WALK_AC), PF_P | PF_PK);
+	fm.pkru = PKR(4, WD);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ), PF_P);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_READ | WALK_AC), ALLOWED);
+
+	/* A fetch from an XD page: no PK, the keys are not looked at. */
+	c.cr4 = CR4_PAE | CR4_PKE | CR4_PKS;
+	map_pk(XD | P | RW | US, 4);
+	fm.pkru = fm.pkrs = 0xffffffffu;
+	fm.pkru_reads = fm.pkrs_reads = 0;
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_FETCH | WALK_USER), PF_P | PF_U | PF_ERR_ID);
+	CHECK_EQ(fm.pkru_reads, 0);
+	/* A reserved bit in the leaf: RSVD, no PK. */
+	c.maxphyaddr = 40;
+	map_pk((1ull << 45) | P | RW | US, 4);
+	CHECK_EQ(walk_ec(&c, LA_4K, WALK_USER), PF_P | PF_U | PF_ERR_RSVD);
+	CHECK_EQ(fm.pkru_reads, 0);
+}
+
+/* guest_read_linear_res() stops at a page its key forbids. */
+static void test_pkey_read_linear(void)
+{
+	struct guest_walk_ctx c = pk_setup(CR0_WP, CR4_PKS);
+	struct guest_walk_result r;
+	const uint64_t page = LA_4K & ~0xfffull; /* PT index 4, then 5 */
+	uint8_t buf[8];
+
+	map_pk(P | RW, 0);
+	put64(0x4000 + 5 * 8, PKEY(7) | 0x6000 | P | RW);
+	memcpy(fm.bytes + 0x9ffc, "\x01\x02\x03\x04", 4);
+	memcpy(fm.bytes + 0x6000, "\x05\x06\x07\x08", 4);
+
+	fm.pkrs = PKR(7, AD);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8, WALK_READ, &r), 4);
+	CHECK(memcmp(buf, "\x01\x02\x03\x04\0\0\0\0", 8) == 0);
+	CHECK_EQ(r.status, WALK_PAGE_FAULT);
+	CHECK_EQ(r.error_code, PF_P | PF_PK);
+	CHECK_EQ(r.la, page + 0x1000);
+	CHECK_EQ(r.level, 1);
+	CHECK_EQ(fm.pkrs_reads, 2); /* one walk per page */
+	CHECK_EQ(guest_read_linear(&c, page + 0xffc, buf, 8, WALK_READ), 4);
+	/* Fetches are not subject to keys. */
+	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8, WALK_FETCH, &r), 8);
+	CHECK(memcmp(buf, "\x01\x02\x03\x04\x05\x06\x07\x08", 8) == 0);
+	CHECK_EQ(r.status, WALK_OK);
+
+	/* WD: reads go through, a write access stops (CR0.WP = 1). */
+	fm.pkrs = PKR(7, WD);
+	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8, WALK_READ, &r), 8);
+	CHECK_EQ(r.status, WALK_OK);
+	CHECK_EQ(r.gpa, 0x9ffc);
+	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8, WALK_WRITE, &r), 4);
+	CHECK_EQ(r.error_code, PF_P | PF_W | PF_PK);
+	CHECK_EQ(r.la, page + 0x1000);
+	/* The first page forbidden: nothing read, CR2 is the address itself. */
+	fm.pkrs = PKR(0, AD);
+	CHECK_EQ(guest_read_linear_res(&c, page + 0xffc, buf, 8, WALK_READ, &r), 0);
+	CHECK_EQ(r.error_code, PF_P | PF_PK);
+	CHECK_EQ(r.la, page + 0xffc);
+}
+
 static const struct check_test tests[] = {
     TEST_ENTRY(test_mode_select),
     TEST_ENTRY(test_bad_state),
@@ -772,6 +1279,14 @@ static const struct check_test tests[] = {
     TEST_ENTRY(test_read_straddle),
     TEST_ENTRY(test_read_into_noncanonical),
     TEST_ENTRY(test_read_three_pages),
+    TEST_ENTRY(test_pks_rights),
+    TEST_ENTRY(test_pku_rights),
+    TEST_ENTRY(test_pkey_leaf_only),
+    TEST_ENTRY(test_pkey_5level),
+    TEST_ENTRY(test_pkey_legacy_modes),
+    TEST_ENTRY(test_pkey_register_reads),
+    TEST_ENTRY(test_pkey_with_rights_fault),
+    TEST_ENTRY(test_pkey_read_linear),
 };
 
 CHECK_MAIN(tests)
