@@ -68,6 +68,7 @@
 #define C7_AVX512BITALG	   B(12)
 #define C7_AVX512VPOPCNTDQ B(14)
 #define C7_LA57		   B(16)
+#define C7_PKS		   B(31)
 #define C7_RDPID	   B(22)
 /* CPUID.7.0:EDX */
 #define D7_AVX512_4VNNIW       B(2)
@@ -89,11 +90,12 @@
 #define G_CR4_FSGSBASE G_CR4(16)
 #define G_CR4_SMAP     G_CR4(21)
 #define G_CR4_PKE      G_CR4(22)
+#define G_CR4_PKS      G_CR4(24)
 /* Bits KVM never lets a guest set (CR4_RESERVED_BITS, x86.h). */
 #define G_CR4_KNOWN                                                                                \
 	(G_CR4(0) | G_CR4(1) | G_CR4(2) | G_CR4(3) | G_CR4(4) | G_CR4(5) | G_CR4(6) | G_CR4(7) |   \
 	 G_CR4(8) | G_CR4(9) | G_CR4(10) | G_CR4_UMIP | G_CR4(12) | G_CR4(13) | G_CR4_FSGSBASE |   \
-	 G_CR4(17) | G_CR4(18) | G_CR4(20) | G_CR4_SMAP | G_CR4_PKE)
+	 G_CR4(17) | G_CR4(18) | G_CR4(20) | G_CR4_SMAP | G_CR4_PKE | G_CR4_PKS)
 
 /*
  * The flags a guest may see, register by register: kvm_set_cpu_caps()'s
@@ -130,12 +132,12 @@
 /*
  * Not: WAITPKG (no user-wait control), CET, TME, LA57 (4-level paging
  * only), Key Locker, bus-lock detection (no IA32_DEBUGCTL MSR), ENQCMD,
- * SGX-LC, PKS. OSPKE follows CR4.
+ * SGX-LC. OSPKE follows CR4. PKS only with vmx_config.pks (filter()).
  */
 #define OK_7_ECX                                                                                   \
 	(C7_AVX512VBMI | C7_UMIP | C7_PKU | C7_AVX512VBMI2 | B(8) /* GFNI */ | C7_VAES |           \
 	 C7_VPCLMULQDQ | C7_AVX512VNNI | C7_AVX512BITALG | C7_AVX512VPOPCNTDQ | C7_RDPID |         \
-	 B(25) /* CLDEMOTE */ | B(27) /* MOVDIRI */ | B(28) /* MOVDIR64B */)
+	 B(25) /* CLDEMOTE */ | B(27) /* MOVDIRI */ | B(28) /* MOVDIR64B */ | C7_PKS)
 
 /*
  * Not: IBRS/IBPB, STIBP, SSBD (IA32_SPEC_CTRL and IA32_PRED_CMD: the
@@ -265,6 +267,9 @@ static void filter(struct kvm_cpuid_entry2 *e)
 			}
 			if (!pkru)
 				e->ecx &= ~C7_PKU;
+			/* vmx_set_cpu_caps: PKS with EPT and both PKRS load controls. */
+			if (!vmx_config.pks)
+				e->ecx &= ~C7_PKS;
 			if (!rdtscp)
 				e->ecx &= ~C7_RDPID;
 			if (!invpcid)
@@ -694,6 +699,7 @@ uint64_t vcpu_cpuid_cr4_reserved(const struct vcpu *v)
 	    {CPUID_FEATURE(7, 0, CPUID_EBX, 20), G_CR4_SMAP},
 	    {CPUID_FEATURE(7, 0, CPUID_EBX, 0), G_CR4_FSGSBASE},
 	    {CPUID_FEATURE(7, 0, CPUID_ECX, 3), G_CR4_PKE},
+	    {FEAT_PKS, G_CR4_PKS},
 	    {CPUID_FEATURE(7, 0, CPUID_ECX, 16), CR4_LA57},
 	    {CPUID_FEATURE(7, 0, CPUID_ECX, 2), G_CR4_UMIP},
 	    {CPUID_FEATURE(1, 0, CPUID_ECX, 5), CR4_VMXE},

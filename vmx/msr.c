@@ -17,19 +17,20 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "hv/irqchip/lapic.h"
 #include "hv/lib/mm.h"
 #include "hv/lib/msr.h"
 #include "hv/lib/x86.h"
 #include "vmx/cpuid.h"
-#include "hv/irqchip/lapic.h"
 #include "vmx/msr.h"
 #include "vmx/msr_filter.h"
+#include "vmx/vcpu.h"
 #include "vmx/vm.h"
+#include "vmx/vmx.h"
+#include "vmx/vmx_ops.h"
 
 /* IA32_UCODE_REV of a new vCPU (kvm_vcpu_reset's microcode_version). */
 #define UCODE_REV_DEFAULT 0x100000000ull
-#include "vmx/vcpu.h"
-#include "vmx/vmx_ops.h"
 
 /* What KVM_GET_MSR_INDEX_LIST reports (msrs_to_save and emulated_msrs, as implemented here). */
 const uint32_t vcpu_msr_list[] = {
@@ -85,8 +86,38 @@ const uint32_t vcpu_msr_list[] = {
     MSR_GS_BASE,
     MSR_KERNEL_GS_BASE,
     MSR_TSC_AUX,
+    MSR_IA32_PKRS,
 };
 const unsigned vcpu_msr_count = sizeof(vcpu_msr_list) / sizeof(vcpu_msr_list[0]);
+_Static_assert(sizeof(vcpu_msr_list) / sizeof(vcpu_msr_list[0]) <= VCPU_MSR_LIST_MAX,
+	       "vcpu_msr_index_list()'s callers have room for the whole list");
+
+/* kvm_init_msr_list(): an MSR of the list this CPU lets a vCPU have. */
+static bool msr_offered(uint32_t msr)
+{
+	return msr != MSR_IA32_PKRS || vmx_config.pks;
+}
+
+unsigned vcpu_msr_index_list(uint32_t *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < vcpu_msr_count; i++)
+		if (msr_offered(vcpu_msr_list[i]))
+			out[n++] = vcpu_msr_list[i];
+	return n;
+}
+
+/*
+ * IA32_PKRS (the PKS series' vmx_{get,set}_msr): the CPU must offer PKS and
+ * a guest access needs PKS in the guest's CPUID. It lives in the VMCS
+ * (GUEST_IA32_PKRS, swapped by the load controls) and is read from there
+ * when asked, never at every exit.
+ */
+static bool pkrs_usable(struct vcpu *v, bool host)
+{
+	return vmx_config.pks && (host || vcpu_cpuid_has(v, FEAT_PKS));
+}
 
 /* __kvm_set_msr's checks use 48-bit linear addresses: LA57 is never offered. */
 static bool canonical(uint64_t a)
@@ -380,6 +411,11 @@ int vcpu_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val, bool host)
 	case MSR_FMASK:
 		*val = v->fmask;
 		break;
+	case MSR_IA32_PKRS:
+		if (!pkrs_usable(v, host))
+			return -1;
+		*val = vmcs_read64(VMCS_GUEST_IA32_PKRS);
+		break;
 	case MSR_TSC_AUX:
 		/* __kvm_get_msr: the guest needs RDTSCP or RDPID in its CPUID. */
 		if (!host && (!host_has_tsc_aux() ||
@@ -520,6 +556,12 @@ int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host)
 		v->fmask = val;
 		wrmsr(msr, val);
 		break;
+	case MSR_IA32_PKRS:
+		/* kvm_pkrs_valid(): bits 63:32 are reserved (#GP, or a short count). */
+		if (!pkrs_usable(v, host) || (val >> 32))
+			return -1;
+		vmcs_write64(VMCS_GUEST_IA32_PKRS, val);
+		break;
 	case MSR_TSC_AUX:
 		if (!host_has_tsc_aux()) {
 			/* Not in the CPU: only the host's 0 is taken (the list stays the same). */
@@ -625,12 +667,19 @@ int vcpu_msr_write(struct vcpu *v, uint32_t msr, uint64_t val, bool host)
 
 /*
  * MSRs safe to pass through: the CPU keeps them in the VMCS guest state,
- * and its own checks on a guest WRMSR (#GP for a non-canonical base) are
- * the ones vcpu_msr_write() makes. SYSENTER_ESP/EIP stay emulated: KVM
- * takes a non-canonical value there (and makes it canonical), the CPU
- * would raise #GP.
+ * and its own checks on a guest WRMSR (#GP for a non-canonical base, for
+ * PKRS bits 63:32) are the ones vcpu_msr_write() makes. SYSENTER_ESP/EIP
+ * stay emulated: KVM takes a non-canonical value there (and makes it
+ * canonical), the CPU would raise #GP. PKRS only where the guest may have
+ * it at all (pkrs_usable): else the exit gives the guest its #GP.
  */
-static const uint32_t passthrough_msrs[] = {MSR_FS_BASE, MSR_GS_BASE};
+static const uint32_t passthrough_msrs[] = {MSR_FS_BASE, MSR_GS_BASE, MSR_IA32_PKRS};
+
+/* An MSR of passthrough_msrs that this vCPU may touch without an exit. */
+static bool passthrough_possible(struct vcpu *v, uint32_t msr)
+{
+	return msr != MSR_IA32_PKRS || pkrs_usable(v, false);
+}
 
 /* The read bit of @msr (write bits are 2 KiB further), or NULL outside the bitmap's ranges. */
 static uint8_t *bitmap_byte(uint8_t *bitmap, uint32_t msr, unsigned *bit)
@@ -653,6 +702,8 @@ void vcpu_msr_bitmap_update(struct vcpu *v)
 		unsigned bit;
 		uint8_t *b = bitmap_byte(bitmap, msr, &bit);
 
+		if (!passthrough_possible(v, msr))
+			continue;
 		if (msr_access_allowed(v->vm->msr_filter, v->vm->msr_allowlist, msr,
 				       KVM_MSR_FILTER_READ))
 			b[0] &= (uint8_t) ~(1u << bit);

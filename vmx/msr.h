@@ -41,6 +41,13 @@ struct vcpu_msrs {
  */
 extern const uint32_t vcpu_msr_list[];
 extern const unsigned vcpu_msr_count;
+/*
+ * KVM_GET_MSR_INDEX_LIST: the MSRs of vcpu_msr_list this CPU can give a
+ * vCPU (IA32_PKRS only with guest PKS), into @out (room for
+ * VCPU_MSR_LIST_MAX); returns how many.
+ */
+#define VCPU_MSR_LIST_MAX 64
+unsigned vcpu_msr_index_list(uint32_t *out);
 
 /*
  * CPUID faulting is on (MSR_MISC_FEATURES_ENABLES): CPUID at CPL > 0 is
@@ -83,10 +90,12 @@ void vcpu_msr_reset(struct vcpu *v);
 
 /*
  * The VMX MSR bitmap of @v, computed in one place from its VM's MSR
- * filter and allow-lists: an MSR the CPU keeps in the VMCS guest state and checks as we
- * would (FS_BASE, GS_BASE) is passed through for each access the filter
- * allows; every other MSR, and every access the filter denies, exits.
- * At vCPU creation and whenever the filter or the allow-lists change.
+ * filter and allow-lists and its CPUID: an MSR the CPU keeps in the VMCS
+ * guest state and checks as we would (FS_BASE, GS_BASE, and IA32_PKRS when
+ * the guest has PKS) is passed through for each access the filter allows;
+ * every other MSR, and every access the filter denies, exits. At vCPU
+ * creation, on KVM_SET_CPUID2 and whenever the filter or the allow-lists
+ * change.
  */
 void vcpu_msr_bitmap_update(struct vcpu *v);
 

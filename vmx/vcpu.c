@@ -91,12 +91,15 @@ static uint64_t vcpu_read_cr0(struct vcpu *v)
 }
 
 /*
- * CR4 bits the guest may set (kvm_is_valid_cr4): the CPU's, less VMX/SMX/
- * PKS and LA57 (hidden), less those whose feature its CPUID lacks.
+ * CR4 bits the guest may set (kvm_is_valid_cr4): the CPU's, less VMX/SMX
+ * and LA57 (hidden) and PKS unless offered (vmx_config.pks), less those
+ * whose feature its CPUID lacks.
  */
 static bool cr4_valid(struct vcpu *v, uint64_t cr4)
 {
-	if ((cr4 & ~vmx_caps.cr4_fixed1) || (cr4 & (CR4_VMXE | CR4_SMXE | CR4_PKS | CR4_LA57)))
+	uint64_t hidden = CR4_VMXE | CR4_SMXE | CR4_LA57 | (vmx_config.pks ? 0 : CR4_PKS);
+
+	if ((cr4 & ~vmx_caps.cr4_fixed1) || (cr4 & hidden))
 		return false;
 	return !(cr4 & vcpu_cpuid_cr4_reserved(v));
 }
@@ -132,6 +135,9 @@ static void setup_host_state(void)
 	vmcs_writel(VMCS_HOST_IA32_SYSENTER_EIP, 0);
 	vmcs_write64(VMCS_HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
 	vmcs_write64(VMCS_HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	/* The hypervisor's own PKRS comes back at every exit (never the guest's). */
+	if (vmx_config.pks)
+		vmcs_write64(VMCS_HOST_IA32_PKRS, rdmsr(MSR_IA32_PKRS));
 	vmcs_writel(VMCS_HOST_RIP, (uint64_t)vmx_exit_entry);
 }
 
@@ -252,6 +258,9 @@ static void reset_state(struct vcpu *v)
 	vmcs_write32(VMCS_GUEST_SYSENTER_CS, 0);
 	vmcs_writel(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmcs_writel(VMCS_GUEST_SYSENTER_EIP, 0);
+	/* "PKRS is cleared on INIT. It should be 0 in all cases." (the PKS series' review) */
+	if (vmx_config.pks)
+		vmcs_write64(VMCS_GUEST_IA32_PKRS, 0);
 	v->xcr0 = 1; /* x87 only, as after reset */
 	v->cr8 = 0;
 }
@@ -1188,11 +1197,13 @@ int vcpu_set_cr0(struct vcpu *v, uint64_t val)
 }
 
 /*
- * MOV to CR4 (kvm_set_cr4): 0, or -1 for #GP. VMX, SMX, PKS and LA57 are
- * hidden from guests. PCIDE may be set only in long mode with CR3[11:0]
- * = 0. Toggling PGE, clearing PCIDE or changing a paging-mode bit flushes
- * the guest's translations, as the instruction would on hardware: the
- * write exits, so the CPU's own flush never happens.
+ * MOV to CR4 (kvm_set_cr4): 0, or -1 for #GP. VMX, SMX and LA57 are
+ * hidden from guests, PKS where it is not offered. Like SMEP, SMAP and PKE,
+ * CR4.PKS goes to the hardware CR4 as written: with unrestricted guest the
+ * CPU itself ignores them while CR0.PG = 0 (vmx_set_cr4). PCIDE may be set only in long mode with
+ * CR3[11:0] = 0. Toggling PGE, clearing PCIDE or changing a paging-mode bit flushes the guest's
+ * translations, as the instruction would on hardware: the write exits, so the CPU's own flush never
+ * happens.
  */
 int vcpu_set_cr4(struct vcpu *v, uint64_t val)
 {
@@ -1372,9 +1383,27 @@ static void save_idt_vectoring(struct vcpu *v)
 	v->inject.len = is_soft(type) ? v->exit.insn_len : 0;
 }
 
-static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
+static int read_guest_phys(void *opaque, uint64_t gpa, void *buf, size_t len)
 {
-	return vm_read_gpa(ctx, gpa, buf, len);
+	struct vcpu *v = opaque;
+
+	return vm_read_gpa(v->vm, gpa, buf, len);
+}
+
+/* The walk's key registers, read only when a check needs them. */
+static uint32_t read_guest_pkru(void *opaque)
+{
+	struct vcpu *v = opaque;
+
+	/* The vCPU is loaded: its XSAVE state (PKRU among it) is the CPU's. */
+	xstate_save(v->xstate, v->xcr0);
+	return xstate_pkru(v->xstate);
+}
+
+static uint32_t read_guest_pkrs(void *opaque)
+{
+	/* CR4.PKS can be set only where PKS is offered (cr4_valid). */
+	return vmx_config.pks ? (uint32_t)vmcs_read64(VMCS_GUEST_IA32_PKRS) : 0;
 }
 
 void vcpu_walk_ctx(struct vcpu *v, struct guest_walk_ctx *ctx, uint64_t pdptes[4])
@@ -1385,7 +1414,9 @@ void vcpu_walk_ctx(struct vcpu *v, struct guest_walk_ctx *ctx, uint64_t pdptes[4
 	ctx->cr4 = vmcs_readl(VMCS_CR4_READ_SHADOW);
 	ctx->efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 	ctx->read_phys = read_guest_phys;
-	ctx->opaque = v->vm;
+	ctx->read_pkru = read_guest_pkru;
+	ctx->read_pkrs = read_guest_pkrs;
+	ctx->opaque = v;
 	ctx->maxphyaddr = vcpu_cpuid_maxphyaddr(v);
 	/* PAE paging under EPT: the CPU walks with the VMCS PDPTE registers. */
 	if ((ctx->cr0 & CR0_PG) && (ctx->cr4 & CR4_PAE) && !(ctx->efer & EFER_LMA)) {

@@ -56,9 +56,11 @@
 	X(GUEST_PDPTE1, 0x280c)                                                                    \
 	X(GUEST_PDPTE2, 0x280e)                                                                    \
 	X(GUEST_PDPTE3, 0x2810)                                                                    \
+	X(GUEST_IA32_PKRS, 0x2818)                                                                 \
 	/* 64-bit host state */                                                                    \
 	X(HOST_IA32_PAT, 0x2c00)                                                                   \
 	X(HOST_IA32_EFER, 0x2c02)                                                                  \
+	X(HOST_IA32_PKRS, 0x2c06)                                                                  \
 	/* 32-bit control */                                                                       \
 	X(PIN_CONTROLS, 0x4000)                                                                    \
 	X(PROC_CONTROLS, 0x4002)                                                                   \

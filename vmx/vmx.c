@@ -166,10 +166,21 @@ static int negotiate_controls(void)
 	v->apicv = (c->proc.may1 & VMX_PROC_TPR_SHADOW) &&
 		   (c->proc2.may1 & VMX_APICV_PROC2) == VMX_APICV_PROC2 &&
 		   (v->pin & VMX_PIN_EXT_INTR_EXITING);
+	/*
+	 * EPT is always on here; PKS needs the CPU's PKS (and so its
+	 * IA32_PKRS) and both PKRS controls, or it is not offered at all.
+	 */
+	v->pks = (cpuid(7, 0).ecx & CPUID_7_ECX_PKS) && (c->entry.may1 & VMX_ENTRY_LOAD_PKRS) &&
+		 (c->exit.may1 & VMX_EXIT_LOAD_PKRS);
+	if (v->pks) {
+		v->entry |= VMX_ENTRY_LOAD_PKRS;
+		v->exit |= VMX_EXIT_LOAD_PKRS;
+	}
 	log_info("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x, VPID "
-		 "%s, preemption timer %s, APIC virtualisation %s",
+		 "%s, preemption timer %s, APIC virtualisation %s, guest PKS %s",
 		 v->pin, v->proc, v->proc2, v->exit, v->entry, v->vpid ? "on" : "off",
-		 v->preemption_timer ? "on" : "off", v->apicv ? "available" : "absent");
+		 v->preemption_timer ? "on" : "off", v->apicv ? "available" : "absent",
+		 v->pks ? "offered" : "absent");
 	return 0;
 }
 

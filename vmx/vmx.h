@@ -21,6 +21,13 @@ struct vmx_config {
 	 * (vmx/irqchip.c): TPR shadow plus VMX_APICV_PROC2, all or nothing.
 	 */
 	bool apicv;
+	/*
+	 * Guest PKS (vmx_set_cpu_caps: EPT plus both load-IA32_PKRS
+	 * controls): the controls are then always set, GUEST_IA32_PKRS and
+	 * HOST_IA32_PKRS swap the register at every entry and exit, and
+	 * CPUID.7.0:ECX[31] is offered.
+	 */
+	bool pks;
 };
 
 #define VMX_APICV_PROC2                                                                            \

@@ -130,6 +130,22 @@ void xstate_restore(const void *area, uint64_t guest_xcr0)
 	xsetbv(0, guest_xcr0);
 }
 
+#define XCR0_PKRU (1ull << 9)
+
+uint32_t xstate_pkru(const void *area)
+{
+	const uint8_t *a = area;
+	uint64_t xstate_bv;
+	uint32_t pkru = 0;
+
+	if (!use_xsave || !(all_xcr0 & XCR0_PKRU))
+		return 0;
+	memcpy(&xstate_bv, a + XSAVE_HEADER, 8);
+	if (xstate_bv & XCR0_PKRU) /* standard format: CPUID.(0xd, 9).EBX is its offset */
+		memcpy(&pkru, a + cpuid(0xd, 9).ebx, sizeof(pkru));
+	return pkru;
+}
+
 void xstate_get_fpu(const void *area, struct kvm_fpu *out)
 {
 	const uint8_t *a = area;

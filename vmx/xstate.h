@@ -31,6 +31,8 @@ void xstate_area_reset(void *area);
 /* CPU -> area and area -> CPU; guest_xcr0 is put back in XCR0 afterwards. */
 void xstate_save(void *area, uint64_t guest_xcr0);
 void xstate_restore(const void *area, uint64_t guest_xcr0);
+/* PKRU as an area holds it: 0 when the area has no PKRU or it is in its init state. */
+uint32_t xstate_pkru(const void *area);
 
 /* struct kvm_fpu <-> the legacy (FXSAVE) part of an area. */
 void xstate_get_fpu(const void *area, struct kvm_fpu *out);

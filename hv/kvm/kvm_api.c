@@ -146,7 +146,9 @@ static long msr_list_answer(struct ioctl_ctx *c, const uint32_t *list, uint32_t 
 
 static long sys_msr_index_list(struct ioctl_ctx *c)
 {
-	return msr_list_answer(c, vcpu_msr_list, vcpu_msr_count);
+	static uint32_t list[VCPU_MSR_LIST_MAX]; /* one request at a time */
+
+	return msr_list_answer(c, list, vcpu_msr_index_list(list));
 }
 
 /* KVM_GET_MSR_FEATURE_INDEX_LIST: the same rules (kvm_arch_dev_ioctl). */

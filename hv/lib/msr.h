@@ -68,6 +68,7 @@
 #define MSR_IA32_PERF_CAPABILITIES 0x345
 #define MSR_IA32_X2APIC_APICID	   0x802
 #define MSR_IA32_TSC_DEADLINE	   0x6e0
+#define MSR_IA32_PKRS		   0x6e1 /* supervisor protection keys: 16 AD/WD pairs */
 
 #define MSR_IA32_EFER	   0xc0000080
 #define EFER_SCE	   (1ull << 0)

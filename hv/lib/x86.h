@@ -44,6 +44,9 @@
 #define CR4_OSXSAVE (1ul << 18)
 #define CR4_PKS	    (1ul << 24)
 
+/* CPUID.(EAX=7, ECX=0):ECX[31]: supervisor protection keys (IA32_PKRS). */
+#define CPUID_7_ECX_PKS (1u << 31)
+
 /* EFLAGS bits. */
 #define RFLAGS_TF (1ul << 8)
 #define RFLAGS_IF (1ul << 9)

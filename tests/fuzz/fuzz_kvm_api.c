@@ -1321,6 +1321,8 @@ static void check_invariants(long rc, uint32_t vm, uint32_t id, unsigned long nr
 	}
 }
 
+/* The fake CPU models an input can pick: SKYLAKE, ICELAKE, OLD, SAPPHIRE (PKS). */
+#define FUZZ_MODELS 4
 static enum fake_model booted = (enum fake_model) - 1;
 static uint64_t sync_supported;
 static bool trace; /* FUZZ_TRACE set: one line per step on stderr */
@@ -1334,11 +1336,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in_n = size;
 	trace = getenv("FUZZ_TRACE") != NULL;
 	cfg = u8();
-	if ((enum fake_model)(cfg % 3) != booted) {
+	if ((enum fake_model)(cfg % FUZZ_MODELS) != booted) {
 		for (uint32_t h = 1; h <= KVM_API_MAX_VMS; h++)
 			kvm_api_destroy_vm(h);
-		fake_machine_boot((enum fake_model)(cfg % 3));
-		booted = (enum fake_model)(cfg % 3);
+		fake_machine_boot((enum fake_model)(cfg % FUZZ_MODELS));
+		booted = (enum fake_model)(cfg % FUZZ_MODELS);
 		boot_pages = fake_mm_pages_in_use();
 	}
 	fake_mm_set_limit(boot_pages + MEM_LIMIT_PAGES);

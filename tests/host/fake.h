@@ -26,11 +26,24 @@
 
 /* ---- the CPU -------------------------------------------------------- */
 
+/*
+ * Only FAKE_MODEL_SAPPHIRE can give guests PKS: its VMX allows the "load
+ * IA32_PKRS" VM-entry (bit 22) and VM-exit (bit 29) controls, and only
+ * there do the VMCS fields GUEST_IA32_PKRS and HOST_IA32_PKRS exist (on
+ * the other models VMREAD/VMWRITE of them is VM-instruction error 12, as
+ * on a CPU without the controls). FAKE_MODEL_ICELAKE shows PKS in CPUID
+ * and CR4_FIXED1 and has IA32_PKRS, but its VMX lacks both controls: a CPU
+ * (or a nested hypervisor's virtual one) that cannot give PKS to guests.
+ */
 enum fake_model {
-	FAKE_MODEL_SKYLAKE, /* XSAVE (x87, SSE, AVX), no LA57, no PKS */
-	FAKE_MODEL_ICELAKE, /* also LA57, PKU, AVX-512 state */
-	FAKE_MODEL_OLD,	    /* FXSAVE only, no RDTSCP, no VPID, no 2 MiB EPT */
+	FAKE_MODEL_SKYLAKE,  /* XSAVE (x87, SSE, AVX), no LA57, no PKS */
+	FAKE_MODEL_ICELAKE,  /* also LA57, PKU, AVX-512 state; PKS without the PKRS controls */
+	FAKE_MODEL_OLD,	     /* FXSAVE only, no RDTSCP, no VPID, no 2 MiB EPT */
+	FAKE_MODEL_SAPPHIRE, /* ICELAKE plus the load-IA32_PKRS entry and exit controls */
 };
+
+/* The host's IA32_PKRS on the models that have the MSR (a value a test can tell). */
+#define FAKE_HOST_PKRS 0x55555554ull
 
 /*
  * Reset the CPU to @model (VMX off, no VMCS current, no guest). Then
@@ -54,6 +67,13 @@ struct fake_wrmsr_log {
 extern struct fake_wrmsr_log fake_wrmsr_log;
 /* The CPU's current value of an MSR the model has (host fault if none). */
 uint64_t fake_msr_value(uint32_t msr);
+/*
+ * Set an MSR the model has (host fault if none) as the CPU itself does
+ * (the IA32_PKRS loads of VM entry and exit), or as a test does to change
+ * the model between fake_cpu_init() and vmx_init(), e.g. a capability
+ * MSR: no check, not counted in fake_wrmsr_log.
+ */
+void fake_msr_set(uint32_t msr, uint64_t val);
 
 /* The CPU registers the hypervisor switches per vCPU. */
 uint64_t fake_dr(unsigned n); /* 0-3, 6 */
@@ -99,6 +119,14 @@ struct fake_guest;
  * and the exit-information fields it wants), and returns the exit reason
  * (bit 31 for a VM-entry failure). fake_vmx has already cleared or marked
  * undefined every exit-information field.
+ *
+ * IA32_PKRS (SDM 26.3.2.1, 27.3.1, 27.5.1): an entry with the "load
+ * IA32_PKRS" control puts GUEST_IA32_PKRS in the CPU's MSR, which the guest
+ * sees while it runs (fake_msr_value); what the guest leaves in that field
+ * is its PKRS at the exit (a WRMSR passed through). Every exit on a CPU
+ * with the entry control saves the MSR into the field (without the control
+ * that is the host's value), then the "load IA32_PKRS" exit control puts
+ * HOST_IA32_PKRS back in the MSR.
  */
 typedef uint32_t (*fake_guest_fn)(struct fake_guest *g);
 
@@ -122,6 +150,7 @@ struct fake_vmx_stats {
 	unsigned launches, resumes;
 	unsigned fail_launch_state; /* VMfailValid 4 or 5 */
 	unsigned fail_controls;	    /* VMfailValid 7 */
+	unsigned fail_host_state;   /* VMfailValid 8 */
 	unsigned fail_guest_state;  /* exit reason 33 */
 	unsigned window_exits;	    /* interrupt/NMI window exits made by the fake */
 	unsigned invept, invvpid;
@@ -149,6 +178,8 @@ enum fake_check {
 	FAKE_CHECK_GUEST_RFLAGS,     /* reserved bits */
 	FAKE_CHECK_GUEST_INTR,	     /* interruptibility against IF and the event */
 	FAKE_CHECK_GUEST_ACTIVITY,
+	FAKE_CHECK_GUEST_PKRS, /* load IA32_PKRS with bits 63:32 of the field set */
+	FAKE_CHECK_HOST_PKRS,  /* VMfailValid 8: likewise, the host-state field */
 };
 
 /* ---- memory -------------------------------------------------------- */

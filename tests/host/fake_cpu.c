@@ -92,6 +92,12 @@ static bool has_rdtscp(void)
 	return model != FAKE_MODEL_OLD;
 }
 
+/* Ice Lake's features (LA57, PKU, AVX-512, PKS in CPUID): ICELAKE and SAPPHIRE. */
+static bool icelake_class(void)
+{
+	return model == FAKE_MODEL_ICELAKE || model == FAKE_MODEL_SAPPHIRE;
+}
+
 uint64_t rdmsr(uint32_t msr)
 {
 	struct msr_row *r = msr_find(msr);
@@ -136,6 +142,11 @@ void wrmsr(uint32_t msr, uint64_t val)
 			fake_host_fault("wrmsr TSC_AUX = 0x%llx: bits 63:32 set (#GP)",
 					(unsigned long long)val);
 		break;
+	case MSR_IA32_PKRS:
+		if (val >> 32)
+			fake_host_fault("wrmsr IA32_PKRS = 0x%llx: bits 63:32 set (#GP)",
+					(unsigned long long)val);
+		break;
 	case MSR_IA32_PAT:
 		if (!valid_pat(val))
 			fake_host_fault("wrmsr PAT = 0x%llx: reserved memory type (#GP)",
@@ -165,12 +176,24 @@ uint64_t fake_msr_value(uint32_t msr)
 	return rdmsr(msr);
 }
 
+void fake_msr_set(uint32_t msr, uint64_t val)
+{
+	struct msr_row *r = msr_find(msr);
+
+	if (!r)
+		fake_host_fault("fake_msr_set 0x%x: no such MSR on this CPU", msr);
+	if (msr == MSR_IA32_TSC)
+		cpu.tsc = val;
+	r->value = val;
+}
+
 /* ---- CPUID ------------------------------------------------------------- */
 
 static uint64_t xcr0_supported(void)
 {
 	switch (model) {
 	case FAKE_MODEL_ICELAKE:
+	case FAKE_MODEL_SAPPHIRE:
 		return XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512 | XCR0_PKRU;
 	case FAKE_MODEL_SKYLAKE:
 		return XCR0_X87 | XCR0_SSE | XCR0_AVX;
@@ -199,7 +222,7 @@ static uint32_t xsave_size(uint64_t xcr0)
 struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 {
 	struct cpuid_regs r = {0, 0, 0, 0};
-	bool old = model == FAKE_MODEL_OLD, ice = model == FAKE_MODEL_ICELAKE;
+	bool old = model == FAKE_MODEL_OLD, ice = icelake_class();
 	uint32_t max_basic = old ? 0xb : 0x16;
 
 	if (leaf < 0x80000000 && leaf > max_basic)
@@ -212,7 +235,7 @@ struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 		memcpy(&r.ecx, "ntel", 4);
 		break;
 	case 1:
-		r.eax = ice ? 0x000706e5 : 0x000506e3;
+		r.eax = model == FAKE_MODEL_SAPPHIRE ? 0x000806f8 : ice ? 0x000706e5 : 0x000506e3;
 		r.ebx = 0x00100800;
 		/* SSE3 PCLMUL MONITOR VMX SMX SSSE3 CX16 PDCM PCID SSE4.1/4.2 x2APIC
 		 * MOVBE POPCNT TSC-deadline AES, and XSAVE/AVX/F16C/RDRAND past old. */
@@ -236,7 +259,7 @@ struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 	case 7:
 		if (sub == 0) {
 			r.ebx = 0x1 | 0x4 | 0x8 | 0x20 | 0x80 | 0x100 | 0x200 | 0x400;
-			if (ice) {
+			if (ice) { /* PKU WAITPKG LA57 PKS */
 				r.ecx = (1u << 3) | (1u << 5) | (1u << 16) | (1u << 31);
 				r.ebx |= 1u << 16; /* AVX512F */
 			}
@@ -296,7 +319,7 @@ static uint64_t cr4_supported(void)
 
 	if (model != FAKE_MODEL_OLD)
 		s |= CR4_OSXSAVE_BIT;
-	if (model == FAKE_MODEL_ICELAKE)
+	if (icelake_class()) /* LA57 UMIP PKE PKS */
 		s |= CR4_LA57 | (1ul << 11) | (1ul << 22) | CR4_PKS;
 	return s;
 }
@@ -636,7 +659,10 @@ static uint64_t ctl(uint32_t must1, uint32_t may1)
 
 void fake_cpu_init(enum fake_model m)
 {
-	bool old = m == FAKE_MODEL_OLD;
+	bool old = m == FAKE_MODEL_OLD, pks = m == FAKE_MODEL_SAPPHIRE;
+	/* The load-IA32_PKRS controls, SAPPHIRE's alone: VM-exit bit 29, VM-entry bit 22. */
+	uint32_t exit_pkrs = pks ? VMX_EXIT_LOAD_PKRS : 0,
+		 entry_pkrs = pks ? VMX_ENTRY_LOAD_PKRS : 0;
 	uint64_t ept = VMX_CAP_EPT_EXEC_ONLY | VMX_CAP_EPT_PWL4 | VMX_CAP_EPT_UC | VMX_CAP_EPT_WB |
 		       VMX_CAP_INVEPT | VMX_CAP_INVEPT_ALL;
 	uint32_t proc2 = VMX_PROC2_EPT | VMX_PROC2_UNRESTRICTED_GUEST | VMX_PROC2_WBINVD_EXITING |
@@ -660,7 +686,7 @@ void fake_cpu_init(enum fake_model m)
 		proc2 |= VMX_PROC2_RDTSCP | VMX_PROC2_VPID | VMX_PROC2_INVPCID | VMX_PROC2_XSAVES |
 			 VMX_PROC2_PML;
 	}
-	if (m == FAKE_MODEL_ICELAKE)
+	if (m == FAKE_MODEL_ICELAKE || pks)
 		ept |= VMX_CAP_EPT_PWL5;
 
 	/* Revision 4, 4 KiB regions, write-back, INS/OUTS information, TRUE_* MSRs. */
@@ -670,10 +696,10 @@ void fake_cpu_init(enum fake_model m)
 	msr_add(MSR_IA32_VMX_TRUE_PINBASED_CTLS, ctl(0x16, 0xff), false);
 	msr_add(MSR_IA32_VMX_PROCBASED_CTLS, ctl(0x0401e172, 0xfff9fffe), false);
 	msr_add(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, ctl(0x04006172, 0xfff9fffe), false);
-	msr_add(MSR_IA32_VMX_EXIT_CTLS, ctl(0x00036dff, 0x007fffff), false);
-	msr_add(MSR_IA32_VMX_TRUE_EXIT_CTLS, ctl(0x00036dfb, 0x007fffff), false);
-	msr_add(MSR_IA32_VMX_ENTRY_CTLS, ctl(0x000011ff, 0x0003ffff), false);
-	msr_add(MSR_IA32_VMX_TRUE_ENTRY_CTLS, ctl(0x000011fb, 0x0003ffff), false);
+	msr_add(MSR_IA32_VMX_EXIT_CTLS, ctl(0x00036dff, 0x007fffff | exit_pkrs), false);
+	msr_add(MSR_IA32_VMX_TRUE_EXIT_CTLS, ctl(0x00036dfb, 0x007fffff | exit_pkrs), false);
+	msr_add(MSR_IA32_VMX_ENTRY_CTLS, ctl(0x000011ff, 0x0003ffff | entry_pkrs), false);
+	msr_add(MSR_IA32_VMX_TRUE_ENTRY_CTLS, ctl(0x000011fb, 0x0003ffff | entry_pkrs), false);
 	/* Preemption timer every 2^5 ticks, HLT/shutdown/wait-for-SIPI, zero-length injection. */
 	msr_add(MSR_IA32_VMX_MISC, 5 | 7u << 6 | 1ull << 30, false);
 	msr_add(MSR_IA32_VMX_CR0_FIXED0, 0x80000021, false);
@@ -698,6 +724,9 @@ void fake_cpu_init(enum fake_model m)
 	msr_add(MSR_KERNEL_GS_BASE, 0, true);
 	if (has_rdtscp())
 		msr_add(MSR_TSC_AUX, 0, true);
+	/* CPUID.7.0:ECX[31] (PKS): the supervisor protection-key rights. */
+	if (icelake_class())
+		msr_add(MSR_IA32_PKRS, FAKE_HOST_PKRS, true);
 }
 
 enum fake_model fake_cpu_model(void)

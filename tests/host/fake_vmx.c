@@ -6,8 +6,10 @@
  * identifier and abort indicator come a marker, the launch state, a bitmap
  * of the fields ever written and one 64-bit slot per field of the
  * hypervisor's list (vmx/vmcs_fields.h); any other encoding is an
- * unsupported component (VM-instruction error 12), a write to a read-only
- * field is error 13 (IA32_VMX_MISC[29] is clear in every model).
+ * unsupported component (VM-instruction error 12), and so are the
+ * GUEST_IA32_PKRS and HOST_IA32_PKRS fields of a CPU without the matching
+ * "load IA32_PKRS" control (SDM appendix B); a write to a read-only field
+ * is error 13 (IA32_VMX_MISC[29] is clear in every model).
  */
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +66,27 @@ static int slot_of(uint32_t enc)
 	if (enc >= 0x8000)
 		return -1;
 	return (int)field_slot[enc] - 1;
+}
+
+/* The model may set the "load IA32_PKRS" VM-entry control (bit 22). */
+static bool cpu_loads_guest_pkrs(void)
+{
+	return rdmsr(MSR_IA32_VMX_TRUE_ENTRY_CTLS) >> 32 & VMX_ENTRY_LOAD_PKRS;
+}
+
+/* The model may set the "load IA32_PKRS" VM-exit control (bit 29). */
+static bool cpu_loads_host_pkrs(void)
+{
+	return rdmsr(MSR_IA32_VMX_TRUE_EXIT_CTLS) >> 32 & VMX_EXIT_LOAD_PKRS;
+}
+
+/* The slot of a field this CPU's VMCS has, or -1 (VM-instruction error 12). */
+static int cpu_slot_of(uint32_t enc)
+{
+	if ((enc == VMCS_GUEST_IA32_PKRS && !cpu_loads_guest_pkrs()) ||
+	    (enc == VMCS_HOST_IA32_PKRS && !cpu_loads_host_pkrs()))
+		return -1;
+	return slot_of(enc);
 }
 
 static uint64_t width_mask(uint32_t enc)
@@ -203,7 +226,7 @@ uint32_t vmcs_read_safe(uint32_t enc, uint64_t *val)
 	*val = 0;
 	if (!r)
 		return VMX_ERR_FAIL_INVALID;
-	s = slot_of(enc);
+	s = cpu_slot_of(enc);
 	if (s < 0)
 		return fail(12);
 	*val = get(r, s) & width_mask(enc);
@@ -219,7 +242,7 @@ uint32_t vmcs_write_safe(uint32_t enc, uint64_t val)
 	r = cur();
 	if (!r)
 		return VMX_ERR_FAIL_INVALID;
-	s = slot_of(enc);
+	s = cpu_slot_of(enc);
 	if (s < 0)
 		return fail(12);
 	if (read_only(enc))
@@ -419,6 +442,18 @@ static bool controls_ok(void)
 	return true;
 }
 
+/* The checks on host state that a model can fail (SDM 26.2.2): VMfailValid 8. */
+static bool host_ok(void)
+{
+	uint32_t exit = (uint32_t)f(VMCS_EXIT_CONTROLS);
+
+	if ((exit & VMX_EXIT_LOAD_PKRS) && (f(VMCS_HOST_IA32_PKRS) >> 32))
+		return check_fail(FAKE_CHECK_HOST_PKRS,
+				  "host IA32_PKRS 0x%llx, exit controls 0x%llx",
+				  f(VMCS_HOST_IA32_PKRS), exit);
+	return true;
+}
+
 /* Some of the checks on guest state (SDM 26.3.1). */
 static bool guest_ok(void)
 {
@@ -470,7 +505,29 @@ static bool guest_ok(void)
 	if (f(VMCS_GUEST_ACTIVITY_STATE) > 3)
 		return check_fail(FAKE_CHECK_GUEST_ACTIVITY, "activity state %llu%.0llx",
 				  f(VMCS_GUEST_ACTIVITY_STATE), 0);
+	if ((entry & VMX_ENTRY_LOAD_PKRS) && (f(VMCS_GUEST_IA32_PKRS) >> 32))
+		return check_fail(FAKE_CHECK_GUEST_PKRS,
+				  "guest IA32_PKRS 0x%llx, entry controls 0x%llx",
+				  f(VMCS_GUEST_IA32_PKRS), entry);
 	return true;
+}
+
+/*
+ * IA32_PKRS at a VM exit (SDM 27.3.1, 27.5.1): unless the entry failed,
+ * a CPU with the "load IA32_PKRS" entry control saves the MSR into the
+ * guest-state field, the guest's value if the entry loaded it (the fake
+ * guest's last word on it is the field), else the host's it ran with;
+ * then the exit control loads the host's value.
+ */
+static void exit_pkrs(bool entered)
+{
+	if (entered && cpu_loads_guest_pkrs()) {
+		if (f(VMCS_ENTRY_CONTROLS) & VMX_ENTRY_LOAD_PKRS)
+			fake_msr_set(MSR_IA32_PKRS, f(VMCS_GUEST_IA32_PKRS));
+		set(VMCS_GUEST_IA32_PKRS, rdmsr(MSR_IA32_PKRS));
+	}
+	if (f(VMCS_EXIT_CONTROLS) & VMX_EXIT_LOAD_PKRS)
+		fake_msr_set(MSR_IA32_PKRS, f(VMCS_HOST_IA32_PKRS));
 }
 
 static void exit_info_reset(void)
@@ -515,6 +572,11 @@ int vmx_enter(uint64_t gpr[GPR_COUNT], int launched)
 		fail(7);
 		return 1;
 	}
+	if (!host_ok()) {
+		fake_vmx_stats.fail_host_state++;
+		fail(8);
+		return 1;
+	}
 	launched ? fake_vmx_stats.resumes++ : fake_vmx_stats.launches++;
 	info = (uint32_t)f(VMCS_ENTRY_INTR_INFO);
 	if (!guest_ok()) {
@@ -523,10 +585,13 @@ int vmx_enter(uint64_t gpr[GPR_COUNT], int launched)
 		exit_info_reset();
 		set(VMCS_EXIT_REASON, 0x80000000u | EXIT_REASON_INVALID_GUEST_STATE);
 		set(VMCS_ENTRY_INTR_INFO, info & ~INFO_VALID);
+		exit_pkrs(false);
 		return 0;
 	}
 	r->launch = LAUNCH_LAUNCHED;
 	fake_vmx_stats.entries++;
+	if (f(VMCS_ENTRY_CONTROLS) & VMX_ENTRY_LOAD_PKRS)
+		fake_msr_set(MSR_IA32_PKRS, f(VMCS_GUEST_IA32_PKRS));
 	fake_hlts_in_a_row = 0;
 	g.entry = fake_vmx_stats.entries;
 	if (info & INFO_VALID) {
@@ -551,12 +616,14 @@ int vmx_enter(uint64_t gpr[GPR_COUNT], int launched)
 	if (!g.injected.valid && (proc & VMX_PROC_NMI_WINDOW_EXITING) && !(intr & 0xb)) {
 		fake_vmx_stats.window_exits++;
 		set(VMCS_EXIT_REASON, EXIT_REASON_NMI_WINDOW);
+		exit_pkrs(true);
 		return 0;
 	}
 	if (!g.injected.valid && (proc & VMX_PROC_INTR_WINDOW_EXITING) && (rflags & RFLAGS_IF) &&
 	    !(intr & 3)) {
 		fake_vmx_stats.window_exits++;
 		set(VMCS_EXIT_REASON, EXIT_REASON_INTERRUPT_WINDOW);
+		exit_pkrs(true);
 		return 0;
 	}
 	reason = (fake_guest ? fake_guest : default_guest)(&g);
@@ -566,6 +633,7 @@ int vmx_enter(uint64_t gpr[GPR_COUNT], int launched)
 	 * happen after all, so the launch state is what it was. */
 	if (reason & 0x80000000u)
 		r->launch = launched ? LAUNCH_LAUNCHED : LAUNCH_CLEAR;
+	exit_pkrs(!(reason & 0x80000000u));
 	set(VMCS_EXIT_REASON, reason);
 	return 0;
 }

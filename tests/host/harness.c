@@ -3,11 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/kvm_ioctls.h"
 #include "hv/kvm/kvm_api.h"
+#include "hv/lib/mm.h"
 #include "hv/lib/msr.h"
 #include "hv/lib/x86.h"
 #include "tests/host/harness.h"
 #include "vmx/exit_reasons.h"
+#include "vmx/guest_regs.h"
+#include "vmx/vcpu.h"
+#include "vmx/vm.h"
 #include "vmx/vmx_ops.h"
 
 static bool booted;
@@ -169,4 +174,53 @@ uint32_t h_exit_io(uint16_t port, unsigned size, bool in, bool string, bool rep,
 	fake_vmcs_set(VMCS_EXIT_QUALIFICATION, (uint64_t)port << 16 | (size - 1) | (in ? 8 : 0) |
 						   (string ? 16 : 0) | (rep ? 32 : 0));
 	return h_exit_insn(EXIT_REASON_IO_INSTRUCTION, len);
+}
+
+/* ---- MSRs ---------------------------------------------------------------- */
+
+uint32_t h_msr;
+uint64_t h_msr_val;
+
+uint32_t h_step_wrmsr(struct fake_guest *g)
+{
+	g->gpr[GPR_RCX] = h_msr;
+	g->gpr[GPR_RAX] = (uint32_t)h_msr_val;
+	g->gpr[GPR_RDX] = h_msr_val >> 32;
+	return h_exit_insn(EXIT_REASON_WRMSR, 2);
+}
+
+uint32_t h_step_rdmsr(struct fake_guest *g)
+{
+	g->gpr[GPR_RCX] = h_msr;
+	g->gpr[GPR_RAX] = 0xdead;
+	g->gpr[GPR_RDX] = 0xbeef;
+	return h_exit_insn(EXIT_REASON_RDMSR, 2);
+}
+
+bool h_msr_intercepted(uint32_t vm, uint32_t id, uint32_t msr, bool write)
+{
+	const uint8_t *b = phys_to_virt(kvm_api_vm(vm)->vcpus[id]->msr_bitmap);
+	uint32_t off = msr >= 0xc0000000 ? 1024 + (msr - 0xc0000000) / 8 : msr / 8;
+
+	return b[off + (write ? 2048 : 0)] & (1u << (msr & 7));
+}
+
+long h_set_msr_filter(uint32_t vm, uint32_t flags, const struct h_msr_range *r, unsigned n)
+{
+	static uint8_t rec[sizeof(struct kvm_msr_filter) + KVM_MSR_FILTER_MAX_RANGES * 8];
+	struct kvm_msr_filter f = {.flags = flags};
+	size_t len = sizeof(f);
+
+	for (unsigned i = 0; i < n; i++) {
+		f.ranges[i].flags = r[i].flags;
+		f.ranges[i].base = r[i].base;
+		f.ranges[i].nmsrs = r[i].nmsrs;
+	}
+	memcpy(rec, &f, sizeof(f));
+	for (unsigned i = 0; i < n; i++)
+		if (kvm_msr_filter_bitmap_len(r[i].nmsrs) == 8) {
+			memcpy(rec + len, &r[i].allow, 8);
+			len += 8;
+		}
+	return h_vm(vm, KVM_X86_SET_MSR_FILTER, rec, len);
 }

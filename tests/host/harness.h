@@ -6,6 +6,7 @@
 #ifndef TESTS_HOST_HARNESS_H
 #define TESTS_HOST_HARNESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "abi/kvm.h"
@@ -42,5 +43,24 @@ extern struct fake_event h_delivered[16];
 uint32_t h_exit_insn(uint32_t reason, unsigned len);
 uint32_t h_exit_cr(unsigned cr, unsigned type, unsigned reg, unsigned lmsw_src);
 uint32_t h_exit_io(uint16_t port, unsigned size, bool in, bool string, bool rep, unsigned len);
+
+/* Steps for a 2-byte WRMSR of h_msr_val to h_msr, and an RDMSR of h_msr (EDX:EAX preset
+ * 0xbeef:0xdead, so a result that did not land shows). */
+extern uint32_t h_msr;
+extern uint64_t h_msr_val;
+uint32_t h_step_wrmsr(struct fake_guest *g);
+uint32_t h_step_rdmsr(struct fake_guest *g);
+
+/* The VMX MSR bitmap's intercept bit of @msr in vCPU @id, reads (@write false) or writes. */
+bool h_msr_intercepted(uint32_t vm, uint32_t id, uint32_t msr, bool write);
+
+/* One KVM_X86_SET_MSR_FILTER range: flags, base, nmsrs, and the bit of every MSR it
+ * allows (bit i: MSR base + i; ranges of at most 64 MSRs). */
+struct h_msr_range {
+	uint32_t flags, base, nmsrs;
+	uint64_t allow;
+};
+/* KVM_X86_SET_MSR_FILTER with the marshalled record (abi/kvm_ioctls.h). */
+long h_set_msr_filter(uint32_t vm, uint32_t flags, const struct h_msr_range *r, unsigned n);
 
 #endif

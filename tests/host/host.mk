@@ -10,6 +10,7 @@
 #   replay_channel     the channel server's fuzz target, likewise
 #   test_session       controller sessions: reclaiming, LIST, limits (tests/host/test_session.c)
 #   test_irqchip       KVM_CREATE_IRQCHIP wired to the vCPUs (tests/host/test_irqchip.c)
+#   test_pks           guest PKS: IA32_PKRS, CR4.PKS, the PKRS controls (tests/host/test_pks.c)
 
 include tests/host/sources.mk
 
@@ -29,7 +30,8 @@ HOST_T_SRCS_replay_channel := tests/host/replay_main.c tests/fuzz/fuzz_channel.c
 HOST_T_SRCS_test_session := tests/host/test_session.c hv/channel/channel.c $(HOST_T_COMMON) \
 			    $(HOST_WIRE_SRCS)
 HOST_T_SRCS_test_irqchip := tests/host/test_irqchip.c $(HOST_T_COMMON)
-HOST_TESTS := test_exit replay_kvm_api replay_channel test_session test_irqchip
+HOST_T_SRCS_test_pks := tests/host/test_pks.c $(HOST_T_COMMON)
+HOST_TESTS := test_exit replay_kvm_api replay_channel test_session test_irqchip test_pks
 
 HOST_TEST_BINS := $(addprefix $(HOST_T_OUT)/,$(HOST_TESTS))
 HOST_T_ALL_SRCS := $(sort $(foreach t,$(HOST_TESTS),$(HOST_T_SRCS_$(t))))

@@ -471,29 +471,13 @@ static void test_cr0_guest_owned_ts_reported(void)
 
 /* ---- MSRs ------------------------------------------------------------------- */
 
-static uint32_t step_wrmsr(struct fake_guest *g)
-{
-	g->gpr[GPR_RCX] = t_val2;
-	g->gpr[GPR_RAX] = (uint32_t)t_val;
-	g->gpr[GPR_RDX] = t_val >> 32;
-	return h_exit_insn(EXIT_REASON_WRMSR, 2);
-}
-
-static uint32_t step_rdmsr(struct fake_guest *g)
-{
-	g->gpr[GPR_RCX] = t_val2;
-	g->gpr[GPR_RAX] = 0xdead;
-	g->gpr[GPR_RDX] = 0xbeef;
-	return h_exit_insn(EXIT_REASON_RDMSR, 2);
-}
-
 /* 1: the WRMSR/RDMSR took, 0: #GP(0). */
 static int msr_insn(uint32_t vm, h_step step, uint32_t msr, uint64_t val)
 {
 	h_step steps[] = {step, step_observe};
 
-	t_val = val;
-	t_val2 = msr;
+	h_msr_val = val;
+	h_msr = msr;
 	at_rip0(vm);
 	h_steps(steps, 2);
 	if (run0(vm) != 0)
@@ -516,11 +500,11 @@ static void test_msr_canonical_bases(void)
 	for (unsigned i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		unsigned writes = fake_wrmsr_log.count;
 
-		CHECK_EQ(msr_insn(vm, step_wrmsr, bases[i], 0x0000800000000000ull), 0);
-		CHECK_EQ(msr_insn(vm, step_wrmsr, bases[i], 0x8000000000000000ull), 0);
+		CHECK_EQ(msr_insn(vm, h_step_wrmsr, bases[i], 0x0000800000000000ull), 0);
+		CHECK_EQ(msr_insn(vm, h_step_wrmsr, bases[i], 0x8000000000000000ull), 0);
 		CHECK_EQ(fake_wrmsr_log.count, writes); /* nothing reached the CPU */
-		CHECK_EQ(msr_insn(vm, step_wrmsr, bases[i], 0xffff800000001000ull), 1);
-		CHECK_EQ(msr_insn(vm, step_rdmsr, bases[i], 0), 1);
+		CHECK_EQ(msr_insn(vm, h_step_wrmsr, bases[i], 0xffff800000001000ull), 1);
+		CHECK_EQ(msr_insn(vm, h_step_rdmsr, bases[i], 0), 1);
 		CHECK_EQ(seen.rax, 0x00001000);
 		CHECK_EQ(seen.rdx, 0xffff8000);
 	}
@@ -560,16 +544,16 @@ static void test_msr_efer(void)
 
 	h_reset();
 	vm = vm_in(H_PROT32, 2);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, 1u << 1), 0); /* reserved */
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, EFER_LMA),
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_EFER, 1u << 1), 0); /* reserved */
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_EFER, EFER_LMA),
 		 1); /* LMA: read-only, ignored */
 	CHECK_EQ(sregs_of(vm).efer, 0);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, EFER_LME | EFER_NXE | EFER_SCE), 1);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_EFER, EFER_LME | EFER_NXE | EFER_SCE), 1);
 	CHECK_EQ(sregs_of(vm).efer, EFER_LME | EFER_NXE | EFER_SCE);
 	/* LME cannot change while paging is on. */
 	vm = vm_in(H_LONG64, 2);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, EFER_LMA | EFER_SCE), 0);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_EFER, EFER_LME | EFER_LMA), 1);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_EFER, EFER_LMA | EFER_SCE), 0);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_EFER, EFER_LME | EFER_LMA), 1);
 	CHECK_EQ(sregs_of(vm).efer, EFER_LME | EFER_LMA);
 	CHECK(seen.entry_ctls & VMX_ENTRY_IA32E_MODE_GUEST);
 }
@@ -582,18 +566,18 @@ static void test_msr_pat_apic_tsc_aux_unknown(void)
 	h_reset();
 	vm = vm_in(H_LONG64, 2);
 	writes = fake_wrmsr_log.count;
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_PAT, 0x0007040600070402ull), 0);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_PAT, 0x0007040600070408ull), 0);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_PAT, 0x0606060606060606ull), 1);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_PAT, 0x0007040600070402ull), 0);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_PAT, 0x0007040600070408ull), 0);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_PAT, 0x0606060606060606ull), 1);
 	CHECK_EQ(fake_vmcs_get(VMCS_GUEST_IA32_PAT), 0x0606060606060606ull);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00000 | 1u << 10), 0);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_TSC_AUX, 1ull << 32), 0);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00000 | 1u << 10), 0);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_TSC_AUX, 1ull << 32), 0);
 	CHECK_EQ(fake_wrmsr_log.count, writes);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_TSC_AUX, 7), 1);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_TSC_AUX, 7), 1);
 	CHECK_EQ(fake_msr_value(MSR_TSC_AUX), 7);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, 0x1234, 0), 0);
-	CHECK_EQ(msr_insn(vm, step_rdmsr, 0x1234, 0), 0);
-	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 1);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, 0x1234, 0), 0);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, 0x1234, 0), 0);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 1);
 	CHECK_EQ(seen.rdx, 0); /* RDMSR writes EDX:EAX whole */
 }
 
@@ -609,8 +593,8 @@ static void test_msr_tsc_aux_without_rdtscp(void)
 	h_reset();
 	vm = vm_in(H_LONG64, 2);
 	CHECK_EQ(h_cpu(vm, 0, KVM_SET_MSRS, &m, sizeof(m)), 0); /* never reaches the CPU */
-	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_TSC_AUX, 0), 0);
-	CHECK_EQ(msr_insn(vm, step_wrmsr, MSR_TSC_AUX, 1), 0);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, MSR_TSC_AUX, 0), 0);
+	CHECK_EQ(msr_insn(vm, h_step_wrmsr, MSR_TSC_AUX, 1), 0);
 	h_machine(FAKE_MODEL_SKYLAKE);
 }
 
@@ -1791,48 +1775,11 @@ static void test_vcpu_create_out_of_memory(void)
 
 /* ---- KVM_X86_SET_MSR_FILTER and KVM_CAP_X86_USER_SPACE_MSR ---------- */
 
-/* One range: flags, base, nmsrs, and the bit of every MSR it allows. */
-struct t_range {
-	uint32_t flags, base, nmsrs;
-	uint64_t allow; /* bit i: MSR base + i allowed (ranges of at most 64 MSRs) */
-};
-
-/* KVM_X86_SET_MSR_FILTER with the marshalled record (abi/kvm_ioctls.h). */
-static long set_filter(uint32_t vm, uint32_t flags, const struct t_range *r, unsigned n)
-{
-	static uint8_t rec[sizeof(struct kvm_msr_filter) + KVM_MSR_FILTER_MAX_RANGES * 8];
-	struct kvm_msr_filter f = {.flags = flags};
-	size_t len = sizeof(f);
-
-	for (unsigned i = 0; i < n; i++) {
-		f.ranges[i].flags = r[i].flags;
-		f.ranges[i].base = r[i].base;
-		f.ranges[i].nmsrs = r[i].nmsrs;
-	}
-	memcpy(rec, &f, sizeof(f));
-	for (unsigned i = 0; i < n; i++)
-		if (kvm_msr_filter_bitmap_len(r[i].nmsrs) == 8) {
-			memcpy(rec + len, &r[i].allow, 8);
-			len += 8;
-		}
-	return h_vm(vm, KVM_X86_SET_MSR_FILTER, rec, len);
-}
-
 static long user_space_msr(uint32_t vm, uint64_t reasons)
 {
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_X86_USER_SPACE_MSR, .args = {reasons}};
 
 	return h_vm(vm, KVM_ENABLE_CAP, &cap, sizeof(cap));
-}
-
-/* The VMX MSR bitmap's intercept bit of @msr for reads (@write false) or writes. */
-static bool intercepted(uint32_t vm, uint32_t msr, bool write)
-{
-	struct vm *v = kvm_api_vm(vm);
-	const uint8_t *b = phys_to_virt(v->vcpus[0]->msr_bitmap);
-	uint32_t off = msr >= 0xc0000000 ? 1024 + (msr - 0xc0000000) / 8 : msr / 8;
-
-	return b[off + (write ? 2048 : 0)] & (1u << (msr & 7));
 }
 
 /*
@@ -1844,35 +1791,38 @@ static bool intercepted(uint32_t vm, uint32_t msr, bool write)
  */
 static void test_msr_filter_and_user_space_exits(void)
 {
-	const struct t_range deny_misc = {KVM_MSR_FILTER_READ, MSR_IA32_MISC_ENABLE, 1, 0};
-	const struct t_range deny_fs_read = {KVM_MSR_FILTER_READ, MSR_FS_BASE, 2, 2};
+	const struct h_msr_range deny_misc = {KVM_MSR_FILTER_READ, MSR_IA32_MISC_ENABLE, 1, 0};
+	const struct h_msr_range deny_fs_read = {KVM_MSR_FILTER_READ, MSR_FS_BASE, 2, 2};
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e;
 	} m = {.h.nmsrs = 1, .e.index = MSR_IA32_MISC_ENABLE};
 	struct kvm_run *run;
-	h_step steps[] = {step_rdmsr, step_observe};
+	h_step steps[] = {h_step_rdmsr, step_observe};
 	uint32_t vm;
 
 	h_reset();
 	vm = vm_in(H_LONG64, 2);
 	run = h_run_page(vm, 0);
 	/* Passed through until a filter says otherwise; EFER always exits. */
-	CHECK(!intercepted(vm, MSR_FS_BASE, false) && !intercepted(vm, MSR_FS_BASE, true));
-	CHECK(intercepted(vm, MSR_IA32_EFER, false) && intercepted(vm, MSR_IA32_EFER, true));
-	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_fs_read, 1), 0);
-	CHECK(intercepted(vm, MSR_FS_BASE, false) && !intercepted(vm, MSR_FS_BASE, true));
-	CHECK(!intercepted(vm, MSR_GS_BASE, false)); /* bit 1 of the range: allowed */
+	CHECK(!h_msr_intercepted(vm, 0, MSR_FS_BASE, false) &&
+	      !h_msr_intercepted(vm, 0, MSR_FS_BASE, true));
+	CHECK(h_msr_intercepted(vm, 0, MSR_IA32_EFER, false) &&
+	      h_msr_intercepted(vm, 0, MSR_IA32_EFER, true));
+	CHECK_EQ(h_set_msr_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_fs_read, 1), 0);
+	CHECK(h_msr_intercepted(vm, 0, MSR_FS_BASE, false) &&
+	      !h_msr_intercepted(vm, 0, MSR_FS_BASE, true));
+	CHECK(!h_msr_intercepted(vm, 0, MSR_GS_BASE, false)); /* bit 1 of the range: allowed */
 
 	/* Denied, no user-space exits: #GP; the host still reads it. */
-	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_misc, 1), 0);
-	CHECK(!intercepted(vm, MSR_FS_BASE, false));
-	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
+	CHECK_EQ(h_set_msr_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &deny_misc, 1), 0);
+	CHECK(!h_msr_intercepted(vm, 0, MSR_FS_BASE, false));
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
 	CHECK_EQ(h_cpu(vm, 0, KVM_GET_MSRS, &m, sizeof(m)), 1);
 	/* With KVM_MSR_EXIT_REASON_FILTER: an exit, answered with data. */
 	CHECK_EQ(user_space_msr(vm, 8), -HV_EINVAL);
 	CHECK_EQ(user_space_msr(vm, KVM_MSR_EXIT_REASON_FILTER), 0);
-	t_val2 = MSR_IA32_MISC_ENABLE;
+	h_msr = MSR_IA32_MISC_ENABLE;
 	at_rip0(vm);
 	h_steps(steps, 2);
 	CHECK_EQ(run0(vm), 0);
@@ -1896,9 +1846,9 @@ static void test_msr_filter_and_user_space_exits(void)
 	CHECK_EQ(h_delivered[1].info, GP_INFO);
 	CHECK_EQ(seen.rip, RIP0);
 	/* An MSR nobody emulates: UNKNOWN only when asked for. */
-	CHECK_EQ(msr_insn(vm, step_rdmsr, 0x1234, 0), 0);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, 0x1234, 0), 0);
 	CHECK_EQ(user_space_msr(vm, KVM_MSR_EXIT_REASON_UNKNOWN), 0);
-	t_val2 = 0x1234;
+	h_msr = 0x1234;
 	at_rip0(vm);
 	h_steps(steps, 2);
 	CHECK_EQ(run0(vm), 0);
@@ -1908,18 +1858,18 @@ static void test_msr_filter_and_user_space_exits(void)
 	CHECK_EQ(run0(vm), 0);
 	CHECK_EQ(h_delivered[1].info, GP_INFO);
 	/* The filter denied MISC_ENABLE, but FILTER is no longer asked for: #GP. */
-	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
 	/* Refused filters leave the one in force (and the bitmap) alone. */
-	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_DENY, NULL, 0), -HV_EINVAL);
-	CHECK_EQ(set_filter(vm, 2, NULL, 0), -HV_EINVAL);
-	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
-	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_EFER, 0), 1);
+	CHECK_EQ(h_set_msr_filter(vm, KVM_MSR_FILTER_DEFAULT_DENY, NULL, 0), -HV_EINVAL);
+	CHECK_EQ(h_set_msr_filter(vm, 2, NULL, 0), -HV_EINVAL);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 0);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, MSR_IA32_EFER, 0), 1);
 	/* A record cut short is not all there. */
 	CHECK_EQ(h_vm(vm, KVM_X86_SET_MSR_FILTER, &m, 16), -HV_EFAULT);
 	/* An empty allow-all filter: everything as before. */
-	CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, NULL, 0), 0);
-	CHECK_EQ(msr_insn(vm, step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 1);
-	CHECK(!intercepted(vm, MSR_FS_BASE, false));
+	CHECK_EQ(h_set_msr_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, NULL, 0), 0);
+	CHECK_EQ(msr_insn(vm, h_step_rdmsr, MSR_IA32_MISC_ENABLE, 0), 1);
+	CHECK(!h_msr_intercepted(vm, 0, MSR_FS_BASE, false));
 }
 
 /*
@@ -1944,7 +1894,7 @@ static void test_msr_guest_matrix(void)
 	    {0x802, false, 0, KVM_MSR_EXIT_REASON_INVAL}, /* x2APIC ID without an APIC */
 	};
 	struct kvm_run *run;
-	h_step steps[] = {step_rdmsr, step_observe};
+	h_step steps[] = {h_step_rdmsr, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -1953,18 +1903,19 @@ static void test_msr_guest_matrix(void)
 	for (unsigned i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		for (int denied = 0; denied < 2; denied++)
 			for (int user = 0; user < 2; user++) {
-				struct t_range r = {KVM_MSR_FILTER_READ, m[i].msr, 1, !denied};
+				struct h_msr_range r = {KVM_MSR_FILTER_READ, m[i].msr, 1, !denied};
 				bool filtered = denied && m[i].msr != 0x802;
 				uint32_t reason =
 				    filtered ? KVM_MSR_EXIT_REASON_FILTER : m[i].reason;
 
-				CHECK_EQ(set_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &r, 1), 0);
+				CHECK_EQ(h_set_msr_filter(vm, KVM_MSR_FILTER_DEFAULT_ALLOW, &r, 1),
+					 0);
 				CHECK_EQ(
 				    user_space_msr(vm, user ? KVM_MSR_EXIT_REASON_VALID_MASK : 0),
 				    0);
-				CHECK_EQ(intercepted(vm, m[i].msr, false),
+				CHECK_EQ(h_msr_intercepted(vm, 0, m[i].msr, false),
 					 !m[i].passthrough || filtered);
-				t_val2 = m[i].msr;
+				h_msr = m[i].msr;
 				at_rip0(vm);
 				h_steps(steps, 2);
 				CHECK_EQ(run0(vm), 0);

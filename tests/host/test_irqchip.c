@@ -284,25 +284,6 @@ static void mmio_r(unsigned i, uint32_t gpa)
 	mm[i].rax = 0xaaaaaaaa55555555ull;
 }
 
-static uint32_t t_msr;
-static uint64_t t_val;
-
-static uint32_t step_wrmsr(struct fake_guest *g)
-{
-	g->gpr[GPR_RCX] = t_msr;
-	g->gpr[GPR_RAX] = (uint32_t)t_val;
-	g->gpr[GPR_RDX] = t_val >> 32;
-	return h_exit_insn(EXIT_REASON_WRMSR, 2);
-}
-
-static uint32_t step_rdmsr(struct fake_guest *g)
-{
-	g->gpr[GPR_RCX] = t_msr;
-	g->gpr[GPR_RAX] = 0xdead;
-	g->gpr[GPR_RDX] = 0xbeef;
-	return h_exit_insn(EXIT_REASON_RDMSR, 2);
-}
-
 /* Port I/O: the io[] entries in turn; RAX as the previous one left it is kept. */
 static struct {
 	uint16_t port;
@@ -493,8 +474,8 @@ static void test_no_irqchip_hlt_and_msrs(void)
 {
 	struct kvm_interrupt irq = {.irq = 0x30};
 	h_step hlt[] = {step_sti_hlt};
-	h_step msr[] = {step_wrmsr, step_rdmsr, step_observe};
-	h_step x2[] = {step_rdmsr, step_observe};
+	h_step msr[] = {h_step_wrmsr, h_step_rdmsr, step_observe};
+	h_step x2[] = {h_step_rdmsr, step_observe};
 	uint32_t vm;
 
 	h_reset();
@@ -507,8 +488,8 @@ static void test_no_irqchip_hlt_and_msrs(void)
 	CHECK_EQ(h_cpu(vm, 0, KVM_INTERRUPT, &irq, sizeof(irq)), 0);
 
 	vm = make_vm(false, 1, 2);
-	t_msr = LAPIC_MSR_TSC_DEADLINE;
-	t_val = 0x123456789ull;
+	h_msr = LAPIC_MSR_TSC_DEADLINE;
+	h_msr_val = 0x123456789ull;
 	h_steps(msr, 3);
 	CHECK_EQ(h_cpu(vm, 0, KVM_RUN, NULL, 0), 0);
 	CHECK(!h_delivered[1].valid && !h_delivered[2].valid);
@@ -516,7 +497,7 @@ static void test_no_irqchip_hlt_and_msrs(void)
 	CHECK_EQ(seen.rax, 0);
 
 	vm = make_vm(false, 1, 2);
-	t_msr = 0x802;
+	h_msr = 0x802;
 	h_steps(x2, 2);
 	CHECK_EQ(h_cpu(vm, 0, KVM_RUN, NULL, 0), 0);
 	CHECK_EQ(h_delivered[1].info, GP_INFO);
@@ -1073,8 +1054,8 @@ static int msr_insn(uint32_t vm, uint32_t id, h_step step, uint32_t msr, uint64_
 {
 	h_step steps[] = {step, step_observe};
 
-	t_msr = msr;
-	t_val = val;
+	h_msr = msr;
+	h_msr_val = val;
 	if (set_mp_state(vm, id, KVM_MP_STATE_RUNNABLE))
 		return -3;
 	set_rip(vm, id, RIP0);
@@ -1098,10 +1079,10 @@ static void test_x2apic_msrs_gp_in_xapic_mode(void)
 
 	h_reset();
 	vm = make_vm(true, 1, 2);
-	CHECK_EQ(msr_insn(vm, 0, step_rdmsr, 0x802, 0), 0);
-	CHECK_EQ(msr_insn(vm, 0, step_rdmsr, 0x803, 0), 0);
-	CHECK_EQ(msr_insn(vm, 0, step_wrmsr, 0x808, 0x10), 0);
-	CHECK_EQ(msr_insn(vm, 0, step_rdmsr, 0x8ff, 0), 0);
+	CHECK_EQ(msr_insn(vm, 0, h_step_rdmsr, 0x802, 0), 0);
+	CHECK_EQ(msr_insn(vm, 0, h_step_rdmsr, 0x803, 0), 0);
+	CHECK_EQ(msr_insn(vm, 0, h_step_wrmsr, 0x808, 0x10), 0);
+	CHECK_EQ(msr_insn(vm, 0, h_step_rdmsr, 0x8ff, 0), 0);
 }
 
 /*
@@ -1121,13 +1102,13 @@ static void test_x2apic_enable_reads_id(void)
 	h_reset();
 	vm = make_vm(true, 2, 2);
 	CHECK_EQ(set_mp_state(vm, 1, KVM_MP_STATE_RUNNABLE), 0);
-	CHECK_EQ(msr_insn(vm, 1, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00c00), 1);
-	CHECK_EQ(msr_insn(vm, 1, step_rdmsr, 0x802, 0), 1);
+	CHECK_EQ(msr_insn(vm, 1, h_step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00c00), 1);
+	CHECK_EQ(msr_insn(vm, 1, h_step_rdmsr, 0x802, 0), 1);
 	CHECK_EQ(seen.rax, 1);
 	CHECK_EQ(seen.rdx, 0);
-	CHECK_EQ(msr_insn(vm, 1, step_rdmsr, 0x803, 0), 1);
+	CHECK_EQ(msr_insn(vm, 1, h_step_rdmsr, 0x803, 0), 1);
 	CHECK_EQ(seen.rax, 0x50014);
-	CHECK_EQ(msr_insn(vm, 1, step_rdmsr, 0x80d, 0), 1);
+	CHECK_EQ(msr_insn(vm, 1, h_step_rdmsr, 0x80d, 0), 1);
 	CHECK_EQ(seen.rax, 2);
 	CHECK_EQ(host_rdmsr(vm, 1, MSR_IA32_APIC_BASE, &base), 1);
 	CHECK_EQ(base, 0xfee00c00);
@@ -1135,14 +1116,14 @@ static void test_x2apic_enable_reads_id(void)
 	CHECK_EQ(reg(&s, LAPIC_ID), 1u << 24);
 	/* kvm_apic_state_fixup(set): the ID comes back from bits 31:24. */
 	CHECK_EQ(h_cpu(vm, 1, KVM_SET_LAPIC, &s, sizeof(s)), 0);
-	CHECK_EQ(msr_insn(vm, 1, step_rdmsr, 0x802, 0), 1);
+	CHECK_EQ(msr_insn(vm, 1, h_step_rdmsr, 0x802, 0), 1);
 	CHECK_EQ(seen.rax, 1);
 	/* x2APIC -> xAPIC directly: #GP; -> disabled: fine; disabled -> x2APIC: #GP. */
-	CHECK_EQ(msr_insn(vm, 1, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00800), 0);
-	CHECK_EQ(msr_insn(vm, 1, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00000), 1);
-	CHECK_EQ(msr_insn(vm, 1, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00c00), 0);
-	CHECK_EQ(msr_insn(vm, 1, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00800), 1);
-	CHECK_EQ(msr_insn(vm, 1, step_rdmsr, 0x802, 0), 0);
+	CHECK_EQ(msr_insn(vm, 1, h_step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00800), 0);
+	CHECK_EQ(msr_insn(vm, 1, h_step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00000), 1);
+	CHECK_EQ(msr_insn(vm, 1, h_step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00c00), 0);
+	CHECK_EQ(msr_insn(vm, 1, h_step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00800), 1);
+	CHECK_EQ(msr_insn(vm, 1, h_step_rdmsr, 0x802, 0), 0);
 }
 
 /*
@@ -1154,7 +1135,7 @@ static void test_x2apic_enable_reads_id(void)
 static void test_xapic_page_in_x2apic_mode(void)
 {
 	static const uint8_t code[] = {0x0f, 0x30, 0x8b, 0x05, 0x30, 0x00, 0xe0, 0xfe};
-	h_step steps[] = {step_wrmsr, step_mmio, step_observe};
+	h_step steps[] = {h_step_wrmsr, step_mmio, step_observe};
 	struct kvm_run *run;
 	uint32_t vm;
 	long rc;
@@ -1163,8 +1144,8 @@ static void test_xapic_page_in_x2apic_mode(void)
 	vm = make_vm(true, 1, 2);
 	run = h_run_page(vm, 0);
 	CHECK_EQ(vm_write_gpa(kvm_api_vm(vm), RIP0, code, sizeof(code)), 0);
-	t_msr = MSR_IA32_APIC_BASE;
-	t_val = 0xfee00d00; /* EN | EXTD | BSP */
+	h_msr = MSR_IA32_APIC_BASE;
+	h_msr_val = 0xfee00d00; /* EN | EXTD | BSP */
 	mmio_r(0, APIC_PAGE + LAPIC_LVR);
 	mm_next = 0;
 	h_steps(steps, 3);
@@ -1192,7 +1173,7 @@ static void lapic_tsc_deadline_mode(struct kvm_lapic_state *s)
  */
 static void test_tsc_deadline_timer(void)
 {
-	h_step steps[] = {step_wrmsr, step_rdmsr, step_observe, step_sti_hlt, step_observe};
+	h_step steps[] = {h_step_wrmsr, h_step_rdmsr, step_observe, step_sti_hlt, step_observe};
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e;
@@ -1210,8 +1191,8 @@ static void test_tsc_deadline_timer(void)
 	edit_lapic(vm, 0, lapic_tsc_deadline_mode);
 	CHECK_EQ(host_rdmsr(vm, 0, MSR_IA32_TSC, &tsc), 1);
 	deadline = tsc + 5000000; /* 2.5 ms at the fake's 2 GHz */
-	t_msr = LAPIC_MSR_TSC_DEADLINE;
-	t_val = deadline;
+	h_msr = LAPIC_MSR_TSC_DEADLINE;
+	h_msr_val = deadline;
 	h_steps(steps, 5);
 	rc = run0(vm);
 	CHECK(ended_halted(vm, 0, rc));
@@ -1227,7 +1208,7 @@ static void test_tsc_deadline_timer(void)
 /* The same, stopping before the HLT: RDMSR gives the deadline back. */
 static void test_tsc_deadline_msr_roundtrip(void)
 {
-	h_step steps[] = {step_wrmsr, step_rdmsr, step_observe};
+	h_step steps[] = {h_step_wrmsr, h_step_rdmsr, step_observe};
 	uint64_t tsc, val;
 	uint32_t vm;
 	long rc;
@@ -1236,15 +1217,15 @@ static void test_tsc_deadline_msr_roundtrip(void)
 	vm = make_vm(true, 1, 2);
 	edit_lapic(vm, 0, lapic_tsc_deadline_mode);
 	CHECK_EQ(host_rdmsr(vm, 0, MSR_IA32_TSC, &tsc), 1);
-	t_msr = LAPIC_MSR_TSC_DEADLINE;
-	t_val = tsc + 1000000000000ull; /* far away */
+	h_msr = LAPIC_MSR_TSC_DEADLINE;
+	h_msr_val = tsc + 1000000000000ull; /* far away */
 	h_steps(steps, 3);
 	rc = run0(vm);
 	CHECK(ended_halted(vm, 0, rc));
 	CHECK(!h_delivered[1].valid && !h_delivered[2].valid);
-	CHECK_EQ(seen.rdx << 32 | (uint32_t)seen.rax, t_val);
+	CHECK_EQ(seen.rdx << 32 | (uint32_t)seen.rax, h_msr_val);
 	CHECK_EQ(host_rdmsr(vm, 0, LAPIC_MSR_TSC_DEADLINE, &val), 1);
-	CHECK_EQ(val, t_val);
+	CHECK_EQ(val, h_msr_val);
 	if (vmx_config.preemption_timer)
 		CHECK_EQ(seen.preempt, 1u << 22); /* the slice: the deadline is further */
 }
@@ -1257,7 +1238,7 @@ static void test_tsc_deadline_msr_roundtrip(void)
  */
 static void test_preemption_timer_follows_deadline(void)
 {
-	h_step steps[] = {step_wrmsr, step_observe};
+	h_step steps[] = {h_step_wrmsr, step_observe};
 	uint64_t tsc;
 	uint32_t vm;
 	long rc;
@@ -1268,8 +1249,8 @@ static void test_preemption_timer_follows_deadline(void)
 	vm = make_vm(true, 1, 2);
 	edit_lapic(vm, 0, lapic_tsc_deadline_mode);
 	CHECK_EQ(host_rdmsr(vm, 0, MSR_IA32_TSC, &tsc), 1);
-	t_msr = LAPIC_MSR_TSC_DEADLINE;
-	t_val = tsc + 5000000;
+	h_msr = LAPIC_MSR_TSC_DEADLINE;
+	h_msr_val = tsc + 5000000;
 	h_steps(steps, 2);
 	rc = run0(vm);
 	CHECK(rc == 0 || rc == -HV_EINTR);
@@ -1609,7 +1590,7 @@ static void test_apic_base_relocation(void)
 {
 	static const uint8_t code[] = {0x0f, 0x30, 0x8b, 0x05, 0x30, 0x00, 0xd0,
 				       0xfe, 0x8b, 0x05, 0x30, 0x00, 0xe0, 0xfe};
-	h_step steps[] = {step_wrmsr, step_mmio, step_mmio};
+	h_step steps[] = {h_step_wrmsr, step_mmio, step_mmio};
 	struct kvm_run *run;
 	uint32_t vm;
 	long rc;
@@ -1618,8 +1599,8 @@ static void test_apic_base_relocation(void)
 	vm = make_vm(true, 1, 2);
 	run = h_run_page(vm, 0);
 	CHECK_EQ(vm_write_gpa(kvm_api_vm(vm), RIP0, code, sizeof(code)), 0);
-	t_msr = MSR_IA32_APIC_BASE;
-	t_val = 0xfed00900;
+	h_msr = MSR_IA32_APIC_BASE;
+	h_msr_val = 0xfed00900;
 	mmio_r(0, 0xfed00030);
 	mmio_r(1, APIC_PAGE + LAPIC_LVR);
 	mm_next = 0;
@@ -1648,15 +1629,15 @@ static uint32_t step_wrmsr2(struct fake_guest *g)
  */
 static void test_x2apic_self_ipi(void)
 {
-	h_step steps[] = {step_wrmsr, step_wrmsr2, step_observe};
+	h_step steps[] = {h_step_wrmsr, step_wrmsr2, step_observe};
 	uint32_t vm;
 	long rc;
 
 	h_reset();
 	vm = make_vm(true, 1, 0x202);
 	edit_lapic(vm, 0, sw_enable);
-	t_msr = MSR_IA32_APIC_BASE;
-	t_val = 0xfee00d00;
+	h_msr = MSR_IA32_APIC_BASE;
+	h_msr_val = 0xfee00d00;
 	t_msr2 = 0x800 + LAPIC_SELF_IPI / 16;
 	t_val2 = 0x55;
 	h_steps(steps, 3);
@@ -1758,8 +1739,8 @@ static void test_x2apic_needs_cpuid(void)
 		if (t.e[i].function == 1)
 			t.e[i].ecx &= ~(1u << 21);
 	CHECK_EQ(h_cpu(vm, 0, KVM_SET_CPUID2, &t, sizeof(t.h) + t.h.nent * sizeof(t.e[0])), 0);
-	CHECK_EQ(msr_insn(vm, 0, step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00d00), 0);
-	CHECK_EQ(msr_insn(vm, 0, step_rdmsr, 0x802, 0), 0);
+	CHECK_EQ(msr_insn(vm, 0, h_step_wrmsr, MSR_IA32_APIC_BASE, 0xfee00d00), 0);
+	CHECK_EQ(msr_insn(vm, 0, h_step_rdmsr, 0x802, 0), 0);
 }
 
 /* ---- hostile input ------------------------------------------------------------- */

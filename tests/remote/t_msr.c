@@ -1130,8 +1130,9 @@ out:
  * kvm_set_cpu_caps / __do_cpuid_func: the supported set offers no feature
  * whose MSR or behaviour the hypervisor lacks (machine check, x2APIC,
  * TSC deadline, PDCM, LA57, the speculation-control MSRs, ARCH_CAPABILITIES,
- * VMX, SMX, MONITOR, WAITPKG, XSAVES, PKS, PMU, SGX, PT), offers TSC_ADJUST
+ * VMX, SMX, MONITOR, WAITPKG, XSAVES, PMU, SGX, PT), offers TSC_ADJUST
  * (emulated), leaf 6 is ARAT only and 0x80000007 the invariant TSC only.
+ * PKS depends on the CPU's PKRS controls: hv_pks_test checks it per platform.
  */
 static int t_cpuid_supported_hidden(void)
 {
@@ -1156,7 +1157,6 @@ static int t_cpuid_supported_hidden(void)
 	    {7, 0, ECX, 5, "WAITPKG"},
 	    {7, 0, ECX, 16, "LA57"},
 	    {7, 0, ECX, 24, "bus-lock detection"},
-	    {7, 0, ECX, 31, "PKS"},
 	    {7, 0, EDX, 26, "IBRS/IBPB (SPEC_CTRL)"},
 	    {7, 0, EDX, 27, "STIBP"},
 	    {7, 0, EDX, 28, "L1D_FLUSH"},
