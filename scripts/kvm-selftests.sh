@@ -4,6 +4,9 @@
 #  build: download linux-source-6.1 with apt-get, unpack only what the
 #         selftests need, `make ARCH=x86_64 headers`, build the tests named in
 #         tests/selftests.list with gcc; print the directory holding them.
+#         The project's own tests written against the selftests' library
+#         (tests/selftests-ours/x86_64/hv_*.c) are copied into the tree's
+#         x86_64/ first and built the same way (the list names them too).
 #  path:  print that directory (nothing is built or checked).
 # The cache is ${HV_CACHE:-~/.cache/hv}/kvm-selftests-<package version>,
 # reused when the build there is complete for the same list of tests: a
@@ -19,6 +22,7 @@ PREFIX=$CACHE/kvm-selftests-$VER
 SRC=$PREFIX/$PKG
 KVMDIR=$SRC/tools/testing/selftests/kvm
 LIST=$ROOT/tests/selftests.list
+OURS=$ROOT/tests/selftests-ours
 STAMP=$PREFIX/built.list
 
 log() { printf 'kvm-selftests: %s\n' "$*" >&2; }
@@ -26,9 +30,16 @@ die() { printf 'kvm-selftests: %s\n' "$*" >&2; exit 1; }
 
 # The tests, one per line in tests/selftests.list (a '#' starts a comment),
 # as the selftests' Makefile names them: x86_64/NAME or a top-level NAME.
+# A line NAME@PLATFORM runs NAME on another platform: one program either way.
 tests_list() {
 	[ -f "$LIST" ] || die "no $LIST"
-	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e 's/^[[:space:]]*//' "$LIST" | grep -v '^$'
+	sed -e 's/#.*//' -e 's/@.*//' -e 's/[[:space:]]*$//' -e 's/^[[:space:]]*//' "$LIST" |
+		grep -v '^$' | awk '!seen[$0]++'
+}
+
+# Our own sources, copied into the tree; their digest is part of the stamp.
+ours_digest() {
+	cat "$OURS"/x86_64/hv_*.c 2>/dev/null | sha256sum | cut -c1-16
 }
 
 # Only these parts of the tarball are needed (../shared/platform-notes.md).
@@ -60,7 +71,9 @@ build() {
 	local want
 	want=$(tests_list | tr '\n' ' ' | sed 's/ $//')
 	[ -n "$want" ] || die "$LIST names no test"
-	if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+	local stamp
+	stamp="$want ours:$(ours_digest)"
+	if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$stamp" ]; then
 		echo "$KVMDIR"
 		return
 	fi
@@ -75,6 +88,10 @@ build() {
 	fi
 	log "building $(echo "$want" | wc -w) tests with gcc"
 	rm -f "$STAMP"
+	local f
+	for f in "$OURS"/x86_64/hv_*.c; do
+		[ -f "$f" ] && cp "$f" "$KVMDIR/x86_64/"
+	done
 	# A program the list no longer names stays from an earlier build; the
 	# runner only looks for the listed ones. OUTPUT is given: the selftests'
 	# lib.mk derives it from the directory only at MAKELEVEL 0, and under
@@ -86,7 +103,7 @@ build() {
 	local t missing=()
 	for t in $want; do [ -x "$KVMDIR/$t" ] || missing+=("$t"); done
 	[ ${#missing[@]} -eq 0 ] || die "not built: ${missing[*]} (see $PREFIX/build.log)"
-	echo "$want" >"$STAMP"
+	echo "$stamp" >"$STAMP"
 	log "built in $KVMDIR"
 	echo "$KVMDIR"
 }

@@ -20,7 +20,11 @@ and a timeout, and prints one line per test, then the totals:
 A skip is never counted as a pass. A list line whose comment starts with
 "skip:" names a test that cannot run on these machines: it is reported as
 SKIP with that reason (naming it on the command line runs it anyway); one
-starting "timeout=SECONDS" gives that test more than --timeout. Each test gets a freshly booted
+starting "timeout=SECONDS" gives that test more than --timeout. A line
+NAME@PLATFORM runs the program NAME on a hypervisor booted on that
+tests/run.py platform (default bochs-spr), so one program can be checked on
+two CPU models; the program finds the platform's name in
+HV_SELFTEST_PLATFORM. Each test gets a freshly booted
 hypervisor (a program's VMs go when its connection ends, the relay saying
 BYE for one that died, but a test may leave the hypervisor itself in a bad
 state), so no test sees what an earlier one did; with
@@ -33,6 +37,9 @@ power-off`).
 Logs: BUILD/selftests/logs/NAME.log is the test's whole output (stdout and
 stderr, in order), NAME.hv.log the hypervisor's console for that boot
 (boot-N.hv.log with --shared-boot).
+
+The project's own tests against the selftests' library (hv_*, in
+tests/selftests-ours/) are listed and run the same way.
 
 Usage: python3 tests/selftests.py [BUILD] [--timeout S] [--shared-boot] [NAME...]
        (default BUILD: $BUILD or build; NAME: a name from the list, with or
@@ -52,6 +59,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LIST = ROOT / "tests" / "selftests.list"
 BOOT_TIMEOUT = 180
+DEFAULT_PLATFORM = "bochs-spr"
 STEP_TIMEOUT = 60
 KSFT_SKIP = 4
 # Line-buffered stdout (coreutils' stdbuf adds its library in front of
@@ -119,6 +127,7 @@ class Hypervisor:
         self.build, self.sock, self.hvctl = build, sock, hvctl
         self.proc = None
         self.log = None
+        self.platform = None
 
     def hvctl_run(self, *args, timeout=STEP_TIMEOUT):
         try:
@@ -129,16 +138,17 @@ class Hypervisor:
         except subprocess.TimeoutExpired:
             return None, "timed out"
 
-    def boot(self, log_path):
+    def boot(self, log_path, platform):
         """Start it; return None when it answers `hvctl version`, else why not."""
+        self.platform = platform
         try:
             self.sock.unlink()
         except FileNotFoundError:
             pass
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests/run.py"), "--interactive", "--build",
-             str(self.build), "--serve", str(self.sock), str(self.build / "hv.iso")],
+            [sys.executable, str(ROOT / "tests/run.py"), "--interactive", "-p", platform,
+             "--build", str(self.build), "--serve", str(self.sock), str(self.build / "hv.iso")],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
             start_new_session=True)
         deadline = time.monotonic() + BOOT_TIMEOUT
@@ -257,7 +267,8 @@ def main(argv):
         skips = {}  # named on the command line: run it anyway
         chosen = []
         for n in opts.names:
-            match = [t for t in tests if n in (t, t.split("/")[-1])]
+            match = [t for t in tests if n in (t, t.split("/")[-1], t.partition("@")[0],
+                                               t.partition("@")[0].split("/")[-1])]
             if not match:
                 print(f"selftests: {n} is not in {LIST}", file=sys.stderr)
                 return 2
@@ -277,8 +288,10 @@ def main(argv):
     boots = 0
     try:
         for name in tests:
+            program, _, platform = name.partition("@")
+            platform = platform or DEFAULT_PLATFORM
             short = name.split("/")[-1]
-            binary = kvmdir / name
+            binary = kvmdir / program
             if name in skips:
                 counts["SKIP"] += 1
                 print(f"SKIP {name}: {skips[name]}", flush=True)
@@ -287,17 +300,23 @@ def main(argv):
                 counts["FAIL"] += 1
                 print(f"FAIL {name}: {binary} not built (scripts/kvm-selftests.sh)", flush=True)
                 continue
+            if hv.proc is not None and hv.platform != platform:
+                if not hv.power_off():
+                    print(f"selftests: hvctl power-off did not end the run cleanly (see {hv_log})",
+                          flush=True)
+                hv.stop()
             if hv.proc is None:
                 boots += 1
                 hv_log = logs / (f"boot-{boots}.hv.log" if opts.shared_boot
                                  else f"{short}.hv.log")
-                why = hv.boot(hv_log)
+                why = hv.boot(hv_log, platform)
                 if why:
                     hv.stop()
                     counts["FAIL"] += 1
                     print(f"FAIL {name}: the hypervisor did not come up: {why}", flush=True)
                     continue
-            verdict, detail = run_test(binary, env, max(opts.timeout, timeouts.get(name, 0)),
+            verdict, detail = run_test(binary, dict(env, HV_SELFTEST_PLATFORM=platform),
+                                       max(opts.timeout, timeouts.get(name, 0)),
                                        logs / f"{short}.log")
             counts[verdict] += 1
             print(f"{verdict} {name}{': ' + detail if detail else ''}", flush=True)
