@@ -138,7 +138,7 @@ class Hypervisor:
         except subprocess.TimeoutExpired:
             return None, "timed out"
 
-    def boot(self, log_path, platform):
+    def boot(self, log_path, platform=DEFAULT_PLATFORM):
         """Start it; return None when it answers `hvctl version`, else why not."""
         self.platform = platform
         try:
