@@ -1198,12 +1198,13 @@ int vcpu_set_cr0(struct vcpu *v, uint64_t val)
 
 /*
  * MOV to CR4 (kvm_set_cr4): 0, or -1 for #GP. VMX, SMX and LA57 are
- * hidden from guests, PKS where it is not offered. Like SMEP, SMAP and PKE,
- * CR4.PKS goes to the hardware CR4 as written: with unrestricted guest the
- * CPU itself ignores them while CR0.PG = 0 (vmx_set_cr4). PCIDE may be set only in long mode with
- * CR3[11:0] = 0. Toggling PGE, clearing PCIDE or changing a paging-mode bit flushes the guest's
- * translations, as the instruction would on hardware: the write exits, so the CPU's own flush never
- * happens.
+ * hidden from guests, PKS where it is not offered. Like SMEP, SMAP and
+ * PKE, CR4.PKS goes to the hardware CR4 as written: with unrestricted
+ * guest the CPU itself ignores them while CR0.PG = 0 (vmx_set_cr4). PCIDE
+ * may be set only in long mode with CR3[11:0] = 0. Toggling PGE, clearing
+ * PCIDE or changing a paging-mode bit flushes the guest's translations, as
+ * the instruction would on hardware: the write exits, so the CPU's own
+ * flush never happens.
  */
 int vcpu_set_cr4(struct vcpu *v, uint64_t val)
 {
