@@ -895,8 +895,9 @@ static size_t arg_lapic(uint32_t vm, uint32_t id)
 			v |= (uint32_t)(u8() & 0x17) << 12; /* delivery status, mask, timer mode */
 		}
 		off = regs[u8() % 16];
-		if (k & 0x40)
-			off += 0x10 * (u8() % 8); /* the other words of ISR, TMR, IRR */
+		/* the other words of ISR, TMR and IRR (only theirs: 0x3e0 + 0x70 is past 1 KiB) */
+		if ((k & 0x40) && (off == 0x100 || off == 0x180 || off == 0x200))
+			off += 0x10 * (u8() % 8);
 		memcpy(s->regs + off, &v, 4);
 	}
 	return sizeof(*s);
