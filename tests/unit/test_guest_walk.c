@@ -823,13 +823,45 @@ static void map_pk(uint64_t pte_flags, unsigned k)
 		    PKEY(k) | 0x9000 | pte_flags);
 }
 
+/* One access under a key's AD/WD pair: the error code expected with CR0.WP = 0 and 1. */
+struct pk_row {
+	unsigned adwd, access;
+	uint32_t wp0, wp1;
+};
+
+/*
+ * For each of @keys mapped on a page with @pte_flags, each row, the other
+ * keys' bits all clear then all set, and CR0.WP 0 and 1: the walk's result,
+ * one read of the register (*@reg, counted in *@reads) and none of the
+ * other (*@other_reads).
+ */
+static void check_key_matrix(struct guest_walk_ctx *c, uint64_t pte_flags, const unsigned *keys,
+			     unsigned nkeys, const struct pk_row *rows, unsigned nrows,
+			     uint32_t *reg, unsigned *reads, const unsigned *other_reads)
+{
+	for (unsigned k = 0; k < nkeys; k++) {
+		map_pk(pte_flags, keys[k]);
+		for (unsigned others = 0; others < 2; others++)
+			for (unsigned i = 0; i < nrows; i++)
+				for (unsigned wp = 0; wp < 2; wp++) {
+					uint32_t rest = others ? ~PKR(keys[k], 3) : 0;
+					unsigned other_before = *other_reads;
+
+					c->cr0 = LONG_CR0 | (wp ? CR0_WP : 0);
+					*reg = rest | PKR(keys[k], rows[i].adwd);
+					*reads = 0;
+					CHECK_EQ(walk_ec(c, LA_4K, rows[i].access),
+						 wp ? rows[i].wp1 : rows[i].wp0);
+					CHECK_EQ(*reads, 1);
+					CHECK_EQ(*other_reads, other_before);
+				}
+	}
+}
+
 /* PKS: a supervisor page, supervisor accesses, IA32_PKRS AD/WD x WP x R/W. */
 static void test_pks_rights(void)
 {
-	static const struct {
-		unsigned adwd, access;
-		uint32_t wp0, wp1; /* expected with CR0.WP = 0, 1 */
-	} rows[] = {
+	static const struct pk_row rows[] = {
 	    {0, WALK_READ, ALLOWED, ALLOWED},
 	    {0, WALK_WRITE, ALLOWED, ALLOWED},
 	    {WD, WALK_READ, ALLOWED, ALLOWED},
@@ -841,28 +873,12 @@ static void test_pks_rights(void)
 	};
 	static const unsigned keys[] = {1, 5, 15};
 	struct guest_walk_ctx c = pk_setup(0, CR4_PKS | CR4_PKE);
-	unsigned k, i, wp, others;
 
 	fm.pkru = 0xffffffffu; /* not a user-mode address: PKRU is not used */
-	for (k = 0; k < 3; k++) {
-		map_pk(P | RW, keys[k]);
-		/* The other keys' bits all clear, then all set. */
-		for (others = 0; others < 2; others++) {
-			for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-				for (wp = 0; wp < 2; wp++) {
-					uint32_t rest = others ? ~PKR(keys[k], 3) : 0;
-
-					c.cr0 = LONG_CR0 | (wp ? CR0_WP : 0);
-					fm.pkrs = rest | PKR(keys[k], rows[i].adwd);
-					fm.pkrs_reads = 0;
-					CHECK_EQ(walk_ec(&c, LA_4K, rows[i].access),
-						 wp ? rows[i].wp1 : rows[i].wp0);
-					CHECK_EQ(fm.pkrs_reads, 1);
-					CHECK_EQ(fm.pkru_reads, 0);
-				}
-			}
-		}
-	}
+	fm.pkru_reads = 0;
+	check_key_matrix(&c, P | RW, keys, 3, rows, sizeof(rows) / sizeof(rows[0]), &fm.pkrs,
+			 &fm.pkrs_reads, &fm.pkru_reads);
+	CHECK_EQ(fm.pkru_reads, 0);
 
 	/* The fault: CR2 and the level of the leaf. */
 	{
@@ -896,10 +912,7 @@ static void test_pks_rights(void)
 /* PKU: a user page, PKRU AD/WD x user/supervisor access x WP x R/W. */
 static void test_pku_rights(void)
 {
-	static const struct {
-		unsigned adwd, access;
-		uint32_t wp0, wp1; /* expected with CR0.WP = 0, 1 */
-	} rows[] = {
+	static const struct pk_row rows[] = {
 	    {0, WALK_READ, ALLOWED, ALLOWED},
 	    {0, WALK_WRITE, ALLOWED, ALLOWED},
 	    {0, WALK_USER, ALLOWED, ALLOWED},
@@ -921,27 +934,12 @@ static void test_pku_rights(void)
 	static const unsigned keys[] = {0, 7, 15};
 	/* Supervisor accesses to the user page go through PKRU, not PKRS. */
 	struct guest_walk_ctx c = pk_setup(0, CR4_PKE | CR4_PKS);
-	unsigned k, i, wp, others;
 
 	fm.pkrs = 0xffffffffu;
-	for (k = 0; k < 3; k++) {
-		map_pk(P | RW | US, keys[k]);
-		for (others = 0; others < 2; others++) {
-			for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-				for (wp = 0; wp < 2; wp++) {
-					uint32_t rest = others ? ~PKR(keys[k], 3) : 0;
-
-					c.cr0 = LONG_CR0 | (wp ? CR0_WP : 0);
-					fm.pkru = rest | PKR(keys[k], rows[i].adwd);
-					fm.pkru_reads = 0;
-					CHECK_EQ(walk_ec(&c, LA_4K, rows[i].access),
-						 wp ? rows[i].wp1 : rows[i].wp0);
-					CHECK_EQ(fm.pkru_reads, 1);
-					CHECK_EQ(fm.pkrs_reads, 0);
-				}
-			}
-		}
-	}
+	fm.pkrs_reads = 0;
+	check_key_matrix(&c, P | RW | US, keys, 3, rows, sizeof(rows) / sizeof(rows[0]), &fm.pkru,
+			 &fm.pkru_reads, &fm.pkrs_reads);
+	CHECK_EQ(fm.pkrs_reads, 0);
 
 	/* CR4.PKE = 0: no check, whatever PKRU and CR4.PKS say. */
 	c.cr4 = CR4_PAE | CR4_PKS;
