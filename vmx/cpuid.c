@@ -68,7 +68,7 @@
 #define C7_AVX512BITALG	   B(12)
 #define C7_AVX512VPOPCNTDQ B(14)
 #define C7_LA57		   B(16)
-#define C7_PKS		   B(31)
+#define C7_PKS		   CPUID_7_ECX_PKS
 #define C7_RDPID	   B(22)
 /* CPUID.7.0:EDX */
 #define D7_AVX512_4VNNIW       B(2)
@@ -90,12 +90,11 @@
 #define G_CR4_FSGSBASE G_CR4(16)
 #define G_CR4_SMAP     G_CR4(21)
 #define G_CR4_PKE      G_CR4(22)
-#define G_CR4_PKS      G_CR4(24)
 /* Bits KVM never lets a guest set (CR4_RESERVED_BITS, x86.h). */
 #define G_CR4_KNOWN                                                                                \
 	(G_CR4(0) | G_CR4(1) | G_CR4(2) | G_CR4(3) | G_CR4(4) | G_CR4(5) | G_CR4(6) | G_CR4(7) |   \
 	 G_CR4(8) | G_CR4(9) | G_CR4(10) | G_CR4_UMIP | G_CR4(12) | G_CR4(13) | G_CR4_FSGSBASE |   \
-	 G_CR4(17) | G_CR4(18) | G_CR4(20) | G_CR4_SMAP | G_CR4_PKE | G_CR4_PKS)
+	 G_CR4(17) | G_CR4(18) | G_CR4(20) | G_CR4_SMAP | G_CR4_PKE | CR4_PKS)
 
 /*
  * The flags a guest may see, register by register: kvm_set_cpu_caps()'s
@@ -699,7 +698,7 @@ uint64_t vcpu_cpuid_cr4_reserved(const struct vcpu *v)
 	    {CPUID_FEATURE(7, 0, CPUID_EBX, 20), G_CR4_SMAP},
 	    {CPUID_FEATURE(7, 0, CPUID_EBX, 0), G_CR4_FSGSBASE},
 	    {CPUID_FEATURE(7, 0, CPUID_ECX, 3), G_CR4_PKE},
-	    {FEAT_PKS, G_CR4_PKS},
+	    {FEAT_PKS, CR4_PKS},
 	    {CPUID_FEATURE(7, 0, CPUID_ECX, 16), CR4_LA57},
 	    {CPUID_FEATURE(7, 0, CPUID_ECX, 2), G_CR4_UMIP},
 	    {CPUID_FEATURE(1, 0, CPUID_ECX, 5), CR4_VMXE},

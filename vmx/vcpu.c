@@ -1403,7 +1403,8 @@ static uint32_t read_guest_pkru(void *opaque)
 
 static uint32_t read_guest_pkrs(void *opaque)
 {
-	/* CR4.PKS can be set only where PKS is offered (cr4_valid). */
+	/* CR4.PKS is set only where PKS is offered (cr4_valid); never VMREAD a field the CPU lacks.
+	 */
 	return vmx_config.pks ? (uint32_t)vmcs_read64(VMCS_GUEST_IA32_PKRS) : 0;
 }
 

@@ -176,6 +176,17 @@ uint32_t h_exit_io(uint16_t port, unsigned size, bool in, bool string, bool rep,
 	return h_exit_insn(EXIT_REASON_IO_INSTRUCTION, len);
 }
 
+struct vcpu *h_vcpu(uint32_t vm, uint32_t id)
+{
+	struct vm *v = kvm_api_vm(vm);
+
+	for (unsigned i = 0; v && i < v->n_vcpus; i++)
+		if (v->vcpus[i]->id == (int)id)
+			return v->vcpus[i];
+	fprintf(stderr, "host test: no vcpu %u in vm %u\n", id, vm);
+	abort();
+}
+
 /* ---- MSRs ---------------------------------------------------------------- */
 
 uint32_t h_msr;
@@ -199,7 +210,7 @@ uint32_t h_step_rdmsr(struct fake_guest *g)
 
 bool h_msr_intercepted(uint32_t vm, uint32_t id, uint32_t msr, bool write)
 {
-	const uint8_t *b = phys_to_virt(kvm_api_vm(vm)->vcpus[id]->msr_bitmap);
+	const uint8_t *b = phys_to_virt(h_vcpu(vm, id)->msr_bitmap);
 	uint32_t off = msr >= 0xc0000000 ? 1024 + (msr - 0xc0000000) / 8 : msr / 8;
 
 	return b[off + (write ? 2048 : 0)] & (1u << (msr & 7));

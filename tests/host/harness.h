@@ -12,6 +12,8 @@
 #include "abi/kvm.h"
 #include "tests/host/fake.h"
 
+struct vcpu;
+
 long h_sys(unsigned long nr, void *arg, size_t len);
 long h_vm(uint32_t vm, unsigned long nr, void *arg, size_t len);
 long h_cpu(uint32_t vm, uint32_t id, unsigned long nr, void *arg, size_t len);
@@ -26,6 +28,8 @@ int64_t h_pages_held(void);
 /* A VM with one slot of @mem bytes at GPA 0 and one vCPU (id 0): its handle. */
 uint32_t h_vm_with_vcpu(uint64_t mem);
 struct kvm_run *h_run_page(uint32_t vm, uint32_t id);
+/* @vm's vCPU with id @id (the test stops when there is none). */
+struct vcpu *h_vcpu(uint32_t vm, uint32_t id);
 
 enum h_mode { H_REAL, H_PROT32, H_PAE32, H_LONG64 };
 /* KVM_SET_SREGS for a flat @mode (paging modes point CR3 at 0x10000). */

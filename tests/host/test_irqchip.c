@@ -42,17 +42,6 @@
 
 /* ---- set-up --------------------------------------------------------------- */
 
-static struct vcpu *vcpu_of(uint32_t vm, uint32_t id)
-{
-	struct vm *v = kvm_api_vm(vm);
-
-	for (unsigned i = 0; v && i < v->n_vcpus; i++)
-		if (v->vcpus[i]->id == (int)id)
-			return v->vcpus[i];
-	fprintf(stderr, "test_irqchip: no vcpu %u in vm %u\n", id, vm);
-	abort();
-}
-
 /* @vm's vCPU @id in flat 32-bit protected mode at RIP0 with RFLAGS @rflags. */
 static void prot32_at_rip0(uint32_t vm, uint32_t id, uint64_t rflags)
 {
@@ -95,7 +84,7 @@ static uint32_t make_vm(bool irqchip, unsigned n, uint64_t rflags)
 /* KVM_RUN of vCPU @id with a run budget: a halted vCPU comes back with -EINTR. */
 static long run_id(uint32_t vm, uint32_t id)
 {
-	vcpu_of(vm, id)->tsc_deadline = rdtsc() + BUDGET;
+	h_vcpu(vm, id)->tsc_deadline = rdtsc() + BUDGET;
 	return h_cpu(vm, id, KVM_RUN, NULL, 0);
 }
 
@@ -336,7 +325,7 @@ static void test_create_irqchip_after_vcpu(void)
 	/* Nothing was made: the VM still has no irqchip. */
 	CHECK_EQ(h_vm(vm, KVM_GET_IRQCHIP, &c, sizeof(c)), -HV_ENXIO);
 	CHECK_EQ(h_vm(vm, KVM_IRQ_LINE, &l, sizeof(l)), -HV_ENXIO);
-	CHECK(vcpu_of(vm, 0)->apic == NULL);
+	CHECK(h_vcpu(vm, 0)->apic == NULL);
 }
 
 /*
@@ -813,7 +802,7 @@ static uint32_t kick_vm;
 static void kick(void)
 {
 	if (fake_hlts == 3)
-		vcpu_of(kick_vm, 0)->stop_request = true;
+		h_vcpu(kick_vm, 0)->stop_request = true;
 }
 
 static uint64_t rip_of(uint32_t vm, uint32_t id)
@@ -862,7 +851,7 @@ static void test_hlt_stays_in_hypervisor(void)
 	fake_vmx_reset_counters();
 	kick_vm = vm;
 	fake_hlt_hook = kick;
-	vcpu_of(vm, 0)->tsc_deadline = 0;
+	h_vcpu(vm, 0)->tsc_deadline = 0;
 	rc = h_cpu(vm, 0, KVM_RUN, NULL, 0);
 	fake_hlt_hook = NULL;
 	CHECK_EQ(rc, -HV_EINTR);

@@ -47,21 +47,10 @@ static const enum fake_model no_pks_models[] = {FAKE_MODEL_SKYLAKE, FAKE_MODEL_I
 
 /* ---- the VM, its vCPUs and their VMCSs -------------------------------------- */
 
-static struct vcpu *vcpu_of(uint32_t vm, uint32_t id)
-{
-	struct vm *v = kvm_api_vm(vm);
-
-	for (unsigned i = 0; v && i < v->n_vcpus; i++)
-		if (v->vcpus[i]->id == (int)id)
-			return v->vcpus[i];
-	fprintf(stderr, "test_pks: no vcpu %u in vm %u\n", id, vm);
-	abort();
-}
-
 /* A field of vCPU @id's VMCS, current or not (the test's view: no VMREAD). */
 static uint64_t field(uint32_t vm, uint32_t id, uint32_t enc)
 {
-	return fake_vmcs_get_at(vcpu_of(vm, id)->vmcs01.pa, enc);
+	return fake_vmcs_get_at(h_vcpu(vm, id)->vmcs01.pa, enc);
 }
 
 /* vCPU @id (created if @create) in @mode at RIP0, RFLAGS 2. */
@@ -804,7 +793,7 @@ static void test_pks_init_clears_pkrs(void)
 	mm[1].val = ICR_INIT;
 	put_mmio((uint32_t)vm, 2);
 	h_steps(bsp, 2);
-	vcpu_of((uint32_t)vm, 0)->tsc_deadline = rdtsc() + BUDGET;
+	h_vcpu((uint32_t)vm, 0)->tsc_deadline = rdtsc() + BUDGET;
 	rc = h_cpu((uint32_t)vm, 0, KVM_RUN, NULL, 0);
 	CHECK_EQ(rc, -HV_EINTR); /* vCPU 0 halted after the stores */
 	CHECK_EQ(h_steps_done(), 3);
